@@ -1,0 +1,1 @@
+"""The target app: every technique served as paired endpoints."""

@@ -1,0 +1,46 @@
+"""Database engines and the session dependency every technique uses."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from bench_app.metering import meter_engine
+from bench_app.settings import Settings
+
+
+def make_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
+    """A metered async engine: pooled (the normal case) or a fresh connection per checkout."""
+    if pooled:
+        engine = create_async_engine(
+            settings.database_url,
+            pool_size=settings.pool_size,
+            max_overflow=settings.pool_max_overflow,
+            pool_pre_ping=False,
+        )
+    else:
+        engine = create_async_engine(settings.database_url, poolclass=NullPool)
+    meter_engine(engine)
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded attributes after commit (responses are built after it)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: one session per request from the app's pooled engine."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

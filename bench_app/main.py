@@ -1,0 +1,42 @@
+"""The target app: every technique's router, the cost meter, and a health check."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from bench_app.db import make_engine, make_sessionmaker
+from bench_app.metering import CostMeterMiddleware
+from bench_app.settings import Settings, get_settings
+from bench_app.techniques import all_techniques
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app with every registered technique mounted."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title="pairbench target app", lifespan=lifespan)
+    app.add_middleware(CostMeterMiddleware)
+    for technique in all_techniques().values():
+        app.include_router(technique.router)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        """Ready when the database answers."""
+        async with app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    return app

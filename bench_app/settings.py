@@ -1,0 +1,36 @@
+"""Configuration of the target app: servers, data sizes, pool sizes. The one place for them."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Read from the environment (DATABASE_URL, REDIS_URL, PAIRBENCH_SCALE, ...)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+        description="SQLAlchemy async URL of the PostgreSQL the app reads.",
+    )
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0")
+    db_schema: str = Field(
+        default="pairbench",
+        validation_alias="PAIRBENCH_SCHEMA",
+        description="All tables live in this schema, so a user's own database is never clobbered.",
+    )
+    scale: float = Field(default=1.0, validation_alias="PAIRBENCH_SCALE", gt=0)
+    seed: int = Field(default=20261127, validation_alias="PAIRBENCH_SEED")
+    # Uvicorn serves one worker; its event loop rarely has more than a few dozen requests
+    # in flight at the user counts the profiles use, so 10 + 10 overflow keeps the pool
+    # from ever being the bottleneck while staying far below max_connections (100).
+    pool_size: int = Field(default=10, validation_alias="PAIRBENCH_POOL_SIZE")
+    pool_max_overflow: int = Field(default=10, validation_alias="PAIRBENCH_POOL_MAX_OVERFLOW")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

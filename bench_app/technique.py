@@ -1,0 +1,39 @@
+"""The one abstraction: a technique is a router plus a declaration of its variants."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter
+
+
+@dataclass(frozen=True)
+class Technique:
+    """A performance technique served as paired endpoints with one contract.
+
+    Every variant answers the same parameters with the same body; the harness checks
+    that before it measures, so a faster wrong answer never counts as an optimization.
+    """
+
+    key: str
+    area: str
+    title: str
+    summary: str
+    seed: str
+    router: APIRouter
+    variants: Mapping[str, str]
+    baseline: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    sweep: Mapping[str, list[Any]] = field(default_factory=dict)
+    proof: str = ""
+    order_insensitive: bool = False
+
+    def __post_init__(self) -> None:
+        if self.baseline not in self.variants:
+            raise ValueError(f"{self.key}: baseline {self.baseline!r} is not one of its variants")
+
+    def url(self, variant: str, params: Mapping[str, Any] | None = None) -> str:
+        """Path and query string for `variant` with `params` (the defaults if None)."""
+        query = "&".join(f"{name}={value}" for name, value in (params or self.params).items())
+        path = self.variants[variant]
+        return f"{path}?{query}" if query else path

@@ -1,0 +1,1 @@
+"""pairbench: the harness that measures naive vs optimized backend techniques."""
