@@ -1,0 +1,136 @@
+"""The `pairbench` command: run, report, list, serve."""
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench_app.techniques import all_techniques, select_techniques
+from pairbench import results
+from pairbench.profiles import DEFAULT_PROFILE, PROFILES
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"pairbench: error: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from pairbench.report import build_report
+    from pairbench.runner import run
+
+    keys = [key.strip() for key in args.only.split(",") if key.strip()] if args.only else None
+    try:
+        techniques = select_techniques(keys)
+    except ValueError as error:
+        return fail(f"{error} (see `pairbench list`)")
+    outcome = run(PROFILES[args.profile], techniques, Path(args.results_dir), log)
+    if outcome.error:
+        print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
+    if (outcome.run_dir / results.SAMPLES).exists():
+        report_path = build_report(outcome.run_dir, Path(args.reports_dir))
+        log(f"summary: {outcome.run_dir / results.SUMMARY}")
+        log(f"report:  {report_path}")
+    if outcome.interrupted:
+        return fail(
+            f"interrupted; what was measured is kept in {outcome.run_dir}", EXIT_INTERRUPTED
+        )
+    return EXIT_OK if outcome.complete else EXIT_FAILED
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from pairbench.report import build_report
+
+    report_path = build_report(Path(args.run_dir), Path(args.reports_dir))
+    log(f"report: {report_path}")
+    return EXIT_OK
+
+
+def command_list(args: argparse.Namespace) -> int:
+    for technique in all_techniques().values():
+        log(f"{technique.key}  [{technique.area}]  {technique.title}")
+        log(f"    variants: {', '.join(technique.variants)} (baseline: {technique.baseline})")
+        log(f"    proves:   {technique.proof}")
+        log(f"    seed:     {technique.seed}")
+    return EXIT_OK
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    from pairbench.runner import app_settings, seed_database
+    from pairbench.server import app_environment, running_app
+    from pairbench.services import running_services
+
+    profile = PROFILES[args.profile]
+    try:
+        with running_services(log) as urls:
+            seed_database(app_settings(urls, profile), log)
+            environment = app_environment(urls.database_url, urls.redis_url, profile.scale)
+            log_path = Path(args.results_dir) / "serve.log"
+            with running_app(environment, log_path, log, port=args.port) as base_url:
+                log(f"serving {base_url} (docs: {base_url}/docs); Ctrl-C stops everything.")
+                locust = f"locust -f scenarios/locustfile.py --class-picker -H {base_url}"
+                log(f"load it by hand: {locust}")
+                while True:
+                    time.sleep(3600)
+    except KeyboardInterrupt:
+        log("stopped")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pairbench",
+        description=(
+            "Measure what backend performance techniques are worth: each technique's naive and "
+            "optimized variants served by a real FastAPI app on real PostgreSQL and Redis, "
+            "loaded with Locust, compared with bootstrap confidence intervals."
+        ),
+        epilog=(
+            "Servers: DATABASE_URL and REDIS_URL select your own; unset, throwaway embedded "
+            "ones are started and removed. Load only ever goes to 127.0.0.1."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    profiles = ", ".join(f"{p.name} ({p.description})" for p in PROFILES.values())
+
+    run = commands.add_parser("run", help="measure techniques; prints the report path at the end")
+    run.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help=profiles)
+    run.add_argument("--only", metavar="KEYS", help="comma-separated technique keys (default all)")
+    run.add_argument("--results-dir", default="results", help="where run directories go")
+    run.add_argument("--reports-dir", default="reports", help="where HTML reports go")
+    run.set_defaults(handler=command_run)
+
+    report = commands.add_parser("report", help="rebuild a run's HTML report from its files")
+    report.add_argument("run_dir", metavar="RUN_DIR", help="a directory under results/")
+    report.add_argument("--reports-dir", default="reports")
+    report.set_defaults(handler=command_report)
+
+    listing = commands.add_parser("list", help="techniques, their variants and what they prove")
+    listing.set_defaults(handler=command_list)
+
+    serve = commands.add_parser("serve", help="services, data and the app up until Ctrl-C")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help="data scale")
+    serve.add_argument("--results-dir", default="results", help="where serve.log goes")
+    serve.set_defaults(handler=command_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except results.ResultsError as error:
+        return fail(str(error))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Start and stop the target app (uvicorn in a subprocess) on a free loopback port."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+LOOPBACK = "127.0.0.1"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+
+class ServerError(Exception):
+    """The target app did not start; the message includes the tail of its log."""
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def app_environment(database_url: str, redis_url: str, scale: float) -> dict[str, str]:
+    """The environment the target app reads its settings from."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PAIRBENCH_SCALE": str(scale),
+    }
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerError(
+                f"the target app exited with code {process.returncode} while starting; "
+                f"its log ({log_path}) ends with:\n{_tail(log_path)}"
+            )
+        try:
+            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise ServerError(
+        f"the target app did not answer {base_url}/health within {START_TIMEOUT_S:.0f} s; "
+        f"its log ({log_path}) ends with:\n{_tail(log_path)}"
+    )
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def running_app(
+    environment: Mapping[str, str],
+    log_path: Path,
+    log: Callable[[str], None] = print,
+    port: int | None = None,
+) -> Iterator[str]:
+    """Serve bench_app on loopback for the duration of the block; yields its base URL."""
+    port = port or free_port()
+    base_url = f"http://{LOOPBACK}:{port}"
+    command = [
+        sys.executable, "-m", "uvicorn", "bench_app.main:create_app", "--factory",
+        "--host", LOOPBACK, "--port", str(port), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(command, env=dict(environment), stdout=log_file, stderr=log_file)
+    try:
+        started = time.perf_counter()
+        _wait_healthy(base_url, process, log_path)
+        log(f"target app ready at {base_url} ({time.perf_counter() - started:.1f} s)")
+        yield base_url
+    finally:
+        stop_process(process)

@@ -1,0 +1,1 @@
+"""Workloads: Locust user classes that drive the target app's variants."""

@@ -1,0 +1,52 @@
+"""Shared fixtures: real PostgreSQL and Redis (DATABASE_URL/REDIS_URL, else embedded ones)."""
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bench_app.db import make_engine
+from bench_app.main import create_app
+from bench_app.seed import seed
+from bench_app.settings import Settings
+from pairbench.services import ServiceUrls, running_services
+
+TEST_SCALE = 1.0  # 1000 users: enough for n_plus_one's largest `authors`
+
+
+@pytest.fixture(scope="session")
+def service_urls() -> Iterator[ServiceUrls]:
+    with running_services(log=lambda message: None) as urls:
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def settings(service_urls: ServiceUrls) -> Settings:
+    return Settings(
+        database_url=service_urls.database_url, redis_url=service_urls.redis_url, scale=TEST_SCALE
+    )
+
+
+@pytest.fixture(scope="session")
+async def seeded(settings: Settings) -> Settings:
+    engine = make_engine(settings)
+    try:
+        await seed(engine, settings, log=lambda message: None)
+    finally:
+        await engine.dispose()
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def app(seeded: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(seeded)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
+        yield client

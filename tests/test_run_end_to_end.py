@@ -1,0 +1,96 @@
+"""End to end: `pairbench run` on real servers, from services to report."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pairbench.services import ServiceUrls
+
+pytestmark = pytest.mark.slow
+RUN_TIMEOUT_S = 300
+
+
+def pairbench(*args: str, urls: ServiceUrls, cwd: Path) -> subprocess.Popen[str]:
+    environment = {**os.environ, "DATABASE_URL": urls.database_url, "REDIS_URL": urls.redis_url}
+    command = [sys.executable, "-m", "pairbench.cli", *args]
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def only_run_dir(results_dir: Path) -> Path:
+    (run_dir,) = [path for path in results_dir.iterdir() if path.is_dir()]
+    return run_dir
+
+
+def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
+    service_urls: ServiceUrls, tmp_path: Path
+) -> None:
+    process = pairbench(
+        "run", "--profile", "smoke", "--only", "n_plus_one", urls=service_urls, cwd=tmp_path
+    )
+    output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
+    assert process.returncode == 0, output
+    report_line = output.strip().splitlines()[-1]
+    assert report_line.startswith("report:"), output
+    report = tmp_path / report_line.split(":", 1)[1].strip()
+    assert report.is_file()
+
+    run_dir = only_run_dir(tmp_path / "results")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["complete"] is True and manifest["techniques"] == ["n_plus_one"]
+    summary = pd.read_csv(run_dir / "summary.csv").set_index("variant")
+    authors = 50  # n_plus_one's default
+    assert summary.loc["naive", "queries_per_request"] == authors + 1
+    assert summary.loc["selectin", "queries_per_request"] == 2
+    assert summary.loc["joined", "queries_per_request"] == 1
+    assert summary["equivalent"].all()
+    assert summary.loc["naive", "speedup_p50"] == 1.0
+
+    samples = pd.read_csv(run_dir / "samples.csv.gz")
+    measured = samples[(samples["phase"] == "measure")]
+    for variant, rows in measured.groupby("variant"):
+        assert summary.loc[variant, "requests"] == len(rows)
+        ok = rows[(rows["status"] >= 200) & (rows["status"] < 400)]
+        assert summary.loc[variant, "p50_ms"] == pytest.approx(ok["latency_ms"].median(), rel=1e-6)
+    html = report.read_text()
+    for variant in ("naive", "selectin", "joined"):
+        assert variant in html
+    assert "<svg" in html
+
+
+def test_an_interrupted_run_keeps_what_it_measured(
+    service_urls: ServiceUrls, tmp_path: Path
+) -> None:
+    process = pairbench(
+        "run", "--profile", "quick", "--only", "n_plus_one", urls=service_urls, cwd=tmp_path
+    )
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    samples_path = None
+    while samples_path is None and time.monotonic() < deadline and process.poll() is None:
+        found = list((tmp_path / "results").glob("*/samples.csv.gz"))
+        samples_path = found[0] if found else None
+        time.sleep(0.5)
+    assert samples_path is not None, "no segment finished"
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    run_dir = samples_path.parent
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["complete"] is False and manifest["stopped_by"] == "interrupted"
+    samples = pd.read_csv(samples_path)
+    assert len(samples) > 0
+    assert (run_dir / "summary.csv").is_file()
+    assert "report:" in output
