@@ -55,6 +55,7 @@ def run_segment(
 ) -> SegmentResult:
     """Load `target` with `users` closed-loop users for `seconds`; raw samples go to a CSV."""
     require_loopback(base_url)
+    samples_path = samples_path.resolve()  # Locust runs in the repository, not our directory
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "--users", str(users), "--spawn-rate", str(users),

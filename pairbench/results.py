@@ -23,6 +23,7 @@ SAMPLES = "samples.csv.gz"
 SEGMENTS = "segments.csv"
 EQUIVALENCE = "equivalence.json"
 SUMMARY = "summary.csv"
+PROBE = "probe.csv"
 KEY_PACKAGES = ("fastapi", "uvicorn", "sqlalchemy", "asyncpg", "redis", "locust", "pandas")
 
 

@@ -22,11 +22,13 @@ from bench_app.technique import Technique
 from pairbench import results
 from pairbench.equivalence import check_equivalence
 from pairbench.load import LoadError, run_segment
+from pairbench.probe import probe
 from pairbench.profiles import Profile
 from pairbench.server import ServerError, app_environment, running_app
 from pairbench.services import ServiceError, ServiceUrls, running_services, server_versions
 
 Log = Callable[[str], None]
+PROBE_REQUESTS = 20
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,14 @@ def check_all_equivalent(base_url: str, points: list[Point], log: Log) -> dict[s
     return verdicts
 
 
+def probe_uncontended(run_dir: Path, base_url: str, points: list[Point], log: Log) -> None:
+    """One request at a time per variant: the cost split without load (see pairbench.probe)."""
+    log(f"probing each variant with {PROBE_REQUESTS} sequential requests ...")
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        targets = [(point.technique, point.label, point.params) for point in points]
+        probe(client, targets, PROBE_REQUESTS).to_csv(run_dir / results.PROBE, index=False)
+
+
 def segment_order(points: list[Point], repetitions: int) -> Iterator[tuple[int, Point, str]]:
     """(repetition, point, variant) in measuring order: per point, variants interleaved."""
     for point in points:
@@ -99,7 +109,7 @@ def tidy_samples(
     """Locust's raw rows labelled with what they measured; the first `warmup_s` seconds marked."""
     frame = results.read_table(raw_path, ["t_start", "latency_ms", "status"])
     first = frame["t_start"].min() if len(frame) else 0.0
-    labels = {
+    labels: dict[str, str | int] = {
         "technique": point.technique.key,
         "variant": variant,
         "point": point.label,
@@ -164,6 +174,7 @@ def start_manifest(run_dir: Path, profile: Profile, techniques: list[Technique])
         "git_commit": results.git_commit(Path(__file__).resolve().parents[1]),
         "scale": profile.scale,
         "techniques": [technique.key for technique in techniques],
+        "baselines": {technique.key: technique.baseline for technique in techniques},
         "users": profile.users,
         "warmup_s": profile.warmup_s,
         "duration_s": profile.duration_s,
@@ -210,6 +221,7 @@ def run(
             with running_app(environment, run_dir / "server.log", log) as base_url:
                 equivalence = check_all_equivalent(base_url, points, log)
                 results.write_json(run_dir / results.EQUIVALENCE, equivalence)
+                probe_uncontended(run_dir, base_url, points, log)
                 started = time.perf_counter()
                 measure(run_dir, base_url, points, profile, log)
                 log(f"measured in {time.perf_counter() - started:.0f} s")

@@ -1,0 +1,59 @@
+"""Where one request's time goes when nothing else competes for the app.
+
+Under load the meter's DB time also counts the moments a request waits for the
+event loop while other requests run, so it overstates the database. A short
+sequential pass per variant, before the load, gives the uncontended split:
+database, the rest of the app (ORM, serialization), and what lies outside it.
+"""
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from bench_app.metering import COST_HEADERS
+from bench_app.technique import Technique
+
+PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
+WARMUP_REQUESTS = 3
+
+
+def _cost(response: httpx.Response, name: str) -> float:
+    value = response.headers.get(COST_HEADERS[name], "")
+    return float(value) if value else float("nan")
+
+
+def probe_variant(
+    client: httpx.Client, technique: Technique, variant: str, params: dict[str, Any], requests: int
+) -> list[dict[str, Any]]:
+    """`requests` sequential requests to one variant (after a few unrecorded ones)."""
+    url = technique.url(variant, params)
+    for _ in range(WARMUP_REQUESTS):
+        client.get(url)
+    rows = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(url)
+        latency_ms = (time.perf_counter() - started) * 1000
+        rows.append(
+            {
+                "latency_ms": latency_ms,
+                "bytes": len(response.content),
+                **{name: _cost(response, name) for name in COST_HEADERS},
+            }
+        )
+    return rows
+
+
+def probe(
+    client: httpx.Client, points: Iterable[tuple[Technique, str, dict[str, Any]]], requests: int
+) -> pd.DataFrame:
+    """The uncontended probe of every variant at every (technique, point label, params)."""
+    rows = []
+    for technique, label, params in points:
+        for variant in technique.variants:
+            for row in probe_variant(client, technique, variant, params, requests):
+                rows.append({"technique": technique.key, "variant": variant, "point": label, **row})
+    return pd.DataFrame(rows, columns=PROBE_COLUMNS)
