@@ -1,13 +1,14 @@
 """The target app: every technique's router, the cost meter, and a health check."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from bench_app.db import make_engine, make_sessionmaker
 from bench_app.metering import CostMeterMiddleware
+from bench_app.redis_client import make_redis
 from bench_app.settings import Settings, get_settings
 from bench_app.techniques import all_techniques
 
@@ -22,9 +23,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.redis = make_redis(settings)
         try:
-            yield
+            async with AsyncExitStack() as technique_resources:
+                for technique in all_techniques().values():
+                    if technique.lifespan is not None:
+                        await technique_resources.enter_async_context(technique.lifespan(app))
+                yield
         finally:
+            await app.state.redis.aclose()
             await engine.dispose()
 
     app = FastAPI(title="pairbench target app", lifespan=lifespan)

@@ -19,10 +19,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-COST_HEADERS = {
+COST_HEADERS = {  # meter field -> the response header that carries it
     "queries": "x-queries",
     "db_ms": "x-db-ms",
+    "rows": "x-db-rows",
+    "connections": "x-db-connections",
     "redis_commands": "x-redis-commands",
+    "redis_round_trips": "x-redis-round-trips",
+    "cache_hits": "x-cache-hits",
+    "cache_misses": "x-cache-misses",
     "upstream_calls": "x-upstream-calls",
     "app_ms": "x-app-ms",
 }
@@ -32,9 +37,14 @@ COST_HEADERS = {
 class RequestCost:
     """What one request has spent so far."""
 
-    queries: int = 0
+    queries: int = 0  # SQL statements sent (an executemany counts once: one round trip)
     db_seconds: float = 0.0
+    rows: int = 0  # rows the database returned
+    connections: int = 0  # new database connections opened
     redis_commands: int = 0
+    redis_round_trips: int = 0  # a pipeline or MGET is one round trip for many commands
+    cache_hits: int = 0
+    cache_misses: int = 0
     upstream_calls: int = 0
 
     def headers(self, app_seconds: float) -> list[tuple[bytes, bytes]]:
@@ -45,17 +55,14 @@ class RequestCost:
             f'redis;desc="{self.redis_commands} commands", '
             f"app;dur={app_ms:.3f}"
         )
-        values = {
-            "queries": str(self.queries),
-            "db_ms": f"{db_ms:.3f}",
-            "redis_commands": str(self.redis_commands),
-            "upstream_calls": str(self.upstream_calls),
-            "app_ms": f"{app_ms:.3f}",
-        }
+        counts = {name: str(getattr(self, name)) for name in COST_HEADERS if name in COUNTS}
+        values = {**counts, "db_ms": f"{db_ms:.3f}", "app_ms": f"{app_ms:.3f}"}
         pairs = [("server-timing", server_timing)]
         pairs += [(COST_HEADERS[name], value) for name, value in values.items()]
         return [(name.encode(), value.encode()) for name, value in pairs]
 
+
+COUNTS = [name for name in COST_HEADERS if name not in ("db_ms", "app_ms")]
 
 _current_cost: ContextVar[RequestCost | None] = ContextVar("pairbench_request_cost", default=None)
 
@@ -103,15 +110,31 @@ def _before_cursor_execute(conn: Connection, *_: Any) -> None:
     conn.info.setdefault("pairbench_query_started", []).append(time.perf_counter())
 
 
-def _after_cursor_execute(conn: Connection, *_: Any) -> None:
+def _after_cursor_execute(conn: Connection, cursor: Any, *_: Any) -> None:
     started = conn.info["pairbench_query_started"].pop()
     cost = _current_cost.get()
     if cost is not None:
         cost.queries += 1
         cost.db_seconds += time.perf_counter() - started
+        if cursor.description is not None:  # a statement that returns rows
+            cost.rows += max(cursor.rowcount, 0)
+
+
+def _handle_error(context: Any) -> None:
+    connection = context.connection
+    if connection is not None and connection.info.get("pairbench_query_started"):
+        connection.info["pairbench_query_started"].pop()
+
+
+def _connect(*_: Any) -> None:
+    cost = _current_cost.get()
+    if cost is not None:
+        cost.connections += 1
 
 
 def meter_engine(engine: AsyncEngine) -> None:
-    """Count every SQL statement `engine` sends, and its time, against the current request."""
+    """Count `engine`'s statements, their time and rows, and new connections, per request."""
     event.listen(engine.sync_engine, "before_cursor_execute", _before_cursor_execute)
     event.listen(engine.sync_engine, "after_cursor_execute", _after_cursor_execute)
+    event.listen(engine.sync_engine, "handle_error", _handle_error)
+    event.listen(engine.sync_engine, "connect", _connect)

@@ -2,13 +2,15 @@
 
 Rows are bulk-loaded with COPY, so the standard scale loads in seconds, and a
 fingerprint row makes re-seeding the same data set a no-op (a different one is a
-clean reset of the schema).
+clean reset of the schema). A technique that needs tables of its own declares them
+with the shared Base and fills them through its `load_data` hook, called here.
 """
 
 import asyncio
+import hashlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bench_app.models import Base, Comment, Post, SeedInfo, User
 from bench_app.settings import Settings, get_settings
+from bench_app.techniques import all_techniques
 
 FORMAT_VERSION = 1
 USERS_PER_SCALE = 1000
@@ -49,8 +52,9 @@ class SeedResult:
 
 
 def fingerprint(settings: Settings) -> str:
-    """Identifies a data set: the generator's version, seed and scale."""
-    return f"v{FORMAT_VERSION} seed={settings.seed} scale={settings.scale:g}"
+    """Identifies a data set: the generator's version, seed, scale and the tables it fills."""
+    tables = hashlib.sha256(",".join(sorted(Base.metadata.tables)).encode()).hexdigest()[:8]
+    return f"v{FORMAT_VERSION} seed={settings.seed} scale={settings.scale:g} tables={tables}"
 
 
 def _paragraphs(rng: random.Random, count: int, words: int) -> list[str]:
@@ -117,14 +121,16 @@ def _qualified(table: str) -> str:
     return f"{get_settings().db_schema}.{table}"
 
 
-async def _copy_rows(conn: AsyncConnection, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+async def copy_rows(
+    conn: AsyncConnection, table: str, columns: list[str], records: Iterable[tuple[Any, ...]]
+) -> None:
+    """Bulk-load rows into a table of the app's schema with COPY (asyncpg)."""
     raw = await conn.get_raw_connection()
     asyncpg_connection = raw.driver_connection
     assert asyncpg_connection is not None
-    for table in ("users", "posts", "comments"):
-        await asyncpg_connection.copy_records_to_table(
-            table, records=rows[table], columns=COLUMNS[table], schema_name=get_settings().db_schema
-        )
+    await asyncpg_connection.copy_records_to_table(
+        table, records=records, columns=columns, schema_name=get_settings().db_schema
+    )
 
 
 async def seed(
@@ -132,6 +138,7 @@ async def seed(
 ) -> SeedResult:
     """Load the data set `settings` describes, unless it is already there."""
     started = time.perf_counter()
+    techniques = all_techniques()  # imports every technique module: their tables join Base
     wanted = fingerprint(settings)
     schema = settings.db_schema
     async with engine.begin() as conn:
@@ -148,16 +155,24 @@ async def seed(
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         await conn.run_sync(Base.metadata.create_all)
         rows = generate_rows(settings)
-        await _copy_rows(conn, rows)
+        for table, records in rows.items():
+            await copy_rows(conn, table, COLUMNS[table], records)
         counts = {table: len(table_rows) for table, table_rows in rows.items()}
+        technique_counts: dict[str, int] = {}
+        for technique in techniques.values():
+            if technique.load_data is not None:
+                technique_counts.update(await technique.load_data(conn, settings))
         await conn.execute(
             insert(SeedInfo).values(id=1, fingerprint=wanted, loaded_at=datetime.now(UTC), **counts)
         )
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'ANALYZE "{schema}".users, "{schema}".posts, "{schema}".comments'))
+        tables = ", ".join(f'"{schema}"."{table.name}"' for table in Base.metadata.sorted_tables)
+        await conn.execute(text(f"ANALYZE {tables}"))
     seconds = time.perf_counter() - started
-    loaded = ", ".join(f"{count} {table}" for table, count in counts.items())
+    loaded = ", ".join(
+        f"{count} {table}" for table, count in {**counts, **technique_counts}.items()
+    )
     log(f"seeded {loaded} in {seconds:.1f} s")
     return SeedResult(counts["users"], counts["posts"], counts["comments"], True, seconds)
 

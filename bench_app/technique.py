@@ -1,10 +1,17 @@
 """The one abstraction: a technique is a router plus a declaration of its variants."""
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bench_app.settings import Settings
+
+AppLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+DataLoader = Callable[[AsyncConnection, Settings], Awaitable[dict[str, int]]]
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,11 @@ class Technique:
     sweep: Mapping[str, list[Any]] = field(default_factory=dict)
     proof: str = ""
     order_insensitive: bool = False
+    # Optional hooks, for techniques that need more than a router:
+    lifespan: AppLifespan | None = None  # app-lifetime resources: in-process caches, workers
+    load_data: DataLoader | None = None  # fills the technique's own tables when data is seeded
+    reset_path: str | None = None  # POSTed before each load segment, e.g. to empty a scratch table
+    artifacts_path: str | None = None  # GET -> {name: text} kept in the run, e.g. EXPLAIN plans
 
     def __post_init__(self) -> None:
         if self.baseline not in self.variants:

@@ -257,6 +257,8 @@ def _technique_section(run: Run, key: str, rows: pd.DataFrame) -> dict[str, Any]
         medians = {variant: table[variant].tolist() for variant in order}
         scaling = charts.scaling_svg(point_names, medians, "p50 as the work grows", f"{key}-scale")
     checked = run.equivalence.get(key, {})
+    artifacts_path = run.directory / results.ARTIFACTS / f"{key}.json"
+    artifacts = results.read_json(artifacts_path) if artifacts_path.exists() else {}
     return {
         "key": key,
         "title": technique.title if technique else key,
@@ -267,6 +269,7 @@ def _technique_section(run: Run, key: str, rows: pd.DataFrame) -> dict[str, Any]
         "registered": technique is not None,
         "points": points,
         "scaling_svg": Markup(scaling) if scaling else None,
+        "artifacts": {str(name): str(text) for name, text in artifacts.items()},
         "equivalence": [
             {
                 "variant": variant,

@@ -24,6 +24,7 @@ SEGMENTS = "segments.csv"
 EQUIVALENCE = "equivalence.json"
 SUMMARY = "summary.csv"
 PROBE = "probe.csv"
+ARTIFACTS = "artifacts"
 KEY_PACKAGES = ("fastapi", "uvicorn", "sqlalchemy", "asyncpg", "redis", "locust", "pandas")
 
 

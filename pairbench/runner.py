@@ -87,6 +87,20 @@ def check_all_equivalent(base_url: str, points: list[Point], log: Log) -> dict[s
     return verdicts
 
 
+def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], log: Log) -> None:
+    """What techniques show beyond timings (e.g. EXPLAIN plans), kept as artifacts/<key>.json."""
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        for technique in techniques:
+            if technique.artifacts_path:
+                log(f"capturing {technique.key} artifacts ...")
+                response = client.get(technique.artifacts_path)
+                response.raise_for_status()
+                (run_dir / results.ARTIFACTS).mkdir(exist_ok=True)
+                results.write_json(
+                    run_dir / results.ARTIFACTS / f"{technique.key}.json", response.json()
+                )
+
+
 def probe_uncontended(run_dir: Path, base_url: str, points: list[Point], log: Log) -> None:
     """One request at a time per variant: the cost split without load (see pairbench.probe)."""
     log(f"probing each variant with {PROBE_REQUESTS} sequential requests ...")
@@ -221,6 +235,7 @@ def run(
             with running_app(environment, run_dir / "server.log", log) as base_url:
                 equivalence = check_all_equivalent(base_url, points, log)
                 results.write_json(run_dir / results.EQUIVALENCE, equivalence)
+                save_artifacts(run_dir, base_url, techniques, log)
                 probe_uncontended(run_dir, base_url, points, log)
                 started = time.perf_counter()
                 measure(run_dir, base_url, points, profile, log)

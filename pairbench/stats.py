@@ -12,6 +12,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from bench_app.metering import COST_HEADERS
+
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Random = np.random.Generator
@@ -25,17 +27,12 @@ BOOTSTRAP_BATCH_ELEMENTS = 1_000_000  # bounds the memory of one batch of resamp
 SUMMARY_COLUMNS = [
     "technique", "variant", "point", "baseline", "requests", "failures", "error_rate",
     "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms",
-    "queries_per_request", "db_ms_per_request", "app_ms_per_request",
-    "redis_commands_per_request", "upstream_calls_per_request", "bytes_per_request",
+    *(f"{name}_per_request" for name in COST_HEADERS), "bytes_per_request",
     "equivalent", "speedup_p50", "speedup_ci_low", "speedup_ci_high", "verdict",
     "repetitions", "users", "generator_cpu_max",
 ]  # fmt: skip
 COST_COLUMNS = {  # summary column -> the meter's column it averages over successful requests
-    "queries_per_request": "queries",
-    "db_ms_per_request": "db_ms",
-    "app_ms_per_request": "app_ms",
-    "redis_commands_per_request": "redis_commands",
-    "upstream_calls_per_request": "upstream_calls",
+    **{f"{name}_per_request": name for name in COST_HEADERS},
     "bytes_per_request": "bytes",
 }
 VERDICTS = ("baseline", "faster", "slower", "no significant difference", "no baseline", "no data")
