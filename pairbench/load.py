@@ -51,7 +51,7 @@ def _samples_started(samples_path: Path) -> bool:
 
 
 def run_segment(
-    base_url: str, target: str, users: int, seconds: float, samples_path: Path
+    base_url: str, technique: str, target: str, users: int, seconds: float, samples_path: Path
 ) -> SegmentResult:
     """Load `target` with `users` closed-loop users for `seconds`; raw samples go to a CSV."""
     require_loopback(base_url)
@@ -65,6 +65,7 @@ def run_segment(
     environment = {
         **os.environ,
         "PAIRBENCH_TARGET": target,
+        "PAIRBENCH_TECHNIQUE": technique,
         "PAIRBENCH_SAMPLES": str(samples_path),
     }
     log_path = samples_path.with_suffix(".log")

@@ -160,6 +160,7 @@ def measure(run_dir: Path, base_url: str, points: list[Point], profile: Profile,
         log(f"[{number}/{len(order)}] {name} ...")
         segment = run_segment(
             base_url,
+            technique.key,
             technique.url(variant, point.params),
             profile.users,
             profile.warmup_s + profile.duration_s,

@@ -1,11 +1,18 @@
 """Locust workloads for the target app.
 
 Driven by `pairbench run`: PAIRBENCH_TARGET names the one path (with query) to
-load, and PAIRBENCH_SAMPLES the CSV file that receives every raw sample. Used by
-hand (`pairbench serve`, then `locust -f scenarios/locustfile.py --class-picker`):
-one user class per technique variant, at its default parameters.
+load, PAIRBENCH_TECHNIQUE its technique, and PAIRBENCH_SAMPLES the CSV file that
+receives every raw sample. Used by hand (`pairbench serve`, then `locust -f
+scenarios/locustfile.py --class-picker`): one user class per technique variant, at
+its default parameters.
+
+By default a user requests its path back to back. A technique whose workload is
+more than that (a browser keeping ETags, bursts after expiry) has a module
+`scenarios/<technique key>.py` with `make_user(name, path) -> type[FastHttpUser]`.
 """
 
+import importlib
+import importlib.util
 import os
 from typing import Any
 
@@ -15,10 +22,11 @@ from bench_app.techniques import all_techniques
 from scenarios.samples import SampleRecorder
 
 TARGET = os.environ.get("PAIRBENCH_TARGET")
+TECHNIQUE = os.environ.get("PAIRBENCH_TECHNIQUE", "")
 SAMPLES_PATH = os.environ.get("PAIRBENCH_SAMPLES")
 
 
-def _user_class(name: str, path: str) -> type[FastHttpUser]:
+def closed_loop_user(name: str, path: str) -> type[FastHttpUser]:
     """A closed-loop user that requests `path` back to back (no think time: max load)."""
 
     def request_target(self: FastHttpUser) -> None:
@@ -27,13 +35,23 @@ def _user_class(name: str, path: str) -> type[FastHttpUser]:
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [request_target]})
 
 
+def user_for(technique: str, name: str, path: str) -> type[FastHttpUser]:
+    """The technique's own user class if it has a scenario module, else the closed loop."""
+    module_name = f"scenarios.{technique}"
+    if technique and importlib.util.find_spec(module_name) is not None:
+        make_user = importlib.import_module(module_name).make_user
+        user: type[FastHttpUser] = make_user(name, path)
+        return user
+    return closed_loop_user(name, path)
+
+
 if TARGET:
-    TargetUser = _user_class("TargetUser", TARGET)
+    TargetUser = user_for(TECHNIQUE, "TargetUser", TARGET)
 else:
     for technique in all_techniques().values():
         for variant in technique.variants:
             class_name = f"{technique.key}__{variant}"
-            globals()[class_name] = _user_class(class_name, technique.url(variant))
+            globals()[class_name] = user_for(technique.key, class_name, technique.url(variant))
 
 if SAMPLES_PATH:
     _recorder = SampleRecorder(SAMPLES_PATH)
