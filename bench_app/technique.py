@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -39,6 +40,9 @@ class Technique:
     load_data: DataLoader | None = None  # fills the technique's own tables when data is seeded
     reset_path: str | None = None  # POSTed before each load segment, e.g. to empty a scratch table
     artifacts_path: str | None = None  # GET -> {name: text} kept in the run, e.g. EXPLAIN plans
+    # GET with a point's params -> extra params every variant then gets, e.g. the keyset
+    # cursor that a client paging to page P would hold from page P-1.
+    params_path: str | None = None
 
     def __post_init__(self) -> None:
         if self.baseline not in self.variants:
@@ -46,6 +50,6 @@ class Technique:
 
     def url(self, variant: str, params: Mapping[str, Any] | None = None) -> str:
         """Path and query string for `variant` with `params` (the defaults if None)."""
-        query = "&".join(f"{name}={value}" for name, value in (params or self.params).items())
+        query = urlencode(dict(params or self.params))
         path = self.variants[variant]
         return f"{path}?{query}" if query else path

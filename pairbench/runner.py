@@ -37,9 +37,12 @@ class Point:
 
     technique: Technique
     params: dict[str, Any]
+    given_label: str | None = None  # kept when run-time params are added (resolve_points)
 
     @property
     def label(self) -> str:
+        if self.given_label is not None:
+            return self.given_label
         return ",".join(f"{name}={value}" for name, value in self.params.items()) or "default"
 
 
@@ -68,6 +71,23 @@ def seed_database(settings: Settings, log: Log) -> None:
             await engine.dispose()
 
     asyncio.run(load())
+
+
+def resolve_points(base_url: str, points: list[Point]) -> list[Point]:
+    """Points with the extra params their technique derives at run time (see params_path)."""
+    resolved = []
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        for point in points:
+            path = point.technique.params_path
+            if path is None:
+                resolved.append(point)
+                continue
+            response = client.get(path, params=point.params)
+            response.raise_for_status()
+            resolved.append(
+                Point(point.technique, {**point.params, **response.json()}, point.label)
+            )
+    return resolved
 
 
 def check_all_equivalent(base_url: str, points: list[Point], log: Log) -> dict[str, Any]:
@@ -234,6 +254,7 @@ def run(
             seed_database(app_settings(urls, profile), log)
             environment = app_environment(urls.database_url, urls.redis_url, profile.scale)
             with running_app(environment, run_dir / "server.log", log) as base_url:
+                points = resolve_points(base_url, points)
                 equivalence = check_all_equivalent(base_url, points, log)
                 results.write_json(run_dir / results.EQUIVALENCE, equivalence)
                 save_artifacts(run_dir, base_url, techniques, log)
