@@ -9,6 +9,7 @@ from sqlalchemy import text
 from bench_app.db import make_engine, make_sessionmaker
 from bench_app.metering import CostMeterMiddleware
 from bench_app.redis_client import make_redis
+from bench_app.regression_switch import RegressionSwitch
 from bench_app.settings import Settings, get_settings
 from bench_app.techniques import all_techniques
 
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="pairbench target app", lifespan=lifespan)
     app.add_middleware(CostMeterMiddleware)
+    if settings.inject_regression:
+        app.add_middleware(RegressionSwitch, spec=settings.inject_regression)
     for technique in all_techniques().values():
         app.include_router(technique.router)
 

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     # from ever being the bottleneck while staying far below max_connections (100).
     pool_size: int = Field(default=10, validation_alias="PAIRBENCH_POOL_SIZE")
     pool_max_overflow: int = Field(default=10, validation_alias="PAIRBENCH_POOL_MAX_OVERFLOW")
+    inject_regression: str = Field(
+        default="",
+        validation_alias="PAIRBENCH_INJECT_REGRESSION",
+        description="Tests only: 'technique:variant' served by its baseline variant.",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -84,6 +84,59 @@ def command_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def latest_run(results_dir: Path) -> Path:
+    """The newest run directory under results/, for commands whose RUN_DIR is optional."""
+    runs = sorted(path for path in results_dir.glob("*/manifest.json"))
+    if not runs:
+        raise results.ResultsError(f"no runs in {results_dir}: run `pairbench run` first")
+    return max(runs, key=lambda path: path.stat().st_mtime).parent
+
+
+def command_baseline(args: argparse.Namespace) -> int:
+    from pairbench.check import make_baseline, read_summary
+
+    run_dir = Path(args.run_dir)
+    manifest = results.read_manifest(run_dir)
+    if not manifest.get("complete"):
+        return fail(f"{run_dir} is an incomplete run; a baseline needs a complete one")
+    baseline = make_baseline(run_dir, read_summary(run_dir))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    results.write_json(output, baseline)
+    log(f"baseline of {len(baseline['entries'])} variants from {run_dir.name} written to {output}")
+    return EXIT_OK
+
+
+def parse_tolerances(pairs: list[str]) -> dict[str, float]:
+    tolerances = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            tolerances[key] = float(value)
+        except ValueError:
+            raise results.ResultsError(f"--tolerance {pair!r} must be TECHNIQUE=FRACTION") from None
+    return tolerances
+
+
+def command_check(args: argparse.Namespace) -> int:
+    from pairbench.check import BaselineError, compare, read_baseline, read_summary
+    from pairbench.gate_report import render_junit, render_markdown, render_text
+
+    run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
+    try:
+        baseline = read_baseline(Path(args.baseline))
+        summary = read_summary(run_dir)
+        findings = compare(baseline, summary, parse_tolerances(args.tolerance))
+    except BaselineError as error:
+        return fail(f"{error}")
+    log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
+    log(render_text(findings, verbose=args.verbose))
+    (run_dir / "check.md").write_text(render_markdown(findings))
+    (run_dir / "check.xml").write_text(render_junit(findings))
+    log(f"details: {run_dir / 'check.md'}, {run_dir / 'check.xml'}")
+    return EXIT_FAILED if any(finding.regressed for finding in findings) else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pairbench",
@@ -111,6 +164,36 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", metavar="RUN_DIR", help="a directory under results/")
     report.add_argument("--reports-dir", default="reports")
     report.set_defaults(handler=command_report)
+
+    baseline = commands.add_parser(
+        "baseline", help="record a complete run's speedups and costs as the gate's baseline"
+    )
+    baseline.add_argument("run_dir", metavar="RUN_DIR", help="a complete run under results/")
+    baseline.add_argument("--output", default="results/baseline.json", help="baseline file")
+    baseline.set_defaults(handler=command_baseline)
+
+    check = commands.add_parser(
+        "check",
+        help="regression gate: exit 0 no regression, 1 regression, 2 bad input",
+        description=(
+            "Compare a run with the baseline: fails when a deterministic cost (queries, "
+            "round trips, bytes per request) rose beyond its tolerance, when a speedup fell "
+            "significantly (CI upper bound below baseline x (1 - tolerance)), or when an "
+            "optimized variant no longer beats its baseline variant. Writes check.md "
+            "(Markdown for CI step summaries) and check.xml (JUnit) into the run directory."
+        ),
+    )
+    check.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="default: the newest run")
+    check.add_argument("--baseline", default="results/baseline.json")
+    check.add_argument("--results-dir", default="results", help="where to find the newest run")
+    check.add_argument(
+        "--tolerance", action="append", default=[], metavar="TECHNIQUE=FRACTION",
+        help="allowed speedup drop for one technique (default 0.25); repeatable",
+    )  # fmt: skip
+    check.add_argument(
+        "--verbose", action="store_true", help="print every check, not only failures"
+    )
+    check.set_defaults(handler=command_check)
 
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")
     listing.set_defaults(handler=command_list)

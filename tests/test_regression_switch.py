@@ -1,0 +1,25 @@
+"""The tests-only switch that makes an optimized variant regress, for the gate's self-test."""
+
+import httpx
+import pytest
+
+from bench_app.main import create_app
+from bench_app.regression_switch import RegressionSwitchError, regressed_paths
+from bench_app.settings import Settings
+
+
+async def test_the_switched_variant_is_served_by_its_baseline(seeded: Settings) -> None:
+    app = create_app(seeded.model_copy(update={"inject_regression": "n_plus_one:selectin"}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
+            switched = await client.get("/n-plus-one/selectin?authors=10")
+            untouched = await client.get("/n-plus-one/joined?authors=10")
+    assert switched.status_code == 200 and switched.headers["x-queries"] == "11"
+    assert untouched.headers["x-queries"] == "1"
+
+
+@pytest.mark.parametrize("spec", ["n_plus_one:naive", "n_plus_one:nope", "nope:selectin", ""])
+def test_a_switch_must_name_an_optimized_variant(spec: str) -> None:
+    with pytest.raises(RegressionSwitchError, match="technique:variant"):
+        regressed_paths(spec)
