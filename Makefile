@@ -7,18 +7,21 @@ PROFILE ?= quick
 ONLY ?=
 ONLY_FLAG := $(if $(ONLY),--only $(ONLY),)
 
-.PHONY: install bench test lint typecheck report clean
+.PHONY: install bench check test lint typecheck clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 bench: install
 	$(BIN)/pairbench run --profile $(PROFILE) $(ONLY_FLAG)
+
+check: install
+	$(BIN)/pairbench check
 
 lint: install
 	$(BIN)/ruff check .
