@@ -105,6 +105,7 @@ def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
         "profile": manifest.get("profile"),
         "git_commit": manifest.get("git_commit"),
         "environment": manifest.get("environment", {}),
+        "speedup_tolerances": {},
         "entries": entries,
     }
 
@@ -176,8 +177,12 @@ def compare(
     summary: pd.DataFrame,
     tolerances: Mapping[str, float] | None = None,
 ) -> list[Finding]:
-    """Every finding of the current summary against the baseline (BaselineError on mismatch)."""
-    tolerances = tolerances or {}
+    """Every finding of the current summary against the baseline (BaselineError on mismatch).
+
+    Speedup tolerances per technique come from the baseline's "speedup_tolerances" (kept
+    in the committed file), overridden by `tolerances` (the command line).
+    """
+    tolerances = {**baseline.get("speedup_tolerances", {}), **(tolerances or {})}
     records = [
         {str(key): value for key, value in row.items()} for row in summary.to_dict("records")
     ]

@@ -84,6 +84,11 @@ def test_per_technique_tolerance_widens_the_speedup_rule(baseline: dict[str, obj
     assert not any(finding.regressed for finding in findings)
 
 
+def test_a_tolerance_kept_in_the_baseline_file_applies(baseline: dict[str, object]) -> None:
+    widened = {**baseline, "speedup_tolerances": {"n_plus_one": 0.5}}
+    assert not any(finding.regressed for finding in compare(widened, summary_rows(2.0)))
+
+
 def test_a_run_missing_baseline_variants_is_bad_input(baseline: dict[str, object]) -> None:
     partial = summary_rows()[lambda frame: frame["variant"] != "joined"]
     with pytest.raises(BaselineError, match="lacks 1 baseline variant"):
