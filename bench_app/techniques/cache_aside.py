@@ -14,6 +14,7 @@ price, and the contract allows it.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
@@ -97,7 +98,8 @@ async def redis_get_or_set(
 ) -> Response:
     """Get-or-set in Redis with a TTL: one GET per request, the query once per TTL."""
     key = top_authors_key(days, limit)
-    body = await get_or_set(redis, key, REDIS_TTL_S, lambda: top_authors_json(session, days, limit))
+    compute = partial(top_authors_json, session, days, limit)
+    body = await get_or_set(redis, key, REDIS_TTL_S, compute)
     return json_response(body)
 
 
@@ -115,7 +117,8 @@ async def two_level(
     if body is not None:
         count_cache_lookups(hits=1)
         return json_response(body)
-    body = await get_or_set(redis, key, REDIS_TTL_S, lambda: top_authors_json(session, days, limit))
+    compute = partial(top_authors_json, session, days, limit)
+    body = await get_or_set(redis, key, REDIS_TTL_S, compute)
     local.set(key, body)
     return json_response(body)
 
