@@ -8,14 +8,22 @@ from bench_app.cache_fallback import or_fallback
 from bench_app.redis_metering import count_cache_lookups
 
 
-async def cached_bytes(redis: Redis, key: str) -> bytes | None:
-    """The bytes cached at `key`, or None on a miss or when Redis is unreachable."""
+async def peek_bytes(redis: Redis, key: str) -> bytes | None:
+    """The bytes at `key` (None if absent or Redis is unreachable), not metered as a lookup.
+
+    For second looks (a re-check before recomputing, a poll for another's answer): the
+    request's cache lookup is its first look, and counting the others would skew the
+    hit rate.
+    """
     value = await or_fallback(redis.get(key), None)
-    if value is None:
-        count_cache_lookups(misses=1)
-        return None
-    count_cache_lookups(hits=1)
-    return value if isinstance(value, bytes) else value.encode()
+    return value if value is None or isinstance(value, bytes) else value.encode()
+
+
+async def cached_bytes(redis: Redis, key: str) -> bytes | None:
+    """The bytes cached at `key`, or None on a miss or when Redis is unreachable: a lookup."""
+    value = await peek_bytes(redis, key)
+    count_cache_lookups(hits=int(value is not None), misses=int(value is None))
+    return value
 
 
 async def store_bytes(redis: Redis, key: str, value: bytes, ttl_s: float) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench_app.cache_fallback import or_fallback
-from bench_app.get_or_set import cached_bytes, get_or_set, store_bytes
+from bench_app.get_or_set import cached_bytes, get_or_set, peek_bytes, store_bytes
 from bench_app.models import Comment, Post, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.single_flight import SingleFlight
@@ -84,9 +84,9 @@ async def recheck_then_compute(redis: Redis, key: str, compute: Compute) -> byte
     A request whose miss was answered just before the last flight landed starts a new
     flight; this look keeps it from recomputing what that flight has just cached.
     """
-    cached = await or_fallback(redis.get(key), None)
+    cached = await peek_bytes(redis, key)
     if cached is not None:
-        return cached if isinstance(cached, bytes) else cached.encode()
+        return cached
     body = await compute()
     await store_bytes(redis, key, body, TTL_S)
     return body
@@ -111,9 +111,9 @@ async def compute_in_one_process(redis: Redis, key: str, compute: Compute) -> by
             finally:
                 with suppress(LockNotOwnedError):  # it outlived its timeout; nothing to free
                     await or_fallback(lock.release(), None)
-        cached = await or_fallback(redis.get(key), None)
+        cached = await peek_bytes(redis, key)
         if cached is not None:
-            return cached if isinstance(cached, bytes) else cached.encode()
+            return cached
         await asyncio.sleep(POLL_INTERVAL_S)
     return await compute()
 
