@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
-from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -16,16 +16,22 @@ KEY_PREFIX = "pairbench:"  # every key the app writes starts with this; nothing 
 # turn a Redis outage into requests hanging for seconds instead of falling back to the
 # database. One immediate retry still rides over a pooled connection that a Redis restart
 # has closed. The timeouts sit far above any command the app sends (a KEYS over the
-# invalidation technique's 100k keys takes tens of ms), so they only fire on a dead server.
+# invalidation technique's 100k keys takes ~100 ms), so they only fire on a dead server.
 SOCKET_TIMEOUT_S = 1.0
 SOCKET_CONNECT_TIMEOUT_S = 0.5
 RETRIES = 1
+# When every connection is busy (Redis stalled behind a slow command), a request waits
+# for one, as it would for the server, rather than taking a full pool for an outage.
+MAX_CONNECTIONS = 100
+POOL_WAIT_S = SOCKET_TIMEOUT_S
 
 
 def make_redis(settings: Settings) -> MeteredRedis:
     """A metered client on a shared pool; creating it connects lazily, on first use."""
-    pool = ConnectionPool.from_url(
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT_S,
         socket_timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=SOCKET_CONNECT_TIMEOUT_S,
         retry=Retry(NoBackoff(), RETRIES),
