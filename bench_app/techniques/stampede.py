@@ -210,7 +210,8 @@ TECHNIQUE = Technique(
         "across app processes with a Redis lock (SET NX PX, released by token) whose "
         "holder computes while other processes poll for its answer. The workload fires "
         "bursts: all load users wait for each other, the key is dropped, and all request "
-        "it at once. Recomputations per burst = queries per request x K (the user count)."
+        "it at once, so every request misses (a hit rate of 0% by design). Recomputations "
+        "per burst = queries per request x K, the number of load users."
     ),
     seed="Caching Strategies / Cache Stampede Prevention",
     router=router,
