@@ -17,6 +17,7 @@ REPORT_FILE = "index.html"
 TEMPLATE = "report.html.j2"
 SLO_P95_MS = 200.0  # the seed's SLOs: p95 under 200 ms, error rate under 1%
 SLO_ERROR_RATE = 0.01
+SLO_CACHE_HIT_RATE = 0.80  # and its cache target: more than 80% of cache lookups hit
 SAMPLE_COLUMNS = [
     "technique", "variant", "point", "repetition", "phase", "t_start", "latency_ms", "status",
     "bytes", "queries", "db_ms", "redis_commands", "upstream_calls", "app_ms", "error",
@@ -156,6 +157,20 @@ def _slo(row: dict[str, Any]) -> str:
     return "met" if met else "missed"
 
 
+def cache_hit_rate(row: dict[str, Any]) -> float:
+    """Cache hits / cache lookups, from the per-request means; NaN if it looks nothing up."""
+    hits = float(row.get("cache_hits_per_request", math.nan))
+    lookups = hits + float(row.get("cache_misses_per_request", math.nan))
+    return hits / lookups if lookups > 0 else math.nan
+
+
+def _cache_slo(hit_rate: float) -> str:
+    """Whether a variant met the seed's cache hit-rate target; "" if it uses no cache."""
+    if math.isnan(hit_rate):
+        return ""
+    return "met" if hit_rate > SLO_CACHE_HIT_RATE else "missed"
+
+
 def _ordered(names: list[str], preferred: list[str]) -> list[str]:
     """`names` with those in `preferred` first, in its order, then the rest as found."""
     return [name for name in preferred if name in names] + [
@@ -222,6 +237,8 @@ def _point_view(run: Run, key: str, point: str, rows: pd.DataFrame) -> dict[str,
     ]
     for record in records:
         record["slo"] = _slo(record)
+        record["cache_hit_rate"] = cache_hit_rate(record)
+        record["cache_slo"] = _cache_slo(record["cache_hit_rate"])
     latencies = _latencies(run, key, point)
     at = f" at {point}" if point else ""
     splits, split_title = _time_splits(run, key, point, records)
@@ -324,6 +341,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
             sections=sections,
             slo_p95_ms=SLO_P95_MS,
             slo_error_rate=SLO_ERROR_RATE,
+            slo_cache_hit_rate=SLO_CACHE_HIT_RATE,
             thresholds={
                 "cv": stats.MAX_REPETITION_CV,
                 "cpu": stats.MAX_GENERATOR_CPU,

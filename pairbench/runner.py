@@ -166,6 +166,17 @@ def _progress_line(frame: pd.DataFrame, seconds: float) -> str:
     return f"{len(measured)} requests, {failures} failed, p50 {p50:.1f} ms, ~{rps:.0f} req/s"
 
 
+def reset_state(base_url: str, technique: Technique) -> None:
+    """POST the technique's reset_path, if it has one, so each segment starts alike."""
+    if technique.reset_path is None:
+        return
+    try:
+        httpx.post(f"{base_url}{technique.reset_path}", timeout=120).raise_for_status()
+    except httpx.HTTPError as error:
+        message = f"resetting {technique.key} ({technique.reset_path}) failed: {error}"
+        raise LoadError(message) from None
+
+
 def measure(run_dir: Path, base_url: str, points: list[Point], profile: Profile, log: Log) -> None:
     """Run every segment, appending its samples and its segment row to the run directory."""
     order = list(segment_order(points, profile.repetitions))
@@ -178,6 +189,7 @@ def measure(run_dir: Path, base_url: str, points: list[Point], profile: Profile,
             f"{technique.key} {point.label} {variant} round {repetition + 1}/{profile.repetitions}"
         )
         log(f"[{number}/{len(order)}] {name} ...")
+        reset_state(base_url, technique)
         segment = run_segment(
             base_url,
             technique.key,

@@ -1,0 +1,178 @@
+"""Batch reads from Redis: one awaited GET per key vs one pipeline vs one MGET.
+
+Contract: the profiles of the users with ids `first` .. `first + count - 1` (those that
+exist), in id order, read through a cache of one Redis key per profile. Each load
+segment starts with every profile cached (the reset hook), so the work is `count`
+cache hits; what differs is how many round trips they take. A miss (a profile not
+cached yet, or Redis down) is loaded from the database, all misses in one query.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bench_app.cache_fallback import or_fallback
+from bench_app.db import SessionDep
+from bench_app.get_or_set import cached_bytes
+from bench_app.models import User
+from bench_app.redis_client import RedisDep, cache_key
+from bench_app.redis_metering import count_cache_lookups
+from bench_app.technique import Technique
+
+router = APIRouter(prefix="/batch-get", tags=["batch_get"])
+
+PROFILE_TTL_S = 3600.0
+KEY_SPACE = cache_key("batch_get")
+WARM_BATCH = 1000  # profiles per pipeline when warming: bounds one pipeline's memory
+
+First = Annotated[int, Query(ge=1, description="The first user id to read.")]
+Count = Annotated[int, Query(ge=1, le=1000, description="How many consecutive ids to read.")]
+
+
+class UserProfile(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    role: str
+    is_active: bool
+    created_at: datetime
+    bio: str
+
+
+def profile_key(user_id: int) -> str:
+    return f"{KEY_SPACE}:profile:{user_id}"
+
+
+async def load_profiles(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, bytes]:
+    """Profiles from the database, serialized as they are cached: one query for all."""
+    users = await session.scalars(select(User).where(User.id.in_(user_ids)))
+    return {user.id: UserProfile.model_validate(user).model_dump_json().encode() for user in users}
+
+
+async def cache_profiles(redis: Redis, profiles: dict[int, bytes]) -> None:
+    """Cache profiles, all in one pipeline; a Redis failure only costs later readers."""
+    if not profiles:
+        return
+    pipe = redis.pipeline(transaction=False)
+    for user_id, profile in profiles.items():
+        pipe.set(profile_key(user_id), profile, px=round(PROFILE_TTL_S * 1000))
+    await or_fallback(pipe.execute(), [])
+
+
+async def with_misses_filled(
+    session: AsyncSession, redis: Redis, user_ids: Sequence[int], cached: dict[int, bytes]
+) -> bytes:
+    """The contract's JSON body: cached profiles, plus the misses loaded and cached now."""
+    missing = [user_id for user_id in user_ids if user_id not in cached]
+    if missing:
+        loaded = await load_profiles(session, missing)
+        await cache_profiles(redis, loaded)
+        cached = {**cached, **loaded}
+    return b"[" + b",".join(cached[i] for i in user_ids if i in cached) + b"]"
+
+
+def hits_of(
+    user_ids: Sequence[int], values: Iterable[bytes | str | None] | None
+) -> dict[int, bytes]:
+    """The cached profiles among a batch read's values (None: a miss; all None: Redis down)."""
+    values = [None] * len(user_ids) if values is None else values
+    found = {
+        user_id: value if isinstance(value, bytes) else value.encode()
+        for user_id, value in zip(user_ids, values, strict=True)
+        if value is not None
+    }
+    count_cache_lookups(hits=len(found), misses=len(user_ids) - len(found))
+    return found
+
+
+def json_response(body: bytes) -> Response:
+    return Response(content=body, media_type="application/json")
+
+
+@router.get("/one-get-each", response_model=list[UserProfile])
+async def one_get_each(
+    session: SessionDep, redis: RedisDep, first: First = 1, count: Count = 100
+) -> Response:
+    """Await one GET per profile: `count` round trips, each waiting for the one before."""
+    user_ids = range(first, first + count)
+    cached = {}
+    for user_id in user_ids:
+        profile = await cached_bytes(redis, profile_key(user_id))
+        if profile is not None:
+            cached[user_id] = profile
+    return json_response(await with_misses_filled(session, redis, user_ids, cached))
+
+
+@router.get("/pipeline", response_model=list[UserProfile])
+async def pipeline(
+    session: SessionDep, redis: RedisDep, first: First = 1, count: Count = 100
+) -> Response:
+    """Queue all the GETs in one pipeline: `count` commands, one round trip."""
+    user_ids = range(first, first + count)
+    pipe = redis.pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.get(profile_key(user_id))
+    values = await or_fallback(pipe.execute(), None)
+    cached = hits_of(user_ids, values)
+    return json_response(await with_misses_filled(session, redis, user_ids, cached))
+
+
+@router.get("/mget", response_model=list[UserProfile])
+async def mget(
+    session: SessionDep, redis: RedisDep, first: First = 1, count: Count = 100
+) -> Response:
+    """Read all the keys with one MGET: one command, one round trip."""
+    user_ids = range(first, first + count)
+    values = await or_fallback(redis.mget([profile_key(i) for i in user_ids]), None)
+    cached = hits_of(user_ids, values)
+    return json_response(await with_misses_filled(session, redis, user_ids, cached))
+
+
+@router.post("/reset", include_in_schema=False)
+async def reset(session: SessionDep, redis: RedisDep) -> dict[str, int]:
+    """Cache every user's profile, so each load segment starts from the same warm cache."""
+    last_id = 0
+    cached = 0
+    while True:  # bounded: every pass moves past WARM_BATCH more ids, until none are left
+        query = select(User.id).where(User.id > last_id).order_by(User.id).limit(WARM_BATCH)
+        user_ids = list(await session.scalars(query))
+        if not user_ids:
+            return {"cached": cached}
+        await cache_profiles(redis, await load_profiles(session, user_ids))
+        cached += len(user_ids)
+        last_id = user_ids[-1]
+
+
+TECHNIQUE = Technique(
+    key="batch_get",
+    area="caching",
+    title="Batch cache reads: N awaited GETs vs a pipeline vs MGET",
+    summary=(
+        "Reading many cached values one awaited GET at a time pays a network round trip "
+        "per key, and each waits for the one before: the N+1 problem moved to Redis. A "
+        "pipeline sends all the GETs at once and reads all the replies in one round trip; "
+        "MGET does the same in a single command. Every profile is cached before each load "
+        "segment, so all variants do the same work: `count` cache hits."
+    ),
+    seed="Caching Strategies / Redis round trips",
+    router=router,
+    variants={
+        "one_get_each": "/batch-get/one-get-each",
+        "pipeline": "/batch-get/pipeline",
+        "mget": "/batch-get/mget",
+    },
+    baseline="one_get_each",
+    params={"first": 1, "count": 100},
+    sweep={"count": [10, 1000]},
+    proof="Redis round trips per request: count -> 1 -> 1; commands: count -> count -> 1",
+    reset_path="/batch-get/reset",
+)

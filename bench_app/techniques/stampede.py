@@ -1,0 +1,228 @@
+"""Cache stampede: every miss recomputes vs single-flight, in-process and across processes.
+
+Contract: the `top` most discussed posts (comment count descending, then post id), each
+with its title, author and comment count, read through a Redis cache. When a popular key
+expires, every request that misses at that moment recomputes it: K requests, K copies
+of the same expensive query at once, all slower for the contention. Single-flight lets
+one request recompute while the others wait for its answer.
+
+Recomputations are database queries here (one per recomputation), so the meter's
+queries per request, times the burst size K, is the recomputations per burst.
+"""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from pydantic import BaseModel, TypeAdapter
+from redis.asyncio import Redis
+from redis.exceptions import LockNotOwnedError, RedisError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bench_app.cache_fallback import or_fallback
+from bench_app.get_or_set import cached_bytes, get_or_set, peek_bytes, store_bytes
+from bench_app.models import Comment, Post, User
+from bench_app.redis_client import RedisDep, cache_key
+from bench_app.single_flight import SingleFlight
+from bench_app.technique import Technique
+
+router = APIRouter(prefix="/stampede", tags=["stampede"])
+
+TTL_S = 60.0
+KEY_SPACE = cache_key("stampede")
+# The lock outlives any recomputation by far; if its holder dies, it frees itself then.
+LOCK_TIMEOUT_S = 10.0
+POLL_INTERVAL_S = 0.005  # how often a process without the lock looks for the holder's answer
+
+Top = Annotated[int, Query(ge=1, le=100, description="How many posts to rank.")]
+
+
+class DiscussedPost(BaseModel):
+    id: int
+    title: str
+    author: str
+    comments: int
+
+
+DISCUSSED_POSTS = TypeAdapter(list[DiscussedPost])
+Compute = Callable[[], Awaitable[bytes]]
+
+
+async def most_discussed_json(sessions: async_sessionmaker[AsyncSession], top: int) -> bytes:
+    """The expensive recomputation: count every post's comments and keep the top ones.
+
+    It opens its own session: under single-flight it runs for many requests at once,
+    so it must not borrow (and outlive) the session of whichever request started it.
+    """
+    comments = func.count(Comment.id).label("comments")
+    author = (User.first_name + " " + User.last_name).label("author")
+    query = (
+        select(Post.id, Post.title, author, comments)
+        .join(User, User.id == Post.author_id)
+        .outerjoin(Comment, Comment.post_id == Post.id)
+        .group_by(Post.id, User.id)
+        .order_by(comments.desc(), Post.id)
+        .limit(top)
+    )
+    async with sessions() as session:
+        rows = (await session.execute(query)).mappings().all()
+    return DISCUSSED_POSTS.dump_json([DiscussedPost.model_validate(row) for row in rows])
+
+
+def report_key(top: int) -> str:
+    return f"{KEY_SPACE}:most_discussed:top={top}"
+
+
+async def recheck_then_compute(redis: Redis, key: str, compute: Compute) -> bytes:
+    """Compute and cache, unless the key was filled since the caller missed it.
+
+    A request whose miss was answered just before the last flight landed starts a new
+    flight; this look keeps it from recomputing what that flight has just cached.
+    """
+    cached = await peek_bytes(redis, key)
+    if cached is not None:
+        return cached
+    body = await compute()
+    await store_bytes(redis, key, body, TTL_S)
+    return body
+
+
+async def compute_in_one_process(redis: Redis, key: str, compute: Compute) -> bytes:
+    """Across processes: the holder of a Redis lock (SET NX PX) computes, the others poll.
+
+    Bounded by the lock's timeout: past it (a holder that died or stalled), or when
+    Redis cannot be reached, this process computes for itself; correct, only slower.
+    """
+    lock = redis.lock(f"{key}:lock", timeout=LOCK_TIMEOUT_S, blocking=False)
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            acquired = await lock.acquire()
+        except RedisError:
+            break
+        if acquired:
+            try:
+                return await recheck_then_compute(redis, key, compute)
+            finally:
+                with suppress(LockNotOwnedError):  # it outlived its timeout; nothing to free
+                    await or_fallback(lock.release(), None)
+        cached = await peek_bytes(redis, key)
+        if cached is not None:
+            return cached
+        await asyncio.sleep(POLL_INTERVAL_S)
+    return await compute()
+
+
+class Flights:
+    """This process's single-flight maps, one per variant that uses one."""
+
+    def __init__(self) -> None:
+        self.in_process = SingleFlight[bytes]()
+        self.across_processes = SingleFlight[bytes]()
+
+
+def get_flights(request: Request) -> Flights:
+    flights: Flights = request.app.state.stampede_flights
+    return flights
+
+
+def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessions
+
+
+FlightsDep = Annotated[Flights, Depends(get_flights)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
+
+
+def json_response(body: bytes) -> Response:
+    return Response(content=body, media_type="application/json")
+
+
+@router.get("/every-miss-recomputes", response_model=list[DiscussedPost])
+async def every_miss_recomputes(sessions: SessionsDep, redis: RedisDep, top: Top = 20) -> Response:
+    """Plain get-or-set: every request that misses recomputes, K at once after an expiry."""
+    compute = partial(most_discussed_json, sessions, top)
+    return json_response(await get_or_set(redis, report_key(top), TTL_S, compute))
+
+
+@router.get("/single-flight", response_model=list[DiscussedPost])
+async def single_flight(
+    sessions: SessionsDep, redis: RedisDep, flights: FlightsDep, top: Top = 20
+) -> Response:
+    """In-process single-flight: one request per process recomputes, the rest await it."""
+    key = report_key(top)
+    body = await cached_bytes(redis, key)
+    if body is None:
+        compute = partial(most_discussed_json, sessions, top)
+        body = await flights.in_process.do(key, partial(recheck_then_compute, redis, key, compute))
+    return json_response(body)
+
+
+@router.get("/single-flight-redis-lock", response_model=list[DiscussedPost])
+async def single_flight_redis_lock(
+    sessions: SessionsDep, redis: RedisDep, flights: FlightsDep, top: Top = 20
+) -> Response:
+    """Single-flight in-process, plus a Redis lock: one request recomputes across processes."""
+    key = report_key(top)
+    body = await cached_bytes(redis, key)
+    if body is None:
+        compute = partial(most_discussed_json, sessions, top)
+        body = await flights.across_processes.do(
+            key, partial(compute_in_one_process, redis, key, compute)
+        )
+    return json_response(body)
+
+
+@router.post("/expire", include_in_schema=False)
+async def expire(redis: RedisDep, top: Top = 20) -> dict[str, int]:
+    """Drop the cached answer for `top`, as its TTL would: the next readers all miss."""
+    return {"dropped": await redis.unlink(report_key(top))}
+
+
+@router.post("/reset", include_in_schema=False)
+async def reset(redis: RedisDep) -> dict[str, int]:
+    """Drop every cached answer and lock, so each load segment starts alike."""
+    keys = [key async for key in redis.scan_iter(match=f"{KEY_SPACE}:*", count=1000)]
+    return {"dropped": await redis.unlink(*keys) if keys else 0}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.stampede_flights = Flights()
+    yield
+
+
+TECHNIQUE = Technique(
+    key="stampede",
+    area="caching",
+    title="Cache stampede: every miss recomputes vs single-flight",
+    summary=(
+        "When a hot key expires, every request that misses before it is refilled "
+        "recomputes it: a burst of K requests runs K copies of one expensive query at "
+        "once, each slowed by the others. Single-flight lets the first request recompute "
+        "while the others await its answer: in-process with a map of running tasks, and "
+        "across app processes with a Redis lock (SET NX PX, released by token) whose "
+        "holder computes while other processes poll for its answer. The workload fires "
+        "bursts: all load users wait for each other, the key is dropped, and all request "
+        "it at once, so every request misses (a hit rate of 0% by design). Recomputations "
+        "per burst = queries per request x K, the number of load users."
+    ),
+    seed="Caching Strategies / Cache Stampede Prevention",
+    router=router,
+    variants={
+        "every_miss_recomputes": "/stampede/every-miss-recomputes",
+        "single_flight": "/stampede/single-flight",
+        "single_flight_redis_lock": "/stampede/single-flight-redis-lock",
+    },
+    baseline="every_miss_recomputes",
+    params={"top": 20},
+    proof="recomputations per burst of K requests: K -> 1 -> 1 (queries per request: 1 -> 1/K)",
+    lifespan=lifespan,
+    reset_path="/stampede/reset",
+)

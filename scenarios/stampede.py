@@ -1,0 +1,60 @@
+"""Stampede workload: bursts of K concurrent requests, each arriving just after the key expired.
+
+All running users (K of them) wait for each other at a barrier. The last to arrive
+expires the cached key, outside the measured requests (it stands for the TTL running
+out), and releases the others: all K then request the variant at once. The next burst
+starts when every user is back at the barrier, so the bursts never overlap.
+"""
+
+import urllib.request
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from gevent.event import Event
+from locust import FastHttpUser, constant
+
+BARRIER_TIMEOUT_S = 5.0  # a user that never arrives (stopping, slow) holds a burst no longer
+EXPIRE_TIMEOUT_S = 10.0
+
+
+class Barrier:
+    """Releases the waiting users together once all running users have arrived."""
+
+    def __init__(self) -> None:
+        self.arrived = 0
+        self.released = Event()
+
+    def wait(self, expected: int, on_release: Callable[[], None]) -> None:
+        self.arrived += 1
+        if self.arrived >= expected:
+            released, self.released, self.arrived = self.released, Event(), 0
+            on_release()
+            released.set()
+            return
+        waiting_for = self.released
+        if not waiting_for.wait(timeout=BARRIER_TIMEOUT_S) and self.released is waiting_for:
+            self.arrived -= 1  # gave up on this burst: no longer counted as waiting for it
+
+
+def expire_url(host: str, target: str) -> str:
+    """The technique's expire endpoint, with the target's query (the same cache key)."""
+    query = urlsplit(target).query
+    return f"{host}/stampede/expire" + (f"?{query}" if query else "")
+
+
+def make_user(name: str, path: str) -> type[FastHttpUser]:
+    """A user that requests `path` in bursts together with every other running user."""
+    barrier = Barrier()
+
+    def expire(host: str) -> None:
+        request = urllib.request.Request(expire_url(host, path), method="POST")
+        with urllib.request.urlopen(request, timeout=EXPIRE_TIMEOUT_S) as response:
+            response.read()
+
+    def burst(self: FastHttpUser) -> None:
+        runner = self.environment.runner
+        expected = runner.user_count if runner is not None else 1
+        barrier.wait(expected, lambda: expire(self.host))
+        self.client.get(path, name=name)
+
+    return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [burst]})

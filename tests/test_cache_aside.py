@@ -1,0 +1,128 @@
+"""cache_aside: every variant gives the uncached answer; hits skip the database, at stated costs."""
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from bench_app.db import make_engine
+from bench_app.settings import Settings
+from bench_app.techniques import all_techniques
+
+TECHNIQUE = all_techniques()["cache_aside"]
+
+
+async def expected_body(settings: Settings, days: int, limit: int) -> list[dict[str, object]]:
+    """The contract's answer, computed independently in plain SQL."""
+    engine = make_engine(settings)
+    schema = settings.db_schema
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    f"SELECT u.id, u.first_name, u.last_name, count(*) AS posts"
+                    f" FROM {schema}.posts p JOIN {schema}.users u ON u.id = p.author_id"
+                    " WHERE p.created_at >= timestamptz '2026-01-01' - make_interval(days => :days)"
+                    " AND p.created_at < timestamptz '2026-01-01'"
+                    " GROUP BY u.id ORDER BY posts DESC, u.id LIMIT :limit"
+                ),
+                {"days": days, "limit": limit},
+            )
+            return [dict(row) for row in rows.mappings()]
+    finally:
+        await engine.dispose()
+
+
+def costs(response: httpx.Response) -> dict[str, int]:
+    names = ("queries", "redis-commands", "redis-round-trips", "cache-hits", "cache-misses")
+    return {name: int(response.headers[f"x-{name}"]) for name in names}
+
+
+async def reset(client: httpx.AsyncClient) -> None:
+    response = await client.post(TECHNIQUE.reset_path or "")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("days", "limit"), [(30, 50), (7, 5), (365, 200)])
+async def test_cached_answers_equal_the_uncached_one(
+    client: httpx.AsyncClient, seeded: Settings, days: int, limit: int
+) -> None:
+    expected = await expected_body(seeded, days, limit)
+    assert len(expected) == limit and expected[0]["posts"] >= expected[-1]["posts"]
+    await reset(client)
+    for variant in TECHNIQUE.variants:
+        for attempt in ("cold", "warm"):
+            response = await client.get(TECHNIQUE.url(variant, {"days": days, "limit": limit}))
+            assert response.status_code == 200, response.text
+            assert response.json() == expected, (variant, attempt)
+
+
+async def test_database_variant_queries_every_time(client: httpx.AsyncClient) -> None:
+    await reset(client)
+    for _ in range(3):
+        response = await client.get(TECHNIQUE.url("database"))
+        assert costs(response) == {
+            "queries": 1, "redis-commands": 0, "redis-round-trips": 0,
+            "cache-hits": 0, "cache-misses": 0,
+        }  # fmt: skip
+
+
+async def test_redis_variant_queries_once_then_only_gets(client: httpx.AsyncClient) -> None:
+    await reset(client)
+    miss = costs(await client.get(TECHNIQUE.url("redis")))
+    hits = [costs(await client.get(TECHNIQUE.url("redis"))) for _ in range(3)]
+    assert miss == {
+        "queries": 1, "redis-commands": 2, "redis-round-trips": 2,
+        "cache-hits": 0, "cache-misses": 1,
+    }  # fmt: skip  # GET (miss), then SET with its TTL
+    assert hits == [
+        {"queries": 0, "redis-commands": 1, "redis-round-trips": 1, "cache-hits": 1,
+         "cache-misses": 0}
+    ] * 3  # fmt: skip
+
+
+async def test_two_level_variant_serves_repeats_from_process_memory(
+    client: httpx.AsyncClient,
+) -> None:
+    await reset(client)
+    miss = costs(await client.get(TECHNIQUE.url("two_level")))
+    hits = [costs(await client.get(TECHNIQUE.url("two_level"))) for _ in range(3)]
+    assert miss == {
+        "queries": 1, "redis-commands": 2, "redis-round-trips": 2,
+        "cache-hits": 0, "cache-misses": 1,
+    }  # fmt: skip
+    assert hits == [
+        {"queries": 0, "redis-commands": 0, "redis-round-trips": 0, "cache-hits": 1,
+         "cache-misses": 0}
+    ] * 3  # fmt: skip
+
+
+async def test_two_level_falls_back_to_redis_before_the_database(
+    client: httpx.AsyncClient,
+) -> None:
+    await reset(client)
+    await client.get(TECHNIQUE.url("redis"))  # fills Redis, not this process's local cache
+    response = await client.get(TECHNIQUE.url("two_level"))
+    assert costs(response) == {
+        "queries": 0, "redis-commands": 1, "redis-round-trips": 1,
+        "cache-hits": 1, "cache-misses": 0,
+    }  # fmt: skip
+
+
+async def test_different_parameters_are_cached_apart(client: httpx.AsyncClient) -> None:
+    await reset(client)
+    for variant in ("redis", "two_level"):
+        week = await client.get(TECHNIQUE.url(variant, {"days": 7, "limit": 10}))
+        year = await client.get(TECHNIQUE.url(variant, {"days": 365, "limit": 10}))
+        assert week.json() != year.json()
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"), [("days", "0"), ("days", "366"), ("limit", "0"), ("limit", "x")]
+)
+async def test_bad_parameters_are_a_422_naming_them(
+    client: httpx.AsyncClient, name: str, bad: str
+) -> None:
+    for path in TECHNIQUE.variants.values():
+        response = await client.get(f"{path}?{name}={bad}")
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["query", name]
