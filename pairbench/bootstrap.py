@@ -171,13 +171,28 @@ def bootstrap_ratio_ci(
     base_stats, other_stats = (
         resample(arm, statistic, resamples, rng) for arm in (baseline, variant)
     )
-    if higher_is_better:
-        ratio, replicates = other_point / base_point, other_stats / base_stats
-    else:
-        ratio, replicates = base_point / other_point, base_stats / other_stats
+    top, bottom = (other_stats, base_stats) if higher_is_better else (base_stats, other_stats)
+    top_point, bottom_point = (
+        (other_point, base_point) if higher_is_better else (base_point, other_point)
+    )
+    if not bottom_point > 0:
+        return float("nan"), float("nan"), float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):  # a resample can hold only zeros
+        replicates = top / bottom
+    low, high = _interval(replicates[~np.isnan(replicates)], confidence)
+    return float(top_point / bottom_point), low, high
+
+
+def _interval(replicates: Floats, confidence: float) -> tuple[float, float]:
+    """The percentile interval of bootstrap replicates (infinite ones taken as they fall)."""
+    if not replicates.size:
+        return float("nan"), float("nan")
     tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(replicates, [tail, 100.0 - tail])
-    return float(ratio), float(low), float(high)
+    if np.isfinite(replicates).all():
+        low, high = np.percentile(replicates, [tail, 100.0 - tail], method="linear")
+    else:  # interpolating next to an infinite replicate gives inf - inf
+        low, high = np.percentile(replicates, [tail, 100.0 - tail], method="nearest")
+    return float(low), float(high)
 
 
 def bootstrap_ci(
@@ -191,6 +206,5 @@ def bootstrap_ci(
     if not _clean(arm):
         return float("nan"), float("nan"), float("nan")
     replicates = resample(arm, statistic, resamples, np.random.default_rng(seed))
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(replicates, [tail, 100.0 - tail])
-    return point_estimate(arm, statistic), float(low), float(high)
+    low, high = _interval(replicates, confidence)
+    return point_estimate(arm, statistic), low, high

@@ -80,12 +80,24 @@ def _open_loop_warnings(label: str, frame: pd.DataFrame) -> list[str]:
 
 def stability_warnings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[str]:
     """pyperf-style warnings on figures not to trust: noise, saturation, failures, few samples."""
+    return [message for _, message in stability_findings(samples, segments)]
+
+
+def stability_findings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[tuple[str, str]]:
+    """The stability warnings as (technique, message), for a report to place them."""
     samples = with_columns(samples, SAMPLE_COLUMNS)
     segments = with_columns(segments, SEGMENT_COLUMNS)
-    warnings: list[str] = []
-    measured = samples[samples["phase"] == MEASURE_PHASE]
-    for key, frame in measured.groupby(["technique", "variant", "point", "mode"], sort=False):
+    found: list[tuple[str, str]] = []
+    for key, everything in samples.groupby(["technique", "variant", "point", "mode"], sort=False):
         label = _label(*(str(part) for part in key))
+        frame = everything[everything["phase"] == MEASURE_PHASE]
+        if frame.empty:
+            found.append(
+                (str(key[0]), f"{label}: no request was measured; all {len(everything)} fell "
+                 "in the warm-up: the app is far slower than the profile's segments allow")
+            )  # fmt: skip
+            continue
+        warnings: list[str] = []
         spread = repetition_cv(frame)
         if spread > MAX_REPETITION_CV:
             warnings.append(
@@ -105,11 +117,13 @@ def stability_warnings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[st
             )
         if key[3] == "open":
             warnings.extend(_open_loop_warnings(label, frame))
+        found.extend((str(key[0]), message) for message in warnings)
     for segment_key, busiest in segment_maxima(segments, "generator_cpu_max").items():
         if busiest > MAX_GENERATOR_CPU:
-            warnings.append(
+            message = (
                 f"{_label(*segment_key)}: load generator CPU reached {busiest:.0f}% (more than "
                 f"{MAX_GENERATOR_CPU:.0f}%), so the figures measure the load generator: "
                 "use fewer users or a lower rate"
             )
-    return warnings
+            found.append((segment_key[0], message))
+    return found

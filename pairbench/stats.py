@@ -41,7 +41,7 @@ from pairbench.stability import (
 __all__ = [
     "MAX_GENERATOR_CPU", "MAX_REPETITION_CV", "MEASURE_PHASE", "MIN_SAMPLES", "PERCENTILES",
     "SUMMARY_COLUMNS", "VERDICTS", "bootstrap_ratio_ci", "percentile", "stability_warnings",
-    "summarize", "throughput_bins", "verdict",
+    "requests_per_second", "summarize", "throughput_bins", "verdict",
 ]  # fmt: skip
 
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
@@ -121,7 +121,7 @@ def throughput_bins(frame: pd.DataFrame) -> list[Floats]:
     return found
 
 
-def _describe_rps(frame: pd.DataFrame) -> float:
+def requests_per_second(frame: pd.DataFrame) -> float:
     """Requests sent per measured second."""
     requests = sent(frame)
     seconds = _measured_seconds(requests)
@@ -138,7 +138,7 @@ def _describe(frame: pd.DataFrame) -> dict[str, Any]:
         "requests": len(requests),
         "failures": int(failures.sum()),
         "error_rate": float(failures.mean()) if len(requests) else nan,
-        "rps": _describe_rps(frame),
+        "rps": requests_per_second(frame),
         "max_ms": float(latency.max()) if latency.size else nan,
         "mean_ms": float(latency.mean()) if latency.size else nan,
         "repetitions": int(frame["repetition"].nunique()),
@@ -196,7 +196,7 @@ def _compare(base: pd.DataFrame, other: pd.DataFrame, resamples: int, seed: int)
             higher_is_better=ratio.higher_is_better,
         )  # fmt: skip
         if ratio.of_throughput and value > 0:
-            reported = _describe_rps(other) / _describe_rps(base)
+            reported = requests_per_second(other) / requests_per_second(base)
             low, high = _centred(reported, value, low, high)
             value = reported
         p = repetition_u_test(_per_repetition(base_arm, ratio), _per_repetition(other_arm, ratio))
@@ -248,11 +248,15 @@ def summarize(
     users, cpu = segment_maxima(segments, "users"), segment_maxima(segments, "generator_cpu_max")
     rates = segment_maxima(segments, "rate")
     rows: list[dict[str, Any]] = []
-    measured = samples[samples["phase"] == MEASURE_PHASE]
-    groups = measured.groupby(["technique", "point", "mode"], sort=False)
+    # Grouped over every sample so that a variant whose requests all fell in the warm-up
+    # still gets its row (with no data) rather than vanishing from the summary.
+    groups = samples.groupby(["technique", "point", "mode"], sort=False)
     for (technique, point, mode), group in groups:
         base_name = baselines.get(str(technique))
-        parts = {str(name): part for name, part in group.groupby("variant", sort=False)}
+        parts = {
+            str(name): part[part["phase"] == MEASURE_PHASE]
+            for name, part in group.groupby("variant", sort=False)
+        }
         for variant in sorted(parts, key=lambda name: name != base_name):
             key = (str(technique), variant, str(point), str(mode))
             row: dict[str, Any] = dict(

@@ -99,3 +99,13 @@ def test_repetitions_that_disagree_widen_the_interval() -> None:
 def test_bootstrap_of_an_empty_arm_is_nan() -> None:
     assert all(math.isnan(x) for x in bootstrap_ratio_ci([np.array([1.0])], [np.array([])]))
     assert all(math.isnan(x) for x in bootstrap_ci([]))
+
+
+def test_resamples_with_no_throughput_at_all_do_not_break_the_interval() -> None:
+    baseline = [np.array([0.0, 0.0, 4.0]), np.array([0.0, 0.0, 0.0])]  # bins of a stalled run
+    variant = [np.array([5.0, 6.0, 5.0]), np.array([6.0, 5.0, 6.0])]
+    ratio, low, high = bootstrap_ratio_ci(baseline, variant, np.mean, higher_is_better=True)
+    assert ratio == pytest.approx(5.5 / (4.0 / 6.0))
+    assert low <= ratio and high == math.inf  # some resamples saw no baseline throughput
+    stalled = bootstrap_ratio_ci([np.zeros(3)], variant, np.mean, higher_is_better=True)
+    assert all(math.isnan(x) for x in stalled)  # no baseline throughput: no ratio

@@ -260,3 +260,16 @@ def test_open_loop_rows_count_dropped_and_late_sends_and_the_service_time() -> N
     warnings = "\n".join(stability_warnings(pd.DataFrame(rows), segments))
     assert "demo/naive at n=1 (open loop): 5 of 205 scheduled sends were dropped" in warnings
     assert "20 sends left more than 10 ms behind schedule" in warnings
+
+
+def test_a_variant_with_no_measured_request_keeps_a_row_saying_so() -> None:
+    rows = sample_rows("naive", 0, [10.0] * 150)
+    rows += sample_rows("slow", 0, [900.0, 900.0], phase="warmup")  # all in the warm-up
+    summary = summarize(pd.DataFrame(rows), pd.DataFrame(), {}, {"demo": "naive"})
+    slow = summary[summary["variant"] == "slow"].iloc[0]
+    assert slow["requests"] == 0 and slow["verdict"] == "no data"
+    assert math.isnan(slow["p50_ms"]) and math.isnan(slow["rps"])
+    assert stability_warnings(pd.DataFrame(rows), pd.DataFrame()) == [
+        "demo/slow at n=1: no request was measured; all 2 fell in the warm-up: the app is far "
+        "slower than the profile's segments allow"
+    ]
