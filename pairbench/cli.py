@@ -63,7 +63,31 @@ def command_report(args: argparse.Namespace) -> int:
     else:
         report_path = build_report(Path(args.run_dirs[0]), Path(args.reports_dir))
     log(f"report: {report_path}")
+    if args.check:
+        return check_in_browser(report_path, Path(args.run_dirs[-1]))
     return EXIT_OK
+
+
+def check_in_browser(report_path: Path, run_dir: Path) -> int:
+    """Open the report in headless Chromium; 1 if it did not render cleanly."""
+    from pairbench.browser import BrowserError, BrowserUnavailable, check_report
+
+    expected = [str(key) for key in results.read_manifest(run_dir).get("techniques", [])]
+    if report_path.parent.name.startswith("compare-"):
+        expected = []  # a comparison's sections are the techniques both runs measured
+    screenshot = run_dir / results.SCREENSHOT
+    try:
+        check = check_report(report_path, expected, screenshot)
+    except BrowserUnavailable as error:
+        return fail(str(error))
+    except BrowserError as error:
+        return fail(f"the browser check could not run: {error}", EXIT_FAILED)
+    for problem in check.console_errors + check.blank_charts:
+        print(f"pairbench: browser: {problem}", file=sys.stderr)
+    for key in check.missing_sections:
+        print(f"pairbench: browser: section #{key} missing or not drawn", file=sys.stderr)
+    log(f"browser: {len(check.sections)} sections, {check.charts} charts; screenshot {screenshot}")
+    return EXIT_OK if check.ok else EXIT_FAILED
 
 
 def command_list(args: argparse.Namespace) -> int:
@@ -163,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
         "run_dirs", nargs="+", metavar="RUN_DIR", help="a directory under results/ (or two)"
     )
     report.add_argument("--reports-dir", default="reports")
+    report.add_argument(
+        "--check",
+        action="store_true",
+        help=(
+            "open the report in headless Chromium and exit 1 on console errors or a section "
+            "or chart not drawn; saves a screenshot (report.png) in the (last) run dir"
+        ),
+    )
     report.set_defaults(handler=command_report)
 
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")
