@@ -14,14 +14,22 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
+from bench_app.technique import Technique
 from pairbench import results
-from pairbench.load import SegmentResult, has_own_workload, run_open_segment, run_segment
+from pairbench.load import (
+    LoadError,
+    SegmentResult,
+    has_own_workload,
+    run_open_segment,
+    run_segment,
+)
 from pairbench.plan import Point, segment_order
 from pairbench.profiles import OPEN_LOOP_LOAD, Profile
 from pairbench.stats import requests_per_second
 
 Log = Callable[[str], None]
 MIN_OPEN_LOOP_RATE = 1.0  # requests per second, when no capacity could be measured
+RESET_TIMEOUT_S = 600.0  # a reset may first wait for a previous segment's stragglers
 
 
 @dataclass(frozen=True)
@@ -48,10 +56,14 @@ def tidy_samples(
     return results.with_columns(frame, results.SAMPLE_COLUMNS)[results.SAMPLE_COLUMNS]
 
 
-def reset(client: httpx.Client, point: Point) -> None:
+def reset(client: httpx.Client, technique: Technique) -> None:
     """Put the technique's state back (e.g. empty a scratch table) before a segment."""
-    if point.technique.reset_path:
-        client.post(point.technique.reset_path).raise_for_status()
+    if technique.reset_path is None:
+        return
+    try:
+        client.post(technique.reset_path, timeout=RESET_TIMEOUT_S).raise_for_status()
+    except httpx.HTTPError as error:
+        raise LoadError(f"{technique.key}: reset {technique.reset_path} failed: {error}") from None
 
 
 def _progress_line(frame: pd.DataFrame, seconds: float) -> str:
@@ -124,7 +136,7 @@ def measure(
                 + f", round {repetition + 1}/{profile.repetitions}"
             )
             log(f"[{number}/{len(order)}] {name} ...")
-            reset(client, point)
+            reset(client, point.technique)
             raw_path = raw_dir / f"{point.technique.key}.{variant}.{mode}.{repetition}.csv"
             segment = _run(base_url, point, variant, mode, rate, profile, raw_path)
             frame = tidy_samples(raw_path, point, variant, repetition, profile.warmup_s, mode)

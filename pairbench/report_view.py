@@ -17,18 +17,10 @@ from pairbench.charts_growth import growth_svg
 from pairbench.charts_timeline import latency_over_time_svg
 from pairbench.code_view import capture_sources, highlighted
 from pairbench.growth import fit_growth, sweep_series
-from pairbench.leaderboard import slo
+from pairbench.leaderboard import cache_hit_rate, cost_name, slo
 from pairbench.stability import MEASURE_PHASE
 
-# Per-request costs shown in the server cost table when the technique meters them.
-COST_TABLE = {
-    "queries_per_request": "Queries", "rows_per_request": "Rows",
-    "connections_per_request": "New DB connections", "db_ms_per_request": "DB ms",
-    "app_ms_per_request": "App ms", "redis_commands_per_request": "Redis commands",
-    "redis_round_trips_per_request": "Redis round trips", "cache_hits_per_request": "Cache hits",
-    "cache_misses_per_request": "Cache misses", "upstream_calls_per_request": "Upstream calls",
-    "bytes_per_request": "Bytes",
-}  # fmt: skip
+# The server cost table shows these always, and any other metered cost a technique uses.
 ALWAYS_SHOWN = (
     "queries_per_request",
     "db_ms_per_request",
@@ -123,6 +115,7 @@ def _load_view(
         svgs.append(latency_over_time_svg(frame, colors, title, f"{salt}-time"))
     for row in rows:
         row["slo"] = slo(row)
+        row["cache_hit_rate"] = cache_hit_rate(row)
     return {"mode": mode, "rows": rows, "charts": [Markup(svg) for svg in svgs]}
 
 
@@ -228,10 +221,17 @@ def _point_view(
 def _cost_columns(rows: pd.DataFrame) -> dict[str, str]:
     """The cost table's columns: the usual ones, and any other the technique meters."""
     return {
-        column: label
-        for column, label in COST_TABLE.items()
-        if column in ALWAYS_SHOWN or (column in rows and (rows[column].fillna(0) != 0).any())
+        column: cost_name(column)[:1].upper() + cost_name(column)[1:]
+        for column in rows.columns
+        if str(column).endswith("_per_request")
+        and (column in ALWAYS_SHOWN or (rows[column].fillna(0) != 0).any())
     }
+
+
+def _uses_cache(rows: pd.DataFrame) -> bool:
+    """Whether any variant looked anything up in a metered cache."""
+    columns = [c for c in ("cache_hits_per_request", "cache_misses_per_request") if c in rows]
+    return bool(columns) and bool((rows[columns].fillna(0) > 0).to_numpy().any())
 
 
 def _equivalence_view(run: results.Run, key: str, order: list[str]) -> list[dict[str, Any]]:
@@ -291,6 +291,7 @@ def technique_view(
             for label in point_order(labels, default)
         ],
         "cost_columns": _cost_columns(rows),
+        "caches": _uses_cache(rows),
         "code": _code_view(run, technique, key, order),
         "growth": _growth_view(run, key, growth, costs, colors) if len(growth) else [],
         "micro": sorted(micro_rows, key=lambda row: position.get(row["variant"], len(order))),

@@ -24,7 +24,7 @@ from pairbench import results
 from pairbench.code_view import capture_sources
 from pairbench.equivalence import check_equivalence
 from pairbench.load import LoadError
-from pairbench.measure import LoadPlan, measure
+from pairbench.measure import LoadPlan, measure, reset
 from pairbench.micro import micro_plan, run_microbenchmarks
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points
 from pairbench.probe import probe
@@ -83,13 +83,8 @@ def probe_uncontended(run_dir: Path, base_url: str, points: list[Point], log: Lo
     """One request at a time per variant: the cost split without load (see pairbench.probe)."""
     log(f"probing each variant at {len(points)} point(s), {PROBE_REQUESTS} sequential requests ...")
     with httpx.Client(base_url=base_url, timeout=120) as client:
-
-        def reset(technique: Technique) -> None:
-            if technique.reset_path:
-                client.post(technique.reset_path).raise_for_status()
-
         targets = [(point.technique, point.label, point.params) for point in points]
-        found = probe(client, targets, PROBE_REQUESTS, reset)
+        found = probe(client, targets, PROBE_REQUESTS, lambda technique: reset(client, technique))
     found.to_csv(run_dir / results.PROBE, index=False)
     return found
 

@@ -15,7 +15,7 @@ def test_the_proof_names_the_counts_that_changed_most() -> None:
 def test_bytes_read_as_sizes_and_small_changes_are_ignored() -> None:
     baseline = {"bytes_per_request": 41_200.0, "queries_per_request": 2.0}
     best = {"bytes_per_request": 3_100.0, "queries_per_request": 2.02}
-    assert measured_proof(baseline, best) == "bytes 41.2 kB → 3.10 kB"
+    assert measured_proof(baseline, best) == "bytes sent 41.2 kB → 3.10 kB"
 
 
 def test_the_best_variant_is_the_fastest_equivalent_one() -> None:
@@ -39,3 +39,10 @@ def test_slos_check_p95_errors_and_the_cache_hit_rate_where_metered() -> None:
     assert low_hits["status"] == "missed" and "cache hits 70%" in low_hits["detail"]
     assert slo({**cached, "cache_misses_per_request": 0.1})["status"] == "met"
     assert slo({"p95_ms": math.nan, "error_rate": 1.0})["status"] == "no data"
+
+
+def test_any_metered_count_can_be_the_proof() -> None:
+    """Counts another meter field adds (db_bytes here) take part without naming them."""
+    baseline = {"db_bytes_per_request": 90_000.0, "rows_per_request": 100.0}
+    best = {"db_bytes_per_request": 9_000.0, "rows_per_request": 100.0}
+    assert measured_proof(baseline, best) == "DB bytes 90.0 kB → 9.00 kB"
