@@ -24,7 +24,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
 
 def command_run(args: argparse.Namespace) -> int:
     from pairbench.measure import LoadPlan
-    from pairbench.report import build_report
+    from pairbench.report import build_report, headlines
     from pairbench.runner import run
 
     keys = [key.strip() for key in args.only.split(",") if key.strip()] if args.only else None
@@ -42,6 +42,8 @@ def command_run(args: argparse.Namespace) -> int:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
     if (outcome.run_dir / results.SAMPLES).exists():
         report_path = build_report(outcome.run_dir, Path(args.reports_dir))
+        for line in headlines(outcome.run_dir):
+            log(line)
         log(f"summary: {outcome.run_dir / results.SUMMARY}")
         log(f"report:  {report_path}")
     if outcome.interrupted:

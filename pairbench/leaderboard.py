@@ -36,6 +36,7 @@ def _is_size(column: str) -> bool:
 
 
 MIN_PROOF_CHANGE = 0.05  # relative change below which a count "did not change"
+MIN_PROOF_SIZE = 0.05  # and a change of log((after + 1) / (before + 1)) below this
 Row = Mapping[str, Any]
 
 
@@ -86,7 +87,11 @@ def measured_proof(baseline: Row, best: Row, limit: int = 2) -> str:
             continue
         if abs(after - before) <= MIN_PROOF_CHANGE * max(abs(before), abs(after)):
             continue
-        size = abs(math.log((after + 1e-9) / (before + 1e-9))) if before > 0 < after else math.inf
+        # Counts per request change by whole units that matter: +1 keeps 0 -> 0.008 (a pool
+        # growing now and then) from outranking 51 -> 1.
+        size = abs(math.log((abs(after) + 1.0) / (abs(before) + 1.0)))
+        if size < MIN_PROOF_SIZE:
+            continue
         text = f"{name} {_format_cost(column, before)} → {_format_cost(column, after)}"
         changes.append((size, text))
     changes.sort(key=lambda change: -change[0])
@@ -127,3 +132,18 @@ def leaderboard_line(
         "micro": micro_best,
         "warnings": warnings,
     }
+
+
+def headline_text(key: str, rows: Sequence[Row]) -> str:
+    """One line for a terminal: "n_plus_one: joined 3.59x faster [3.37, 3.76] than naive ..."."""
+    baseline, best = next((row for row in rows if row.get("baseline")), None), best_variant(rows)
+    if baseline is None or best is None:
+        return f"{key}: not enough data for a comparison"
+    low, high = _value(best, "speedup_ci_low"), _value(best, "speedup_ci_high")
+    return (
+        f"{key}: {best.get('variant')} {_value(best, 'speedup_p50'):.2f}x [{low:.2f}, {high:.2f}] "
+        f"{best.get('verdict')} than {baseline.get('variant')} at p50 "
+        f"({_value(baseline, 'p50_ms'):.3g} -> {_value(best, 'p50_ms'):.3g} ms); "
+        f"p95 {_value(best, 'speedup_p95'):.2f}x, throughput {_value(best, 'speedup_rps'):.2f}x; "
+        f"{measured_proof(baseline, best)}"
+    )

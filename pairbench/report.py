@@ -15,9 +15,15 @@ from bench_app.techniques import all_techniques
 from pairbench import growth, results, stats
 from pairbench.bootstrap import DEFAULT_RESAMPLES
 from pairbench.formatting import FILTERS
-from pairbench.leaderboard import SLO_CACHE_HIT_RATE, SLO_ERROR_RATE, SLO_P95_MS, leaderboard_line
+from pairbench.leaderboard import (
+    SLO_CACHE_HIT_RATE,
+    SLO_ERROR_RATE,
+    SLO_P95_MS,
+    headline_text,
+    leaderboard_line,
+)
 from pairbench.micro import load_or_build_micro_summary
-from pairbench.report_view import headline_rows, technique_view
+from pairbench.report_view import default_point, headline_rows, records, technique_view
 from pairbench.stability import stability_findings
 
 REPORT_FILE = "index.html"
@@ -84,6 +90,24 @@ def _run_warnings(run: results.Run, summary: pd.DataFrame) -> list[str]:
             "not an optimization (see the technique's equivalence table)"
         )
     return found
+
+
+def headlines(run_dir: Path) -> list[str]:
+    """The run's verdicts for a terminal: one line per technique, then the warning count."""
+    run = results.read_run(run_dir)
+    summary = _summary(run)
+    lines = []
+    for key in dict.fromkeys(summary["technique"]):
+        rows = summary[summary["technique"] == key]
+        labels = [str(label) for label in dict.fromkeys(rows["point"])]
+        point = default_point(run, str(key), labels)
+        chosen = rows[rows["point"] == point]
+        mode = results.CLOSED if (chosen["mode"] == results.CLOSED).any() else results.OPEN
+        lines.append(headline_text(str(key), records(chosen[chosen["mode"] == mode])))
+    warnings = len(stability_findings(run.samples, run.segments)) + len(_run_warnings(run, summary))
+    if warnings:
+        lines.append(f"{warnings} warning(s) on how far to trust these figures: see the report")
+    return lines
 
 
 def _environment() -> jinja2.Environment:

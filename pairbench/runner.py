@@ -51,13 +51,21 @@ def seed_database(settings: Settings, log: Log) -> None:
 def check_all_equivalent(base_url: str, points: list[Point], log: Log) -> dict[str, Any]:
     """Each variant's answer against its baseline's, at every point; all points must match."""
     verdicts: dict[str, dict[str, dict[str, Any]]] = {}
+    checked: dict[str, list[str]] = {}
     with httpx.Client(base_url=base_url, timeout=60) as client:
         for point in points:
             found = check_equivalence(client, point.technique, point.params)
             merged = verdicts.setdefault(point.technique.key, {})
+            checked.setdefault(point.technique.key, []).append(point.label)
             for variant, verdict in found.items():
                 if variant not in merged or merged[variant]["equivalent"]:
                     merged[variant] = {**verdict, "detail": f"{point.label}: {verdict['detail']}"}
+    for technique, variants in verdicts.items():
+        labels = checked[technique]
+        for verdict in variants.values():
+            if verdict["equivalent"] and len(labels) > 1:
+                body = verdict["detail"].split(": ", 1)[-1]
+                verdict["detail"] = f"{body} at all {len(labels)} points ({', '.join(labels)})"
     for technique, variants in verdicts.items():
         for variant, verdict in variants.items():
             if not verdict["equivalent"]:

@@ -46,3 +46,11 @@ def test_any_metered_count_can_be_the_proof() -> None:
     baseline = {"db_bytes_per_request": 90_000.0, "rows_per_request": 100.0}
     best = {"db_bytes_per_request": 9_000.0, "rows_per_request": 100.0}
     assert measured_proof(baseline, best) == "DB bytes 90.0 kB → 9.00 kB"
+
+
+def test_a_rare_count_from_zero_does_not_outrank_a_real_change() -> None:
+    baseline = {"queries_per_request": 51.0, "connections_per_request": 0.0}
+    best = {"queries_per_request": 1.0, "connections_per_request": 0.008}
+    assert measured_proof(baseline, best) == "queries 51 → 1"
+    redis = measured_proof({"redis_commands_per_request": 0.0}, {"redis_commands_per_request": 1.0})
+    assert redis == "Redis commands 0 → 1"

@@ -10,7 +10,7 @@ import pytest
 
 from pairbench import results
 from pairbench.formatting import format_bytes, format_number, format_speedup
-from pairbench.report import build_report, load_or_build_summary
+from pairbench.report import build_report, headlines, load_or_build_summary
 from pairbench.stats import summarize
 from tests.synthetic_run import POINT, VARIANTS, write_run
 
@@ -170,3 +170,12 @@ def test_formats_of_speedups_and_sizes() -> None:
     assert format_speedup(row) == "3.10x [2.80, 3.40]"
     assert format_speedup({**row, "speedup_p50": 1.0, "baseline": True}) == "1.00x"
     assert format_number(math.nan) == "–" and format_bytes(4200) == "4.20 kB"
+
+
+def test_headlines_give_the_verdicts_in_one_line_each(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run-10"
+    write_run(run_dir, techniques=("n_plus_one", "retired_trick"))
+    lines = headlines(run_dir)
+    assert len(lines) == 2
+    assert lines[0].startswith("n_plus_one: joined 3.")
+    assert "faster than naive at p50" in lines[0] and lines[0].endswith("queries 51 → 1")
