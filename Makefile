@@ -5,7 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= quick
 ONLY ?=
+MODE ?=
+MICRO ?= 1
 ONLY_FLAG := $(if $(ONLY),--only $(ONLY),)
+MODE_FLAG := $(if $(MODE),--mode $(MODE),)
+MICRO_FLAG := $(if $(filter 0 no false,$(MICRO)),--no-micro,)
+# `make report RUN=results/<run-id>` rebuilds a report; add BEFORE=results/<other> to compare.
+RUN ?=
+BEFORE ?=
 
 .PHONY: install bench check test lint typecheck clean
 
@@ -18,7 +25,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 bench: install
-	$(BIN)/pairbench run --profile $(PROFILE) $(ONLY_FLAG)
+	$(BIN)/pairbench run --profile $(PROFILE) $(ONLY_FLAG) $(MODE_FLAG) $(MICRO_FLAG)
+
+report: install
+	@test -n "$(RUN)" || (echo "usage: make report RUN=results/<run-id> [BEFORE=results/<run-id>]" >&2; exit 2)
+	$(BIN)/pairbench report $(BEFORE) $(RUN)
 
 check: install
 	$(BIN)/pairbench check

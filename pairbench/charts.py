@@ -9,6 +9,7 @@ import io
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import matplotlib as mpl
 import numpy as np
@@ -24,6 +25,22 @@ CHART_WIDTH_IN = 7.5
 TIME_SPLIT_LABELS = ("database (metered)", "app, outside the database", "network, queue, client")
 TIME_SPLIT_COLORS = ("#4c72b0", "#dd8452", "#b8b8b8")
 GROUP_ID = re.compile(r'\sid="[\w.]+_\d+"')
+PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a chart: its label, raw values, colour and whether it is dashed."""
+
+    label: str
+    values: npt.NDArray[np.float64]
+    color: str
+    dashed: bool = False
+
+
+def variant_colors(variants: Sequence[str]) -> dict[str, str]:
+    """A fixed colour per variant, in the technique's order, the same in every chart."""
+    return {variant: PALETTE[index % len(PALETTE)] for index, variant in enumerate(variants)}
 
 
 def _nines(percent: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -31,7 +48,7 @@ def _nines(percent: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return -np.log10(1.0 - np.asarray(percent, dtype=float) / 100.0)
 
 
-def _svg(figure: Figure, salt: str) -> str:
+def svg_text(figure: Figure, salt: str) -> str:
     """The figure as an <svg> element: no XML prolog or metadata, referenced ids salted."""
     buffer = io.StringIO()
     with mpl.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
@@ -46,7 +63,7 @@ def _svg(figure: Figure, salt: str) -> str:
     return GROUP_ID.sub("", text[text.index("<svg") :])
 
 
-def _style(axes: Axes, title: str) -> None:
+def style_axes(axes: Axes, title: str) -> None:
     axes.set_title(title, fontsize=10, loc="left")
     axes.grid(True, which="major", color="#e0e0e0", linewidth=0.8)
     axes.set_axisbelow(True)
@@ -54,36 +71,49 @@ def _style(axes: Axes, title: str) -> None:
         axes.spines[side].set_visible(False)
 
 
-def _log_ms_axis(axes: Axes) -> None:
+def log_ms_axis(axes: Axes) -> None:
     """A log-scale y axis labelled with plain numbers (20, 50, 100), not 2x10^1."""
     axes.set_yscale("log")
     for formatter in (axes.yaxis.set_major_formatter, axes.yaxis.set_minor_formatter):
         formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
 
 
-def latency_percentiles_svg(
-    latencies: Mapping[str, npt.NDArray[np.float64]], title: str, salt: str
-) -> str:
-    """Latency (log ms) against percentile 0..99.9, one line per variant."""
+def percentile_curves_svg(series: Sequence[Series], title: str, salt: str) -> str:
+    """Latency (log ms) against percentile 0..99.9, one line per series."""
     figure = Figure(figsize=(CHART_WIDTH_IN, 3.4))
     axes = figure.add_subplot()
     grid = 100.0 * (
         1.0 - 10.0 ** -np.linspace(0.0, _nines(PERCENTILE_TICKS[-1]), PERCENTILE_POINTS)
     )
-    for variant, values in latencies.items():
-        if len(values):
-            curve = np.percentile(values, grid, method="linear")
-            axes.plot(_nines(grid), curve, label=f"{variant} (n={len(values):,})", linewidth=1.6)
-    _log_ms_axis(axes)
+    for line in series:
+        if len(line.values):
+            curve = np.percentile(line.values, grid, method="linear")
+            axes.plot(
+                _nines(grid), curve, label=f"{line.label} (n={len(line.values):,})",
+                color=line.color, linestyle="--" if line.dashed else "-", linewidth=1.6,
+            )  # fmt: skip
+    log_ms_axis(axes)
     axes.xaxis.set_major_locator(FixedLocator(_nines(PERCENTILE_TICKS).tolist()))
     axes.xaxis.set_minor_locator(NullLocator())
     axes.set_xticklabels([f"{tick:g}" for tick in PERCENTILE_TICKS])
     axes.set_xlabel("percentile")
     axes.set_ylabel("latency (ms, log scale)")
-    _style(axes, title)
+    style_axes(axes, title)
     if axes.lines:
         axes.legend(fontsize=8, frameon=False)
-    return _svg(figure, salt)
+    return svg_text(figure, salt)
+
+
+def latency_percentiles_svg(
+    latencies: Mapping[str, npt.NDArray[np.float64]],
+    title: str,
+    salt: str,
+    colors: Mapping[str, str] | None = None,
+) -> str:
+    """Latency (log ms) against percentile 0..99.9, one line per variant."""
+    colors = colors or variant_colors(list(latencies))
+    series = [Series(variant, values, colors[variant]) for variant, values in latencies.items()]
+    return percentile_curves_svg(series, title, salt)
 
 
 def time_split(db_ms: float, app_ms: float, latency_ms: float) -> tuple[float, float, float]:
@@ -96,6 +126,35 @@ def time_split(db_ms: float, app_ms: float, latency_ms: float) -> tuple[float, f
     inside_app = database if math.isnan(app_ms) else max(app_ms, database)
     outside = 0.0 if math.isnan(latency_ms) else max(latency_ms - inside_app, 0.0)
     return database, inside_app - database, outside
+
+
+def bars_svg(
+    bars: Sequence[tuple[str, float, float, float]],
+    title: str,
+    unit: str,
+    salt: str,
+    colors: Sequence[str] | None = None,
+) -> str:
+    """Horizontal bars (label, value, CI low, CI high) with their CIs as error bars."""
+    figure = Figure(figsize=(CHART_WIDTH_IN, 0.5 * len(bars) + 1.2), layout="constrained")
+    axes = figure.add_subplot()
+    names = [bar[0] for bar in bars]
+    values = np.array([bar[1] for bar in bars], dtype=float)
+    lows = np.array([bar[2] for bar in bars], dtype=float)
+    highs = np.array([bar[3] for bar in bars], dtype=float)
+    errors = np.nan_to_num(np.vstack([values - lows, highs - values]).clip(min=0))
+    colors = colors or [PALETTE[index % len(PALETTE)] for index in range(len(bars))]
+    axes.barh(names, np.nan_to_num(values), color=list(colors), height=0.6)
+    axes.errorbar(np.nan_to_num(values), names, xerr=errors, fmt="none", ecolor="#222", capsize=4)
+    for row, (value, high) in enumerate(zip(values, highs, strict=True)):
+        if math.isfinite(value):
+            end = high if math.isfinite(high) else value
+            axes.annotate(f"  {value:,.3g}", (end, row), va="center", fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlabel(unit)
+    axes.margins(x=0.15)
+    style_axes(axes, title)
+    return svg_text(figure, salt)
 
 
 def time_breakdown_svg(
@@ -115,22 +174,6 @@ def time_breakdown_svg(
     axes.invert_yaxis()
     axes.set_xlabel("time per request (ms)")
     axes.margins(x=0.12)
-    _style(axes, title)
+    style_axes(axes, title)
     figure.legend(fontsize=8, frameon=False, ncols=3, loc="outside lower center")
-    return _svg(figure, salt)
-
-
-def scaling_svg(
-    points: Sequence[str], medians: Mapping[str, Sequence[float]], title: str, salt: str
-) -> str:
-    """Median latency (log ms) at each sweep point, one line per variant."""
-    figure = Figure(figsize=(CHART_WIDTH_IN, 3.0))
-    axes = figure.add_subplot()
-    for variant, values in medians.items():
-        axes.plot(list(points), list(values), marker="o", label=variant, linewidth=1.6)
-    _log_ms_axis(axes)
-    axes.set_xlabel("sweep point")
-    axes.set_ylabel("p50 latency (ms, log scale)")
-    _style(axes, title)
-    axes.legend(fontsize=8, frameon=False)
-    return _svg(figure, salt)
+    return svg_text(figure, salt)

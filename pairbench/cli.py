@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
-from pairbench.profiles import DEFAULT_PROFILE, PROFILES
+from pairbench.profiles import DEFAULT_PROFILE, MODE_CHOICES, OPEN_LOOP_LOAD, PROFILES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -23,7 +23,8 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from pairbench.report import build_report
+    from pairbench.measure import LoadPlan
+    from pairbench.report import build_report, headlines
     from pairbench.runner import run
 
     keys = [key.strip() for key in args.only.split(",") if key.strip()] if args.only else None
@@ -31,11 +32,18 @@ def command_run(args: argparse.Namespace) -> int:
         techniques = select_techniques(keys)
     except ValueError as error:
         return fail(f"{error} (see `pairbench list`)")
-    outcome = run(PROFILES[args.profile], techniques, Path(args.results_dir), log)
+    if args.rate is not None and args.rate <= 0:
+        return fail("--rate must be a positive number of requests per second")
+    profile = PROFILES[args.profile]
+    modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
+    plan = LoadPlan(profile, modes, args.rate)
+    outcome = run(plan, techniques, Path(args.results_dir), log, micro=not args.no_micro)
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
     if (outcome.run_dir / results.SAMPLES).exists():
         report_path = build_report(outcome.run_dir, Path(args.reports_dir))
+        for line in headlines(outcome.run_dir):
+            log(line)
         log(f"summary: {outcome.run_dir / results.SUMMARY}")
         log(f"report:  {report_path}")
     if outcome.interrupted:
@@ -47,10 +55,41 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_report(args: argparse.Namespace) -> int:
     from pairbench.report import build_report
+    from pairbench.report_compare import build_comparison
 
-    report_path = build_report(Path(args.run_dir), Path(args.reports_dir))
+    if len(args.run_dirs) > 2:
+        return fail("report takes one run directory, or two to compare (before, after)")
+    if len(args.run_dirs) == 2:
+        before, after = (Path(run_dir) for run_dir in args.run_dirs)
+        report_path = build_comparison(before, after, Path(args.reports_dir))
+    else:
+        report_path = build_report(Path(args.run_dirs[0]), Path(args.reports_dir))
     log(f"report: {report_path}")
+    if args.check:
+        return check_in_browser(report_path, Path(args.run_dirs[-1]))
     return EXIT_OK
+
+
+def check_in_browser(report_path: Path, run_dir: Path) -> int:
+    """Open the report in headless Chromium; 1 if it did not render cleanly."""
+    from pairbench.browser import BrowserError, BrowserUnavailable, check_report
+
+    expected = [str(key) for key in results.read_manifest(run_dir).get("techniques", [])]
+    if report_path.parent.name.startswith("compare-"):
+        expected = []  # a comparison's sections are the techniques both runs measured
+    screenshot = run_dir / results.SCREENSHOT
+    try:
+        check = check_report(report_path, expected, screenshot)
+    except BrowserUnavailable as error:
+        return fail(str(error))
+    except BrowserError as error:
+        return fail(f"the browser check could not run: {error}", EXIT_FAILED)
+    for problem in check.console_errors + check.blank_charts:
+        print(f"pairbench: browser: {problem}", file=sys.stderr)
+    for key in check.missing_sections:
+        print(f"pairbench: browser: section #{key} missing or not drawn", file=sys.stderr)
+    log(f"browser: {len(check.sections)} sections, {check.charts} charts; screenshot {screenshot}")
+    return EXIT_OK if check.ok else EXIT_FAILED
 
 
 def command_list(args: argparse.Namespace) -> int:
@@ -153,16 +192,64 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     profiles = ", ".join(f"{p.name} ({p.description})" for p in PROFILES.values())
 
-    run = commands.add_parser("run", help="measure techniques; prints the report path at the end")
+    run = commands.add_parser(
+        "run",
+        help="measure techniques; prints the report path at the end",
+        description=(
+            "Measure techniques: equivalence check, an uncontended probe, interleaved load "
+            "segments (closed and/or open loop), then in-process microbenchmarks; writes "
+            "results/<run-id>/ and reports/<run-id>/index.html."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "load modes:\n"
+            "  closed  N users each send their next request when the last one answers:\n"
+            "          the most the app can do (throughput) and its latency when saturated.\n"
+            "  open    a fixed arrival rate, the same for all variants of a technique:\n"
+            f"          {OPEN_LOOP_LOAD:.0%} of the baseline's closed-loop throughput, or --rate;\n"
+            "          latency counts from each request's intended send time, so a stall\n"
+            "          cannot hide the requests queued behind it (coordinated omission);\n"
+            "          late and dropped sends are counted. Techniques with their own Locust\n"
+            "          user (scenarios/<key>.py) run closed-loop only.\n"
+            "  default by profile: smoke and quick closed, standard both.\n"
+            "sweeps: quick probes each sweep point one request at a time; standard also loads it."
+        ),
+    )
     run.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help=profiles)
     run.add_argument("--only", metavar="KEYS", help="comma-separated technique keys (default all)")
+    run.add_argument(
+        "--mode", choices=MODE_CHOICES, help="load mode(s), overriding the profile's (see below)"
+    )
+    run.add_argument(
+        "--rate", type=float, metavar="REQ_PER_S",
+        help="open-loop arrival rate for every variant, instead of one set from the baseline",
+    )  # fmt: skip
+    run.add_argument("--no-micro", action="store_true", help="skip the in-process microbenchmarks")
     run.add_argument("--results-dir", default="results", help="where run directories go")
     run.add_argument("--reports-dir", default="reports", help="where HTML reports go")
     run.set_defaults(handler=command_run)
 
-    report = commands.add_parser("report", help="rebuild a run's HTML report from its files")
-    report.add_argument("run_dir", metavar="RUN_DIR", help="a directory under results/")
+    report = commands.add_parser(
+        "report",
+        help="rebuild a run's HTML report, or compare two runs (before, after)",
+        description=(
+            "With one RUN_DIR: rebuild its report from its files. With two: a comparison "
+            "report, per technique and variant, of the second run against the first (ratio "
+            "with bootstrap CI and verdict) and their latency curves overlaid."
+        ),
+    )
+    report.add_argument(
+        "run_dirs", nargs="+", metavar="RUN_DIR", help="a directory under results/ (or two)"
+    )
     report.add_argument("--reports-dir", default="reports")
+    report.add_argument(
+        "--check",
+        action="store_true",
+        help=(
+            "open the report in headless Chromium and exit 1 on console errors or a section "
+            "or chart not drawn; saves a screenshot (report.png) in the (last) run dir"
+        ),
+    )
     report.set_defaults(handler=command_report)
 
     baseline = commands.add_parser(

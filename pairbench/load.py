@@ -1,9 +1,12 @@
-"""One load segment: Locust, headless, in its own process, against one variant's URL.
+"""One load segment against one variant's URL, its load generator in its own process.
 
-Locust runs as a subprocess so the harness stays free of gevent's monkey-patching
-and so its CPU can be watched: a saturated generator measures itself, not the app.
+Closed loop: Locust, headless, N users back to back. Open loop: pairbench.open_loop, a
+fixed arrival rate. Either runs as a subprocess so the harness stays free of gevent's
+monkey-patching and so its CPU can be watched: a saturated generator measures itself,
+not the app.
 """
 
+import importlib.util
 import math
 import os
 import subprocess
@@ -50,6 +53,15 @@ def _samples_started(samples_path: Path) -> bool:
         return False
 
 
+def has_own_workload(technique: str) -> bool:
+    """Whether a technique brings its own Locust user (scenarios/<key>.py), more than a GET.
+
+    Such a workload (ETags kept by a browser, bursts after expiry) exists only as Locust
+    code, so it is measured closed-loop only.
+    """
+    return importlib.util.find_spec(f"scenarios.{technique}") is not None
+
+
 def run_segment(
     base_url: str, technique: str, target: str, users: int, seconds: float, samples_path: Path
 ) -> SegmentResult:
@@ -68,6 +80,26 @@ def run_segment(
         "PAIRBENCH_TECHNIQUE": technique,
         "PAIRBENCH_SAMPLES": str(samples_path),
     }
+    return _watched(command, environment, seconds, samples_path, "Locust")
+
+
+def run_open_segment(
+    base_url: str, target: str, rate: float, seconds: float, samples_path: Path
+) -> SegmentResult:
+    """Send `rate` requests per second to `target` for `seconds`, timed from their due times."""
+    require_loopback(base_url)
+    samples_path = samples_path.resolve()
+    command = [
+        sys.executable, "-m", "pairbench.open_loop", "--base-url", base_url, "--path", target,
+        "--rate", f"{rate:.6g}", "--seconds", f"{seconds:g}", "--out", str(samples_path),
+    ]  # fmt: skip
+    return _watched(command, dict(os.environ), seconds, samples_path, "the open-loop generator")
+
+
+def _watched(
+    command: list[str], environment: dict[str, str], seconds: float, samples_path: Path, name: str
+) -> SegmentResult:
+    """Run a load generator to completion, sampling its CPU once it has started sending."""
     log_path = samples_path.with_suffix(".log")
     started = time.time()
     with open(log_path, "wb") as log_file:
@@ -80,7 +112,7 @@ def run_segment(
         deadline = time.monotonic() + seconds + GRACE_S
         while process.poll() is None:
             if time.monotonic() > deadline:
-                raise LoadError(f"Locust did not stop within {seconds + GRACE_S:.0f} s; killed it")
+                raise LoadError(f"{name} did not stop within {seconds + GRACE_S:.0f} s; killed it")
             try:
                 cpu = watched.cpu_percent(interval=CPU_POLL_S)
             except psutil.NoSuchProcess:
@@ -92,6 +124,6 @@ def run_segment(
         stop_process(process)
     if process.returncode != 0:
         tail = log_path.read_text(errors="replace")[-2000:]
-        raise LoadError(f"Locust exited with code {process.returncode}; its log ends with:\n{tail}")
+        raise LoadError(f"{name} exited with code {process.returncode}; its log ends with:\n{tail}")
     log_path.unlink()
     return SegmentResult(started, time.time(), cpu_max)

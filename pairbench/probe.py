@@ -7,7 +7,7 @@ database, the rest of the app (ORM, serialization), and what lies outside it.
 """
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -48,12 +48,19 @@ def probe_variant(
 
 
 def probe(
-    client: httpx.Client, points: Iterable[tuple[Technique, str, dict[str, Any]]], requests: int
+    client: httpx.Client,
+    points: Iterable[tuple[Technique, str, dict[str, Any]]],
+    requests: int,
+    reset: Callable[[Technique], None] = lambda technique: None,
 ) -> pd.DataFrame:
-    """The uncontended probe of every variant at every (technique, point label, params)."""
+    """The uncontended probe of every variant at every (technique, point label, params).
+
+    `reset` puts a technique's state back before each variant, as before a load segment.
+    """
     rows = []
     for technique, label, params in points:
         for variant in technique.variants:
+            reset(technique)
             for row in probe_variant(client, technique, variant, params, requests):
                 rows.append({"technique": technique.key, "variant": variant, "point": label, **row})
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)

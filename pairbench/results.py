@@ -1,9 +1,10 @@
 """The run directory: where each stage leaves its files for the next one.
 
 `results/<run-id>/` holds manifest.json, samples.csv.gz (every raw request),
-segments.csv (one row per load segment), equivalence.json and summary.csv. A run
-never reuses another's directory, and samples are appended segment by segment,
-so an interrupted run keeps everything it measured.
+segments.csv (one row per load segment), equivalence.json, probe.csv, code.json,
+micro.json (pytest-benchmark) and the stats stage's summary.csv, growth.csv and
+micro_summary.csv. A run never reuses another's directory, and samples are appended
+segment by segment, so an interrupted run keeps everything it measured.
 """
 
 import gzip
@@ -11,12 +12,15 @@ import json
 import os
 import platform
 import subprocess
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from bench_app.metering import COST_HEADERS
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.csv.gz"
@@ -25,7 +29,38 @@ EQUIVALENCE = "equivalence.json"
 SUMMARY = "summary.csv"
 PROBE = "probe.csv"
 ARTIFACTS = "artifacts"
-KEY_PACKAGES = ("fastapi", "uvicorn", "sqlalchemy", "asyncpg", "redis", "locust", "pandas")
+CODE = "code.json"  # each variant's endpoint source, as measured
+MICRO = "micro.json"  # pytest-benchmark's --benchmark-json output
+MICRO_LOG = "micro.log"
+MICRO_SUMMARY = "micro_summary.csv"
+GROWTH = "growth.csv"  # how each variant's cost grows over a sweep
+SCREENSHOT = "report.png"  # the report as headless Chromium rendered it (browser test)
+KEY_PACKAGES = (
+    "fastapi", "uvicorn", "sqlalchemy", "asyncpg", "redis", "locust", "gevent",
+    "geventhttpclient", "pytest-benchmark", "numpy", "pandas", "matplotlib",
+)  # fmt: skip
+
+CLOSED, OPEN = "closed", "open"  # load modes: N users back to back / a fixed arrival rate
+MODES = (CLOSED, OPEN)
+# samples.csv.gz, one row per request. In open-loop mode t_start is the *intended* send
+# time and latency_ms counts from it (so a stalled server cannot hide queued requests);
+# send_lag_ms is how late the generator actually sent, and a dropped send (never sent:
+# too far behind) has dropped=1 and no latency.
+SAMPLE_COLUMNS = [
+    "technique", "variant", "point", "mode", "repetition", "phase", "t_start", "latency_ms",
+    "status", "bytes", *COST_HEADERS, "error", "send_lag_ms", "dropped",
+]  # fmt: skip
+SEGMENT_COLUMNS = [
+    "technique", "variant", "point", "mode", "repetition", "started", "ended", "users", "rate",
+    "generator_cpu_max",
+]  # fmt: skip
+PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
+REQUIRED_SAMPLE_COLUMNS = SAMPLE_COLUMNS[:9]
+REQUIRED_SEGMENT_COLUMNS = ["technique", "variant", "point", "repetition", "generator_cpu_max"]
+REQUIRED_PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms"]
+TEXT_COLUMNS = ["technique", "variant", "point", "mode", "phase", "error", "verdict"]
+# What files from before a column existed mean by its absence.
+COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": ""}
 
 
 class ResultsError(Exception):
@@ -101,6 +136,85 @@ def read_table(path: Path, required: list[str]) -> pd.DataFrame:
     if missing:
         raise ResultsError(f"{path} lacks the columns {', '.join(missing)}")
     return frame
+
+
+def with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """`frame` with every one of `columns`, those it lacks filled with their defaults."""
+    missing = {
+        column: COLUMN_DEFAULTS.get(column, float("nan"))
+        for column in columns
+        if column not in frame
+    }
+    return frame.assign(**missing) if missing else frame
+
+
+def read_run_table(path: Path, columns: list[str], required: list[str]) -> pd.DataFrame:
+    """A run's CSV with exactly `columns`: text as text ("" not NaN), absent ones defaulted.
+
+    An absent file is an empty table (a run stopped before writing it); a malformed one,
+    or one lacking a `required` column, is a ResultsError naming it.
+    """
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    text_types = {column: str for column in TEXT_COLUMNS}
+    try:
+        table = pd.read_csv(path, dtype=text_types, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, EOFError, OSError) as error:
+        raise ResultsError(f"{path} cannot be read as CSV ({error})") from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ResultsError(f"{path} is not a pairbench table ({error})") from None
+    missing = [column for column in required if column not in table.columns]
+    if missing:
+        raise ResultsError(f"{path} lacks the columns {', '.join(missing)}")
+    table = with_columns(table, columns)
+    for column in TEXT_COLUMNS:
+        if column in table:
+            table[column] = table[column].fillna(COLUMN_DEFAULTS.get(column, ""))
+    extra = [column for column in table.columns if column not in columns]
+    return table[columns + extra]
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything a run directory holds, as read from its files."""
+
+    directory: Path
+    manifest: dict[str, Any]
+    samples: pd.DataFrame
+    segments: pd.DataFrame
+    equivalence: dict[str, dict[str, dict[str, Any]]]
+    probe: pd.DataFrame  # one request at a time per variant, before the load (may be empty)
+    code: dict[str, dict[str, str]]  # technique -> variant -> endpoint source (may be empty)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest.get("run_id", self.directory.name))
+
+
+def _optional_json(path: Path) -> Any:
+    return read_json(path) if path.exists() else {}
+
+
+def read_run(run_dir: Path) -> Run:
+    """A run directory's files; all but the manifest may be missing (a run stopped early).
+
+    A missing manifest or a malformed file is a `ResultsError` naming it.
+    """
+    manifest = read_manifest(run_dir)
+    equivalence = _optional_json(run_dir / EQUIVALENCE)
+    code = _optional_json(run_dir / CODE)
+    for path, found in ((run_dir / EQUIVALENCE, equivalence), (run_dir / CODE, code)):
+        if not isinstance(found, dict):
+            raise ResultsError(f"{path} should hold a JSON object")
+    return Run(
+        directory=run_dir,
+        manifest=manifest,
+        samples=read_run_table(run_dir / SAMPLES, SAMPLE_COLUMNS, REQUIRED_SAMPLE_COLUMNS),
+        segments=read_run_table(run_dir / SEGMENTS, SEGMENT_COLUMNS, REQUIRED_SEGMENT_COLUMNS),
+        equivalence=equivalence,
+        probe=read_run_table(run_dir / PROBE, PROBE_COLUMNS, REQUIRED_PROBE_COLUMNS),
+        code=code,
+    )
 
 
 def git_commit(repo: Path) -> str:

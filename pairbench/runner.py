@@ -1,13 +1,14 @@
-"""A run: plan -> services -> seed -> app -> equivalence -> interleaved load -> files.
+"""A run: plan -> services -> seed -> app -> equivalence -> probe -> load -> micro -> files.
 
 Variants of a technique are measured interleaved (A B C A B C ...) so drift of the
-machine falls on all of them alike. Each segment's samples are appended to the run
-directory as soon as it ends, so an interrupted run keeps what it measured.
+machine falls on all of them alike (pairbench.measure). Every stage leaves its files in
+the run directory, so an interrupted run keeps what it measured and the stats and the
+report can be rebuilt from them alone.
 """
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,44 +21,18 @@ from bench_app.seed import seed
 from bench_app.settings import Settings
 from bench_app.technique import Technique
 from pairbench import results
+from pairbench.code_view import capture_sources
 from pairbench.equivalence import check_equivalence
-from pairbench.load import LoadError, run_segment
+from pairbench.load import LoadError
+from pairbench.measure import LoadPlan, measure, reset
+from pairbench.micro import micro_plan, run_microbenchmarks
+from pairbench.plan import Point, manifest_points, plan_points, resolve_points
 from pairbench.probe import probe
-from pairbench.profiles import Profile
+from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, Profile
 from pairbench.server import ServerError, app_environment, running_app
 from pairbench.services import ServiceError, ServiceUrls, running_services, server_versions
 
 Log = Callable[[str], None]
-PROBE_REQUESTS = 20
-
-
-@dataclass(frozen=True)
-class Point:
-    """One technique at one set of request parameters (its defaults or a sweep point)."""
-
-    technique: Technique
-    params: dict[str, Any]
-    given_label: str | None = None  # kept when run-time params are added (resolve_points)
-
-    @property
-    def label(self) -> str:
-        if self.given_label is not None:
-            return self.given_label
-        return ",".join(f"{name}={value}" for name, value in self.params.items()) or "default"
-
-
-def plan_points(techniques: list[Technique], profile: Profile) -> list[Point]:
-    """Every (technique, parameters) pair the profile measures."""
-    points = []
-    for technique in techniques:
-        points.append(Point(technique, dict(technique.params)))
-        if profile.sweep:
-            for name, values in technique.sweep.items():
-                for value in values:
-                    params = {**technique.params, name: value}
-                    if params != dict(technique.params):
-                        points.append(Point(technique, params))
-    return points
 
 
 def seed_database(settings: Settings, log: Log) -> None:
@@ -73,33 +48,24 @@ def seed_database(settings: Settings, log: Log) -> None:
     asyncio.run(load())
 
 
-def resolve_points(base_url: str, points: list[Point]) -> list[Point]:
-    """Points with the extra params their technique derives at run time (see params_path)."""
-    resolved = []
-    with httpx.Client(base_url=base_url, timeout=60) as client:
-        for point in points:
-            path = point.technique.params_path
-            if path is None:
-                resolved.append(point)
-                continue
-            response = client.get(path, params=point.params)
-            response.raise_for_status()
-            resolved.append(
-                Point(point.technique, {**point.params, **response.json()}, point.label)
-            )
-    return resolved
-
-
 def check_all_equivalent(base_url: str, points: list[Point], log: Log) -> dict[str, Any]:
     """Each variant's answer against its baseline's, at every point; all points must match."""
     verdicts: dict[str, dict[str, dict[str, Any]]] = {}
+    checked: dict[str, list[str]] = {}
     with httpx.Client(base_url=base_url, timeout=60) as client:
         for point in points:
             found = check_equivalence(client, point.technique, point.params)
             merged = verdicts.setdefault(point.technique.key, {})
+            checked.setdefault(point.technique.key, []).append(point.label)
             for variant, verdict in found.items():
                 if variant not in merged or merged[variant]["equivalent"]:
                     merged[variant] = {**verdict, "detail": f"{point.label}: {verdict['detail']}"}
+    for technique, variants in verdicts.items():
+        labels = checked[technique]
+        for verdict in variants.values():
+            if verdict["equivalent"] and len(labels) > 1:
+                body = verdict["detail"].split(": ", 1)[-1]
+                verdict["detail"] = f"{body} at all {len(labels)} points ({', '.join(labels)})"
     for technique, variants in verdicts.items():
         for variant, verdict in variants.items():
             if not verdict["equivalent"]:
@@ -121,97 +87,20 @@ def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], lo
                 )
 
 
-def probe_uncontended(run_dir: Path, base_url: str, points: list[Point], log: Log) -> None:
+def probe_uncontended(run_dir: Path, base_url: str, points: list[Point], log: Log) -> pd.DataFrame:
     """One request at a time per variant: the cost split without load (see pairbench.probe)."""
-    log(f"probing each variant with {PROBE_REQUESTS} sequential requests ...")
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    log(f"probing each variant at {len(points)} point(s), {PROBE_REQUESTS} sequential requests ...")
+    with httpx.Client(base_url=base_url, timeout=120) as client:
         targets = [(point.technique, point.label, point.params) for point in points]
-        probe(client, targets, PROBE_REQUESTS).to_csv(run_dir / results.PROBE, index=False)
+        found = probe(client, targets, PROBE_REQUESTS, lambda technique: reset(client, technique))
+    found.to_csv(run_dir / results.PROBE, index=False)
+    return found
 
 
-def segment_order(points: list[Point], repetitions: int) -> Iterator[tuple[int, Point, str]]:
-    """(repetition, point, variant) in measuring order: per point, variants interleaved."""
-    for point in points:
-        for repetition in range(repetitions):
-            for variant in point.technique.variants:
-                yield repetition, point, variant
-
-
-def tidy_samples(
-    raw_path: Path, point: Point, variant: str, repetition: int, warmup_s: float
-) -> pd.DataFrame:
-    """Locust's raw rows labelled with what they measured; the first `warmup_s` seconds marked."""
-    frame = results.read_table(raw_path, ["t_start", "latency_ms", "status"])
-    first = frame["t_start"].min() if len(frame) else 0.0
-    labels: dict[str, str | int] = {
-        "technique": point.technique.key,
-        "variant": variant,
-        "point": point.label,
-        "repetition": repetition,
-    }
-    frame.insert(
-        0, "phase", ["warmup" if t < first + warmup_s else "measure" for t in frame["t_start"]]
-    )
-    for position, (name, value) in enumerate(labels.items()):
-        frame.insert(position, name, value)
-    return frame
-
-
-def _progress_line(frame: pd.DataFrame, seconds: float) -> str:
-    measured = frame[frame["phase"] == "measure"]
-    ok = measured[(measured["status"] > 0) & (measured["status"] < 400)]
-    failures = len(measured) - len(ok)
-    p50 = ok["latency_ms"].median() if len(ok) else float("nan")
-    rps = len(measured) / seconds if seconds > 0 else 0.0
-    return f"{len(measured)} requests, {failures} failed, p50 {p50:.1f} ms, ~{rps:.0f} req/s"
-
-
-def reset_state(base_url: str, technique: Technique) -> None:
-    """POST the technique's reset_path, if it has one, so each segment starts alike."""
-    if technique.reset_path is None:
-        return
-    try:
-        httpx.post(f"{base_url}{technique.reset_path}", timeout=120).raise_for_status()
-    except httpx.HTTPError as error:
-        message = f"resetting {technique.key} ({technique.reset_path}) failed: {error}"
-        raise LoadError(message) from None
-
-
-def measure(run_dir: Path, base_url: str, points: list[Point], profile: Profile, log: Log) -> None:
-    """Run every segment, appending its samples and its segment row to the run directory."""
-    order = list(segment_order(points, profile.repetitions))
-    raw_dir = run_dir / "raw"
-    raw_dir.mkdir(exist_ok=True)
-    for number, (repetition, point, variant) in enumerate(order, start=1):
-        technique = point.technique
-        raw_path = raw_dir / f"{technique.key}.{variant}.{repetition}.csv"
-        name = (
-            f"{technique.key} {point.label} {variant} round {repetition + 1}/{profile.repetitions}"
-        )
-        log(f"[{number}/{len(order)}] {name} ...")
-        reset_state(base_url, technique)
-        segment = run_segment(
-            base_url,
-            technique.key,
-            technique.url(variant, point.params),
-            profile.users,
-            profile.warmup_s + profile.duration_s,
-            raw_path,
-        )
-        frame = tidy_samples(raw_path, point, variant, repetition, profile.warmup_s)
-        results.append_rows(run_dir / results.SAMPLES, frame)
-        segment_row = {
-            "technique": technique.key, "variant": variant, "point": point.label,
-            "repetition": repetition, "started": segment.started, "ended": segment.ended,
-            "users": profile.users, "generator_cpu_max": segment.generator_cpu_max,
-        }  # fmt: skip
-        results.append_rows(run_dir / results.SEGMENTS, pd.DataFrame([segment_row]))
-        raw_path.unlink()
-        log(f"    {_progress_line(frame, profile.duration_s)}")
-    raw_dir.rmdir()
-
-
-def start_manifest(run_dir: Path, profile: Profile, techniques: list[Technique]) -> dict[str, Any]:
+def start_manifest(
+    run_dir: Path, plan: LoadPlan, techniques: list[Technique], points: list[Point], micro: bool
+) -> dict[str, Any]:
+    profile = plan.profile
     manifest: dict[str, Any] = {
         "run_id": run_dir.name,
         "profile": profile.name,
@@ -226,6 +115,16 @@ def start_manifest(run_dir: Path, profile: Profile, techniques: list[Technique])
         "warmup_s": profile.warmup_s,
         "duration_s": profile.duration_s,
         "repetitions": profile.repetitions,
+        "modes": list(plan.modes),
+        "open_loop": {"rate": plan.rate, "share_of_capacity": OPEN_LOOP_LOAD},
+        "sweep": profile.sweep,
+        "points": manifest_points(points),
+        "probe_requests": PROBE_REQUESTS,
+        "micro": {
+            "planned": micro,
+            "max_time_s": profile.micro_max_time_s,
+            "min_rounds": profile.micro_min_rounds,
+        },
         "environment": results.environment({}),
     }
     results.write_json(run_dir / results.MANIFEST, manifest)
@@ -250,14 +149,22 @@ class RunOutcome:
 
 
 def run(
-    profile: Profile, techniques: list[Technique], results_root: Path, log: Log = print
+    plan: LoadPlan,
+    techniques: list[Technique],
+    results_root: Path,
+    log: Log = print,
+    micro: bool = True,
 ) -> RunOutcome:
-    """Measure `techniques` under `profile`; whatever happens, the run dir keeps the samples."""
+    """Measure `techniques` as `plan` says; whatever happens, the run dir keeps the samples."""
+    profile = plan.profile
     run_dir = results.new_run_dir(results_root, profile.name)
     keys = ", ".join(technique.key for technique in techniques)
-    log(f"run {run_dir.name}: profile {profile.name} ({profile.description}); techniques: {keys}")
-    manifest = start_manifest(run_dir, profile, techniques)
+    modes = " and ".join(f"{mode} loop" for mode in plan.modes)
+    log(f"run {run_dir.name}: profile {profile.name} ({profile.description}), {modes}; "
+        f"techniques: {keys}")  # fmt: skip
     points = plan_points(techniques, profile)
+    manifest = start_manifest(run_dir, plan, techniques, points, micro)
+    results.write_json(run_dir / results.CODE, capture_sources(techniques))
     outcome = RunOutcome(run_dir)
     try:
         with running_services(log) as urls:
@@ -267,17 +174,25 @@ def run(
             environment = app_environment(urls.database_url, urls.redis_url, profile.scale)
             with running_app(environment, run_dir / "server.log", log) as base_url:
                 points = resolve_points(base_url, points)
+                manifest["points"] = manifest_points(points)
                 equivalence = check_all_equivalent(base_url, points, log)
                 results.write_json(run_dir / results.EQUIVALENCE, equivalence)
                 save_artifacts(run_dir, base_url, techniques, log)
-                probe_uncontended(run_dir, base_url, points, log)
+                probed = probe_uncontended(run_dir, base_url, points, log)
                 started = time.perf_counter()
-                measure(run_dir, base_url, points, profile, log)
+                measure(run_dir, base_url, points, plan, probed, log)
                 log(f"measured in {time.perf_counter() - started:.0f} s")
+            if micro:
+                error = run_microbenchmarks(run_dir, micro_plan(points), environment, profile, log)
+                manifest["micro"]["error"] = error
+                if error:
+                    log(f"warning: {error}")
     except (KeyboardInterrupt, SystemExit):
         outcome = RunOutcome(run_dir, interrupted=True)
     except (ServiceError, ServerError, LoadError, results.ResultsError) as error:
         outcome = RunOutcome(run_dir, error=str(error))
+    except httpx.HTTPError as error:
+        outcome = RunOutcome(run_dir, error=f"the target app failed a harness request: {error}")
     finally:
         manifest["complete"] = outcome.complete
         manifest["stopped_by"] = "interrupted" if outcome.interrupted else outcome.error

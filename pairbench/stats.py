@@ -1,10 +1,12 @@
-"""Statistics on raw per-request samples: percentiles, speedups with bootstrap CIs, warnings.
+"""Statistics on raw per-request samples: percentiles, speedups with bootstrap CIs, verdicts.
 
 Every figure comes from the raw samples (never from pre-rounded percentiles), and every
 speedup carries a confidence interval and a verdict saying whether it is significant.
+The headline compares each variant with its technique's baseline at the same point and
+load mode on three figures: p50, p95 and throughput (all as "above 1 = the variant is
+better"), each with a seeded hierarchical bootstrap CI (repetitions, then samples).
 """
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,29 +15,74 @@ import numpy.typing as npt
 import pandas as pd
 
 from bench_app.metering import COST_HEADERS
+from pairbench.bootstrap import (
+    DEFAULT_RESAMPLES,
+    Floats,
+    Statistic,
+    bootstrap_ci,
+    bootstrap_ratio_ci,
+)
+from pairbench.results import CLOSED, OPEN, SAMPLE_COLUMNS, SEGMENT_COLUMNS, with_columns
+from pairbench.significance import VERDICTS, repetition_u_test, verdict
+from pairbench.stability import (
+    LATE_SEND_MS,
+    MAX_GENERATOR_CPU,
+    MAX_REPETITION_CV,
+    MEASURE_PHASE,
+    MIN_SAMPLES,
+    failed,
+    repetition_cv,
+    segment_maxima,
+    sent,
+    stability_warnings,
+    successful_repetitions,
+)
 
-Floats = npt.NDArray[np.float64]
-Ints = npt.NDArray[np.int64]
-Random = np.random.Generator
+__all__ = [
+    "MAX_GENERATOR_CPU", "MAX_REPETITION_CV", "MEASURE_PHASE", "MIN_SAMPLES", "PERCENTILES",
+    "SUMMARY_COLUMNS", "VERDICTS", "bootstrap_ratio_ci", "percentile", "stability_warnings",
+    "requests_per_second", "summarize", "throughput_bins", "verdict",
+]  # fmt: skip
 
-MEASURE_PHASE = "measure"
-MAX_REPETITION_CV = 0.10  # pyperf warns past 10% spread between runs
-MAX_GENERATOR_CPU = 90.0  # past this the load generator, not the app, sets the pace
-MIN_SAMPLES = 100
-BOOTSTRAP_BATCH_ELEMENTS = 1_000_000  # bounds the memory of one batch of resamples
+PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
+BINS_PER_REPETITION = 8  # throughput is resampled over at least this many time bins
+MAX_BIN_S = 1.0
 
+
+@dataclass(frozen=True)
+class Ratio:
+    """One headline ratio: its summary columns and what it compares."""
+
+    column: str  # the ratio; its CI is in f"{ci}_ci_low" and f"{ci}_ci_high"
+    ci: str
+    verdict: str
+    statistic: Statistic | float  # a percentile of latencies, or np.mean of throughput bins
+    higher_is_better: bool
+
+    @property
+    def of_throughput(self) -> bool:
+        return self.statistic is np.mean
+
+
+RATIOS = (
+    Ratio("speedup_p50", "speedup", "verdict", 50.0, False),
+    Ratio("speedup_p95", "speedup_p95", "verdict_p95", 95.0, False),
+    Ratio("speedup_rps", "speedup_rps", "verdict_rps", np.mean, True),
+)
 SUMMARY_COLUMNS = [
-    "technique", "variant", "point", "baseline", "requests", "failures", "error_rate",
-    "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms",
-    *(f"{name}_per_request" for name in COST_HEADERS), "bytes_per_request",
-    "equivalent", "speedup_p50", "speedup_ci_low", "speedup_ci_high", "verdict",
-    "repetitions", "users", "generator_cpu_max",
+    "technique", "variant", "point", "mode", "baseline", "requests", "failures", "error_rate",
+    "rps", "rps_ci_low", "rps_ci_high", *PERCENTILES, "max_ms", "mean_ms",
+    *(f"{name}_per_request" for name in COST_HEADERS), "bytes_per_request", "equivalent",
+    "speedup_p50", "speedup_ci_low", "speedup_ci_high", "verdict",
+    "speedup_p95", "speedup_p95_ci_low", "speedup_p95_ci_high", "verdict_p95",
+    "speedup_rps", "speedup_rps_ci_low", "speedup_rps_ci_high", "verdict_rps",
+    "u_test_p", "repetition_cv", "repetitions", "users", "rate", "dropped", "late_sends",
+    "service_p50_ms", "service_p99_ms", "generator_cpu_max",
 ]  # fmt: skip
 COST_COLUMNS = {  # summary column -> the meter's column it averages over successful requests
     **{f"{name}_per_request": name for name in COST_HEADERS},
     "bytes_per_request": "bytes",
 }
-VERDICTS = ("baseline", "faster", "slower", "no significant difference", "no baseline", "no data")
 
 
 def percentile(values: npt.ArrayLike, q: float) -> float:
@@ -47,175 +94,135 @@ def percentile(values: npt.ArrayLike, q: float) -> float:
     return float(np.percentile(array, q, method="linear")) if array.size else float("nan")
 
 
-def _bootstrap_statistics(
-    repetitions: list[Floats], statistic: Callable[..., Any], resamples: int, rng: Random
-) -> Floats:
-    """`statistic` of each hierarchical resample of one arm (repetitions, then samples).
-
-    Slot j of a resample keeps repetition j's size but draws, with replacement, from a
-    repetition picked at random: resamples are rows of one matrix, reduced along axis 1.
-    """
-    sizes = np.array([len(rep) for rep in repetitions])
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    pooled = np.concatenate(repetitions)
-    batch = max(1, BOOTSTRAP_BATCH_ELEMENTS // len(pooled))
-    results = np.empty(resamples)
-    for start in range(0, resamples, batch):
-        rows = min(batch, resamples - start)
-        picked = rng.integers(0, len(sizes), size=(rows, len(sizes)))
-        columns = [
-            offsets[picked[:, [slot]]] + rng.integers(0, sizes[picked[:, [slot]]], (rows, size))
-            for slot, size in enumerate(sizes)
-        ]
-        results[start : start + rows] = statistic(pooled[np.hstack(columns)], axis=1)
-    return results
-
-
-@dataclass
-class _OrderStatisticSearch:
-    """Bisection state, per resample, locating one order statistic among pooled ranks."""
-
-    low: Ints  # the statistic's pooled rank lies in [low, high)
-    high: Ints
-    counts: Ints  # per slot, how many of its draws fall in [low, high)
-    target: Ints  # 1-based position of the statistic within [low, high)
-
-    def share_below_middle(self, below: Ints, picked: Ints) -> Floats:
-        """Per slot, the chance that one of its draws in [low, high) is below the midpoint."""
-        start, end = below[picked, self.low[:, None]], below[picked, self.high[:, None]]
-        under = below[picked, ((self.low + self.high) // 2)[:, None]] - start
-        share: Floats = np.divide(under, end - start, out=np.zeros(under.shape), where=end > start)
-        return share
-
-    def descend(self, drawn_below: Ints) -> None:
-        """Keep the half holding the target, given each slot's draws below the midpoint."""
-        middle, total_below = (self.low + self.high) // 2, drawn_below.sum(axis=1)
-        go_low = self.target <= total_below
-        self.low = np.where(go_low, self.low, middle)
-        self.high = np.where(go_low, middle, self.high)
-        self.counts = np.where(go_low[:, None], drawn_below, self.counts - drawn_below)
-        self.target = np.where(go_low, self.target, self.target - total_below)
-
-
-def _bootstrap_medians(repetitions: list[Floats], resamples: int, rng: Random) -> Floats:
-    """The same hierarchical resampling as `_bootstrap_statistics`, for the median, exactly.
-
-    It draws only the two middle order statistics of each resample, by bisection over
-    the pooled sorted values: given how many of a slot's draws fell in an interval, the
-    number below its midpoint is binomial. Exact in distribution, O(resamples x log n).
-    """
-    sizes = np.array([len(rep) for rep in repetitions], dtype=np.int64)
-    pooled = np.concatenate(repetitions)
-    order = np.argsort(pooled, kind="stable")
-    owner = np.repeat(np.arange(len(sizes)), sizes)[order]
-    below = np.zeros((len(sizes), len(pooled) + 1), dtype=np.int64)  # [rep, pooled rank]
-    below[:, 1:] = np.cumsum(owner[np.newaxis, :] == np.arange(len(sizes))[:, None], axis=1)
-    picked = rng.integers(0, len(sizes), size=(resamples, len(sizes)))
-    middle_ranks = ((len(pooled) + 1) // 2, len(pooled) // 2 + 1)  # equal when n is odd
-    lower, upper = (
-        _OrderStatisticSearch(
-            low=np.zeros(resamples, dtype=np.int64),
-            high=np.full(resamples, len(pooled), dtype=np.int64),
-            counts=np.broadcast_to(sizes, picked.shape).copy(),
-            target=np.full(resamples, rank, dtype=np.int64),
-        )
-        for rank in middle_ranks
-    )
-    for _ in range(int(np.ceil(np.log2(max(len(pooled), 2))))):
-        together = (lower.low == upper.low) & (lower.high == upper.high)
-        lower_draws = rng.binomial(lower.counts, lower.share_below_middle(below, picked))
-        upper_draws = rng.binomial(upper.counts, upper.share_below_middle(below, picked))
-        lower.descend(lower_draws)
-        upper.descend(np.where(together[:, None], lower_draws, upper_draws))
-    values = pooled[order]
-    medians: Floats = (values[lower.low] + values[upper.low]) / 2.0
-    return medians
-
-
-def bootstrap_ratio_ci(
-    baseline: Sequence[npt.ArrayLike],
-    variant: Sequence[npt.ArrayLike],
-    statistic: Callable[..., Any] = np.median,
-    resamples: int = 2000,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> tuple[float, float, float]:
-    """Speedup statistic(baseline) / statistic(variant) with its CI: (ratio, low, high).
-
-    Each arm is a list of repetitions (arrays of samples). The CI is the percentile interval
-    of a seeded hierarchical bootstrap: repetitions are resampled with replacement, then
-    samples within each picked one, so drift between repetitions widens it as it should.
-    `statistic` must accept `axis=`; np.median takes an exact fast path. NaNs if no samples.
-    """
-    arms = [[np.asarray(rep, dtype=float) for rep in arm] for arm in (baseline, variant)]
-    base, other = ([rep for rep in arm if rep.size] for arm in arms)
-    if not base or not other:
-        return float("nan"), float("nan"), float("nan")
-    ratio = float(statistic(np.concatenate(base)) / statistic(np.concatenate(other)))
-    rng = np.random.default_rng(seed)
-    base_stats, other_stats = (
-        _bootstrap_medians(arm, resamples, rng)
-        if statistic is np.median
-        else _bootstrap_statistics(arm, statistic, resamples, rng)
-        for arm in (base, other)
-    )
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(base_stats / other_stats, [tail, 100.0 - tail])
-    return ratio, float(low), float(high)
-
-
-def verdict(ci_low: float, ci_high: float) -> str:
-    """Whether a speedup CI shows the variant faster, slower, or neither (it contains 1)."""
-    if np.isnan(ci_low) or np.isnan(ci_high):
-        return "no data"
-    return "faster" if ci_low > 1.0 else "slower" if ci_high < 1.0 else "no significant difference"
-
-
-def _failed(frame: pd.DataFrame) -> "pd.Series[bool]":
-    """Which requests failed: a connection error (status 0) or an HTTP error status."""
-    return (frame["status"] == 0) | (frame["status"] >= 400)
-
-
-def _successful_repetitions(frame: pd.DataFrame) -> list[Floats]:
-    """Latencies of the successful requests, one array per repetition."""
-    ok = frame[~_failed(frame)]
-    return [part["latency_ms"].to_numpy(dtype=float) for _, part in ok.groupby("repetition")]
-
-
 def _measured_seconds(frame: pd.DataFrame) -> float:
     """Measured time summed over repetitions: first send to last completion in each."""
+    frame = frame[frame["latency_ms"].notna()]
     finished = (frame["t_start"] + frame["latency_ms"] / 1000.0).groupby(frame["repetition"])
     return float((finished.max() - frame.groupby("repetition")["t_start"].min()).sum())
 
 
+def throughput_bins(frame: pd.DataFrame) -> list[Floats]:
+    """Per repetition, requests per second in equal time bins (the units rps is resampled in).
+
+    Bins are at most a second wide and at least BINS_PER_REPETITION per repetition; the
+    partial bin at the end is left out.
+    """
+    found = []
+    for _, part in sent(frame).groupby("repetition"):
+        starts = part["t_start"].to_numpy(dtype=float)
+        ends = starts + part["latency_ms"].fillna(0.0).to_numpy(dtype=float) / 1000.0
+        span = float(ends.max() - starts.min())
+        if span <= 0:
+            continue
+        width = min(MAX_BIN_S, span / BINS_PER_REPETITION)
+        count = max(1, int(span / width + 1e-9))
+        bins = np.floor((starts - starts.min()) / width).astype(int)
+        found.append(np.bincount(bins[bins < count], minlength=count) / width)
+    return found
+
+
+def requests_per_second(frame: pd.DataFrame) -> float:
+    """Requests sent per measured second."""
+    requests = sent(frame)
+    seconds = _measured_seconds(requests)
+    return len(requests) / seconds if seconds > 0 else float("nan")
+
+
 def _describe(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts, throughput, latency percentiles and mean costs of one variant's requests."""
-    failed, seconds, nan = _failed(frame), _measured_seconds(frame), float("nan")
-    ok = frame[~failed]
+    requests = sent(frame)
+    failures, nan = failed(requests), float("nan")
+    ok = requests[~failures]
     latency = ok["latency_ms"].to_numpy(dtype=float)
     row: dict[str, Any] = {
-        "requests": len(frame),
-        "failures": int(failed.sum()),
-        "error_rate": float(failed.mean()) if len(frame) else nan,
-        "rps": len(frame) / seconds if seconds > 0 else nan,
+        "requests": len(requests),
+        "failures": int(failures.sum()),
+        "error_rate": float(failures.mean()) if len(requests) else nan,
+        "rps": requests_per_second(frame),
         "max_ms": float(latency.max()) if latency.size else nan,
         "mean_ms": float(latency.mean()) if latency.size else nan,
         "repetitions": int(frame["repetition"].nunique()),
+        "repetition_cv": repetition_cv(frame),
     }
-    row.update({f"p{q}_ms": percentile(latency, q) for q in (50, 90, 95, 99)})
+    row.update({name: percentile(latency, q) for name, q in PERCENTILES.items()})
+    binned, low, high = bootstrap_ci(throughput_bins(frame), np.mean)
+    row["rps_ci_low"], row["rps_ci_high"] = _centred(row["rps"], binned, low, high)
     for name, column in COST_COLUMNS.items():
         values = ok[column].astype(float) if column in ok else pd.Series([nan])
         row[name] = float(values.mean()) if values.notna().any() else nan
+    if (frame["mode"] == OPEN).any():
+        lag = requests["send_lag_ms"].astype(float)
+        service = (ok["latency_ms"] - ok["send_lag_ms"].fillna(0.0)).to_numpy(dtype=float)
+        row.update(
+            dropped=int((frame["dropped"] == 1).sum()),
+            late_sends=int((lag > LATE_SEND_MS).sum()),
+            service_p50_ms=percentile(service, 50.0),
+            service_p99_ms=percentile(service, 99.0),
+        )
     return row
 
 
-def _segment_maxima(segments: pd.DataFrame, column: str) -> dict[tuple[str, str, str], float]:
-    """Per (technique, variant, point), the largest value of a segments column."""
-    if segments.empty or column not in segments:
-        return {}
-    maxima = segments.groupby(["technique", "variant", "point"], as_index=False)[column].max()
-    rows = zip(maxima["technique"], maxima["variant"], maxima["point"], maxima[column], strict=True)
-    return {(str(t), str(v), str(p)): float(m) for t, v, p, m in rows}
+def _centred(reported: float, resampled: float, low: float, high: float) -> tuple[float, float]:
+    """A throughput CI moved onto the reported figure, keeping its relative spread.
+
+    rps is requests / measured seconds; the bootstrap works on time bins, whose mean
+    differs from it by the partial bin left out, so its interval is scaled to match.
+    """
+    scale = reported / resampled if resampled > 0 else float("nan")
+    return min(low * scale, reported), max(high * scale, reported)
+
+
+def _arm(frame: pd.DataFrame, ratio: Ratio) -> list[Floats]:
+    """What a ratio resamples: throughput bins, or successful latencies, per repetition."""
+    return throughput_bins(frame) if ratio.of_throughput else successful_repetitions(frame)
+
+
+def _per_repetition(arm: list[Floats], ratio: Ratio) -> list[float]:
+    """A ratio's statistic for each repetition alone: the units the U test compares."""
+    if ratio.of_throughput:
+        return [float(np.mean(bins)) for bins in arm]
+    q = ratio.statistic
+    assert isinstance(q, float)
+    return [percentile(rep, q) for rep in arm]
+
+
+def _compare(base: pd.DataFrame, other: pd.DataFrame, resamples: int, seed: int) -> dict[str, Any]:
+    """Every headline ratio of `other` against `base`, with its CI and verdict."""
+    row: dict[str, Any] = {}
+    for ratio in RATIOS:
+        base_arm, other_arm = _arm(base, ratio), _arm(other, ratio)
+        value, low, high = bootstrap_ratio_ci(
+            base_arm, other_arm, ratio.statistic, resamples, seed,
+            higher_is_better=ratio.higher_is_better,
+        )  # fmt: skip
+        if ratio.of_throughput and value > 0:
+            reported = requests_per_second(other) / requests_per_second(base)
+            low, high = _centred(reported, value, low, high)
+            value = reported
+        p = repetition_u_test(_per_repetition(base_arm, ratio), _per_repetition(other_arm, ratio))
+        row.update({ratio.column: value, f"{ratio.ci}_ci_low": low, f"{ratio.ci}_ci_high": high})
+        row[ratio.verdict] = verdict(low, high, p) if base_arm else "no baseline"
+        if ratio.column == "speedup_p50":
+            row["u_test_p"] = float("nan") if p is None else p
+    return row
+
+
+def _baseline_row() -> dict[str, Any]:
+    row: dict[str, Any] = {"u_test_p": float("nan")}
+    for ratio in RATIOS:
+        row.update({ratio.column: 1.0, f"{ratio.ci}_ci_low": 1.0, f"{ratio.ci}_ci_high": 1.0})
+        row[ratio.verdict] = "baseline"
+    return row
+
+
+def _unanswered_row(verdict_text: str) -> dict[str, Any]:
+    """Ratios of a variant with no baseline to compare against, or no data of its own."""
+    row: dict[str, Any] = {"u_test_p": float("nan")}
+    for ratio in RATIOS:
+        nan = float("nan")
+        row.update({ratio.column: nan, f"{ratio.ci}_ci_low": nan, f"{ratio.ci}_ci_high": nan})
+        row[ratio.verdict] = verdict_text
+    return row
 
 
 def summarize(
@@ -223,74 +230,54 @@ def summarize(
     segments: pd.DataFrame,
     equivalence: dict[str, dict[str, dict[str, Any]]],
     baselines: dict[str, str],
-    resamples: int = 2000,
+    resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """One row per technique x variant x point of the measure phase (SUMMARY_COLUMNS).
+    """One row per technique x point x load mode x variant of the measure phase.
 
     Latency percentiles and mean costs count successful requests only. rps = measured
     requests / measured seconds, a repetition's measured time running from its first
     measured send to its last completion (warm-up excluded without trusting the segment
-    clock). speedup = baseline p50 / variant p50 with its CI (`bootstrap_ratio_ci`).
+    clock). speedup_p50 = baseline p50 / variant p50, speedup_p95 likewise, speedup_rps =
+    variant rps / baseline rps; each with its bootstrap CI and verdict (see stats module).
     """
-    users, cpu = _segment_maxima(segments, "users"), _segment_maxima(segments, "generator_cpu_max")
+    samples, segments = (
+        with_columns(samples, SAMPLE_COLUMNS),
+        with_columns(segments, SEGMENT_COLUMNS),
+    )
+    users, cpu = segment_maxima(segments, "users"), segment_maxima(segments, "generator_cpu_max")
+    rates = segment_maxima(segments, "rate")
     rows: list[dict[str, Any]] = []
-    measured = samples[samples["phase"] == MEASURE_PHASE]
-    for (technique, point), group in measured.groupby(["technique", "point"], sort=False):
+    # Grouped over every sample so that a variant whose requests all fell in the warm-up
+    # still gets its row (with no data) rather than vanishing from the summary.
+    groups = samples.groupby(["technique", "point", "mode"], sort=False)
+    for (technique, point, mode), group in groups:
         base_name = baselines.get(str(technique))
-        parts = {str(name): part for name, part in group.groupby("variant", sort=False)}
-        base_reps = _successful_repetitions(parts[base_name]) if base_name in parts else []
+        parts = {
+            str(name): part[part["phase"] == MEASURE_PHASE]
+            for name, part in group.groupby("variant", sort=False)
+        }
         for variant in sorted(parts, key=lambda name: name != base_name):
-            key = (str(technique), variant, str(point))
-            row: dict[str, Any] = dict(zip(("technique", "variant", "point"), key, strict=True))
+            key = (str(technique), variant, str(point), str(mode))
+            row: dict[str, Any] = dict(
+                zip(("technique", "variant", "point", "mode"), key, strict=True)
+            )
             row["baseline"] = variant == base_name
             row.update(_describe(parts[variant]))
             found = equivalence.get(key[0], {}).get(variant, {})
             row["equivalent"] = bool(found.get("equivalent", False))
-            reps = _successful_repetitions(parts[variant])
-            if row["baseline"] and reps:
-                ratio, low, high, row["verdict"] = 1.0, 1.0, 1.0, "baseline"
+            answered = bool(successful_repetitions(parts[variant]))
+            if row["baseline"] and answered:
+                row.update(_baseline_row())
+            elif base_name in parts and answered:
+                row.update(_compare(parts[base_name], parts[variant], resamples, seed))
             else:
-                ratio, low, high = bootstrap_ratio_ci(base_reps, reps, np.median, resamples, seed)
-                row["verdict"] = "no baseline" if reps and not base_reps else verdict(low, high)
-            row.update(speedup_p50=ratio, speedup_ci_low=low, speedup_ci_high=high)
-            row.update(users=users.get(key, np.nan), generator_cpu_max=cpu.get(key, np.nan))
+                row.update(_unanswered_row("no baseline" if answered else "no data"))
+            segment_key = (key[0], variant, key[2], key[3])
+            row.update(
+                users=users.get(segment_key, np.nan) if mode == CLOSED else np.nan,
+                rate=rates.get(segment_key, np.nan) if mode == OPEN else np.nan,
+                generator_cpu_max=cpu.get(segment_key, np.nan),
+            )
             rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-
-
-def _label(technique: Any, variant: Any, point: Any) -> str:
-    return f"{technique}/{variant}" + (f" at {point}" if point else "")
-
-
-def stability_warnings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[str]:
-    """pyperf-style warnings on figures not to trust: noise, saturation, failures, few samples."""
-    warnings: list[str] = []
-    measured = samples[samples["phase"] == MEASURE_PHASE]
-    for key, frame in measured.groupby(["technique", "variant", "point"], sort=False):
-        label = _label(*key)
-        medians = np.array([np.median(rep) for rep in _successful_repetitions(frame)])
-        spread = medians.std(ddof=1) / medians.mean() if medians.size >= 2 else 0.0
-        if spread > MAX_REPETITION_CV:
-            warnings.append(
-                f"{label}: per-repetition medians vary by {spread:.1%} (more than "
-                f"{MAX_REPETITION_CV:.0%}); the machine is noisy: add repetitions or quiet it"
-            )
-        failed = frame[_failed(frame)]
-        if not failed.empty:
-            causes = failed["status"].map(lambda s: "connection error" if s == 0 else f"HTTP {s}")
-            detail = ", ".join(f"{cause} x{n}" for cause, n in causes.value_counts().items())
-            warnings.append(f"{label}: {len(failed)} of {len(frame)} requests failed ({detail})")
-        if len(frame) - len(failed) < MIN_SAMPLES:
-            warnings.append(
-                f"{label}: only {len(frame) - len(failed)} successful samples (fewer than "
-                f"{MIN_SAMPLES}); percentiles and CIs are rough: measure for longer"
-            )
-    for key, busiest in _segment_maxima(segments, "generator_cpu_max").items():
-        if busiest > MAX_GENERATOR_CPU:
-            warnings.append(
-                f"{_label(*key)}: load generator CPU reached {busiest:.0f}% (more than "
-                f"{MAX_GENERATOR_CPU:.0f}%), so the figures measure the load generator: "
-                "use fewer users or more load-generator processes"
-            )
-    return warnings

@@ -1,86 +1,18 @@
 """The HTML report, built from a synthetic run directory written like the runner writes one."""
 
-import itertools
 import json
 import math
 import re
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from pairbench import results
-from pairbench.report import (
-    build_report,
-    format_bytes,
-    format_number,
-    format_speedup,
-    load_or_build_summary,
-)
+from pairbench.formatting import format_bytes, format_number, format_speedup
+from pairbench.report import build_report, headlines, load_or_build_summary
 from pairbench.stats import summarize
-
-VARIANTS = {"naive": (30.0, 51.0), "selectin": (10.0, 2.0), "joined": (8.0, 1.0)}  # p50, queries
-POINT = "authors=50"
-
-
-def write_run(
-    run_dir: Path,
-    *,
-    complete: bool = True,
-    techniques: tuple[str, ...] = ("n_plus_one",),
-    points: tuple[str, ...] = (POINT,),
-) -> None:
-    """A run directory of `techniques`, each with naive/selectin/joined, 2 repetitions."""
-    rng = np.random.default_rng(0)
-    samples: list[pd.DataFrame] = []
-    segments: list[dict[str, Any]] = []
-    clock = 1_700_000_000.0
-    for technique, point in itertools.product(techniques, points):
-        for repetition in range(2):
-            for variant, (median, queries) in VARIANTS.items():
-                latency = rng.lognormal(math.log(median), 0.3, 260)
-                sent = clock + np.arange(260) * 0.01
-                phase = np.where(np.arange(260) < 20, "warmup", "measure")
-                columns = {
-                    "technique": technique, "variant": variant, "point": point,
-                    "repetition": repetition, "phase": phase, "t_start": sent,
-                    "latency_ms": latency, "status": 200, "bytes": 4200,
-                    "queries": queries, "db_ms": latency * 0.5, "redis_commands": 0.0,
-                    "upstream_calls": 0.0, "app_ms": latency * 0.8, "error": "",
-                }  # fmt: skip
-                samples.append(pd.DataFrame(columns))
-                segments.append(
-                    {
-                        "technique": technique, "variant": variant, "point": point,
-                        "repetition": repetition, "started": clock, "ended": clock + 2.7,
-                        "users": 4, "generator_cpu_max": 35.0,
-                    }
-                )  # fmt: skip
-                clock += 3.0
-    run_dir.mkdir(parents=True)
-    pd.concat(samples).to_csv(run_dir / results.SAMPLES, index=False)
-    pd.DataFrame(segments).to_csv(run_dir / results.SEGMENTS, index=False)
-    equivalence = {
-        technique: {
-            variant: {"equivalent": True, "detail": f"{POINT}: same body as naive"}
-            for variant in VARIANTS
-        }
-        for technique in techniques
-    }
-    (run_dir / results.EQUIVALENCE).write_text(json.dumps(equivalence))
-    manifest = {
-        "run_id": run_dir.name, "profile": "smoke", "started_at": "2024-01-01T00:00:00+00:00",
-        "ended_at": "2024-01-01T00:01:00+00:00" if complete else None, "complete": complete,
-        "git_commit": "abc123", "scale": 0.1, "techniques": list(techniques), "users": 4,
-        "duration_s": 2.6, "warmup_s": 0.2, "repetitions": 2,
-        "environment": {
-            "python": "3.12.1", "platform": "Linux", "cpu_model": "Test CPU", "cores": 8,
-            "postgresql": "16.2", "redis": "7.2.4", "packages": {"fastapi": "0.130.0"},
-        },
-    }  # fmt: skip
-    (run_dir / results.MANIFEST).write_text(json.dumps(manifest))
+from tests.synthetic_run import POINT, VARIANTS, write_run
 
 
 def read_samples(run_dir: Path) -> pd.DataFrame:
@@ -96,7 +28,8 @@ def test_report_is_one_self_contained_page(tmp_path: Path) -> None:
     html = path.read_text()
     for variant in VARIANTS:
         assert variant in html
-    assert html.count("<svg") == 2  # latency percentiles, where the time goes
+    # percentiles, throughput, latency over time, where the time goes
+    assert html.count("<svg") == 4
     assert "N+1 queries vs eager loading" in html  # registry metadata
     assert "queries per request: 1+N -&gt; 2 -&gt; 1" in html
     assert "Test CPU" in html and "INTERRUPTED" not in html
@@ -104,6 +37,7 @@ def test_report_is_one_self_contained_page(tmp_path: Path) -> None:
     without_namespaces = re.sub(r'\sxmlns(:\w+)?="[^"]*"', "", html)
     assert "http://" not in without_namespaces and "https://" not in without_namespaces
     assert "<script" not in html and "<link" not in html
+    assert 'id="leaderboard"' in html and 'id="environment"' in html and "<nav" in html
 
 
 def test_report_speedups_are_those_stats_computes(tmp_path: Path) -> None:
@@ -126,23 +60,61 @@ def test_report_speedups_are_those_stats_computes(tmp_path: Path) -> None:
     assert 2.5 < selectin["speedup_p50"] < 3.5  # drawn with medians 30 and 10 ms
 
 
-def test_sweep_points_each_get_charts_and_a_scaling_chart(tmp_path: Path) -> None:
+def test_sweep_points_each_get_charts_and_a_growth_chart(tmp_path: Path) -> None:
     run_dir = tmp_path / "run-7"
-    write_run(run_dir, points=("authors=50", "authors=10", "authors=100"))
+    write_run(run_dir, points=("authors=50", "authors=100", "authors=10"))
     equivalence = json.loads((run_dir / results.EQUIVALENCE).read_text())
     equivalence["n_plus_one"]["joined"] = {"equivalent": False, "detail": "differs at [0].posts"}
     (run_dir / results.EQUIVALENCE).write_text(json.dumps(equivalence))
     html = build_report(run_dir, tmp_path / "reports").read_text()
-    assert html.count("<svg") == 7  # 2 per point, then p50 against the points
+    # the default point: 4 charts; each other point: percentiles, throughput, time split;
+    # then cost against the work
+    assert html.count("<svg") == 4 + 3 + 3 + 1
     assert (
         0
-        < html.index("At authors=10<")
-        < html.index("At authors=50")
-        < html.index("At authors=100<")
+        < html.index("(authors=50, the default)")
+        < html.index("Under load at authors=10<")
+        < html.index("Under load at authors=100<")
     )
     assert "differs at [0].posts" in html and ">NO<" in html
+    assert "n_plus_one/joined: its answer did NOT match the baseline" in html  # run-level
     summary = pd.read_csv(run_dir / results.SUMMARY)
     assert len(summary) == 9 and not summary.loc[summary["variant"] == "joined", "equivalent"].any()
+    growth = pd.read_csv(run_dir / results.GROWTH)
+    assert list(growth["variant"]) == ["naive", "selectin", "joined"]
+    assert all(text.endswith("per author, linear") for text in growth["sentence"])
+    assert "Cost as the work grows" in html
+
+
+def test_probed_sweeps_fit_growth_and_open_loop_and_micro_get_their_parts(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run-8"
+    write_run(
+        run_dir, modes=("closed", "open"), probe_only=("authors=10", "authors=1000"), micro=True
+    )
+    html = build_report(run_dir, tmp_path / "reports").read_text()
+    summary = pd.read_csv(run_dir / results.SUMMARY)
+    assert sorted(set(summary["mode"])) == ["closed", "open"]
+    assert "Open loop at 60.0 requests/s" in html and "from actual send" in html
+    # closed: percentiles, throughput, timeline; open: percentiles, timeline; split; growth
+    assert html.count("<svg") == 3 + 2 + 1 + 1
+    growth = pd.read_csv(run_dir / results.GROWTH)
+    assert set(growth["source"]) == {"one request at a time (median)"}
+    assert growth["points"].tolist() == [3, 3, 3]  # two probed points and the default
+    micro = pd.read_csv(run_dir / results.MICRO_SUMMARY)
+    assert list(micro["verdict"]) == ["baseline", "faster", "faster"]
+    assert "In-process microbenchmark" in html
+    assert html.count('class="code-grid"') == 1 and "selectinload" in html  # the code
+
+
+def test_the_leaderboard_shows_the_best_variant_and_the_measured_proof(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run-9"
+    write_run(run_dir)
+    html = build_report(run_dir, tmp_path / "reports").read_text()
+    board = html[html.index('id="leaderboard"') : html.index('id="trust"')]
+    assert "joined" in board and "queries 51 → 1" in board
+    assert board.count("✓") == 3  # every variant met the SLOs
 
 
 def test_interrupted_run_shows_the_banner(tmp_path: Path) -> None:
@@ -198,3 +170,12 @@ def test_formats_of_speedups_and_sizes() -> None:
     assert format_speedup(row) == "3.10x [2.80, 3.40]"
     assert format_speedup({**row, "speedup_p50": 1.0, "baseline": True}) == "1.00x"
     assert format_number(math.nan) == "–" and format_bytes(4200) == "4.20 kB"
+
+
+def test_headlines_give_the_verdicts_in_one_line_each(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run-10"
+    write_run(run_dir, techniques=("n_plus_one", "retired_trick"))
+    lines = headlines(run_dir)
+    assert len(lines) == 2
+    assert lines[0].startswith("n_plus_one: joined 3.")
+    assert "faster than naive at p50" in lines[0] and lines[0].endswith("queries 51 → 1")

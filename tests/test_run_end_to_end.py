@@ -11,7 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pairbench import results
+from pairbench.browser import check_report
 from pairbench.services import ServiceUrls
+from tests.browser_support import require_chromium
 
 pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 300
@@ -38,9 +41,11 @@ def only_run_dir(results_dir: Path) -> Path:
 def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
+    """Closed and open loop, microbenchmarks, report, and the report checked in Chromium."""
     process = pairbench(
-        "run", "--profile", "smoke", "--only", "n_plus_one", urls=service_urls, cwd=tmp_path
-    )
+        "run", "--profile", "smoke", "--only", "n_plus_one", "--mode", "both",
+        urls=service_urls, cwd=tmp_path,
+    )  # fmt: skip
     output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
     assert process.returncode == 0, output
     report_line = output.strip().splitlines()[-1]
@@ -51,32 +56,52 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
     run_dir = only_run_dir(tmp_path / "results")
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["complete"] is True and manifest["techniques"] == ["n_plus_one"]
-    summary = pd.read_csv(run_dir / "summary.csv").set_index("variant")
+    assert manifest["modes"] == ["closed", "open"] and manifest["micro"]["error"] is None
+    summary = pd.read_csv(run_dir / "summary.csv")
+    assert sorted(set(summary["mode"])) == ["closed", "open"]
+    closed = summary[summary["mode"] == "closed"].set_index("variant")
     authors = 50  # n_plus_one's default
-    assert summary.loc["naive", "queries_per_request"] == authors + 1
-    assert summary.loc["selectin", "queries_per_request"] == 2
-    assert summary.loc["joined", "queries_per_request"] == 1
+    assert closed.loc["naive", "queries_per_request"] == authors + 1
+    assert closed.loc["selectin", "queries_per_request"] == 2
+    assert closed.loc["joined", "queries_per_request"] == 1
     assert summary["equivalent"].all()
-    assert summary.loc["naive", "speedup_p50"] == 1.0
+    assert closed.loc["naive", "speedup_p50"] == 1.0
+    open_loop = summary[summary["mode"] == "open"]
+    assert open_loop["rate"].nunique() == 1 and (open_loop["rate"] > 0).all()
 
     samples = pd.read_csv(run_dir / "samples.csv.gz")
-    measured = samples[(samples["phase"] == "measure")]
+    measured = samples[(samples["phase"] == "measure") & (samples["mode"] == "closed")]
     for variant, rows in measured.groupby("variant"):
-        assert summary.loc[variant, "requests"] == len(rows)
+        assert closed.loc[variant, "requests"] == len(rows)
         ok = rows[(rows["status"] >= 200) & (rows["status"] < 400)]
-        assert summary.loc[variant, "p50_ms"] == pytest.approx(ok["latency_ms"].median(), rel=1e-6)
+        assert closed.loc[variant, "p50_ms"] == pytest.approx(ok["latency_ms"].median(), rel=1e-6)
+    micro = pd.read_csv(run_dir / results.MICRO_SUMMARY)
+    assert sorted(micro["variant"]) == ["joined", "naive", "selectin"]
     html = report.read_text()
-    for variant in ("naive", "selectin", "joined"):
-        assert variant in html
-    assert "<svg" in html
+    for needle in (
+        "naive",
+        "selectin",
+        "joined",
+        "<svg",
+        "Open loop at",
+        "In-process",
+        "queries 51",
+    ):
+        assert needle in html
+
+    require_chromium()
+    check = check_report(report, ["n_plus_one"], run_dir / results.SCREENSHOT)
+    assert check.ok, check
+    assert (run_dir / results.SCREENSHOT).stat().st_size > 10_000
 
 
 def test_an_interrupted_run_keeps_what_it_measured(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
     process = pairbench(
-        "run", "--profile", "quick", "--only", "n_plus_one", urls=service_urls, cwd=tmp_path
-    )
+        "run", "--profile", "smoke", "--only", "n_plus_one", "--no-micro", "--mode", "both",
+        urls=service_urls, cwd=tmp_path,
+    )  # fmt: skip
     deadline = time.monotonic() + RUN_TIMEOUT_S
     samples_path = None
     while samples_path is None and time.monotonic() < deadline and process.poll() is None:

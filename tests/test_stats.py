@@ -1,7 +1,6 @@
 """Known-answer tests of the statistics: percentiles, bootstrap CIs, summary rows, warnings."""
 
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -10,11 +9,10 @@ import pytest
 
 from pairbench.stats import (
     SUMMARY_COLUMNS,
-    bootstrap_ratio_ci,
     percentile,
     stability_warnings,
     summarize,
-    verdict,
+    throughput_bins,
 )
 
 
@@ -30,6 +28,7 @@ def sample_rows(
     technique: str = "demo",
     point: str = "n=1",
     queries: float = 1.0,
+    mode: str = "closed",
 ) -> list[dict[str, Any]]:
     """Rows of samples.csv for requests sent every `step` seconds from `start`."""
     return [
@@ -37,6 +36,7 @@ def sample_rows(
             "technique": technique,
             "variant": variant,
             "point": point,
+            "mode": mode,
             "repetition": repetition,
             "phase": phase,
             "t_start": start + index * step,
@@ -133,6 +133,14 @@ def test_summarize_counts_rates_and_percentiles_by_hand() -> None:
     assert fast["speedup_p50"] == pytest.approx(30.0 / 5.0)
     assert fast["speedup_ci_low"] <= 6.0 <= fast["speedup_ci_high"]
     assert fast["speedup_ci_low"] > 1.0 and fast["verdict"] == "faster"
+    # p95: naive's 9 successes 10 10 20 20 30 30 40 40 1000 -> rank 7.6: 40 + 0.6 * 960
+    assert fast["speedup_p95"] == pytest.approx((40 + 0.6 * 960) / 5.0)
+    assert fast["speedup_rps"] == pytest.approx(fast["rps"] / naive["rps"])
+    assert fast["rps"] == pytest.approx(10 / (2.005 * 2))
+    assert math.isnan(fast["u_test_p"])  # 2 repetitions: too few for the U test
+    assert naive["p999_ms"] == pytest.approx(
+        percentile([10, 10, 20, 20, 30, 30, 40, 40, 1000], 99.9)
+    )
 
 
 def test_summarize_without_a_known_baseline_says_so() -> None:
@@ -141,54 +149,6 @@ def test_summarize_without_a_known_baseline_says_so() -> None:
     assert summary.loc[0, "verdict"] == "no baseline"
     assert math.isnan(float(summary["speedup_p50"].iloc[0]))
     assert math.isnan(float(summary["generator_cpu_max"].iloc[0]))
-
-
-def lognormal_repetitions(
-    rng: np.random.Generator, median: float, repetitions: int, size: int
-) -> list[np.ndarray]:
-    return [rng.lognormal(math.log(median), 0.5, size) for _ in range(repetitions)]
-
-
-def test_bootstrap_ci_covers_the_true_median_ratio() -> None:
-    covered = 0
-    for trial in range(100):
-        rng = np.random.default_rng(1000 + trial)
-        baseline = lognormal_repetitions(rng, 30.0, 3, 300)
-        variant = lognormal_repetitions(rng, 10.0, 3, 300)
-        _, low, high = bootstrap_ratio_ci(baseline, variant, resamples=1000, seed=trial)
-        covered += low <= 3.0 <= high
-    assert covered >= 93
-
-
-def test_median_fast_path_matches_resampling_every_sample() -> None:
-    """The exact order-statistic bootstrap of the median agrees with the brute-force one."""
-    rng = np.random.default_rng(7)
-    baseline = [rng.lognormal(math.log(m), 0.4, n) for m, n in ((20, 250), (24, 251), (22, 99))]
-    variant = lognormal_repetitions(rng, 10.0, 2, 200)
-
-    def brute_force_median(values: np.ndarray, axis: int | None = None) -> Any:
-        return np.median(values, axis=axis)
-
-    fast = bootstrap_ratio_ci(baseline, variant, resamples=4000, seed=1)
-    slow = bootstrap_ratio_ci(baseline, variant, brute_force_median, resamples=4000, seed=2)
-    assert fast[0] == slow[0]
-    assert fast[1] == pytest.approx(slow[1], rel=0.02)
-    assert fast[2] == pytest.approx(slow[2], rel=0.02)
-
-
-def test_bootstrap_is_seeded_fast_and_handles_one_repetition() -> None:
-    rng = np.random.default_rng(3)
-    baseline = lognormal_repetitions(rng, 30.0, 1, 10_000)
-    variant = lognormal_repetitions(rng, 10.0, 1, 10_000)
-    started = time.perf_counter()
-    ratio, low, high = bootstrap_ratio_ci(baseline, variant, resamples=2000, seed=5)
-    assert time.perf_counter() - started < 1.0
-    assert low < ratio < high and low < 3.0 < high
-    assert bootstrap_ratio_ci(baseline, variant, resamples=2000, seed=5) == (ratio, low, high)
-
-
-def test_bootstrap_of_an_empty_arm_is_nan() -> None:
-    assert all(math.isnan(x) for x in bootstrap_ratio_ci([np.array([1.0])], [np.array([])]))
 
 
 def test_identical_distributions_show_no_significant_difference() -> None:
@@ -202,16 +162,6 @@ def test_identical_distributions_show_no_significant_difference() -> None:
     same = summary[summary["variant"] == "same"].iloc[0]
     assert same["speedup_ci_low"] <= 1.0 <= same["speedup_ci_high"]
     assert same["verdict"] == "no significant difference"
-
-
-@pytest.mark.parametrize(
-    ("low", "high", "expected"),
-    [(1.2, 1.5, "faster"), (0.5, 0.9, "slower"), (0.9, 1.1, "no significant difference")],
-)
-def test_verdict_follows_whether_the_ci_excludes_one(
-    low: float, high: float, expected: str
-) -> None:
-    assert verdict(low, high) == expected
 
 
 def test_warnings_fire_on_an_unstable_run() -> None:
@@ -237,3 +187,89 @@ def test_no_warnings_on_a_stable_run() -> None:
         rows += sample_rows("naive", repetition, latencies, start=1000.0 * (repetition + 1))
     rows += sample_rows("naive", 0, [50.0] * 5, phase="warmup", status=0)  # warm-up is ignored
     assert stability_warnings(pd.DataFrame(rows), segment_rows(["naive"], 3, cpu=35.0)) == []
+
+
+def test_throughput_bins_count_requests_per_second_of_each_repetition() -> None:
+    """40 requests sent every 0.25 s: 4 per second, in 8 bins of 1.25 s' width at most 1 s."""
+    rows = sample_rows("naive", 0, [1.0] * 40, step=0.25)  # 1000.0 .. 1009.751
+    rows += sample_rows("naive", 1, [1.0] * 8, step=0.25, start=2000.0)  # span 1.751 s
+    bins = throughput_bins(pd.DataFrame(rows).assign(dropped=0))
+    assert [len(part) for part in bins] == [9, 8]
+    assert bins[0] == pytest.approx(np.full(9, 4.0))
+    width = 1.751 / 8
+    assert bins[1] * width == pytest.approx([1, 1, 1, 1, 1, 1, 1, 1])  # one send per bin
+
+
+def test_the_throughput_ratio_and_its_ci_for_steady_rates() -> None:
+    rows = []
+    for repetition in range(3):
+        start = 1000.0 * (repetition + 1)
+        rows += sample_rows("naive", repetition, [1.0] * 100, step=0.1, start=start)  # 10/s
+        rows += sample_rows("fast", repetition, [1.0] * 300, step=1 / 30, start=start + 500)
+    summary = summarize(pd.DataFrame(rows), pd.DataFrame(), {}, {"demo": "naive"})
+    fast = summary[summary["variant"] == "fast"].iloc[0]
+    assert fast["speedup_rps"] == pytest.approx(3.0, rel=0.01)
+    assert fast["speedup_rps_ci_low"] == pytest.approx(3.0, rel=0.05)
+    assert fast["speedup_rps_ci_high"] == pytest.approx(3.0, rel=0.05)
+    assert fast["verdict_rps"] == "faster"
+    assert fast["rps_ci_low"] <= fast["rps"] <= fast["rps_ci_high"]
+
+
+def test_six_repetitions_a_side_bring_in_the_u_test() -> None:
+    rng = np.random.default_rng(21)
+    rows = []
+    for repetition in range(6):
+        start = 1000.0 * (repetition + 1)
+        for variant, median in (("naive", 30.0), ("fast", 10.0)):
+            latencies = rng.lognormal(math.log(median), 0.3, 150).tolist()
+            rows += sample_rows(variant, repetition, latencies, start=start, step=0.01)
+    summary = summarize(pd.DataFrame(rows), pd.DataFrame(), {}, {"demo": "naive"})
+    fast = summary[summary["variant"] == "fast"].iloc[0]
+    assert fast["u_test_p"] == pytest.approx(2 / 924)  # every repetition median is below
+    assert fast["verdict"] == "faster" and fast["verdict_p95"] == "faster"
+
+
+def open_loop_rows(variant: str, lags: list[float], latencies: list[float]) -> list[dict[str, Any]]:
+    rows = sample_rows(variant, 0, latencies, mode="open", step=0.01)
+    for row, lag in zip(rows, lags, strict=True):
+        row["send_lag_ms"] = lag
+        row["dropped"] = 0
+    return rows
+
+
+def test_open_loop_rows_count_dropped_and_late_sends_and_the_service_time() -> None:
+    latencies = [float(n) for n in range(10, 210)]  # from the intended send time
+    lags = [0.5] * 180 + [50.0] * 20  # 20 sends left 50 ms late
+    rows = open_loop_rows("naive", lags, latencies)
+    dropped = sample_rows("naive", 0, [math.nan] * 5, mode="open", status=0, start=1003.0)
+    for row in dropped:
+        row.update(dropped=1, send_lag_ms=math.nan)
+    rows += dropped
+    rows += open_loop_rows("fast", [0.5] * 200, [5.0] * 200)
+    segments = segment_rows(["naive", "fast"], 1).assign(mode="open", rate=100.0, users=math.nan)
+    summary = summarize(pd.DataFrame(rows), segments, {}, {"demo": "naive"})
+    naive = summary[summary["variant"] == "naive"].iloc[0]
+    assert naive["mode"] == "open" and naive["rate"] == 100.0 and math.isnan(naive["users"])
+    assert naive["requests"] == 200 and naive["failures"] == 0  # dropped sends are not requests
+    assert naive["dropped"] == 5 and naive["late_sends"] == 20
+    assert naive["p50_ms"] == pytest.approx(109.5)
+    service = [latency - lag for latency, lag in zip(latencies, lags, strict=True)]
+    assert naive["service_p50_ms"] == pytest.approx(percentile(service, 50))
+    assert naive["service_p99_ms"] < naive["p99_ms"]
+
+    warnings = "\n".join(stability_warnings(pd.DataFrame(rows), segments))
+    assert "demo/naive at n=1 (open loop): 5 of 205 scheduled sends were dropped" in warnings
+    assert "20 sends left more than 10 ms behind schedule" in warnings
+
+
+def test_a_variant_with_no_measured_request_keeps_a_row_saying_so() -> None:
+    rows = sample_rows("naive", 0, [10.0] * 150)
+    rows += sample_rows("slow", 0, [900.0, 900.0], phase="warmup")  # all in the warm-up
+    summary = summarize(pd.DataFrame(rows), pd.DataFrame(), {}, {"demo": "naive"})
+    slow = summary[summary["variant"] == "slow"].iloc[0]
+    assert slow["requests"] == 0 and slow["verdict"] == "no data"
+    assert math.isnan(slow["p50_ms"]) and math.isnan(slow["rps"])
+    assert stability_warnings(pd.DataFrame(rows), pd.DataFrame()) == [
+        "demo/slow at n=1: no request was measured; all 2 fell in the warm-up: the app is far "
+        "slower than the profile's segments allow"
+    ]

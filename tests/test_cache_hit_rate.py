@@ -1,10 +1,10 @@
-"""The report's cache hit rate: hits over lookups, judged against the seed's 80% target."""
+"""The cache hit rate: hits over lookups, judged against the seed's 80% target."""
 
 import math
 
 import pytest
 
-from pairbench.report import cache_hit_rate
+from pairbench.leaderboard import cache_hit_rate
 
 
 @pytest.mark.parametrize(

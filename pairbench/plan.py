@@ -1,0 +1,89 @@
+"""What a run measures: each technique at its default parameters and at its sweep points."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bench_app.technique import Technique
+from pairbench.profiles import SWEEP_LOAD, SWEEP_OFF, Profile
+
+
+@dataclass(frozen=True)
+class Point:
+    """One technique at one set of request parameters (its defaults or a sweep point)."""
+
+    technique: Technique
+    params: dict[str, Any]
+    given_label: str | None = None  # kept when run-time params are added (resolve_points)
+    swept: str | None = None  # the parameter this sweep point varies; None for the defaults
+    loaded: bool = True  # measured under load, not only probed one request at a time
+
+    @property
+    def label(self) -> str:
+        if self.given_label is not None:
+            return self.given_label
+        return ",".join(f"{name}={value}" for name, value in self.params.items()) or "default"
+
+    def with_params(self, extra: dict[str, Any]) -> "Point":
+        return Point(self.technique, {**self.params, **extra}, self.label, self.swept, self.loaded)
+
+
+def plan_points(techniques: list[Technique], profile: Profile) -> list[Point]:
+    """Every (technique, parameters) pair the profile measures or probes."""
+    points = []
+    for technique in techniques:
+        points.append(Point(technique, dict(technique.params)))
+        if profile.sweep == SWEEP_OFF:
+            continue
+        for name, values in technique.sweep.items():
+            for value in values:
+                params = {**technique.params, name: value}
+                if params != dict(technique.params):
+                    points.append(
+                        Point(technique, params, swept=name, loaded=profile.sweep == SWEEP_LOAD)
+                    )
+    return points
+
+
+def resolve_points(base_url: str, points: list[Point]) -> list[Point]:
+    """Points with the extra params their technique derives at run time (see params_path)."""
+    resolved = []
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        for point in points:
+            path = point.technique.params_path
+            if path is None:
+                resolved.append(point)
+                continue
+            response = client.get(path, params=point.params)
+            response.raise_for_status()
+            resolved.append(point.with_params(response.json()))
+    return resolved
+
+
+def manifest_points(points: list[Point]) -> dict[str, list[dict[str, Any]]]:
+    """The plan as the manifest keeps it, so stats can tell sweep points from defaults."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for point in points:
+        found.setdefault(point.technique.key, []).append(
+            {
+                "label": point.label,
+                "params": {name: _jsonable(value) for name, value in point.params.items()},
+                "swept": point.swept,
+                "loaded": point.loaded,
+            }
+        )
+    return found
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def segment_order(points: list[Point], repetitions: int) -> Iterator[tuple[int, Point, str]]:
+    """(repetition, point, variant) in measuring order: per point, variants interleaved."""
+    for point in points:
+        for repetition in range(repetitions):
+            for variant in point.technique.variants:
+                yield repetition, point, variant

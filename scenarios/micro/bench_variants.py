@@ -1,0 +1,81 @@
+"""Every variant of every technique, timed in-process by pytest-benchmark.
+
+Cases come from PAIRBENCH_MICRO_PLAN (a JSON list written by `pairbench run`, with run-
+time params resolved), else from the registry's defaults. A variant is requested with a
+GET of its URL, unless its technique's scenario module (scenarios/<key>.py) defines
+`async def micro_request(client: httpx.AsyncClient, url: str) -> httpx.Response`.
+"""
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from bench_app.techniques import all_techniques
+
+Request = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
+
+
+def _cases() -> list[dict[str, str]]:
+    plan = os.environ.get("PAIRBENCH_MICRO_PLAN")
+    if plan:
+        with open(plan) as handle:
+            cases: list[dict[str, str]] = json.load(handle)
+            return cases
+    return [
+        {"technique": key, "variant": variant, "point": "defaults", "url": technique.url(variant)}
+        for key, technique in all_techniques().items()
+        for variant in technique.variants
+    ]
+
+
+async def _get(client: httpx.AsyncClient, url: str) -> httpx.Response:
+    return await client.get(url)
+
+
+def _request_for(technique: str) -> Request:
+    module_name = f"scenarios.{technique}"
+    if importlib.util.find_spec(module_name) is not None:
+        custom: Request | None = getattr(
+            importlib.import_module(module_name), "micro_request", None
+        )
+        if custom is not None:
+            return custom
+    return _get
+
+
+async def _resolved_url(client: httpx.AsyncClient, case: dict[str, str]) -> str:
+    """The case's URL; by hand (no plan), with the technique's run-time params added."""
+    technique = all_techniques()[case["technique"]]
+    if os.environ.get("PAIRBENCH_MICRO_PLAN") or technique.params_path is None:
+        return case["url"]
+    response = await client.get(technique.params_path, params=dict(technique.params))
+    response.raise_for_status()
+    return technique.url(case["variant"], {**technique.params, **response.json()})
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=[f"{case['technique']}-{case['variant']}" for case in CASES]
+)
+def bench_variant(
+    benchmark: Any, loop: asyncio.Runner, client: httpx.AsyncClient, case: dict[str, str]
+) -> None:
+    technique = all_techniques()[case["technique"]]
+    request = _request_for(case["technique"])
+    if technique.reset_path:
+        loop.run(client.post(technique.reset_path)).raise_for_status()
+    url = loop.run(_resolved_url(client, case))
+    first = loop.run(request(client, url))
+    assert first.status_code < 400, f"{url} answered {first.status_code}: {first.text[:200]}"
+    benchmark.group = f"{case['technique']} at {case['point']}"
+    benchmark.extra_info.update(case)
+    benchmark(lambda: loop.run(request(client, url)))

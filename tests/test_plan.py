@@ -1,0 +1,38 @@
+"""What each profile measures: defaults always, sweeps probed (quick) or loaded (standard)."""
+
+from bench_app.techniques import all_techniques
+from pairbench.plan import manifest_points, plan_points
+from pairbench.profiles import PROFILES
+
+
+def test_smoke_measures_defaults_only() -> None:
+    points = plan_points([all_techniques()["n_plus_one"]], PROFILES["smoke"])
+    assert [point.label for point in points] == ["authors=50"]
+
+
+def test_quick_probes_the_sweep_and_standard_loads_it() -> None:
+    technique = all_techniques()["n_plus_one"]
+    quick = plan_points([technique], PROFILES["quick"])
+    assert [(point.label, point.swept, point.loaded) for point in quick] == [
+        ("authors=50", None, True),
+        ("authors=10", "authors", False),
+        ("authors=100", "authors", False),
+        ("authors=1000", "authors", False),
+    ]
+    assert all(point.loaded for point in plan_points([technique], PROFILES["standard"]))
+
+
+def test_the_manifest_keeps_labels_params_and_what_each_point_sweeps() -> None:
+    points = plan_points([all_techniques()["n_plus_one"]], PROFILES["quick"])
+    recorded = manifest_points([points[0], points[1].with_params({"cursor": 7})])
+    assert recorded == {
+        "n_plus_one": [
+            {"label": "authors=50", "params": {"authors": 50}, "swept": None, "loaded": True},
+            {
+                "label": "authors=10",  # run-time params keep the planned label
+                "params": {"authors": 10, "cursor": 7},
+                "swept": "authors",
+                "loaded": False,
+            },
+        ]
+    }
