@@ -16,6 +16,7 @@ import importlib.util
 import os
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, constant, events
 
 from bench_app.techniques import all_techniques
@@ -60,3 +61,9 @@ if SAMPLES_PATH:
     @events.quitting.add_listener
     def _close_samples(**_: Any) -> None:
         _recorder.close()
+
+
+# gevent's loop caches the time and has not run during the imports above, which take
+# seconds on a busy machine; Locust measures --run-time from that stale clock, and
+# would stop early (at once, if the imports outlast it) without this refresh.
+gevent.get_hub().loop.update_now()
