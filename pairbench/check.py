@@ -5,7 +5,7 @@ across machines: deterministic costs per request (queries, round trips, bytes) a
 speedup ratios measured within one run. It fails (exit 1) when:
   (a) a deterministic cost rose beyond the metric's tolerance;
   (b) a speedup fell significantly: the current CI's upper bound is below the
-      baseline speedup times (1 - tolerance);
+      baseline's CI lower bound times (1 - tolerance);
   (c) an optimized variant that beat its baseline variant no longer does.
 """
 
@@ -157,12 +157,16 @@ def _speedup_findings(
     was = _float(entry["speedup_p50"])
     now, now_high = _float(row.get("speedup_p50")), _float(row.get("speedup_ci_high"))
     where = (entry["technique"], entry["variant"], entry["point"])
-    limit = was * (1 - tolerance)
+    # Both runs are samples: a fall counts only when the current CI's upper bound is below
+    # the baseline CI's lower bound, less the tolerance. Against the baseline's point
+    # estimate alone, one noisy baseline run would make every later run look slower.
+    was_low = _float(entry.get("speedup_ci_low", was))
+    limit = (was if math.isnan(was_low) else min(was, was_low)) * (1 - tolerance)
     return [
         Finding(
             *where, "speedup_p50 (CI upper bound)", was, now_high, limit,
             regressed=math.isnan(now_high) or now_high < limit,
-            rule=f"speedup may fall at most {tolerance:.0%}, judged by the CI's upper bound",
+            rule=f"CI upper bound may not fall below the baseline CI's low - {tolerance:.0%}",
         ),
         Finding(
             *where, "speedup_p50 (beats its baseline variant)", was, now, 1.0,
