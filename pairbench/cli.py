@@ -265,8 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Compare a run with the baseline: fails when a deterministic cost (queries, "
             "round trips, bytes per request) rose beyond its tolerance, when a speedup fell "
-            "significantly (CI upper bound below the baseline CI lower bound x (1 - tolerance)), or when an "
-            "optimized variant no longer beats its baseline variant. Writes check.md "
+            "significantly (CI upper bound below the baseline CI lower bound x (1 - "
+            "tolerance)), or when an optimized variant no longer beats its baseline variant. "
+            "Writes check.md "
             "(Markdown for CI step summaries) and check.xml (JUnit) into the run directory."
         ),
     )
