@@ -29,6 +29,7 @@ from pairbench.services import ServiceError, ServiceUrls, running_services, serv
 
 Log = Callable[[str], None]
 PROBE_REQUESTS = 20
+RESET_TIMEOUT_S = 600.0  # a reset may first wait for a previous segment's stragglers
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,15 @@ def _progress_line(frame: pd.DataFrame, seconds: float) -> str:
     return f"{len(measured)} requests, {failures} failed, p50 {p50:.1f} ms, ~{rps:.0f} req/s"
 
 
+def reset_technique(base_url: str, technique: Technique) -> None:
+    """POST the technique's reset_path, if any, so each of its segments starts the same way."""
+    if technique.reset_path is None:
+        return
+    response = httpx.post(f"{base_url}{technique.reset_path}", timeout=RESET_TIMEOUT_S)
+    if response.status_code >= 400:
+        raise LoadError(f"{technique.key}: reset {technique.reset_path} answered {response.text}")
+
+
 def measure(run_dir: Path, base_url: str, points: list[Point], profile: Profile, log: Log) -> None:
     """Run every segment, appending its samples and its segment row to the run directory."""
     order = list(segment_order(points, profile.repetitions))
@@ -178,6 +188,7 @@ def measure(run_dir: Path, base_url: str, points: list[Point], profile: Profile,
             f"{technique.key} {point.label} {variant} round {repetition + 1}/{profile.repetitions}"
         )
         log(f"[{number}/{len(order)}] {name} ...")
+        reset_technique(base_url, technique)
         segment = run_segment(
             base_url,
             technique.key,
