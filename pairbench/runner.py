@@ -30,6 +30,9 @@ from pairbench.services import ServiceError, ServiceUrls, running_services, serv
 Log = Callable[[str], None]
 PROBE_REQUESTS = 20
 RESET_TIMEOUT_S = 600.0  # a reset may first wait for a previous segment's stragglers
+# One request of the slowest variant: bulk_insert's row_by_row at rows=10000 commits 10,000
+# times, over 10 s on a quiet machine and past a minute on a busy one.
+REQUEST_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def resolve_points(base_url: str, points: list[Point]) -> list[Point]:
 def check_all_equivalent(base_url: str, points: list[Point], log: Log) -> dict[str, Any]:
     """Each variant's answer against its baseline's, at every point; all points must match."""
     verdicts: dict[str, dict[str, dict[str, Any]]] = {}
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         for point in points:
             found = check_equivalence(client, point.technique, point.params)
             merged = verdicts.setdefault(point.technique.key, {})
@@ -124,8 +127,8 @@ def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], lo
 
 def probe_uncontended(run_dir: Path, base_url: str, points: list[Point], log: Log) -> None:
     """One request at a time per variant: the cost split without load (see pairbench.probe)."""
-    log(f"probing each variant with {PROBE_REQUESTS} sequential requests ...")
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    log(f"probing each variant with up to {PROBE_REQUESTS} sequential requests ...")
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         targets = [(point.technique, point.label, point.params) for point in points]
         probe(client, targets, PROBE_REQUESTS).to_csv(run_dir / results.PROBE, index=False)
 
