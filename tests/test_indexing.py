@@ -12,7 +12,7 @@ from sqlalchemy import text
 from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
-from bench_app.techniques.indexing import INDEXED, UNINDEXED, full_size
+from bench_app.techniques.indexing import INDEXED, UNINDEXED, full_size, generate_accounts
 
 TECHNIQUE = all_techniques()["indexing"]
 FULL_TABLE = UNINDEXED[None].name
@@ -108,6 +108,28 @@ async def test_the_copies_hold_the_same_rows_and_the_data_looks_as_designed(
     )
     assert float(shares[0]["active"]) == pytest.approx(0.30, abs=0.01)
     assert float(shares[0]["admins"]) == pytest.approx(0.04, abs=0.005)
+
+
+async def test_the_same_seed_generates_the_same_accounts(seeded: Settings) -> None:
+    engine = make_engine(seeded)
+    digests = []
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(
+                text(
+                    f"CREATE TEMP TABLE generated"
+                    f" (LIKE {seeded.db_schema}.{FULL_TABLE} INCLUDING ALL)"
+                )
+            )
+            for seed in (7, 7, 8):
+                await generate_accounts(conn, "generated", 500, seed)
+                digest = "SELECT md5(string_agg(g::text, ',' ORDER BY id)) FROM generated AS g"
+                digests.append(await conn.scalar(text(digest)))
+                await conn.execute(text("TRUNCATE generated"))
+            await conn.rollback()
+    finally:
+        await engine.dispose()
+    assert digests[0] == digests[1] != digests[2]
 
 
 @pytest.mark.parametrize("rows", [10_000, None])

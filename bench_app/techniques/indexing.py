@@ -263,36 +263,41 @@ FROM generate_series(1, CAST(:rows AS bigint)) AS i,
 COLUMNS = "id, email, display_name, role, is_active, last_seen_at"
 
 
+async def generate_accounts(conn: AsyncConnection, table: str, rows: int, seed: int) -> None:
+    """Insert accounts 1..rows into `table` (a quoted name), each drawn from a hash of its id."""
+    await conn.execute(
+        text(GENERATE_ACCOUNTS.format(table=table)),
+        {
+            "first_names": FIRST_NAMES, "first_count": len(FIRST_NAMES),
+            "last_names": LAST_NAMES, "last_count": len(LAST_NAMES),
+            "roles": [role for role, share in ROLE_SHARES.items() for _ in range(share)],
+            "active_percent": ACTIVE_PERCENT, "epoch": EPOCH,
+            "window_s": LAST_SEEN_WINDOW_S, "rows": rows, "seed": seed,
+        },
+    )  # fmt: skip
+
+
 async def load_accounts(conn: AsyncConnection, settings: Settings) -> dict[str, int]:
-    """Fill every copy: generated in SQL (a seeded hash per row), indexes built after."""
+    """Fill every copy: generated once in SQL, copied, and indexed after the load."""
     full = full_size(settings)
     for table in INDEXED.values():
         for index in table.indexes:  # building once after the load beats maintaining per row
             await conn.run_sync(index.drop)
-    roles = [role for role, share in ROLE_SHARES.items() for _ in range(share)]
-    await conn.execute(
-        text(GENERATE_ACCOUNTS.format(table=_qualified(UNINDEXED[None]))),
-        {
-            "first_names": FIRST_NAMES, "first_count": len(FIRST_NAMES),
-            "last_names": LAST_NAMES, "last_count": len(LAST_NAMES),
-            "roles": roles, "active_percent": ACTIVE_PERCENT, "epoch": EPOCH,
-            "window_s": LAST_SEEN_WINDOW_S, "rows": full, "seed": settings.seed,
-        },
-    )  # fmt: skip
-    counts = {}
-    for size, bound in [(None, full), *((size, size) for size in PREFIX_SIZES if size < full)]:
-        for tables in (UNINDEXED, INDEXED):
-            if tables is UNINDEXED and size is None:
-                counts[UNINDEXED[None].name] = full
-                continue
-            await conn.execute(
-                text(
-                    f"INSERT INTO {_qualified(tables[size])} ({COLUMNS})"
-                    f" SELECT {COLUMNS} FROM {_qualified(UNINDEXED[None])} WHERE id <= :bound"
-                ),
-                {"bound": bound},
-            )
-            counts[tables[size].name] = bound
+    source = UNINDEXED[None]
+    await generate_accounts(conn, _qualified(source), full, settings.seed)
+    counts = {source.name: full}
+    prefixes = [size for size in PREFIX_SIZES if size < full]
+    copies = [(INDEXED[None], full)]
+    copies += [(tables[size], size) for size in prefixes for tables in (UNINDEXED, INDEXED)]
+    for table, rows in copies:
+        await conn.execute(
+            text(
+                f"INSERT INTO {_qualified(table)} ({COLUMNS})"
+                f" SELECT {COLUMNS} FROM {_qualified(source)} WHERE id <= :rows"
+            ),
+            {"rows": rows},
+        )
+        counts[table.name] = rows
     for table in INDEXED.values():
         for index in table.indexes:
             await conn.run_sync(index.create)
