@@ -43,4 +43,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function" closes the session when the endpoint returns, not after the response is
+# sent: the connection goes back to the pool sooner, so a client's next request never finds
+# its previous one still holding a connection (which pushed the pool into overflow churn).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

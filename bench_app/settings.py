@@ -23,10 +23,12 @@ class Settings(BaseSettings):
     )
     scale: float = Field(default=1.0, validation_alias="PAIRBENCH_SCALE", gt=0)
     seed: int = Field(default=20261127, validation_alias="PAIRBENCH_SEED")
-    # Uvicorn serves one worker; its event loop rarely has more than a few dozen requests
-    # in flight at the user counts the profiles use, so 10 + 10 overflow keeps the pool
-    # from ever being the bottleneck while staying far below max_connections (100).
-    pool_size: int = Field(default=10, validation_alias="PAIRBENCH_POOL_SIZE")
+    # Uvicorn serves one worker, so the connections in use at once are the requests in
+    # flight: at most the 16 closed-loop users of the heaviest profile. The pool must hold
+    # them all, because overflow connections are closed when returned: with pool_size 10,
+    # 16 users made the pool reconnect ~25 times a second. 20 keeps them open with some
+    # headroom, the 10 overflow absorb bursts, and 30 stays well below max_connections (100).
+    pool_size: int = Field(default=20, validation_alias="PAIRBENCH_POOL_SIZE")
     pool_max_overflow: int = Field(default=10, validation_alias="PAIRBENCH_POOL_MAX_OVERFLOW")
     inject_regression: str = Field(
         default="",

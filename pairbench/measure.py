@@ -24,7 +24,7 @@ from pairbench.load import (
     run_segment,
 )
 from pairbench.plan import Point, segment_order
-from pairbench.profiles import OPEN_LOOP_LOAD, Profile
+from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
 from pairbench.stats import requests_per_second
 
 Log = Callable[[str], None]
@@ -124,7 +124,7 @@ def measure(
     # Per point: its closed-loop frames by variant, then its open-loop rate, set from them.
     closed: dict[tuple[str, str], dict[str, list[pd.DataFrame]]] = {}
     rates: dict[tuple[str, str], float] = {}
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         for number, (point, mode, repetition, variant) in enumerate(order, start=1):
             key = (point.technique.key, point.label)
             if mode == results.OPEN and key not in rates:

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from bench_app.technique import Technique
-from pairbench.profiles import SWEEP_LOAD, SWEEP_OFF, Profile
+from pairbench.profiles import REQUEST_TIMEOUT_S, SWEEP_LOAD, SWEEP_OFF, Profile
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def plan_points(techniques: list[Technique], profile: Profile) -> list[Point]:
 def resolve_points(base_url: str, points: list[Point]) -> list[Point]:
     """Points with the extra params their technique derives at run time (see params_path)."""
     resolved = []
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         for point in points:
             path = point.technique.params_path
             if path is None:

@@ -18,6 +18,7 @@ from bench_app.technique import Technique
 
 PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
 WARMUP_REQUESTS = 3
+BUDGET_S = 60.0  # per variant and point; past it, fewer requests (always at least one)
 
 
 def _cost(response: httpx.Response, name: str) -> float:
@@ -28,12 +29,17 @@ def _cost(response: httpx.Response, name: str) -> float:
 def probe_variant(
     client: httpx.Client, technique: Technique, variant: str, params: dict[str, Any], requests: int
 ) -> list[dict[str, Any]]:
-    """`requests` sequential requests to one variant (after a few unrecorded ones)."""
+    """`requests` sequential requests to one variant (after a few unrecorded ones), in budget."""
     url = technique.url(variant, params)
+    deadline = time.monotonic() + BUDGET_S
     for _ in range(WARMUP_REQUESTS):
+        if time.monotonic() > deadline:
+            break
         client.get(url)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for _ in range(requests):
+        if rows and time.monotonic() > deadline:  # a variant whose requests take seconds
+            break
         started = time.perf_counter()
         response = client.get(url)
         latency_ms = (time.perf_counter() - started) * 1000

@@ -9,6 +9,9 @@ SWEEP_OFF, SWEEP_PROBE, SWEEP_LOAD = "off", "probe", "load"
 # throughput at this point): high enough to queue, low enough that it can keep up.
 OPEN_LOOP_LOAD = 0.7
 PROBE_REQUESTS = 20  # sequential requests per variant and point, for the cost split and sweeps
+# One request of the slowest variant: bulk_insert's row_by_row at rows=10000 commits 10,000
+# times, over 10 s on a quiet machine and past a minute on a busy one.
+REQUEST_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)

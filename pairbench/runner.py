@@ -28,7 +28,7 @@ from pairbench.measure import LoadPlan, measure, reset
 from pairbench.micro import micro_plan, run_microbenchmarks
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points
 from pairbench.probe import probe
-from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, Profile
+from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
 from pairbench.server import ServerError, app_environment, running_app
 from pairbench.services import ServiceError, ServiceUrls, running_services, server_versions
 
@@ -52,7 +52,7 @@ def check_all_equivalent(base_url: str, points: list[Point], log: Log) -> dict[s
     """Each variant's answer against its baseline's, at every point; all points must match."""
     verdicts: dict[str, dict[str, dict[str, Any]]] = {}
     checked: dict[str, list[str]] = {}
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         for point in points:
             found = check_equivalence(client, point.technique, point.params)
             merged = verdicts.setdefault(point.technique.key, {})
@@ -75,7 +75,7 @@ def check_all_equivalent(base_url: str, points: list[Point], log: Log) -> dict[s
 
 def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], log: Log) -> None:
     """What techniques show beyond timings (e.g. EXPLAIN plans), kept as artifacts/<key>.json."""
-    with httpx.Client(base_url=base_url, timeout=120) as client:
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         for technique in techniques:
             if technique.artifacts_path:
                 log(f"capturing {technique.key} artifacts ...")
@@ -90,7 +90,7 @@ def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], lo
 def probe_uncontended(run_dir: Path, base_url: str, points: list[Point], log: Log) -> pd.DataFrame:
     """One request at a time per variant: the cost split without load (see pairbench.probe)."""
     log(f"probing each variant at {len(points)} point(s), {PROBE_REQUESTS} sequential requests ...")
-    with httpx.Client(base_url=base_url, timeout=120) as client:
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         targets = [(point.technique, point.label, point.params) for point in points]
         found = probe(client, targets, PROBE_REQUESTS, lambda technique: reset(client, technique))
     found.to_csv(run_dir / results.PROBE, index=False)
