@@ -209,7 +209,7 @@ def _point_view(
         _load_view(run, key, label, mode, records(rows[rows["mode"] == mode]), colors, default)
         for mode in modes
     ]
-    cost_rows = records(rows[rows["mode"] == modes[0]]) if modes else []
+    cost_rows = loads[0]["rows"] if loads else []  # with their SLO and hit rate filled in
     return {
         "point": label,
         "loads": loads,
