@@ -177,5 +177,5 @@ def test_headlines_give_the_verdicts_in_one_line_each(tmp_path: Path) -> None:
     write_run(run_dir, techniques=("n_plus_one", "retired_trick"))
     lines = headlines(run_dir)
     assert len(lines) == 2
-    assert lines[0].startswith("n_plus_one: joined 3.")
-    assert "faster than naive at p50" in lines[0] and lines[0].endswith("queries 51 → 1")
+    assert lines[0].startswith("n_plus_one: joined vs naive: p50 3.")
+    assert "] faster (" in lines[0] and lines[0].endswith("queries 51 → 1")
