@@ -75,9 +75,10 @@ def check_in_browser(report_path: Path, run_dir: Path) -> int:
     from pairbench.browser import BrowserError, BrowserUnavailable, check_report
 
     expected = [str(key) for key in results.read_manifest(run_dir).get("techniques", [])]
+    screenshot = run_dir / results.SCREENSHOT
     if report_path.parent.name.startswith("compare-"):
         expected = []  # a comparison's sections are the techniques both runs measured
-    screenshot = run_dir / results.SCREENSHOT
+        screenshot = report_path.parent / results.SCREENSHOT  # the runs' own stay theirs
     try:
         check = check_report(report_path, expected, screenshot)
     except BrowserUnavailable as error:
@@ -247,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=(
             "open the report in headless Chromium and exit 1 on console errors or a section "
-            "or chart not drawn; saves a screenshot (report.png) in the (last) run dir"
+            "or chart not drawn; saves a screenshot (report.png) in the run dir (a comparison's "
+            "beside it)"
         ),
     )
     report.set_defaults(handler=command_report)

@@ -1,14 +1,15 @@
 """How a variant's cost grows with the work: a fit over a technique's sweep points.
 
-"naive +0.31 ms per author, linear; joined +0.02 ms per author, flat" is the sentence a
-sweep exists for. The slope comes from a least-squares line; the shape is whichever of
-a + b*log(x), a + b*sqrt(x), a + b*x, a + b*x^2 fits best (the line unless another fits
-much better), or "flat" when the line rises by less than a fifth over the whole range.
-Costs come from the uncontended probe (one request at a time: no queueing in them).
+"naive +0.31 ms per author, linear; joined flat" is the sentence a sweep exists for.
+The slope comes from a least-squares line. The shape comes from the best fit of
+a + b*x^k over a grid of exponents k (and of a + b*log(x)): the line unless another
+curve leaves much less error, then "superlinear (~x^1.4)" and the like; "flat" when
+the line rises by less than a fifth over the whole range. Costs come from the
+uncontended probe (one request at a time: no queueing in them).
 """
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +18,9 @@ import pandas as pd
 
 FLAT_RISE = 0.2  # a rise below 20% of the smallest point's cost over the range is flat
 BETTER_FIT = 0.5  # another shape must leave less than half the line's squared error
-SHAPES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "linear": lambda x: x,  # first: preferred when others do not fit clearly better
-    "logarithmic": np.log,
-    "sublinear (~sqrt)": np.sqrt,
-    "superlinear (~quadratic)": np.square,
-}
+EXPONENTS = np.round(np.arange(0.2, 3.01, 0.05), 2)  # the k tried in a + b*x^k
+LINEAR_EXPONENTS = (0.8, 1.25)  # a best k in this range still reads as linear
+MIN_POINTS_FOR_SHAPE = 4
 GROWTH_COLUMNS = [
     "technique", "parameter", "variant", "points", "slope_ms_per_unit", "intercept_ms",
     "shape", "source", "sentence",
@@ -60,12 +58,26 @@ def fit_growth(work: Sequence[float], cost: Sequence[float]) -> Fit:
     if abs(slope * (high - low)) < FLAT_RISE * base:
         return Fit(slope, intercept, "flat", int(x.size))
     shape = "linear"
-    if np.unique(x).size > 2 and low > 0:
-        errors = {name: _squared_error(transform(x), y)[2] for name, transform in SHAPES.items()}
-        best = min(errors, key=errors.__getitem__)
-        if errors[best] < BETTER_FIT * line_error:
-            shape = best
+    # a + b*x^k has three parameters: it passes through any three points, so a curve is
+    # only told from a line with a fourth.
+    if np.unique(x).size >= MIN_POINTS_FOR_SHAPE and low > 0:
+        shape = _curve(x, y, line_error)
     return Fit(slope, intercept, shape, int(x.size))
+
+
+def _curve(x: np.ndarray, y: np.ndarray, line_error: float) -> str:
+    """The shape of a rising cost: linear, unless a curve leaves much less squared error."""
+    errors = {float(k): _squared_error(x**k, y)[2] for k in EXPONENTS}
+    exponent = min(errors, key=errors.__getitem__)
+    log_error = _squared_error(np.log(x), y)[2]
+    if min(errors[exponent], log_error) >= BETTER_FIT * line_error:
+        return "linear"
+    if log_error < errors[exponent]:
+        return "logarithmic"
+    if LINEAR_EXPONENTS[0] <= exponent <= LINEAR_EXPONENTS[1]:
+        return "linear"
+    kind = "superlinear" if exponent > 1 else "sublinear"
+    return f"{kind} (~x^{exponent:.1f})"
 
 
 def singular(name: str) -> str:

@@ -135,15 +135,15 @@ def leaderboard_line(
 
 
 def headline_text(key: str, rows: Sequence[Row]) -> str:
-    """One line for a terminal: "n_plus_one: joined 3.59x faster [3.37, 3.76] than naive ..."."""
+    """One line for a terminal: "n_plus_one: joined vs naive: p50 3.59x [3.37, 3.76] faster..."."""
     baseline, best = next((row for row in rows if row.get("baseline")), None), best_variant(rows)
     if baseline is None or best is None:
         return f"{key}: not enough data for a comparison"
     low, high = _value(best, "speedup_ci_low"), _value(best, "speedup_ci_high")
     return (
-        f"{key}: {best.get('variant')} {_value(best, 'speedup_p50'):.2f}x [{low:.2f}, {high:.2f}] "
-        f"{best.get('verdict')} than {baseline.get('variant')} at p50 "
-        f"({_value(baseline, 'p50_ms'):.3g} -> {_value(best, 'p50_ms'):.3g} ms); "
+        f"{key}: {best.get('variant')} vs {baseline.get('variant')}: "
+        f"p50 {_value(best, 'speedup_p50'):.2f}x [{low:.2f}, {high:.2f}] {best.get('verdict')} "
+        f"({_value(baseline, 'p50_ms'):.3g} -> {_value(best, 'p50_ms'):.3g} ms), "
         f"p95 {_value(best, 'speedup_p95'):.2f}x, throughput {_value(best, 'speedup_rps'):.2f}x; "
         f"{measured_proof(baseline, best)}"
     )

@@ -41,7 +41,7 @@ def baselines_for(run: results.Run) -> dict[str, str]:
     return found
 
 
-def _summary(run: results.Run) -> pd.DataFrame:
+def summary_of(run: results.Run) -> pd.DataFrame:
     """summary.csv if the run has one, else computed from the samples and written there."""
     path = run.directory / results.SUMMARY
     if path.exists():
@@ -53,7 +53,7 @@ def _summary(run: results.Run) -> pd.DataFrame:
 
 def load_or_build_summary(run_dir: Path) -> pd.DataFrame:
     """The run's summary.csv (the stats stage's output), computed and written if missing."""
-    return _summary(results.read_run(run_dir))
+    return summary_of(results.read_run(run_dir))
 
 
 def _growth(
@@ -95,7 +95,7 @@ def _run_warnings(run: results.Run, summary: pd.DataFrame) -> list[str]:
 def headlines(run_dir: Path) -> list[str]:
     """The run's verdicts for a terminal: one line per technique, then the warning count."""
     run = results.read_run(run_dir)
-    summary = _summary(run)
+    summary = summary_of(run)
     lines = []
     for key in dict.fromkeys(summary["technique"]):
         rows = summary[summary["technique"] == key]
@@ -148,7 +148,7 @@ def render(template: str, **context: Any) -> str:
 def build_report(run_dir: Path, reports_root: Path) -> Path:
     """Write reports_root/<run_id>/index.html from the run directory and return its path."""
     run = results.read_run(run_dir)
-    summary = _summary(run)
+    summary = summary_of(run)
     baselines = baselines_for(run)
     micro = load_or_build_micro_summary(run_dir, baselines)
     planned = [str(key) for key in run.manifest.get("techniques", [])]

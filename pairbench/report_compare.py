@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from pairbench import charts, results
 from pairbench.bootstrap import bootstrap_ratio_ci
-from pairbench.report import REPORT_FILE, _summary, render
+from pairbench.report import REPORT_FILE, render, summary_of
 from pairbench.report_view import default_point, ordered, successful_samples
 from pairbench.significance import verdict
 from pairbench.stability import stability_warnings
@@ -61,7 +61,7 @@ def _between_runs(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, Any]:
 
 def compare_rows(before: results.Run, after: results.Run) -> pd.DataFrame:
     """One row per (technique, point, mode, variant) in both runs: figures and ratios."""
-    first, second = _summary(before), _summary(after)
+    first, second = summary_of(before), summary_of(after)
     paired = first.merge(second, on=KEYS, suffixes=("_before", "_after"))
     rows = []
     for record in paired.to_dict("records"):

@@ -4,6 +4,7 @@ Everything generic: a technique is known by its summary rows, its samples, and (
 still registered) its declaration; no technique gets code of its own here.
 """
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from pairbench.charts_growth import growth_svg
 from pairbench.charts_timeline import latency_over_time_svg
 from pairbench.code_view import capture_sources, highlighted
 from pairbench.growth import fit_growth, sweep_series
-from pairbench.leaderboard import cache_hit_rate, cost_name, slo
+from pairbench.leaderboard import SLO_CACHE_HIT_RATE, cache_hit_rate, cost_name, slo
 from pairbench.stability import MEASURE_PHASE
 
 # The server cost table shows these always, and any other metered cost a technique uses.
@@ -115,7 +116,10 @@ def _load_view(
         svgs.append(latency_over_time_svg(frame, colors, title, f"{salt}-time"))
     for row in rows:
         row["slo"] = slo(row)
-        row["cache_hit_rate"] = cache_hit_rate(row)
+        row["cache_hit_rate"] = rate = cache_hit_rate(row)
+        row["cache_slo"] = (
+            "" if math.isnan(rate) else "met" if rate > SLO_CACHE_HIT_RATE else "missed"
+        )
     return {"mode": mode, "rows": rows, "charts": [Markup(svg) for svg in svgs]}
 
 
@@ -209,7 +213,7 @@ def _point_view(
         _load_view(run, key, label, mode, records(rows[rows["mode"] == mode]), colors, default)
         for mode in modes
     ]
-    cost_rows = loads[0]["rows"] if loads else []  # with their SLO and hit rate filled in
+    cost_rows = list(loads[0]["rows"]) if loads else []
     return {
         "point": label,
         "loads": loads,

@@ -55,7 +55,9 @@ SEGMENT_COLUMNS = [
     "generator_cpu_max",
 ]  # fmt: skip
 PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
-REQUIRED_SAMPLE_COLUMNS = SAMPLE_COLUMNS[:9]
+REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
+    "technique", "variant", "point", "repetition", "phase", "t_start", "latency_ms", "status",
+]  # fmt: skip
 REQUIRED_SEGMENT_COLUMNS = ["technique", "variant", "point", "repetition", "generator_cpu_max"]
 REQUIRED_PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms"]
 TEXT_COLUMNS = ["technique", "variant", "point", "mode", "phase", "error", "verdict"]

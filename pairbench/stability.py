@@ -72,7 +72,8 @@ def _open_loop_warnings(label: str, frame: pd.DataFrame) -> list[str]:
     late = int((sent(frame)["send_lag_ms"] > LATE_SEND_MS).sum())
     if late > MAX_LATE_SHARE * len(frame):
         warnings.append(
-            f"{label}: {late} sends left more than {LATE_SEND_MS:.0f} ms behind schedule; "
+            f"{label}: {late} send{'s' if late > 1 else ''} left more than {LATE_SEND_MS:.0f} ms "
+            "behind schedule; "
             "their latency still counts from the intended time, but the arrival rate slipped"
         )
     return warnings

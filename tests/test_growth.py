@@ -26,7 +26,18 @@ def test_a_nearly_constant_cost_is_flat() -> None:
 
 def test_a_quadratic_cost_is_superlinear() -> None:
     fit = fit_growth(WORK, [1.0 + 0.001 * x * x for x in WORK])
-    assert fit.shape == "superlinear (~quadratic)"
+    assert fit.shape == "superlinear (~x^2.0)"
+
+
+def test_a_square_root_cost_is_sublinear() -> None:
+    fit = fit_growth(WORK, [2.0 + 3.0 * math.sqrt(x) for x in WORK])
+    assert fit.shape == "sublinear (~x^0.5)"
+
+
+def test_a_cost_that_bends_gets_its_exponent() -> None:
+    """Per-unit cost that grows along the range, as n_plus_one showed at 1000 authors."""
+    fit = fit_growth(WORK, [5.0 + 0.1 * x**1.4 for x in WORK])
+    assert fit.shape == "superlinear (~x^1.4)"
 
 
 def test_a_logarithmic_cost_is_named_so() -> None:
@@ -39,6 +50,11 @@ def test_noise_on_a_line_stays_linear() -> None:
     for _ in range(20):
         noisy = [(3.0 + 0.3 * x) * rng.uniform(0.93, 1.07) for x in WORK]
         assert fit_growth(WORK, noisy).shape == "linear"
+
+
+def test_three_points_never_claim_a_curve() -> None:
+    """A three-parameter curve passes through any three points: noise would look like shape."""
+    assert fit_growth([10, 100, 1000], [3.0, 20.0, 900.0]).shape == "linear"
 
 
 def test_two_points_give_a_slope_and_one_point_gives_none() -> None:

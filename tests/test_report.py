@@ -177,5 +177,20 @@ def test_headlines_give_the_verdicts_in_one_line_each(tmp_path: Path) -> None:
     write_run(run_dir, techniques=("n_plus_one", "retired_trick"))
     lines = headlines(run_dir)
     assert len(lines) == 2
-    assert lines[0].startswith("n_plus_one: joined 3.")
-    assert "faster than naive at p50" in lines[0] and lines[0].endswith("queries 51 → 1")
+    assert lines[0].startswith("n_plus_one: joined vs naive: p50 3.")
+    assert "] faster (" in lines[0] and lines[0].endswith("queries 51 → 1")
+
+
+def test_a_run_from_before_open_loop_mode_still_reports(tmp_path: Path) -> None:
+    """Older run directories lack the mode, send_lag_ms and dropped columns and code.json."""
+    run_dir = tmp_path / "run-11"
+    write_run(run_dir)
+    samples = pd.read_csv(run_dir / results.SAMPLES)
+    samples.drop(columns=["mode", "send_lag_ms", "dropped"]).to_csv(
+        run_dir / results.SAMPLES, index=False
+    )
+    segments = pd.read_csv(run_dir / results.SEGMENTS)
+    segments.drop(columns=["mode", "rate"]).to_csv(run_dir / results.SEGMENTS, index=False)
+    html = build_report(run_dir, tmp_path / "reports").read_text()
+    assert "Closed loop" in html and "selectinload" in html  # code from the registry
+    assert set(pd.read_csv(run_dir / results.SUMMARY)["mode"]) == {"closed"}

@@ -2,8 +2,10 @@
 
 Cases come from PAIRBENCH_MICRO_PLAN (a JSON list written by `pairbench run`, with run-
 time params resolved), else from the registry's defaults. A variant is requested with a
-GET of its URL, unless its technique's scenario module (scenarios/<key>.py) defines
+GET of its URL, unless a module scenarios/micro/<technique key>.py defines
 `async def micro_request(client: httpx.AsyncClient, url: str) -> httpx.Response`.
+That module lives here, not in the technique's Locust scenario: importing Locust
+monkey-patches the process for gevent, which stalls the asyncio loop timed here.
 """
 
 import asyncio
@@ -20,6 +22,7 @@ import pytest
 from bench_app.techniques import all_techniques
 
 Request = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
+SETUP_TIMEOUT_S = 120.0  # a reset, or the first call, that takes longer is stuck
 
 
 def _cases() -> list[dict[str, str]]:
@@ -40,7 +43,7 @@ async def _get(client: httpx.AsyncClient, url: str) -> httpx.Response:
 
 
 def _request_for(technique: str) -> Request:
-    module_name = f"scenarios.{technique}"
+    module_name = f"scenarios.micro.{technique}"
     if importlib.util.find_spec(module_name) is not None:
         custom: Request | None = getattr(
             importlib.import_module(module_name), "micro_request", None
@@ -60,6 +63,14 @@ async def _resolved_url(client: httpx.AsyncClient, case: dict[str, str]) -> str:
     return technique.url(case["variant"], {**technique.params, **response.json()})
 
 
+def _bounded(loop: asyncio.Runner, call: Awaitable[Any], what: str) -> Any:
+    """Run `call` on the session's loop, failing the case if it takes SETUP_TIMEOUT_S."""
+    try:
+        return loop.run(asyncio.wait_for(call, SETUP_TIMEOUT_S))
+    except TimeoutError:
+        pytest.fail(f"{what} took more than {SETUP_TIMEOUT_S:.0f} s: stuck")
+
+
 CASES = _cases()
 
 
@@ -72,9 +83,9 @@ def bench_variant(
     technique = all_techniques()[case["technique"]]
     request = _request_for(case["technique"])
     if technique.reset_path:
-        loop.run(client.post(technique.reset_path)).raise_for_status()
-    url = loop.run(_resolved_url(client, case))
-    first = loop.run(request(client, url))
+        _bounded(loop, client.post(technique.reset_path), "reset").raise_for_status()
+    url = _bounded(loop, _resolved_url(client, case), "resolving params")
+    first = _bounded(loop, request(client, url), "the first call")
     assert first.status_code < 400, f"{url} answered {first.status_code}: {first.text[:200]}"
     benchmark.group = f"{case['technique']} at {case['point']}"
     benchmark.extra_info.update(case)
