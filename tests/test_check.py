@@ -90,6 +90,18 @@ def test_a_tolerance_kept_in_the_baseline_file_applies(baseline: dict[str, objec
     assert not any(finding.regressed for finding in compare(widened, summary_rows(1.8)))
 
 
+def test_a_default_tolerance_and_a_cost_override_in_the_baseline_file_apply(
+    baseline: dict[str, object],
+) -> None:
+    widened = {
+        **baseline,
+        "speedup_tolerances": {"*": 0.5},
+        "cost_tolerances": {"n_plus_one": {"queries_per_request": [0.1, 0.0]}},
+    }
+    assert regressions(widened, summary_rows(selectin_speedup=1.8, selectin_queries=2.1)) == []
+    assert len(regressions(widened, summary_rows(selectin_queries=2.3))) == 1
+
+
 def test_a_run_missing_baseline_variants_is_bad_input(baseline: dict[str, object]) -> None:
     partial = summary_rows()[lambda frame: frame["variant"] != "joined"]
     with pytest.raises(BaselineError, match="lacks 1 baseline variant"):
