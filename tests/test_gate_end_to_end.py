@@ -11,6 +11,7 @@ from pairbench.services import ServiceUrls
 
 pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 300
+CI_TOLERANCE = ("--tolerance", "n_plus_one=0.5")
 
 
 def pairbench(
@@ -45,13 +46,15 @@ def test_gate_fails_an_injected_regression_and_passes_an_honest_rerun(
     assert made.returncode == 0, made.stderr
 
     honest = smoke_run(service_urls, tmp_path)
-    passed = pairbench("check", str(honest), urls=service_urls, cwd=tmp_path)
+    # The same speedup tolerance as the committed CI baseline (see its notes): one 4 s
+    # round per variant moves a speedup by about a third between runs on a shared machine.
+    passed = pairbench("check", str(honest), *CI_TOLERANCE, urls=service_urls, cwd=tmp_path)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "no regression" in passed.stdout
 
     switch = {"PAIRBENCH_INJECT_REGRESSION": "n_plus_one:selectin"}
     regressed = smoke_run(service_urls, tmp_path, extra_env=switch)
-    failed = pairbench("check", str(regressed), urls=service_urls, cwd=tmp_path)
+    failed = pairbench("check", str(regressed), *CI_TOLERANCE, urls=service_urls, cwd=tmp_path)
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "REGRESSION: n_plus_one/selectin at authors=50: queries_per_request baseline 2" in (
         failed.stdout
