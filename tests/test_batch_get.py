@@ -11,6 +11,7 @@ from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
 from bench_app.techniques.batch_get import profile_key
+from tests.contract import assert_every_variant_rejects
 
 TECHNIQUE = all_techniques()["batch_get"]
 
@@ -106,7 +107,4 @@ async def test_misses_are_loaded_in_one_query_and_cached_in_one_round_trip(
 async def test_bad_parameters_are_a_422_naming_them(
     client: httpx.AsyncClient, name: str, bad: str
 ) -> None:
-    for path in TECHNIQUE.variants.values():
-        response = await client.get(f"{path}?{name}={bad}")
-        assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["query", name]
+    await assert_every_variant_rejects(client, TECHNIQUE, name, bad)

@@ -10,6 +10,7 @@ from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
 from bench_app.techniques.conditional_get import still_fresh
+from tests.contract import assert_every_variant_rejects
 
 TECHNIQUE = all_techniques()["conditional_get"]
 WITH_ETAG = ("etag", "etag_cached")
@@ -131,10 +132,7 @@ async def test_an_unknown_user_is_a_404_and_is_not_cached(client: httpx.AsyncCli
 
 @pytest.mark.parametrize("bad", ["0", "-1", "x"])
 async def test_bad_user_id_is_a_422(client: httpx.AsyncClient, bad: str) -> None:
-    for path in TECHNIQUE.variants.values():
-        response = await client.get(f"{path}?user_id={bad}")
-        assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["query", "user_id"]
+    await assert_every_variant_rejects(client, TECHNIQUE, "user_id", bad)
 
 
 @pytest.mark.parametrize(

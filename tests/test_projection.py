@@ -9,6 +9,7 @@ from sqlalchemy import text
 from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
+from tests.contract import assert_every_variant_rejects
 
 TECHNIQUE = all_techniques()["projection"]
 
@@ -92,7 +93,4 @@ async def test_only_techniques_that_opt_in_count_bytes(client: httpx.AsyncClient
 
 @pytest.mark.parametrize("bad", ["0", "5001", "-1", "all", "2.5"])
 async def test_bad_limit_is_a_422_naming_the_parameter(client: httpx.AsyncClient, bad: str) -> None:
-    for path in TECHNIQUE.variants.values():
-        response = await client.get(f"{path}?limit={bad}")
-        assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["query", "limit"]
+    await assert_every_variant_rejects(client, TECHNIQUE, "limit", bad)
