@@ -23,8 +23,8 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from pairbench.measure import LoadPlan
-    from pairbench.report import build_report, headlines
+    from pairbench.load.measure import LoadPlan
+    from pairbench.report.build import build_report, headlines
     from pairbench.runner import run
 
     keys = [key.strip() for key in args.only.split(",") if key.strip()] if args.only else None
@@ -54,8 +54,8 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from pairbench.report import build_report
-    from pairbench.report_compare import build_comparison
+    from pairbench.report.build import build_report
+    from pairbench.report.compare import build_comparison
 
     if len(args.run_dirs) > 2:
         return fail("report takes one run directory, or two to compare (before, after)")
@@ -72,7 +72,7 @@ def command_report(args: argparse.Namespace) -> int:
 
 def check_in_browser(report_path: Path, run_dir: Path) -> int:
     """Open the report in headless Chromium; 1 if it did not render cleanly."""
-    from pairbench.browser import BrowserError, BrowserUnavailable, check_report
+    from pairbench.report.browser import BrowserError, BrowserUnavailable, check_report
 
     expected = [str(key) for key in results.read_manifest(run_dir).get("techniques", [])]
     screenshot = run_dir / results.SCREENSHOT
@@ -103,9 +103,9 @@ def command_list(args: argparse.Namespace) -> int:
 
 
 def command_serve(args: argparse.Namespace) -> int:
+    from pairbench.env.server import app_environment, running_app
+    from pairbench.env.services import running_services
     from pairbench.runner import app_settings, seed_database
-    from pairbench.server import app_environment, running_app
-    from pairbench.services import running_services
 
     profile = PROFILES[args.profile]
     try:
@@ -133,7 +133,7 @@ def latest_run(results_dir: Path) -> Path:
 
 
 def command_baseline(args: argparse.Namespace) -> int:
-    from pairbench.check import make_baseline, read_summary
+    from pairbench.gate.check import make_baseline, read_summary
 
     run_dir = Path(args.run_dir)
     manifest = results.read_manifest(run_dir)
@@ -159,8 +159,8 @@ def parse_tolerances(pairs: list[str]) -> dict[str, float]:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from pairbench.check import BaselineError, compare, read_baseline, read_summary
-    from pairbench.gate_report import render_junit, render_markdown, render_text
+    from pairbench.gate.check import BaselineError, compare, read_baseline, read_summary
+    from pairbench.gate.render import render_junit, render_markdown, render_text
 
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
     try:

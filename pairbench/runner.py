@@ -1,7 +1,7 @@
 """A run: plan -> services -> seed -> app -> equivalence -> probe -> load -> micro -> files.
 
 Variants of a technique are measured interleaved (A B C A B C ...) so drift of the
-machine falls on all of them alike (pairbench.measure). Every stage leaves its files in
+machine falls on all of them alike (pairbench.load.measure). Every stage leaves its files in
 the run directory, so an interrupted run keeps what it measured and the stats and the
 report can be rebuilt from them alone.
 """
@@ -21,16 +21,16 @@ from bench_app.seed import seed
 from bench_app.settings import Settings
 from bench_app.technique import Technique
 from pairbench import results
-from pairbench.code_view import capture_sources
-from pairbench.equivalence import check_equivalence
-from pairbench.load import LoadError
-from pairbench.measure import LoadPlan, measure, reset
-from pairbench.micro import micro_plan, run_microbenchmarks
+from pairbench.env.server import ServerError, app_environment, running_app
+from pairbench.env.services import ServiceError, ServiceUrls, running_services, server_versions
+from pairbench.load.equivalence import check_equivalence
+from pairbench.load.measure import LoadPlan, measure, reset
+from pairbench.load.micro import micro_plan, run_microbenchmarks
+from pairbench.load.probe import probe
+from pairbench.load.segment import LoadError
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points
-from pairbench.probe import probe
 from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
-from pairbench.server import ServerError, app_environment, running_app
-from pairbench.services import ServiceError, ServiceUrls, running_services, server_versions
+from pairbench.report.code_view import capture_sources
 
 Log = Callable[[str], None]
 
@@ -88,7 +88,7 @@ def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], lo
 
 
 def probe_uncontended(run_dir: Path, base_url: str, points: list[Point], log: Log) -> pd.DataFrame:
-    """One request at a time per variant: the cost split without load (see pairbench.probe)."""
+    """One request at a time per variant: the cost split without load (see pairbench.load.probe)."""
     log(f"probing each variant at {len(points)} point(s), {PROBE_REQUESTS} sequential requests ...")
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         targets = [(point.technique, point.label, point.params) for point in points]

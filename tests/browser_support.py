@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from pairbench.browser import find_chromium
+from pairbench.report.browser import find_chromium
 
 
 def require_chromium() -> None:

@@ -10,7 +10,7 @@ from bench_app.db import make_engine
 from bench_app.main import create_app
 from bench_app.seed import seed
 from bench_app.settings import Settings
-from pairbench.services import ServiceUrls, running_services
+from pairbench.env.services import ServiceUrls, running_services
 
 TEST_SCALE = 1.0  # 1000 users: enough for n_plus_one's largest `authors`
 

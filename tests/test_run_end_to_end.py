@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from pairbench import results
-from pairbench.browser import check_report
-from pairbench.services import ServiceUrls
+from pairbench.env.services import ServiceUrls
+from pairbench.report.browser import check_report
 from tests.browser_support import require_chromium
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ from bench_app.db import make_engine
 from bench_app.main import create_app
 from bench_app.seed import seed
 from bench_app.settings import Settings
-from pairbench.services import running_services
+from pairbench.env.services import running_services
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,215 @@
+"""The regression gate: compare a run against a committed baseline of what is stable.
+
+Absolute times mean little on shared CI runners, so the gate compares what holds
+across machines: deterministic costs per request (queries, round trips, bytes) and
+speedup ratios measured within one run. It fails (exit 1) when:
+  (a) a deterministic cost rose beyond the metric's tolerance;
+  (b) a speedup fell significantly: the current CI's upper bound is below the
+      baseline's CI lower bound times (1 - tolerance);
+  (c) an optimized variant that beat its baseline variant no longer does.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pairbench import results
+
+BASELINE_VERSION = 1
+DEFAULT_SPEEDUP_TOLERANCE = 0.25
+# (relative, absolute) slack per deterministic cost. Counts that depend on timing (a
+# cache entry expiring mid-segment, a pool opening a spare connection) get more room.
+COST_TOLERANCES: dict[str, tuple[float, float]] = {
+    "queries_per_request": (0.02, 0.05),
+    "rows_per_request": (0.02, 0.5),
+    "connections_per_request": (0.10, 0.05),
+    "redis_commands_per_request": (0.05, 0.1),
+    "redis_round_trips_per_request": (0.05, 0.1),
+    "upstream_calls_per_request": (0.05, 0.05),
+    "bytes_per_request": (0.02, 16.0),
+}
+KEY_COLUMNS = ["technique", "variant", "point"]
+
+
+class BaselineError(Exception):
+    """A baseline or run the gate cannot use; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One comparison of a metric of one technique variant against the baseline."""
+
+    technique: str
+    variant: str
+    point: str
+    metric: str
+    baseline: float
+    current: float
+    limit: float
+    regressed: bool
+    rule: str
+
+    def describe(self) -> str:
+        verdict = "REGRESSION" if self.regressed else "ok"
+        where = f"{self.technique}/{self.variant} at {self.point}"
+        return (
+            f"{verdict}: {where}: {self.metric} baseline {self.baseline:.4g}, "
+            f"current {self.current:.4g}, limit {self.limit:.4g} ({self.rule})"
+        )
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def read_summary(run_dir: Path) -> pd.DataFrame:
+    """The run's summary.csv with the columns the gate needs (built from samples if missing)."""
+    results.read_manifest(run_dir)
+    path = run_dir / results.SUMMARY
+    if not path.exists():
+        from pairbench.report.build import load_or_build_summary
+
+        return load_or_build_summary(run_dir)
+    needed = [*KEY_COLUMNS, "baseline", "equivalent", "verdict"]
+    return results.read_table(path, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"])
+
+
+def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
+    """The baseline document of a run: speedups with CIs and deterministic costs per variant."""
+    manifest = results.read_manifest(run_dir)
+    entries = []
+    for row in summary.to_dict("records"):
+        costs = {name: _float(row.get(name)) for name in COST_TOLERANCES}
+        entries.append(
+            {
+                **{column: str(row[column]) for column in KEY_COLUMNS},
+                "is_baseline": bool(row["baseline"]),
+                "equivalent": bool(row["equivalent"]),
+                "speedup_p50": _float(row["speedup_p50"]),
+                "speedup_ci_low": _float(row["speedup_ci_low"]),
+                "speedup_ci_high": _float(row["speedup_ci_high"]),
+                "verdict": str(row["verdict"]),
+                "costs": {name: value for name, value in costs.items() if not math.isnan(value)},
+            }
+        )
+    return {
+        "version": BASELINE_VERSION,
+        "run_id": manifest.get("run_id"),
+        "profile": manifest.get("profile"),
+        "git_commit": manifest.get("git_commit"),
+        "environment": manifest.get("environment", {}),
+        "speedup_tolerances": {},
+        "cost_tolerances": {},
+        "entries": entries,
+    }
+
+
+def read_baseline(path: Path) -> dict[str, Any]:
+    """A baseline file, checked for shape; a missing or malformed one is a BaselineError."""
+    if not path.is_file():
+        raise BaselineError(f"{path} does not exist: make one with `pairbench baseline RUN_DIR`")
+    try:
+        document = results.read_json(path)
+    except results.ResultsError as error:
+        raise BaselineError(f"{error}; make a new one with `pairbench baseline RUN_DIR`") from None
+    entries = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or document.get("version") != BASELINE_VERSION:
+        raise BaselineError(
+            f"{path} is not a pairbench baseline (version {BASELINE_VERSION} with entries); "
+            "make a new one with `pairbench baseline RUN_DIR`."
+        )
+    required = {*KEY_COLUMNS, "is_baseline", "speedup_p50", "verdict", "costs"}
+    for index, entry in enumerate(entries):
+        missing = required - set(entry) if isinstance(entry, dict) else required
+        if missing:
+            raise BaselineError(f"{path}: entry {index} lacks {', '.join(sorted(missing))}")
+    checked: dict[str, Any] = document
+    return checked
+
+
+def _cost_findings(
+    entry: Mapping[str, Any], row: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> list[Finding]:
+    findings = []
+    for metric, was in entry["costs"].items():
+        relative, absolute = overrides.get(metric, COST_TOLERANCES.get(metric, (0.02, 0.05)))
+        now = _float(row.get(metric))
+        limit = was * (1 + relative) + absolute
+        findings.append(
+            Finding(
+                entry["technique"], entry["variant"], entry["point"], metric, was, now, limit,
+                regressed=math.isnan(now) or now > limit,
+                rule=f"cost may rise at most {relative:.0%} + {absolute:g}",
+            )
+        )  # fmt: skip
+    return findings
+
+
+def _speedup_findings(
+    entry: Mapping[str, Any], row: Mapping[str, Any], tolerance: float
+) -> list[Finding]:
+    if entry["is_baseline"] or entry["verdict"] != "faster":
+        return []  # only what was a significant win can regress
+    was = _float(entry["speedup_p50"])
+    now, now_high = _float(row.get("speedup_p50")), _float(row.get("speedup_ci_high"))
+    where = (entry["technique"], entry["variant"], entry["point"])
+    # Both runs are samples: a fall counts only when the current CI's upper bound is below
+    # the baseline CI's lower bound, less the tolerance. Against the baseline's point
+    # estimate alone, one noisy baseline run would make every later run look slower.
+    was_low = _float(entry.get("speedup_ci_low", was))
+    limit = (was if math.isnan(was_low) else min(was, was_low)) * (1 - tolerance)
+    return [
+        Finding(
+            *where, "speedup_p50 (CI upper bound)", was, now_high, limit,
+            regressed=math.isnan(now_high) or now_high < limit,
+            rule=f"CI upper bound may not fall below the baseline CI's low - {tolerance:.0%}",
+        ),
+        Finding(
+            *where, "speedup_p50 (beats its baseline variant)", was, now, 1.0,
+            regressed=math.isnan(now) or now <= 1.0,
+            rule="an optimized variant that won must still be faster than its baseline",
+        ),
+    ]  # fmt: skip
+
+
+def compare(
+    baseline: Mapping[str, Any],
+    summary: pd.DataFrame,
+    tolerances: Mapping[str, float] | None = None,
+) -> list[Finding]:
+    """Every finding of the current summary against the baseline (BaselineError on mismatch).
+
+    Speedup tolerances per technique ("*" for all others) come from the baseline's
+    "speedup_tolerances", overridden by `tolerances` (the command line); its
+    "cost_tolerances" ({technique: {metric: [relative, absolute]}}) widen a cost whose
+    per-request mean depends on a workload's mix (e.g. invalidation's jobs and readers).
+    """
+    tolerances = {**baseline.get("speedup_tolerances", {}), **(tolerances or {})}
+    default_tolerance = tolerances.get("*", DEFAULT_SPEEDUP_TOLERANCE)
+    cost_overrides = baseline.get("cost_tolerances", {})
+    records = [
+        {str(key): value for key, value in row.items()} for row in summary.to_dict("records")
+    ]
+    rows = {tuple(str(row[column]) for column in KEY_COLUMNS): row for row in records}
+    expected = {tuple(entry[column] for column in KEY_COLUMNS) for entry in baseline["entries"]}
+    missing = sorted(expected - set(rows))
+    if missing:
+        names = ", ".join("/".join(key) for key in missing[:5])
+        raise BaselineError(
+            f"the run lacks {len(missing)} baseline variant(s) ({names}); run the same "
+            "techniques as the baseline, or make a new baseline with `pairbench baseline`."
+        )
+    findings = []
+    for entry in baseline["entries"]:
+        row = rows[tuple(entry[column] for column in KEY_COLUMNS)]
+        tolerance = tolerances.get(entry["technique"], default_tolerance)
+        findings += _cost_findings(entry, row, cost_overrides.get(entry["technique"], {}))
+        findings += _speedup_findings(entry, row, tolerance)
+    return findings

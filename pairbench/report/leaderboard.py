@@ -1,0 +1,149 @@
+"""The top of the report: every technique in one line, its best variant and how sure we are.
+
+A line says which variant won, by how much (with its CI and verdict), the deterministic
+proof of why ("queries 51 -> 1", measured, not declared), and whether each variant met
+the seed's SLOs. Noise-free counts and noisy timings side by side are the point.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pairbench.report.formatting import format_bytes, format_per_request
+
+SLO_P95_MS = 200.0  # the seed's SLOs: p95 under 200 ms, error rate under 1%,
+SLO_ERROR_RATE = 0.01  # and a cache hit rate above 80% where a cache is metered
+SLO_CACHE_HIT_RATE = 0.8
+COST_NAMES = {  # summary column -> what it counts, where the column name is not plain enough
+    "db_ms_per_request": "DB ms",
+    "connections_per_request": "new DB connections",
+    "db_bytes_per_request": "DB bytes",
+    "redis_round_trips_per_request": "Redis round trips",
+    "redis_commands_per_request": "Redis commands",
+    "bytes_per_request": "bytes sent",
+}
+# Timings are noisy and cache hits grow as misses shrink: neither proves anything alone.
+NOT_PROOF = ("db_ms_per_request", "app_ms_per_request", "cache_hits_per_request")
+
+
+def cost_name(column: str) -> str:
+    """A summary cost column as words: "queries_per_request" -> "queries"."""
+    return COST_NAMES.get(column, column.removesuffix("_per_request").replace("_", " "))
+
+
+def _is_size(column: str) -> bool:
+    return column.endswith("bytes_per_request")
+
+
+MIN_PROOF_CHANGE = 0.05  # relative change below which a count "did not change"
+MIN_PROOF_SIZE = 0.05  # and a change of log((after + 1) / (before + 1)) below this
+Row = Mapping[str, Any]
+
+
+def _value(row: Row, column: str) -> float:
+    try:
+        return float(row.get(column, math.nan))
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def cache_hit_rate(row: Row) -> float:
+    """Hits / (hits + misses) per request, NaN where no cache is metered."""
+    hits, misses = _value(row, "cache_hits_per_request"), _value(row, "cache_misses_per_request")
+    if not (math.isfinite(hits) and math.isfinite(misses)) or hits + misses <= 0:
+        return math.nan
+    return hits / (hits + misses)
+
+
+def slo(row: Row) -> dict[str, Any]:
+    """Whether a variant met the seed's SLOs: {"status": met|missed|no data, "detail": ...}."""
+    p95, errors = _value(row, "p95_ms"), _value(row, "error_rate")
+    if not math.isfinite(p95):
+        return {"status": "no data", "detail": "no successful requests"}
+    checks = [
+        (p95 < SLO_P95_MS, f"p95 {p95:.3g} ms"),
+        (errors < SLO_ERROR_RATE, f"errors {errors:.2%}"),
+    ]
+    hit_rate = cache_hit_rate(row)
+    if math.isfinite(hit_rate):
+        checks.append((hit_rate > SLO_CACHE_HIT_RATE, f"cache hits {hit_rate:.0%}"))
+    missed = [text for ok, text in checks if not ok]
+    detail = ", ".join(text for _, text in checks)
+    return {"status": "missed" if missed else "met", "detail": detail}
+
+
+def _format_cost(column: str, value: float) -> str:
+    return format_bytes(value) if _is_size(column) else format_per_request(value)
+
+
+def measured_proof(baseline: Row, best: Row, limit: int = 2) -> str:
+    """The counts that changed most from baseline to best, as "queries 51 -> 1; rows ..."."""
+    changes = []
+    columns = [column for column in baseline if str(column).endswith("_per_request")]
+    for column in (column for column in columns if column not in NOT_PROOF):
+        name = cost_name(column)
+        before, after = _value(baseline, column), _value(best, column)
+        if not (math.isfinite(before) and math.isfinite(after)) or before == after:
+            continue
+        if abs(after - before) <= MIN_PROOF_CHANGE * max(abs(before), abs(after)):
+            continue
+        # Counts per request change by whole units that matter: +1 keeps 0 -> 0.008 (a pool
+        # growing now and then) from outranking 51 -> 1.
+        size = abs(math.log((abs(after) + 1.0) / (abs(before) + 1.0)))
+        if size < MIN_PROOF_SIZE:
+            continue
+        text = f"{name} {_format_cost(column, before)} → {_format_cost(column, after)}"
+        changes.append((size, text))
+    changes.sort(key=lambda change: -change[0])
+    return "; ".join(text for _, text in changes[:limit]) or "no metered count changed"
+
+
+def best_variant(rows: Sequence[Row]) -> Row | None:
+    """The non-baseline variant with the highest p50 speedup, preferring equivalent ones."""
+    candidates = [row for row in rows if not row.get("baseline")]
+    if not candidates:
+        return None
+    equivalent = [row for row in candidates if row.get("equivalent")] or candidates
+
+    def score(row: Row) -> float:
+        speedup = _value(row, "speedup_p50")
+        return speedup if math.isfinite(speedup) else -math.inf
+
+    return max(equivalent, key=score)
+
+
+def leaderboard_line(
+    key: str, title: str, rows: Sequence[Row], micro: Sequence[Row], warnings: int
+) -> dict[str, Any]:
+    """One technique's line: rows are its headline summary rows (one point, one mode)."""
+    baseline = next((row for row in rows if row.get("baseline")), None)
+    best = best_variant(rows)
+    micro_best = next(
+        (row for row in micro if best is not None and row.get("variant") == best.get("variant")),
+        None,
+    )
+    return {
+        "key": key,
+        "title": title,
+        "best": best,
+        "baseline": baseline,
+        "proof": measured_proof(baseline, best) if baseline and best else "",
+        "slos": [{"variant": row.get("variant"), **slo(row)} for row in rows],
+        "micro": micro_best,
+        "warnings": warnings,
+    }
+
+
+def headline_text(key: str, rows: Sequence[Row]) -> str:
+    """One line for a terminal: "n_plus_one: joined vs naive: p50 3.59x [3.37, 3.76] faster..."."""
+    baseline, best = next((row for row in rows if row.get("baseline")), None), best_variant(rows)
+    if baseline is None or best is None:
+        return f"{key}: not enough data for a comparison"
+    low, high = _value(best, "speedup_ci_low"), _value(best, "speedup_ci_high")
+    return (
+        f"{key}: {best.get('variant')} vs {baseline.get('variant')}: "
+        f"p50 {_value(best, 'speedup_p50'):.2f}x [{low:.2f}, {high:.2f}] {best.get('verdict')} "
+        f"({_value(baseline, 'p50_ms'):.3g} -> {_value(best, 'p50_ms'):.3g} ms), "
+        f"p95 {_value(best, 'speedup_p95'):.2f}x, throughput {_value(best, 'speedup_rps'):.2f}x; "
+        f"{measured_proof(baseline, best)}"
+    )

@@ -1,0 +1,142 @@
+"""The regression gate's rules, on summaries whose answers are known."""
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pandas as pd
+import pytest
+
+from pairbench import cli
+from pairbench.gate.check import BaselineError, compare, make_baseline, read_baseline
+from pairbench.gate.render import render_junit, render_markdown, render_text
+
+
+def summary_rows(selectin_speedup: float = 3.0, selectin_queries: float = 2.0) -> pd.DataFrame:
+    """A summary of n_plus_one as the stats stage writes it."""
+    rows = [
+        ("naive", True, 1.0, 1.0, 1.0, "baseline", 51.0),
+        ("selectin", False, selectin_speedup, selectin_speedup * 0.9, selectin_speedup * 1.1,
+         "faster" if selectin_speedup * 0.9 > 1 else "no significant difference", selectin_queries),
+        ("joined", False, 2.5, 2.2, 2.8, "faster", 1.0),
+    ]  # fmt: skip
+    columns = ["variant", "baseline", "speedup_p50", "speedup_ci_low", "speedup_ci_high"]
+    frame = pd.DataFrame(rows, columns=[*columns, "verdict", "queries_per_request"])
+    frame.insert(0, "technique", "n_plus_one")
+    frame.insert(2, "point", "authors=50")
+    frame["equivalent"] = True
+    frame["bytes_per_request"] = 35786.0
+    return frame
+
+
+def write_run(run_dir: Path, summary: pd.DataFrame) -> Path:
+    run_dir.mkdir(parents=True)
+    manifest = {"run_id": run_dir.name, "profile": "smoke", "complete": True, "environment": {}}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    summary.to_csv(run_dir / "summary.csv", index=False)
+    return run_dir
+
+
+@pytest.fixture
+def baseline(tmp_path: Path) -> dict[str, object]:
+    return make_baseline(write_run(tmp_path / "base", summary_rows()), summary_rows())
+
+
+def regressions(baseline: dict[str, object], summary: pd.DataFrame) -> list[str]:
+    return [finding.describe() for finding in compare(baseline, summary) if finding.regressed]
+
+
+def test_the_same_figures_pass(baseline: dict[str, object]) -> None:
+    assert regressions(baseline, summary_rows()) == []
+
+
+def test_a_cost_that_rose_fails_naming_technique_metric_and_values(
+    baseline: dict[str, object],
+) -> None:
+    found = regressions(baseline, summary_rows(selectin_queries=51.0))
+    assert found == [
+        "REGRESSION: n_plus_one/selectin at authors=50: queries_per_request baseline 2, "
+        "current 51, limit 2.09 (cost may rise at most 2% + 0.05)"
+    ]
+
+
+def test_a_small_cost_wobble_within_tolerance_passes(baseline: dict[str, object]) -> None:
+    assert regressions(baseline, summary_rows(selectin_queries=2.04)) == []
+
+
+def test_a_significant_speedup_drop_fails(baseline: dict[str, object]) -> None:
+    # CI upper bound 1.8 * 1.1 = 1.98 < the baseline's CI lower bound 2.7 * 0.75 = 2.025
+    found = regressions(baseline, summary_rows(selectin_speedup=1.8))
+    assert len(found) == 1 and "speedup_p50 (CI upper bound)" in found[0]
+
+
+def test_a_drop_within_the_noise_passes(baseline: dict[str, object]) -> None:
+    # CI upper bound 1.9 * 1.1 = 2.09 >= 2.025: within both runs' uncertainty
+    assert regressions(baseline, summary_rows(selectin_speedup=1.9)) == []
+
+
+def test_an_optimization_that_no_longer_wins_fails(baseline: dict[str, object]) -> None:
+    found = regressions(baseline, summary_rows(selectin_speedup=0.95))
+    assert any("beats its baseline variant" in line for line in found)
+
+
+def test_per_technique_tolerance_widens_the_speedup_rule(baseline: dict[str, object]) -> None:
+    findings = compare(baseline, summary_rows(selectin_speedup=1.8), {"n_plus_one": 0.5})
+    assert not any(finding.regressed for finding in findings)
+
+
+def test_a_tolerance_kept_in_the_baseline_file_applies(baseline: dict[str, object]) -> None:
+    widened = {**baseline, "speedup_tolerances": {"n_plus_one": 0.5}}
+    assert not any(finding.regressed for finding in compare(widened, summary_rows(1.8)))
+
+
+def test_a_default_tolerance_and_a_cost_override_in_the_baseline_file_apply(
+    baseline: dict[str, object],
+) -> None:
+    widened = {
+        **baseline,
+        "speedup_tolerances": {"*": 0.5},
+        "cost_tolerances": {"n_plus_one": {"queries_per_request": [0.1, 0.0]}},
+    }
+    assert regressions(widened, summary_rows(selectin_speedup=1.8, selectin_queries=2.1)) == []
+    assert len(regressions(widened, summary_rows(selectin_queries=2.3))) == 1
+
+
+def test_a_run_missing_baseline_variants_is_bad_input(baseline: dict[str, object]) -> None:
+    partial = summary_rows()[lambda frame: frame["variant"] != "joined"]
+    with pytest.raises(BaselineError, match="lacks 1 baseline variant"):
+        compare(baseline, partial)
+
+
+def test_malformed_baselines_are_errors_naming_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "baseline.json"
+    broken.write_text("{oops")
+    with pytest.raises(BaselineError, match="baseline.json is not valid JSON"):
+        read_baseline(broken)
+    broken.write_text(json.dumps({"version": 1, "entries": [{"technique": "x"}]}))
+    with pytest.raises(BaselineError, match="baseline.json: entry 0 lacks"):
+        read_baseline(broken)
+    with pytest.raises(BaselineError, match="does not exist"):
+        read_baseline(tmp_path / "absent.json")
+
+
+def test_outputs_agree_on_the_regressions(baseline: dict[str, object]) -> None:
+    findings = compare(baseline, summary_rows(selectin_queries=51.0))
+    assert "1 regression(s)" in render_text(findings)
+    assert "| REGRESSION | n_plus_one | selectin |" in render_markdown(findings)
+    suite = ElementTree.fromstring(render_junit(findings).split("?>", 1)[1])
+    assert suite.get("failures") == "1" and suite.get("tests") == str(len(findings))
+
+
+def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = write_run(tmp_path / "results" / "base", summary_rows())
+    baseline_path = tmp_path / "baseline.json"
+    assert cli.main(["baseline", str(base), "--output", str(baseline_path)]) == 0
+    clean = write_run(tmp_path / "results" / "clean", summary_rows())
+    assert cli.main(["check", "--baseline", str(baseline_path), str(clean)]) == 0
+    worse = write_run(tmp_path / "results" / "worse", summary_rows(selectin_queries=51.0))
+    assert cli.main(["check", "--baseline", str(baseline_path), str(worse)]) == 1
+    assert (worse / "check.md").is_file() and (worse / "check.xml").is_file()
+    baseline_path.write_text("[]")
+    assert cli.main(["check", "--baseline", str(baseline_path), str(clean)]) == 2
+    assert str(baseline_path) in capsys.readouterr().err

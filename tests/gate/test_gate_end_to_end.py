@@ -1,0 +1,62 @@
+"""The gate on real runs: an injected regression fails it; an honest rerun passes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pairbench.env.services import ServiceUrls
+
+pytestmark = pytest.mark.slow
+RUN_TIMEOUT_S = 300
+CI_TOLERANCE = ("--tolerance", "n_plus_one=0.5")
+
+
+def pairbench(
+    *args: str, urls: ServiceUrls, cwd: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "DATABASE_URL": urls.database_url,
+        "REDIS_URL": urls.redis_url,
+        **(extra_env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pairbench.cli", *args],
+        cwd=cwd, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+    )  # fmt: skip
+
+
+def smoke_run(urls: ServiceUrls, cwd: Path, extra_env: dict[str, str] | None = None) -> Path:
+    before = set((cwd / "results").glob("*-smoke*"))
+    ran = pairbench("run", "--profile", "smoke", "--only", "n_plus_one", urls=urls, cwd=cwd,
+                    extra_env=extra_env)  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    (run_dir,) = set((cwd / "results").glob("*-smoke*")) - before
+    return run_dir
+
+
+def test_gate_fails_an_injected_regression_and_passes_an_honest_rerun(
+    service_urls: ServiceUrls, tmp_path: Path
+) -> None:
+    first = smoke_run(service_urls, tmp_path)
+    made = pairbench("baseline", str(first), urls=service_urls, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+
+    honest = smoke_run(service_urls, tmp_path)
+    # The same speedup tolerance as the committed CI baseline (see its notes): one 4 s
+    # round per variant moves a speedup by about a third between runs on a shared machine.
+    passed = pairbench("check", str(honest), *CI_TOLERANCE, urls=service_urls, cwd=tmp_path)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "no regression" in passed.stdout
+
+    switch = {"PAIRBENCH_INJECT_REGRESSION": "n_plus_one:selectin"}
+    regressed = smoke_run(service_urls, tmp_path, extra_env=switch)
+    failed = pairbench("check", str(regressed), *CI_TOLERANCE, urls=service_urls, cwd=tmp_path)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "REGRESSION: n_plus_one/selectin at authors=50: queries_per_request baseline 2" in (
+        failed.stdout
+    )
+    assert "speedup_p50" in (regressed / "check.md").read_text()

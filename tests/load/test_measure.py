@@ -1,0 +1,53 @@
+"""Segments' raw rows become tidy samples; the open-loop rate comes from the baseline."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench_app.techniques import all_techniques
+from pairbench import results
+from pairbench.load.measure import open_loop_rate, tidy_samples
+from pairbench.load.open_loop import RAW_COLUMNS
+from pairbench.plan import Point
+from pairbench.profiles import OPEN_LOOP_LOAD
+from scenarios.samples import SAMPLE_COLUMNS as LOCUST_COLUMNS
+
+POINT = Point(all_techniques()["n_plus_one"], {"authors": 50})
+
+
+def raw_csv(path: Path, columns: list[str], starts: list[float]) -> Path:
+    rows = [{column: "" for column in columns} | {"t_start": t, "latency_ms": 5.0, "status": 200}
+            for t in starts]  # fmt: skip
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(("columns", "mode"), [(LOCUST_COLUMNS, "closed"), (RAW_COLUMNS, "open")])
+def test_both_generators_rows_become_the_same_tidy_columns(
+    tmp_path: Path, columns: list[str], mode: str
+) -> None:
+    raw = raw_csv(tmp_path / "raw.csv", columns, [100.0, 100.5, 101.2, 103.0])
+    frame = tidy_samples(raw, POINT, "naive", 2, warmup_s=1.0, mode=mode)
+    assert list(frame.columns) == results.SAMPLE_COLUMNS
+    assert list(frame["phase"]) == ["warmup", "warmup", "measure", "measure"]
+    assert set(frame["mode"]) == {mode} and set(frame["point"]) == {"authors=50"}
+    assert set(frame["repetition"]) == {2}
+
+
+def test_the_open_loop_rate_is_a_share_of_the_baselines_closed_loop_throughput() -> None:
+    starts = [1000.0 + i * 0.01 for i in range(500)]  # 100 requests per second
+    frame = pd.DataFrame(
+        {"t_start": starts, "latency_ms": 1.0, "status": 200, "phase": "measure",
+         "repetition": 0, "dropped": 0}
+    )  # fmt: skip
+    rate = open_loop_rate({"naive": [frame]}, pd.DataFrame(columns=results.PROBE_COLUMNS), POINT)
+    assert rate == pytest.approx(OPEN_LOOP_LOAD * 500 / 4.991)
+
+
+def test_without_closed_loop_results_the_probe_sets_a_lower_rate() -> None:
+    probe = pd.DataFrame(
+        {"technique": "n_plus_one", "variant": ["naive", "naive", "joined"],
+         "point": "authors=50", "latency_ms": [20.0, 20.0, 2.0]}
+    )  # fmt: skip
+    assert open_loop_rate({}, probe, POINT) == pytest.approx(OPEN_LOOP_LOAD * 50.0)

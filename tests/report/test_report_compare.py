@@ -1,0 +1,57 @@
+"""`pairbench report BEFORE AFTER`: two runs side by side, the ratio between them with its CI."""
+
+from pathlib import Path
+
+import pytest
+
+from pairbench.cli import main
+from pairbench.report.compare import build_comparison, compare_rows
+from pairbench.results import read_run
+from tests.synthetic_run import write_run
+
+
+@pytest.fixture
+def two_runs(tmp_path: Path) -> tuple[Path, Path]:
+    before, after = tmp_path / "results" / "before", tmp_path / "results" / "after"
+    write_run(before, seed=1)
+    write_run(after, seed=2, speed=2.0)  # the change halved every latency
+    return before, after
+
+
+def test_every_variant_of_both_runs_gets_its_ratio_and_verdict(two_runs: tuple[Path, Path]) -> None:
+    rows = compare_rows(read_run(two_runs[0]), read_run(two_runs[1]))
+    assert list(rows["variant"]) == ["naive", "selectin", "joined"]
+    for row in rows.to_dict("records"):
+        assert 1.7 < row["speedup_p50"] < 2.3  # after is twice as fast, give or take the noise
+        assert row["speedup_ci_low"] <= row["speedup_p50"] <= row["speedup_ci_high"]
+        assert row["verdict"] == "better" and row["verdict_p95"] == "better"
+        assert row["p50_ms_after"] < row["p50_ms_before"]
+
+
+def test_a_run_against_itself_shows_no_difference(two_runs: tuple[Path, Path]) -> None:
+    run = read_run(two_runs[0])
+    rows = compare_rows(run, run)
+    assert (rows["speedup_p50"] == 1.0).all()
+    assert set(rows["verdict"]) == {"no significant difference"}
+
+
+def test_the_comparison_page_overlays_both_runs(
+    two_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    path = build_comparison(*two_runs, tmp_path / "reports")
+    assert path == tmp_path / "reports" / "compare-before-vs-after" / "index.html"
+    html = path.read_text()
+    assert html.count("<svg") == 1 and "naive before" in html and "naive after" in html
+    assert html.count(">better<") >= 6  # p50 and p95 of three variants, at least
+    assert "<script" not in html
+
+
+def test_the_command_line_takes_one_or_two_runs(
+    two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = str(tmp_path / "reports")
+    assert main(["report", str(two_runs[0]), str(two_runs[1]), "--reports-dir", reports]) == 0
+    assert "compare-before-vs-after" in capsys.readouterr().out
+    assert main(["report", *map(str, two_runs), str(two_runs[0]), "--reports-dir", reports]) == 2
+    assert main(["report", str(tmp_path / "missing"), "--reports-dir", reports]) == 2
+    assert "is not a directory" in capsys.readouterr().err
