@@ -18,6 +18,34 @@ DataLoader = Callable[[AsyncConnection, Settings], Awaitable[dict[str, int]]]
 
 
 @dataclass(frozen=True)
+class RequestBody:
+    """What a variant is sent when its request is a POST with a body (an upload)."""
+
+    content: bytes
+    content_type: str
+
+
+BodyFactory = Callable[[Mapping[str, Any]], RequestBody]
+
+
+@dataclass(frozen=True)
+class VariantRequest:
+    """How to request a variant: a GET of its URL, or a POST of the technique's body."""
+
+    method: str
+    url: str
+    body: RequestBody | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.body is None else {"content-type": self.body.content_type}
+
+    @property
+    def content(self) -> bytes | None:
+        return None if self.body is None else self.body.content
+
+
+@dataclass(frozen=True)
 class Technique:
     """A performance technique served as paired endpoints with one contract.
 
@@ -43,6 +71,9 @@ class Technique:
     # Where the workload is more than a GET of the variant's URL:
     scenario: str | None = None  # module with make_user(name, path): its own Locust user
     micro: str | None = None  # module with micro_request(client, url): its microbenchmark call
+    # Variants that take an upload are POSTed this body, made from a point's params; the
+    # harness's one-off requests (equivalence, probe) send it, its scenario and micro too.
+    request_body: BodyFactory | None = None
     # Optional hooks, for techniques that need more than a router:
     fresh_process: bool = False  # each load segment gets a new app process (memory figures)
     lifespan: AppLifespan | None = None  # app-lifetime resources: in-process caches, workers
@@ -79,3 +110,10 @@ class Technique:
         query = urlencode(dict(params or self.params))
         path = self.path(variant)
         return f"{path}?{query}" if query else path
+
+    def request(self, variant: str, params: Mapping[str, Any] | None = None) -> VariantRequest:
+        """How the harness requests `variant` with `params` (the defaults if None)."""
+        url = self.url(variant, params)
+        if self.request_body is None:
+            return VariantRequest("GET", url)
+        return VariantRequest("POST", url, self.request_body(dict(params or self.params)))

@@ -45,16 +45,26 @@ MODES = (CLOSED, OPEN)
 # samples.csv.gz, one row per request. In open-loop mode t_start is the *intended* send
 # time and latency_ms counts from it (so a stalled server cannot hide queued requests);
 # send_lag_ms is how late the generator actually sent, and a dropped send (never sent:
-# too far behind) has dropped=1 and no latency.
+# too far behind) has dropped=1 and no latency. ttfb_ms (time to the first body byte) is
+# there only for workloads that time it (a download's own Locust user).
 SAMPLE_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "phase", "t_start", "latency_ms",
-    "status", "bytes", *COST_HEADERS, "error", "send_lag_ms", "dropped",
+    "status", "bytes", *COST_HEADERS, "error", "send_lag_ms", "dropped", "ttfb_ms",
+]  # fmt: skip
+# The app process's resident memory during a segment (pairbench.load.app_memory), in MiB;
+# fresh_process: the segment ran in an app process started just for it.
+SEGMENT_MEMORY_COLUMNS = [
+    "fresh_process", "rss_start_mb", "rss_peak_mb", "rss_end_mb", "rss_growth_mb",
+    "rss_measured_growth_mb",
 ]  # fmt: skip
 SEGMENT_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "started", "ended", "users", "rate",
-    "generator_cpu_max",
+    "generator_cpu_max", *SEGMENT_MEMORY_COLUMNS,
 ]  # fmt: skip
-PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
+PROBE_COLUMNS = [
+    "technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS, "ttfb_ms",
+    "rss_peak_mb", "rss_rise_mb",
+]  # fmt: skip
 REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
     "technique", "variant", "point", "repetition", "phase", "t_start", "latency_ms", "status",
 ]  # fmt: skip

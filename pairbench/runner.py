@@ -21,7 +21,7 @@ from bench_app.seed import seed
 from bench_app.settings import Settings
 from bench_app.technique import Technique
 from pairbench import results
-from pairbench.env.server import ServerError, app_environment, running_app
+from pairbench.env.server import AppServer, ServerError, app_environment, serving_app
 from pairbench.env.services import ServiceError, ServiceUrls, running_services, server_versions
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.measure import LoadPlan, measure, reset
@@ -87,12 +87,14 @@ def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], lo
                 )
 
 
-def probe_uncontended(run_dir: Path, base_url: str, points: list[Point], log: Log) -> pd.DataFrame:
+def probe_uncontended(run_dir: Path, app: AppServer, points: list[Point], log: Log) -> pd.DataFrame:
     """One request at a time per variant: the cost split without load (see pairbench.load.probe)."""
     log(f"probing each variant at {len(points)} point(s), {PROBE_REQUESTS} sequential requests ...")
-    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
+    with httpx.Client(base_url=app.base_url, timeout=REQUEST_TIMEOUT_S) as client:
         targets = [(point.technique, point.label, point.params) for point in points]
-        found = probe(client, targets, PROBE_REQUESTS, lambda technique: reset(client, technique))
+        found = probe(  # memory hook: app.pid, so each request's memory rise is recorded
+            client, targets, PROBE_REQUESTS, lambda technique: reset(client, technique), app.pid
+        )
     found.to_csv(run_dir / results.PROBE, index=False)
     return found
 
@@ -172,15 +174,16 @@ def run(
             results.write_json(run_dir / results.MANIFEST, manifest)
             seed_database(app_settings(urls, profile), log)
             environment = app_environment(urls.database_url, urls.redis_url, profile.scale)
-            with running_app(environment, run_dir / "server.log", log) as base_url:
+            with serving_app(environment, run_dir / "server.log", log) as app:
+                base_url = app.base_url
                 points = resolve_points(base_url, points)
                 manifest["points"] = manifest_points(points)
                 equivalence = check_all_equivalent(base_url, points, log)
                 results.write_json(run_dir / results.EQUIVALENCE, equivalence)
                 save_artifacts(run_dir, base_url, techniques, log)
-                probed = probe_uncontended(run_dir, base_url, points, log)
+                probed = probe_uncontended(run_dir, app, points, log)
                 started = time.perf_counter()
-                measure(run_dir, base_url, points, plan, probed, log)
+                measure(run_dir, base_url, points, plan, probed, log, app)  # memory hook: app
                 log(f"measured in {time.perf_counter() - started:.0f} s")
             if micro:
                 error = run_microbenchmarks(run_dir, micro_plan(points), environment, profile, log)

@@ -5,7 +5,8 @@ from typing import IO, Any
 
 from bench_app.metering import COST_HEADERS
 
-SAMPLE_COLUMNS = ["t_start", "latency_ms", "status", "bytes", *COST_HEADERS, "error"]
+SAMPLE_COLUMNS = ["t_start", "latency_ms", "status", "bytes", *COST_HEADERS, "error", "ttfb_ms"]
+TTFB_CONTEXT_KEY = "ttfb_ms"  # a user that times the first byte puts it in the request's context
 
 
 class SampleRecorder:
@@ -23,15 +24,20 @@ class SampleRecorder:
         response: Any,
         exception: BaseException | None,
         start_time: float,
+        context: dict[str, Any] | None = None,
         **_: Any,
     ) -> None:
         headers = getattr(response, "headers", None) or {}
         status = getattr(response, "status_code", 0) or 0
         costs = [headers.get(header, "") for header in COST_HEADERS.values()]
         error = "" if exception is None else f"{type(exception).__name__}: {exception}"[:200]
+        ttfb = (context or {}).get(TTFB_CONTEXT_KEY)
         self._writer.writerow(
-            [f"{start_time:.6f}", f"{response_time:.4f}", status, response_length, *costs, error]
-        )
+            [
+                f"{start_time:.6f}", f"{response_time:.4f}", status, response_length, *costs,
+                error, "" if ttfb is None else f"{ttfb:.4f}",
+            ]
+        )  # fmt: skip
 
     def close(self) -> None:
         self._file.close()

@@ -15,8 +15,7 @@ POSTed before each segment, empties the table, dead rows included.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, cast
 from uuid import UUID, uuid4
 
@@ -26,8 +25,8 @@ from sqlalchemy import Integer, String, Table, Uuid, delete, func, insert, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bench_app.asyncpg_copy import asyncpg_connection, metered_as_one_statement
 from bench_app.db import SessionDep
-from bench_app.metering import current_cost
 from bench_app.models import Base
 from bench_app.technique import Technique
 
@@ -117,25 +116,6 @@ class WritesInFlight:
 
 IN_FLIGHT = WritesInFlight()
 TRACKED = [Depends(IN_FLIGHT.track)]
-
-
-@contextmanager
-def metered_as_one_statement() -> Iterator[None]:
-    """Meter a statement SQLAlchemy never sees (asyncpg's COPY) as its events would."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        cost = current_cost()
-        if cost is not None:
-            cost.queries += 1
-            cost.db_seconds += time.perf_counter() - started
-
-
-async def asyncpg_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session's, for what only asyncpg can do (COPY)."""
-    raw = await (await session.connection()).get_raw_connection()
-    return raw.driver_connection
 
 
 @router.get("/row-by-row", response_model=BatchReceipt, dependencies=TRACKED)

@@ -78,6 +78,79 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEO
         process.wait()
 
 
+class AppServer:
+    """The target app: uvicorn in a subprocess on one loopback port, which a restart keeps.
+
+    A restart is a new process, memory and all: for techniques whose figures are the app's
+    memory (Technique.fresh_process), which Python rarely hands back once it has grown.
+    """
+
+    def __init__(self, environment: Mapping[str, str], log_path: Path, port: int | None = None):
+        self.environment = dict(environment)
+        self.log_path = log_path
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise ServerError("the target app is not running")
+        return self._process.pid
+
+    def start(self) -> float:
+        """Start the app and wait until it answers /health; the seconds that took."""
+        if self._process is not None:
+            raise ServerError("the target app is already running")
+        command = [
+            sys.executable, "-m", "uvicorn", "bench_app.main:create_app", "--factory",
+            "--host", LOOPBACK, "--port", str(self.port), "--no-access-log",
+            "--log-level", "warning",
+        ]  # fmt: skip
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        with open(self.log_path, "ab") as log_file:
+            self._process = subprocess.Popen(
+                command, env=self.environment, stdout=log_file, stderr=log_file
+            )
+        try:
+            _wait_healthy(self.base_url, self._process, self.log_path)
+        except ServerError:
+            self.stop()
+            raise
+        return time.perf_counter() - started
+
+    def stop(self) -> None:
+        if self._process is not None:
+            stop_process(self._process)
+            self._process = None
+
+    def restart(self) -> float:
+        """A fresh app process on the same port (so base URLs stay valid); seconds to healthy."""
+        self.stop()
+        return self.start()
+
+
+@contextmanager
+def serving_app(
+    environment: Mapping[str, str],
+    log_path: Path,
+    log: Callable[[str], None] = print,
+    port: int | None = None,
+) -> Iterator[AppServer]:
+    """Serve bench_app on loopback for the duration of the block; yields the server."""
+    server = AppServer(environment, log_path, port)
+    try:
+        seconds = server.start()
+        log(f"target app ready at {server.base_url} ({seconds:.1f} s)")
+        yield server
+    finally:
+        server.stop()
+
+
 @contextmanager
 def running_app(
     environment: Mapping[str, str],
@@ -86,19 +159,5 @@ def running_app(
     port: int | None = None,
 ) -> Iterator[str]:
     """Serve bench_app on loopback for the duration of the block; yields its base URL."""
-    port = port or free_port()
-    base_url = f"http://{LOOPBACK}:{port}"
-    command = [
-        sys.executable, "-m", "uvicorn", "bench_app.main:create_app", "--factory",
-        "--host", LOOPBACK, "--port", str(port), "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(command, env=dict(environment), stdout=log_file, stderr=log_file)
-    try:
-        started = time.perf_counter()
-        _wait_healthy(base_url, process, log_path)
-        log(f"target app ready at {base_url} ({time.perf_counter() - started:.1f} s)")
-        yield base_url
-    finally:
-        stop_process(process)
+    with serving_app(environment, log_path, log, port) as server:
+        yield server.base_url

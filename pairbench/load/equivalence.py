@@ -1,12 +1,29 @@
-"""Same contract, same answer: every variant's body must equal the baseline's before timing."""
+"""Same contract, same answer: every variant's body must equal the baseline's before timing.
 
+JSON bodies are compared decoded (so key order and spacing do not count); any other body
+(a CSV export, say) byte for byte, by length and SHA-256.
+"""
+
+import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from bench_app.technique import Technique
+
+
+@dataclass(frozen=True, repr=False)
+class RawBody:
+    """A body that is not JSON: compared by its bytes."""
+
+    content: bytes
+
+    def __repr__(self) -> str:
+        digest = hashlib.sha256(self.content).hexdigest()[:16]
+        return f"{len(self.content)} bytes, sha256 {digest}"
 
 
 def _canonical(body: Any, order_insensitive: bool) -> Any:
@@ -35,7 +52,28 @@ def first_difference(expected: Any, actual: Any, where: str = "body") -> str | N
             if found:
                 return found
         return None
+    if isinstance(expected, RawBody):
+        return raw_difference(expected, actual, where)
     return None if expected == actual else f"{where}: {expected!r} vs {actual!r}"
+
+
+def raw_difference(expected: RawBody, actual: RawBody, where: str = "body") -> str | None:
+    """Where two byte bodies first differ: the offset, and each side's size and hash."""
+    if expected == actual:
+        return None
+    left, right = expected.content, actual.content
+    offset = next(
+        (index for index, (a, b) in enumerate(zip(left, right, strict=False)) if a != b),
+        min(len(left), len(right)),
+    )
+    return f"{where}: byte {offset} differs ({expected!r} vs {actual!r})"
+
+
+def decoded(response: httpx.Response) -> Any:
+    """A JSON body decoded; any other body as its bytes."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return response.json()
+    return RawBody(response.content)
 
 
 def check_equivalence(
@@ -45,12 +83,15 @@ def check_equivalence(
     bodies: dict[str, Any] = {}
     results: dict[str, dict[str, Any]] = {}
     for variant in technique.variants:
-        response = client.get(technique.url(variant, params))
+        request = technique.request(variant, params)
+        response = client.request(
+            request.method, request.url, headers=request.headers, content=request.content
+        )
         if response.status_code != 200:
             detail = f"HTTP {response.status_code}: {response.text[:200]}"
             results[variant] = {"equivalent": False, "detail": detail}
             continue
-        bodies[variant] = _canonical(response.json(), technique.order_insensitive)
+        bodies[variant] = _canonical(decoded(response), technique.order_insensitive)
     expected = bodies.get(technique.baseline)
     for variant, body in bodies.items():
         if expected is None:

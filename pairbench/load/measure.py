@@ -16,6 +16,8 @@ import pandas as pd
 
 from bench_app.technique import Technique
 from pairbench import results
+from pairbench.env.server import AppServer
+from pairbench.load.app_memory import fresh_app_if_declared, segment_memory, watch_app
 from pairbench.load.segment import (
     LoadError,
     SegmentResult,
@@ -114,7 +116,13 @@ def _segments(points: list[Point], plan: LoadPlan, log: Log) -> list[tuple[Point
 
 
 def measure(
-    run_dir: Path, base_url: str, points: list[Point], plan: LoadPlan, probe: pd.DataFrame, log: Log
+    run_dir: Path,
+    base_url: str,
+    points: list[Point],
+    plan: LoadPlan,
+    probe: pd.DataFrame,
+    log: Log,
+    app: AppServer | None = None,  # the app's process: restarted (fresh_process) and watched
 ) -> None:
     """Run every loaded point's segments, appending samples and segment rows as they end."""
     profile = plan.profile
@@ -136,9 +144,12 @@ def measure(
                 + f", round {repetition + 1}/{profile.repetitions}"
             )
             log(f"[{number}/{len(order)}] {name} ...")
+            fresh = fresh_app_if_declared(app, point.technique, log)  # memory hook
             reset(client, point.technique)
             raw_path = raw_dir / f"{point.technique.key}.{variant}.{mode}.{repetition}.csv"
+            watcher = watch_app(app)  # memory hook
             segment = _run(base_url, point, variant, mode, rate, profile, raw_path)
+            reading = watcher.stop() if watcher else None  # memory hook
             frame = tidy_samples(raw_path, point, variant, repetition, profile.warmup_s, mode)
             if mode == results.CLOSED:
                 closed.setdefault(key, {}).setdefault(variant, []).append(frame)
@@ -150,6 +161,7 @@ def measure(
                 "users": profile.users if mode == results.CLOSED else math.nan,
                 "rate": rate if mode == results.OPEN else math.nan,
                 "generator_cpu_max": segment.generator_cpu_max,
+                **segment_memory(reading, frame, fresh),  # memory hook
             }  # fmt: skip
             results.append_rows(run_dir / results.SEGMENTS, pd.DataFrame([segment_row]))
             raw_path.unlink()

@@ -3,7 +3,9 @@
 Under load the meter's DB time also counts the moments a request waits for the
 event loop while other requests run, so it overstates the database. A short
 sequential pass per variant, before the load, gives the uncontended split:
-database, the rest of the app (ORM, serialization), and what lies outside it.
+database, the rest of the app (ORM, serialization), and what lies outside it. Each
+request's time to first body byte is kept too, and, given the app's pid, how far the
+app's memory rose while it was served (one request at a time, so the rise is its own).
 """
 
 import time
@@ -14,9 +16,11 @@ import httpx
 import pandas as pd
 
 from bench_app.metering import COST_HEADERS
-from bench_app.technique import Technique
+from bench_app.technique import Technique, VariantRequest
+from pairbench.env.memory import MemorySampler, watch_memory
+from pairbench.results import PROBE_COLUMNS
 
-PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
+PROBE_RSS_INTERVAL_S = 0.005
 WARMUP_REQUESTS = 3
 BUDGET_S = 60.0  # per variant and point; past it, fewer requests (always at least one)
 
@@ -26,31 +30,55 @@ def _cost(response: httpx.Response, name: str) -> float:
     return float(value) if value else float("nan")
 
 
+def timed_request(client: httpx.Client, request: VariantRequest) -> dict[str, Any]:
+    """Send `request`, reading the body as it arrives: latency, time to first byte, size."""
+    started = time.perf_counter()
+    first_byte, size = float("nan"), 0
+    with client.stream(
+        request.method, request.url, headers=request.headers, content=request.content
+    ) as response:
+        for chunk in response.iter_bytes():
+            if size == 0:
+                first_byte = time.perf_counter()
+            size += len(chunk)
+    return {
+        "latency_ms": (time.perf_counter() - started) * 1000,
+        "bytes": size,
+        **{name: _cost(response, name) for name in COST_HEADERS},
+        "ttfb_ms": (first_byte - started) * 1000,
+    }
+
+
 def probe_variant(
-    client: httpx.Client, technique: Technique, variant: str, params: dict[str, Any], requests: int
+    client: httpx.Client,
+    technique: Technique,
+    variant: str,
+    params: dict[str, Any],
+    requests: int,
+    app_pid: int | None = None,
 ) -> list[dict[str, Any]]:
     """`requests` sequential requests to one variant (after a few unrecorded ones), in budget."""
-    url = technique.url(variant, params)
+    request = technique.request(variant, params)
     deadline = time.monotonic() + BUDGET_S
     for _ in range(WARMUP_REQUESTS):
         if time.monotonic() > deadline:
             break
-        client.get(url)
+        timed_request(client, request)
     rows: list[dict[str, Any]] = []
     for _ in range(requests):
         if rows and time.monotonic() > deadline:  # a variant whose requests take seconds
             break
-        started = time.perf_counter()
-        response = client.get(url)
-        latency_ms = (time.perf_counter() - started) * 1000
-        rows.append(
-            {
-                "latency_ms": latency_ms,
-                "bytes": len(response.content),
-                **{name: _cost(response, name) for name in COST_HEADERS},
-            }
-        )
+        sampler = _watch(app_pid)
+        row = timed_request(client, request)
+        if sampler is not None:
+            memory = sampler.stop()
+            row.update(rss_peak_mb=memory.peak_mb, rss_rise_mb=memory.peak_mb - memory.start_mb)
+        rows.append(row)
     return rows
+
+
+def _watch(pid: int | None) -> MemorySampler | None:
+    return None if pid is None else watch_memory(pid, PROBE_RSS_INTERVAL_S)
 
 
 def probe(
@@ -58,15 +86,17 @@ def probe(
     points: Iterable[tuple[Technique, str, dict[str, Any]]],
     requests: int,
     reset: Callable[[Technique], None] = lambda technique: None,
+    app_pid: int | None = None,
 ) -> pd.DataFrame:
     """The uncontended probe of every variant at every (technique, point label, params).
 
-    `reset` puts a technique's state back before each variant, as before a load segment.
+    `reset` puts a technique's state back before each variant, as before a load segment;
+    `app_pid`, if given, is the app process whose memory each request's row records.
     """
     rows = []
     for technique, label, params in points:
         for variant in technique.variants:
             reset(technique)
-            for row in probe_variant(client, technique, variant, params, requests):
+            for row in probe_variant(client, technique, variant, params, requests, app_pid):
                 rows.append({"technique": technique.key, "variant": variant, "point": label, **row})
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)

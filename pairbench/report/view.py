@@ -19,6 +19,7 @@ from pairbench.report.charts_growth import growth_svg
 from pairbench.report.charts_timeline import latency_over_time_svg
 from pairbench.report.code_view import capture_sources, highlighted
 from pairbench.report.leaderboard import SLO_CACHE_HIT_RATE, cache_hit_rate, cost_name, slo
+from pairbench.report.memory_view import load_memory_rows, probe_memory_rows
 from pairbench.stats.growth import fit_growth, sweep_series
 from pairbench.stats.stability import MEASURE_PHASE
 
@@ -219,6 +220,7 @@ def _point_view(
         "point": label,
         "loads": loads,
         "cost_rows": cost_rows,
+        "memory_rows": load_memory_rows(cost_rows),
         "split_svg": _time_split_svg(run, key, label, cost_rows),
     }
 
@@ -237,6 +239,11 @@ def _uses_cache(rows: pd.DataFrame) -> bool:
     """Whether any variant looked anything up in a metered cache."""
     columns = [c for c in ("cache_hits_per_request", "cache_misses_per_request") if c in rows]
     return bool(columns) and bool((rows[columns].fillna(0) > 0).to_numpy().any())
+
+
+def _memory_matters(rows: pd.DataFrame) -> bool:
+    """Whether the technique's figures include memory: its segments ran in fresh processes."""
+    return "fresh_process" in rows and bool((rows["fresh_process"] == True).any())  # noqa: E712
 
 
 def _equivalence_view(run: results.Run, key: str, order: list[str]) -> list[dict[str, Any]]:
@@ -303,6 +310,7 @@ def technique_view(
         "micro": sorted(micro_rows, key=lambda row: position.get(row["variant"], len(order))),
         "artifacts": {str(name): str(text) for name, text in artifacts.items()},
         "equivalence": _equivalence_view(run, key, order),
+        "probe_memory": probe_memory_rows(run, key, order) if _memory_matters(rows) else [],
         "warnings": warnings,
     }
 

@@ -23,6 +23,7 @@ from pairbench.stats.bootstrap import (
     bootstrap_ci,
     bootstrap_ratio_ci,
 )
+from pairbench.stats.memory import MEMORY_COLUMNS, memory_figures
 from pairbench.stats.significance import VERDICTS, repetition_u_test, verdict
 from pairbench.stats.stability import (
     LATE_SEND_MS,
@@ -77,7 +78,7 @@ SUMMARY_COLUMNS = [
     "speedup_p95", "speedup_p95_ci_low", "speedup_p95_ci_high", "verdict_p95",
     "speedup_rps", "speedup_rps_ci_low", "speedup_rps_ci_high", "verdict_rps",
     "u_test_p", "repetition_cv", "repetitions", "users", "rate", "dropped", "late_sends",
-    "service_p50_ms", "service_p99_ms", "generator_cpu_max",
+    "service_p50_ms", "service_p99_ms", "generator_cpu_max", *MEMORY_COLUMNS,
 ]  # fmt: skip
 COST_COLUMNS = {  # summary column -> the meter's column it averages over successful requests
     **{f"{name}_per_request": name for name in COST_HEADERS},
@@ -274,6 +275,7 @@ def summarize(
             else:
                 row.update(_unanswered_row("no baseline" if answered else "no data"))
             segment_key = (key[0], variant, key[2], key[3])
+            row.update(memory_figures(_segments_of(segments, segment_key), parts[variant]))
             row.update(
                 users=users.get(segment_key, np.nan) if mode == CLOSED else np.nan,
                 rate=rates.get(segment_key, np.nan) if mode == OPEN else np.nan,
@@ -281,3 +283,14 @@ def summarize(
             )
             rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def _segments_of(segments: pd.DataFrame, key: tuple[str, str, str, str]) -> pd.DataFrame:
+    """The segment rows of one (technique, variant, point, mode)."""
+    technique, variant, point, mode = key
+    return segments[
+        (segments["technique"].astype(str) == technique)
+        & (segments["variant"].astype(str) == variant)
+        & (segments["point"].astype(str) == point)
+        & (segments["mode"].astype(str) == mode)
+    ]

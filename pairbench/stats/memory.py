@@ -1,0 +1,63 @@
+"""Memory and first-byte figures per variant: from the segments' RSS and the samples' TTFB.
+
+Growth counts the measured phase only (from a segment's first measured request to its
+end), so a fresh process's start-up allocations and a cache filling during the warm-up
+do not read as a leak.
+"""
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pairbench.stats.stability import failed, sent
+
+MEMORY_COLUMNS = [
+    "peak_rss_mb", "rss_growth_mb", "rss_growth_per_10k_mb", "fresh_process", "ttfb_p50_ms",
+]  # fmt: skip
+GROWTH_PER_REQUESTS = 10_000
+# Below this many requests, a growth rate is mostly the noise of a few allocations.
+MIN_REQUESTS_FOR_GROWTH_RATE = 1_000
+
+
+def memory_figures(segments: pd.DataFrame, measured: pd.DataFrame) -> dict[str, Any]:
+    """One variant's figures at one point and mode, from its segment rows and measured samples.
+
+    peak_rss_mb: the app's highest RSS in any of its segments; rss_growth_mb: the mean
+    measured-phase growth per segment; rss_growth_per_10k_mb: that growth summed, per
+    10,000 requests sent in the measured phases (given MIN_REQUESTS_FOR_GROWTH_RATE of
+    them); fresh_process: every segment ran in a
+    fresh app process; ttfb_p50_ms: median time to first byte of successful requests (where
+    the workload timed it). NaN (or False) where the run has no such data.
+    """
+    nan = math.nan
+    peaks = _floats(segments, "rss_peak_mb")
+    growths = _floats(segments, "rss_measured_growth_mb")
+    requests = len(sent(measured))
+    ok = sent(measured)[~failed(sent(measured))]
+    ttfb = ok["ttfb_ms"].dropna().to_numpy(dtype=float) if "ttfb_ms" in ok else np.array([])
+    fresh = [_true(value) for value in segments.get("fresh_process", [])]
+    return {
+        "peak_rss_mb": float(peaks.max()) if peaks.size else nan,
+        "rss_growth_mb": float(growths.mean()) if growths.size else nan,
+        "rss_growth_per_10k_mb": (
+            float(growths.sum()) / requests * GROWTH_PER_REQUESTS
+            if growths.size and requests >= MIN_REQUESTS_FOR_GROWTH_RATE
+            else nan
+        ),
+        "fresh_process": bool(fresh) and all(fresh),
+        "ttfb_p50_ms": float(np.median(ttfb)) if ttfb.size else nan,
+    }
+
+
+def _floats(frame: pd.DataFrame, column: str) -> "np.ndarray[Any, np.dtype[np.float64]]":
+    if column not in frame:
+        return np.array([], dtype=float)
+    values = pd.to_numeric(frame[column], errors="coerce").dropna()
+    return values.to_numpy(dtype=float)
+
+
+def _true(value: Any) -> bool:
+    """A CSV cell that says true (pandas may hand back a bool or its text)."""
+    return value is True or str(value).strip().lower() in ("true", "1", "1.0")

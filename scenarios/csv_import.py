@@ -1,0 +1,23 @@
+"""Upload workload: users POST the same generated CSV back to back.
+
+The CSV is the technique's own request body for the point (`rows` from the path's
+query), built once per user class, so the generator spends its time sending, not
+formatting.
+"""
+
+from urllib.parse import parse_qsl, urlsplit
+
+from locust import FastHttpUser, constant
+
+from bench_app.techniques.csv_import import upload
+
+
+def make_user(name: str, path: str) -> type[FastHttpUser]:
+    """A closed-loop user uploading the point's CSV to `path`."""
+    body = upload(dict(parse_qsl(urlsplit(path).query)))
+    headers = {"Content-Type": body.content_type}
+
+    def send(self: FastHttpUser) -> None:
+        self.client.post(path, name=name, data=body.content, headers=headers)
+
+    return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [send]})
