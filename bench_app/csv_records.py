@@ -30,9 +30,10 @@ def records(lines: Iterable[str], first_line: int = 1) -> Iterator[tuple[int, li
         except StopIteration:
             return
         except csv.Error as error:
-            # Given lines in batches, the reader meets the end of a batch where, given them
-            # all, it would have read on into the next line: the same mistake either way.
-            if "unexpected end of data" in str(error):
+            # A quote left open makes the reader go on into the next line (or, given lines
+            # in batches, meet the batch's end): the same mistake either way, named alike.
+            ran_on = reader.line_num > line - first_line + 1
+            if ran_on or "unexpected end of data" in str(error):
                 raise CsvLineError(line, RUNS_PAST_LINE) from None
             raise CsvLineError(line, f"malformed CSV ({error})") from None
         if reader.line_num != line - first_line + 1:

@@ -1,0 +1,63 @@
+"""The measuring loop's memory hook: which segments get a fresh app, and their memory columns."""
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from bench_app.techniques import all_techniques
+from pairbench import results
+from pairbench.env.memory import MemoryReading
+from pairbench.env.server import AppServer
+from pairbench.load.app_memory import fresh_app_if_declared, segment_memory, watch_app
+
+READING = MemoryReading(
+    start_mb=80.0,
+    peak_mb=150.0,
+    end_mb=110.0,
+    timeline=((100.0, 80.0), (101.0, 95.0), (102.0, 150.0), (103.0, 100.0), (104.0, 110.0)),
+)
+FRAME = pd.DataFrame(
+    {"t_start": [100.2, 100.9, 101.0, 103.5], "phase": ["warmup", "warmup", "measure", "measure"]}
+)
+
+
+def test_the_columns_are_the_segment_tables_memory_columns() -> None:
+    columns = segment_memory(READING, FRAME, fresh=True)
+    assert list(columns) == results.SEGMENT_MEMORY_COLUMNS
+    assert set(results.SEGMENT_MEMORY_COLUMNS) <= set(results.SEGMENT_COLUMNS)
+
+
+def test_growth_is_whole_segment_and_from_the_first_measured_request() -> None:
+    columns = segment_memory(READING, FRAME, fresh=True)
+    assert columns["fresh_process"] is True
+    assert (columns["rss_start_mb"], columns["rss_peak_mb"], columns["rss_end_mb"]) == (
+        80.0,
+        150.0,
+        110.0,
+    )
+    assert columns["rss_growth_mb"] == 30.0
+    assert columns["rss_measured_growth_mb"] == 110.0 - 95.0  # from the sample at 101.0
+
+
+def test_without_a_reading_or_measured_requests_the_figures_are_empty() -> None:
+    empty = segment_memory(None, FRAME, fresh=False)
+    assert empty["fresh_process"] is False
+    assert all(math.isnan(value) for name, value in empty.items() if name != "fresh_process")
+    warmup_only = segment_memory(READING, FRAME[FRAME["phase"] == "warmup"], fresh=False)
+    assert math.isnan(warmup_only["rss_measured_growth_mb"])
+    assert warmup_only["rss_peak_mb"] == 150.0
+
+
+def test_only_a_technique_that_declares_it_gets_a_fresh_process(tmp_path: Path) -> None:
+    techniques = all_techniques()
+    never_started = AppServer({}, tmp_path / "server.log")  # restarting it would fail loudly
+    logged: list[str] = []
+    assert not fresh_app_if_declared(never_started, techniques["n_plus_one"], logged.append)
+    assert not fresh_app_if_declared(None, techniques["streaming_export"], logged.append)
+    assert logged == [] and watch_app(None) is None
+    assert {key for key, technique in techniques.items() if technique.fresh_process} >= {
+        "streaming_export",
+        "csv_import",
+        "bounded_cache",
+    }

@@ -1,0 +1,71 @@
+"""Memory and first-byte figures per variant, from segment rows and samples."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from pairbench.stats.memory import MIN_REQUESTS_FOR_GROWTH_RATE, memory_figures
+from pairbench.stats.summary import SUMMARY_COLUMNS
+
+
+def samples(count: int, ttfb: list[float] | None = None, status: int = 200) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "repetition": 0,
+            "status": status,
+            "dropped": 0,
+            "latency_ms": 10.0,
+            "ttfb_ms": ttfb if ttfb is not None else [float("nan")] * count,
+        },
+        index=range(count),
+    )
+
+
+SEGMENTS = pd.DataFrame(
+    {
+        "rss_peak_mb": [150.0, 170.0, 160.0],
+        "rss_measured_growth_mb": [2.0, 4.0, 6.0],
+        "fresh_process": [True, True, True],
+    }
+)
+
+
+def test_peak_is_the_highest_and_growth_the_mean_per_segment() -> None:
+    figures = memory_figures(SEGMENTS, samples(3 * MIN_REQUESTS_FOR_GROWTH_RATE))
+    assert figures["peak_rss_mb"] == 170.0
+    assert figures["rss_growth_mb"] == 4.0
+    assert figures["rss_growth_per_10k_mb"] == pytest.approx(12.0 / 3000 * 10_000)
+    assert figures["fresh_process"] is True
+
+
+def test_too_few_requests_give_no_growth_rate() -> None:
+    figures = memory_figures(SEGMENTS, samples(MIN_REQUESTS_FOR_GROWTH_RATE - 1))
+    assert math.isnan(figures["rss_growth_per_10k_mb"])
+    assert figures["rss_growth_mb"] == 4.0
+
+
+def test_fresh_process_needs_every_segment_and_reads_text_cells() -> None:
+    mixed = SEGMENTS.assign(fresh_process=["True", "False", "True"])
+    assert memory_figures(mixed, samples(10))["fresh_process"] is False
+    text = SEGMENTS.assign(fresh_process=["True", "True", "True"])
+    assert memory_figures(text, samples(10))["fresh_process"] is True
+
+
+def test_ttfb_is_the_median_of_successful_requests_that_timed_it() -> None:
+    ok = samples(4, ttfb=[1.0, 2.0, 9.0, float("nan")])
+    failed = samples(2, ttfb=[500.0, 500.0], status=500)
+    figures = memory_figures(SEGMENTS, pd.concat([ok, failed], ignore_index=True))
+    assert figures["ttfb_p50_ms"] == 2.0
+
+
+def test_runs_without_memory_columns_give_empty_figures() -> None:
+    figures = memory_figures(pd.DataFrame({"variant": ["a"]}), samples(5).drop(columns="ttfb_ms"))
+    assert figures["fresh_process"] is False
+    assert all(math.isnan(figures[name]) for name in figures if name != "fresh_process")
+
+
+def test_the_summary_has_the_columns() -> None:
+    assert {"peak_rss_mb", "rss_growth_mb", "rss_growth_per_10k_mb", "ttfb_p50_ms"} <= set(
+        SUMMARY_COLUMNS
+    )
