@@ -1,11 +1,14 @@
 """The declaration: variant paths come from the router, so each is written once."""
 
 import importlib.util
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from fastapi import APIRouter
 
-from bench_app.technique import Technique
+from bench_app.technique import RequestBody, Technique
 from bench_app.techniques import all_techniques
 
 router = APIRouter(prefix="/demo")
@@ -50,3 +53,22 @@ def test_every_declared_workload_module_exists() -> None:
     for technique in all_techniques().values():
         for module in (technique.scenario, technique.micro):
             assert module is None or importlib.util.find_spec(module) is not None, module
+
+
+def test_a_variant_is_a_get_unless_the_technique_declares_a_body() -> None:
+    plain = declare("naive", "fast_path").request("naive")
+    assert (plain.method, plain.url, plain.content, plain.headers) == (
+        "GET",
+        "/demo/naive?size=3",
+        None,
+        {},
+    )
+
+    def body(params: Mapping[str, Any]) -> RequestBody:
+        return RequestBody(f"size={params['size']}".encode(), "text/plain")
+
+    upload = replace(declare("naive", "fast_path"), request_body=body)
+    posted = upload.request("fast_path", {"size": 7})
+    assert (posted.method, posted.url) == ("POST", "/demo/fast-path?size=7")
+    assert posted.content == b"size=7"
+    assert posted.headers == {"content-type": "text/plain"}

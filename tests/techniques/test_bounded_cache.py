@@ -1,0 +1,106 @@
+"""bounded_cache: both memos answer alike; only the bounded one stops growing."""
+
+from ipaddress import IPv4Address
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from bench_app.db import make_engine
+from bench_app.settings import Settings
+from bench_app.techniques import all_techniques, bounded_cache
+from bench_app.techniques.bounded_cache import MAX_ENTRIES, NETWORKS, TTL_S
+from scenarios.address_stream import HOT_ADDRESSES, HOT_SHARE, AddressStream
+from tests.contract import assert_every_variant_rejects
+
+TECHNIQUE = all_techniques()["bounded_cache"]
+
+
+async def network_of(settings: Settings, ip: str) -> dict[str, Any]:
+    """The contract's answer, read independently in plain SQL."""
+    engine = make_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(f"SELECT * FROM {NETWORKS.schema}.{NETWORKS.name} WHERE block = :b"),
+                    {"b": int(IPv4Address(ip)) >> 16},
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    return {**{k: v for k, v in row._mapping.items() if k != "block"}, "ip": ip}
+
+
+@pytest.fixture
+async def empty_memos(client: httpx.AsyncClient) -> None:
+    assert (await client.post(TECHNIQUE.reset_path or "")).status_code == 200
+
+
+@pytest.mark.parametrize("ip", ["203.0.113.7", "0.0.0.0", "255.255.255.255", "10.1.2.3"])
+async def test_both_variants_locate_an_address_as_the_table_says(
+    client: httpx.AsyncClient, seeded: Settings, empty_memos: None, ip: str
+) -> None:
+    expected = await network_of(seeded, ip)
+    for variant in TECHNIQUE.variants:
+        for _ in range(2):  # a miss, then a hit: the same answer
+            response = await client.get(TECHNIQUE.url(variant, {"ip": ip}))
+            assert response.status_code == 200
+            assert response.json() == expected, variant
+
+
+async def test_a_repeated_address_is_a_hit_without_a_query(
+    client: httpx.AsyncClient, empty_memos: None
+) -> None:
+    for variant in TECHNIQUE.variants:
+        first = await client.get(TECHNIQUE.url(variant, {"ip": "192.0.2.1"}))
+        again = await client.get(TECHNIQUE.url(variant, {"ip": "192.0.2.1"}))
+        counts = [(r.headers["x-cache-hits"], r.headers["x-cache-misses"]) for r in (first, again)]
+        assert counts == [("0", "1"), ("1", "0")], variant
+        queries = [r.headers["x-queries"] for r in (first, again)]
+        assert queries == ["1", "0"], variant
+
+
+async def test_only_the_bounded_memo_stops_growing_and_it_keeps_the_busy_addresses(
+    client: httpx.AsyncClient, empty_memos: None
+) -> None:
+    requests = 2 * MAX_ENTRIES
+    for variant in TECHNIQUE.variants:
+        stream = AddressStream()
+        seen: set[str] = set()
+        hot_hits = hot_repeats = hot = one_offs = 0
+        for _ in range(requests):
+            address, busy = stream.next_address()
+            response = await client.get(TECHNIQUE.url(variant, {"ip": address}))
+            hit = response.headers["x-cache-hits"] == "1"
+            hot += busy
+            hot_repeats += busy and address in seen
+            hot_hits += busy and hit
+            one_offs += not busy
+            seen.add(address)
+            assert busy or not hit  # an address asked once cannot be a hit
+        assert hot_hits / hot_repeats > 0.99, variant  # after its first miss, a busy one stays
+        assert abs(hot / requests - HOT_SHARE) < 0.05
+    assert len(bounded_cache.BOUNDED) == MAX_ENTRIES
+    assert len(bounded_cache.UNBOUNDED) == one_offs + len(HOT_ADDRESSES)  # every address, kept
+
+
+def test_the_bounded_cache_has_its_stated_bounds() -> None:
+    assert bounded_cache.BOUNDED.maxsize == MAX_ENTRIES
+    assert bounded_cache.BOUNDED.ttl == TTL_S
+
+
+async def test_the_reset_empties_both_memos(client: httpx.AsyncClient) -> None:
+    for variant in TECHNIQUE.variants:
+        await client.get(TECHNIQUE.url(variant, {"ip": "192.0.2.9"}))
+    assert len(bounded_cache.UNBOUNDED) and len(bounded_cache.BOUNDED)
+    assert (await client.post(TECHNIQUE.reset_path or "")).json()["dropped"] >= 2
+    assert not bounded_cache.UNBOUNDED and not bounded_cache.BOUNDED
+
+
+@pytest.mark.parametrize("bad", ["", "256.1.1.1", "1.2.3", "::1", "example.com", "-1"])
+async def test_a_bad_address_is_a_422_naming_the_parameter(
+    client: httpx.AsyncClient, bad: str
+) -> None:
+    await assert_every_variant_rejects(client, TECHNIQUE, "ip", bad)
