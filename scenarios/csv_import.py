@@ -1,8 +1,8 @@
-"""Upload workload: users POST the same generated CSV back to back.
+"""Upload workload: POSTs of the same generated CSV back to back, a few at a time.
 
 The CSV is the technique's own request body for the point (`rows` from the path's
 query), built once per user class, so the generator spends its time sending, not
-formatting.
+formatting. Uploads take turns (scenarios.turns): imports are heavy and occasional.
 """
 
 from urllib.parse import parse_qsl, urlsplit
@@ -10,14 +10,17 @@ from urllib.parse import parse_qsl, urlsplit
 from locust import FastHttpUser, constant
 
 from bench_app.techniques.csv_import import upload
+from scenarios.turns import turns
 
 
 def make_user(name: str, path: str) -> type[FastHttpUser]:
-    """A closed-loop user uploading the point's CSV to `path`."""
+    """A closed-loop user uploading the point's CSV to `path` when its turn comes."""
     body = upload(dict(parse_qsl(urlsplit(path).query)))
     headers = {"Content-Type": body.content_type}
+    turn = turns()
 
     def send(self: FastHttpUser) -> None:
-        self.client.post(path, name=name, data=body.content, headers=headers)
+        with turn:
+            self.client.post(path, name=name, data=body.content, headers=headers)
 
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [send]})
