@@ -20,13 +20,11 @@ def timed_download(user: FastHttpUser, path: str, name: str) -> None:
     started = time.perf_counter()
     with user.client.get(path, name=name, stream=True, catch_response=True) as response:
         size, first_byte_ms = 0, None
-        try:
-            if response.status_code == 200:
-                chunks = response.iter_content(chunk_size=CHUNK_BYTES, decode_content=False)
-                for chunk in chunks:
-                    if first_byte_ms is None:
-                        first_byte_ms = (time.perf_counter() - started) * 1000
-                    size += len(chunk)
+        try:  # an error's body too: a connection left with unread bytes cannot be reused
+            for chunk in response.iter_content(chunk_size=CHUNK_BYTES, decode_content=False):
+                if first_byte_ms is None:
+                    first_byte_ms = (time.perf_counter() - started) * 1000
+                size += len(chunk)
         except Exception as error:  # the connection broke mid-body: a failed request
             response.failure(f"body cut short after {size} bytes: {error!r}")
         response.request_meta["response_time"] = (time.perf_counter() - started) * 1000

@@ -104,3 +104,11 @@ async def test_a_bad_address_is_a_422_naming_the_parameter(
     client: httpx.AsyncClient, bad: str
 ) -> None:
     await assert_every_variant_rejects(client, TECHNIQUE, "ip", bad)
+
+
+async def test_the_openapi_declares_the_address_format(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    for path in TECHNIQUE.paths.values():
+        (ip,) = schema["paths"][path]["get"]["parameters"]
+        assert (ip["name"], ip["schema"]["format"]) == ("ip", "ipv4")
+        assert "422" in schema["paths"][path]["get"]["responses"]
