@@ -1,4 +1,4 @@
-"""The `pairbench` command: run, report, list, serve."""
+"""The `pairbench` command: run, stats, report, baseline, check, list, serve."""
 
 import argparse
 import sys
@@ -67,6 +67,21 @@ def command_report(args: argparse.Namespace) -> int:
     log(f"report: {report_path}")
     if args.check:
         return check_in_browser(report_path, Path(args.run_dirs[-1]))
+    return EXIT_OK
+
+
+def command_stats(args: argparse.Namespace) -> int:
+    from pairbench.stats.stage import write_tables
+
+    run_dir = Path(args.run_dir)
+    tables = write_tables(run_dir)
+    summary = tables.summary
+    log(
+        f"stats of {run_dir.name}: {len(summary)} summary rows "
+        f"({summary['technique'].nunique()} techniques), {len(tables.growth)} growth fits, "
+        f"{len(tables.micro)} microbenchmarks, {len(tables.warnings)} warnings"
+    )
+    log(f"tables: {', '.join(str(run_dir / name) for name in results.STATS_TABLES)}")
     return EXIT_OK
 
 
@@ -253,6 +268,20 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     report.set_defaults(handler=command_report)
+
+    stats = commands.add_parser(
+        "stats",
+        help="(re)compute a run's statistics tables from its raw files",
+        description=(
+            "The stats stage alone: read a run's samples, segments, probe, microbenchmarks and "
+            "plan, and write its tables (summary.csv, growth.csv, growth_points.csv, "
+            "micro_summary.csv, probe_summary.csv, latency_curves.csv.gz, timeline.csv, "
+            "warnings.csv, then stats.json). `pairbench run` does it when measuring ends; "
+            "the report and the gate read these tables."
+        ),
+    )
+    stats.add_argument("run_dir", metavar="RUN_DIR", help="a directory under results/")
+    stats.set_defaults(handler=command_stats)
 
     baseline = commands.add_parser(
         "baseline", help="record a complete run's speedups and costs as the gate's baseline"

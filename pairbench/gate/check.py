@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from pairbench import results
+from pairbench.stats.stage import read_summary as read_stats_summary
 
 BASELINE_VERSION = 1
 DEFAULT_SPEEDUP_TOLERANCE = 0.25
@@ -70,15 +71,11 @@ def _float(value: Any) -> float:
 
 
 def read_summary(run_dir: Path) -> pd.DataFrame:
-    """The run's summary.csv with the columns the gate needs (built from samples if missing)."""
-    results.read_manifest(run_dir)
-    path = run_dir / results.SUMMARY
-    if not path.exists():
-        from pairbench.report.build import load_or_build_summary
-
-        return load_or_build_summary(run_dir)
+    """The run's summary.csv (the stats stage's, computed first if the run has none)."""
     needed = [*KEY_COLUMNS, "baseline", "equivalent", "verdict"]
-    return results.read_table(path, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"])
+    return read_stats_summary(
+        run_dir, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"]
+    )
 
 
 def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pairbench.load.segment import (
 )
 from pairbench.plan import Point, segment_order
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
+from pairbench.stats import requests
 from pairbench.stats.summary import requests_per_second
 
 Log = Callable[[str], None]
@@ -51,7 +52,10 @@ def tidy_samples(
     frame = frame.assign(
         technique=point.technique.key, variant=variant, point=point.label, mode=mode,
         repetition=repetition,
-        phase=["warmup" if t < first + warmup_s else "measure" for t in frame["t_start"]],
+        phase=[
+            results.WARMUP_PHASE if t < first + warmup_s else results.MEASURE_PHASE
+            for t in frame["t_start"]
+        ],
     )  # fmt: skip
     return results.with_columns(frame, results.SAMPLE_COLUMNS)[results.SAMPLE_COLUMNS]
 
@@ -67,8 +71,8 @@ def reset(client: httpx.Client, technique: Technique) -> None:
 
 
 def _progress_line(frame: pd.DataFrame, seconds: float) -> str:
-    measured = frame[(frame["phase"] == "measure") & (frame["dropped"] != 1)]
-    ok = measured[(measured["status"] > 0) & (measured["status"] < 400)]
+    measured = requests.measured(frame)
+    ok = requests.measured_successful(frame)
     failures, dropped = len(measured) - len(ok), int((frame["dropped"] == 1).sum())
     p50 = ok["latency_ms"].median() if len(ok) else float("nan")
     rps = len(measured) / seconds if seconds > 0 else 0.0
@@ -85,8 +89,7 @@ def open_loop_rate(
     capacity = math.nan
     frames = closed.get(baseline, [])
     if frames:
-        measured = pd.concat(frames)
-        capacity = requests_per_second(measured[measured["phase"] == "measure"])
+        capacity = requests_per_second(requests.measured(pd.concat(frames)))
     if not capacity > 0:
         chosen = probe[
             (probe["technique"] == point.technique.key)
