@@ -174,7 +174,13 @@ def parse_tolerances(pairs: list[str]) -> dict[str, float]:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from pairbench.gate.check import BaselineError, compare, read_baseline, read_summary
+    from pairbench.gate.check import (
+        BaselineError,
+        compare,
+        not_gated,
+        read_baseline,
+        read_summary,
+    )
     from pairbench.gate.render import render_junit, render_markdown, render_text
 
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
@@ -184,12 +190,23 @@ def command_check(args: argparse.Namespace) -> int:
         findings = compare(baseline, summary, parse_tolerances(args.tolerance))
     except BaselineError as error:
         return fail(f"{error}")
+    unchecked = not_gated(baseline, summary)
     log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
-    log(render_text(findings, verbose=args.verbose))
-    (run_dir / "check.md").write_text(render_markdown(findings))
-    (run_dir / "check.xml").write_text(render_junit(findings))
+    log(render_text(findings, verbose=args.verbose, unchecked=unchecked))
+    (run_dir / "check.md").write_text(render_markdown(findings, unchecked))
+    (run_dir / "check.xml").write_text(render_junit(findings, unchecked))
     log(f"details: {run_dir / 'check.md'}, {run_dir / 'check.xml'}")
-    return EXIT_FAILED if any(finding.regressed for finding in findings) else EXIT_OK
+    if any(finding.regressed for finding in findings):
+        return EXIT_FAILED
+    if unchecked and args.strict:
+        print(
+            f"pairbench: {len(unchecked)} variant(s) not gated and --strict: make a new "
+            "baseline that covers them (`pairbench baseline RUN_DIR`)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,8 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
             "round trips, bytes per request) rose beyond its tolerance, when a speedup fell "
             "significantly (CI upper bound below the baseline CI lower bound x (1 - "
             "tolerance)), or when an optimized variant no longer beats its baseline variant. "
-            "Writes check.md "
-            "(Markdown for CI step summaries) and check.xml (JUnit) into the run directory."
+            "Variants the baseline does not cover are listed as not gated (--strict fails on "
+            "them). Writes check.md (Markdown for CI step summaries) and check.xml (JUnit) "
+            "into the run directory."
         ),
     )
     check.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="default: the newest run")
@@ -312,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--verbose", action="store_true", help="print every check, not only failures"
     )
+    check.add_argument(
+        "--strict", action="store_true",
+        help="also exit 1 when the run has variants the baseline does not cover (not gated)",
+    )  # fmt: skip
     check.set_defaults(handler=command_check)
 
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")

@@ -7,6 +7,9 @@ speedup ratios measured within one run. It fails (exit 1) when:
   (b) a speedup fell significantly: the current CI's upper bound is below the
       baseline's CI lower bound times (1 - tolerance);
   (c) an optimized variant that beat its baseline variant no longer does.
+A variant the baseline does not cover (a new technique, variant or point) is not
+gated; the gate names each one, so nothing new passes unchecked in silence, and
+`pairbench check --strict` fails on them.
 """
 
 import math
@@ -34,6 +37,21 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
     "bytes_per_request": (0.02, 16.0),
 }
 KEY_COLUMNS = ["technique", "variant", "point"]
+
+
+@dataclass(frozen=True)
+class NotGated:
+    """A variant of the run that the baseline has no entry for, so nothing checks it."""
+
+    technique: str
+    variant: str
+    point: str
+
+    def describe(self) -> str:
+        return (
+            f"not gated: {self.technique}/{self.variant} at {self.point}: the baseline does "
+            "not cover it (make a new baseline with `pairbench baseline RUN_DIR`)"
+        )
 
 
 class BaselineError(Exception):
@@ -210,3 +228,10 @@ def compare(
         findings += _cost_findings(entry, row, cost_overrides.get(entry["technique"], {}))
         findings += _speedup_findings(entry, row, tolerance)
     return findings
+
+
+def not_gated(baseline: Mapping[str, Any], summary: pd.DataFrame) -> list[NotGated]:
+    """The run's variants (technique, variant, point) that no baseline entry covers."""
+    covered = {tuple(str(entry[column]) for column in KEY_COLUMNS) for entry in baseline["entries"]}
+    found = zip(*(summary[column].astype(str) for column in KEY_COLUMNS), strict=True)
+    return [NotGated(*key) for key in dict.fromkeys(found) if key not in covered]
