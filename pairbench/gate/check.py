@@ -25,8 +25,8 @@ from pairbench.stats.stage import read_summary as read_stats_summary
 
 BASELINE_VERSION = 1
 DEFAULT_SPEEDUP_TOLERANCE = 0.25
-# (relative, absolute) slack per deterministic cost. Counts that depend on timing (a
-# cache entry expiring mid-segment, a pool opening a spare connection) get more room.
+# (relative, absolute) slack per deterministic cost. Counts that depend on timing (an
+# in-process cache refilling from Redis, a pool opening a spare connection) get more room.
 COST_TOLERANCES: dict[str, tuple[float, float]] = {
     "queries_per_request": (0.02, 0.05),
     "rows_per_request": (0.02, 0.5),

@@ -7,9 +7,10 @@ uncontended probe), so every variant is offered the same load, below capacity.
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -60,12 +61,17 @@ def tidy_samples(
     return results.with_columns(frame, results.SAMPLE_COLUMNS)[results.SAMPLE_COLUMNS]
 
 
-def reset(client: httpx.Client, technique: Technique) -> None:
-    """Put the technique's state back (e.g. empty a scratch table) before a segment."""
+def reset(
+    client: httpx.Client, technique: Technique, params: Mapping[str, Any] | None = None
+) -> None:
+    """Put the technique's state back (e.g. empty a scratch table, warm a cache) before a
+    segment; `params` are the point's, which a cache warms its answer for."""
     if technique.reset_path is None:
         return
     try:
-        client.post(technique.reset_path, timeout=RESET_TIMEOUT_S).raise_for_status()
+        client.post(
+            technique.reset_path, params=dict(params or {}), timeout=RESET_TIMEOUT_S
+        ).raise_for_status()
     except httpx.HTTPError as error:
         raise LoadError(f"{technique.key}: reset {technique.reset_path} failed: {error}") from None
 
@@ -139,7 +145,7 @@ def measure(
                 + f", round {repetition + 1}/{profile.repetitions}"
             )
             log(f"[{number}/{len(order)}] {name} ...")
-            reset(client, point.technique)
+            reset(client, point.technique, point.params)
             raw_path = raw_dir / f"{point.technique.key}.{variant}.{mode}.{repetition}.csv"
             segment = _run(base_url, point, variant, mode, rate, profile, raw_path)
             frame = tidy_samples(raw_path, point, variant, repetition, profile.warmup_s, mode)
