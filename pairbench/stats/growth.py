@@ -15,8 +15,9 @@ on a log axis.
   MIN_POINTS_FOR_SHAPE points: superlinear or sublinear when the CI leaves the linear
   band on one side of 1, logarithmic when a + b*log(x) also fits better than any power,
   linear when the CI lies inside the band, else "not enough points to tell";
-- curve (what the report draws): the line, or with 4+ points and no linear claim the
-  best a + b*x^k (or log), whether or not the points support naming its shape.
+- curve (what the report draws): the line, or with MIN_POINTS_FOR_CURVE points or more
+  and no linear claim the best a + b*x^k (or log), whether or not the points support
+  naming its shape.
 
 Costs come from the uncontended probe (medians: no queueing in them), else the loaded p50.
 """
@@ -37,7 +38,11 @@ Floats = npt.NDArray[np.float64]
 FLAT_RISE = 0.2  # a rise below 20% of the cost at the smallest work is flat
 EXPONENTS = np.round(np.arange(0.05, 3.0001, 0.01), 2)  # the k tried in a + b*x^k
 LINEAR_BAND = (0.8, 1.25)  # an exponent known to lie in here reads as linear
-MIN_POINTS_FOR_SHAPE = 4  # a + b*x^k has 3 parameters: a 4th point is the first test of it
+# a + b*x^k has 3 parameters: from 4 points it is the best curve to draw, but its CI
+# would rest on a single residual (one machine hiccup decides it); naming a shape takes
+# at least 2 degrees of freedom for the noise.
+MIN_POINTS_FOR_CURVE = 4
+MIN_POINTS_FOR_SHAPE = 5
 CONFIDENCE = 0.95
 # Student's t at 97.5% by degrees of freedom (for the two-sided 95% CI); 2.042 past 30 is
 # slightly conservative. The profile CI keeps the k whose error exceeds the best by at
@@ -187,10 +192,13 @@ def fit_growth(work: Sequence[float], cost: Sequence[float]) -> Fit:
             slope = float(np.polyfit(x, y, 1)[0])
             return replace(line, slope=slope, intercept=math.nan, shape=FALLING, curve="")
         return replace(line, shape=FLAT)
-    if distinct < MIN_POINTS_FOR_SHAPE:
+    if distinct < MIN_POINTS_FOR_CURVE:
         return replace(line, shape=UNKNOWN)
     k, low, high, power_a, power_b, power_error = _exponent_profile(x, y)
-    fit = replace(line, shape=_shape(low, high, k), exponent=k, exponent_ci=(low, high))
+    if distinct < MIN_POINTS_FOR_SHAPE:
+        fit = replace(line, shape=UNKNOWN, exponent=k)
+    else:
+        fit = replace(line, shape=_shape(low, high, k), exponent=k, exponent_ci=(low, high))
     if fit.shape == LINEAR:
         return fit
     # Drawn: the curve that fits best, even where its shape is not claimed (UNKNOWN), so
