@@ -31,6 +31,8 @@ from bench_app.technique import Technique
 
 router = APIRouter(prefix="/conditional-get", tags=["conditional_get"])
 
+DEFAULT_USER_ID = 1
+
 # Twice the longest load segment (about 30 s), counted from the reset that caches the
 # representation before each segment: it never expires inside one, so every measured
 # request of etag_cached finds it and its costs per request are exact.
@@ -97,14 +99,14 @@ def not_modified(etag: str) -> Response:
 
 
 @router.get("/full", response_model=ProfileOut)
-async def full(session: SessionDep, user_id: UserId = 1) -> Response:
+async def full(session: SessionDep, user_id: UserId = DEFAULT_USER_ID) -> Response:
     """Always 200 with the whole body: no validator, so every reuse downloads it again."""
     return full_response(await profile_json(session, user_id))
 
 
 @router.get("/etag", response_model=ProfileOut)
 async def etag(
-    session: SessionDep, user_id: UserId = 1, if_none_match: IfNoneMatch = None
+    session: SessionDep, user_id: UserId = DEFAULT_USER_ID, if_none_match: IfNoneMatch = None
 ) -> Response:
     """Build the body, hash it into an ETag, and answer 304 if the client holds that one."""
     body = await profile_json(session, user_id)
@@ -145,7 +147,10 @@ async def cached_representation(
 
 @router.get("/etag-cached", response_model=ProfileOut)
 async def etag_cached(
-    session: SessionDep, redis: RedisDep, user_id: UserId = 1, if_none_match: IfNoneMatch = None
+    session: SessionDep,
+    redis: RedisDep,
+    user_id: UserId = DEFAULT_USER_ID,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Keep the ETag with the cached body: a match is one small Redis read, no query."""
     if if_none_match is not None:
@@ -158,7 +163,9 @@ async def etag_cached(
 
 
 @router.post("/reset", include_in_schema=False)
-async def reset(session: SessionDep, redis: RedisDep, user_id: UserId = 1) -> dict[str, int]:
+async def reset(
+    session: SessionDep, redis: RedisDep, user_id: UserId = DEFAULT_USER_ID
+) -> dict[str, int]:
     """Drop the cached representations, then cache this user's afresh (with a fresh TTL).
 
     The harness posts the point's parameters before each load segment, so each segment
@@ -183,15 +190,12 @@ TECHNIQUE = Technique(
         "copy of the body lets a 304 skip the database too. The load user keeps each "
         "ETag it receives and sends it back, as a browser does."
     ),
-    seed="Caching Strategies / HTTP Caching",
+    guide_section="Caching Strategies / HTTP Caching",
     router=router,
-    variants={
-        "full": "/conditional-get/full",
-        "etag": "/conditional-get/etag",
-        "etag_cached": "/conditional-get/etag-cached",
-    },
+    variants=("full", "etag", "etag_cached"),
     baseline="full",
-    params={"user_id": 1},
+    scenario="scenarios.conditional_get",
+    params={"user_id": DEFAULT_USER_ID},
     proof=(
         "bytes per request: the whole body -> ~0 (304s) -> ~0; "
         "queries per request: 2 -> 2 -> 0; Redis commands: 0 -> 0 -> 1"
