@@ -12,6 +12,9 @@ PROBE_REQUESTS = 20  # sequential requests per variant and point, for the cost s
 # One request of the slowest variant: bulk_insert's row_by_row at rows=10000 commits 10,000
 # times, over 10 s on a quiet machine and past a minute on a busy one.
 REQUEST_TIMEOUT_S = 300.0
+# A closed-loop segment measures its round_s, or up to this many times longer until its
+# min_requests have answered (a variant whose requests take seconds).
+SEGMENT_STRETCH = 4.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class Profile:
     micro_max_time_s: float  # pytest-benchmark's time budget per variant
     micro_min_rounds: int  # rounds per variant, unless that would take longer than
     micro_variant_budget_s: float  # this: a slow variant gets fewer (at least 3)
+
+    @property
+    def longest_segment_s(self) -> float:
+        return self.warmup_max_s + self.round_s * SEGMENT_STRETCH
 
     @property
     def adaptive(self) -> bool:

@@ -1,4 +1,4 @@
-"""A run: plan -> services -> seed -> app -> equivalence -> probe -> load -> micro -> files.
+"""A run: plan -> services -> seed -> app -> equivalence -> probe -> load -> micro -> stats.
 
 Variants of a technique are measured interleaved (A B C A B C ...) so drift of the
 machine falls on all of them alike (pairbench.load.measure). Every stage leaves its files in
@@ -32,6 +32,7 @@ from pairbench.load.segment import LoadError, running_generator
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points
 from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
 from pairbench.report.code_view import capture_sources
+from pairbench.stats.stage import write_tables
 
 Log = Callable[[str], None]
 GENERATOR_LOG = "generator.log"
@@ -231,6 +232,8 @@ def run(
                 manifest["micro"]["error"] = error
                 if error:
                     log(f"warning: {error}")
+        with stage("stats"):
+            write_tables(run_dir)
     except (KeyboardInterrupt, SystemExit):
         outcome = RunOutcome(run_dir, interrupted=True)
     except (ServiceError, ServerError, LoadError, results.ResultsError) as error:

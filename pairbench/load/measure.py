@@ -14,7 +14,7 @@ the same load, below capacity.
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,9 @@ from pairbench import results
 from pairbench.load.segment import LoadError, LoadGenerator, SegmentResult, has_own_workload
 from pairbench.plan import Point
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
+from pairbench.stats import requests
 from pairbench.stats.rounds import round_ratio_ci, rounds_needed
-from pairbench.stats.stability import BUDGET_REACHED, successful_repetitions
+from pairbench.stats.stability import BUDGET_REACHED
 from pairbench.stats.summary import requests_per_second
 
 Log = Callable[[str], None]
@@ -105,24 +106,33 @@ def tidy_samples(
     frame = frame.assign(
         technique=point.technique.key, variant=variant, point=point.label, mode=mode,
         repetition=repetition,
-        phase=np.where(frame["t_start"].astype(float) < measure_start, "warmup", "measure"),
+        phase=np.where(
+            frame["t_start"].astype(float) < measure_start,
+            results.WARMUP_PHASE,
+            results.MEASURE_PHASE,
+        ),
     )  # fmt: skip
     return results.with_columns(frame, results.SAMPLE_COLUMNS)[results.SAMPLE_COLUMNS]
 
 
-def reset(client: httpx.Client, technique: Technique) -> None:
-    """Put the technique's state back (e.g. empty a scratch table) before a segment."""
+def reset(
+    client: httpx.Client, technique: Technique, params: Mapping[str, Any] | None = None
+) -> None:
+    """Put the technique's state back (e.g. empty a scratch table, warm a cache) before a
+    segment; `params` are the point's, which a cache warms its answer for."""
     if technique.reset_path is None:
         return
     try:
-        client.post(technique.reset_path, timeout=RESET_TIMEOUT_S).raise_for_status()
+        client.post(
+            technique.reset_path, params=dict(params or {}), timeout=RESET_TIMEOUT_S
+        ).raise_for_status()
     except httpx.HTTPError as error:
         raise LoadError(f"{technique.key}: reset {technique.reset_path} failed: {error}") from None
 
 
 def _progress_line(frame: pd.DataFrame, seconds: float) -> str:
-    measured = frame[(frame["phase"] == "measure") & (frame["dropped"] != 1)]
-    ok = measured[(measured["status"] > 0) & (measured["status"] < 400)]
+    measured = requests.measured(frame)
+    ok = requests.measured_successful(frame)
     failures, dropped = len(measured) - len(ok), int((frame["dropped"] == 1).sum())
     p50 = ok["latency_ms"].median() if len(ok) else float("nan")
     rps = len(measured) / seconds if seconds > 0 else 0.0
@@ -139,8 +149,7 @@ def open_loop_rate(
     capacity = math.nan
     frames = closed.get(baseline, [])
     if frames:
-        measured = pd.concat(frames)
-        capacity = requests_per_second(measured[measured["phase"] == "measure"])
+        capacity = requests_per_second(requests.measured(pd.concat(frames)))
     if not capacity > 0:
         chosen = probe[
             (probe["technique"] == point.technique.key)
@@ -156,8 +165,8 @@ def round_medians(frames: list[pd.DataFrame]) -> list[float]:
     """A variant's p50 of successful measured requests in each round (NaN if none)."""
     found = []
     for frame in frames:
-        latencies = successful_repetitions(frame[frame["phase"] == "measure"])
-        found.append(float(np.median(latencies[0])) if latencies else math.nan)
+        latencies = requests.measured_successful(frame)["latency_ms"]
+        found.append(float(latencies.median()) if len(latencies) else math.nan)
     return found
 
 
@@ -259,7 +268,7 @@ class PointMeasurer:
         self, point: Point, variant: str, mode: str, repetition: int, rate: float
     ) -> pd.DataFrame:
         profile, technique = self.plan.profile, point.technique
-        reset(self.client, technique)
+        reset(self.client, technique, point.params)
         self.raw_dir.mkdir(exist_ok=True)
         raw_path = self.raw_dir / f"{technique.key}.{variant}.{mode}.{repetition}.csv"
         target = technique.url(variant, point.params)

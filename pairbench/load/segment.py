@@ -23,13 +23,13 @@ import psutil
 
 from bench_app.technique import Technique
 from pairbench.env.server import stop_process
+from pairbench.profiles import SEGMENT_STRETCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 CPU_POLL_S = 0.5
 START_TIMEOUT_S = 120.0  # the generator's imports, on a busy machine
 GRACE_S = 60.0  # a segment's own start and stop (users finishing requests), beyond its time
-MAX_STRETCH = 4.0  # a closed-loop segment measures at most this many times its seconds
 
 
 class LoadError(Exception):
@@ -99,9 +99,9 @@ class LoadGenerator:
         min_requests: int = 0,
     ) -> SegmentResult:
         """`users` closed-loop users on `target`: warm-up within `warmup` (min, max) seconds
-        until latency settles, then `seconds` measured, or longer (up to MAX_STRETCH times)
+        until latency settles, then `seconds` measured, or longer (up to SEGMENT_STRETCH times)
         until `min_requests` answered; raw samples go to a CSV."""
-        max_seconds = seconds * MAX_STRETCH
+        max_seconds = seconds * SEGMENT_STRETCH
         return self._segment(
             {
                 "op": "closed", "technique": technique, "target": target, "users": users,

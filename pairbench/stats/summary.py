@@ -16,7 +16,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from bench_app.metering import COST_HEADERS
-from pairbench.results import CLOSED, OPEN, SAMPLE_COLUMNS, SEGMENT_COLUMNS, with_columns
+from pairbench.results import (
+    CLOSED,
+    MEASURE_PHASE,
+    OPEN,
+    SAMPLE_COLUMNS,
+    SEGMENT_COLUMNS,
+    with_columns,
+)
 from pairbench.stats.bootstrap import (
     DEFAULT_RESAMPLES,
     Floats,
@@ -24,26 +31,25 @@ from pairbench.stats.bootstrap import (
     bootstrap_ci,
     bootstrap_ratio_ci,
 )
+from pairbench.stats.requests import failed, sent
 from pairbench.stats.rounds import RoundRatio, round_ratio_ci
 from pairbench.stats.significance import VERDICTS, repetition_u_test, verdict
+from pairbench.stats.slo import cache_hit_rate, slo_status
 from pairbench.stats.stability import (
     LATE_SEND_MS,
     MAX_GENERATOR_CPU,
     MAX_REPETITION_CV,
-    MEASURE_PHASE,
     MIN_SAMPLES,
-    failed,
     repetition_cv,
     segment_maxima,
-    sent,
     stability_warnings,
     successful_repetitions,
 )
 
 __all__ = [
-    "MAX_GENERATOR_CPU", "MAX_REPETITION_CV", "MEASURE_PHASE", "MIN_SAMPLES", "PERCENTILES",
-    "SUMMARY_COLUMNS", "VERDICTS", "bootstrap_ratio_ci", "percentile", "stability_warnings",
-    "requests_per_second", "summarize", "throughput_bins", "verdict",
+    "MAX_GENERATOR_CPU", "MAX_REPETITION_CV", "MIN_SAMPLES", "PERCENTILES", "SUMMARY_COLUMNS",
+    "VERDICTS", "bootstrap_ratio_ci", "percentile", "stability_warnings", "requests_per_second",
+    "summarize", "throughput_bins", "verdict",
 ]  # fmt: skip
 
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
@@ -79,8 +85,9 @@ SUMMARY_COLUMNS = [
     "speedup_p95", "speedup_p95_ci_low", "speedup_p95_ci_high", "verdict_p95",
     "speedup_rps", "speedup_rps_ci_low", "speedup_rps_ci_high", "verdict_rps",
     "u_test_p", "repetition_cv", "repetitions", "users", "rate", "dropped", "late_sends",
-    "service_p50_ms", "service_p99_ms", "generator_cpu_max", "stopped",
+    "service_p50_ms", "service_p99_ms", "generator_cpu_max", "cache_hit_rate", "slo", "stopped",
 ]  # fmt: skip
+REQUIRED_SUMMARY_COLUMNS = ["technique", "variant", "point", "p50_ms"]
 COST_COLUMNS = {  # summary column -> the meter's column it averages over successful requests
     **{f"{name}_per_request": name for name in COST_HEADERS},
     "bytes_per_request": "bytes",
@@ -333,5 +340,6 @@ def summarize(
                 generator_cpu_max=cpu.get(segment_key, np.nan),
                 stopped=stopped.get("stopped", ""),
             )
+            row.update(cache_hit_rate=cache_hit_rate(row), slo=slo_status(row))
             rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
