@@ -54,9 +54,10 @@ KEY_PACKAGES = (
 
 CLOSED, OPEN = "closed", "open"  # load modes: N users back to back / a fixed arrival rate
 MODES = (CLOSED, OPEN)
-# A segment's phases: its first seconds warm up and are left out of every figure.
-WARMUP_PHASE, MEASURE_PHASE = "warmup", "measure"
-PHASES = (WARMUP_PHASE, MEASURE_PHASE)
+# A sample's phase: sent before measuring began (excluded), in the measuring window, or
+# after it (excluded: a closed-loop user finishing its task as the segment stops).
+WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE = "warmup", "measure", "cooldown"
+PHASES = (WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE)
 # samples.csv.gz, one row per request. In open-loop mode t_start is the *intended* send
 # time and latency_ms counts from it (so a stalled server cannot hide queued requests);
 # send_lag_ms is how late the generator actually sent, and a dropped send (never sent:

@@ -98,18 +98,26 @@ class LoadBudget:
 
 
 def tidy_samples(
-    raw_path: Path, point: Point, variant: str, repetition: int, measure_start: float, mode: str
+    raw_path: Path,
+    point: Point,
+    variant: str,
+    repetition: int,
+    window: tuple[float, float],
+    mode: str,
 ) -> pd.DataFrame:
-    """A generator's raw rows labelled with what they measured; those sent before
-    `measure_start` (epoch seconds) marked as warm-up; columns exactly SAMPLE_COLUMNS."""
+    """A generator's raw rows labelled with what they measured: sent in the measuring
+    `window` (epoch seconds), before it (warm-up) or after it (cool-down, e.g. a burst
+    released as the segment ended); columns exactly SAMPLE_COLUMNS."""
     frame = results.read_table(raw_path, ["t_start", "latency_ms", "status"])
+    measure_start, measure_end = window
+    starts = frame["t_start"].astype(float)
     frame = frame.assign(
         technique=point.technique.key, variant=variant, point=point.label, mode=mode,
         repetition=repetition,
-        phase=np.where(
-            frame["t_start"].astype(float) < measure_start,
-            results.WARMUP_PHASE,
-            results.MEASURE_PHASE,
+        phase=np.select(
+            [starts < measure_start, starts <= measure_end],
+            [results.WARMUP_PHASE, results.MEASURE_PHASE],
+            results.COOLDOWN_PHASE,
         ),
     )  # fmt: skip
     return results.with_columns(frame, results.SAMPLE_COLUMNS)[results.SAMPLE_COLUMNS]
@@ -282,7 +290,8 @@ class PointMeasurer:
                 technique.key, target, profile.users, warmup, profile.round_s, raw_path,
                 min_requests=profile.min_requests,
             )  # fmt: skip
-        frame = tidy_samples(raw_path, point, variant, repetition, segment.measure_start, mode)
+        window = (segment.measure_start, segment.measure_end)
+        frame = tidy_samples(raw_path, point, variant, repetition, window, mode)
         results.append_rows(self.run_dir / results.SAMPLES, frame)
         results.append_rows(
             self.run_dir / results.SEGMENTS,
