@@ -69,6 +69,14 @@ PROFILES = {
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
         ),
         Profile(
+            "gate", "the CI regression gate: three short rounds a point, for honest CIs",
+            users=8, warmup_min_s=0.2, warmup_max_s=0.5, round_s=0.75, min_requests=10,
+            min_rounds=3, max_rounds=3, target_half_width=None,
+            load_budget_s=300, point_max_s=20, probe_budget_s=0.5,
+            scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
+            micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
+        ),
+        Profile(
             "quick", "minutes: rounds until each speedup is known to +/-10%, sweeps probed",
             users=8, warmup_min_s=0.3, warmup_max_s=1.5, round_s=1.5, min_requests=20,
             min_rounds=3, max_rounds=10, target_half_width=0.10,
