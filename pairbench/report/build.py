@@ -14,6 +14,7 @@ import pandas as pd
 from bench_app.techniques import all_techniques
 from pairbench import results
 from pairbench.load.micro import load_or_build_micro_summary
+from pairbench.report.bandwidth_view import LINK_NAMES
 from pairbench.report.formatting import FILTERS
 from pairbench.report.leaderboard import (
     SLO_CACHE_HIT_RATE,
@@ -24,6 +25,7 @@ from pairbench.report.leaderboard import (
 )
 from pairbench.report.view import default_point, headline_rows, records, technique_view
 from pairbench.stats import growth
+from pairbench.stats.bandwidth import read_or_build_bandwidth
 from pairbench.stats.bootstrap import DEFAULT_RESAMPLES
 from pairbench.stats.stability import stability_findings
 from pairbench.stats.summary import (
@@ -162,6 +164,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
     planned = [str(key) for key in run.manifest.get("techniques", [])]
     keys = planned + [key for key in dict.fromkeys(summary["technique"]) if key not in planned]
     growth_table, costs = _growth(run, summary, keys)
+    bandwidth = read_or_build_bandwidth(run, summary, baselines)
     findings = stability_findings(run.samples, run.segments)
     sections = [
         technique_view(
@@ -172,6 +175,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
             growth_table[growth_table["technique"] == key],
             costs.get(key, {}),
             [message for technique, message in findings if technique == key],
+            bandwidth[bandwidth["technique"] == key],
         )
         for key in keys
     ]
@@ -192,6 +196,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         warnings=[message for _, message in findings],
         run_warnings=_run_warnings(run, summary),
         sections=sections,
+        bandwidth_links=list(LINK_NAMES.values()),
     )
     target = reports_root / run.run_id / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)

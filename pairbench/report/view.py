@@ -15,6 +15,7 @@ from bench_app.technique import Technique
 from bench_app.techniques import all_techniques
 from pairbench import results
 from pairbench.report import charts
+from pairbench.report.bandwidth_view import bandwidth_view
 from pairbench.report.charts_growth import growth_svg
 from pairbench.report.charts_timeline import latency_over_time_svg
 from pairbench.report.code_view import capture_sources, highlighted
@@ -264,6 +265,14 @@ def _declared(technique: Technique | None, key: str) -> dict[str, Any]:
     }
 
 
+def _bandwidth(rows: pd.DataFrame | None, default: str | None, order: list[str]) -> list[Any]:
+    """The bandwidth table's points: the default first, then the sweep (probed, not loaded)."""
+    if rows is None or not len(rows):
+        return []
+    labels = [str(label) for label in dict.fromkeys(rows["point"])]
+    return bandwidth_view(rows, point_order(labels, default), order)
+
+
 def technique_view(
     run: results.Run,
     key: str,
@@ -272,6 +281,7 @@ def technique_view(
     growth: pd.DataFrame,
     costs: dict[tuple[str, str], float],
     warnings: list[str],
+    bandwidth: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Text, code, charts and tables of one technique; its text from the registry if there."""
     technique = all_techniques().get(key)
@@ -300,6 +310,7 @@ def technique_view(
         "caches": _uses_cache(rows),
         "code": _code_view(run, technique, key, order),
         "growth": _growth_view(run, key, growth, costs, colors) if len(growth) else [],
+        "bandwidth": _bandwidth(bandwidth, default, order),
         "micro": sorted(micro_rows, key=lambda row: position.get(row["variant"], len(order))),
         "artifacts": {str(name): str(text) for name, text in artifacts.items()},
         "equivalence": _equivalence_view(run, key, order),
