@@ -111,7 +111,7 @@ TECHNIQUE = Technique(
         "from being sent. The response model's speed comes from FastAPI's default response "
         "class: `response_class=JSONResponse` (or the deprecated ORJSONResponse) sends the "
         "data back through Python dicts. All variants load whole ORM entities in one query, so "
-        "the database and ORM share of the time is the same for all and dilutes the ratios; "
-        "the microbenchmark shows the same without the network."
+        "the database and ORM share of the time is the same for all and dilutes the ratios, "
+        "most at few rows; the sweep shows the gap growing with the rows."
     ),
 )
