@@ -67,7 +67,7 @@ async def page_of_posts(session: SessionDep, posts: int) -> bytes:
 GZIP_STARLETTE_DEFAULTS = Middleware(GZipMiddleware, minimum_size=MINIMUM_SIZE, compresslevel=9)
 GZIP_LEVEL_6 = Middleware(GZipMiddleware, minimum_size=MINIMUM_SIZE, compresslevel=6)
 # Brotli alone: starlette-compress would pick zstd first for clients that accept it, and
-# gzip for those that accept no Brotli; this variant measures Brotli for every client.
+# gzip for those that accept no Brotli; this variant serves Brotli, else the plain body.
 BROTLI_QUALITY_4 = Middleware(
     CompressMiddleware, minimum_size=MINIMUM_SIZE, zstd=False, brotli_quality=4, gzip=False
 )
