@@ -191,15 +191,20 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    profiles = ", ".join(f"{p.name} ({p.description})" for p in PROFILES.values())
+    # argparse %-formats help texts: a profile's "+/-10%" must reach it as "%%".
+    profiles = ", ".join(
+        f"{p.name} ({p.description.replace('%', '%%')})" for p in PROFILES.values()
+    )
 
     run = commands.add_parser(
         "run",
         help="measure techniques; prints the report path at the end",
         description=(
-            "Measure techniques: equivalence check, an uncontended probe, interleaved load "
-            "segments (closed and/or open loop), then in-process microbenchmarks; writes "
-            "results/<run-id>/ and reports/<run-id>/index.html."
+            "Measure techniques: equivalence check, an uncontended probe, interleaved rounds\n"
+            "of load segments (closed and/or open loop) until each speedup's CI meets the\n"
+            "profile's target or its budget, then in-process microbenchmarks; writes\n"
+            "results/<run-id>/ and reports/<run-id>/index.html. Progress lines show the\n"
+            "elapsed time and an ETA; the manifest keeps each stage's wall time."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
@@ -211,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
             "          latency counts from each request's intended send time, so a stall\n"
             "          cannot hide the requests queued behind it (coordinated omission);\n"
             "          late and dropped sends are counted. Techniques with their own Locust\n"
-            "          user (scenarios/<key>.py) run closed-loop only.\n"
+            "          user (their `scenario`, e.g. scenarios/stampede.py) run closed-loop only.\n"
             "  default by profile: smoke and quick closed, standard both.\n"
             "sweeps: quick probes each sweep point one request at a time; standard also loads it."
         ),

@@ -51,8 +51,8 @@ SAMPLE_COLUMNS = [
     "status", "bytes", *COST_HEADERS, "error", "send_lag_ms", "dropped",
 ]  # fmt: skip
 SEGMENT_COLUMNS = [
-    "technique", "variant", "point", "mode", "repetition", "started", "ended", "users", "rate",
-    "generator_cpu_max",
+    "technique", "variant", "point", "mode", "repetition", "started", "measure_start",
+    "measure_end", "ended", "users", "rate", "generator_cpu_max",
 ]  # fmt: skip
 PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
 REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
@@ -60,7 +60,7 @@ REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
 ]  # fmt: skip
 REQUIRED_SEGMENT_COLUMNS = ["technique", "variant", "point", "repetition", "generator_cpu_max"]
 REQUIRED_PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms"]
-TEXT_COLUMNS = ["technique", "variant", "point", "mode", "phase", "error", "verdict"]
+TEXT_COLUMNS = ["technique", "variant", "point", "mode", "phase", "error", "verdict", "stopped"]
 # What files from before a column existed mean by its absence.
 COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": ""}
 

@@ -27,6 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MICRO_DIR = REPO_ROOT / "scenarios" / "micro"
 PLAN_FILE = "micro_plan.json"
 PLAN_ENV = "PAIRBENCH_MICRO_PLAN"
+VARIANT_BUDGET_ENV = "PAIRBENCH_MICRO_VARIANT_BUDGET_S"
 OVERHEAD_S = 120.0  # pytest start-up, app lifespan, calibration, on top of the time budgets
 MICRO_COLUMNS = [
     "technique", "variant", "point", "baseline", "rounds", "median_us", "iqr_us", "min_us",
@@ -67,9 +68,15 @@ def run_microbenchmarks(
         "--benchmark-min-time=0.000005", "--benchmark-warmup=on",
         "--benchmark-warmup-iterations=3", "--benchmark-disable-gc",
     ]  # fmt: skip
-    budget = OVERHEAD_S + len(plan) * (profile.micro_max_time_s * 3 + 5.0)
+    budget = OVERHEAD_S + len(plan) * (
+        profile.micro_max_time_s * 3 + profile.micro_variant_budget_s
+    )
     log(f"microbenchmarks: {len(plan)} variants in-process (pytest-benchmark) ...")
-    env = {**environment, PLAN_ENV: str((run_dir / PLAN_FILE).resolve())}
+    env = {
+        **environment,
+        PLAN_ENV: str((run_dir / PLAN_FILE).resolve()),
+        VARIANT_BUDGET_ENV: f"{profile.micro_variant_budget_s:g}",
+    }
     log_path = run_dir / results.MICRO_LOG
     with open(log_path, "wb") as log_file:
         try:

@@ -27,12 +27,13 @@ from pairbench.report.view import default_point, headline_rows, records, techniq
 from pairbench.stats import growth
 from pairbench.stats.bandwidth import read_or_build_bandwidth
 from pairbench.stats.bootstrap import DEFAULT_RESAMPLES
-from pairbench.stats.stability import stability_findings
+from pairbench.stats.stability import budget_findings, stability_findings
 from pairbench.stats.summary import (
     MAX_GENERATOR_CPU,
     MAX_REPETITION_CV,
     MIN_SAMPLES,
     SUMMARY_COLUMNS,
+    stopping_of,
     summarize,
 )
 
@@ -56,7 +57,10 @@ def summary_of(run: results.Run) -> pd.DataFrame:
     path = run.directory / results.SUMMARY
     if path.exists():
         return results.read_run_table(path, SUMMARY_COLUMNS, REQUIRED_SUMMARY_COLUMNS)
-    summary = summarize(run.samples, run.segments, run.equivalence, baselines_for(run))
+    summary = summarize(
+        run.samples, run.segments, run.equivalence, baselines_for(run),
+        stopping=stopping_of(run.manifest),
+    )  # fmt: skip
     summary.to_csv(path, index=False)
     return summary
 
@@ -115,6 +119,7 @@ def headlines(run_dir: Path) -> list[str]:
         mode = results.CLOSED if (chosen["mode"] == results.CLOSED).any() else results.OPEN
         lines.append(headline_text(str(key), records(chosen[chosen["mode"] == mode])))
     warnings = len(stability_findings(run.samples, run.segments)) + len(_run_warnings(run, summary))
+    warnings += len(budget_findings(summary))
     if warnings:
         lines.append(f"{warnings} warning(s) on how far to trust these figures: see the report")
     return lines
@@ -165,7 +170,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
     keys = planned + [key for key in dict.fromkeys(summary["technique"]) if key not in planned]
     growth_table, costs = _growth(run, summary, keys)
     bandwidth = read_or_build_bandwidth(run, summary, baselines)
-    findings = stability_findings(run.samples, run.segments)
+    findings = stability_findings(run.samples, run.segments) + budget_findings(summary)
     sections = [
         technique_view(
             run,

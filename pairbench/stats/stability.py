@@ -13,6 +13,7 @@ from pairbench.results import SAMPLE_COLUMNS, SEGMENT_COLUMNS, with_columns
 from pairbench.stats.bootstrap import Floats
 
 MEASURE_PHASE = "measure"
+BUDGET_REACHED = "budget reached"  # why a point's rounds stopped short of the CI target
 MAX_REPETITION_CV = 0.10  # pyperf warns past 10% spread between runs
 MAX_GENERATOR_CPU = 90.0  # past this the load generator, not the app, sets the pace
 MIN_SAMPLES = 100
@@ -77,6 +78,23 @@ def _open_loop_warnings(label: str, frame: pd.DataFrame) -> list[str]:
             "their latency still counts from the intended time, but the arrival rate slipped"
         )
     return warnings
+
+
+def budget_findings(summary: pd.DataFrame) -> list[tuple[str, str]]:
+    """Points whose rounds ran out of budget before every speedup's CI met the target."""
+    found = []
+    for row in summary.itertuples():
+        if str(getattr(row, "stopped", "")) != BUDGET_REACHED or bool(row.baseline):
+            continue
+        width = float(getattr(row, "speedup_ci_half_width", float("nan")))
+        ci = f"CI +/-{width:.0%}" if width == width else "no CI"
+        label = _label(str(row.technique), str(row.variant), str(row.point), str(row.mode))
+        message = (
+            f"{label}: budget reached after {row.repetitions} rounds: {ci}, wider than the "
+            "profile's target: the machine is noisy or the variants too close to tell"
+        )
+        found.append((str(row.technique), message))
+    return found
 
 
 def stability_warnings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[str]:
