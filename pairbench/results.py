@@ -42,9 +42,10 @@ PROBE_SUMMARY = "probe_summary.csv"  # medians of the uncontended probe per vari
 LATENCY_CURVES = "latency_curves.csv.gz"  # latency at each percentile, for the curves
 TIMELINE = "timeline.csv"  # p50 and p99 per time bin, for latency over time
 WARNINGS = "warnings.csv"  # what makes a figure weaker than its CI says
+BANDWIDTH = "bandwidth.csv"  # content-encoded responses: break-even link speeds
 STATS_TABLES = (
     SUMMARY, GROWTH, GROWTH_POINTS, MICRO_SUMMARY, PROBE_SUMMARY, LATENCY_CURVES, TIMELINE,
-    WARNINGS,
+    WARNINGS, BANDWIDTH,
 )  # fmt: skip
 STATS_DONE = "stats.json"  # written last: the tables are complete, and by which version
 KEY_PACKAGES = (

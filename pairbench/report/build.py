@@ -11,6 +11,7 @@ import jinja2
 import pandas as pd
 
 from pairbench import results
+from pairbench.report.bandwidth_view import LINK_NAMES
 from pairbench.report.formatting import FILTERS
 from pairbench.report.leaderboard import headline_text, leaderboard_line
 from pairbench.report.view import default_point, headline_rows, records, technique_view
@@ -119,6 +120,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         warnings=[str(message) for message in tables.warnings["message"]],
         run_warnings=_run_warnings(run, summary),
         sections=sections,
+        bandwidth_links=list(LINK_NAMES.values()),
     )
     target = reports_root / run.run_id / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from bench_app.technique import Technique
 from bench_app.techniques import all_techniques
 from pairbench import results
 from pairbench.report import charts
+from pairbench.report.bandwidth_view import bandwidth_view
 from pairbench.report.charts_growth import Curve, growth_svg
 from pairbench.report.charts_timeline import latency_over_time_svg
 from pairbench.report.code_view import capture_sources, highlighted
@@ -278,6 +279,17 @@ def _declared(technique: Technique | None, key: str) -> dict[str, Any]:
     }
 
 
+def _bandwidth(
+    run: results.Run, key: str, rows: pd.DataFrame, default: str | None, order: list[str]
+) -> list[Any]:
+    """The bandwidth table's points: the default first, then the sweep (probed, not loaded)."""
+    if not len(rows):
+        return []
+    labels = [str(label) for label in dict.fromkeys(rows["point"])]
+    planned = run.manifest.get("points", {}).get(key, [])
+    return bandwidth_view(rows, point_order(planned, labels, default), order)
+
+
 def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]:
     """Text, code, charts and tables of one technique; its text from the registry if there."""
     technique = all_techniques().get(key)
@@ -308,6 +320,7 @@ def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]
         "caches": _uses_cache(rows),
         "code": _code_view(run, technique, key, order),
         "growth": _growth_view(tables, key, colors),
+        "bandwidth": _bandwidth(run, key, at(tables.bandwidth, technique=key), default, order),
         "micro": sorted(micro_rows, key=lambda row: position.get(row["variant"], len(order))),
         "artifacts": {str(name): str(text) for name, text in artifacts.items()},
         "equivalence": _equivalence_view(run, key, order),

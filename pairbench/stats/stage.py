@@ -17,6 +17,7 @@ import pandas as pd
 
 from bench_app.techniques import all_techniques
 from pairbench import results
+from pairbench.stats.bandwidth import BANDWIDTH_COLUMNS, bandwidth_table
 from pairbench.stats.curves import CURVE_COLUMNS, latency_curves
 from pairbench.stats.growth import (
     GROWTH_COLUMNS,
@@ -37,7 +38,9 @@ from pairbench.stats.summary import (
 from pairbench.stats.timeline import TIMELINE_COLUMNS, latency_timeline
 
 # Raise when a table's columns or meaning change: older runs' tables are then recomputed.
-STATS_VERSION = 2  # 2: speedups from rounds, CI half-widths, how each point stopped
+STATS_VERSION = (
+    3  # 3: bandwidth.csv; 2: speedups from rounds, CI half-widths, how each point stopped
+)
 WARNING_COLUMNS = ["technique", "message"]
 
 
@@ -53,6 +56,7 @@ class Tables:
     latency_curves: pd.DataFrame  # latency_curves.csv.gz: latency at 200 percentiles
     timeline: pd.DataFrame  # timeline.csv: p50 and p99 per time bin
     warnings: pd.DataFrame  # warnings.csv: what weakens a figure, per technique
+    bandwidth: pd.DataFrame  # bandwidth.csv: where content encoding pays, by link speed
 
 
 # Tables field -> (file, columns, columns a file must have to be read)
@@ -65,6 +69,7 @@ FILES: dict[str, tuple[str, list[str], list[str]]] = {
     "latency_curves": (results.LATENCY_CURVES, CURVE_COLUMNS, CURVE_COLUMNS),
     "timeline": (results.TIMELINE, TIMELINE_COLUMNS, TIMELINE_COLUMNS[:5]),
     "warnings": (results.WARNINGS, WARNING_COLUMNS, WARNING_COLUMNS),
+    "bandwidth": (results.BANDWIDTH, BANDWIDTH_COLUMNS, BANDWIDTH_COLUMNS[:3]),
 }
 assert sorted(name for name, _, _ in FILES.values()) == sorted(results.STATS_TABLES)
 
@@ -126,6 +131,7 @@ def compute_tables(run: results.Run) -> Tables:
         latency_curves=latency_curves(run.samples),
         timeline=latency_timeline(run.samples),
         warnings=pd.DataFrame(findings, columns=WARNING_COLUMNS),
+        bandwidth=bandwidth_table(run.probe, summary, baselines),
     )
 
 
