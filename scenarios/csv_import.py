@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from locust import FastHttpUser, constant
 
 from bench_app.techniques.csv_import import upload
-from scenarios.turns import turns
+from scenarios.turns import in_turn, turns
 
 
 def make_user(name: str, path: str) -> type[FastHttpUser]:
@@ -20,7 +20,9 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
     turn = turns()
 
     def send(self: FastHttpUser) -> None:
-        with turn:
+        def upload_once() -> None:
             self.client.post(path, name=name, data=body.content, headers=headers)
+
+        in_turn(self, turn, upload_once)
 
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [send]})

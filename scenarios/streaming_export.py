@@ -7,7 +7,7 @@ its time to the last.
 from locust import FastHttpUser, constant
 
 from scenarios.download import timed_download
-from scenarios.turns import turns
+from scenarios.turns import in_turn, turns
 
 
 def make_user(name: str, path: str) -> type[FastHttpUser]:
@@ -15,7 +15,6 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
     turn = turns()
 
     def download(self: FastHttpUser) -> None:
-        with turn:
-            timed_download(self, path, name)
+        in_turn(self, turn, lambda: timed_download(self, path, name))
 
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [download]})

@@ -29,10 +29,11 @@ class MemoryReading:
     def growth_mb(self) -> float:
         return self.end_mb - self.start_mb
 
-    def growth_since(self, moment: float) -> float:
-        """Growth from the first sample at or after `moment` (a time.time()) to the end."""
-        later = [mb for at, mb in self.timeline if at >= moment]
-        return self.end_mb - later[0] if later else float("nan")
+    def growth_between(self, start: float, end: float) -> float:
+        """Growth from the first sample at or after `start` to the last at or before `end`
+        (times as time.time() gives them); NaN without two such samples."""
+        inside = [mb for at, mb in self.timeline if start <= at <= end]
+        return inside[-1] - inside[0] if len(inside) >= 2 else float("nan")
 
 
 def rss_mb(process: psutil.Process) -> float:

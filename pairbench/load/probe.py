@@ -22,7 +22,6 @@ from pairbench.results import PROBE_COLUMNS
 
 PROBE_RSS_INTERVAL_S = 0.005
 WARMUP_REQUESTS = 3
-BUDGET_S = 60.0  # per variant and point; past it, fewer requests (always at least one)
 
 
 def _cost(response: httpx.Response, name: str) -> float:
@@ -55,11 +54,13 @@ def probe_variant(
     variant: str,
     params: dict[str, Any],
     requests: int,
+    budget_s: float,
     app_pid: int | None = None,
 ) -> list[dict[str, Any]]:
-    """`requests` sequential requests to one variant (after a few unrecorded ones), in budget."""
+    """`requests` sequential requests to one variant (after a few unrecorded ones), fewer
+    past `budget_s` seconds: always at least one, a variant whose requests take seconds."""
     request = technique.request(variant, params)
-    deadline = time.monotonic() + BUDGET_S
+    deadline = time.monotonic() + budget_s
     for _ in range(WARMUP_REQUESTS):
         if time.monotonic() > deadline:
             break
@@ -85,6 +86,7 @@ def probe(
     client: httpx.Client,
     points: Iterable[tuple[Technique, str, dict[str, Any]]],
     requests: int,
+    budget_s: float,
     reset: Callable[[Technique], None] = lambda technique: None,
     app_pid: int | None = None,
 ) -> pd.DataFrame:
@@ -97,6 +99,8 @@ def probe(
     for technique, label, params in points:
         for variant in technique.variants:
             reset(technique)
-            for row in probe_variant(client, technique, variant, params, requests, app_pid):
+            for row in probe_variant(
+                client, technique, variant, params, requests, budget_s, app_pid
+            ):
                 rows.append({"technique": technique.key, "variant": variant, "point": label, **row})
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)

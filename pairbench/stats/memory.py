@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pairbench.stats.stability import failed, sent
+from pairbench.stats.requests import measured, measured_successful
 
 MEMORY_COLUMNS = [
     "peak_rss_mb", "rss_growth_mb", "rss_growth_per_10k_mb", "fresh_process", "ttfb_p50_ms",
@@ -21,21 +21,21 @@ GROWTH_PER_REQUESTS = 10_000
 MIN_REQUESTS_FOR_GROWTH_RATE = 1_000
 
 
-def memory_figures(segments: pd.DataFrame, measured: pd.DataFrame) -> dict[str, Any]:
-    """One variant's figures at one point and mode, from its segment rows and measured samples.
+def memory_figures(segments: pd.DataFrame, samples: pd.DataFrame) -> dict[str, Any]:
+    """One variant's figures at one point and mode, from its segment rows and its samples.
 
     peak_rss_mb: the app's highest RSS in any of its segments; rss_growth_mb: the mean
     measured-phase growth per segment; rss_growth_per_10k_mb: that growth summed, per
     10,000 requests sent in the measured phases (given MIN_REQUESTS_FOR_GROWTH_RATE of
-    them); fresh_process: every segment ran in a
-    fresh app process; ttfb_p50_ms: median time to first byte of successful requests (where
-    the workload timed it). NaN (or False) where the run has no such data.
+    them); fresh_process: every segment ran in a fresh app process; ttfb_p50_ms: median
+    time to first byte of measured, successful requests (where the workload timed it).
+    NaN (or False) where the run has no such data.
     """
     nan = math.nan
     peaks = _floats(segments, "rss_peak_mb")
     growths = _floats(segments, "rss_measured_growth_mb")
-    requests = len(sent(measured))
-    ok = sent(measured)[~failed(sent(measured))]
+    requests = len(measured(samples))
+    ok = measured_successful(samples)
     ttfb = ok["ttfb_ms"].dropna().to_numpy(dtype=float) if "ttfb_ms" in ok else np.array([])
     fresh = [_true(value) for value in segments.get("fresh_process", [])]
     return {

@@ -13,6 +13,7 @@ def samples(count: int, ttfb: list[float] | None = None, status: int = 200) -> p
     return pd.DataFrame(
         {
             "repetition": 0,
+            "phase": "measure",
             "status": status,
             "dropped": 0,
             "latency_ms": 10.0,

@@ -184,7 +184,7 @@ async def test_the_harness_posts_the_techniques_body_to_check_and_probe(app: Fas
         def check_and_probe() -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
             with httpx.Client(base_url=base_url, timeout=60) as http:
                 verdicts = check_equivalence(http, TECHNIQUE, params)
-                probed = probe_variant(http, TECHNIQUE, "streaming", params, requests=2)
+                probed = probe_variant(http, TECHNIQUE, "streaming", params, 2, budget_s=30)
             return verdicts, probed
 
         verdicts, probed = await asyncio.to_thread(check_and_probe)
