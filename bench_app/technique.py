@@ -76,6 +76,7 @@ class Technique:
     request_body: BodyFactory | None = None
     # Optional hooks, for techniques that need more than a router:
     fresh_process: bool = False  # each load segment gets a new app process (memory figures)
+    memory_figures: bool = False  # the report shows the app's memory (fresh_process implies it)
     lifespan: AppLifespan | None = None  # app-lifetime resources: in-process caches, workers
     load_data: DataLoader | None = None  # fills the technique's own tables when data is seeded
     # POSTed before each load segment with the point's params as its query, e.g. to empty a

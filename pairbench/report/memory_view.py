@@ -1,14 +1,18 @@
 """The report's memory and first-byte tables: under load (summary) and one request at a time.
 
 Shown only where they say something: a segment's RSS is recorded for every technique,
-but it is the point only where segments ran in fresh app processes or a workload timed
-its first byte. Everything here is read from the stats stage's tables.
+but it is the point only where the technique says its figures are memory (it declares
+memory_figures or fresh_process; for a run's data alone, its segments ran in fresh
+processes) or a workload timed its first byte. Everything here is read from the stats
+stage's tables.
 """
 
 import math
 from typing import Any
 
 import pandas as pd
+
+from bench_app.technique import Technique
 
 
 def _finite(value: Any) -> bool:
@@ -18,15 +22,16 @@ def _finite(value: Any) -> bool:
         return False
 
 
-def load_memory_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A point's summary rows for the memory table, or none if no variant has its figures."""
-    fresh = any(row.get("fresh_process") is True for row in rows)
+def load_memory_rows(rows: list[dict[str, Any]], matters: bool) -> list[dict[str, Any]]:
+    """A point's summary rows for the memory table, or none if it would say nothing."""
     timed = any(_finite(row.get("ttfb_p50_ms")) for row in rows)
-    return rows if fresh or timed else []
+    return rows if matters or timed else []
 
 
-def memory_matters(summary: pd.DataFrame) -> bool:
-    """Whether a technique's figures include memory: its segments ran in fresh processes."""
+def memory_matters(technique: Technique | None, summary: pd.DataFrame) -> bool:
+    """Whether a technique's figures include the app's memory."""
+    if technique is not None:
+        return technique.memory_figures or technique.fresh_process
     return "fresh_process" in summary and bool((summary["fresh_process"] == True).any())  # noqa: E712
 
 

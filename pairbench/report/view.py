@@ -223,8 +223,10 @@ def _point_view(
     rows: pd.DataFrame,
     colors: dict[str, str],
     default: bool,
+    memory: bool = False,
 ) -> dict[str, Any]:
-    """One point of a technique: a load view per mode it was measured in, and its costs."""
+    """One point of a technique: a load view per mode it was measured in, and its costs
+    (and its memory, where `memory`: the technique's figures include it)."""
     modes = [mode for mode in results.MODES if (rows["mode"] == mode).any()]
     loads = [
         _load_view(tables, key, label, mode, records(rows[rows["mode"] == mode]), colors, default)
@@ -235,7 +237,7 @@ def _point_view(
         "point": label,
         "loads": loads,
         "cost_rows": cost_rows,
-        "memory_rows": load_memory_rows(cost_rows),
+        "memory_rows": load_memory_rows(cost_rows, memory),
         "split_svg": _time_split_svg(tables, key, label, cost_rows),
     }
 
@@ -308,6 +310,7 @@ def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]
     micro_rows = records(at(tables.micro, technique=key))
     position = {variant: index for index, variant in enumerate(order)}
     warnings = at(tables.warnings, technique=key)
+    memory = memory_matters(technique, rows)
     return {
         "key": key,
         **_declared(technique, key),
@@ -315,7 +318,9 @@ def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]
         "colors": colors,
         "default_point": default,
         "points": [
-            _point_view(tables, key, label, rows[rows["point"] == label], colors, label == default)
+            _point_view(
+                tables, key, label, rows[rows["point"] == label], colors, label == default, memory
+            )
             for label in point_order(planned_points(run, key), labels, default)
         ],
         "cost_columns": _cost_columns(rows),
@@ -327,9 +332,7 @@ def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]
         "artifacts": {str(name): str(text) for name, text in artifacts.items()},
         "equivalence": _equivalence_view(run, key, order),
         "probe_memory": (
-            probe_memory_rows(at(tables.probe, technique=key), order)
-            if memory_matters(rows)
-            else []
+            probe_memory_rows(at(tables.probe, technique=key), order) if memory else []
         ),
         "warnings": [str(message) for message in warnings["message"]],
     }

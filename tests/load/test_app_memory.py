@@ -55,5 +55,4 @@ def test_only_a_technique_that_declares_it_gets_a_fresh_process(tmp_path: Path) 
     assert {key for key, technique in techniques.items() if technique.fresh_process} >= {
         "streaming_export",
         "csv_import",
-        "bounded_cache",
     }
