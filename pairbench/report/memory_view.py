@@ -35,10 +35,19 @@ def memory_matters(technique: Technique | None, summary: pd.DataFrame) -> bool:
     return "fresh_process" in summary and bool((summary["fresh_process"] == True).any())  # noqa: E712
 
 
-def probe_memory_rows(probe: pd.DataFrame, order: list[str]) -> list[dict[str, Any]]:
-    """The probe summary's rows of one technique, by point and then variant order."""
+def probe_memory_rows(
+    probe: pd.DataFrame, points: list[str], variants: list[str]
+) -> list[dict[str, Any]]:
+    """The probe summary's rows of one technique, in `points` order, then `variants` order."""
     if probe.empty or "rss_rise_mb" not in probe or not probe["rss_rise_mb"].notna().any():
         return []
-    position = {variant: index for index, variant in enumerate(order)}
+    place = {label: index for index, label in enumerate(points)}
+    position = {variant: index for index, variant in enumerate(variants)}
     rows = [{str(name): value for name, value in row.items()} for row in probe.to_dict("records")]
-    return sorted(rows, key=lambda row: (str(row["point"]), position.get(row["variant"], 99)))
+    return sorted(
+        rows,
+        key=lambda row: (
+            place.get(str(row["point"]), len(place)),
+            position.get(str(row["variant"]), len(position)),
+        ),
+    )

@@ -311,6 +311,9 @@ def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]
     position = {variant: index for index, variant in enumerate(order)}
     warnings = at(tables.warnings, technique=key)
     memory = memory_matters(technique, rows)
+    probe_rows = at(tables.probe, technique=key)
+    probed = [str(label) for label in dict.fromkeys(probe_rows["point"])]
+    probe_points = point_order(planned_points(run, key), probed, default)
     return {
         "key": key,
         **_declared(technique, key),
@@ -331,9 +334,7 @@ def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]
         "micro": sorted(micro_rows, key=lambda row: position.get(row["variant"], len(order))),
         "artifacts": {str(name): str(text) for name, text in artifacts.items()},
         "equivalence": _equivalence_view(run, key, order),
-        "probe_memory": (
-            probe_memory_rows(at(tables.probe, technique=key), order) if memory else []
-        ),
+        "probe_memory": probe_memory_rows(probe_rows, probe_points, order) if memory else [],
         "warnings": [str(message) for message in warnings["message"]],
     }
 
