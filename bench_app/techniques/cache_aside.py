@@ -28,6 +28,7 @@ from bench_app.local_ttl_cache import LocalTTLCache
 from bench_app.models import Post, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_metering import count_cache_lookups
+from bench_app.responses import REDIS_UNAVAILABLE
 from bench_app.seed import EPOCH
 from bench_app.technique import Technique
 
@@ -123,7 +124,7 @@ async def two_level(
     return json_response(body)
 
 
-@router.post("/reset", include_in_schema=False)
+@router.post("/reset", responses=REDIS_UNAVAILABLE)
 async def reset(redis: RedisDep, local: LocalCacheDep) -> dict[str, int]:
     """Empty both cache levels, so every load segment starts from the same cold cache."""
     keys = [key async for key in redis.scan_iter(match=f"{KEY_SPACE}:*", count=1000)]
