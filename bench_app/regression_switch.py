@@ -24,7 +24,7 @@ def regressed_paths(spec: str) -> dict[str, str]:
             f"PAIRBENCH_INJECT_REGRESSION={spec!r} must name an optimized variant as "
             "technique:variant (see `pairbench list`)"
         )
-    return {technique.variants[variant]: technique.variants[technique.baseline]}
+    return {technique.path(variant): technique.path(technique.baseline)}
 
 
 class RegressionSwitch:

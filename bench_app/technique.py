@@ -1,12 +1,14 @@
 """The one abstraction: a technique is a router plus a declaration of its variants."""
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench_app.settings import Settings
@@ -21,21 +23,28 @@ class Technique:
 
     Every variant answers the same parameters with the same body; the harness checks
     that before it measures, so a faster wrong answer never counts as an optimization.
+    A variant's key is its endpoint function's name; its path is the one in the route
+    decorator, read from the router, so it is written once.
     """
 
     key: str
     area: str
     title: str
     summary: str
-    seed: str
+    guide_section: str  # the section of the seed guide the technique comes from
     router: APIRouter
-    variants: Mapping[str, str]
+    variants: Sequence[str]  # endpoint function names, worst to best
     baseline: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    sweep: Mapping[str, list[Any]] = field(default_factory=dict)
-    proof: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)  # default request parameters
+    sweep: Mapping[str, list[Any]] = field(default_factory=dict)  # how cost grows with work
+    proof: str = ""  # the one-line claim the deterministic costs prove
+    caveats: str = ""  # where it does not win, what the figures leave out: in the report
     order_insensitive: bool = False
+    # Where the workload is more than a GET of the variant's URL:
+    scenario: str | None = None  # module with make_user(name, path): its own Locust user
+    micro: str | None = None  # module with micro_request(client, url): its microbenchmark call
     # Optional hooks, for techniques that need more than a router:
+    fresh_process: bool = False  # each load segment gets a new app process (memory figures)
     lifespan: AppLifespan | None = None  # app-lifetime resources: in-process caches, workers
     load_data: DataLoader | None = None  # fills the technique's own tables when data is seeded
     reset_path: str | None = None  # POSTed before each load segment, e.g. to empty a scratch table
@@ -47,9 +56,26 @@ class Technique:
     def __post_init__(self) -> None:
         if self.baseline not in self.variants:
             raise ValueError(f"{self.key}: baseline {self.baseline!r} is not one of its variants")
+        missing = [variant for variant in self.variants if variant not in self.paths]
+        if missing:
+            raise ValueError(
+                f"{self.key}: no route named {', '.join(missing)} in its router "
+                "(a variant's key is its endpoint function's name)"
+            )
+
+    @cached_property
+    def paths(self) -> Mapping[str, str]:
+        """Each variant's path, from the router's route of the same name."""
+        routes = {
+            route.name: route.path for route in self.router.routes if isinstance(route, APIRoute)
+        }
+        return {variant: routes[variant] for variant in self.variants if variant in routes}
+
+    def path(self, variant: str) -> str:
+        return self.paths[variant]
 
     def url(self, variant: str, params: Mapping[str, Any] | None = None) -> str:
         """Path and query string for `variant` with `params` (the defaults if None)."""
         query = urlencode(dict(params or self.params))
-        path = self.variants[variant]
+        path = self.path(variant)
         return f"{path}?{query}" if query else path

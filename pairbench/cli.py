@@ -98,7 +98,7 @@ def command_list(args: argparse.Namespace) -> int:
         log(f"{technique.key}  [{technique.area}]  {technique.title}")
         log(f"    variants: {', '.join(technique.variants)} (baseline: {technique.baseline})")
         log(f"    proves:   {technique.proof}")
-        log(f"    seed:     {technique.seed}")
+        log(f"    guide:    {technique.guide_section}")
     return EXIT_OK
 
 

@@ -7,8 +7,8 @@ scenarios/locustfile.py --class-picker`): one user class per technique variant, 
 its default parameters.
 
 By default a user requests its path back to back. A technique whose workload is
-more than that (a browser keeping ETags, bursts after expiry) has a module
-`scenarios/<technique key>.py` with `make_user(name, path) -> type[FastHttpUser]`.
+more than that (a browser keeping ETags, bursts after expiry) declares a `scenario` module
+(in scenarios/) with `make_user(name, path) -> type[FastHttpUser]`.
 """
 
 import importlib
@@ -37,10 +37,10 @@ def closed_loop_user(name: str, path: str) -> type[FastHttpUser]:
 
 
 def user_for(technique: str, name: str, path: str) -> type[FastHttpUser]:
-    """The technique's own user class if it has a scenario module, else the closed loop."""
-    module_name = f"scenarios.{technique}"
-    if technique and importlib.util.find_spec(module_name) is not None:
-        make_user = importlib.import_module(module_name).make_user
+    """The technique's own user class if it declares a scenario module, else the closed loop."""
+    scenario = all_techniques()[technique].scenario if technique else None
+    if scenario is not None:
+        make_user = importlib.import_module(scenario).make_user
         user: type[FastHttpUser] = make_user(name, path)
         return user
     return closed_loop_user(name, path)

@@ -28,6 +28,8 @@ from bench_app.technique import Technique
 
 router = APIRouter(prefix="/aggregation", tags=["aggregation"])
 
+DEFAULT_MORE_THAN = 12
+
 MoreThan = Annotated[
     int, Query(ge=0, le=1_000_000, description="List authors with more than this many posts.")
 ]
@@ -41,7 +43,9 @@ class AuthorPostCount(BaseModel):
 
 
 @router.get("/naive", response_model=list[AuthorPostCount])
-async def naive(session: SessionDep, more_than: MoreThan = 12) -> list[AuthorPostCount]:
+async def naive(
+    session: SessionDep, more_than: MoreThan = DEFAULT_MORE_THAN
+) -> list[AuthorPostCount]:
     """Fetch every post's author id, count them with a Counter, then fetch the names."""
     post_authors = (await session.scalars(select(Post.author_id))).all()
     counts = {author: n for author, n in Counter(post_authors).items() if n > more_than}
@@ -57,7 +61,9 @@ async def naive(session: SessionDep, more_than: MoreThan = 12) -> list[AuthorPos
 
 
 @router.get("/group-by", response_model=list[AuthorPostCount])
-async def group_by(session: SessionDep, more_than: MoreThan = 12) -> list[AuthorPostCount]:
+async def group_by(
+    session: SessionDep, more_than: MoreThan = DEFAULT_MORE_THAN
+) -> list[AuthorPostCount]:
     """GROUP BY author_id HAVING count(*) > k in SQL, then join the names: one row per author."""
     post_counts = (
         select(Post.author_id, func.count().label("post_count"))
@@ -85,11 +91,11 @@ TECHNIQUE = Technique(
         "author. GROUP BY ... HAVING counts where the rows are, from the author_id index "
         "alone, and sends only the authors that qualify: ~40x fewer rows, one query, not two."
     ),
-    seed="Database Performance / Query Optimization Patterns",
+    guide_section="Database Performance / Query Optimization Patterns",
     router=router,
-    variants={"naive": "/aggregation/naive", "group_by": "/aggregation/group-by"},
+    variants=("naive", "group_by"),
     baseline="naive",
-    params={"more_than": 12},
+    params={"more_than": DEFAULT_MORE_THAN},
     sweep={"more_than": [0, 10, 14]},
     proof=(
         "rows per request: every post + the qualifying authors (10,202 at scale 1) -> the "

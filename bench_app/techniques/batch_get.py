@@ -27,6 +27,9 @@ from bench_app.technique import Technique
 
 router = APIRouter(prefix="/batch-get", tags=["batch_get"])
 
+DEFAULT_FIRST = 1
+DEFAULT_COUNT = 100
+
 PROFILE_TTL_S = 3600.0
 KEY_SPACE = cache_key("batch_get")
 WARM_BATCH = 1000  # profiles per pipeline when warming: bounds one pipeline's memory
@@ -108,7 +111,7 @@ def json_response(body: bytes) -> Response:
 
 @router.get("/one-get-each", response_model=list[UserProfile])
 async def one_get_each(
-    session: SessionDep, redis: RedisDep, first: First = 1, count: Count = 100
+    session: SessionDep, redis: RedisDep, first: First = DEFAULT_FIRST, count: Count = DEFAULT_COUNT
 ) -> Response:
     """Await one GET per profile: `count` round trips, each waiting for the one before."""
     user_ids = range(first, first + count)
@@ -122,7 +125,7 @@ async def one_get_each(
 
 @router.get("/pipeline", response_model=list[UserProfile])
 async def pipeline(
-    session: SessionDep, redis: RedisDep, first: First = 1, count: Count = 100
+    session: SessionDep, redis: RedisDep, first: First = DEFAULT_FIRST, count: Count = DEFAULT_COUNT
 ) -> Response:
     """Queue all the GETs in one pipeline: `count` commands, one round trip."""
     user_ids = range(first, first + count)
@@ -136,7 +139,7 @@ async def pipeline(
 
 @router.get("/mget", response_model=list[UserProfile])
 async def mget(
-    session: SessionDep, redis: RedisDep, first: First = 1, count: Count = 100
+    session: SessionDep, redis: RedisDep, first: First = DEFAULT_FIRST, count: Count = DEFAULT_COUNT
 ) -> Response:
     """Read all the keys with one MGET: one command, one round trip."""
     user_ids = range(first, first + count)
@@ -171,15 +174,11 @@ TECHNIQUE = Technique(
         "MGET does the same in a single command. Every profile is cached before each load "
         "segment, so all variants do the same work: `count` cache hits."
     ),
-    seed="Caching Strategies / Redis round trips",
+    guide_section="Caching Strategies / Redis round trips",
     router=router,
-    variants={
-        "one_get_each": "/batch-get/one-get-each",
-        "pipeline": "/batch-get/pipeline",
-        "mget": "/batch-get/mget",
-    },
+    variants=("one_get_each", "pipeline", "mget"),
     baseline="one_get_each",
-    params={"first": 1, "count": 100},
+    params={"first": DEFAULT_FIRST, "count": DEFAULT_COUNT},
     sweep={"count": [10, 1000]},
     proof="Redis round trips per request: count -> 1 -> 1; commands: count -> count -> 1",
     reset_path="/batch-get/reset",

@@ -33,6 +33,8 @@ from bench_app.technique import Technique
 
 router = APIRouter(prefix="/bulk-insert", tags=["bulk_insert"])
 
+DEFAULT_ROWS = 100
+
 RowCount = Annotated[int, Query(ge=1, le=10_000, description="How many order lines to insert.")]
 NOTES = ("gift wrap", "leave at the door", "", "fragile", "", "call on arrival", "", "")
 DRAIN_TIMEOUT_S = 300.0  # above the slowest request: 10,000 commits one by one, under load
@@ -137,7 +139,7 @@ async def asyncpg_connection(session: AsyncSession) -> Any:
 
 
 @router.get("/row-by-row", response_model=BatchReceipt, dependencies=TRACKED)
-async def row_by_row(session: SessionDep, rows: RowCount = 100) -> BatchReceipt:
+async def row_by_row(session: SessionDep, rows: RowCount = DEFAULT_ROWS) -> BatchReceipt:
     """Add and commit each row on its own: R INSERTs, R transactions, R waits for the disk."""
     batch = uuid4()
     for line in order_lines(batch, rows):
@@ -147,7 +149,7 @@ async def row_by_row(session: SessionDep, rows: RowCount = 100) -> BatchReceipt:
 
 
 @router.get("/batched", response_model=BatchReceipt, dependencies=TRACKED)
-async def batched(session: SessionDep, rows: RowCount = 100) -> BatchReceipt:
+async def batched(session: SessionDep, rows: RowCount = DEFAULT_ROWS) -> BatchReceipt:
     """Insert all rows with one executemany in one transaction: 1 statement, 1 commit."""
     batch = uuid4()
     await session.execute(insert(OrderLine), order_lines(batch, rows))
@@ -156,7 +158,7 @@ async def batched(session: SessionDep, rows: RowCount = 100) -> BatchReceipt:
 
 
 @router.get("/copy", response_model=BatchReceipt, dependencies=TRACKED)
-async def copy(session: SessionDep, rows: RowCount = 100) -> BatchReceipt:
+async def copy(session: SessionDep, rows: RowCount = DEFAULT_ROWS) -> BatchReceipt:
     """Stream all rows with COPY (asyncpg copy_records_to_table): 1 statement, no SQL per row."""
     batch = uuid4()
     records = [tuple(line[name] for name in COLUMNS) for line in order_lines(batch, rows)]
@@ -190,25 +192,23 @@ TECHNIQUE = Technique(
         "and COPY also skips per-row statement handling by streaming the rows in "
         "PostgreSQL's bulk-load protocol."
     ),
-    seed="Database Performance / Bulk Operations",
+    guide_section="Database Performance / Bulk Operations",
     router=router,
-    variants={
-        "row_by_row": "/bulk-insert/row-by-row",
-        "batched": "/bulk-insert/batched",
-        "copy": "/bulk-insert/copy",
-    },
+    variants=("row_by_row", "batched", "copy"),
     baseline="row_by_row",
-    params={"rows": 100},
+    params={"rows": DEFAULT_ROWS},
     sweep={"rows": [100, 1000, 10_000]},
     proof=(
-        "statements per request: R+1 -> 2 -> 2 (the +1 is the shared cleanup, which "
-        "also answers); commits: R+1 -> 2 -> 2. Counting BEGIN and COMMIT round trips "
-        "too, row-by-row sends about 3R. COPY is metered by hand: SQLAlchemy's events do "
-        "not see it. The meter times statements, not BEGIN and COMMIT, so row-by-row's "
-        "waits for its commits show as app time in the time split. Where the sweep "
-        "strains: at R=10,000 a row-by-row request takes over 10 s alone and minutes "
-        "under the standard profile's 16 users, longer than a segment, so that point may "
-        "have few or no baseline samples: that absence is the result."
+        "statements per request: R+1 -> 2 -> 2 (the +1 is the shared cleanup); commits: R+1"
+        " -> 2 -> 2"
+    ),
+    caveats=(
+        "Counting BEGIN and COMMIT round trips too, row-by-row sends about 3R. COPY is "
+        "metered by hand: SQLAlchemy's events do not see it. The meter times statements, not "
+        "BEGIN and COMMIT, so row-by-row's waits for its commits show as app time in the time"
+        " split. Where the sweep strains: at R=10,000 a row-by-row request takes over 10 s "
+        "alone and minutes under the standard profile's 16 users, longer than a segment, so "
+        "that point may have few or no baseline samples: that absence is the result."
     ),
     reset_path="/bulk-insert/reset",
 )

@@ -34,6 +34,9 @@ from bench_app.technique import Technique
 
 router = APIRouter(prefix="/cache-aside", tags=["cache_aside"])
 
+DEFAULT_DAYS = 30
+DEFAULT_LIMIT = 50
+
 REDIS_TTL_S = 60.0
 # Shorter than Redis's TTL: it bounds how long one process may serve an answer that
 # another process has already replaced in Redis.
@@ -88,14 +91,16 @@ LocalCacheDep = Annotated[LocalTTLCache[bytes], Depends(get_local_cache)]
 
 
 @router.get("/database", response_model=list[ActiveAuthor])
-async def database(session: SessionDep, days: Days = 30, limit: Limit = 50) -> Response:
+async def database(
+    session: SessionDep, days: Days = DEFAULT_DAYS, limit: Limit = DEFAULT_LIMIT
+) -> Response:
     """Run the aggregate on every request: one query, every time."""
     return json_response(await top_authors_json(session, days, limit))
 
 
 @router.get("/redis", response_model=list[ActiveAuthor])
-async def redis_get_or_set(
-    session: SessionDep, redis: RedisDep, days: Days = 30, limit: Limit = 50
+async def redis(
+    session: SessionDep, redis: RedisDep, days: Days = DEFAULT_DAYS, limit: Limit = DEFAULT_LIMIT
 ) -> Response:
     """Get-or-set in Redis with a TTL: one GET per request, the query once per TTL."""
     key = top_authors_key(days, limit)
@@ -109,8 +114,8 @@ async def two_level(
     session: SessionDep,
     redis: RedisDep,
     local: LocalCacheDep,
-    days: Days = 30,
-    limit: Limit = 50,
+    days: Days = DEFAULT_DAYS,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Response:
     """An in-process TTL/LRU cache in front of Redis: most requests touch no server at all."""
     key = top_authors_key(days, limit)
@@ -153,15 +158,11 @@ TECHNIQUE = Technique(
         "first misses; the hit rate is cache_hits / (cache_hits + cache_misses) per request, "
         "to read against the seed's target of more than 80%."
     ),
-    seed="Caching Strategies / Cache-Aside Pattern",
+    guide_section="Caching Strategies / Cache-Aside Pattern",
     router=router,
-    variants={
-        "database": "/cache-aside/database",
-        "redis": "/cache-aside/redis",
-        "two_level": "/cache-aside/two-level",
-    },
+    variants=("database", "redis", "two_level"),
     baseline="database",
-    params={"days": 30, "limit": 50},
+    params={"days": DEFAULT_DAYS, "limit": DEFAULT_LIMIT},
     sweep={"days": [7, 90, 365]},
     proof=(
         "per request: queries 1 -> ~0 -> ~0; Redis commands 0 -> 1 -> ~0 (one per process per "

@@ -32,6 +32,8 @@ from bench_app.technique import Technique
 
 router = APIRouter(prefix="/conditional-get", tags=["conditional_get"])
 
+DEFAULT_USER_ID = 1
+
 TTL_S = 60.0
 KEY_SPACE = cache_key("conditional_get")
 # Store it, but ask again each time: every reuse is a conditional request.
@@ -96,14 +98,14 @@ def not_modified(etag: str) -> Response:
 
 
 @router.get("/full", response_model=ProfileOut, responses=NO_SUCH_USER)
-async def full(session: SessionDep, user_id: UserId = 1) -> Response:
+async def full(session: SessionDep, user_id: UserId = DEFAULT_USER_ID) -> Response:
     """Always 200 with the whole body: no validator, so every reuse downloads it again."""
     return full_response(await profile_json(session, user_id))
 
 
 @router.get("/etag", response_model=ProfileOut, responses=NO_SUCH_USER | NOT_MODIFIED)
 async def etag(
-    session: SessionDep, user_id: UserId = 1, if_none_match: IfNoneMatch = None
+    session: SessionDep, user_id: UserId = DEFAULT_USER_ID, if_none_match: IfNoneMatch = None
 ) -> Response:
     """Build the body, hash it into an ETag, and answer 304 if the client holds that one."""
     body = await profile_json(session, user_id)
@@ -144,7 +146,10 @@ async def cached_representation(
 
 @router.get("/etag-cached", response_model=ProfileOut, responses=NO_SUCH_USER | NOT_MODIFIED)
 async def etag_cached(
-    session: SessionDep, redis: RedisDep, user_id: UserId = 1, if_none_match: IfNoneMatch = None
+    session: SessionDep,
+    redis: RedisDep,
+    user_id: UserId = DEFAULT_USER_ID,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Keep the ETag with the cached body: a match is one small Redis read, no query."""
     if if_none_match is not None:
@@ -176,15 +181,12 @@ TECHNIQUE = Technique(
         "copy of the body lets a 304 skip the database too. The load user keeps each "
         "ETag it receives and sends it back, as a browser does."
     ),
-    seed="Caching Strategies / HTTP Caching",
+    guide_section="Caching Strategies / HTTP Caching",
     router=router,
-    variants={
-        "full": "/conditional-get/full",
-        "etag": "/conditional-get/etag",
-        "etag_cached": "/conditional-get/etag-cached",
-    },
+    variants=("full", "etag", "etag_cached"),
     baseline="full",
-    params={"user_id": 1},
+    scenario="scenarios.conditional_get",
+    params={"user_id": DEFAULT_USER_ID},
     proof=(
         "bytes per request: the whole body -> ~0 (304s) -> ~0; "
         "queries per request: 2 -> 2 -> 0; Redis commands: 0 -> 0 -> 1"

@@ -37,6 +37,7 @@ SCAN_COUNT = 1000  # keys SCAN examines per step: Redis's own guidance for large
 # The load reads users the invalidator never touches, so every read is a cache hit
 # whose latency depends only on what Redis is busy with.
 INVALIDATED_USERS = range(1, CACHED_USERS // 2 + 1)
+DEFAULT_USER_ID = INVALIDATED_USERS[0]
 READ_USERS = range(CACHED_USERS // 2 + 1, CACHED_USERS + 1)
 READ_PATH = "/invalidation/read"  # the route of `read` below, for the load's readers
 
@@ -75,7 +76,7 @@ def render_fragment(user_id: int, item: int) -> str:
 
 
 @router.get("/keys-del", response_model=Invalidated)
-async def keys_then_del(redis: RedisDep, user_id: UserId = 1) -> Invalidated:
+async def keys_del(redis: RedisDep, user_id: UserId = DEFAULT_USER_ID) -> Invalidated:
     """KEYS pattern, then DEL: one command that walks every key while all clients wait."""
     keys = await or_fallback(redis.keys(user_pattern(user_id)), None)
     if keys is None:
@@ -90,7 +91,7 @@ async def scan_all(redis: Redis, pattern: str) -> list[bytes | str]:
 
 
 @router.get("/scan-unlink", response_model=Invalidated)
-async def scan_then_unlink(redis: RedisDep, user_id: UserId = 1) -> Invalidated:
+async def scan_unlink(redis: RedisDep, user_id: UserId = DEFAULT_USER_ID) -> Invalidated:
     """SCAN in steps of SCAN_COUNT, then UNLINK: many short commands others slip between."""
     keys = await or_fallback(scan_all(redis, user_pattern(user_id)), None)
     if keys is None:
@@ -101,7 +102,7 @@ async def scan_then_unlink(redis: RedisDep, user_id: UserId = 1) -> Invalidated:
 
 
 @router.get("/tag-set", response_model=Invalidated)
-async def tag_set(redis: RedisDep, user_id: UserId = 1) -> Invalidated:
+async def tag_set(redis: RedisDep, user_id: UserId = DEFAULT_USER_ID) -> Invalidated:
     """SMEMBERS of the user's tag set, then UNLINK those keys and the set: no walk at all."""
     keys = await or_fallback(redis.smembers(tag_key(user_id)), None)
     if keys is None:
@@ -177,19 +178,20 @@ TECHNIQUE = Technique(
         "mostly reads: their latency is what a concurrent reader suffers. The "
         "one-request-at-a-time split is the invalidation's own time, where SCAN is slowest."
     ),
-    seed="Caching Strategies / Cache Invalidation",
+    guide_section="Caching Strategies / Cache Invalidation",
     router=router,
-    variants={
-        "keys_del": "/invalidation/keys-del",
-        "scan_unlink": "/invalidation/scan-unlink",
-        "tag_set": "/invalidation/tag-set",
-    },
+    variants=("keys_del", "scan_unlink", "tag_set"),
     baseline="keys_del",
-    params={"user_id": INVALIDATED_USERS[0]},
+    scenario="scenarios.invalidation",
+    params={"user_id": DEFAULT_USER_ID},
     proof=(
-        "per invalidation: Redis round trips 2 -> ~100 (a SCAN step per 1000 keys) -> 2; keys "
-        "examined 100k in one command -> 100k in ~100 steps -> 100; so a concurrent reader "
-        "waits up to a whole KEYS walk -> one SCAN step -> next to nothing"
+        "per invalidation: Redis round trips 2 -> ~100 (a SCAN step per 1000 keys) -> 2; "
+        "keys examined 100k -> 100k -> 100"
+    ),
+    caveats=(
+        "KEYS examines the 100k keys in one command, SCAN in ~100 steps that other clients "
+        "slip between, a tag set only the user's 100: so a concurrent reader waits up to a "
+        "whole KEYS walk, one SCAN step, next to nothing."
     ),
     reset_path="/invalidation/reset",
 )

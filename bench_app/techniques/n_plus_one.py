@@ -18,6 +18,8 @@ from bench_app.technique import Technique
 
 router = APIRouter(prefix="/n-plus-one", tags=["n_plus_one"])
 
+DEFAULT_AUTHORS = 50
+
 AuthorCount = Annotated[
     int, Query(ge=1, le=1000, description="How many authors to list, with all their posts.")
 ]
@@ -40,7 +42,7 @@ class AuthorOut(BaseModel):
 
 
 @router.get("/naive", response_model=list[AuthorOut])
-async def naive(session: SessionDep, authors: AuthorCount = 50) -> list[AuthorOut]:
+async def naive(session: SessionDep, authors: AuthorCount = DEFAULT_AUTHORS) -> list[AuthorOut]:
     """Lazy-load each author's posts as it is used: 1 + N queries."""
     users = (await session.scalars(select(User).order_by(User.id).limit(authors))).all()
     result = []
@@ -58,7 +60,7 @@ async def naive(session: SessionDep, authors: AuthorCount = 50) -> list[AuthorOu
 
 
 @router.get("/selectin", response_model=list[AuthorOut])
-async def selectin(session: SessionDep, authors: AuthorCount = 50) -> list[AuthorOut]:
+async def selectin(session: SessionDep, authors: AuthorCount = DEFAULT_AUTHORS) -> list[AuthorOut]:
     """Eager-load all posts in a second query keyed by the authors' ids: 2 queries."""
     query = select(User).options(selectinload(User.posts)).order_by(User.id).limit(authors)
     users = (await session.scalars(query)).all()
@@ -66,7 +68,7 @@ async def selectin(session: SessionDep, authors: AuthorCount = 50) -> list[Autho
 
 
 @router.get("/joined", response_model=list[AuthorOut])
-async def joined(session: SessionDep, authors: AuthorCount = 50) -> list[AuthorOut]:
+async def joined(session: SessionDep, authors: AuthorCount = DEFAULT_AUTHORS) -> list[AuthorOut]:
     """Eager-load authors and posts in one LEFT JOIN: 1 query, wider rows."""
     query = select(User).options(joinedload(User.posts)).order_by(User.id).limit(authors)
     users = (await session.scalars(query)).unique().all()
@@ -82,15 +84,11 @@ TECHNIQUE = Technique(
         "one round trip per row. Eager loading fetches the children for all rows at "
         "once, in a second query (selectinload) or in the same one (joinedload)."
     ),
-    seed="Database Performance / Query Optimization Patterns",
+    guide_section="Database Performance / Query Optimization Patterns",
     router=router,
-    variants={
-        "naive": "/n-plus-one/naive",
-        "selectin": "/n-plus-one/selectin",
-        "joined": "/n-plus-one/joined",
-    },
+    variants=("naive", "selectin", "joined"),
     baseline="naive",
-    params={"authors": 50},
+    params={"authors": DEFAULT_AUTHORS},
     sweep={"authors": [10, 100, 1000]},
     proof="queries per request: 1+N -> 2 -> 1",
 )

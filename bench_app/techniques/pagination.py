@@ -46,6 +46,9 @@ from bench_app.technique import Technique
 
 router = APIRouter(prefix="/pagination", tags=["pagination"])
 
+DEFAULT_PAGE = 250
+DEFAULT_SIZE = 20
+
 # Keyset pagination is only as fast as an index on its sort key: the seek is a B-tree lookup.
 Index("posts_created_at_id_idx", Post.created_at, Post.id)
 
@@ -129,7 +132,9 @@ def page_of(rows: Sequence[ListingRow], has_more: bool) -> PostPage:
 
 
 @router.get("/naive", response_model=PostPage)
-async def naive(session: SessionDep, page: PageNumber = 250, size: PageSize = 20) -> PostPage:
+async def naive(
+    session: SessionDep, page: PageNumber = DEFAULT_PAGE, size: PageSize = DEFAULT_SIZE
+) -> PostPage:
     """Load every post in order and slice the page out in Python."""
     rows = (await session.execute(LISTING.order_by(*ORDER))).all()
     start = (page - 1) * size
@@ -138,7 +143,7 @@ async def naive(session: SessionDep, page: PageNumber = 250, size: PageSize = 20
 
 @router.get("/offset-count", response_model=PostPage)
 async def offset_count(
-    session: SessionDep, page: PageNumber = 250, size: PageSize = 20
+    session: SessionDep, page: PageNumber = DEFAULT_PAGE, size: PageSize = DEFAULT_SIZE
 ) -> PostPage:
     """COUNT(*) for the total, then LIMIT/OFFSET: what offset paginators do."""
     total = (await session.execute(select(func.count()).select_from(Post))).scalar_one()
@@ -148,7 +153,9 @@ async def offset_count(
 
 
 @router.get("/offset", response_model=PostPage)
-async def offset(session: SessionDep, page: PageNumber = 250, size: PageSize = 20) -> PostPage:
+async def offset(
+    session: SessionDep, page: PageNumber = DEFAULT_PAGE, size: PageSize = DEFAULT_SIZE
+) -> PostPage:
     """LIMIT size + 1 OFFSET (page - 1) x size: the extra row says if a next page exists."""
     query = LISTING.order_by(*ORDER).offset((page - 1) * size).limit(size + 1)
     rows = (await session.execute(query)).all()
@@ -156,7 +163,9 @@ async def offset(session: SessionDep, page: PageNumber = 250, size: PageSize = 2
 
 
 @router.get("/keyset", response_model=PostPage)
-async def keyset(session: SessionDep, cursor: AfterCursor, size: PageSize = 20) -> PostPage:
+async def keyset(
+    session: SessionDep, cursor: AfterCursor, size: PageSize = DEFAULT_SIZE
+) -> PostPage:
     """WHERE (created_at, id) > cursor LIMIT size + 1: an index seek at any depth."""
     query = LISTING.order_by(*ORDER).limit(size + 1)
     if cursor is not None:
@@ -167,7 +176,7 @@ async def keyset(session: SessionDep, cursor: AfterCursor, size: PageSize = 20) 
 
 @router.get("/cursor")
 async def cursor_for_page(
-    session: SessionDep, page: PageNumber = 250, size: PageSize = 20
+    session: SessionDep, page: PageNumber = DEFAULT_PAGE, size: PageSize = DEFAULT_SIZE
 ) -> dict[str, str]:
     """The `after` a client paging to `page` holds: the next_cursor of page - 1.
 
@@ -238,21 +247,17 @@ TECHNIQUE = Technique(
         "the page's first row in an index on the sort key and reads only the page: the same "
         "cost on page 1 and on page 4000."
     ),
-    seed="Database Performance / Query Optimization Patterns",
+    guide_section="Database Performance / Query Optimization Patterns",
     router=router,
-    variants={
-        "naive": "/pagination/naive",
-        "offset_count": "/pagination/offset-count",
-        "offset": "/pagination/offset",
-        "keyset": "/pagination/keyset",
-    },
+    variants=("naive", "offset_count", "offset", "keyset"),
     baseline="naive",
-    params={"page": 250, "size": 20},
+    scenario="scenarios.pagination",
+    params={"page": DEFAULT_PAGE, "size": DEFAULT_SIZE},
     sweep={"page": [1, 100, 1000, 4000]},  # for the standard profile's ~5,000 pages
-    proof=(
-        "rows per request: every post -> size + 1; rows read (EXPLAIN plans): offset every row "
-        "before the page, keyset size + 1, so offset slows with depth and keyset stays flat "
-        "(on page 1 they tie)"
+    proof="rows per request: every post -> size + 1 (+ a COUNT) -> size + 1 -> size + 1",
+    caveats=(
+        "Rows read (EXPLAIN plans): offset reads every row before the page, keyset size + 1, "
+        "so offset slows with depth while keyset stays flat; on page 1 they tie."
     ),
     params_path="/pagination/cursor",
     artifacts_path="/pagination/plans",

@@ -20,6 +20,8 @@ from bench_app.technique import Technique
 
 router = APIRouter(prefix="/pooling", tags=["pooling"])
 
+DEFAULT_USERS = 10
+
 UserCount = Annotated[int, Query(ge=1, le=1000, description="How many users to list.")]
 
 
@@ -63,13 +65,15 @@ async def first_users(session: AsyncSession, users: int) -> list[UserOut]:
 
 
 @router.get("/connect-per-request", response_model=list[UserOut])
-async def connect_per_request(session: UnpooledSessionDep, users: UserCount = 10) -> list[UserOut]:
+async def connect_per_request(
+    session: UnpooledSessionDep, users: UserCount = DEFAULT_USERS
+) -> list[UserOut]:
     """Open a new connection for each request (NullPool) and close it after: a handshake each."""
     return await first_users(session, users)
 
 
 @router.get("/pooled", response_model=list[UserOut])
-async def pooled(session: SessionDep, users: UserCount = 10) -> list[UserOut]:
+async def pooled(session: SessionDep, users: UserCount = DEFAULT_USERS) -> list[UserOut]:
     """Borrow an open connection from the app's pool and give it back: no handshake."""
     return await first_users(session, users)
 
@@ -87,17 +91,17 @@ TECHNIQUE = Technique(
         "heaviest profile, and a pool smaller than that keeps closing and reopening its "
         "overflow connections."
     ),
-    seed="Database Performance / Connection Pooling",
+    guide_section="Database Performance / Connection Pooling",
     router=router,
-    variants={"connect_per_request": "/pooling/connect-per-request", "pooled": "/pooling/pooled"},
+    variants=("connect_per_request", "pooled"),
     baseline="connect_per_request",
-    params={"users": 10},
+    params={"users": DEFAULT_USERS},
     sweep={"users": [1, 100, 1000]},
-    proof=(
-        "new connections per request (the pool's connect event): 1 -> 0 once the pool is "
-        "warm; 1 query per request in both. Where it wins less: the connection's cost is "
-        "fixed, so as the request does more work (users=1000) it becomes a small share "
-        "of the time and the speedup shrinks towards 1."
+    proof="new connections per request (the pool's connect event): 1 -> 0 once the pool is warm",
+    caveats=(
+        "One query per request in both. The connection's cost is fixed, so as the request "
+        "does more work (users=1000) it becomes a small share of the time and the speedup "
+        "shrinks towards 1."
     ),
     lifespan=unpooled_engine,
 )

@@ -34,6 +34,8 @@ from bench_app.technique import Technique
 
 router = APIRouter(prefix="/stampede", tags=["stampede"])
 
+DEFAULT_TOP = 20
+
 TTL_S = 60.0
 KEY_SPACE = cache_key("stampede")
 # The lock outlives any recomputation by far; if its holder dies, it frees itself then.
@@ -146,7 +148,9 @@ def json_response(body: bytes) -> Response:
 
 
 @router.get("/every-miss-recomputes", response_model=list[DiscussedPost])
-async def every_miss_recomputes(sessions: SessionsDep, redis: RedisDep, top: Top = 20) -> Response:
+async def every_miss_recomputes(
+    sessions: SessionsDep, redis: RedisDep, top: Top = DEFAULT_TOP
+) -> Response:
     """Plain get-or-set: every request that misses recomputes, K at once after an expiry."""
     compute = partial(most_discussed_json, sessions, top)
     return json_response(await get_or_set(redis, report_key(top), TTL_S, compute))
@@ -154,7 +158,7 @@ async def every_miss_recomputes(sessions: SessionsDep, redis: RedisDep, top: Top
 
 @router.get("/single-flight", response_model=list[DiscussedPost])
 async def single_flight(
-    sessions: SessionsDep, redis: RedisDep, flights: FlightsDep, top: Top = 20
+    sessions: SessionsDep, redis: RedisDep, flights: FlightsDep, top: Top = DEFAULT_TOP
 ) -> Response:
     """In-process single-flight: one request per process recomputes, the rest await it."""
     key = report_key(top)
@@ -167,7 +171,7 @@ async def single_flight(
 
 @router.get("/single-flight-redis-lock", response_model=list[DiscussedPost])
 async def single_flight_redis_lock(
-    sessions: SessionsDep, redis: RedisDep, flights: FlightsDep, top: Top = 20
+    sessions: SessionsDep, redis: RedisDep, flights: FlightsDep, top: Top = DEFAULT_TOP
 ) -> Response:
     """Single-flight in-process, plus a Redis lock: one request recomputes across processes."""
     key = report_key(top)
@@ -181,7 +185,7 @@ async def single_flight_redis_lock(
 
 
 @router.post("/expire", responses=REDIS_UNAVAILABLE)
-async def expire(redis: RedisDep, top: Top = 20) -> dict[str, int]:
+async def expire(redis: RedisDep, top: Top = DEFAULT_TOP) -> dict[str, int]:
     """Drop the cached answer for `top`, as its TTL would: the next readers all miss."""
     return {"dropped": await redis.unlink(report_key(top))}
 
@@ -214,15 +218,12 @@ TECHNIQUE = Technique(
         "it at once, so every request misses (a hit rate of 0% by design). Recomputations "
         "per burst = queries per request x K, the number of load users."
     ),
-    seed="Caching Strategies / Cache Stampede Prevention",
+    guide_section="Caching Strategies / Cache Stampede Prevention",
     router=router,
-    variants={
-        "every_miss_recomputes": "/stampede/every-miss-recomputes",
-        "single_flight": "/stampede/single-flight",
-        "single_flight_redis_lock": "/stampede/single-flight-redis-lock",
-    },
+    variants=("every_miss_recomputes", "single_flight", "single_flight_redis_lock"),
     baseline="every_miss_recomputes",
-    params={"top": 20},
+    scenario="scenarios.stampede",
+    params={"top": DEFAULT_TOP},
     proof="recomputations per burst of K requests: K -> 1 -> 1 (queries per request: 1 -> 1/K)",
     lifespan=lifespan,
     reset_path="/stampede/reset",

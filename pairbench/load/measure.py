@@ -103,10 +103,10 @@ def _segments(points: list[Point], plan: LoadPlan, log: Log) -> list[tuple[Point
     order = []
     for point in points:
         for mode in plan.modes:
-            if mode == results.OPEN and has_own_workload(point.technique.key):
+            if mode == results.OPEN and has_own_workload(point.technique):
                 key = point.technique.key
                 log(f"{key} {point.label}: open loop skipped: its workload is its own Locust "
-                    f"user (scenarios/{key}.py), which only runs closed-loop")  # fmt: skip
+                    f"user ({point.technique.scenario}), which only runs closed-loop")  # fmt: skip
                 continue
             for repetition, _, variant in segment_order([point], plan.profile.repetitions):
                 order.append((point, mode, repetition, variant))

@@ -6,7 +6,6 @@ monkey-patching and so its CPU can be watched: a saturated generator measures it
 not the app.
 """
 
-import importlib.util
 import math
 import os
 import subprocess
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from bench_app.technique import Technique
 from pairbench.env.server import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,13 +53,13 @@ def _samples_started(samples_path: Path) -> bool:
         return False
 
 
-def has_own_workload(technique: str) -> bool:
-    """Whether a technique brings its own Locust user (scenarios/<key>.py), more than a GET.
+def has_own_workload(technique: Technique) -> bool:
+    """Whether a technique brings its own Locust user (its `scenario`), more than a GET.
 
     Such a workload (ETags kept by a browser, bursts after expiry) exists only as Locust
     code, so it is measured closed-loop only.
     """
-    return importlib.util.find_spec(f"scenarios.{technique}") is not None
+    return technique.scenario is not None
 
 
 def run_segment(

@@ -23,14 +23,13 @@ STYLE = "friendly"  # light background, readable in print; inline styles keep it
 
 def endpoint_source(technique: Technique, variant: str) -> str:
     """The source of the function serving `variant`, dedented; a note if none is found."""
-    path = technique.variants[variant].split("?", 1)[0]
     for route in technique.router.routes:
-        if isinstance(route, APIRoute) and route.path_regex.match(path):
+        if isinstance(route, APIRoute) and route.name == variant:
             try:
                 return textwrap.dedent(inspect.getsource(route.endpoint)).rstrip() + "\n"
             except (OSError, TypeError) as error:
                 return f"# source of {route.endpoint!r} unavailable: {error}\n"
-    return f"# no route of {technique.key}'s router serves {path}\n"
+    return f"# no route of {technique.key}'s router is named {variant}\n"
 
 
 def capture_sources(techniques: Iterable[Technique]) -> dict[str, dict[str, str]]:

@@ -257,8 +257,9 @@ def _declared(technique: Technique | None, key: str) -> dict[str, Any]:
         "title": technique.title if technique else key,
         "area": technique.area if technique else "",
         "summary": technique.summary if technique else "",
-        "seed": technique.seed if technique else "",
+        "guide_section": technique.guide_section if technique else "",
         "proof": technique.proof if technique else "",
+        "caveats": technique.caveats if technique else "",
         "registered": technique is not None,
     }
 

@@ -2,7 +2,7 @@
 
 Cases come from PAIRBENCH_MICRO_PLAN (a JSON list written by `pairbench run`, with run-
 time params resolved), else from the registry's defaults. A variant is requested with a
-GET of its URL, unless a module scenarios/micro/<technique key>.py defines
+GET of its URL, unless its technique declares a `micro` module (in scenarios/micro/) with
 `async def micro_request(client: httpx.AsyncClient, url: str) -> httpx.Response`.
 That module lives here, not in the technique's Locust scenario: importing Locust
 monkey-patches the process for gevent, which stalls the asyncio loop timed here.
@@ -43,13 +43,10 @@ async def _get(client: httpx.AsyncClient, url: str) -> httpx.Response:
 
 
 def _request_for(technique: str) -> Request:
-    module_name = f"scenarios.micro.{technique}"
-    if importlib.util.find_spec(module_name) is not None:
-        custom: Request | None = getattr(
-            importlib.import_module(module_name), "micro_request", None
-        )
-        if custom is not None:
-            return custom
+    module_name = all_techniques()[technique].micro
+    if module_name is not None:
+        custom: Request = importlib.import_module(module_name).micro_request
+        return custom
     return _get
 
 

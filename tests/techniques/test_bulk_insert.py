@@ -124,7 +124,7 @@ async def test_reset_waits_for_a_batch_still_being_written(client: httpx.AsyncCl
 
 @pytest.mark.parametrize("bad", ["0", "10001", "-3", "many", "2.5"])
 async def test_bad_rows_is_a_422_naming_the_parameter(client: httpx.AsyncClient, bad: str) -> None:
-    for path in TECHNIQUE.variants.values():
+    for path in TECHNIQUE.paths.values():
         response = await client.get(f"{path}?rows={bad}")
         assert response.status_code == 422
         detail = response.json()["detail"][0]

@@ -214,7 +214,7 @@ async def test_default_plans_cover_the_full_table_and_the_smallest_copy_in_order
 async def test_bad_parameters_are_a_422_naming_the_parameter(
     client: httpx.AsyncClient, query: str, name: str
 ) -> None:
-    for path in TECHNIQUE.variants.values():
+    for path in TECHNIQUE.paths.values():
         response = await client.get(f"{path}?{query}")
         assert response.status_code == 422, response.text
         detail = response.json()["detail"][0]

@@ -54,7 +54,7 @@ async def test_connections_opened_per_request(client: httpx.AsyncClient, users: 
 
 @pytest.mark.parametrize("bad", ["0", "1001", "-3", "many", "2.5"])
 async def test_bad_users_is_a_422_naming_the_parameter(client: httpx.AsyncClient, bad: str) -> None:
-    for path in TECHNIQUE.variants.values():
+    for path in TECHNIQUE.paths.values():
         response = await client.get(f"{path}?users={bad}")
         assert response.status_code == 422
         detail = response.json()["detail"][0]

@@ -1,0 +1,52 @@
+"""The declaration: variant paths come from the router, so each is written once."""
+
+import importlib.util
+
+import pytest
+from fastapi import APIRouter
+
+from bench_app.technique import Technique
+from bench_app.techniques import all_techniques
+
+router = APIRouter(prefix="/demo")
+
+
+@router.get("/naive")
+async def naive(size: int = 1) -> int:
+    return size
+
+
+@router.get("/fast-path")
+async def fast_path(size: int = 1) -> int:
+    return size
+
+
+def declare(*variants: str) -> Technique:
+    return Technique(
+        key="demo", area="test", title="demo", summary="", guide_section="", router=router,
+        variants=variants, baseline="naive", params={"size": 3},
+    )  # fmt: skip
+
+
+def test_a_variant_path_is_its_route_of_the_same_name() -> None:
+    technique = declare("naive", "fast_path")
+    assert technique.paths == {"naive": "/demo/naive", "fast_path": "/demo/fast-path"}
+    assert technique.url("fast_path") == "/demo/fast-path?size=3"
+    assert technique.url("naive", {"size": 9}) == "/demo/naive?size=9"
+
+
+def test_a_variant_without_a_route_is_an_error_naming_it() -> None:
+    with pytest.raises(ValueError, match="no route named slow_path"):
+        declare("naive", "slow_path")
+
+
+def test_every_registered_variant_has_a_route() -> None:
+    for technique in all_techniques().values():
+        assert list(technique.paths) == list(technique.variants), technique.key
+
+
+def test_every_declared_workload_module_exists() -> None:
+    # Found, not imported: importing Locust would monkey-patch this test process for gevent.
+    for technique in all_techniques().values():
+        for module in (technique.scenario, technique.micro):
+            assert module is None or importlib.util.find_spec(module) is not None, module
