@@ -303,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except results.ResultsError as error:
         return fail(str(error))
+    except KeyboardInterrupt:  # a second Ctrl-C, after the run had already stopped for one
+        return fail("interrupted", EXIT_INTERRUPTED)
     return code
 
 

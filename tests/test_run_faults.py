@@ -8,6 +8,7 @@ port: that is the load generator sending, however the harness organizes it.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -204,7 +205,7 @@ def test_ctrl_c_mid_segment_leaves_no_process_behind(
         os.kill(run.process.pid, signal.SIGINT)
     code = wait_exit(run)
 
-    assert code in (130, -signal.SIGINT), run.output
+    assert code == 130, run.output
     assert still_running(ours) == [], run.output
     for state_dir in embedded_state_dirs(run.output):
         assert not state_dir.exists(), f"{state_dir} left behind"
@@ -266,14 +267,14 @@ def test_postgres_restarting_under_load_costs_failures_that_are_counted(
     after = samples[samples["t_start"] > back + RECOVERY_S]
     assert len(after) > 0 and after["status"].between(200, 399).all()
 
-    during = samples[samples["t_start"].between(began, back + RECOVERY_S)]
-    (variant,) = set(during["variant"])
-    summary = pd.read_csv(run.run_dir() / "summary.csv")
-    row = summary[(summary["variant"] == variant) & (summary["mode"] == "closed")].iloc[0]
-    measured_failures = failed[(failed["variant"] == variant) & (failed["phase"] == "measure")]
-    assert row["failures"] == len(measured_failures) > 0
-    assert row["error_rate"] > 0
-    assert f"{len(measured_failures)} of" in report_of(run).read_text()
+    measured = failed[failed["phase"] == "measure"]
+    assert len(measured) > 0, "the restart fell in a warm-up: nothing to count"
+    summary = pd.read_csv(run.run_dir() / "summary.csv").set_index("variant")
+    report = report_of(run).read_text()
+    for variant, rows in measured.groupby("variant"):
+        assert summary.loc[variant, "failures"] == len(rows), variant
+        assert summary.loc[variant, "error_rate"] > 0, variant
+        assert re.search(rf"{variant}\b.*\b{len(rows)} of \d+ requests failed", report), variant
     print(
         f"\nPostgreSQL restart: {back - began:.2f} s down; {len(failed)} requests failed; "
         f"last failure {recovered_after:+.2f} s after it was back"
