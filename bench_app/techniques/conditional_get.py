@@ -164,7 +164,7 @@ async def etag_cached(
     return not_modified(tag) if still_fresh(if_none_match, tag) else full_response(body, tag)
 
 
-@router.post("/reset", responses=REDIS_UNAVAILABLE)
+@router.post("/reset", responses=NO_SUCH_USER | REDIS_UNAVAILABLE)
 async def reset(
     session: SessionDep, redis: RedisDep, user_id: UserId = DEFAULT_USER_ID
 ) -> dict[str, int]:
