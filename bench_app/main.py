@@ -10,6 +10,7 @@ from bench_app.db import make_engine, make_sessionmaker
 from bench_app.metering import CostMeterMiddleware
 from bench_app.redis_client import make_redis
 from bench_app.regression_switch import RegressionSwitch
+from bench_app.responses import REDIS_UNREACHABLE, redis_unavailable
 from bench_app.settings import Settings, get_settings
 from bench_app.techniques import all_techniques
 
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="pairbench target app", lifespan=lifespan)
     app.add_middleware(CostMeterMiddleware)
+    for error in REDIS_UNREACHABLE:
+        app.add_exception_handler(error, redis_unavailable)
     if settings.inject_regression:
         app.add_middleware(RegressionSwitch, spec=settings.inject_regression)
     for technique in all_techniques().values():

@@ -37,6 +37,7 @@ def command_run(args: argparse.Namespace) -> int:
     profile = PROFILES[args.profile]
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
     plan = LoadPlan(profile, modes, args.rate)
+    results.require_writable(Path(args.reports_dir))  # as run() does its results dir
     outcome = run(plan, techniques, Path(args.results_dir), log, micro=not args.no_micro)
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
@@ -360,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except results.ResultsError as error:
         return fail(str(error))
+    except KeyboardInterrupt:  # a second Ctrl-C, after the run had already stopped for one
+        return fail("interrupted", EXIT_INTERRUPTED)
     return code
 
 

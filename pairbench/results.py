@@ -12,7 +12,9 @@ import gzip
 import json
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -84,6 +86,9 @@ TEXT_COLUMNS = [
 ]  # fmt: skip
 # What files from before a column existed mean by its absence.
 COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": ""}
+# Free space a run asks for before it starts: a standard run's samples and its report
+# take tens of MB, and a run that fills the disk would lose what it measured.
+MIN_FREE_BYTES = 100 * 2**20
 
 
 class ResultsError(Exception):
@@ -92,6 +97,32 @@ class ResultsError(Exception):
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def require_writable(root: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
+    """Fail before anything starts when files cannot be written under `root`, or would not fit.
+
+    Writes a file to find out (permissions say nothing of a read-only mount, or to root).
+    A ResultsError says which directory and what to do.
+    """
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root, prefix=".pairbench-write-check-") as probe:
+            probe.write(b"pairbench")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        raise ResultsError(
+            f"cannot write to {root} ({error.strerror or error}): point --results-dir and "
+            "--reports-dir at a directory this user can write to"
+        ) from None
+    free_mb, needed_mb = shutil.disk_usage(root).free / 2**20, min_free_bytes / 2**20
+    if free_mb < needed_mb:
+        raise ResultsError(
+            f"only {free_mb:.0f} MB free in {root}, and a run needs {needed_mb:.0f} MB for its "
+            "samples and report: free some space, or point --results-dir and --reports-dir "
+            "at another disk"
+        )
 
 
 def new_run_dir(results_root: Path, profile: str) -> Path:

@@ -177,6 +177,7 @@ def run(
 ) -> RunOutcome:
     """Measure `techniques` as `plan` says; whatever happens, the run dir keeps the samples."""
     profile = plan.profile
+    results.require_writable(results_root)  # before any server starts or any load is sent
     run_dir = results.new_run_dir(results_root, profile.name)
     keys = ", ".join(technique.key for technique in techniques)
     modes = " and ".join(f"{mode} loop" for mode in plan.modes)
