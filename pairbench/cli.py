@@ -5,10 +5,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
 from pairbench.profiles import DEFAULT_PROFILE, MODE_CHOICES, OPEN_LOOP_LOAD, PROFILES
+
+if TYPE_CHECKING:
+    from pairbench.slo import Slos
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -115,6 +119,7 @@ def command_serve(args: argparse.Namespace) -> int:
             log_path = Path(args.results_dir) / "serve.log"
             with running_app(environment, log_path, log, port=args.port) as base_url:
                 log(f"serving {base_url} (docs: {base_url}/docs); Ctrl-C stops everything.")
+                log(f"Prometheus metrics: {base_url}/metrics (scrape config: see the README)")
                 locust = f"locust -f scenarios/locustfile.py --class-picker -H {base_url}"
                 log(f"load it by hand: {locust}")
                 while True:
@@ -158,23 +163,61 @@ def parse_tolerances(pairs: list[str]) -> dict[str, float]:
     return tolerances
 
 
+SLO_OPTIONS = {"p95_ms": "slo_p95_ms", "p99_ms": "slo_p99_ms", "error_rate": "slo_error_rate",
+               "cache_hit_rate": "slo_cache_hit_rate"}  # fmt: skip
+
+
+def slos_from(args: argparse.Namespace) -> "Slos | None":
+    """The SLOs `check` holds the run to: None without --slo (or any --slo-* option)."""
+    from pairbench.slo import read_slos, with_settings
+
+    given = {name: getattr(args, option) for name, option in SLO_OPTIONS.items()}
+    given = {name: value for name, value in given.items() if value is not None}
+    if not (args.slo or given):
+        return None
+    return with_settings(read_slos(Path(args.config)), given, "the command line")
+
+
 def command_check(args: argparse.Namespace) -> int:
     from pairbench.gate.check import BaselineError, compare, read_baseline, read_summary
     from pairbench.gate.render import render_junit, render_markdown, render_text
+    from pairbench.gate.slo_check import (
+        check_slos,
+        default_points,
+        render_slo_markdown,
+        render_slo_text,
+    )
+    from pairbench.slo import SloError
 
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
     try:
-        baseline = read_baseline(Path(args.baseline))
+        slos = slos_from(args)  # monitoring (#12): --slo
+    except SloError as error:
+        return fail(str(error))
+    findings = []
+    try:
         summary = read_summary(run_dir)
-        findings = compare(baseline, summary, parse_tolerances(args.tolerance))
+        if slos is None or Path(args.baseline).exists():
+            baseline = read_baseline(Path(args.baseline))
+            findings = compare(baseline, summary, parse_tolerances(args.tolerance))
+            log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
+            log(render_text(findings, verbose=args.verbose))
+        else:
+            log(f"gate: {run_dir}: no baseline at {args.baseline}, so the SLOs alone")
     except BaselineError as error:
         return fail(f"{error}")
-    log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
-    log(render_text(findings, verbose=args.verbose))
-    (run_dir / "check.md").write_text(render_markdown(findings))
+    markdown = render_markdown(findings) if findings else ""
+    slo_broken = False
+    if slos is not None:  # monitoring (#12): the SLO table, like k6 thresholds
+        checks = check_slos(summary, slos, default_points(run_dir))
+        log(render_slo_text(checks, slos, verbose=args.verbose))
+        markdown += ("\n" if markdown else "") + render_slo_markdown(checks, slos)
+        slo_broken = any(not check.met for check in checks)
+    (run_dir / "check.md").write_text(markdown)
     (run_dir / "check.xml").write_text(render_junit(findings))
     log(f"details: {run_dir / 'check.md'}, {run_dir / 'check.xml'}")
-    return EXIT_FAILED if any(finding.regressed for finding in findings) else EXIT_OK
+    regressed = any(finding.regressed for finding in findings)
+    return EXIT_FAILED if regressed or slo_broken else EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,6 +326,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--verbose", action="store_true", help="print every check, not only failures"
     )
+    # monitoring (#12): SLOs a user sets, checked like k6 thresholds.
+    check.add_argument(
+        "--slo", action="store_true",
+        help=(
+            "also fail when an optimized variant breaks an SLO at its default parameters: "
+            "[tool.pairbench.slo] in pyproject.toml, else the seed's (p95 < 200 ms, errors "
+            "< 1%%, cache hits > 80%%); adds the SLO table to check.md. Without a baseline "
+            "file, checks the SLOs alone"
+        ),
+    )  # fmt: skip
+    check.add_argument(
+        "--config", default="pyproject.toml", help="the file with [tool.pairbench.slo]"
+    )
+    for name, unit in (("p95-ms", "MS"), ("p99-ms", "MS"), ("error-rate", "FRACTION"),
+                       ("cache-hit-rate", "FRACTION")):  # fmt: skip
+        check.add_argument(
+            f"--slo-{name}", type=float, metavar=unit,
+            help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",
+        )  # fmt: skip
     check.set_defaults(handler=command_check)
 
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")

@@ -29,6 +29,7 @@ class Profile:
     modes: tuple[str, ...]  # load modes run unless --mode says otherwise
     micro_max_time_s: float  # pytest-benchmark's time budget per variant
     micro_min_rounds: int
+    overhead: bool = True  # measure what the meter and /metrics cost (pairbench.load.overhead)
 
 
 PROFILES = {
@@ -37,7 +38,7 @@ PROFILES = {
         Profile(
             "smoke", "seconds per variant, one round: does it all work?",
             users=8, warmup_s=1, duration_s=4, repetitions=1, scale=1, sweep=SWEEP_OFF,
-            modes=(CLOSED,), micro_max_time_s=0.05, micro_min_rounds=5,
+            modes=(CLOSED,), micro_max_time_s=0.05, micro_min_rounds=5, overhead=False,
         ),
         Profile(
             "quick", "a few minutes a technique: three interleaved rounds, sweeps probed",

@@ -26,8 +26,10 @@ from pairbench.env.services import ServiceError, ServiceUrls, running_services, 
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.measure import LoadPlan, measure, reset
 from pairbench.load.micro import micro_plan, run_microbenchmarks
+from pairbench.load.overhead import OverheadError, measure_overhead
 from pairbench.load.probe import probe
 from pairbench.load.segment import LoadError
+from pairbench.load.slow_queries import save_slow_queries
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points
 from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
 from pairbench.report.code_view import capture_sources
@@ -131,6 +133,16 @@ def start_manifest(
     return manifest
 
 
+def measure_overhead_safely(run_dir: Path, settings: Settings, log: Log) -> dict[str, Any]:
+    """The overhead measurement, whose failure the run notes and outlives."""
+    try:
+        measure_overhead(run_dir, settings, log)
+    except OverheadError as error:
+        log(f"warning: the meter's overhead was not measured: {error}")
+        return {"measured": False, "error": str(error)}
+    return {"measured": True}
+
+
 def app_settings(urls: ServiceUrls, profile: Profile) -> Settings:
     return Settings(database_url=urls.database_url, redis_url=urls.redis_url, scale=profile.scale)
 
@@ -182,6 +194,15 @@ def run(
                 started = time.perf_counter()
                 measure(run_dir, base_url, points, plan, probed, log)
                 log(f"measured in {time.perf_counter() - started:.0f} s")
+                # monitoring (#12): what the load left: artifacts again (instrumentation's
+                # series counts), and the slow-query log by variant.
+                save_artifacts(run_dir, base_url, techniques, log)
+                save_slow_queries(run_dir, base_url, techniques, log)
+            # monitoring (#12): what the meter and /metrics cost, with the app stopped.
+            if profile.overhead:
+                manifest["overhead"] = measure_overhead_safely(
+                    run_dir, app_settings(urls, profile), log
+                )
             if micro:
                 error = run_microbenchmarks(run_dir, micro_plan(points), environment, profile, log)
                 manifest["micro"]["error"] = error

@@ -22,6 +22,11 @@ from pairbench.report.leaderboard import (
     headline_text,
     leaderboard_line,
 )
+from pairbench.report.monitoring import (
+    overhead_view,
+    slow_queries_by_technique,
+    slow_query_threshold,
+)
 from pairbench.report.view import default_point, headline_rows, records, technique_view
 from pairbench.stats import growth
 from pairbench.stats.bootstrap import DEFAULT_RESAMPLES
@@ -175,6 +180,10 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         )
         for key in keys
     ]
+    # monitoring (#12): each variant's slowest statements, and (below) what measuring cost.
+    slow_queries = slow_queries_by_technique(run_dir)
+    for section in sections:
+        section["slow_queries"] = slow_queries.get(section["key"], [])
     leaderboard = [
         leaderboard_line(
             section["key"], section["title"], headline_rows(section), section["micro"],
@@ -192,6 +201,8 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         warnings=[message for _, message in findings],
         run_warnings=_run_warnings(run, summary),
         sections=sections,
+        overhead=overhead_view(run_dir),  # monitoring (#12)
+        slow_query_ms=slow_query_threshold(run_dir) or 0.0,
     )
     target = reports_root / run.run_id / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -143,7 +143,7 @@ async def test_the_evidence_states_each_variants_series(client: httpx.AsyncClien
     response = await client.get(TECHNIQUE.artifacts_path or "")
     assert response.status_code == 200
     evidence = response.json()
-    counts = evidence["time series after the run"]
+    counts = evidence["Series after the run"]
     naive = series_count(RAW_PATH_REGISTRY)
     assert f"naive: {naive.series:,} series in {naive.label_sets:,} label set(s)" in counts
     assert "uninstrumented: 0 series" in counts
