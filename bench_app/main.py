@@ -50,13 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="pairbench target app", lifespan=lifespan)
     app.state.metrics = app_metrics
     app.state.slow_queries = slow_query_log
-    # Added innermost first: the regression switch (tests only) sees a request first,
-    # then the cost meter, then the metrics, which read the meter's record at the end.
-    if app_metrics is not None:
-        app.add_middleware(MetricsMiddleware, metrics=app_metrics)
-        app.include_router(metrics.router)
+    # The cost meter, when on, also tells the metrics about each request: one layer for both.
     if settings.meter:
-        app.add_middleware(CostMeterMiddleware, slow_queries=slow_query_log)
+        app.add_middleware(CostMeterMiddleware, slow_queries=slow_query_log, observer=app_metrics)
+    elif app_metrics is not None:
+        app.add_middleware(MetricsMiddleware, metrics=app_metrics)
+    if app_metrics is not None:
+        app.include_router(metrics.router)
     if settings.inject_regression:
         app.add_middleware(RegressionSwitch, spec=settings.inject_regression)
     app.include_router(slow_queries.router)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect
@@ -99,12 +99,28 @@ def metered() -> Iterator[RequestCost]:
         _current_cost.reset(token)
 
 
-class CostMeterMiddleware:
-    """Puts each HTTP request's cost on its response headers, and files its slow statements."""
+class RequestObserver(Protocol):
+    """Told when each HTTP request starts and ends (the app's metrics are one)."""
 
-    def __init__(self, app: ASGIApp, slow_queries: SlowQueryLog | None = None) -> None:
+    def started(self) -> None: ...
+
+    def finished(self, scope: Scope, status: int, seconds: float, cost: RequestCost | None) -> None:
+        """`scope` has been routed by now; `cost` is None when nothing was metered."""
+
+
+class CostMeterMiddleware:
+    """Puts each HTTP request's cost on its response headers, files its slow statements,
+    and tells an observer (the metrics) when it ends: one middleware layer, not two."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        slow_queries: SlowQueryLog | None = None,
+        observer: RequestObserver | None = None,
+    ) -> None:
         self.app = app
         self.slow_queries = slow_queries
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,17 +129,25 @@ class CostMeterMiddleware:
         started = time.perf_counter()
         cost = RequestCost()
         token = _current_cost.set(cost)  # set and reset by hand: cheaper than metered()
+        status = 500  # what the client gets if the app raises before it answers
 
         async def send_with_cost(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = cost.headers(time.perf_counter() - started)
                 message = {**message, "headers": [*message.get("headers", ()), *headers]}
             await send(message)
 
+        observer = self.observer
+        if observer is not None:
+            observer.started()
         try:
             await self.app(scope, receive, send_with_cost)
         finally:
             _current_cost.reset(token)
+            if observer is not None:
+                observer.finished(scope, status, time.perf_counter() - started, cost)
             if cost.slow_statements and self.slow_queries is not None:
                 self.slow_queries.record_all(route_template(scope), cost.slow_statements)
 

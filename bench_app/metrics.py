@@ -8,7 +8,7 @@
 - `pairbench_db_statements_total{route}`, `pairbench_db_seconds_total{route}`,
   `pairbench_cache_hits_total{route}`, `pairbench_cache_misses_total{route}`: from the
   cost meter's record of each request, added once when it ends (no hook of their own;
-  with the meter off they stay at zero).
+  with the meter off they are absent).
 - `pairbench_event_loop_lag_seconds` (latest sample) and `..._max_seconds` (the largest
   since the last scrape): see bench_app.loop_lag.
 - `process_resident_memory_bytes`, CPU seconds, open fds: prometheus-client's own.
@@ -34,7 +34,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bench_app.loop_lag import LoopLagSampler
-from bench_app.metering import current_cost
+from bench_app.metering import RequestCost
 from bench_app.routing import route_template
 
 # Fixed buckets around the SLO (p95 < 200 ms): fine below it, coarse above it. Each
@@ -129,8 +129,13 @@ class AppMetrics:
         read = getattr(self.pool, method, None)
         return float(read()) if read is not None else None
 
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one finished request (and its metered costs, if the meter is on)."""
+    def started(self) -> None:
+        self.in_flight += 1
+
+    def finished(self, scope: Scope, status: int, seconds: float, cost: RequestCost | None) -> None:
+        """Count one finished request, and its metered costs if it was metered."""
+        self.in_flight -= 1
+        method, route = scope["method"], route_template(scope)
         key = (method, route, status)
         duration = self._durations.get(key)
         if duration is None:  # labels() takes a lock and builds a key: once per label set
@@ -138,7 +143,6 @@ class AppMetrics:
                 method, route, status_class(status)
             )
         duration.observe(seconds)
-        cost = current_cost()
         if cost is not None and (cost.queries or cost.cache_hits or cost.cache_misses):
             costs = self._costs.get(route)
             if costs is None:
@@ -166,7 +170,8 @@ class MetricsMiddleware:
 
     A pure ASGI middleware: a BaseHTTPMiddleware would run each request in a task
     group of its own and cost several times more (see the instrumentation technique).
-    Sits inside the cost meter, so a request's metered cost is complete when it ends.
+    Only where the cost meter is off: with it on, the meter tells the metrics itself
+    (see CostMeterMiddleware's observer), which saves a layer on every request.
     """
 
     def __init__(self, app: ASGIApp, metrics: AppMetrics) -> None:
@@ -186,14 +191,11 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        metrics = self.metrics
-        metrics.in_flight += 1
+        self.metrics.started()
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            metrics.in_flight -= 1
-            elapsed = time.perf_counter() - started
-            metrics.observe(scope["method"], route_template(scope), status, elapsed)
+            self.metrics.finished(scope, status, time.perf_counter() - started, None)
 
 
 router = APIRouter(tags=["monitoring"])
