@@ -55,8 +55,9 @@ TARGETS = {  # the smallest requests, where a fixed cost per request weighs the 
     "trivial": "/health/live",  # no I/O: what the middleware costs alone
     "one statement": "/health",  # SELECT 1: the middleware and one statement's hooks
 }
-# 2 targets x 3 configurations x 30 rounds x 30 requests: 5,400 requests; 4-8 s here.
-ROUNDS = 30
+# 2 targets x 3 configurations x 25 rounds x 30 requests: 4,500 requests; 6 s on a quiet
+# 2-core machine, 17 s on one loaded three times over.
+ROUNDS = 25
 BATCH = 30
 WARMUP_REQUESTS = 100  # per app and target: lazy imports, the pool's first connections
 TIMEOUT_S = 120.0  # for the whole measurement: past it, something is stuck
