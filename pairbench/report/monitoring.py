@@ -14,6 +14,8 @@ from pairbench.load.slow_queries import read_slow_queries
 from pairbench.stats.overhead import OVERHEAD_TARGET, summarize_overhead
 
 SLOWEST_PER_VARIANT = 3
+# A CI wider than this (in overhead, as a fraction) says more about the machine than the meter.
+NOISY_CI_WIDTH = 2 * OVERHEAD_TARGET
 
 
 def overhead_view(run_dir: Path) -> dict[str, Any]:
@@ -36,8 +38,13 @@ def overhead_view(run_dir: Path) -> dict[str, Any]:
         ),
         default=math.nan,
     )
+    measured = [row for row in rows if row["config"] != FLOOR]
+    noisy = any(
+        not row["overhead_ci_high"] - row["overhead_ci_low"] <= NOISY_CI_WIDTH for row in measured
+    )
     return {
         "measured": True,
+        "noisy": noisy,
         "rows": rows,
         "floor": FLOOR,
         "target": OVERHEAD_TARGET,

@@ -43,6 +43,19 @@ def test_the_trust_section_shows_what_measuring_cost(tmp_path: Path) -> None:
     assert "+6.0% [+6.0, +6.0]" in trust  # meter+metrics on the trivial route: 12 / 200
     assert "+1.5% [+1.5, +1.5]" in trust  # meter+metrics on one statement: 12 / 800
     assert trust.count(">NO<") == 1 and "/health/live" in trust
+    assert "the machine was busy" not in trust  # every round agreed
+
+
+def test_a_busy_machine_is_said_to_loosen_the_bound(tmp_path: Path) -> None:
+    run_dir = tmp_path / "results" / "run-1"
+    write_run(run_dir)
+    write_overhead(run_dir)
+    table = pd.read_csv(run_dir / OVERHEAD)
+    busy = (table["round"] % 2 == 0) & (table["config"] == "meter")
+    table.loc[busy, "cpu_us_per_request"] *= 1.3  # half the rounds 30% slower
+    table.to_csv(run_dir / OVERHEAD, index=False)
+    html = build_report(run_dir, tmp_path / "reports").read_text()
+    assert "the machine was busy" in html
 
 
 def test_without_an_overhead_measurement_the_report_says_so(tmp_path: Path) -> None:
