@@ -118,8 +118,10 @@ def command_serve(args: argparse.Namespace) -> int:
             environment = app_environment(urls.database_url, urls.redis_url, profile.scale)
             log_path = Path(args.results_dir) / "serve.log"
             with running_app(environment, log_path, log, port=args.port) as base_url:
-                log(f"serving {base_url} (docs: {base_url}/docs); Ctrl-C stops everything.")
-                log(f"Prometheus metrics: {base_url}/metrics (scrape config: see the README)")
+                log(
+                    f"serving {base_url} (docs: {base_url}/docs, Prometheus metrics: "
+                    f"{base_url}/metrics); Ctrl-C stops everything."
+                )
                 locust = f"locust -f scenarios/locustfile.py --class-picker -H {base_url}"
                 log(f"load it by hand: {locust}")
                 while True:
