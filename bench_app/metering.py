@@ -35,6 +35,9 @@ COST_HEADERS = {  # meter field -> the response header that carries it
     "cache_misses": "x-cache-misses",
     "upstream_calls": "x-upstream-calls",
     "app_ms": "x-app-ms",
+    "body_bytes": "x-body-bytes",
+    "wire_bytes": "x-wire-bytes",
+    "encode_ms": "x-encode-ms",
 }
 
 
@@ -52,6 +55,11 @@ class RequestCost:
     cache_hits: int = 0
     cache_misses: int = 0
     upstream_calls: int = 0
+    # Set only where a route encodes its body (bench_app.content_encoding); None (header left
+    # empty) elsewhere. The body before and after content encoding, and the time spent on it.
+    body_bytes: int | None = None
+    wire_bytes: int | None = None
+    encode_seconds: float | None = None
     # Statements slower than the slow-query threshold: (SQL, seconds); None until one is.
     slow_statements: list[tuple[str, float]] | None = None
 
@@ -62,14 +70,23 @@ class RequestCost:
         bytes formatting of each value is a third of the cost of a generic loop.
         """
         db_ms, app_ms = self.db_seconds * 1000, app_seconds * 1000
-        queries, commands, db_bytes = self.queries, self.redis_commands, self.db_bytes
-        server_timing = b'db;dur=%.3f;desc="%d queries", redis;desc="%d commands", app;dur=%.3f'
+        queries, commands = self.queries, self.redis_commands
+        server_timing = b'db;dur=%.3f;desc="%d queries", redis;desc="%d commands", ' % (
+            db_ms,
+            queries,
+            commands,
+        )
+        encode_ms = b""
+        if self.encode_seconds is not None:
+            encode_ms = b"%.3f" % (self.encode_seconds * 1000)
+            server_timing += b"encode;dur=" + encode_ms + b", "
+        server_timing += b"app;dur=%.3f" % app_ms
         return [
-            (b"server-timing", server_timing % (db_ms, queries, commands, app_ms)),
+            (b"server-timing", server_timing),
             (b"x-queries", b"%d" % queries),
             (b"x-db-ms", b"%.3f" % db_ms),
             (b"x-db-rows", b"%d" % self.rows),
-            (b"x-db-bytes", b"" if db_bytes is None else b"%d" % db_bytes),
+            (b"x-db-bytes", _count(self.db_bytes)),
             (b"x-db-connections", b"%d" % self.connections),
             (b"x-redis-commands", b"%d" % commands),
             (b"x-redis-round-trips", b"%d" % self.redis_round_trips),
@@ -77,7 +94,14 @@ class RequestCost:
             (b"x-cache-misses", b"%d" % self.cache_misses),
             (b"x-upstream-calls", b"%d" % self.upstream_calls),
             (b"x-app-ms", b"%.3f" % app_ms),
+            (b"x-body-bytes", _count(self.body_bytes)),
+            (b"x-wire-bytes", _count(self.wire_bytes)),
+            (b"x-encode-ms", encode_ms),
         ]
+
+
+def _count(value: int | None) -> bytes:
+    return b"" if value is None else b"%d" % value
 
 
 _current_cost: ContextVar[RequestCost | None] = ContextVar("pairbench_request_cost", default=None)

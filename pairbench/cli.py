@@ -1,4 +1,4 @@
-"""The `pairbench` command: run, report, list, serve."""
+"""The `pairbench` command: run, stats, report, baseline, check, list, serve."""
 
 import argparse
 import sys
@@ -45,7 +45,9 @@ def command_run(args: argparse.Namespace) -> int:
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
     if (outcome.run_dir / results.SAMPLES).exists():
+        started = time.perf_counter()
         report_path = build_report(outcome.run_dir, Path(args.reports_dir))
+        results.record_stage_time(outcome.run_dir, "report", time.perf_counter() - started)
         for line in headlines(outcome.run_dir):
             log(line)
         log(f"summary: {outcome.run_dir / results.SUMMARY}")
@@ -71,6 +73,21 @@ def command_report(args: argparse.Namespace) -> int:
     log(f"report: {report_path}")
     if args.check:
         return check_in_browser(report_path, Path(args.run_dirs[-1]))
+    return EXIT_OK
+
+
+def command_stats(args: argparse.Namespace) -> int:
+    from pairbench.stats.stage import write_tables
+
+    run_dir = Path(args.run_dir)
+    tables = write_tables(run_dir)
+    summary = tables.summary
+    log(
+        f"stats of {run_dir.name}: {len(summary)} summary rows "
+        f"({summary['technique'].nunique()} techniques), {len(tables.growth)} growth fits, "
+        f"{len(tables.micro)} microbenchmarks, {len(tables.warnings)} warnings"
+    )
+    log(f"tables: {', '.join(str(run_dir / name) for name in results.STATS_TABLES)}")
     return EXIT_OK
 
 
@@ -181,7 +198,13 @@ def slos_from(args: argparse.Namespace) -> "Slos | None":
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from pairbench.gate.check import BaselineError, compare, read_baseline, read_summary
+    from pairbench.gate.check import (
+        BaselineError,
+        compare,
+        not_gated,
+        read_baseline,
+        read_summary,
+    )
     from pairbench.gate.render import render_junit, render_markdown, render_text
     from pairbench.gate.slo_check import (
         check_slos,
@@ -196,19 +219,20 @@ def command_check(args: argparse.Namespace) -> int:
         slos = slos_from(args)  # monitoring (#12): --slo
     except SloError as error:
         return fail(str(error))
-    findings = []
+    findings, unchecked, markdown = [], [], ""
     try:
         summary = read_summary(run_dir)
         if slos is None or Path(args.baseline).exists():
             baseline = read_baseline(Path(args.baseline))
             findings = compare(baseline, summary, parse_tolerances(args.tolerance))
+            unchecked = not_gated(baseline, summary)
             log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
-            log(render_text(findings, verbose=args.verbose))
+            log(render_text(findings, verbose=args.verbose, unchecked=unchecked))
+            markdown = render_markdown(findings, unchecked)
         else:
             log(f"gate: {run_dir}: no baseline at {args.baseline}, so the SLOs alone")
     except BaselineError as error:
         return fail(f"{error}")
-    markdown = render_markdown(findings) if findings else ""
     slo_broken = False
     if slos is not None:  # monitoring (#12): the SLO table, like k6 thresholds
         checks = check_slos(summary, slos, default_points(run_dir))
@@ -216,10 +240,19 @@ def command_check(args: argparse.Namespace) -> int:
         markdown += ("\n" if markdown else "") + render_slo_markdown(checks, slos)
         slo_broken = any(not check.met for check in checks)
     (run_dir / "check.md").write_text(markdown)
-    (run_dir / "check.xml").write_text(render_junit(findings))
+    (run_dir / "check.xml").write_text(render_junit(findings, unchecked))
     log(f"details: {run_dir / 'check.md'}, {run_dir / 'check.xml'}")
-    regressed = any(finding.regressed for finding in findings)
-    return EXIT_FAILED if regressed or slo_broken else EXIT_OK
+    if any(finding.regressed for finding in findings) or slo_broken:
+        return EXIT_FAILED
+    if unchecked and args.strict:
+        print(
+            f"pairbench: {len(unchecked)} variant(s) not gated and --strict: make a new "
+            "baseline that covers them (`pairbench baseline RUN_DIR`)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,15 +269,20 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    profiles = ", ".join(f"{p.name} ({p.description})" for p in PROFILES.values())
+    # argparse %-formats help texts: a profile's "+/-10%" must reach it as "%%".
+    profiles = ", ".join(
+        f"{p.name} ({p.description.replace('%', '%%')})" for p in PROFILES.values()
+    )
 
     run = commands.add_parser(
         "run",
         help="measure techniques; prints the report path at the end",
         description=(
-            "Measure techniques: equivalence check, an uncontended probe, interleaved load "
-            "segments (closed and/or open loop), then in-process microbenchmarks; writes "
-            "results/<run-id>/ and reports/<run-id>/index.html."
+            "Measure techniques: equivalence check, an uncontended probe, interleaved rounds\n"
+            "of load segments (closed and/or open loop) until each speedup's CI meets the\n"
+            "profile's target or its budget, then in-process microbenchmarks; writes\n"
+            "results/<run-id>/ and reports/<run-id>/index.html. Progress lines show the\n"
+            "elapsed time and an ETA; the manifest keeps each stage's wall time."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
@@ -256,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
             "          latency counts from each request's intended send time, so a stall\n"
             "          cannot hide the requests queued behind it (coordinated omission);\n"
             "          late and dropped sends are counted. Techniques with their own Locust\n"
-            "          user (scenarios/<key>.py) run closed-loop only.\n"
+            "          user (their `scenario`, e.g. scenarios/stampede.py) run closed-loop only.\n"
             "  default by profile: smoke and quick closed, standard both.\n"
             "sweeps: quick probes each sweep point one request at a time; standard also loads it."
         ),
@@ -299,6 +337,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=command_report)
 
+    stats = commands.add_parser(
+        "stats",
+        help="(re)compute a run's statistics tables from its raw files",
+        description=(
+            "The stats stage alone: read a run's samples, segments, probe, microbenchmarks and "
+            "plan, and write its tables (summary.csv, growth.csv, growth_points.csv, "
+            "micro_summary.csv, probe_summary.csv, latency_curves.csv.gz, timeline.csv, "
+            "warnings.csv, then stats.json). `pairbench run` does it when measuring ends; "
+            "the report and the gate read these tables."
+        ),
+    )
+    stats.add_argument("run_dir", metavar="RUN_DIR", help="a directory under results/")
+    stats.set_defaults(handler=command_stats)
+
     baseline = commands.add_parser(
         "baseline", help="record a complete run's speedups and costs as the gate's baseline"
     )
@@ -314,8 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
             "round trips, bytes per request) rose beyond its tolerance, when a speedup fell "
             "significantly (CI upper bound below the baseline CI lower bound x (1 - "
             "tolerance)), or when an optimized variant no longer beats its baseline variant. "
-            "Writes check.md "
-            "(Markdown for CI step summaries) and check.xml (JUnit) into the run directory."
+            "Variants the baseline does not cover are listed as not gated (--strict fails on "
+            "them). Writes check.md (Markdown for CI step summaries) and check.xml (JUnit) "
+            "into the run directory."
         ),
     )
     check.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="default: the newest run")
@@ -328,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--verbose", action="store_true", help="print every check, not only failures"
     )
+    check.add_argument(
+        "--strict", action="store_true",
+        help="also exit 1 when the run has variants the baseline does not cover (not gated)",
+    )  # fmt: skip
     # monitoring (#12): SLOs a user sets, checked like k6 thresholds.
     check.add_argument(
         "--slo", action="store_true",

@@ -21,6 +21,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pairbench.stats.slo import SLO_CACHE_HIT_RATE, SLO_ERROR_RATE, SLO_P95_MS
+
 
 class SloError(Exception):
     """An SLO setting is malformed; the message names it and the file."""
@@ -44,19 +46,14 @@ OBJECTIVES = (
 )
 
 
-SEED_P95_MS = 200.0  # the seed's checklist: p95 under 200 ms, error rate under 1%,
-SEED_ERROR_RATE = 0.01  # and a cache hit rate above 80% where a cache is metered
-SEED_CACHE_HIT_RATE = 0.8
-
-
 @dataclass(frozen=True)
 class Slos:
-    """The limits in force; None leaves an objective unchecked."""
+    """The limits in force; None leaves an objective unchecked. Defaults: the seed's."""
 
-    p95_ms: float | None = SEED_P95_MS
+    p95_ms: float | None = SLO_P95_MS
     p99_ms: float | None = None
-    error_rate: float | None = SEED_ERROR_RATE
-    cache_hit_rate: float | None = SEED_CACHE_HIT_RATE
+    error_rate: float | None = SLO_ERROR_RATE
+    cache_hit_rate: float | None = SLO_CACHE_HIT_RATE
 
     def limits(self) -> list[tuple[Objective, float]]:
         """The objectives that are set, with their limits."""

@@ -1,67 +1,24 @@
-"""Locust workloads for the target app.
+"""Locust workloads for the target app, to use by hand.
 
-Driven by `pairbench run`: PAIRBENCH_TARGET names the one path (with query) to
-load, PAIRBENCH_TECHNIQUE its technique, and PAIRBENCH_SAMPLES the CSV file that
-receives every raw sample. Used by hand (`pairbench serve`, then `locust -f
-scenarios/locustfile.py --class-picker`): one user class per technique variant, at
-its default parameters.
+`pairbench serve`, then `locust -f scenarios/locustfile.py --class-picker`: one user
+class per technique variant, at its default parameters. `pairbench run` does not read
+this file: its load generator (pairbench.load.generator) drives Locust as a library
+with the same user classes (scenarios.users).
 
 By default a user requests its path back to back. A technique whose workload is
 more than that (a browser keeping ETags, bursts after expiry) declares a `scenario` module
 (in scenarios/) with `make_user(name, path) -> type[FastHttpUser]`.
 """
 
-import importlib
-import importlib.util
-import os
-from typing import Any
-
 import gevent
-from locust import FastHttpUser, constant, events
 
 from bench_app.techniques import all_techniques
-from scenarios.samples import SampleRecorder
+from scenarios.users import user_for
 
-TARGET = os.environ.get("PAIRBENCH_TARGET")
-TECHNIQUE = os.environ.get("PAIRBENCH_TECHNIQUE", "")
-SAMPLES_PATH = os.environ.get("PAIRBENCH_SAMPLES")
-
-
-def closed_loop_user(name: str, path: str) -> type[FastHttpUser]:
-    """A closed-loop user that requests `path` back to back (no think time: max load)."""
-
-    def request_target(self: FastHttpUser) -> None:
-        self.client.get(path, name=name)
-
-    return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [request_target]})
-
-
-def user_for(technique: str, name: str, path: str) -> type[FastHttpUser]:
-    """The technique's own user class if it declares a scenario module, else the closed loop."""
-    scenario = all_techniques()[technique].scenario if technique else None
-    if scenario is not None:
-        make_user = importlib.import_module(scenario).make_user
-        user: type[FastHttpUser] = make_user(name, path)
-        return user
-    return closed_loop_user(name, path)
-
-
-if TARGET:
-    TargetUser = user_for(TECHNIQUE, "TargetUser", TARGET)
-else:
-    for technique in all_techniques().values():
-        for variant in technique.variants:
-            class_name = f"{technique.key}__{variant}"
-            globals()[class_name] = user_for(technique.key, class_name, technique.url(variant))
-
-if SAMPLES_PATH:
-    _recorder = SampleRecorder(SAMPLES_PATH)
-    events.request.add_listener(_recorder.on_request)
-
-    @events.quitting.add_listener
-    def _close_samples(**_: Any) -> None:
-        _recorder.close()
-
+for technique in all_techniques().values():
+    for variant in technique.variants:
+        class_name = f"{technique.key}__{variant}"
+        globals()[class_name] = user_for(technique.key, class_name, technique.url(variant))
 
 # gevent's loop caches the time and has not run during the imports above, which take
 # seconds on a busy machine; Locust measures --run-time from that stale clock, and

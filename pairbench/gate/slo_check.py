@@ -15,6 +15,7 @@ import pandas as pd
 
 from pairbench import results
 from pairbench.slo import Objective, Slos
+from pairbench.stats.slo import cache_hit_rate
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,8 @@ def _float(value: Any) -> float:
 def _value(row: Mapping[str, Any], objective: Objective) -> float | None:
     """The row's figure for `objective`; None where it does not apply (no cache metered)."""
     if objective.name == "cache_hit_rate":
-        hits = _float(row.get("cache_hits_per_request"))
-        misses = _float(row.get("cache_misses_per_request"))
-        if not (math.isfinite(hits) and math.isfinite(misses)) or hits + misses <= 0:
-            return None
-        return hits / (hits + misses)
+        rate = cache_hit_rate(row)
+        return rate if math.isfinite(rate) else None
     return _float(row.get(objective.name))
 
 

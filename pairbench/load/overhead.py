@@ -39,18 +39,12 @@ from bench_app.settings import Settings
 from pairbench import results
 
 Log = Callable[[str], None]
-OVERHEAD = "overhead.csv"
-OVERHEAD_COLUMNS = [
-    "target", "path", "config", "round", "requests", "failures", "cpu_s", "wall_s",
-    "cpu_us_per_request",
-]  # fmt: skip
 # Configuration -> the settings that make it (bench_app.settings). "off" is the floor.
 CONFIGURATIONS: dict[str, dict[str, bool]] = {
     "off": {"meter": False, "metrics": False},
     "meter": {"meter": True, "metrics": False},
     "meter+metrics": {"meter": True, "metrics": True},
 }
-FLOOR = "off"
 TARGETS = {  # the smallest requests, where a fixed cost per request weighs the most
     "trivial": "/health/live",  # no I/O: what the middleware costs alone
     "one statement": "/health",  # SELECT 1: the middleware and one statement's hooks
@@ -176,18 +170,10 @@ def measure_overhead(
         raise OverheadError(f"{type(error).__name__}: {error}") from error
     finally:
         quiet.setLevel(level)
-    table = pd.DataFrame(rows, columns=OVERHEAD_COLUMNS)
+    table = pd.DataFrame(rows, columns=results.OVERHEAD_COLUMNS)
     failed = int(table["failures"].sum())
     if failed:
         raise OverheadError(f"{failed} of its {int(table['requests'].sum())} requests failed")
-    table.to_csv(run_dir / OVERHEAD, index=False)
+    table.to_csv(run_dir / results.OVERHEAD, index=False)
     log(f"    measured in {time.perf_counter() - started:.0f} s")
     return table
-
-
-def read_overhead(run_dir: Path) -> pd.DataFrame:
-    """A run's overhead.csv; empty when the run did not measure it."""
-    path = run_dir / OVERHEAD
-    if not path.exists():
-        return pd.DataFrame(columns=OVERHEAD_COLUMNS)
-    return results.read_table(path, OVERHEAD_COLUMNS)

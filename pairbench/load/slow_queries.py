@@ -15,11 +15,6 @@ from bench_app.technique import Technique
 from pairbench import results
 from pairbench.profiles import REQUEST_TIMEOUT_S
 
-SLOW_QUERIES = "slow_queries.csv"
-SLOW_QUERY_COLUMNS = [
-    "technique", "variant", "route", "statement", "count", "max_ms", "mean_ms", "threshold_ms",
-]  # fmt: skip
-
 
 def slow_query_rows(log_document: dict[str, object], techniques: list[Technique]) -> pd.DataFrame:
     """The app's /slow-queries answer as rows, each filed under the variant of its route."""
@@ -36,7 +31,7 @@ def slow_query_rows(log_document: dict[str, object], techniques: list[Technique]
         if owner is not None:
             rows.append({"technique": owner[0], "variant": owner[1], **statement,
                          "threshold_ms": threshold})  # fmt: skip
-    return pd.DataFrame(rows, columns=SLOW_QUERY_COLUMNS)
+    return pd.DataFrame(rows, columns=results.SLOW_QUERY_COLUMNS)
 
 
 def save_slow_queries(
@@ -47,14 +42,7 @@ def save_slow_queries(
         response = client.get("/slow-queries")
         response.raise_for_status()
     rows = slow_query_rows(response.json(), techniques)
-    rows.to_csv(run_dir / SLOW_QUERIES, index=False)
+    rows.to_csv(run_dir / results.SLOW_QUERIES, index=False)
     threshold = response.json().get("threshold_ms")
     log(f"slow queries (over {threshold:g} ms): {len(rows)} statement(s) kept")
     return rows
-
-
-def read_slow_queries(run_dir: Path) -> pd.DataFrame:
-    """A run's slow_queries.csv; empty if the run has none."""
-    return results.read_run_table(
-        run_dir / SLOW_QUERIES, SLOW_QUERY_COLUMNS, SLOW_QUERY_COLUMNS[:4]
-    )

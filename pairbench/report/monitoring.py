@@ -1,46 +1,42 @@
 """The report's monitoring parts: what measuring cost the app, and each variant's slow queries.
 
-Read from the run's overhead.csv and slow_queries.csv (either may be missing: a smoke
-run does not measure the overhead, a run without a slow statement keeps none).
+From the stats stage's overhead_summary.csv and the run's slow_queries.csv (either may
+be empty: a smoke run does not measure the overhead, a run without a slow statement
+keeps none).
 """
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from pairbench import results
-from pairbench.load.overhead import FLOOR, read_overhead
-from pairbench.load.slow_queries import read_slow_queries
-from pairbench.stats.overhead import OVERHEAD_TARGET, summarize_overhead
+from pairbench.stats.overhead import FLOOR, OVERHEAD_TARGET
 
 SLOWEST_PER_VARIANT = 3
 # A CI wider than this (in overhead, as a fraction) says more about the machine than the meter.
 NOISY_CI_WIDTH = 2 * OVERHEAD_TARGET
 
 
-def overhead_view(run_dir: Path) -> dict[str, Any]:
+def overhead_view(summary: pd.DataFrame, manifest: Mapping[str, Any]) -> dict[str, Any]:
     """The trust section's table: per route, each configuration's CPU per request and its
     overhead over the floor, or why it was not measured."""
-    manifest = results.read_manifest(run_dir)
-    noted = manifest.get("overhead")
-    noted = noted if isinstance(noted, dict) else {}
-    table = read_overhead(run_dir)
-    if not len(table):
-        reason = noted.get("error") or f"not measured in a {manifest.get('profile', '?')} run"
+    if not len(summary):
+        noted = manifest.get("overhead")
+        error = noted.get("error") if isinstance(noted, dict) else None
+        reason = error or f"not measured in a {manifest.get('profile', '?')} run"
         return {"measured": False, "reason": reason, "target": OVERHEAD_TARGET}
-    summary = summarize_overhead(table, FLOOR)
     rows = [{str(name): value for name, value in row.items()} for row in summary.to_dict("records")]
+    measured = [row for row in rows if row["config"] != FLOOR]
     worst = max(
-        (
-            row["overhead"]
-            for row in rows
-            if row["config"] != FLOOR and math.isfinite(row["overhead"])
-        ),
+        (float(row["overhead"]) for row in measured if math.isfinite(float(row["overhead"]))),
         default=math.nan,
     )
-    measured = [row for row in rows if row["config"] != FLOOR]
     noisy = any(
-        not row["overhead_ci_high"] - row["overhead_ci_low"] <= NOISY_CI_WIDTH for row in measured
+        not float(row["overhead_ci_high"]) - float(row["overhead_ci_low"]) <= NOISY_CI_WIDTH
+        for row in measured
     )
     return {
         "measured": True,
@@ -49,14 +45,18 @@ def overhead_view(run_dir: Path) -> dict[str, Any]:
         "floor": FLOOR,
         "target": OVERHEAD_TARGET,
         "worst": worst,
-        "within_target": bool(worst <= OVERHEAD_TARGET),
-        "requests": int(table["requests"].sum()),
+        "requests": int(sum(row["requests"] for row in rows)),
     }
+
+
+def _slow_queries(run_dir: Path) -> pd.DataFrame:
+    columns = results.SLOW_QUERY_COLUMNS
+    return results.read_run_table(run_dir / results.SLOW_QUERIES, columns, columns[:4])
 
 
 def slow_queries_by_technique(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
     """technique -> its variants' slowest statements (the slowest few of each variant)."""
-    table = read_slow_queries(run_dir)
+    table = _slow_queries(run_dir)
     found: dict[str, list[dict[str, Any]]] = {}
     if not len(table):
         return found
@@ -67,7 +67,7 @@ def slow_queries_by_technique(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-def slow_query_threshold(run_dir: Path) -> float | None:
-    """The app's slow-query threshold in ms, as the run recorded it (None if it did not)."""
-    values = read_slow_queries(run_dir)["threshold_ms"].dropna()
-    return float(values.iloc[0]) if len(values) else None
+def slow_query_ms(run_dir: Path) -> float:
+    """The app's slow-query threshold in ms, as the run recorded it (0 if it did not)."""
+    values = _slow_queries(run_dir)["threshold_ms"].dropna()
+    return float(values.iloc[0]) if len(values) else 0.0

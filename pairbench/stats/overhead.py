@@ -6,19 +6,29 @@ whatever the machine did meanwhile; the overhead is the median of those ratios,
 with a bootstrap CI over the rounds.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from pairbench import results
 from pairbench.stats.bootstrap import bootstrap_ci
 
+FLOOR = "off"  # the configuration with neither the meter nor /metrics (load.overhead)
 OVERHEAD_TARGET = 0.03  # the meter and /metrics together may cost at most 3% throughput
 OVERHEAD_SUMMARY_COLUMNS = [
-    "target", "path", "config", "rounds", "cpu_us_per_request", "extra_us_per_request",
-    "overhead", "overhead_ci_low", "overhead_ci_high", "within_target",
+    "target", "path", "config", "rounds", "requests", "cpu_us_per_request",
+    "extra_us_per_request", "overhead", "overhead_ci_low", "overhead_ci_high", "within_target",
 ]  # fmt: skip
 
 
-def summarize_overhead(table: pd.DataFrame, floor: str = "off") -> pd.DataFrame:
+def read_overhead(run_dir: Path) -> pd.DataFrame:
+    """A run's overhead.csv; empty when the run did not measure it."""
+    columns = results.OVERHEAD_COLUMNS
+    return results.read_run_table(run_dir / results.OVERHEAD, columns, columns)
+
+
+def summarize_overhead(table: pd.DataFrame, floor: str = FLOOR) -> pd.DataFrame:
     """Per target and configuration: CPU per request, and its overhead over `floor`'s."""
     rows = []
     for target, measured in table.groupby("target", sort=False):
@@ -40,6 +50,7 @@ def summarize_overhead(table: pd.DataFrame, floor: str = "off") -> pd.DataFrame:
                     "path": str(measured["path"].iloc[0]),
                     "config": config,
                     "rounds": len(paired),
+                    "requests": int(measured.loc[measured["config"] == config, "requests"].sum()),
                     "cpu_us_per_request": cpu,
                     "extra_us_per_request": cpu - float(by_round[floor].median()),
                     "overhead": overhead,

@@ -28,9 +28,9 @@ def test_both_generators_rows_become_the_same_tidy_columns(
     tmp_path: Path, columns: list[str], mode: str
 ) -> None:
     raw = raw_csv(tmp_path / "raw.csv", columns, [100.0, 100.5, 101.2, 103.0])
-    frame = tidy_samples(raw, POINT, "naive", 2, warmup_s=1.0, mode=mode)
+    frame = tidy_samples(raw, POINT, "naive", 2, (101.0, 102.5), mode=mode)
     assert list(frame.columns) == results.SAMPLE_COLUMNS
-    assert list(frame["phase"]) == ["warmup", "warmup", "measure", "measure"]
+    assert list(frame["phase"]) == ["warmup", "warmup", "measure", "cooldown"]
     assert set(frame["mode"]) == {mode} and set(frame["point"]) == {"authors=50"}
     assert set(frame["repetition"]) == {2}
 

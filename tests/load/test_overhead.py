@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from bench_app.settings import Settings
-from pairbench.load.overhead import CONFIGURATIONS, TARGETS, measure_overhead, read_overhead
+from pairbench.load.overhead import CONFIGURATIONS, TARGETS, measure_overhead
+from pairbench.stats.overhead import read_overhead
 
 
 def test_every_configuration_and_target_is_measured_each_round(

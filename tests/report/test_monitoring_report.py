@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pairbench.load.overhead import OVERHEAD
-from pairbench.load.slow_queries import SLOW_QUERIES
 from pairbench.report.build import build_report
+from pairbench.results import OVERHEAD, SLOW_QUERIES
 from tests.synthetic_run import write_run
 
 

@@ -13,7 +13,8 @@ def table(extra_us: dict[str, float], rounds: int = 8) -> pd.DataFrame:
         for config, extra in extra_us.items():
             rows.append(
                 {"target": "trivial", "path": "/health/live", "config": config,
-                 "round": round_number, "cpu_us_per_request": (200.0 + extra) * drift}
+                 "round": round_number, "requests": 30,
+                 "cpu_us_per_request": (200.0 + extra) * drift}
             )  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -27,7 +28,7 @@ def test_overhead_is_the_paired_ratio_to_the_floor_whatever_the_drift() -> None:
     assert bool(by_config.loc["meter", "within_target"])
     assert by_config.loc["meter+metrics", "overhead"] == pytest.approx(0.05)
     assert not bool(by_config.loc["meter+metrics", "within_target"])
-    assert (found["rounds"] == 8).all()
+    assert (found["rounds"] == 8).all() and (found["requests"] == 8 * 30).all()
 
 
 def test_without_a_floor_there_is_nothing_to_compare() -> None:
