@@ -36,6 +36,8 @@ CODE = "code.json"  # each variant's endpoint source, as measured
 MICRO = "micro.json"  # pytest-benchmark's --benchmark-json output
 MICRO_LOG = "micro.log"
 SCREENSHOT = "report.png"  # the report as headless Chromium rendered it (browser test)
+OVERHEAD = "overhead.csv"  # what the meter and /metrics cost (pairbench.load.overhead)
+SLOW_QUERIES = "slow_queries.csv"  # each variant's slow statements (pairbench.load.slow_queries)
 # The stats stage's tables (pairbench.stats.stage), computed from the files above.
 MICRO_SUMMARY = "micro_summary.csv"
 GROWTH = "growth.csv"  # how each variant's cost grows over a sweep: one fit per row
@@ -45,9 +47,10 @@ LATENCY_CURVES = "latency_curves.csv.gz"  # latency at each percentile, for the 
 TIMELINE = "timeline.csv"  # p50 and p99 per time bin, for latency over time
 WARNINGS = "warnings.csv"  # what makes a figure weaker than its CI says
 BANDWIDTH = "bandwidth.csv"  # content-encoded responses: break-even link speeds
+OVERHEAD_SUMMARY = "overhead_summary.csv"  # the meter's overhead per route and configuration
 STATS_TABLES = (
     SUMMARY, GROWTH, GROWTH_POINTS, MICRO_SUMMARY, PROBE_SUMMARY, LATENCY_CURVES, TIMELINE,
-    WARNINGS, BANDWIDTH,
+    WARNINGS, BANDWIDTH, OVERHEAD_SUMMARY,
 )  # fmt: skip
 STATS_DONE = "stats.json"  # written last: the tables are complete, and by which version
 KEY_PACKAGES = (
@@ -74,6 +77,15 @@ SEGMENT_COLUMNS = [
     "measure_end", "ended", "users", "rate", "generator_cpu_max",
 ]  # fmt: skip
 PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
+# overhead.csv: one row per batch of requests to one app configuration (load.overhead).
+OVERHEAD_COLUMNS = [
+    "target", "path", "config", "round", "requests", "failures", "cpu_s", "wall_s",
+    "cpu_us_per_request",
+]  # fmt: skip
+# slow_queries.csv: one row per variant and SQL text slower than the threshold.
+SLOW_QUERY_COLUMNS = [
+    "technique", "variant", "route", "statement", "count", "max_ms", "mean_ms", "threshold_ms",
+]  # fmt: skip
 REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
     "technique", "variant", "point", "repetition", "phase", "t_start", "latency_ms", "status",
 ]  # fmt: skip
