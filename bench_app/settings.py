@@ -30,6 +30,29 @@ class Settings(BaseSettings):
     # headroom, the 10 overflow absorb bursts, and 30 stays well below max_connections (100).
     pool_size: int = Field(default=20, validation_alias="PAIRBENCH_POOL_SIZE")
     pool_max_overflow: int = Field(default=10, validation_alias="PAIRBENCH_POOL_MAX_OVERFLOW")
+    meter: bool = Field(
+        default=True,
+        validation_alias="PAIRBENCH_METER",
+        description=(
+            "The per-request cost meter (cost headers, SQL and Redis counting, the slow-query "
+            "log). Off only to measure what it costs (pairbench.load.overhead)."
+        ),
+    )
+    metrics: bool = Field(
+        default=True,
+        validation_alias="PAIRBENCH_METRICS",
+        description="Prometheus metrics on /metrics (bench_app.metrics).",
+    )
+    # The seed's slow-query threshold is 1 s; a benchmark's statements take milliseconds,
+    # so one that takes 50 ms is already worth a look (under load this includes the time the
+    # statement's result waited for the event loop: a slow query or a busy loop).
+    slow_query_ms: float = Field(default=50.0, validation_alias="PAIRBENCH_SLOW_QUERY_MS", gt=0)
+    loop_lag_interval_s: float = Field(
+        default=0.1,
+        validation_alias="PAIRBENCH_LOOP_LAG_INTERVAL_S",
+        gt=0,
+        description="How often the event-loop lag is sampled (bench_app.loop_lag).",
+    )
     inject_regression: str = Field(
         default="",
         validation_alias="PAIRBENCH_INJECT_REGRESSION",
