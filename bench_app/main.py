@@ -12,6 +12,7 @@ from bench_app.redis_client import make_redis
 from bench_app.regression_switch import RegressionSwitch
 from bench_app.settings import Settings, get_settings
 from bench_app.techniques import all_techniques
+from bench_app.upstream_client import make_upstream_client
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.redis = make_redis(settings)
+        app.state.upstream = make_upstream_client(settings)  # one pooled client, shared
         try:
             async with AsyncExitStack() as technique_resources:
                 for technique in all_techniques().values():
@@ -32,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         await technique_resources.enter_async_context(technique.lifespan(app))
                 yield
         finally:
+            await app.state.upstream.aclose()
             await app.state.redis.aclose()
             await engine.dispose()
 

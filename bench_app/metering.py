@@ -30,6 +30,7 @@ COST_HEADERS = {  # meter field -> the response header that carries it
     "cache_hits": "x-cache-hits",
     "cache_misses": "x-cache-misses",
     "upstream_calls": "x-upstream-calls",
+    "upstream_connections": "x-upstream-connections",
     "app_ms": "x-app-ms",
 }
 
@@ -47,7 +48,8 @@ class RequestCost:
     redis_round_trips: int = 0  # a pipeline or MGET is one round trip for many commands
     cache_hits: int = 0
     cache_misses: int = 0
-    upstream_calls: int = 0
+    upstream_calls: int = 0  # HTTP requests sent to the upstream service
+    upstream_connections: int = 0  # new TCP connections opened to it
 
     def headers(self, app_seconds: float) -> list[tuple[bytes, bytes]]:
         """The cost as response headers: standard Server-Timing plus one plain header each."""

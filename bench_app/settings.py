@@ -30,6 +30,22 @@ class Settings(BaseSettings):
     # headroom, the 10 overflow absorb bursts, and 30 stays well below max_connections (100).
     pool_size: int = Field(default=20, validation_alias="PAIRBENCH_POOL_SIZE")
     pool_max_overflow: int = Field(default=10, validation_alias="PAIRBENCH_POOL_MAX_OVERFLOW")
+    upstream_url: str = Field(
+        default="http://127.0.0.1:8900",
+        validation_alias="PAIRBENCH_UPSTREAM_URL",
+        description="The upstream HTTP service the outbound techniques call (the harness's stub).",
+    )
+    # The shared upstream client's pool holds every outbound call in flight at once: the
+    # 16 users of the heaviest profile, each fanning out to FAN_OUT_CONCURRENCY calls.
+    upstream_max_connections: int = Field(
+        default=160, validation_alias="PAIRBENCH_UPSTREAM_MAX_CONNECTIONS", gt=0
+    )
+    fan_out_concurrency: int = Field(
+        default=10,
+        validation_alias="PAIRBENCH_FAN_OUT_CONCURRENCY",
+        gt=0,
+        description="Upstream calls one request may have in flight at once when it fans out.",
+    )
     inject_regression: str = Field(
         default="",
         validation_alias="PAIRBENCH_INJECT_REGRESSION",
