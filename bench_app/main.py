@@ -6,7 +6,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from bench_app import loop_lag
 from bench_app.db import make_engine, make_sessionmaker
+from bench_app.loop_lag import sampling_loop_lag
 from bench_app.metering import CostMeterMiddleware
 from bench_app.redis_client import make_redis
 from bench_app.regression_switch import RegressionSwitch
@@ -29,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.upstream = make_upstream_client(settings)  # one pooled client, shared
         try:
             async with AsyncExitStack() as technique_resources:
+                await technique_resources.enter_async_context(sampling_loop_lag(app))
                 for technique in all_techniques().values():
                     if technique.lifespan is not None:
                         await technique_resources.enter_async_context(technique.lifespan(app))
@@ -44,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(RegressionSwitch, spec=settings.inject_regression)
     for technique in all_techniques().values():
         app.include_router(technique.router)
+    app.include_router(loop_lag.router)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -46,13 +46,23 @@ MODES = (CLOSED, OPEN)
 # time and latency_ms counts from it (so a stalled server cannot hide queued requests);
 # send_lag_ms is how late the generator actually sent, and a dropped send (never sent:
 # too far behind) has dropped=1 and no latency.
+# `name` is the request's kind: TARGET_NAME for the variant's own requests, another name for
+# the other requests of a mixed workload (bystanders, readers beside invalidations), each
+# its own distribution.
+TARGET_NAME = "target"
 SAMPLE_COLUMNS = [
-    "technique", "variant", "point", "mode", "repetition", "phase", "t_start", "latency_ms",
+    "technique", "variant", "point", "mode", "repetition", "phase", "name", "t_start", "latency_ms",
     "status", "bytes", *COST_HEADERS, "error", "send_lag_ms", "dropped",
+]  # fmt: skip
+# Figures of a whole segment (pairbench.load.segment_figures): what the upstream stub
+# counted during it, and the app's event-loop lag over its measured window.
+SEGMENT_FIGURES = [
+    "upstream_connections", "upstream_requests", "loop_lag_p99_ms", "loop_lag_max_ms",
+    "loop_lag_samples",
 ]  # fmt: skip
 SEGMENT_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "started", "ended", "users", "rate",
-    "generator_cpu_max",
+    "generator_cpu_max", *SEGMENT_FIGURES,
 ]  # fmt: skip
 PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
 REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
@@ -60,9 +70,17 @@ REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
 ]  # fmt: skip
 REQUIRED_SEGMENT_COLUMNS = ["technique", "variant", "point", "repetition", "generator_cpu_max"]
 REQUIRED_PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms"]
-TEXT_COLUMNS = ["technique", "variant", "point", "mode", "phase", "error", "verdict"]
+TEXT_COLUMNS = ["technique", "variant", "point", "mode", "phase", "name", "error", "verdict"]
 # What files from before a column existed mean by its absence.
-COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": ""}
+COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": "", "name": TARGET_NAME}
+
+
+def target_requests(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a variant's own requests (samples or summary), leaving out the other
+    kinds of a mixed workload; files from before the `name` column hold only those."""
+    if "name" not in frame:
+        return frame
+    return frame[frame["name"].fillna(TARGET_NAME).isin([TARGET_NAME, ""])]
 
 
 class ResultsError(Exception):

@@ -23,6 +23,7 @@ from bench_app.technique import Technique
 from pairbench import results
 from pairbench.env.server import ServerError, app_environment, running_app
 from pairbench.env.services import ServiceError, ServiceUrls, running_services, server_versions
+from pairbench.env.upstream import running_upstream
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.measure import LoadPlan, measure, reset
 from pairbench.load.micro import micro_plan, run_microbenchmarks
@@ -167,11 +168,16 @@ def run(
     results.write_json(run_dir / results.CODE, capture_sources(techniques))
     outcome = RunOutcome(run_dir)
     try:
-        with running_services(log) as urls:
+        with (
+            running_services(log) as urls,
+            running_upstream(run_dir / "upstream.log", log) as upstream,  # outbound techniques
+        ):
             manifest["environment"] = results.environment(server_versions(urls))
             results.write_json(run_dir / results.MANIFEST, manifest)
             seed_database(app_settings(urls, profile), log)
-            environment = app_environment(urls.database_url, urls.redis_url, profile.scale)
+            environment = app_environment(
+                urls.database_url, urls.redis_url, profile.scale, upstream.url
+            )
             with running_app(environment, run_dir / "server.log", log) as base_url:
                 points = resolve_points(base_url, points)
                 manifest["points"] = manifest_points(points)
@@ -180,7 +186,7 @@ def run(
                 save_artifacts(run_dir, base_url, techniques, log)
                 probed = probe_uncontended(run_dir, base_url, points, log)
                 started = time.perf_counter()
-                measure(run_dir, base_url, points, plan, probed, log)
+                measure(run_dir, base_url, points, plan, probed, log, upstream)
                 log(f"measured in {time.perf_counter() - started:.0f} s")
             if micro:
                 error = run_microbenchmarks(run_dir, micro_plan(points), environment, profile, log)

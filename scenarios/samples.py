@@ -5,7 +5,7 @@ from typing import IO, Any
 
 from bench_app.metering import COST_HEADERS
 
-SAMPLE_COLUMNS = ["t_start", "latency_ms", "status", "bytes", *COST_HEADERS, "error"]
+SAMPLE_COLUMNS = ["t_start", "latency_ms", "status", "bytes", *COST_HEADERS, "error", "name"]
 
 
 class SampleRecorder:
@@ -23,6 +23,7 @@ class SampleRecorder:
         response: Any,
         exception: BaseException | None,
         start_time: float,
+        name: str = "",
         **_: Any,
     ) -> None:
         headers = getattr(response, "headers", None) or {}
@@ -30,7 +31,15 @@ class SampleRecorder:
         costs = [headers.get(header, "") for header in COST_HEADERS.values()]
         error = "" if exception is None else f"{type(exception).__name__}: {exception}"[:200]
         self._writer.writerow(
-            [f"{start_time:.6f}", f"{response_time:.4f}", status, response_length, *costs, error]
+            [
+                f"{start_time:.6f}",
+                f"{response_time:.4f}",
+                status,
+                response_length,
+                *costs,
+                error,
+                name,
+            ]  # fmt: skip
         )
 
     def close(self) -> None:

@@ -63,7 +63,9 @@ def _wait_ready(upstream: Upstream, process: subprocess.Popen[bytes], log_path: 
             return
         except httpx.HTTPError:
             time.sleep(0.1)
-    raise ServerError(f"the upstream stub did not start within {START_TIMEOUT_S:.0f} s; see {log_path}")
+    raise ServerError(
+        f"the upstream stub did not start within {START_TIMEOUT_S:.0f} s; see {log_path}"
+    )
 
 
 @contextmanager

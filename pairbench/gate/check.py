@@ -78,7 +78,10 @@ def read_summary(run_dir: Path) -> pd.DataFrame:
 
         return load_or_build_summary(run_dir)
     needed = [*KEY_COLUMNS, "baseline", "equivalent", "verdict"]
-    return results.read_table(path, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"])
+    summary = results.read_table(
+        path, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"]
+    )
+    return results.target_requests(summary)
 
 
 def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from bench_app.technique import Technique
 from pairbench import results
+from pairbench.env.upstream import Upstream
 from pairbench.load.segment import (
     LoadError,
     SegmentResult,
@@ -23,6 +24,7 @@ from pairbench.load.segment import (
     run_open_segment,
     run_segment,
 )
+from pairbench.load.segment_figures import SegmentWatch, measured_window
 from pairbench.plan import Point, segment_order
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
 from pairbench.stats.summary import requests_per_second
@@ -114,7 +116,13 @@ def _segments(points: list[Point], plan: LoadPlan, log: Log) -> list[tuple[Point
 
 
 def measure(
-    run_dir: Path, base_url: str, points: list[Point], plan: LoadPlan, probe: pd.DataFrame, log: Log
+    run_dir: Path,
+    base_url: str,
+    points: list[Point],
+    plan: LoadPlan,
+    probe: pd.DataFrame,
+    log: Log,
+    upstream: Upstream | None = None,
 ) -> None:
     """Run every loaded point's segments, appending samples and segment rows as they end."""
     profile = plan.profile
@@ -137,6 +145,7 @@ def measure(
             )
             log(f"[{number}/{len(order)}] {name} ...")
             reset(client, point.technique)
+            watch = SegmentWatch.start(client, upstream)  # segment figures: stub counts, lag
             raw_path = raw_dir / f"{point.technique.key}.{variant}.{mode}.{repetition}.csv"
             segment = _run(base_url, point, variant, mode, rate, profile, raw_path)
             frame = tidy_samples(raw_path, point, variant, repetition, profile.warmup_s, mode)
@@ -151,6 +160,9 @@ def measure(
                 "rate": rate if mode == results.OPEN else math.nan,
                 "generator_cpu_max": segment.generator_cpu_max,
             }  # fmt: skip
+            segment_row.update(
+                watch.finish(*measured_window(frame, segment.started, segment.ended))
+            )
             results.append_rows(run_dir / results.SEGMENTS, pd.DataFrame([segment_row]))
             raw_path.unlink()
             log(f"    {_progress_line(frame, profile.duration_s)}")

@@ -53,10 +53,11 @@ def summary_of(run: results.Run) -> pd.DataFrame:
     """summary.csv if the run has one, else computed from the samples and written there."""
     path = run.directory / results.SUMMARY
     if path.exists():
-        return results.read_run_table(path, SUMMARY_COLUMNS, REQUIRED_SUMMARY_COLUMNS)
-    summary = summarize(run.samples, run.segments, run.equivalence, baselines_for(run))
-    summary.to_csv(path, index=False)
-    return summary
+        summary = results.read_run_table(path, SUMMARY_COLUMNS, REQUIRED_SUMMARY_COLUMNS)
+    else:
+        summary = summarize(run.samples, run.segments, run.equivalence, baselines_for(run))
+        summary.to_csv(path, index=False)
+    return results.target_requests(summary)  # other request kinds: in summary.csv only
 
 
 def load_or_build_summary(run_dir: Path) -> pd.DataFrame:

@@ -27,7 +27,7 @@ FACTS = ("profile", "git_commit", "scale", "users", "duration_s", "repetitions",
 
 
 def _measured(run: results.Run, key: tuple[str, ...]) -> pd.DataFrame:
-    samples = run.samples
+    samples = results.target_requests(run.samples)
     mask = samples["phase"] == "measure"
     for column, value in zip(KEYS, key, strict=True):
         mask &= samples[column] == value

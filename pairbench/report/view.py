@@ -66,7 +66,7 @@ def default_point(run: results.Run, key: str, labels: Sequence[str]) -> str | No
 
 
 def successful_samples(run: results.Run, key: str, point: str, mode: str) -> pd.DataFrame:
-    samples = run.samples
+    samples = results.target_requests(run.samples)
     return samples[
         (samples["technique"] == key) & (samples["point"] == point) & (samples["mode"] == mode)
         & (samples["phase"] == MEASURE_PHASE) & (samples["dropped"] != 1)

@@ -23,6 +23,7 @@ from pairbench.stats.bootstrap import (
     bootstrap_ci,
     bootstrap_ratio_ci,
 )
+from pairbench.stats.segment_figures import SEGMENT_SUMMARY_COLUMNS, segment_summary
 from pairbench.stats.significance import VERDICTS, repetition_u_test, verdict
 from pairbench.stats.stability import (
     LATE_SEND_MS,
@@ -70,14 +71,14 @@ RATIOS = (
     Ratio("speedup_rps", "speedup_rps", "verdict_rps", np.mean, True),
 )
 SUMMARY_COLUMNS = [
-    "technique", "variant", "point", "mode", "baseline", "requests", "failures", "error_rate",
-    "rps", "rps_ci_low", "rps_ci_high", *PERCENTILES, "max_ms", "mean_ms",
+    "technique", "variant", "point", "mode", "name", "baseline", "requests", "failures",
+    "error_rate", "rps", "rps_ci_low", "rps_ci_high", *PERCENTILES, "max_ms", "mean_ms",
     *(f"{name}_per_request" for name in COST_HEADERS), "bytes_per_request", "equivalent",
     "speedup_p50", "speedup_ci_low", "speedup_ci_high", "verdict",
     "speedup_p95", "speedup_p95_ci_low", "speedup_p95_ci_high", "verdict_p95",
     "speedup_rps", "speedup_rps_ci_low", "speedup_rps_ci_high", "verdict_rps",
     "u_test_p", "repetition_cv", "repetitions", "users", "rate", "dropped", "late_sends",
-    "service_p50_ms", "service_p99_ms", "generator_cpu_max",
+    "service_p50_ms", "service_p99_ms", "generator_cpu_max", *SEGMENT_SUMMARY_COLUMNS,
 ]  # fmt: skip
 COST_COLUMNS = {  # summary column -> the meter's column it averages over successful requests
     **{f"{name}_per_request": name for name in COST_HEADERS},
@@ -247,11 +248,14 @@ def summarize(
     )
     users, cpu = segment_maxima(segments, "users"), segment_maxima(segments, "generator_cpu_max")
     rates = segment_maxima(segments, "rate")
+    figures = segment_summary(samples, segments)
     rows: list[dict[str, Any]] = []
     # Grouped over every sample so that a variant whose requests all fell in the warm-up
     # still gets its row (with no data) rather than vanishing from the summary.
-    groups = samples.groupby(["technique", "point", "mode"], sort=False)
-    for (technique, point, mode), group in groups:
+    # One distribution per request kind (`name`): a mixed workload's kinds are compared
+    # with the same kind of the baseline's segments, never pooled.
+    groups = samples.groupby(["technique", "point", "mode", "name"], sort=False)
+    for (technique, point, mode, name), group in groups:
         base_name = baselines.get(str(technique))
         parts = {
             str(name): part[part["phase"] == MEASURE_PHASE]
@@ -262,6 +266,7 @@ def summarize(
             row: dict[str, Any] = dict(
                 zip(("technique", "variant", "point", "mode"), key, strict=True)
             )
+            row["name"] = str(name)
             row["baseline"] = variant == base_name
             row.update(_describe(parts[variant]))
             found = equivalence.get(key[0], {}).get(variant, {})
@@ -279,5 +284,6 @@ def summarize(
                 rate=rates.get(segment_key, np.nan) if mode == OPEN else np.nan,
                 generator_cpu_max=cpu.get(segment_key, np.nan),
             )
+            row.update(figures.get(segment_key, {}))
             rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

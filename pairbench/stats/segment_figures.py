@@ -1,0 +1,47 @@
+"""Whole-segment figures in the summary: the stub's counts per request, the event-loop lag.
+
+Per technique x variant x point x load mode, over its segments: upstream connections
+and calls the stub counted, per request the variant's load sent during those segments
+(warm-up included, as the stub counts the whole segment), and the app's event-loop lag
+(each segment's p99 over its measured window, then the median over segments; the max).
+"""
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pairbench.results import target_requests
+from pairbench.stats.stability import sent
+
+SEGMENT_SUMMARY_COLUMNS = [
+    "stub_connections_per_request", "stub_calls_per_request", "loop_lag_p99_ms", "loop_lag_max_ms",
+]  # fmt: skip
+KEYS = ["technique", "variant", "point", "mode"]
+SegmentKey = tuple[str, str, str, str]
+
+
+def segment_summary(
+    samples: pd.DataFrame, segments: pd.DataFrame
+) -> dict[SegmentKey, dict[str, Any]]:
+    """SEGMENT_SUMMARY_COLUMNS for each (technique, variant, point, mode) with segments."""
+    found: dict[SegmentKey, dict[str, Any]] = {}
+    if segments.empty:
+        return found
+    requests = sent(target_requests(samples)).groupby(KEYS).size()
+    for key, part in segments.groupby(KEYS):
+        named = (str(key[0]), str(key[1]), str(key[2]), str(key[3]))
+        sent_requests = int(requests.get(key, 0))
+        row = dict.fromkeys(SEGMENT_SUMMARY_COLUMNS, np.nan)
+        for column, count in (
+            ("stub_connections_per_request", "upstream_connections"),
+            ("stub_calls_per_request", "upstream_requests"),
+        ):
+            total = part[count].sum(min_count=1) if count in part else np.nan
+            if sent_requests and pd.notna(total):
+                row[column] = float(total) / sent_requests
+        if "loop_lag_p99_ms" in part and part["loop_lag_p99_ms"].notna().any():
+            row["loop_lag_p99_ms"] = float(part["loop_lag_p99_ms"].median())
+            row["loop_lag_max_ms"] = float(part["loop_lag_max_ms"].max())
+        found[named] = row
+    return found
