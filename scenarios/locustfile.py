@@ -53,16 +53,21 @@ def users_for(technique: str, name: str, path: str) -> list[type[FastHttpUser]]:
     return [closed_loop_user(name, path)]
 
 
+def register(user_classes: list[type[FastHttpUser]]) -> None:
+    """Make user classes module globals, where Locust finds them (each exactly once)."""
+    for user_class in user_classes:
+        globals()[user_class.__name__] = user_class
+
+
 if TARGET:
     # The variant's own requests are named "target" (pairbench.results.TARGET_NAME).
-    for user_class in users_for(TECHNIQUE, "target", TARGET):
-        globals()[user_class.__name__] = user_class
+    register(users_for(TECHNIQUE, "target", TARGET))
 else:
     for technique in all_techniques().values():
         for variant in technique.variants:
             class_name = f"{technique.key}__{variant}"
-            for user_class in users_for(technique.key, class_name, technique.url(variant)):
-                globals()[user_class.__name__] = user_class
+            register(users_for(technique.key, class_name, technique.url(variant)))
+
 
 if SAMPLES_PATH:
     _recorder = SampleRecorder(SAMPLES_PATH)
