@@ -18,7 +18,9 @@ from pydantic import BaseModel
 from bench_app.technique import Technique
 from bench_app.upstream_client import UPSTREAM_ERRORS, UpstreamDep, item_from
 
-router = APIRouter(prefix="/upstream-timeouts", tags=["upstream_timeouts"], responses=UPSTREAM_ERRORS)
+router = APIRouter(
+    prefix="/upstream-timeouts", tags=["upstream_timeouts"], responses=UPSTREAM_ERRORS
+)
 
 DEFAULT_ITEM = 1  # an item the stub answers at once: the equivalence check compares real answers
 ROUTE = "/flaky"  # the stub route that stalls a share of items
