@@ -56,7 +56,7 @@ async def blocking_in_async(client: BlockingClientDep, item: ItemId = DEFAULT_IT
 async def offloaded_to_thread(
     client: BlockingClientDep, item: ItemId = DEFAULT_ITEM
 ) -> UpstreamItem:
-    """Run the blocking call in a worker thread (anyio.to_thread): the loop serves others meanwhile."""
+    """Run the blocking call in a worker thread: the loop serves other requests meanwhile."""
     return await anyio.to_thread.run_sync(fetch_item_blocking, client, item)
 
 

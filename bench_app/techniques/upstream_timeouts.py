@@ -78,7 +78,7 @@ TECHNIQUE = Technique(
     baseline="no_timeout",
     scenario="scenarios.item_walk",
     params={"item": DEFAULT_ITEM},
-    proof="p99 ~ the upstream's stall (1 s) -> ~ the deadline (100 ms); degraded answers = the stalled share",
+    proof="p99 ~ the upstream's stall (1 s) -> ~ the deadline (100 ms); 5% answers degraded",
     caveats=(
         "The answers differ for stalled items by design: the deadline trades a late full "
         "answer for a fast degraded one (the equivalence check compares an item that does "
