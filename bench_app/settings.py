@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Upstream calls one request may have in flight at once when it fans out.",
     )
+    job_queue: str = Field(
+        default="pairbench",
+        validation_alias="PAIRBENCH_JOB_QUEUE",
+        description="The job queue's name in Redis (saq); tests use their own.",
+    )
     inject_regression: str = Field(
         default="",
         validation_alias="PAIRBENCH_INJECT_REGRESSION",
