@@ -13,8 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from saq.job import TERMINAL_STATUSES, Status
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bench_app import job_queue
 from bench_app.db import make_engine, make_sessionmaker
@@ -180,8 +181,18 @@ def doomed_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]
          "--appendonly", "no", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            with redis.Redis.from_url(url, socket_timeout=1) as probe:
+                probe.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "the test's redis-server did not start"
+            time.sleep(0.05)
     try:
-        yield f"redis://127.0.0.1:{port}/0", server
+        yield url, server
     finally:
         server.kill()
         server.wait()
@@ -203,10 +214,7 @@ async def test_a_job_submitted_during_a_redis_outage_is_a_clear_503(
     outage_client: httpx.AsyncClient, doomed_redis: tuple[str, subprocess.Popen[bytes]]
 ) -> None:
     _, server = doomed_redis
-    deadline = time.monotonic() + WAIT_S
-    while (await outage_client.get(TECHNIQUE.url("enqueued"))).status_code != 202:
-        assert time.monotonic() < deadline, "the test's redis-server did not start"
-        await asyncio.sleep(0.05)
+    assert (await outage_client.get(TECHNIQUE.url("enqueued"))).status_code == 202
     server.kill()
     server.wait()
     response = await outage_client.get(TECHNIQUE.url("enqueued"))
