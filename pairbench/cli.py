@@ -106,6 +106,7 @@ def command_serve(args: argparse.Namespace) -> int:
     from pairbench.env.server import app_environment, running_app
     from pairbench.env.services import running_services
     from pairbench.env.upstream import running_upstream
+    from pairbench.env.worker import running_worker
     from pairbench.runner import app_settings, seed_database
 
     profile = PROFILES[args.profile]
@@ -120,7 +121,10 @@ def command_serve(args: argparse.Namespace) -> int:
                 urls.database_url, urls.redis_url, profile.scale, upstream.url
             )
             log_path = log_dir / "serve.log"
-            with running_app(environment, log_path, log, port=args.port) as base_url:
+            with (
+                running_app(environment, log_path, log, port=args.port) as base_url,
+                running_worker(environment, log_dir / "worker.log", log),
+            ):
                 log(f"serving {base_url} (docs: {base_url}/docs); Ctrl-C stops everything.")
                 locust = f"locust -f scenarios/locustfile.py --class-picker -H {base_url}"
                 log(f"load it by hand: {locust}")

@@ -56,9 +56,11 @@ SAMPLE_COLUMNS = [
 ]  # fmt: skip
 # Figures of a whole segment (pairbench.load.segment_figures): what the upstream stub
 # counted during it, and the app's event-loop lag over its measured window.
+# For work handed to a job worker (Technique.deferred_work_path): the jobs requested in the
+# measured window, done, their enqueue-to-done latency, and the most in progress at once.
 SEGMENT_FIGURES = [
     "upstream_connections", "upstream_requests", "loop_lag_p99_ms", "loop_lag_max_ms",
-    "loop_lag_samples",
+    "loop_lag_samples", "jobs_done", "job_done_p50_ms", "job_done_p99_ms", "jobs_in_progress_max",
 ]  # fmt: skip
 SEGMENT_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "started", "ended", "users", "rate",

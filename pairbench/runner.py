@@ -9,6 +9,7 @@ report can be rebuilt from them alone.
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from pairbench import results
 from pairbench.env.server import ServerError, app_environment, running_app
 from pairbench.env.services import ServiceError, ServiceUrls, running_services, server_versions
 from pairbench.env.upstream import running_upstream
+from pairbench.env.worker import running_worker
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.measure import LoadPlan, measure, reset
 from pairbench.load.micro import micro_plan, run_microbenchmarks
@@ -171,6 +173,7 @@ def run(
         with (
             running_services(log) as urls,
             running_upstream(run_dir / "upstream.log", log) as upstream,  # outbound techniques
+            ExitStack() as worker,  # the job worker, from when the app's settings are known
         ):
             manifest["environment"] = results.environment(server_versions(urls))
             results.write_json(run_dir / results.MANIFEST, manifest)
@@ -178,6 +181,8 @@ def run(
             environment = app_environment(
                 urls.database_url, urls.redis_url, profile.scale, upstream.url
             )
+            # background_jobs' worker; up through the microbenchmarks too, which enqueue jobs
+            worker.enter_context(running_worker(environment, run_dir / "worker.log", log))
             with running_app(environment, run_dir / "server.log", log) as base_url:
                 points = resolve_points(base_url, points)
                 manifest["points"] = manifest_points(points)

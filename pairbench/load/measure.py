@@ -145,7 +145,7 @@ def measure(
             )
             log(f"[{number}/{len(order)}] {name} ...")
             reset(client, point.technique)
-            watch = SegmentWatch.start(client, upstream)  # segment figures: stub counts, lag
+            watch = SegmentWatch.start(client, upstream, point.technique)  # stub, lag, jobs
             raw_path = raw_dir / f"{point.technique.key}.{variant}.{mode}.{repetition}.csv"
             segment = _run(base_url, point, variant, mode, rate, profile, raw_path)
             frame = tidy_samples(raw_path, point, variant, repetition, profile.warmup_s, mode)

@@ -3,7 +3,7 @@
 
 The measuring loop brackets each segment:
 
-    watch = SegmentWatch.start(client, upstream)      # just before the load starts
+    watch = SegmentWatch.start(client, upstream, technique)  # before the load starts
     ...                                               # the segment runs
     row.update(watch.finish(since, until))              # columns for segments.csv
 
@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from bench_app.technique import Technique
 from pairbench.env.upstream import Upstream, UpstreamCounts
 from pairbench.results import SEGMENT_FIGURES
 from pairbench.stats.stability import MEASURE_PHASE as MEASURE
@@ -28,11 +29,15 @@ class SegmentWatch:
 
     client: httpx.Client  # the harness's client of the app (its base URL set)
     upstream: Upstream | None
+    technique: Technique
     upstream_before: UpstreamCounts | None
 
     @classmethod
-    def start(cls, client: httpx.Client, upstream: Upstream | None) -> "SegmentWatch":
-        return cls(client, upstream, upstream.counts() if upstream is not None else None)
+    def start(
+        cls, client: httpx.Client, upstream: Upstream | None, technique: Technique
+    ) -> "SegmentWatch":
+        before = upstream.counts() if upstream is not None else None
+        return cls(client, upstream, technique, before)
 
     def finish(self, since: float, until: float) -> dict[str, float]:
         """The segment's figures, keyed as SEGMENT_FIGURES."""
@@ -49,7 +54,31 @@ class SegmentWatch:
                 loop_lag_max_ms=float(lags.max()),
                 loop_lag_samples=float(lags.size),
             )
+        if self.technique.deferred_work_path is not None:
+            figures.update(self._deferred_work(since, until))
         return figures
+
+    def _deferred_work(self, since: float, until: float) -> dict[str, float]:
+        """Jobs requested in the window: how many, enqueue-to-done latency, most in progress.
+
+        The app answers once its queue has drained, so every job counted is done.
+        """
+        path = str(self.technique.deferred_work_path)
+        response = self.client.get(path, params={"since": since, "until": until})
+        response.raise_for_status()
+        jobs = np.asarray(response.json()["jobs"], dtype=float).reshape(-1, 2)
+        if not len(jobs):
+            return {"jobs_done": 0.0}
+        done_ms = (jobs[:, 1] - jobs[:, 0]) * 1000.0
+        # In progress at each request: requested by then, not done yet.
+        requested, done = np.sort(jobs[:, 0]), np.sort(jobs[:, 1])
+        in_progress = np.arange(1, len(requested) + 1) - np.searchsorted(done, requested, "right")
+        return {
+            "jobs_done": float(len(jobs)),
+            "job_done_p50_ms": float(np.percentile(done_ms, 50.0)),
+            "job_done_p99_ms": float(np.percentile(done_ms, 99.0)),
+            "jobs_in_progress_max": float(in_progress.max()),
+        }
 
 
 def measured_window(frame: pd.DataFrame, started: float, ended: float) -> tuple[float, float]:

@@ -3,7 +3,9 @@
 Per technique x variant x point x load mode, over its segments: upstream connections
 and calls the stub counted, per request the variant's load sent during those segments
 (warm-up included, as the stub counts the whole segment), and the app's event-loop lag
-(each segment's p99 over its measured window, then the median over segments; the max).
+(each segment's p99 over its measured window, then the median over segments; the max),
+and for work handed to a job worker its enqueue-to-done latency (per segment, median over
+segments) and the most jobs in progress at once.
 """
 
 from typing import Any
@@ -16,6 +18,7 @@ from pairbench.stats.stability import sent
 
 SEGMENT_SUMMARY_COLUMNS = [
     "stub_connections_per_request", "stub_calls_per_request", "loop_lag_p99_ms", "loop_lag_max_ms",
+    "job_done_p50_ms", "job_done_p99_ms", "jobs_in_progress_max",
 ]  # fmt: skip
 KEYS = ["technique", "variant", "point", "mode"]
 SegmentKey = tuple[str, str, str, str]
@@ -43,5 +46,9 @@ def segment_summary(
         if "loop_lag_p99_ms" in part and part["loop_lag_p99_ms"].notna().any():
             row["loop_lag_p99_ms"] = float(part["loop_lag_p99_ms"].median())
             row["loop_lag_max_ms"] = float(part["loop_lag_max_ms"].max())
+        if "job_done_p50_ms" in part and part["job_done_p50_ms"].notna().any():
+            row["job_done_p50_ms"] = float(part["job_done_p50_ms"].median())
+            row["job_done_p99_ms"] = float(part["job_done_p99_ms"].median())
+            row["jobs_in_progress_max"] = float(part["jobs_in_progress_max"].max())
         found[named] = row
     return found
