@@ -17,7 +17,9 @@ from bench_app.settings import Settings, get_settings
 from bench_app.upstream_client import make_upstream_client
 
 CONCURRENCY = 16  # jobs run at once: each mostly waits on the upstream
-SHUTDOWN_GRACE_S = 5
+# On SIGTERM, jobs in hand get this long to finish (ours take ~0.1 s); one cut short is
+# retried later. saq waits the whole grace for its idle loops too, so keep it short.
+SHUTDOWN_GRACE_S = 1
 READY_LINE = "pairbench worker ready"  # printed once it dequeues; the harness waits for it
 
 

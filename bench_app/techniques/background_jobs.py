@@ -191,13 +191,16 @@ TECHNIQUE = Technique(
         "attempts with exponential backoff and jitter (1 s, 2 s, ... capped at 8 s), a "
         "timeout per attempt, and a sweep every second that hands a dead worker's jobs to "
         "another. The job writes its row under its own id, so a job run twice writes once. "
-        "The work does not vanish: the report shows the request's latency beside the "
-        "job's enqueue-to-done latency and the work in progress."
+        "The work does not vanish: the summary shows the request's latency beside the "
+        "job's enqueue-to-done latency and the most jobs in progress. Both variants are "
+        "offered the same paced load (each user one request every 0.25 s), a rate the "
+        "worker keeps up with: back-to-back users would measure the backlog instead."
     ),
     guide_section="Background Tasks / Job Queues",
     router=router,
     variants=("inline", "enqueued"),
     baseline="inline",
+    scenario="scenarios.paced",
     params={"item": DEFAULT_ITEM},
     proof=(
         "request latency: ~ the work (100 ms upstream + insert) -> ~ an enqueue; "
@@ -207,7 +210,9 @@ TECHNIQUE = Technique(
         "The caller gets an acknowledgement, not the result: it must poll the job's URL (or "
         "be told) and cope with the job failing after the 202. Throughput of the work is "
         "the worker's (16 jobs at once here), not the app's: past it the queue grows, which "
-        "the enqueue-to-done latency shows and the request latency never will. If Redis is "
+        "the enqueue-to-done latency shows and the request latency never will (offered "
+        "enqueues back to back, ~490 a second here, the backlog reached 1,757 jobs and "
+        "enqueue-to-done p50 13 s within one 5 s segment). If Redis is "
         "down, the request answers 503 (the job was not accepted) rather than pretending."
     ),
     lifespan=lifespan,

@@ -124,8 +124,8 @@ def make_app(config: StubConfig) -> Callable[[Scope, Receive, Send], Awaitable[N
         query = parse_qs(scope["query_string"].decode())
         latency_ms = _number(query, "latency_ms", config.latency_ms, MAX_LATENCY_MS)
         size = int(_number(query, "bytes", config.payload_bytes, MAX_PAYLOAD_BYTES))
-        route, _, key = path.rpartition("/items/")
-        if not key or route not in ("", "/flaky", "/fail-once"):
+        route, found, key = path.rpartition("/items/")
+        if not (found and key) or route not in ("", "/flaky", "/fail-once"):
             await _answer(send, 404, b'{"detail": "not found"}')
             return
         if route == "/flaky" and stalls(key, config.stall_share):

@@ -66,19 +66,25 @@ class SegmentWatch:
         path = str(self.technique.deferred_work_path)
         response = self.client.get(path, params={"since": since, "until": until})
         response.raise_for_status()
-        jobs = np.asarray(response.json()["jobs"], dtype=float).reshape(-1, 2)
-        if not len(jobs):
-            return {"jobs_done": 0.0}
-        done_ms = (jobs[:, 1] - jobs[:, 0]) * 1000.0
-        # In progress at each request: requested by then, not done yet.
-        requested, done = np.sort(jobs[:, 0]), np.sort(jobs[:, 1])
-        in_progress = np.arange(1, len(requested) + 1) - np.searchsorted(done, requested, "right")
-        return {
-            "jobs_done": float(len(jobs)),
-            "job_done_p50_ms": float(np.percentile(done_ms, 50.0)),
-            "job_done_p99_ms": float(np.percentile(done_ms, 99.0)),
-            "jobs_in_progress_max": float(in_progress.max()),
-        }
+        return deferred_work_figures(response.json()["jobs"])
+
+
+def deferred_work_figures(jobs: list[list[float]]) -> dict[str, float]:
+    """From (requested_at, done_at) pairs: count, enqueue-to-done p50 and p99, and the most
+    jobs in progress (requested, not yet done) at any moment."""
+    pairs = np.asarray(jobs, dtype=float).reshape(-1, 2)
+    if not len(pairs):
+        return {"jobs_done": 0.0}
+    done_ms = (pairs[:, 1] - pairs[:, 0]) * 1000.0
+    # The count peaks just after a request: requested by then, minus done by then.
+    requested, done = np.sort(pairs[:, 0]), np.sort(pairs[:, 1])
+    in_progress = np.arange(1, len(requested) + 1) - np.searchsorted(done, requested, "right")
+    return {
+        "jobs_done": float(len(pairs)),
+        "job_done_p50_ms": float(np.percentile(done_ms, 50.0)),
+        "job_done_p99_ms": float(np.percentile(done_ms, 99.0)),
+        "jobs_in_progress_max": float(in_progress.max()),
+    }
 
 
 def measured_window(frame: pd.DataFrame, started: float, ended: float) -> tuple[float, float]:

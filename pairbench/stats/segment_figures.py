@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pairbench.results import target_requests
+from pairbench.results import TARGET_NAME, target_requests
 from pairbench.stats.stability import sent
 
+PER_TARGET_REQUEST = ["stub_connections_per_request", "stub_calls_per_request"]
 SEGMENT_SUMMARY_COLUMNS = [
     "stub_connections_per_request", "stub_calls_per_request", "loop_lag_p99_ms", "loop_lag_max_ms",
     "job_done_p50_ms", "job_done_p99_ms", "jobs_in_progress_max",
@@ -52,3 +53,11 @@ def segment_summary(
             row["jobs_in_progress_max"] = float(part["jobs_in_progress_max"].max())
         found[named] = row
     return found
+
+
+def segment_figures_of(figures: dict[str, Any], name: str) -> dict[str, Any]:
+    """A segment's figures for the summary row of request kind `name`: the stub's counts
+    are per request of the variant itself, so other kinds (bystanders) do not get them."""
+    if name in (TARGET_NAME, ""):
+        return figures
+    return {column: value for column, value in figures.items() if column not in PER_TARGET_REQUEST}

@@ -23,7 +23,11 @@ from pairbench.stats.bootstrap import (
     bootstrap_ci,
     bootstrap_ratio_ci,
 )
-from pairbench.stats.segment_figures import SEGMENT_SUMMARY_COLUMNS, segment_summary
+from pairbench.stats.segment_figures import (
+    SEGMENT_SUMMARY_COLUMNS,
+    segment_figures_of,
+    segment_summary,
+)
 from pairbench.stats.significance import VERDICTS, repetition_u_test, verdict
 from pairbench.stats.stability import (
     LATE_SEND_MS,
@@ -284,6 +288,6 @@ def summarize(
                 rate=rates.get(segment_key, np.nan) if mode == OPEN else np.nan,
                 generator_cpu_max=cpu.get(segment_key, np.nan),
             )
-            row.update(figures.get(segment_key, {}))
+            row.update(segment_figures_of(figures.get(segment_key, {}), str(name)))
             rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
