@@ -11,7 +11,7 @@ fail-fast Redis client, so an outage is a quick 503, not a hang); the worker pro
 import time
 from typing import Any
 
-import httpx
+import aiohttp
 from redis.asyncio import Redis
 from saq.queue.redis import RedisQueue
 from sqlalchemy import Float, Integer, String
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bench_app.models import Base
 from bench_app.settings import Settings
-from bench_app.upstream_client import item_from
+from bench_app.upstream_client import fetch_item
 
 ATTEMPTS = 5  # saq's `retries` counts attempts, the first included
 RETRY_DELAY_S = 1.0  # the first retry waits up to this; each later one up to twice as long
@@ -91,7 +91,7 @@ def job_options(job_key: str) -> dict[str, Any]:
 
 
 async def record_item(
-    upstream: httpx.AsyncClient,
+    upstream: aiohttp.ClientSession,
     sessions: async_sessionmaker[AsyncSession],
     job_key: str,
     item: int,
@@ -104,8 +104,7 @@ async def record_item(
     Idempotent: a retry of a job whose row is already written (its worker died after the
     commit, before saq heard it had finished) inserts nothing.
     """
-    response = await upstream.get(f"{route}/items/{item}", params={"latency_ms": SLOW_UPSTREAM_MS})
-    found = item_from(response)
+    found = await fetch_item(upstream, item, route, params={"latency_ms": str(SLOW_UPSTREAM_MS)})
     statement = insert(RecordedItem).values(
         job_key=job_key, item=item, value=found.value, attempts=attempt,
         requested_at=requested_at, done_at=time.time(),

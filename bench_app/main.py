@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         await technique_resources.enter_async_context(technique.lifespan(app))
                 yield
         finally:
-            await app.state.upstream.aclose()
+            await app.state.upstream.close()
             await app.state.redis.aclose()
             await engine.dispose()
 

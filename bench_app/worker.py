@@ -42,7 +42,7 @@ def make_worker(settings: Settings) -> Worker[Any]:
         print(READY_LINE, flush=True)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        await ctx["upstream"].aclose()
+        await ctx["upstream"].close()
         await ctx["engine"].dispose()
 
     return Worker(

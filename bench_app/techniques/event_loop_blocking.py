@@ -1,11 +1,12 @@
 """Event-loop blocking: a blocking call inside `async def` vs the same call offloaded.
 
-Contract: the upstream's record of `item`, fetched with a synchronous HTTP client (as a
-vendor SDK without an async API would). The cost of the naive variant is not its own
-latency but everyone else's: while a blocking call waits inside `async def`, the event
-loop runs nothing else, so every other request in the process waits with it. The
-workload mixes the heavy requests with bystanders: requests to a trivial endpoint that
-only answer `{"ok": true}`. Their latency, and the loop's lag, are the measure.
+Contract: the upstream's record of `item`, fetched with a synchronous HTTP client
+(httpx.Client, as a vendor SDK without an async API would use). The cost of the naive
+variant is not its own latency but everyone else's: while a blocking call waits inside
+`async def`, the event loop runs nothing else, so every other request in the process
+waits with it. The workload mixes the heavy requests with bystanders: requests to a
+trivial endpoint that only answer `{"ok": true}`. Their latency, and the loop's lag, are
+the measure.
 """
 
 from collections.abc import AsyncIterator
@@ -43,7 +44,8 @@ BlockingClientDep = Annotated[httpx.Client, Depends(get_blocking_client)]
 
 def fetch_item_blocking(client: httpx.Client, item: int) -> UpstreamItem:
     """GET the item with the synchronous client: returns when the upstream has answered."""
-    return item_from(client.get(f"/items/{item}"))
+    response = client.get(f"/items/{item}")
+    return item_from(response.status_code, response.content)
 
 
 @router.get("/blocking-in-async", response_model=UpstreamItem)

@@ -8,15 +8,14 @@ timeout every request for such an item waits out the stall, and holds a pooled
 connection and a worker slot meanwhile; with one it gives up at the deadline.
 """
 
-import asyncio
 from typing import Annotated
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from bench_app.technique import Technique
-from bench_app.upstream_client import UPSTREAM_ERRORS, UpstreamDep, item_from
+from bench_app.upstream_client import UPSTREAM_ERRORS, UpstreamDep, fetch_item
 
 router = APIRouter(
     prefix="/upstream-timeouts", tags=["upstream_timeouts"], responses=UPSTREAM_ERRORS
@@ -26,6 +25,7 @@ DEFAULT_ITEM = 1  # an item the stub answers at once: the equivalence check comp
 ROUTE = "/flaky"  # the stub route that stalls a share of items
 # Ten times the upstream's usual answer time: a slow answer still arrives, a stall does not.
 DEADLINE_S = 0.1
+DEADLINE = aiohttp.ClientTimeout(total=DEADLINE_S)  # the whole call: pool wait, connect, answer
 
 ItemId = Annotated[int, Query(ge=1, le=1_000_000, description="The item to look up upstream.")]
 
@@ -39,11 +39,7 @@ class ItemOrFallback(BaseModel):
 @router.get("/no-timeout", response_model=ItemOrFallback)
 async def no_timeout(upstream: UpstreamDep, item: ItemId = DEFAULT_ITEM) -> ItemOrFallback:
     """Wait for the upstream however long it takes: a stall becomes this request's latency."""
-    try:
-        response = await upstream.get(f"{ROUTE}/items/{item}", timeout=None)
-    except httpx.HTTPError as error:
-        raise HTTPException(502, f"upstream unreachable: {type(error).__name__}") from None
-    found = item_from(response)
+    found = await fetch_item(upstream, item, ROUTE, timeout=aiohttp.ClientTimeout(total=None))
     return ItemOrFallback(key=found.key, value=found.value, degraded=False)
 
 
@@ -51,11 +47,9 @@ async def no_timeout(upstream: UpstreamDep, item: ItemId = DEFAULT_ITEM) -> Item
 async def deadline_fallback(upstream: UpstreamDep, item: ItemId = DEFAULT_ITEM) -> ItemOrFallback:
     """Give the whole call DEADLINE_S (pool wait, connect, answer), then answer the fallback."""
     try:
-        async with asyncio.timeout(DEADLINE_S):
-            response = await upstream.get(f"{ROUTE}/items/{item}")
-    except (TimeoutError, httpx.HTTPError):
+        found = await fetch_item(upstream, item, ROUTE, timeout=DEADLINE)
+    except HTTPException:  # the upstream timed out, failed or could not be reached
         return ItemOrFallback(key=str(item), value=None, degraded=True)
-    found = item_from(response)
     return ItemOrFallback(key=found.key, value=found.value, degraded=False)
 
 
@@ -67,8 +61,9 @@ TECHNIQUE = Technique(
         "An upstream that stalls for some requests (here 5% of items, for a second) makes "
         "every request that waits for it as slow as the stall, and each such request holds "
         "a pooled connection and the client that sent it meanwhile. A deadline on the whole "
-        "call (asyncio.timeout around it: httpx's own timeouts bound each phase, not the "
-        "sum) turns a stall into a fast, explicit fallback answer (`degraded: true`). The "
+        "call (aiohttp's ClientTimeout(total=...); httpx's timeouts bound each phase, not "
+        "the sum, so there asyncio.timeout around the call does it) turns a stall into a "
+        "fast, explicit fallback answer (`degraded: true`). The "
         "workload walks through items 1, 2, 3, ... so the same share of requests meets a "
         "stalled item in every variant."
     ),

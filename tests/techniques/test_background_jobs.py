@@ -155,7 +155,9 @@ async def test_nothing_is_lost_when_the_worker_is_killed_mid_run(
             key for key in jobs if (job := await queue.job(key)) is None
             or job.status not in TERMINAL_STATUSES
         ]:  # fmt: skip
-            assert time.monotonic() < deadline + WAIT_S, f"unfinished: {unfinished}"
+            if time.monotonic() > deadline + WAIT_S:
+                states = [await queue.job(key) for key in unfinished]
+                raise AssertionError(f"unfinished: {[job and job.info(True) for job in states]}")
             await asyncio.sleep(0.1)
         # Delivery is at least once: besides the dead worker's jobs, saq's sweep can re-queue a
         # job a live worker has just taken (it looks "queued" until the worker marks it
