@@ -75,7 +75,11 @@ TECHNIQUE = Technique(
     params={"item": DEFAULT_ITEM},
     proof="upstream calls per request, in bursts of K identical requests: 1 -> 1/K",
     caveats=(
-        "It only helps requests that overlap: the calls per request fall to 1/K because "
+        "What it saves is the upstream's work (and its rate limits and bill): the caller's "
+        "latency gains only when the duplicates slow the upstream down. Here the stub is not "
+        "saturated by a burst of 8, so latency barely moves, and the 8 answers of a coalesced "
+        "burst arrive at the same instant and are written out one after another, which can "
+        "cost the burst a few milliseconds. It only helps requests that overlap: the calls per request fall to 1/K because "
         "the burst arrives within one upstream round trip. Spread the same requests out "
         "and every one calls again; keeping answers for longer is a cache's job, with its "
         "own staleness to decide. Deduplicate only calls whose answer is the same for every "

@@ -77,8 +77,11 @@ TECHNIQUE = Technique(
     caveats=(
         "The answers differ for stalled items by design: the deadline trades a late full "
         "answer for a fast degraded one (the equivalence check compares an item that does "
-        "not stall). A call cut off at the deadline closes its connection, so the deadline "
-        "variant opens about one upstream connection per stalled request. Pick the deadline "
+        "not stall). A call cut off at the deadline closes its connection (it cannot be "
+        "reused mid-answer), and the pool opens another when it next runs short. In closed "
+        "loop the deadline variant's p50 can come out higher: its users are no longer parked "
+        "in stalls, so more requests compete for the CPU at once (see its throughput). Pick "
+        "the deadline "
         "from the upstream's own latency distribution (well above its p99), and give the "
         "caller something useful to do with the fallback."
     ),
