@@ -32,6 +32,9 @@ COST_HEADERS = {  # meter field -> the response header that carries it
     "upstream_calls": "x-upstream-calls",
     "upstream_connections": "x-upstream-connections",
     "app_ms": "x-app-ms",
+    "body_bytes": "x-body-bytes",
+    "wire_bytes": "x-wire-bytes",
+    "encode_ms": "x-encode-ms",
 }
 
 
@@ -50,23 +53,31 @@ class RequestCost:
     cache_misses: int = 0
     upstream_calls: int = 0  # HTTP requests sent to the upstream service
     upstream_connections: int = 0  # new TCP connections opened to it
+    # Set only where a route encodes its body (bench_app.content_encoding); None (header left
+    # empty) elsewhere. The body before and after content encoding, and the time spent on it.
+    body_bytes: int | None = None
+    wire_bytes: int | None = None
+    encode_seconds: float | None = None
 
     def headers(self, app_seconds: float) -> list[tuple[bytes, bytes]]:
         """The cost as response headers: standard Server-Timing plus one plain header each."""
         db_ms, app_ms = self.db_seconds * 1000, app_seconds * 1000
+        encode_ms = "" if self.encode_seconds is None else f"{self.encode_seconds * 1000:.3f}"
         server_timing = (
             f'db;dur={db_ms:.3f};desc="{self.queries} queries", '
             f'redis;desc="{self.redis_commands} commands", '
-            f"app;dur={app_ms:.3f}"
+            + (f"encode;dur={encode_ms}, " if encode_ms else "")
+            + f"app;dur={app_ms:.3f}"
         )
         counts = {name: _count_text(getattr(self, name)) for name in COUNTS}
         values = {**counts, "db_ms": f"{db_ms:.3f}", "app_ms": f"{app_ms:.3f}"}
+        values["encode_ms"] = encode_ms
         pairs = [("server-timing", server_timing)]
         pairs += [(COST_HEADERS[name], value) for name, value in values.items()]
         return [(name.encode(), value.encode()) for name, value in pairs]
 
 
-COUNTS = [name for name in COST_HEADERS if name not in ("db_ms", "app_ms")]
+COUNTS = [name for name in COST_HEADERS if name not in ("db_ms", "app_ms", "encode_ms")]
 
 
 def _count_text(value: int | None) -> str:

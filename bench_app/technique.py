@@ -47,7 +47,9 @@ class Technique:
     fresh_process: bool = False  # each load segment gets a new app process (memory figures)
     lifespan: AppLifespan | None = None  # app-lifetime resources: in-process caches, workers
     load_data: DataLoader | None = None  # fills the technique's own tables when data is seeded
-    reset_path: str | None = None  # POSTed before each load segment, e.g. to empty a scratch table
+    # POSTed before each load segment with the point's params as its query, e.g. to empty a
+    # scratch table or to cache the answer those params will ask for
+    reset_path: str | None = None
     artifacts_path: str | None = None  # GET -> {name: text} kept in the run, e.g. EXPLAIN plans
     # GET with a point's params -> extra params every variant then gets, e.g. the keyset
     # cursor that a client paging to page P would hold from page P-1.

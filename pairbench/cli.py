@@ -1,4 +1,4 @@
-"""The `pairbench` command: run, report, list, serve."""
+"""The `pairbench` command: run, stats, report, baseline, check, list, serve."""
 
 import argparse
 import sys
@@ -41,7 +41,9 @@ def command_run(args: argparse.Namespace) -> int:
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
     if (outcome.run_dir / results.SAMPLES).exists():
+        started = time.perf_counter()
         report_path = build_report(outcome.run_dir, Path(args.reports_dir))
+        results.record_stage_time(outcome.run_dir, "report", time.perf_counter() - started)
         for line in headlines(outcome.run_dir):
             log(line)
         log(f"summary: {outcome.run_dir / results.SUMMARY}")
@@ -67,6 +69,21 @@ def command_report(args: argparse.Namespace) -> int:
     log(f"report: {report_path}")
     if args.check:
         return check_in_browser(report_path, Path(args.run_dirs[-1]))
+    return EXIT_OK
+
+
+def command_stats(args: argparse.Namespace) -> int:
+    from pairbench.stats.stage import write_tables
+
+    run_dir = Path(args.run_dir)
+    tables = write_tables(run_dir)
+    summary = tables.summary
+    log(
+        f"stats of {run_dir.name}: {len(summary)} summary rows "
+        f"({summary['technique'].nunique()} techniques), {len(tables.growth)} growth fits, "
+        f"{len(tables.micro)} microbenchmarks, {len(tables.warnings)} warnings"
+    )
+    log(f"tables: {', '.join(str(run_dir / name) for name in results.STATS_TABLES)}")
     return EXIT_OK
 
 
@@ -170,7 +187,13 @@ def parse_tolerances(pairs: list[str]) -> dict[str, float]:
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from pairbench.gate.check import BaselineError, compare, read_baseline, read_summary
+    from pairbench.gate.check import (
+        BaselineError,
+        compare,
+        not_gated,
+        read_baseline,
+        read_summary,
+    )
     from pairbench.gate.render import render_junit, render_markdown, render_text
 
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
@@ -180,12 +203,23 @@ def command_check(args: argparse.Namespace) -> int:
         findings = compare(baseline, summary, parse_tolerances(args.tolerance))
     except BaselineError as error:
         return fail(f"{error}")
+    unchecked = not_gated(baseline, summary)
     log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
-    log(render_text(findings, verbose=args.verbose))
-    (run_dir / "check.md").write_text(render_markdown(findings))
-    (run_dir / "check.xml").write_text(render_junit(findings))
+    log(render_text(findings, verbose=args.verbose, unchecked=unchecked))
+    (run_dir / "check.md").write_text(render_markdown(findings, unchecked))
+    (run_dir / "check.xml").write_text(render_junit(findings, unchecked))
     log(f"details: {run_dir / 'check.md'}, {run_dir / 'check.xml'}")
-    return EXIT_FAILED if any(finding.regressed for finding in findings) else EXIT_OK
+    if any(finding.regressed for finding in findings):
+        return EXIT_FAILED
+    if unchecked and args.strict:
+        print(
+            f"pairbench: {len(unchecked)} variant(s) not gated and --strict: make a new "
+            "baseline that covers them (`pairbench baseline RUN_DIR`)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,15 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    profiles = ", ".join(f"{p.name} ({p.description})" for p in PROFILES.values())
+    # argparse %-formats help texts: a profile's "+/-10%" must reach it as "%%".
+    profiles = ", ".join(
+        f"{p.name} ({p.description.replace('%', '%%')})" for p in PROFILES.values()
+    )
 
     run = commands.add_parser(
         "run",
         help="measure techniques; prints the report path at the end",
         description=(
-            "Measure techniques: equivalence check, an uncontended probe, interleaved load "
-            "segments (closed and/or open loop), then in-process microbenchmarks; writes "
-            "results/<run-id>/ and reports/<run-id>/index.html."
+            "Measure techniques: equivalence check, an uncontended probe, interleaved rounds\n"
+            "of load segments (closed and/or open loop) until each speedup's CI meets the\n"
+            "profile's target or its budget, then in-process microbenchmarks; writes\n"
+            "results/<run-id>/ and reports/<run-id>/index.html. Progress lines show the\n"
+            "elapsed time and an ETA; the manifest keeps each stage's wall time."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(
@@ -222,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
             "          latency counts from each request's intended send time, so a stall\n"
             "          cannot hide the requests queued behind it (coordinated omission);\n"
             "          late and dropped sends are counted. Techniques with their own Locust\n"
-            "          user (scenarios/<key>.py) run closed-loop only.\n"
+            "          user (their `scenario`, e.g. scenarios/stampede.py) run closed-loop only.\n"
             "  default by profile: smoke and quick closed, standard both.\n"
             "sweeps: quick probes each sweep point one request at a time; standard also loads it."
         ),
@@ -265,6 +304,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=command_report)
 
+    stats = commands.add_parser(
+        "stats",
+        help="(re)compute a run's statistics tables from its raw files",
+        description=(
+            "The stats stage alone: read a run's samples, segments, probe, microbenchmarks and "
+            "plan, and write its tables (summary.csv, growth.csv, growth_points.csv, "
+            "micro_summary.csv, probe_summary.csv, latency_curves.csv.gz, timeline.csv, "
+            "warnings.csv, then stats.json). `pairbench run` does it when measuring ends; "
+            "the report and the gate read these tables."
+        ),
+    )
+    stats.add_argument("run_dir", metavar="RUN_DIR", help="a directory under results/")
+    stats.set_defaults(handler=command_stats)
+
     baseline = commands.add_parser(
         "baseline", help="record a complete run's speedups and costs as the gate's baseline"
     )
@@ -280,8 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
             "round trips, bytes per request) rose beyond its tolerance, when a speedup fell "
             "significantly (CI upper bound below the baseline CI lower bound x (1 - "
             "tolerance)), or when an optimized variant no longer beats its baseline variant. "
-            "Writes check.md "
-            "(Markdown for CI step summaries) and check.xml (JUnit) into the run directory."
+            "Variants the baseline does not cover are listed as not gated (--strict fails on "
+            "them). Writes check.md (Markdown for CI step summaries) and check.xml (JUnit) "
+            "into the run directory."
         ),
     )
     check.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="default: the newest run")
@@ -294,6 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--verbose", action="store_true", help="print every check, not only failures"
     )
+    check.add_argument(
+        "--strict", action="store_true",
+        help="also exit 1 when the run has variants the baseline does not cover (not gated)",
+    )  # fmt: skip
     check.set_defaults(handler=command_check)
 
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")

@@ -12,23 +12,49 @@ PROBE_REQUESTS = 20  # sequential requests per variant and point, for the cost s
 # One request of the slowest variant: bulk_insert's row_by_row at rows=10000 commits 10,000
 # times, over 10 s on a quiet machine and past a minute on a busy one.
 REQUEST_TIMEOUT_S = 300.0
+# A closed-loop segment measures its round_s, or up to this many times longer until its
+# min_requests have answered (a variant whose requests take seconds).
+SEGMENT_STRETCH = 4.0
 
 
 @dataclass(frozen=True)
 class Profile:
-    """One way to run the suite, from a seconds-long smoke test to a careful measurement."""
+    """One way to run the suite, from a seconds-long smoke test to a careful measurement.
+
+    A point (a technique at one set of parameters) is measured in rounds, each variant
+    once per round, interleaved. After `min_rounds` the rounds so far decide how many
+    more the speedups need for a CI within `target_half_width` (pairbench.stats.rounds),
+    up to `max_rounds` and the point's share of `load_budget_s`. Without a target the
+    rounds are fixed at `min_rounds`.
+    """
 
     name: str
     description: str
     users: int  # concurrent closed-loop Locust users per variant
-    warmup_s: float  # excluded from the figures: connection set-up, caches, JIT-free warm-up
-    duration_s: float  # measured seconds per variant per repetition
-    repetitions: int  # interleaved A B C A B C rounds (6+ a side enables the U test)
+    warmup_min_s: float  # warm-up, excluded from the figures, lasts until latency settles,
+    warmup_max_s: float  # between these bounds (open loop: always the maximum)
+    round_s: float  # measured seconds per variant per round, or longer (up to 4x) until
+    min_requests: int  # this many requests answered (closed loop)
+    min_rounds: int  # rounds before the rounds needed are judged (6+ a side: the U test too)
+    max_rounds: int
+    target_half_width: float | None  # the speedup CIs' half-width sought, as a share
+    load_budget_s: float  # all points' load; a point gets its share of what is left,
+    point_max_s: float  # but never more than this
+    probe_budget_s: float  # per variant and point, for the one-request-at-a-time probe
     scale: float  # data set size (1 = 1000 users, ~10k posts)
     sweep: str  # sweep points: "off", "probe" (one request at a time) or "load" (also loaded)
     modes: tuple[str, ...]  # load modes run unless --mode says otherwise
     micro_max_time_s: float  # pytest-benchmark's time budget per variant
-    micro_min_rounds: int
+    micro_min_rounds: int  # rounds per variant, unless that would take longer than
+    micro_variant_budget_s: float  # this: a slow variant gets fewer (at least 3)
+
+    @property
+    def longest_segment_s(self) -> float:
+        return self.warmup_max_s + self.round_s * SEGMENT_STRETCH
+
+    @property
+    def adaptive(self) -> bool:
+        return self.target_half_width is not None and self.max_rounds > self.min_rounds
 
 
 PROFILES = {
@@ -36,18 +62,35 @@ PROFILES = {
     for profile in (
         Profile(
             "smoke", "seconds per variant, one round: does it all work?",
-            users=8, warmup_s=1, duration_s=4, repetitions=1, scale=1, sweep=SWEEP_OFF,
-            modes=(CLOSED,), micro_max_time_s=0.05, micro_min_rounds=5,
+            users=8, warmup_min_s=0.2, warmup_max_s=0.5, round_s=1.0, min_requests=10,
+            min_rounds=1, max_rounds=1, target_half_width=None,
+            load_budget_s=150, point_max_s=30, probe_budget_s=1,
+            scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
+            micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
         ),
         Profile(
-            "quick", "a few minutes a technique: three interleaved rounds, sweeps probed",
-            users=8, warmup_s=2, duration_s=8, repetitions=3, scale=1, sweep=SWEEP_PROBE,
-            modes=(CLOSED,), micro_max_time_s=0.3, micro_min_rounds=10,
+            "gate", "the CI regression gate: three short rounds a point, for honest CIs",
+            users=8, warmup_min_s=0.2, warmup_max_s=0.5, round_s=0.75, min_requests=10,
+            min_rounds=3, max_rounds=3, target_half_width=None,
+            load_budget_s=300, point_max_s=20, probe_budget_s=0.5,
+            scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
+            micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
         ),
         Profile(
-            "standard", "careful: six rounds, closed and open loop, sweeps under load",
-            users=16, warmup_s=5, duration_s=15, repetitions=6, scale=10, sweep=SWEEP_LOAD,
-            modes=(CLOSED, OPEN), micro_max_time_s=1.0, micro_min_rounds=20,
+            "quick", "minutes: rounds until each speedup is known to +/-10%, sweeps probed",
+            users=8, warmup_min_s=0.3, warmup_max_s=1.5, round_s=1.5, min_requests=20,
+            min_rounds=3, max_rounds=10, target_half_width=0.10,
+            load_budget_s=420, point_max_s=45, probe_budget_s=3,
+            scale=1, sweep=SWEEP_PROBE, modes=(CLOSED,),
+            micro_max_time_s=0.3, micro_min_rounds=10, micro_variant_budget_s=2.0,
+        ),
+        Profile(
+            "standard", "careful: speedups to +/-5%, closed and open loop, sweeps under load",
+            users=16, warmup_min_s=0.5, warmup_max_s=3.0, round_s=3.0, min_requests=40,
+            min_rounds=4, max_rounds=20, target_half_width=0.05,
+            load_budget_s=2400, point_max_s=240, probe_budget_s=20,
+            scale=10, sweep=SWEEP_LOAD, modes=(CLOSED, OPEN),
+            micro_max_time_s=1.0, micro_min_rounds=20, micro_variant_budget_s=10.0,
         ),
     )
 }  # fmt: skip

@@ -1,10 +1,11 @@
 """The run directory: where each stage leaves its files for the next one.
 
-`results/<run-id>/` holds manifest.json, samples.csv.gz (every raw request),
-segments.csv (one row per load segment), equivalence.json, probe.csv, code.json,
-micro.json (pytest-benchmark) and the stats stage's summary.csv, growth.csv and
-micro_summary.csv. A run never reuses another's directory, and samples are appended
-segment by segment, so an interrupted run keeps everything it measured.
+`results/<run-id>/` holds what the measuring stages wrote: manifest.json,
+samples.csv.gz (every raw request), segments.csv (one row per load segment),
+equivalence.json, probe.csv, code.json and micro.json (pytest-benchmark); and the
+stats stage's tables (STATS_TABLES, then stats.json), which the report and the gate
+read. A run never reuses another's directory, and samples are appended segment by
+segment, so an interrupted run keeps everything it measured.
 """
 
 import gzip
@@ -32,9 +33,23 @@ ARTIFACTS = "artifacts"
 CODE = "code.json"  # each variant's endpoint source, as measured
 MICRO = "micro.json"  # pytest-benchmark's --benchmark-json output
 MICRO_LOG = "micro.log"
-MICRO_SUMMARY = "micro_summary.csv"
-GROWTH = "growth.csv"  # how each variant's cost grows over a sweep
 SCREENSHOT = "report.png"  # the report as headless Chromium rendered it (browser test)
+# The stats stage's tables (pairbench.stats.stage), computed from the files above.
+MICRO_SUMMARY = "micro_summary.csv"
+GROWTH = "growth.csv"  # how each variant's cost grows over a sweep: one fit per row
+GROWTH_POINTS = "growth_points.csv"  # the measured (work, cost) points those fits are of
+PROBE_SUMMARY = "probe_summary.csv"  # medians of the uncontended probe per variant and point
+LATENCY_CURVES = "latency_curves.csv.gz"  # latency at each percentile, for the curves
+TIMELINE = "timeline.csv"  # p50 and p99 per time bin, for latency over time
+WARNINGS = "warnings.csv"  # what makes a figure weaker than its CI says
+BANDWIDTH = "bandwidth.csv"  # content-encoded responses: break-even link speeds
+# summary.csv's rows for the other request kinds of mixed workloads (e.g. bystanders)
+REQUEST_KINDS = "request_kinds.csv"
+STATS_TABLES = (
+    SUMMARY, GROWTH, GROWTH_POINTS, MICRO_SUMMARY, PROBE_SUMMARY, LATENCY_CURVES, TIMELINE,
+    WARNINGS, BANDWIDTH, REQUEST_KINDS,
+)  # fmt: skip
+STATS_DONE = "stats.json"  # written last: the tables are complete, and by which version
 KEY_PACKAGES = (
     "fastapi", "uvicorn", "sqlalchemy", "asyncpg", "redis", "locust", "gevent",
     "geventhttpclient", "pytest-benchmark", "numpy", "pandas", "matplotlib",
@@ -42,6 +57,10 @@ KEY_PACKAGES = (
 
 CLOSED, OPEN = "closed", "open"  # load modes: N users back to back / a fixed arrival rate
 MODES = (CLOSED, OPEN)
+# A sample's phase: sent before measuring began (excluded), in the measuring window, or
+# after it (excluded: a closed-loop user finishing its task as the segment stops).
+WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE = "warmup", "measure", "cooldown"
+PHASES = (WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE)
 # samples.csv.gz, one row per request. In open-loop mode t_start is the *intended* send
 # time and latency_ms counts from it (so a stalled server cannot hide queued requests);
 # send_lag_ms is how late the generator actually sent, and a dropped send (never sent:
@@ -63,8 +82,8 @@ SEGMENT_FIGURES = [
     "loop_lag_samples", "jobs_done", "job_done_p50_ms", "job_done_p99_ms", "jobs_in_progress_max",
 ]  # fmt: skip
 SEGMENT_COLUMNS = [
-    "technique", "variant", "point", "mode", "repetition", "started", "ended", "users", "rate",
-    "generator_cpu_max", *SEGMENT_FIGURES,
+    "technique", "variant", "point", "mode", "repetition", "started", "measure_start",
+    "measure_end", "ended", "users", "rate", "generator_cpu_max", *SEGMENT_FIGURES,
 ]  # fmt: skip
 PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
 REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
@@ -72,7 +91,11 @@ REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
 ]  # fmt: skip
 REQUIRED_SEGMENT_COLUMNS = ["technique", "variant", "point", "repetition", "generator_cpu_max"]
 REQUIRED_PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms"]
-TEXT_COLUMNS = ["technique", "variant", "point", "mode", "phase", "name", "error", "verdict"]
+TEXT_COLUMNS = [
+    "technique", "variant", "point", "mode", "phase", "name", "error", "verdict", "verdict_p95",
+    "verdict_rps", "slo", "parameter", "shape", "curve", "source", "sentence", "series",
+    "message", "stopped",
+]  # fmt: skip
 # What files from before a column existed mean by its absence.
 COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": "", "name": TARGET_NAME}
 
@@ -136,6 +159,13 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+def record_stage_time(run_dir: Path, stage: str, seconds: float) -> None:
+    """Add a stage's wall time to the manifest's `stages` (for stages after the runner's)."""
+    manifest = read_manifest(run_dir)
+    manifest.setdefault("stages", {})[stage] = round(seconds, 2)
+    write_json(run_dir / MANIFEST, manifest)
+
+
 def append_rows(path: Path, frame: pd.DataFrame) -> None:
     """Append rows to a CSV (gzip-compressed if the name says so), writing the header once."""
     header = not path.exists()
@@ -161,9 +191,10 @@ def read_table(path: Path, required: list[str]) -> pd.DataFrame:
 
 
 def with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """`frame` with every one of `columns`, those it lacks filled with their defaults."""
+    """`frame` with every one of `columns`, those it lacks filled with their defaults (text
+    columns with "", others with NaN unless COLUMN_DEFAULTS says otherwise)."""
     missing = {
-        column: COLUMN_DEFAULTS.get(column, float("nan"))
+        column: COLUMN_DEFAULTS.get(column, "" if column in TEXT_COLUMNS else float("nan"))
         for column in columns
         if column not in frame
     }
@@ -217,9 +248,11 @@ def _optional_json(path: Path) -> Any:
     return read_json(path) if path.exists() else {}
 
 
-def read_run(run_dir: Path) -> Run:
+def read_run(run_dir: Path, *, with_samples: bool = True) -> Run:
     """A run directory's files; all but the manifest may be missing (a run stopped early).
 
+    Without `with_samples`, the raw tables (samples, segments, probe) are left empty:
+    what the report reads, since the stats stage's tables hold all it shows of them.
     A missing manifest or a malformed file is a `ResultsError` naming it.
     """
     manifest = read_manifest(run_dir)
@@ -228,13 +261,24 @@ def read_run(run_dir: Path) -> Run:
     for path, found in ((run_dir / EQUIVALENCE, equivalence), (run_dir / CODE, code)):
         if not isinstance(found, dict):
             raise ResultsError(f"{path} should hold a JSON object")
+    raw = [
+        (SAMPLES, SAMPLE_COLUMNS, REQUIRED_SAMPLE_COLUMNS),
+        (SEGMENTS, SEGMENT_COLUMNS, REQUIRED_SEGMENT_COLUMNS),
+        (PROBE, PROBE_COLUMNS, REQUIRED_PROBE_COLUMNS),
+    ]
+    samples, segments, probe = (
+        read_run_table(run_dir / name, columns, required)
+        if with_samples
+        else pd.DataFrame(columns=columns)
+        for name, columns, required in raw
+    )
     return Run(
         directory=run_dir,
         manifest=manifest,
-        samples=read_run_table(run_dir / SAMPLES, SAMPLE_COLUMNS, REQUIRED_SAMPLE_COLUMNS),
-        segments=read_run_table(run_dir / SEGMENTS, SEGMENT_COLUMNS, REQUIRED_SEGMENT_COLUMNS),
+        samples=samples,
+        segments=segments,
         equivalence=equivalence,
-        probe=read_run_table(run_dir / PROBE, PROBE_COLUMNS, REQUIRED_PROBE_COLUMNS),
+        probe=probe,
         code=code,
     )
 

@@ -1,4 +1,4 @@
-"""A run: plan -> services -> seed -> app -> equivalence -> probe -> load -> micro -> files.
+"""A run: plan -> services -> seed -> app -> equivalence -> probe -> load -> micro -> stats.
 
 Variants of a technique are measured interleaved (A B C A B C ...) so drift of the
 machine falls on all of them alike (pairbench.load.measure). Every stage leaves its files in
@@ -8,8 +8,8 @@ report can be rebuilt from them alone.
 
 import asyncio
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,15 +27,17 @@ from pairbench.env.services import ServiceError, ServiceUrls, running_services, 
 from pairbench.env.upstream import running_upstream
 from pairbench.env.worker import running_worker
 from pairbench.load.equivalence import check_equivalence
-from pairbench.load.measure import LoadPlan, measure, reset
+from pairbench.load.measure import LoadPlan, PointOutcome, measure, reset
 from pairbench.load.micro import micro_plan, run_microbenchmarks
 from pairbench.load.probe import probe
-from pairbench.load.segment import LoadError
+from pairbench.load.segment import LoadError, running_generator
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points
 from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
 from pairbench.report.code_view import capture_sources
+from pairbench.stats.stage import write_tables
 
 Log = Callable[[str], None]
+GENERATOR_LOG = "generator.log"
 
 
 def seed_database(settings: Settings, log: Log) -> None:
@@ -90,12 +92,18 @@ def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], lo
                 )
 
 
-def probe_uncontended(run_dir: Path, base_url: str, points: list[Point], log: Log) -> pd.DataFrame:
+def probe_uncontended(
+    run_dir: Path, base_url: str, points: list[Point], profile: Profile, log: Log
+) -> pd.DataFrame:
     """One request at a time per variant: the cost split without load (see pairbench.load.probe)."""
-    log(f"probing each variant at {len(points)} point(s), {PROBE_REQUESTS} sequential requests ...")
+    log(f"probing each variant at {len(points)} point(s), up to {PROBE_REQUESTS} sequential "
+        f"requests or {profile.probe_budget_s:g} s each ...")  # fmt: skip
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         targets = [(point.technique, point.label, point.params) for point in points]
-        found = probe(client, targets, PROBE_REQUESTS, lambda technique: reset(client, technique))
+        found = probe(
+            client, targets, PROBE_REQUESTS, profile.probe_budget_s,
+            lambda technique: reset(client, technique),
+        )  # fmt: skip
     found.to_csv(run_dir / results.PROBE, index=False)
     return found
 
@@ -115,9 +123,20 @@ def start_manifest(
         "techniques": [technique.key for technique in techniques],
         "baselines": {technique.key: technique.baseline for technique in techniques},
         "users": profile.users,
-        "warmup_s": profile.warmup_s,
-        "duration_s": profile.duration_s,
-        "repetitions": profile.repetitions,
+        "warmup_s": profile.warmup_max_s,
+        "duration_s": profile.round_s,
+        "repetitions": profile.min_rounds,
+        "rounds": {
+            "warmup_min_s": profile.warmup_min_s,
+            "warmup_max_s": profile.warmup_max_s,
+            "round_s": profile.round_s,
+            "min_rounds": profile.min_rounds,
+            "max_rounds": profile.max_rounds,
+            "target_half_width": profile.target_half_width,
+            "load_budget_s": profile.load_budget_s,
+        },
+        "stopping": [],  # per point and mode: rounds run and why it stopped there
+        "stages": {},  # wall seconds of each stage
         "modes": list(plan.modes),
         "open_loop": {"rate": plan.rate, "share_of_capacity": OPEN_LOOP_LOAD},
         "sweep": profile.sweep,
@@ -169,35 +188,62 @@ def run(
     manifest = start_manifest(run_dir, plan, techniques, points, micro)
     results.write_json(run_dir / results.CODE, capture_sources(techniques))
     outcome = RunOutcome(run_dir)
+
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        """Times a stage into the manifest (kept even if the stage is interrupted)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            manifest["stages"][name] = round(seconds, 2)
+            results.write_json(run_dir / results.MANIFEST, manifest)
+            log(f"{name}: {seconds:.1f} s (run so far {time.perf_counter() - run_started:.0f} s)")
+
+    def keep_outcome(point: PointOutcome) -> None:
+        manifest["stopping"].append(point.manifest_entry())
+        results.write_json(run_dir / results.MANIFEST, manifest)
+
+    run_started = time.perf_counter()
     try:
-        with (
-            running_services(log) as urls,
-            running_upstream(run_dir / "upstream.log", log) as upstream,  # outbound techniques
-            ExitStack() as worker,  # the job worker, from when the app's settings are known
-        ):
+        with ExitStack() as services:
+            with stage("services"):
+                urls = services.enter_context(running_services(log))
+                # The outbound techniques' upstream stub.
+                upstream = services.enter_context(running_upstream(run_dir / "upstream.log", log))
             manifest["environment"] = results.environment(server_versions(urls))
             results.write_json(run_dir / results.MANIFEST, manifest)
-            seed_database(app_settings(urls, profile), log)
+            with stage("seed"):
+                seed_database(app_settings(urls, profile), log)
             environment = app_environment(
                 urls.database_url, urls.redis_url, profile.scale, upstream.url
             )
-            # background_jobs' worker; up through the microbenchmarks too, which enqueue jobs
-            worker.enter_context(running_worker(environment, run_dir / "worker.log", log))
+            # background_jobs' job worker; up through the microbenchmarks, which enqueue jobs too.
+            services.enter_context(running_worker(environment, run_dir / "worker.log", log))
             with running_app(environment, run_dir / "server.log", log) as base_url:
-                points = resolve_points(base_url, points)
-                manifest["points"] = manifest_points(points)
-                equivalence = check_all_equivalent(base_url, points, log)
-                results.write_json(run_dir / results.EQUIVALENCE, equivalence)
-                save_artifacts(run_dir, base_url, techniques, log)
-                probed = probe_uncontended(run_dir, base_url, points, log)
-                started = time.perf_counter()
-                measure(run_dir, base_url, points, plan, probed, log, upstream)
-                log(f"measured in {time.perf_counter() - started:.0f} s")
+                with stage("equivalence"):
+                    points = resolve_points(base_url, points)
+                    manifest["points"] = manifest_points(points)
+                    equivalence = check_all_equivalent(base_url, points, log)
+                    results.write_json(run_dir / results.EQUIVALENCE, equivalence)
+                    save_artifacts(run_dir, base_url, techniques, log)
+                with stage("probe"):
+                    probed = probe_uncontended(run_dir, base_url, points, profile, log)
+                with stage("load"), running_generator(base_url, run_dir / GENERATOR_LOG) as gen:
+                    measure(
+                        run_dir, base_url, points, plan, probed, log, gen, keep_outcome, upstream
+                    )
             if micro:
-                error = run_microbenchmarks(run_dir, micro_plan(points), environment, profile, log)
+                with stage("micro"):
+                    error = run_microbenchmarks(
+                        run_dir, micro_plan(points), environment, profile, log
+                    )
                 manifest["micro"]["error"] = error
                 if error:
                     log(f"warning: {error}")
+        with stage("stats"):
+            write_tables(run_dir)
     except (KeyboardInterrupt, SystemExit):
         outcome = RunOutcome(run_dir, interrupted=True)
     except (ServiceError, ServerError, LoadError, results.ResultsError) as error:

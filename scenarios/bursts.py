@@ -6,6 +6,7 @@ are back. This is what in-flight deduplication is for (request_coalescing).
 """
 
 from locust import FastHttpUser, constant
+from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
 from scenarios.stampede import Barrier
 
@@ -17,7 +18,11 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
     def burst(self: FastHttpUser) -> None:
         runner = self.environment.runner
         expected = runner.user_count if runner is not None else 1
-        barrier.wait(expected, lambda: None)
-        self.client.get(path, name=name)
+
+        def stopping() -> bool:  # the segment is over: no burst will be released
+            return runner is not None and runner.state not in (STATE_SPAWNING, STATE_RUNNING)
+
+        if barrier.wait(expected, lambda: None, stopping):
+            self.client.get(path, name=name)
 
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [burst]})

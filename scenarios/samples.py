@@ -1,11 +1,22 @@
 """Records every request Locust makes as one raw sample row (Locust itself keeps 2 digits)."""
 
 import csv
+from collections.abc import Mapping
 from typing import IO, Any
 
 from bench_app.metering import COST_HEADERS
 
 SAMPLE_COLUMNS = ["t_start", "latency_ms", "status", "bytes", *COST_HEADERS, "error", "name"]
+
+
+def wire_bytes(headers: Mapping[str, str], response_length: int) -> int:
+    """The body's size on the wire. Locust reports the decoded length; an encoded body's
+    wire size is its Content-Length (a chunked one has none: its decoded length stands)."""
+    encoding = (headers.get("content-encoding") or "identity").strip().lower()
+    length = headers.get("content-length")
+    if encoding != "identity" and length is not None and length.strip().isdigit():
+        return int(length)
+    return response_length
 
 
 class SampleRecorder:
@@ -30,16 +41,9 @@ class SampleRecorder:
         status = getattr(response, "status_code", 0) or 0
         costs = [headers.get(header, "") for header in COST_HEADERS.values()]
         error = "" if exception is None else f"{type(exception).__name__}: {exception}"[:200]
+        size = wire_bytes(headers, response_length)
         self._writer.writerow(
-            [
-                f"{start_time:.6f}",
-                f"{response_time:.4f}",
-                status,
-                response_length,
-                *costs,
-                error,
-                name,
-            ]  # fmt: skip
+            [f"{start_time:.6f}", f"{response_time:.4f}", status, size, *costs, error, name]
         )
 
     def close(self) -> None:

@@ -6,14 +6,17 @@ out), and releases the others: all K then request the variant at once. The next 
 starts when every user is back at the barrier, so the bursts never overlap.
 """
 
+import time
 import urllib.request
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from gevent.event import Event
 from locust import FastHttpUser, constant
+from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
 BARRIER_TIMEOUT_S = 5.0  # a user that never arrives (stopping, slow) holds a burst no longer
+POLL_S = 0.05  # how often a waiting user checks whether the segment is over
 EXPIRE_TIMEOUT_S = 10.0
 
 
@@ -24,16 +27,24 @@ class Barrier:
         self.arrived = 0
         self.released = Event()
 
-    def wait(self, expected: int, on_release: Callable[[], None]) -> None:
+    def wait(
+        self, expected: int, on_release: Callable[[], None], stopping: Callable[[], bool]
+    ) -> bool:
+        """Whether the burst was released; False if given up (stopping, or too long)."""
         self.arrived += 1
         if self.arrived >= expected:
             released, self.released, self.arrived = self.released, Event(), 0
             on_release()
             released.set()
-            return
+            return True
         waiting_for = self.released
-        if not waiting_for.wait(timeout=BARRIER_TIMEOUT_S) and self.released is waiting_for:
-            self.arrived -= 1  # gave up on this burst: no longer counted as waiting for it
+        deadline = time.monotonic() + BARRIER_TIMEOUT_S
+        while not waiting_for.wait(timeout=POLL_S):
+            if stopping() or time.monotonic() > deadline:
+                if self.released is waiting_for:
+                    self.arrived -= 1  # gave up on this burst: no longer waiting for it
+                return False
+        return True
 
 
 def expire_url(host: str, target: str) -> str:
@@ -54,7 +65,11 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
     def burst(self: FastHttpUser) -> None:
         runner = self.environment.runner
         expected = runner.user_count if runner is not None else 1
-        barrier.wait(expected, lambda: expire(self.host))
-        self.client.get(path, name=name)
+
+        def stopping() -> bool:  # the segment is over: no burst will be released
+            return runner is not None and runner.state not in (STATE_SPAWNING, STATE_RUNNING)
+
+        if barrier.wait(expected, lambda: expire(self.host), stopping):
+            self.client.get(path, name=name)
 
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [burst]})

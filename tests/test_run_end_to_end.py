@@ -57,6 +57,9 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["complete"] is True and manifest["techniques"] == ["n_plus_one"]
     assert manifest["modes"] == ["closed", "open"] and manifest["micro"]["error"] is None
+    # the runner ran the stats stage: every table, then stats.json
+    assert all((run_dir / name).is_file() for name in results.STATS_TABLES)
+    assert json.loads((run_dir / results.STATS_DONE).read_text())["version"] >= 1
     summary = pd.read_csv(run_dir / "summary.csv")
     assert sorted(set(summary["mode"])) == ["closed", "open"]
     closed = summary[summary["mode"] == "closed"].set_index("variant")
@@ -118,4 +121,5 @@ def test_an_interrupted_run_keeps_what_it_measured(
     samples = pd.read_csv(samples_path)
     assert len(samples) > 0
     assert (run_dir / "summary.csv").is_file()
+    assert (run_dir / results.STATS_DONE).is_file()  # the report ran the stats stage
     assert "report:" in output

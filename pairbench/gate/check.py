@@ -7,6 +7,9 @@ speedup ratios measured within one run. It fails (exit 1) when:
   (b) a speedup fell significantly: the current CI's upper bound is below the
       baseline's CI lower bound times (1 - tolerance);
   (c) an optimized variant that beat its baseline variant no longer does.
+A variant the baseline does not cover (a new technique, variant or point) is not
+gated; the gate names each one, so nothing new passes unchecked in silence, and
+`pairbench check --strict` fails on them.
 """
 
 import math
@@ -18,11 +21,12 @@ from typing import Any
 import pandas as pd
 
 from pairbench import results
+from pairbench.stats.stage import read_summary as read_stats_summary
 
 BASELINE_VERSION = 1
 DEFAULT_SPEEDUP_TOLERANCE = 0.25
-# (relative, absolute) slack per deterministic cost. Counts that depend on timing (a
-# cache entry expiring mid-segment, a pool opening a spare connection) get more room.
+# (relative, absolute) slack per deterministic cost. Counts that depend on timing (an
+# in-process cache refilling from Redis, a pool opening a spare connection) get more room.
 COST_TOLERANCES: dict[str, tuple[float, float]] = {
     "queries_per_request": (0.02, 0.05),
     "rows_per_request": (0.02, 0.5),
@@ -33,6 +37,21 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
     "bytes_per_request": (0.02, 16.0),
 }
 KEY_COLUMNS = ["technique", "variant", "point"]
+
+
+@dataclass(frozen=True)
+class NotGated:
+    """A variant of the run that the baseline has no entry for, so nothing checks it."""
+
+    technique: str
+    variant: str
+    point: str
+
+    def describe(self) -> str:
+        return (
+            f"not gated: {self.technique}/{self.variant} at {self.point}: the baseline does "
+            "not cover it (make a new baseline with `pairbench baseline RUN_DIR`)"
+        )
 
 
 class BaselineError(Exception):
@@ -70,18 +89,11 @@ def _float(value: Any) -> float:
 
 
 def read_summary(run_dir: Path) -> pd.DataFrame:
-    """The run's summary.csv with the columns the gate needs (built from samples if missing)."""
-    results.read_manifest(run_dir)
-    path = run_dir / results.SUMMARY
-    if not path.exists():
-        from pairbench.report.build import load_or_build_summary
-
-        return load_or_build_summary(run_dir)
+    """The run's summary.csv (the stats stage's, computed first if the run has none)."""
     needed = [*KEY_COLUMNS, "baseline", "equivalent", "verdict"]
-    summary = results.read_table(
-        path, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"]
+    return read_stats_summary(
+        run_dir, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"]
     )
-    return results.target_requests(summary)
 
 
 def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
@@ -216,3 +228,10 @@ def compare(
         findings += _cost_findings(entry, row, cost_overrides.get(entry["technique"], {}))
         findings += _speedup_findings(entry, row, tolerance)
     return findings
+
+
+def not_gated(baseline: Mapping[str, Any], summary: pd.DataFrame) -> list[NotGated]:
+    """The run's variants (technique, variant, point) that no baseline entry covers."""
+    covered = {tuple(str(entry[column]) for column in KEY_COLUMNS) for entry in baseline["entries"]}
+    found = zip(*(summary[column].astype(str) for column in KEY_COLUMNS), strict=True)
+    return [NotGated(*key) for key in dict.fromkeys(found) if key not in covered]

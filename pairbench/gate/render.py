@@ -1,9 +1,12 @@
-"""The regression gate's findings as a text table, a Markdown summary and JUnit XML."""
+"""The regression gate's findings as a text table, a Markdown summary and JUnit XML.
+
+Each names the variants the baseline does not cover ("not gated") beside the checks.
+"""
 
 from collections.abc import Sequence
 from xml.etree import ElementTree
 
-from pairbench.gate.check import Finding
+from pairbench.gate.check import Finding, NotGated
 
 HEADER = ("status", "technique", "variant", "point", "metric", "baseline", "current", "limit")
 
@@ -17,26 +20,34 @@ def _cells(finding: Finding) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-def verdict_line(findings: Sequence[Finding]) -> str:
+def verdict_line(findings: Sequence[Finding], unchecked: Sequence[NotGated] = ()) -> str:
     regressions = sum(finding.regressed for finding in findings)
     variants = len({(f.technique, f.variant, f.point) for f in findings})
     outcome = f"{regressions} regression(s)" if regressions else "no regression"
-    return f"checked {len(findings)} metrics of {variants} variants: {outcome}"
+    line = f"checked {len(findings)} metrics of {variants} variants: {outcome}"
+    if unchecked:
+        line += f"; {len(unchecked)} variant(s) not gated (not in the baseline)"
+    return line
 
 
-def render_text(findings: Sequence[Finding], verbose: bool = False) -> str:
-    """A fixed-width table: the regressions (every finding if verbose), then the verdict."""
+def render_text(
+    findings: Sequence[Finding], verbose: bool = False, unchecked: Sequence[NotGated] = ()
+) -> str:
+    """A fixed-width table: the regressions (every finding if verbose), the variants not
+    gated, then the verdict."""
     shown = [f for f in findings if verbose or f.regressed]
     rows = [HEADER, *(_cells(finding) for finding in shown)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(HEADER))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in rows] if shown else []  # fmt: skip
     lines += [f.describe() for f in shown if f.regressed]
-    return "\n".join([*lines, verdict_line(findings)])
+    lines += [variant.describe() for variant in unchecked]
+    return "\n".join([*lines, verdict_line(findings, unchecked)])
 
 
-def render_markdown(findings: Sequence[Finding]) -> str:
-    """A CI step summary: the verdict, the regressions, and every check folded away."""
+def render_markdown(findings: Sequence[Finding], unchecked: Sequence[NotGated] = ()) -> str:
+    """A CI step summary: the verdict, the regressions, the variants not gated, and every
+    check folded away."""
 
     def table(chosen: Sequence[Finding]) -> list[str]:
         return [
@@ -46,21 +57,35 @@ def render_markdown(findings: Sequence[Finding]) -> str:
         ]
 
     regressions = [finding for finding in findings if finding.regressed]
-    icon = ":x:" if regressions else ":white_check_mark:"
-    lines = [f"## pairbench regression gate {icon}", "", verdict_line(findings), ""]
+    icon = ":x:" if regressions else ":warning:" if unchecked else ":white_check_mark:"
+    lines = [f"## pairbench regression gate {icon}", "", verdict_line(findings, unchecked), ""]
     if regressions:
         lines += [*table(regressions), ""]
+    if unchecked:
+        lines += [
+            "### Not gated",
+            "",
+            "The baseline does not cover these variants, so no check ran on them; make a new "
+            "baseline (`pairbench baseline RUN_DIR`) to gate them.",
+            "",
+            "| technique | variant | point |",
+            "|---|---|---|",
+            *(f"| {v.technique} | {v.variant} | {v.point} |" for v in unchecked),
+            "",
+        ]
     lines += ["<details><summary>all checks</summary>", "", *table(findings), "", "</details>"]
     return "\n".join(lines) + "\n"
 
 
-def render_junit(findings: Sequence[Finding]) -> str:
-    """JUnit XML: one test case per check, a failure per regression."""
+def render_junit(findings: Sequence[Finding], unchecked: Sequence[NotGated] = ()) -> str:
+    """JUnit XML: one test case per check, a failure per regression, a skipped case per
+    variant not gated."""
     suite = ElementTree.Element(
         "testsuite",
         name="pairbench-gate",
-        tests=str(len(findings)),
+        tests=str(len(findings) + len(unchecked)),
         failures=str(sum(finding.regressed for finding in findings)),
+        skipped=str(len(unchecked)),
     )
     for finding in findings:
         case = ElementTree.SubElement(
@@ -72,4 +97,12 @@ def render_junit(findings: Sequence[Finding]) -> str:
         if finding.regressed:
             failure = ElementTree.SubElement(case, "failure", message=finding.describe())
             failure.text = finding.rule
+    for variant in unchecked:
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            classname=f"{variant.technique}.{variant.variant}",
+            name=f"{variant.point} not gated",
+        )
+        ElementTree.SubElement(case, "skipped", message=variant.describe())
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

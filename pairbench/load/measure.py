@@ -1,37 +1,48 @@
-"""The load segments of a run: per point, variants interleaved, closed loop then open loop.
+"""The load segments of a run: per point and mode, rounds of interleaved variants.
 
-Each segment's samples are appended to the run directory as soon as it ends, so an
-interrupted run keeps what it measured. The open-loop arrival rate of a point is set
-from what its baseline managed closed-loop just before (or, without that, from the
-uncontended probe), so every variant is offered the same load, below capacity.
+A round loads every variant once, back to back (A B C), so drift of the machine falls
+on all of them alike. After the profile's minimum rounds, those rounds decide how many
+more the speedups need for a CI within the target (Stein's two-stage rule, see
+pairbench.stats.rounds), bounded by the profile's maximum and the point's share of the
+load budget; a point that runs out says so. Each segment's samples are appended to the
+run directory as soon as it ends, so an interrupted run keeps what it measured.
+
+The open-loop arrival rate of a point is set from what its baseline managed closed-loop
+just before (or, without that, from the uncontended probe), so every variant is offered
+the same load, below capacity.
 """
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 
 from bench_app.technique import Technique
 from pairbench import results
 from pairbench.env.upstream import Upstream
-from pairbench.load.segment import (
-    LoadError,
-    SegmentResult,
-    has_own_workload,
-    run_open_segment,
-    run_segment,
-)
-from pairbench.load.segment_figures import SegmentWatch, measured_window
-from pairbench.plan import Point, segment_order
+from pairbench.load.segment import LoadError, LoadGenerator, SegmentResult, has_own_workload
+from pairbench.load.segment_figures import SegmentWatch
+from pairbench.plan import Point
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
+from pairbench.stats import requests
+from pairbench.stats.rounds import round_ratio_ci, rounds_needed
+from pairbench.stats.stability import BUDGET_REACHED
 from pairbench.stats.summary import requests_per_second
 
 Log = Callable[[str], None]
 MIN_OPEN_LOOP_RATE = 1.0  # requests per second, when no capacity could be measured
 RESET_TIMEOUT_S = 600.0  # a reset may first wait for a previous segment's stragglers
+# Why a point stopped where it did (the manifest keeps it per point and mode):
+STOPPED_AT_MINIMUM = "target met at the minimum rounds"
+STOPPED_TARGET_MET = "target met"
+STOPPED_BUDGET = BUDGET_REACHED
+STOPPED_FIXED = "fixed rounds"
 
 
 @dataclass(frozen=True)
@@ -43,34 +54,95 @@ class LoadPlan:
     rate: float | None = None  # requests per second for every open-loop segment
 
 
+@dataclass
+class PointOutcome:
+    """How one point was measured in one mode: rounds run, why it stopped, CIs reached."""
+
+    technique: str
+    point: str
+    mode: str
+    rounds: int = 0
+    planning_rounds: int = 0
+    stopped: str = STOPPED_FIXED
+    seconds: float = 0.0
+    half_widths: dict[str, float] = field(default_factory=dict)  # variant -> p50 CI half-width
+
+    def describe(self) -> str:
+        widest = max(self.half_widths.values(), default=float("nan"))
+        ci = f"CI +/-{widest:.0%}" if not math.isnan(widest) else "no CI"
+        return f"{self.rounds} round(s), {self.stopped}: {ci} ({self.seconds:.0f} s)"
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {
+            "technique": self.technique, "point": self.point, "mode": self.mode,
+            "rounds": self.rounds, "planning_rounds": self.planning_rounds,
+            "stopped": self.stopped, "seconds": round(self.seconds, 2),
+            "half_widths": {
+                variant: None if math.isnan(width) else round(width, 4)
+                for variant, width in self.half_widths.items()
+            },
+        }  # fmt: skip
+
+
+class LoadBudget:
+    """The profile's load seconds, shared out: each item gets its share of what is left,
+    up to a maximum per item."""
+
+    def __init__(self, seconds: float, items: int, item_max_s: float) -> None:
+        self.left, self.items_left, self.item_max_s = seconds, items, item_max_s
+
+    def share(self) -> float:
+        return min(self.left / max(self.items_left, 1), self.item_max_s)
+
+    def spend(self, seconds: float) -> None:
+        self.left = max(self.left - seconds, 0.0)
+        self.items_left -= 1
+
+
 def tidy_samples(
-    raw_path: Path, point: Point, variant: str, repetition: int, warmup_s: float, mode: str
+    raw_path: Path,
+    point: Point,
+    variant: str,
+    repetition: int,
+    window: tuple[float, float],
+    mode: str,
 ) -> pd.DataFrame:
-    """A generator's raw rows labelled with what they measured; the first `warmup_s` seconds
-    marked as warm-up; columns exactly results.SAMPLE_COLUMNS (files append header-once)."""
+    """A generator's raw rows labelled with what they measured: sent in the measuring
+    `window` (epoch seconds), before it (warm-up) or after it (cool-down, e.g. a burst
+    released as the segment ended); columns exactly SAMPLE_COLUMNS."""
     frame = results.read_table(raw_path, ["t_start", "latency_ms", "status"])
-    first = frame["t_start"].min() if len(frame) else 0.0
+    measure_start, measure_end = window
+    starts = frame["t_start"].astype(float)
     frame = frame.assign(
         technique=point.technique.key, variant=variant, point=point.label, mode=mode,
         repetition=repetition,
-        phase=["warmup" if t < first + warmup_s else "measure" for t in frame["t_start"]],
+        phase=np.select(
+            [starts < measure_start, starts <= measure_end],
+            [results.WARMUP_PHASE, results.MEASURE_PHASE],
+            results.COOLDOWN_PHASE,
+        ),
     )  # fmt: skip
     return results.with_columns(frame, results.SAMPLE_COLUMNS)[results.SAMPLE_COLUMNS]
 
 
-def reset(client: httpx.Client, technique: Technique) -> None:
-    """Put the technique's state back (e.g. empty a scratch table) before a segment."""
+def reset(
+    client: httpx.Client, technique: Technique, params: Mapping[str, Any] | None = None
+) -> None:
+    """Put the technique's state back (e.g. empty a scratch table, warm a cache) before a
+    segment; `params` are the point's, which a cache warms its answer for."""
     if technique.reset_path is None:
         return
     try:
-        client.post(technique.reset_path, timeout=RESET_TIMEOUT_S).raise_for_status()
+        client.post(
+            technique.reset_path, params=dict(params or {}), timeout=RESET_TIMEOUT_S
+        ).raise_for_status()
     except httpx.HTTPError as error:
         raise LoadError(f"{technique.key}: reset {technique.reset_path} failed: {error}") from None
 
 
 def _progress_line(frame: pd.DataFrame, seconds: float) -> str:
-    measured = frame[(frame["phase"] == "measure") & (frame["dropped"] != 1)]
-    ok = measured[(measured["status"] > 0) & (measured["status"] < 400)]
+    measured = requests.measured(frame)
+    ok = requests.measured_successful(frame)
     failures, dropped = len(measured) - len(ok), int((frame["dropped"] == 1).sum())
     p50 = ok["latency_ms"].median() if len(ok) else float("nan")
     rps = len(measured) / seconds if seconds > 0 else 0.0
@@ -87,8 +159,7 @@ def open_loop_rate(
     capacity = math.nan
     frames = closed.get(baseline, [])
     if frames:
-        measured = pd.concat(frames)
-        capacity = requests_per_second(measured[measured["phase"] == "measure"])
+        capacity = requests_per_second(requests.measured(pd.concat(frames)))
     if not capacity > 0:
         chosen = probe[
             (probe["technique"] == point.technique.key)
@@ -100,19 +171,183 @@ def open_loop_rate(
     return OPEN_LOOP_LOAD * capacity if capacity > 0 else MIN_OPEN_LOOP_RATE
 
 
-def _segments(points: list[Point], plan: LoadPlan, log: Log) -> list[tuple[Point, str, int, str]]:
-    """(point, mode, repetition, variant) of every segment, in measuring order."""
-    order = []
+def round_medians(frames: list[pd.DataFrame]) -> list[float]:
+    """A variant's p50 of successful measured requests in each round (NaN if none)."""
+    found = []
+    for frame in frames:
+        latencies = requests.measured_successful(frame)["latency_ms"]
+        found.append(float(latencies.median()) if len(latencies) else math.nan)
+    return found
+
+
+def half_widths(
+    frames: dict[str, list[pd.DataFrame]], technique: Technique, planning_rounds: int
+) -> dict[str, float]:
+    """Each variant's p50 speedup CI half-width (a share of the estimate) so far."""
+    base = round_medians(frames.get(technique.baseline, []))
+    found = {}
+    for variant in technique.variants:
+        if variant != technique.baseline:
+            ratio = round_ratio_ci(base, round_medians(frames.get(variant, [])), planning_rounds)
+            found[variant] = ratio.half_width
+    return found
+
+
+def planned_rounds(
+    frames: dict[str, list[pd.DataFrame]], technique: Technique, profile: Profile
+) -> int | None:
+    """Rounds in all that bring every speedup's CI within the target, judged from the
+    rounds so far (the planning rounds); None if some speedup has no usable rounds."""
+    assert profile.target_half_width is not None
+    base = round_medians(frames.get(technique.baseline, []))
+    needed = profile.min_rounds
+    for variant in technique.variants:
+        if variant == technique.baseline:
+            continue
+        other = round_medians(frames.get(variant, []))
+        usable = [(b, o) for b, o in zip(base, other, strict=True) if b > 0 and o > 0]
+        if len(usable) < 2:
+            return None
+        pairs = np.array(usable)
+        needed = max(needed, rounds_needed(pairs[:, 0], pairs[:, 1], profile.target_half_width))
+    return needed
+
+
+def decide_rounds(needed: int | None, affordable: int, profile: Profile) -> tuple[int, str]:
+    """Rounds to run in all, and why: the rounds the target needs if the profile's
+    maximum and the time (`affordable` rounds) allow, else as many as they do."""
+    limit = max(profile.min_rounds, min(profile.max_rounds, affordable))
+    if needed is None or needed > limit:
+        return limit, STOPPED_BUDGET
+    return needed, STOPPED_AT_MINIMUM if needed == profile.min_rounds else STOPPED_TARGET_MET
+
+
+class PointMeasurer:
+    """Runs the segments of points, one point and mode at a time, writing as it goes."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        client: httpx.Client,
+        generator: LoadGenerator,
+        plan: LoadPlan,
+        probe: pd.DataFrame,
+        log: Log,
+        upstream: Upstream | None = None,
+    ) -> None:
+        self.run_dir, self.client, self.generator = run_dir, client, generator
+        self.upstream = upstream  # the stub, whose counts each segment reads
+        self.plan, self.probe, self.log = plan, probe, log
+        self.raw_dir = run_dir / "raw"
+        # Per point, its closed-loop frames by variant: they set its open-loop rate.
+        self.closed: dict[str, dict[str, list[pd.DataFrame]]] = {}
+
+    def measure_point(self, point: Point, mode: str, share_s: float) -> PointOutcome:
+        """Rounds of `point` in `mode` until the target, the profile's maximum or `share_s`."""
+        profile, technique = self.plan.profile, point.technique
+        outcome = PointOutcome(technique.key, point.label, mode)
+        rate = math.nan
+        if mode == results.OPEN:
+            rate = self.plan.rate or open_loop_rate(
+                self.closed.get(point.label, {}), self.probe, point
+            )
+        frames: dict[str, list[pd.DataFrame]] = {}
+        started = time.monotonic()
+        planned = profile.min_rounds
+        while outcome.rounds < planned:
+            for variant in technique.variants:
+                frame = self._segment(point, variant, mode, outcome.rounds, rate)
+                frames.setdefault(variant, []).append(frame)
+            outcome.rounds += 1
+            elapsed = time.monotonic() - started
+            if profile.adaptive and outcome.rounds == profile.min_rounds:
+                affordable = int(share_s / (elapsed / outcome.rounds))
+                needed = planned_rounds(frames, technique, profile)
+                planned, outcome.stopped = decide_rounds(needed, affordable, profile)
+                outcome.planning_rounds = profile.min_rounds
+            elif outcome.rounds < planned and elapsed * (1 + 1 / outcome.rounds) > share_s * 1.5:
+                outcome.stopped = STOPPED_BUDGET  # rounds took far longer than the first ones
+                break
+        if not profile.adaptive:
+            outcome.planning_rounds = outcome.rounds
+        outcome.seconds = time.monotonic() - started
+        outcome.half_widths = half_widths(frames, technique, outcome.planning_rounds)
+        if mode == results.CLOSED:
+            self.closed[point.label] = frames
+        return outcome
+
+    def _segment(
+        self, point: Point, variant: str, mode: str, repetition: int, rate: float
+    ) -> pd.DataFrame:
+        profile, technique = self.plan.profile, point.technique
+        reset(self.client, technique, point.params)
+        watch = SegmentWatch.start(self.client, self.upstream, technique)  # stub, loop lag, jobs
+        self.raw_dir.mkdir(exist_ok=True)
+        raw_path = self.raw_dir / f"{technique.key}.{variant}.{mode}.{repetition}.csv"
+        target = technique.url(variant, point.params)
+        if mode == results.OPEN:
+            segment = self.generator.open(
+                target, rate, profile.warmup_max_s, profile.round_s, raw_path
+            )
+        else:
+            warmup = (profile.warmup_min_s, profile.warmup_max_s)
+            segment = self.generator.closed(
+                technique.key, target, profile.users, warmup, profile.round_s, raw_path,
+                min_requests=profile.min_requests,
+            )  # fmt: skip
+        window = (segment.measure_start, segment.measure_end)
+        frame = tidy_samples(raw_path, point, variant, repetition, window, mode)
+        results.append_rows(self.run_dir / results.SAMPLES, frame)
+        row = _segment_row(point, variant, mode, repetition, rate, segment, profile)
+        row.update(watch.finish(segment.measure_start, segment.measure_end))
+        results.append_rows(self.run_dir / results.SEGMENTS, pd.DataFrame([row]))
+        raw_path.unlink()
+        self.log(
+            f"      {variant:<24} "
+            f"{_progress_line(frame, segment.measure_end - segment.measure_start)}"
+        )
+        return frame
+
+
+def _segment_row(
+    point: Point,
+    variant: str,
+    mode: str,
+    repetition: int,
+    rate: float,
+    segment: SegmentResult,
+    profile: Profile,
+) -> dict[str, Any]:
+    return {
+        "technique": point.technique.key, "variant": variant, "point": point.label,
+        "mode": mode, "repetition": repetition, "started": segment.started,
+        "measure_start": segment.measure_start, "measure_end": segment.measure_end,
+        "ended": segment.ended,
+        "users": profile.users if mode == results.CLOSED else math.nan,
+        "rate": rate if mode == results.OPEN else math.nan,
+        "generator_cpu_max": segment.generator_cpu_max,
+    }  # fmt: skip
+
+
+def load_items(points: list[Point], plan: LoadPlan, log: Log) -> list[tuple[Point, str]]:
+    """(point, mode) of every loaded point, in measuring order."""
+    items = []
     for point in points:
+        if not point.loaded:
+            continue
         for mode in plan.modes:
             if mode == results.OPEN and has_own_workload(point.technique):
-                key = point.technique.key
-                log(f"{key} {point.label}: open loop skipped: its workload is its own Locust "
-                    f"user ({point.technique.scenario}), which only runs closed-loop")  # fmt: skip
+                log(f"{point.technique.key} {point.label}: open loop skipped: its workload is "
+                    f"its own Locust user ({point.technique.scenario}), which only runs "
+                    "closed-loop")  # fmt: skip
                 continue
-            for repetition, _, variant in segment_order([point], plan.profile.repetitions):
-                order.append((point, mode, repetition, variant))
-    return order
+            items.append((point, mode))
+    return items
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
 
 
 def measure(
@@ -122,58 +357,30 @@ def measure(
     plan: LoadPlan,
     probe: pd.DataFrame,
     log: Log,
+    generator: LoadGenerator,
+    on_point: Callable[[PointOutcome], None] = lambda outcome: None,
     upstream: Upstream | None = None,
-) -> None:
-    """Run every loaded point's segments, appending samples and segment rows as they end."""
-    profile = plan.profile
-    order = _segments([point for point in points if point.loaded], plan, log)
-    raw_dir = run_dir / "raw"
-    raw_dir.mkdir(exist_ok=True)
-    # Per point: its closed-loop frames by variant, then its open-loop rate, set from them.
-    closed: dict[tuple[str, str], dict[str, list[pd.DataFrame]]] = {}
-    rates: dict[tuple[str, str], float] = {}
+) -> list[PointOutcome]:
+    """Measure every loaded point in every mode; the outcomes say how each one stopped
+    (each also handed to `on_point` as soon as its point is done)."""
+    items = load_items(points, plan, log)
+    budget = LoadBudget(plan.profile.load_budget_s, len(items), plan.profile.point_max_s)
+    outcomes: list[PointOutcome] = []
+    started = time.monotonic()
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
-        for number, (point, mode, repetition, variant) in enumerate(order, start=1):
-            key = (point.technique.key, point.label)
-            if mode == results.OPEN and key not in rates:
-                rates[key] = plan.rate or open_loop_rate(closed.get(key, {}), probe, point)
-            rate = rates.get(key, math.nan)
-            name = (
-                f"{point.technique.key} {point.label} {variant} {mode} loop"
-                + (f" at {rate:.0f} req/s" if mode == results.OPEN else "")
-                + f", round {repetition + 1}/{profile.repetitions}"
-            )
-            log(f"[{number}/{len(order)}] {name} ...")
-            reset(client, point.technique)
-            watch = SegmentWatch.start(client, upstream, point.technique)  # stub, lag, jobs
-            raw_path = raw_dir / f"{point.technique.key}.{variant}.{mode}.{repetition}.csv"
-            segment = _run(base_url, point, variant, mode, rate, profile, raw_path)
-            frame = tidy_samples(raw_path, point, variant, repetition, profile.warmup_s, mode)
-            if mode == results.CLOSED:
-                closed.setdefault(key, {}).setdefault(variant, []).append(frame)
-            results.append_rows(run_dir / results.SAMPLES, frame)
-            segment_row = {
-                "technique": point.technique.key, "variant": variant, "point": point.label,
-                "mode": mode, "repetition": repetition, "started": segment.started,
-                "ended": segment.ended,
-                "users": profile.users if mode == results.CLOSED else math.nan,
-                "rate": rate if mode == results.OPEN else math.nan,
-                "generator_cpu_max": segment.generator_cpu_max,
-            }  # fmt: skip
-            segment_row.update(
-                watch.finish(*measured_window(frame, segment.started, segment.ended))
-            )
-            results.append_rows(run_dir / results.SEGMENTS, pd.DataFrame([segment_row]))
-            raw_path.unlink()
-            log(f"    {_progress_line(frame, profile.duration_s)}")
-    raw_dir.rmdir()
-
-
-def _run(
-    base_url: str, point: Point, variant: str, mode: str, rate: float, profile: Profile, raw: Path
-) -> SegmentResult:
-    target = point.technique.url(variant, point.params)
-    seconds = profile.warmup_s + profile.duration_s
-    if mode == results.OPEN:
-        return run_open_segment(base_url, target, rate, seconds, raw)
-    return run_segment(base_url, point.technique.key, target, profile.users, seconds, raw)
+        measurer = PointMeasurer(run_dir, client, generator, plan, probe, log, upstream)
+        for number, (point, mode) in enumerate(items, start=1):
+            elapsed = time.monotonic() - started
+            eta = min(budget.left, budget.item_max_s * budget.items_left)
+            if outcomes:  # the pace so far, bounded by what the budget allows
+                eta = min(eta, elapsed / len(outcomes) * budget.items_left)
+            log(f"[{number}/{len(items)}] {point.technique.key} {point.label} {mode} loop "
+                f"(elapsed {_duration(elapsed)}, ETA {_duration(eta)}) ...")  # fmt: skip
+            outcome = measurer.measure_point(point, mode, budget.share())
+            budget.spend(outcome.seconds)
+            outcomes.append(outcome)
+            on_point(outcome)
+            log(f"    {outcome.describe()}")
+    if measurer.raw_dir.exists():
+        measurer.raw_dir.rmdir()
+    return outcomes

@@ -18,7 +18,6 @@ from bench_app.technique import Technique
 
 PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
 WARMUP_REQUESTS = 3
-BUDGET_S = 60.0  # per variant and point; past it, fewer requests (always at least one)
 
 
 def _cost(response: httpx.Response, name: str) -> float:
@@ -27,11 +26,17 @@ def _cost(response: httpx.Response, name: str) -> float:
 
 
 def probe_variant(
-    client: httpx.Client, technique: Technique, variant: str, params: dict[str, Any], requests: int
+    client: httpx.Client,
+    technique: Technique,
+    variant: str,
+    params: dict[str, Any],
+    requests: int,
+    budget_s: float,
 ) -> list[dict[str, Any]]:
-    """`requests` sequential requests to one variant (after a few unrecorded ones), in budget."""
+    """`requests` sequential requests to one variant (after a few unrecorded ones), fewer
+    past `budget_s` seconds: always at least one, a variant whose requests take seconds."""
     url = technique.url(variant, params)
-    deadline = time.monotonic() + BUDGET_S
+    deadline = time.monotonic() + budget_s
     for _ in range(WARMUP_REQUESTS):
         if time.monotonic() > deadline:
             break
@@ -57,6 +62,7 @@ def probe(
     client: httpx.Client,
     points: Iterable[tuple[Technique, str, dict[str, Any]]],
     requests: int,
+    budget_s: float,
     reset: Callable[[Technique], None] = lambda technique: None,
 ) -> pd.DataFrame:
     """The uncontended probe of every variant at every (technique, point label, params).
@@ -67,6 +73,6 @@ def probe(
     for technique, label, params in points:
         for variant in technique.variants:
             reset(technique)
-            for row in probe_variant(client, technique, variant, params, requests):
+            for row in probe_variant(client, technique, variant, params, requests, budget_s):
                 rows.append({"technique": technique.key, "variant": variant, "point": label, **row})
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)

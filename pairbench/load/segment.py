@@ -1,30 +1,35 @@
-"""One load segment against one variant's URL, its load generator in its own process.
+"""Load segments, sent by one long-lived load generator process per run.
 
-Closed loop: Locust, headless, N users back to back. Open loop: pairbench.load.open_loop, a
-fixed arrival rate. Either runs as a subprocess so the harness stays free of gevent's
-monkey-patching and so its CPU can be watched: a saturated generator measures itself,
-not the app.
+The generator (pairbench.load.generator) runs in its own process so the harness stays
+free of gevent's monkey-patching and so its CPU can be watched: a saturated generator
+measures itself, not the app. It stays up between segments, so a segment costs its own
+seconds and not Locust's start-up.
 """
 
-import math
-import os
+import json
+import queue
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import psutil
 
 from bench_app.technique import Technique
 from pairbench.env.server import stop_process
+from pairbench.profiles import SEGMENT_STRETCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LOCUSTFILE = REPO_ROOT / "scenarios" / "locustfile.py"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 CPU_POLL_S = 0.5
-GRACE_S = 60.0  # Locust's own start-up and shut-down, on top of the run time
+START_TIMEOUT_S = 120.0  # the generator's imports, on a busy machine
+GRACE_S = 60.0  # a segment's own start and stop (users finishing requests), beyond its time
 
 
 class LoadError(Exception):
@@ -34,6 +39,8 @@ class LoadError(Exception):
 @dataclass(frozen=True)
 class SegmentResult:
     started: float
+    measure_start: float  # epoch seconds: samples sent before it are warm-up
+    measure_end: float  # no request was sent after it
     ended: float
     generator_cpu_max: float
 
@@ -45,14 +52,6 @@ def require_loopback(base_url: str) -> None:
         raise LoadError(f"refusing to send load to {host!r}: only loopback addresses are allowed")
 
 
-def _samples_started(samples_path: Path) -> bool:
-    """Whether Locust has recorded a request yet (the file holds more than its header)."""
-    try:
-        return samples_path.stat().st_size > 200
-    except FileNotFoundError:
-        return False
-
-
 def has_own_workload(technique: Technique) -> bool:
     """Whether a technique brings its own Locust user (its `scenario`), more than a GET.
 
@@ -62,68 +61,149 @@ def has_own_workload(technique: Technique) -> bool:
     return technique.scenario is not None
 
 
-def run_segment(
-    base_url: str, technique: str, target: str, users: int, seconds: float, samples_path: Path
-) -> SegmentResult:
-    """Load `target` with `users` closed-loop users for `seconds`; raw samples go to a CSV."""
-    require_loopback(base_url)
-    samples_path = samples_path.resolve()  # Locust runs in the repository, not our directory
-    command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-        "--users", str(users), "--spawn-rate", str(users),
-        "--run-time", f"{math.ceil(seconds)}s", "--host", base_url,
-        "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0",
-    ]  # fmt: skip
-    environment = {
-        **os.environ,
-        "PAIRBENCH_TARGET": target,
-        "PAIRBENCH_TECHNIQUE": technique,
-        "PAIRBENCH_SAMPLES": str(samples_path),
-    }
-    return _watched(command, environment, seconds, samples_path, "Locust")
+def _read_lines(stream: IO[bytes], lines: "queue.Queue[bytes]") -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(b"")  # end of output: the generator is gone
 
 
-def run_open_segment(
-    base_url: str, target: str, rate: float, seconds: float, samples_path: Path
-) -> SegmentResult:
-    """Send `rate` requests per second to `target` for `seconds`, timed from their due times."""
-    require_loopback(base_url)
-    samples_path = samples_path.resolve()
-    command = [
-        sys.executable, "-m", "pairbench.load.open_loop", "--base-url", base_url, "--path", target,
-        "--rate", f"{rate:.6g}", "--seconds", f"{seconds:g}", "--out", str(samples_path),
-    ]  # fmt: skip
-    return _watched(command, dict(os.environ), seconds, samples_path, "the open-loop generator")
+class LoadGenerator:
+    """The harness's handle on the generator process: one command, one reply."""
 
-
-def _watched(
-    command: list[str], environment: dict[str, str], seconds: float, samples_path: Path, name: str
-) -> SegmentResult:
-    """Run a load generator to completion, sampling its CPU once it has started sending."""
-    log_path = samples_path.with_suffix(".log")
-    started = time.time()
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(
-            command, env=environment, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+    def __init__(self, base_url: str, log_path: Path) -> None:
+        require_loopback(base_url)
+        self.log_path = log_path
+        command = [sys.executable, "-m", "pairbench.load.generator", "--base-url", base_url]
+        with open(log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, bufsize=0,
+                cwd=REPO_ROOT,
+            )  # fmt: skip
+        assert self.process.stdout is not None
+        self._lines: queue.Queue[bytes] = queue.Queue()
+        self._reader = threading.Thread(
+            target=_read_lines, args=(self.process.stdout, self._lines), daemon=True
         )
-    cpu_max = 0.0
-    try:
-        watched = psutil.Process(process.pid)
-        deadline = time.monotonic() + seconds + GRACE_S
-        while process.poll() is None:
-            if time.monotonic() > deadline:
-                raise LoadError(f"{name} did not stop within {seconds + GRACE_S:.0f} s; killed it")
+        self._reader.start()
+        self._watched = psutil.Process(self.process.pid)
+        self._reply(START_TIMEOUT_S, watch_cpu=False)
+
+    def closed(
+        self,
+        technique: str,
+        target: str,
+        users: int,
+        warmup: tuple[float, float],
+        seconds: float,
+        samples_path: Path,
+        min_requests: int = 0,
+    ) -> SegmentResult:
+        """`users` closed-loop users on `target`: warm-up within `warmup` (min, max) seconds
+        until latency settles, then `seconds` measured, or longer (up to SEGMENT_STRETCH times)
+        until `min_requests` answered; raw samples go to a CSV."""
+        max_seconds = seconds * SEGMENT_STRETCH
+        return self._segment(
+            {
+                "op": "closed", "technique": technique, "target": target, "users": users,
+                "warmup_min": warmup[0], "warmup_max": warmup[1], "seconds": seconds,
+                "min_requests": min_requests, "max_seconds": max_seconds,
+                "samples": str(samples_path.resolve()),
+            },
+            warmup[1] + max_seconds,
+        )  # fmt: skip
+
+    def open(
+        self, target: str, rate: float, warmup_s: float, seconds: float, samples_path: Path
+    ) -> SegmentResult:
+        """`rate` requests per second on `target` for warm-up + `seconds`, from due times."""
+        return self._segment(
+            {
+                "op": "open", "target": target, "rate": rate, "warmup_min": warmup_s,
+                "warmup_max": warmup_s, "seconds": seconds,
+                "samples": str(samples_path.resolve()),
+            },
+            warmup_s + seconds,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        """Ask the generator to quit; stop it if it does not; release its pipes."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        if stdin is not None:
             try:
-                cpu = watched.cpu_percent(interval=CPU_POLL_S)
-            except psutil.NoSuchProcess:
+                if self.process.poll() is None:
+                    stdin.write(b'{"op": "quit"}\n')
+                    stdin.flush()
+            except OSError:
+                pass  # it is gone already
+            finally:
+                try:
+                    stdin.close()
+                except OSError:
+                    pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        stop_process(self.process)
+        self._reader.join(timeout=5)
+        if stdout is not None:
+            stdout.close()
+
+    def _segment(self, command: dict[str, Any], seconds: float) -> SegmentResult:
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps(command).encode() + b"\n")
+            self.process.stdin.flush()
+        except OSError:
+            raise self._failure("stopped before it was given a segment") from None
+        reply, cpu_max = self._reply(seconds + GRACE_S, watch_cpu=True)
+        return SegmentResult(
+            reply["started"], reply["measure_start"], reply["measure_end"], reply["ended"], cpu_max
+        )
+
+    def _reply(self, timeout_s: float, watch_cpu: bool) -> tuple[dict[str, Any], float]:
+        """The generator's next reply, watching its CPU (percent of one core) meanwhile."""
+        deadline = time.monotonic() + timeout_s
+        cpu_max = 0.0
+        try:
+            self._watched.cpu_percent(interval=None)  # starts the measuring interval
+        except psutil.NoSuchProcess:
+            pass
+        while True:
+            try:
+                line = self._lines.get(timeout=CPU_POLL_S)
                 break
-            # Locust's own import burns CPU before it sends anything; count only the load.
-            if _samples_started(samples_path):
-                cpu_max = max(cpu_max, cpu)
+            except queue.Empty:
+                pass
+            if time.monotonic() > deadline:
+                stop_process(self.process)
+                raise self._failure(f"did not answer within {timeout_s:.0f} s; killed it")
+            if watch_cpu:
+                try:
+                    cpu_max = max(cpu_max, self._watched.cpu_percent(interval=None))
+                except psutil.NoSuchProcess:
+                    pass
+        if not line:
+            self.process.wait()
+            raise self._failure(f"exited with code {self.process.returncode}")
+        reply: dict[str, Any] = json.loads(line)
+        if not reply.get("ok"):
+            raise self._failure(f"failed a segment: {reply.get('error')}")
+        return reply, cpu_max
+
+    def _failure(self, what: str) -> LoadError:
+        try:
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            tail = ""
+        return LoadError(f"the load generator {what}; its log ({self.log_path}) ends with:\n{tail}")
+
+
+@contextmanager
+def running_generator(base_url: str, log_path: Path) -> Iterator[LoadGenerator]:
+    """A load generator for the block's segments, stopped (killed if need be) after it."""
+    generator = LoadGenerator(base_url, log_path)
+    try:
+        yield generator
     finally:
-        stop_process(process)
-    if process.returncode != 0:
-        tail = log_path.read_text(errors="replace")[-2000:]
-        raise LoadError(f"{name} exited with code {process.returncode}; its log ends with:\n{tail}")
-    log_path.unlink()
-    return SegmentResult(started, time.time(), cpu_max)
+        generator.close()

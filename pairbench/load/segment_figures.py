@@ -5,22 +5,20 @@ The measuring loop brackets each segment:
 
     watch = SegmentWatch.start(client, upstream, technique)  # before the load starts
     ...                                               # the segment runs
-    row.update(watch.finish(since, until))              # columns for segments.csv
+    row.update(watch.finish(segment.measure_start, segment.measure_end))  # segments.csv
 
-Give finish() the measured window (first measured send to last completion), so the lag
-leaves out the warm-up and the generator's start-up, as the samples do.
+finish() reads the lag over the measured window, leaving out the warm-up and the
+generator's start-up, as the samples do.
 """
 
 from dataclasses import dataclass
 
 import httpx
 import numpy as np
-import pandas as pd
 
 from bench_app.technique import Technique
 from pairbench.env.upstream import Upstream, UpstreamCounts
 from pairbench.results import SEGMENT_FIGURES
-from pairbench.stats.stability import MEASURE_PHASE as MEASURE
 
 
 @dataclass(frozen=True)
@@ -85,12 +83,3 @@ def deferred_work_figures(jobs: list[list[float]]) -> dict[str, float]:
         "job_done_p99_ms": float(np.percentile(done_ms, 99.0)),
         "jobs_in_progress_max": float(in_progress.max()),
     }
-
-
-def measured_window(frame: pd.DataFrame, started: float, ended: float) -> tuple[float, float]:
-    """From a segment's first measured send to its last completion (else the whole segment)."""
-    measured = frame[(frame["phase"] == MEASURE) & frame["latency_ms"].notna()]
-    if not len(measured):
-        return started, ended
-    finished = measured["t_start"] + measured["latency_ms"] / 1000.0
-    return float(measured["t_start"].min()), float(finished.max())

@@ -1,8 +1,7 @@
 """The HTML report: one self-contained page per run, rebuilt from the run directory alone.
 
-The stats stage's tables (summary.csv, growth.csv, micro_summary.csv) are read if the
-run has them, else computed from its raw files and written there, so a report can be
-rebuilt (`pairbench report RUN_DIR`) and the tables read without it.
+It reads the stats stage's tables (pairbench.stats.stage); a run without them (an
+interrupted one, or one from before the stage wrote them) gets them written first.
 """
 
 from pathlib import Path
@@ -11,79 +10,19 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from bench_app.techniques import all_techniques
 from pairbench import results
-from pairbench.load.micro import load_or_build_micro_summary
+from pairbench.report.bandwidth_view import LINK_NAMES
 from pairbench.report.formatting import FILTERS
-from pairbench.report.leaderboard import (
-    SLO_CACHE_HIT_RATE,
-    SLO_ERROR_RATE,
-    SLO_P95_MS,
-    headline_text,
-    leaderboard_line,
-)
+from pairbench.report.leaderboard import headline_text, leaderboard_line
 from pairbench.report.view import default_point, headline_rows, records, technique_view
-from pairbench.stats import growth
 from pairbench.stats.bootstrap import DEFAULT_RESAMPLES
-from pairbench.stats.stability import stability_findings
-from pairbench.stats.summary import (
-    MAX_GENERATOR_CPU,
-    MAX_REPETITION_CV,
-    MIN_SAMPLES,
-    SUMMARY_COLUMNS,
-    summarize,
-)
+from pairbench.stats.growth import FLAT_RISE, LINEAR_BAND, MIN_POINTS_FOR_SHAPE
+from pairbench.stats.slo import SLO_CACHE_HIT_RATE, SLO_ERROR_RATE, SLO_P95_MS
+from pairbench.stats.stability import MAX_GENERATOR_CPU, MAX_REPETITION_CV, MIN_SAMPLES
+from pairbench.stats.stage import read_tables, technique_order
 
 REPORT_FILE = "index.html"
 TEMPLATE = "report.html.j2"
-REQUIRED_SUMMARY_COLUMNS = ["technique", "variant", "point", "p50_ms"]
-
-
-def baselines_for(run: results.Run) -> dict[str, str]:
-    """Each technique's baseline variant: as the manifest recorded it, else the registry's,
-    else (a technique since removed) the first variant in the samples."""
-    found = {key: technique.baseline for key, technique in all_techniques().items()}
-    found.update(run.manifest.get("baselines", {}))
-    for technique, variants in run.samples.groupby("technique", sort=False)["variant"]:
-        found.setdefault(str(technique), str(variants.iloc[0]))
-    return found
-
-
-def summary_of(run: results.Run) -> pd.DataFrame:
-    """summary.csv if the run has one, else computed from the samples and written there."""
-    path = run.directory / results.SUMMARY
-    if path.exists():
-        summary = results.read_run_table(path, SUMMARY_COLUMNS, REQUIRED_SUMMARY_COLUMNS)
-    else:
-        summary = summarize(run.samples, run.segments, run.equivalence, baselines_for(run))
-        summary.to_csv(path, index=False)
-    return results.target_requests(summary)  # other request kinds: in summary.csv only
-
-
-def load_or_build_summary(run_dir: Path) -> pd.DataFrame:
-    """The run's summary.csv (the stats stage's output), computed and written if missing."""
-    return summary_of(results.read_run(run_dir))
-
-
-def _growth(
-    run: results.Run, summary: pd.DataFrame, keys: list[str]
-) -> tuple[pd.DataFrame, dict[str, dict[tuple[str, str], float]]]:
-    """growth.csv (computed and written if missing) and the per-point costs it fits."""
-    costs, tables = {}, []
-    planned = run.manifest.get("points", {})
-    for key in keys:
-        costs[key], source = growth.point_costs(run.probe, summary, key)
-        variants = list(dict.fromkeys(summary.loc[summary["technique"] == key, "variant"]))
-        variants = variants or list(dict.fromkeys(k[0] for k in costs[key]))
-        tables.append(growth.growth_table(key, planned.get(key, []), variants, costs[key], source))
-    path = run.directory / results.GROWTH
-    if path.exists():
-        table = results.read_run_table(path, growth.GROWTH_COLUMNS, growth.GROWTH_COLUMNS[:3])
-    else:
-        table = pd.concat(tables) if tables else pd.DataFrame(columns=growth.GROWTH_COLUMNS)
-        if len(table):
-            table.to_csv(path, index=False)
-    return table, costs
 
 
 def _run_warnings(run: results.Run, summary: pd.DataFrame) -> list[str]:
@@ -103,8 +42,9 @@ def _run_warnings(run: results.Run, summary: pd.DataFrame) -> list[str]:
 
 def headlines(run_dir: Path) -> list[str]:
     """The run's verdicts for a terminal: one line per technique, then the warning count."""
-    run = results.read_run(run_dir)
-    summary = summary_of(run)
+    run = results.read_run(run_dir, with_samples=False)
+    tables = read_tables(run_dir)
+    summary = tables.summary
     lines = []
     for key in dict.fromkeys(summary["technique"]):
         rows = summary[summary["technique"] == key]
@@ -113,7 +53,7 @@ def headlines(run_dir: Path) -> list[str]:
         chosen = rows[rows["point"] == point]
         mode = results.CLOSED if (chosen["mode"] == results.CLOSED).any() else results.OPEN
         lines.append(headline_text(str(key), records(chosen[chosen["mode"] == mode])))
-    warnings = len(stability_findings(run.samples, run.segments)) + len(_run_warnings(run, summary))
+    warnings = len(tables.warnings) + len(_run_warnings(run, summary))
     if warnings:
         lines.append(f"{warnings} warning(s) on how far to trust these figures: see the report")
     return lines
@@ -148,6 +88,9 @@ def render(template: str, **context: Any) -> str:
                 "cpu": MAX_GENERATOR_CPU,
                 "samples": MIN_SAMPLES,
                 "resamples": DEFAULT_RESAMPLES,
+                "growth_points": MIN_POINTS_FOR_SHAPE,
+                "growth_band": LINEAR_BAND,
+                "growth_flat": FLAT_RISE,
             },
             **context,
         )
@@ -156,26 +99,10 @@ def render(template: str, **context: Any) -> str:
 
 def build_report(run_dir: Path, reports_root: Path) -> Path:
     """Write reports_root/<run_id>/index.html from the run directory and return its path."""
-    run = results.read_run(run_dir)
-    summary = summary_of(run)
-    baselines = baselines_for(run)
-    micro = load_or_build_micro_summary(run_dir, baselines)
-    planned = [str(key) for key in run.manifest.get("techniques", [])]
-    keys = planned + [key for key in dict.fromkeys(summary["technique"]) if key not in planned]
-    growth_table, costs = _growth(run, summary, keys)
-    findings = stability_findings(run.samples, run.segments)
-    sections = [
-        technique_view(
-            run,
-            key,
-            summary[summary["technique"] == key],
-            micro,
-            growth_table[growth_table["technique"] == key],
-            costs.get(key, {}),
-            [message for technique, message in findings if technique == key],
-        )
-        for key in keys
-    ]
+    tables = read_tables(run_dir)
+    run = results.read_run(run_dir, with_samples=False)
+    summary = tables.summary
+    sections = [technique_view(run, key, tables) for key in technique_order(run.manifest, summary)]
     leaderboard = [
         leaderboard_line(
             section["key"], section["title"], headline_rows(section), section["micro"],
@@ -190,9 +117,10 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         run_id=run.run_id,
         complete=bool(run.manifest.get("complete", False)),
         leaderboard=leaderboard if len(summary) else [],
-        warnings=[message for _, message in findings],
+        warnings=[str(message) for message in tables.warnings["message"]],
         run_warnings=_run_warnings(run, summary),
         sections=sections,
+        bandwidth_links=list(LINK_NAMES.values()),
     )
     target = reports_root / run.run_id / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -18,9 +18,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, LogFormatter, NullLocator
 
+from pairbench.stats.curves import nines
+
 # Percentiles on a "nines" axis: x = -log10(1 - p/100), so 90, 99, 99.9 are evenly spaced.
 PERCENTILE_TICKS = (0.0, 50.0, 90.0, 99.0, 99.9)
-PERCENTILE_POINTS = 200
 CHART_WIDTH_IN = 7.5
 TIME_SPLIT_LABELS = ("database (metered)", "app, outside the database", "network, queue, client")
 TIME_SPLIT_COLORS = ("#4c72b0", "#dd8452", "#b8b8b8")
@@ -30,10 +31,12 @@ PALETTE = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#d
 
 @dataclass(frozen=True)
 class Series:
-    """One line of a chart: its label, raw values, colour and whether it is dashed."""
+    """One percentile curve: its label, (percentile, latency) points, colour, dash, sample count."""
 
     label: str
-    values: npt.NDArray[np.float64]
+    percentiles: npt.NDArray[np.float64]
+    latency_ms: npt.NDArray[np.float64]
+    samples: int
     color: str
     dashed: bool = False
 
@@ -41,11 +44,6 @@ class Series:
 def variant_colors(variants: Sequence[str]) -> dict[str, str]:
     """A fixed colour per variant, in the technique's order, the same in every chart."""
     return {variant: PALETTE[index % len(PALETTE)] for index, variant in enumerate(variants)}
-
-
-def _nines(percent: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Position of a percentile on the nines axis."""
-    return -np.log10(1.0 - np.asarray(percent, dtype=float) / 100.0)
 
 
 def svg_text(figure: Figure, salt: str) -> str:
@@ -79,21 +77,18 @@ def log_ms_axis(axes: Axes) -> None:
 
 
 def percentile_curves_svg(series: Sequence[Series], title: str, salt: str) -> str:
-    """Latency (log ms) against percentile 0..99.9, one line per series."""
+    """Latency (log ms) against percentile 0..99.9, one line per series (stats' curves)."""
     figure = Figure(figsize=(CHART_WIDTH_IN, 3.4))
     axes = figure.add_subplot()
-    grid = 100.0 * (
-        1.0 - 10.0 ** -np.linspace(0.0, _nines(PERCENTILE_TICKS[-1]), PERCENTILE_POINTS)
-    )
     for line in series:
-        if len(line.values):
-            curve = np.percentile(line.values, grid, method="linear")
+        if len(line.latency_ms):
             axes.plot(
-                _nines(grid), curve, label=f"{line.label} (n={len(line.values):,})",
-                color=line.color, linestyle="--" if line.dashed else "-", linewidth=1.6,
+                nines(line.percentiles), line.latency_ms,
+                label=f"{line.label} (n={line.samples:,})", color=line.color,
+                linestyle="--" if line.dashed else "-", linewidth=1.6,
             )  # fmt: skip
     log_ms_axis(axes)
-    axes.xaxis.set_major_locator(FixedLocator(_nines(PERCENTILE_TICKS).tolist()))
+    axes.xaxis.set_major_locator(FixedLocator(nines(PERCENTILE_TICKS).tolist()))
     axes.xaxis.set_minor_locator(NullLocator())
     axes.set_xticklabels([f"{tick:g}" for tick in PERCENTILE_TICKS])
     axes.set_xlabel("percentile")
@@ -102,18 +97,6 @@ def percentile_curves_svg(series: Sequence[Series], title: str, salt: str) -> st
     if axes.lines:
         axes.legend(fontsize=8, frameon=False)
     return svg_text(figure, salt)
-
-
-def latency_percentiles_svg(
-    latencies: Mapping[str, npt.NDArray[np.float64]],
-    title: str,
-    salt: str,
-    colors: Mapping[str, str] | None = None,
-) -> str:
-    """Latency (log ms) against percentile 0..99.9, one line per variant."""
-    colors = colors or variant_colors(list(latencies))
-    series = [Series(variant, values, colors[variant]) for variant, values in latencies.items()]
-    return percentile_curves_svg(series, title, salt)
 
 
 def time_split(db_ms: float, app_ms: float, latency_ms: float) -> tuple[float, float, float]:

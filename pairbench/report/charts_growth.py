@@ -1,25 +1,30 @@
-"""Cost against work over a sweep: measured points and the fitted line, per variant."""
+"""Cost against work over a sweep: measured points and the fitted curve, per variant."""
 
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib.figure import Figure
 
 from pairbench.report.charts import CHART_WIDTH_IN, log_ms_axis, style_axes, svg_text
-from pairbench.stats.growth import Fit, singular
+from pairbench.stats.growth import singular
 
 LOG_AXIS_SPAN = 20.0  # values spanning more than this factor get a log axis
+Curve = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
 
 
 def growth_svg(
     parameter: str,
     measured: Mapping[str, Sequence[tuple[float, float]]],
-    fits: Mapping[str, Fit],
+    curves: Mapping[str, Curve],
     colors: Mapping[str, str],
     title: str,
     salt: str,
 ) -> str:
-    """Cost (ms) at each sweep value, one colour per variant, its fitted line dashed."""
+    """Cost (ms) at each sweep value, one colour per variant, its fitted curve dashed.
+
+    `curves` are the stats stage's fits, already evaluated over the measured range.
+    """
     figure = Figure(figsize=(CHART_WIDTH_IN, 3.2))
     axes = figure.add_subplot()
     everything = [pair for pairs in measured.values() for pair in pairs]
@@ -31,14 +36,9 @@ def growth_svg(
         color = colors.get(variant, "#333")
         x, y = zip(*sorted(pairs), strict=True)
         axes.plot(x, y, marker="o", color=color, linewidth=1.4, label=variant)
-        fit = fits.get(variant)
-        if fit is not None and np.isfinite(fit.slope):
-            line = (
-                np.geomspace(min(x), max(x), 50) if min(x) > 0 else np.linspace(min(x), max(x), 50)
-            )
-            fitted = fit.intercept + fit.slope * line
-            axes.plot(line, np.where(fitted > 0, fitted, np.nan), color=color, linestyle="--",
-                      linewidth=0.8, alpha=0.7)  # fmt: skip
+        work, cost = curves.get(variant, (np.array([]), np.array([])))
+        if len(work):
+            axes.plot(work, cost, color=color, linestyle="--", linewidth=0.8, alpha=0.7)
     if xs.size and xs.min() > 0 and xs.max() / xs.min() > LOG_AXIS_SPAN:
         axes.set_xscale("log")
     if ys.size and ys.min() > 0 and ys.max() / ys.min() > LOG_AXIS_SPAN:

@@ -1,11 +1,12 @@
-"""What the report shows of one technique: tables and charts, built from a run's files.
+"""What the report shows of one technique: tables and charts, drawn from the stats tables.
 
-Everything generic: a technique is known by its summary rows, its samples, and (when
-still registered) its declaration; no technique gets code of its own here.
+Everything generic: a technique is known by its rows in the stats stage's tables, the
+run's own files (manifest, equivalence, code, artifacts) and, when still registered,
+its declaration; no technique gets code of its own here. Nothing here computes a
+figure: every number comes from a table (pairbench.stats.stage.Tables).
 """
 
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -15,12 +16,15 @@ from bench_app.technique import Technique
 from bench_app.techniques import all_techniques
 from pairbench import results
 from pairbench.report import charts
-from pairbench.report.charts_growth import growth_svg
+from pairbench.report.bandwidth_view import bandwidth_view
+from pairbench.report.charts_growth import Curve, growth_svg
 from pairbench.report.charts_timeline import latency_over_time_svg
 from pairbench.report.code_view import capture_sources, highlighted
-from pairbench.report.leaderboard import SLO_CACHE_HIT_RATE, cache_hit_rate, cost_name, slo
-from pairbench.stats.growth import fit_growth, sweep_series
-from pairbench.stats.stability import MEASURE_PHASE
+from pairbench.report.leaderboard import cost_name, slo
+from pairbench.stats.curves import LATENCY, SERVICE
+from pairbench.stats.growth import fit_of, sweep_series
+from pairbench.stats.slo import slo_checks
+from pairbench.stats.stage import Tables
 
 # The server cost table shows these always, and any other metered cost a technique uses.
 ALWAYS_SHOWN = (
@@ -42,101 +46,112 @@ def ordered(names: Sequence[str], preferred: Sequence[str]) -> list[str]:
     ]
 
 
-def point_order(labels: Sequence[str], default: str | None) -> list[str]:
-    """The default point first, then sweep points by their values when all are numeric."""
+def point_order(
+    planned: Sequence[Mapping[str, Any]], labels: Sequence[str], default: str | None
+) -> list[str]:
+    """The default point first, then each swept parameter's points by value (the values
+    from the plan's params, as the manifest keeps them), then any other as found."""
     rest = [label for label in labels if label != default]
-    numeric: list[list[float]] = []
-    for label in rest:
-        try:
-            numeric.append([float(part.partition("=")[2]) for part in label.split(",")])
-        except ValueError:
-            numeric = []
-            break
-    if numeric:
-        rest = [label for _, label in sorted(zip(numeric, rest, strict=True))]
-    return ([default] if default is not None and default in labels else []) + rest
+    swept = [
+        label for pairs in sweep_series(planned).values() for label, _ in pairs if label in rest
+    ]
+    swept = list(dict.fromkeys(swept))
+    head = [default] if default is not None and default in labels else []
+    return head + swept + [label for label in rest if label not in swept]
+
+
+def planned_points(run: results.Run, key: str) -> list[dict[str, Any]]:
+    """A technique's points as the manifest planned them (label, params, swept, loaded)."""
+    found = run.manifest.get("points", {}).get(key, [])
+    return [point for point in found if isinstance(point, dict)]
 
 
 def default_point(run: results.Run, key: str, labels: Sequence[str]) -> str | None:
     """The point at the technique's default parameters, as the plan recorded it."""
-    for point in run.manifest.get("points", {}).get(key, []):
+    for point in planned_points(run, key):
         if not point.get("swept") and point.get("label") in labels:
             return str(point["label"])
     return labels[0] if labels else None
 
 
-def successful_samples(run: results.Run, key: str, point: str, mode: str) -> pd.DataFrame:
-    samples = results.target_requests(run.samples)
-    return samples[
-        (samples["technique"] == key) & (samples["point"] == point) & (samples["mode"] == mode)
-        & (samples["phase"] == MEASURE_PHASE) & (samples["dropped"] != 1)
-        & (samples["status"] > 0) & (samples["status"] < 400)
-    ]  # fmt: skip
+def curve_series(
+    curves: pd.DataFrame, variant: str, series: str, label: str, color: str, dashed: bool = False
+) -> charts.Series:
+    """One variant's percentile curve from latency_curves.csv rows of one point and mode."""
+    rows = curves[(curves["variant"] == variant) & (curves["series"] == series)]
+    samples = int(rows["samples"].iloc[0]) if len(rows) else 0
+    return charts.Series(
+        label, rows["percentile"].to_numpy(dtype=float), rows["latency_ms"].to_numpy(dtype=float),
+        samples, color, dashed,
+    )  # fmt: skip
+
+
+def at(table: pd.DataFrame, **where: str) -> pd.DataFrame:
+    """The rows of a stats table whose columns equal the given values."""
+    mask = pd.Series(True, index=table.index)
+    for column, value in where.items():
+        mask &= table[column].astype(str) == value
+    return table[mask]
 
 
 def _load_view(
-    run: results.Run, key: str, point: str, mode: str, rows: list[dict[str, Any]],
+    tables: Tables, key: str, point: str, mode: str, rows: list[dict[str, Any]],
     colors: dict[str, str], timeline: bool,
 ) -> dict[str, Any]:  # fmt: skip
     """One point under one load mode: its rows and charts."""
-    frame = successful_samples(run, key, point, mode)
-    salt, at = f"{key}-{point}-{mode}", f" at {point}" if point else ""
-    latencies = {
-        variant: frame.loc[frame["variant"] == variant, "latency_ms"].to_numpy(dtype=float)
-        for variant in colors
-    }
+    curves = at(tables.latency_curves, technique=key, point=point, mode=mode)
+    salt, where = f"{key}-{point}-{mode}", f" at {point}" if point else ""
     svgs = []
     if mode == results.OPEN:
         series = []
         for variant, color in colors.items():
-            part = frame[frame["variant"] == variant]
-            service = (part["latency_ms"] - part["send_lag_ms"].fillna(0.0)).to_numpy(dtype=float)
-            series.append(
-                charts.Series(f"{variant}, from intended send", latencies[variant], color)
-            )
-            series.append(charts.Series(f"{variant}, from actual send", service, color, True))
+            series.append(curve_series(curves, variant, LATENCY, f"{variant}, from intended send",
+                                       color))  # fmt: skip
+            series.append(curve_series(curves, variant, SERVICE, f"{variant}, from actual send",
+                                       color, dashed=True))  # fmt: skip
         title = (
-            f"Open loop{at}: latency from the intended send time (solid) vs from the actual send"
+            f"Open loop{where}: latency from the intended send time (solid) vs from the actual send"
         )
         svgs.append(charts.percentile_curves_svg(series, title, f"{salt}-pct"))
     else:
-        title = f"Latency by percentile{at}, closed loop"
-        svgs.append(charts.latency_percentiles_svg(latencies, title, f"{salt}-pct", colors))
+        series = [curve_series(curves, v, LATENCY, v, color) for v, color in colors.items()]
+        title = f"Latency by percentile{where}, closed loop"
+        svgs.append(charts.percentile_curves_svg(series, title, f"{salt}-pct"))
         bars = [(r["variant"], r["rps"], r["rps_ci_low"], r["rps_ci_high"]) for r in rows]
         svgs.append(
             charts.bars_svg(
                 bars,
-                f"Throughput{at} with 95% CI",
+                f"Throughput{where} with 95% CI",
                 "requests per second",
                 f"{salt}-rps",
                 [colors.get(str(bar[0]), "#333") for bar in bars],
             )  # fmt: skip
         )
     if timeline:
-        title = f"Latency over time{at}, {mode} loop (interleaved segments; warm-up excluded)"
-        svgs.append(latency_over_time_svg(frame, colors, title, f"{salt}-time"))
+        title = f"Latency over time{where}, {mode} loop (interleaved segments; warm-up excluded)"
+        bins = at(tables.timeline, technique=key, point=point, mode=mode)
+        svgs.append(latency_over_time_svg(bins, colors, title, f"{salt}-time"))
     for row in rows:
         row["slo"] = slo(row)
-        row["cache_hit_rate"] = rate = cache_hit_rate(row)
-        row["cache_slo"] = (
-            "" if math.isnan(rate) else "met" if rate > SLO_CACHE_HIT_RATE else "missed"
-        )
+        cache = [check for check in slo_checks(row) if check.name == "cache_hit_rate"]
+        row["cache_slo"] = ("met" if cache[0].met else "missed") if cache else ""
     return {"mode": mode, "rows": rows, "charts": [Markup(svg) for svg in svgs]}
 
 
-def _time_split_svg(run: results.Run, key: str, point: str, rows: list[dict[str, Any]]) -> Markup:
+def _time_split_svg(tables: Tables, key: str, point: str, rows: list[dict[str, Any]]) -> Markup:
     """Each variant's time split: from the uncontended probe if the run has one, else the load.
 
     Under load the meter's DB time includes waiting for the event loop, so the probe's
     one-request-at-a-time medians are the honest split; the load means are the fallback.
     """
-    probe = run.probe[(run.probe["technique"] == key) & (run.probe["point"] == point)]
-    at = f" at {point}" if point else ""
+    probe = at(tables.probe, technique=key, point=point)
+    where = f" at {point}" if point else ""
     if len(probe):
-        medians = probe.groupby("variant", sort=False)[["db_ms", "app_ms", "latency_ms"]].median()
         splits = {
-            str(variant): charts.time_split(row["db_ms"], row["app_ms"], row["latency_ms"])
-            for variant, row in medians.iterrows()
+            str(row["variant"]): charts.time_split(
+                float(row["db_ms"]), float(row["app_ms"]), float(row["latency_ms"])
+            )
+            for row in records(probe)
         }
         how = "one request at a time (median)"
     else:
@@ -150,39 +165,39 @@ def _time_split_svg(run: results.Run, key: str, point: str, rows: list[dict[str,
         }
         how = "under load (mean per request)"
     variants = ordered(list(splits), [str(row["variant"]) for row in rows])
-    title = f"Where the time goes{at}, {how}"
+    title = f"Where the time goes{where}, {how}"
     return Markup(
         charts.time_breakdown_svg({v: splits[v] for v in variants}, title, f"{key}-{point}-split")
     )
 
 
-def _growth_view(
-    run: results.Run, key: str, growth: pd.DataFrame, costs: dict[tuple[str, str], float],
-    colors: dict[str, str],
-) -> list[dict[str, Any]]:  # fmt: skip
-    """Per swept parameter: the cost-vs-work chart and its one-line fits."""
+def _growth_view(tables: Tables, key: str, colors: dict[str, str]) -> list[dict[str, Any]]:
+    """Per swept parameter: the cost-vs-work chart and its one-line fits, from growth.csv."""
+    fits = at(tables.growth, technique=key)
+    points = at(tables.growth_points, technique=key)
     views = []
-    for parameter, pairs in sweep_series(run.manifest.get("points", {}).get(key, [])).items():
+    for parameter in dict.fromkeys(fits["parameter"]):
+        rows = records(at(fits, parameter=str(parameter)))
+        found = at(points, parameter=str(parameter))
         measured = {
-            variant: [
-                (value, costs[(variant, label)])
-                for label, value in pairs
-                if (variant, label) in costs
-            ]
+            variant: list(
+                zip(
+                    found.loc[found["variant"] == variant, "value"].astype(float),
+                    found.loc[found["variant"] == variant, "cost_ms"].astype(float),
+                    strict=True,
+                )
+            )
             for variant in colors
         }
-        fits = {
-            variant: fit_growth([x for x, _ in m], [y for _, y in m])
-            for variant, m in measured.items()
-        }
-        rows = growth[growth["parameter"] == parameter] if len(growth) else growth
-        title = f"Cost as {parameter} grows (dashed: fitted line)"
-        svg = growth_svg(parameter, measured, fits, colors, title, f"{key}-{parameter}-growth")
+        curves: dict[str, Curve] = {str(row["variant"]): fit_of(row).drawn() for row in rows}
+        title = f"Cost as {parameter} grows (dashed: the fitted curve)"
+        svg = growth_svg(str(parameter), measured, curves, colors, title,
+                         f"{key}-{parameter}-growth")  # fmt: skip
         views.append(
             {
                 "parameter": parameter,
-                "sentences": [str(text) for text in rows["sentence"]] if len(rows) else [],
-                "source": str(rows["source"].iloc[0]) if len(rows) else "",
+                "sentences": [str(row["sentence"]) for row in rows],
+                "source": str(rows[0]["source"]) if rows else "",
                 "svg": Markup(svg),
             }
         )
@@ -201,7 +216,7 @@ def _code_view(
 
 
 def _point_view(
-    run: results.Run,
+    tables: Tables,
     key: str,
     label: str,
     rows: pd.DataFrame,
@@ -211,7 +226,7 @@ def _point_view(
     """One point of a technique: a load view per mode it was measured in, and its costs."""
     modes = [mode for mode in results.MODES if (rows["mode"] == mode).any()]
     loads = [
-        _load_view(run, key, label, mode, records(rows[rows["mode"] == mode]), colors, default)
+        _load_view(tables, key, label, mode, records(rows[rows["mode"] == mode]), colors, default)
         for mode in modes
     ]
     cost_rows = list(loads[0]["rows"]) if loads else []
@@ -219,7 +234,7 @@ def _point_view(
         "point": label,
         "loads": loads,
         "cost_rows": cost_rows,
-        "split_svg": _time_split_svg(run, key, label, cost_rows),
+        "split_svg": _time_split_svg(tables, key, label, cost_rows),
     }
 
 
@@ -264,17 +279,21 @@ def _declared(technique: Technique | None, key: str) -> dict[str, Any]:
     }
 
 
-def technique_view(
-    run: results.Run,
-    key: str,
-    rows: pd.DataFrame,
-    micro: pd.DataFrame,
-    growth: pd.DataFrame,
-    costs: dict[tuple[str, str], float],
-    warnings: list[str],
-) -> dict[str, Any]:
+def _bandwidth(
+    run: results.Run, key: str, rows: pd.DataFrame, default: str | None, order: list[str]
+) -> list[Any]:
+    """The bandwidth table's points: the default first, then the sweep (probed, not loaded)."""
+    if not len(rows):
+        return []
+    labels = [str(label) for label in dict.fromkeys(rows["point"])]
+    planned = run.manifest.get("points", {}).get(key, [])
+    return bandwidth_view(rows, point_order(planned, labels, default), order)
+
+
+def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]:
     """Text, code, charts and tables of one technique; its text from the registry if there."""
     technique = all_techniques().get(key)
+    rows = at(tables.summary, technique=key)
     order = ordered(
         list(dict.fromkeys(rows["variant"])), list(technique.variants) if technique else []
     )
@@ -284,8 +303,9 @@ def technique_view(
     default = default_point(run, key, labels)
     artifacts_path = run.directory / results.ARTIFACTS / f"{key}.json"
     artifacts = results.read_json(artifacts_path) if artifacts_path.exists() else {}
-    micro_rows = records(micro[micro["technique"] == key]) if len(micro) else []
+    micro_rows = records(at(tables.micro, technique=key))
     position = {variant: index for index, variant in enumerate(order)}
+    warnings = at(tables.warnings, technique=key)
     return {
         "key": key,
         **_declared(technique, key),
@@ -293,17 +313,18 @@ def technique_view(
         "colors": colors,
         "default_point": default,
         "points": [
-            _point_view(run, key, label, rows[rows["point"] == label], colors, label == default)
-            for label in point_order(labels, default)
+            _point_view(tables, key, label, rows[rows["point"] == label], colors, label == default)
+            for label in point_order(planned_points(run, key), labels, default)
         ],
         "cost_columns": _cost_columns(rows),
         "caches": _uses_cache(rows),
         "code": _code_view(run, technique, key, order),
-        "growth": _growth_view(run, key, growth, costs, colors) if len(growth) else [],
+        "growth": _growth_view(tables, key, colors),
+        "bandwidth": _bandwidth(run, key, at(tables.bandwidth, technique=key), default, order),
         "micro": sorted(micro_rows, key=lambda row: position.get(row["variant"], len(order))),
         "artifacts": {str(name): str(text) for name, text in artifacts.items()},
         "equivalence": _equivalence_view(run, key, order),
-        "warnings": warnings,
+        "warnings": [str(message) for message in warnings["message"]],
     }
 
 

@@ -1,83 +1,214 @@
 """How a variant's cost grows with the work: a fit over a technique's sweep points.
 
 "naive +0.31 ms per author, linear; joined flat" is the sentence a sweep exists for.
-The slope comes from a least-squares line. The shape comes from the best fit of
-a + b*x^k over a grid of exponents k (and of a + b*log(x)): the line unless another
-curve leaves much less error, then "superlinear (~x^1.4)" and the like; "flat" when
-the line rises by less than a fifth over the whole range. Costs come from the
-uncontended probe (one request at a time: no queueing in them).
+
+Costs span decades and the report draws them on log axes, so every fit here minimizes
+relative error (each point's miss as a share of its cost) and keeps every term of its
+model non-negative: cost = a + b * x^k with a >= 0 and b >= 0. A curve fitted so stays
+positive and close to its points wherever it is drawn, which is only over the measured
+range; a least-squares line, by contrast, may cross zero between the points and plunge
+on a log axis.
+
+- slope: b of the line (k = 1), the cost of one more unit of work;
+- flat: that line rises by less than FLAT_RISE over the measured range;
+- shape: the exponent k with its 95% profile-likelihood CI, claimed only from at least
+  MIN_POINTS_FOR_SHAPE points: superlinear or sublinear when the CI leaves the linear
+  band on one side of 1, logarithmic when a + b*log(x) also fits better than any power,
+  linear when the CI lies inside the band, else "not enough points to tell";
+- curve (what the report draws): the line, or with MIN_POINTS_FOR_CURVE points or more
+  and no linear claim the best a + b*x^k (or log), whether or not the points support
+  naming its shape.
+
+Costs come from the uncontended probe (medians: no queueing in them), else the loaded p50.
 """
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-FLAT_RISE = 0.2  # a rise below 20% of the smallest point's cost over the range is flat
-BETTER_FIT = 0.5  # another shape must leave less than half the line's squared error
-EXPONENTS = np.round(np.arange(0.2, 3.01, 0.05), 2)  # the k tried in a + b*x^k
-LINEAR_EXPONENTS = (0.8, 1.25)  # a best k in this range still reads as linear
-MIN_POINTS_FOR_SHAPE = 4
+from pairbench.results import CLOSED
+
+Floats = npt.NDArray[np.float64]
+
+FLAT_RISE = 0.2  # a rise below 20% of the cost at the smallest work is flat
+EXPONENTS = np.round(np.arange(0.05, 3.0001, 0.01), 2)  # the k tried in a + b*x^k
+LINEAR_BAND = (0.8, 1.25)  # an exponent known to lie in here reads as linear
+# a + b*x^k has 3 parameters: from 4 points it is the best curve to draw, but its CI
+# would rest on a single residual (one machine hiccup decides it); naming a shape takes
+# at least 2 degrees of freedom for the noise.
+MIN_POINTS_FOR_CURVE = 4
+MIN_POINTS_FOR_SHAPE = 5
+CONFIDENCE = 0.95
+# Student's t at 97.5% by degrees of freedom (for the two-sided 95% CI); 2.042 past 30 is
+# slightly conservative. The profile CI keeps the k whose error exceeds the best by at
+# most the F(1, df) = t^2 quantile's share.
+T_975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+    2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+    2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+EXACT = 1e-12  # relative squared error below which points lie on the curve (rounding)
+
+TOO_FEW, FLAT, FALLING, LINEAR, LOGARITHMIC = (
+    "too few points", "flat", "falling", "linear", "logarithmic",
+)  # fmt: skip
+UNKNOWN = "not enough points to tell"
+LINE, POWER, LOG = "line", "power", "log"  # the curve a fit draws
 GROWTH_COLUMNS = [
     "technique", "parameter", "variant", "points", "slope_ms_per_unit", "intercept_ms",
-    "shape", "source", "sentence",
+    "shape", "exponent", "exponent_ci_low", "exponent_ci_high", "curve", "curve_a", "curve_b",
+    "curve_k", "x_min", "x_max", "source", "sentence",
 ]  # fmt: skip
+REQUIRED_GROWTH_COLUMNS = ["technique", "parameter", "variant", "shape", "sentence"]
+GROWTH_POINT_COLUMNS = ["technique", "parameter", "variant", "point", "value", "cost_ms", "source"]
+PROBE_SOURCE, LOAD_SOURCE = "one request at a time (median)", "under load (p50)"
 
 
 @dataclass(frozen=True)
 class Fit:
-    """A line through (work, cost) points and the shape that describes them best."""
+    """The slope and shape of cost against work, and the curve that shows them."""
 
-    slope: float  # cost per unit of work (ms per author, ...)
-    intercept: float
+    slope: float  # cost per unit of work (ms per author, ...): b of the line
+    intercept: float  # a of the line
     shape: str
     points: int
+    exponent: float = math.nan  # the best k of a + b*x^k, with its 95% CI
+    exponent_ci: tuple[float, float] = (math.nan, math.nan)
+    curve: str = ""  # LINE, POWER or LOG: the model to draw; "" draws none
+    a: float = math.nan
+    b: float = math.nan
+    k: float = math.nan
+    x_min: float = math.nan
+    x_max: float = math.nan
+
+    def predict(self, x: npt.ArrayLike) -> Floats:
+        """The fitted cost at work `x` (NaN where the curve is not defined)."""
+        values = np.asarray(x, dtype=float)
+        if self.curve == LINE:
+            return self.a + self.b * values
+        if self.curve == POWER:
+            powered: Floats = np.power(values, self.k)
+            return self.a + self.b * powered
+        if self.curve == LOG:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(values > 0, self.a + self.b * np.log(values), np.nan)
+        return np.full(values.shape, np.nan)
+
+    def drawn(self, count: int = 50) -> tuple[Floats, Floats]:
+        """(work, cost) along the fitted curve, over the measured range only."""
+        if not self.curve or not (math.isfinite(self.x_min) and math.isfinite(self.x_max)):
+            return np.array([]), np.array([])
+        if self.x_min > 0:
+            work = np.geomspace(self.x_min, self.x_max, count)
+        else:
+            work = np.linspace(self.x_min, self.x_max, count)
+        return work, self.predict(work)
 
 
-def _squared_error(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """Least-squares line of y on x: (slope, intercept, sum of squared residuals)."""
-    design = np.column_stack([x, np.ones_like(x)])
-    (slope, intercept), *_ = np.linalg.lstsq(design, y, rcond=None)
-    residual = y - (slope * x + intercept)
-    return float(slope), float(intercept), float(residual @ residual)
+def _nonnegative_fit(basis: Floats, y: Floats) -> tuple[float, float, float]:
+    """min over a, b >= 0 of sum(((y - a - b*basis) / y)^2): (a, b, that sum).
+
+    Two parameters, so the constrained optimum is the unconstrained one if feasible, else
+    the best with a = 0 or with b = 0 (each a one-parameter fit clipped at zero).
+    """
+    weight = 1.0 / y
+    columns = np.column_stack([weight, weight * basis])
+    target = np.ones_like(y)
+    candidates = []
+    (a, b), *_ = np.linalg.lstsq(columns, target, rcond=None)
+    if a >= 0 and b >= 0:
+        candidates.append((float(a), float(b)))
+    for index in (0, 1):
+        column = columns[:, index]
+        norm = float(column @ column)
+        alone = max(float(column @ target) / norm, 0.0) if norm > 0 else 0.0
+        candidates.append((alone, 0.0) if index == 0 else (0.0, alone))
+
+    def error(pair: tuple[float, float]) -> float:
+        residual = target - columns @ np.array(pair)
+        return float(residual @ residual)
+
+    best = min(candidates, key=error)
+    return best[0], best[1], error(best)
+
+
+def _t_quantile(degrees_of_freedom: int) -> float:
+    return T_975[min(degrees_of_freedom, len(T_975)) - 1]
+
+
+def _exponent_profile(x: Floats, y: Floats) -> tuple[float, float, float, float, float, float]:
+    """(k, its CI low, its CI high, a, b, error) of the best a + b*x^k, a, b >= 0.
+
+    The CI is the profile-likelihood interval: every k whose best error is within the
+    F(1, n - 3) share of the best one's (exact for linear models, close for this one).
+    """
+    fits = [_nonnegative_fit(np.power(x, k), y) for k in EXPONENTS]
+    errors = np.array([error for _, _, error in fits])
+    best = int(np.argmin(errors))
+    degrees_of_freedom = x.size - 3
+    limit = errors[best] * (1.0 + _t_quantile(degrees_of_freedom) ** 2 / degrees_of_freedom)
+    inside = EXPONENTS[errors <= limit + EXACT]
+    a, b, error = fits[best]
+    return float(EXPONENTS[best]), float(inside.min()), float(inside.max()), a, b, error
+
+
+def _shape(low: float, high: float, exponent: float) -> str:
+    """What the exponent's CI supports: a shape only when it excludes the linear band's 1."""
+    if LINEAR_BAND[0] <= low and high <= LINEAR_BAND[1]:
+        return LINEAR
+    if low > 1.0:
+        return f"superlinear (~x^{exponent:.1f})"
+    if high < 1.0:
+        return f"sublinear (~x^{exponent:.1f})"
+    return UNKNOWN
 
 
 def fit_growth(work: Sequence[float], cost: Sequence[float]) -> Fit:
-    """The slope and shape of `cost` against `work` (at least two distinct work values)."""
+    """The slope, shape and curve of `cost` against `work` (two distinct work values or more).
+
+    Points need a positive cost (errors are relative) and a non-negative work value.
+    """
     x, y = np.asarray(work, dtype=float), np.asarray(cost, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y)
+    keep = np.isfinite(x) & np.isfinite(y) & (y > 0) & (x >= 0)
     x, y = x[keep], y[keep]
-    if np.unique(x).size < 2:
-        return Fit(float("nan"), float("nan"), "too few points", int(x.size))
-    slope, intercept, line_error = _squared_error(x, y)
-    low, high = x.min(), x.max()
-    base = max(abs(slope * low + intercept), abs(float(y[x == low].mean())), 1e-9)
-    if abs(slope * (high - low)) < FLAT_RISE * base:
-        return Fit(slope, intercept, "flat", int(x.size))
-    shape = "linear"
-    # a + b*x^k has three parameters: it passes through any three points, so a curve is
-    # only told from a line with a fourth.
-    if np.unique(x).size >= MIN_POINTS_FOR_SHAPE and low > 0:
-        shape = _curve(x, y, line_error)
-    return Fit(slope, intercept, shape, int(x.size))
-
-
-def _curve(x: np.ndarray, y: np.ndarray, line_error: float) -> str:
-    """The shape of a rising cost: linear, unless a curve leaves much less squared error."""
-    errors = {float(k): _squared_error(x**k, y)[2] for k in EXPONENTS}
-    exponent = min(errors, key=errors.__getitem__)
-    log_error = _squared_error(np.log(x), y)[2]
-    if min(errors[exponent], log_error) >= BETTER_FIT * line_error:
-        return "linear"
-    if log_error < errors[exponent]:
-        return "logarithmic"
-    if LINEAR_EXPONENTS[0] <= exponent <= LINEAR_EXPONENTS[1]:
-        return "linear"
-    kind = "superlinear" if exponent > 1 else "sublinear"
-    return f"{kind} (~x^{exponent:.1f})"
+    distinct = int(np.unique(x).size)
+    if distinct < 2:
+        return Fit(math.nan, math.nan, TOO_FEW, int(x.size))
+    a, b, _ = _nonnegative_fit(x, y)
+    line = Fit(
+        b, a, LINEAR, int(x.size), curve=LINE, a=a, b=b, k=1.0,
+        x_min=float(x.min()), x_max=float(x.max()),
+    )  # fmt: skip
+    first_cost = max(float(y[x == x.min()].mean()), a + b * float(x.min()))
+    if b * (x.max() - x.min()) < FLAT_RISE * first_cost:
+        if first_cost - float(y[x == x.max()].mean()) > FLAT_RISE * first_cost:
+            # No rising curve fits a cost that falls: say so, with the plain slope, and
+            # draw nothing.
+            slope = float(np.polyfit(x, y, 1)[0])
+            return replace(line, slope=slope, intercept=math.nan, shape=FALLING, curve="")
+        return replace(line, shape=FLAT)
+    if distinct < MIN_POINTS_FOR_CURVE:
+        return replace(line, shape=UNKNOWN)
+    k, low, high, power_a, power_b, power_error = _exponent_profile(x, y)
+    if distinct < MIN_POINTS_FOR_SHAPE:
+        fit = replace(line, shape=UNKNOWN, exponent=k)
+    else:
+        fit = replace(line, shape=_shape(low, high, k), exponent=k, exponent_ci=(low, high))
+    if fit.shape == LINEAR:
+        return fit
+    # Drawn: the curve that fits best, even where its shape is not claimed (UNKNOWN), so
+    # the dashed line stays close to the points it stands for.
+    fit = replace(fit, curve=POWER, a=power_a, b=power_b, k=k)
+    if fit.shape != UNKNOWN and high < 1.0 and x.min() > 0:
+        log_a, log_b, log_error = _nonnegative_fit(np.log(x), y)
+        if log_error < power_error:
+            fit = replace(fit, shape=LOGARITHMIC, curve=LOG, a=log_a, b=log_b, k=math.nan)
+    return fit
 
 
 def singular(name: str) -> str:
@@ -89,16 +220,29 @@ def singular(name: str) -> str:
     return name
 
 
+def _amount(slope: float) -> str:
+    size = abs(slope)
+    return f"{size:.3g} ms" if size >= 0.01 else f"{size * 1000:.3g} µs"
+
+
 def sentence(variant: str, parameter: str, fit: Fit) -> str:
-    """ "naive +0.31 ms per author, linear" (or "joined flat")."""
-    if fit.shape == "too few points":
+    """ "naive +0.31 ms per author, linear" (or "joined flat"), in plain text."""
+    if fit.shape == TOO_FEW:
         return f"{variant}: too few points to fit"
-    if fit.shape == "flat":
+    if fit.shape == FLAT:
         return f"{variant} flat"
     sign = "+" if fit.slope >= 0 else "-"
-    size = abs(fit.slope)
-    amount = f"{size:.3g} ms" if size >= 0.01 else f"{size * 1000:.3g} µs"
-    return f"{variant} {sign}{amount} per {singular(parameter)}, {fit.shape}"
+    per = f"{sign}{_amount(fit.slope)} per {singular(parameter)}"
+    if fit.shape == UNKNOWN:
+        text = f"{variant} {per}; {fit.points} points: not enough to tell its shape"
+        low, high = fit.exponent_ci
+        if EXPONENTS[0] < low and high < EXPONENTS[-1]:
+            text += f" (exponent 95% CI [{low:.2g}, {high:.2g}])"
+        return text
+    low, high = fit.exponent_ci
+    if fit.shape not in (LINEAR, LOGARITHMIC) and math.isfinite(low) and high > low:
+        return f"{variant} {per}, {fit.shape}, exponent 95% CI [{low:.2g}, {high:.2g}]"
+    return f"{variant} {per}, {fit.shape}"
 
 
 def _number(value: Any) -> float | None:
@@ -113,7 +257,8 @@ def sweep_series(points: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[st
     """Per swept parameter, its (point label, value) pairs, the default point included.
 
     `points` are a technique's planned points as the manifest records them: label, params
-    and `swept` (the parameter a sweep point varies, or None for the default point).
+    and `swept` (the parameter a sweep point varies, or None for the default point). The
+    values come from the params, never from the labels.
     """
     default = next((point for point in points if not point.get("swept")), None)
     series: dict[str, list[tuple[str, float]]] = {}
@@ -131,20 +276,27 @@ def sweep_series(points: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[st
 
 
 def point_costs(
-    probe: pd.DataFrame, summary: pd.DataFrame, technique: str
+    probe_summary: pd.DataFrame, summary: pd.DataFrame, technique: str
 ) -> tuple[dict[tuple[str, str], float], str]:
     """(variant, point) -> cost in ms: probe medians if the run has them, else loaded p50."""
-    chosen = probe[probe["technique"] == technique]
+    chosen = probe_summary[probe_summary["technique"] == technique]
     if len(chosen):
-        medians = chosen.groupby(["variant", "point"], as_index=False)["latency_ms"].median()
-        found = zip(medians["variant"], medians["point"], medians["latency_ms"], strict=True)
-        return {(str(v), str(p)): float(m) for v, p, m in found}, "one request at a time (median)"
-    rows = summary[(summary["technique"] == technique) & (summary["mode"] == "closed")]
+        found = zip(chosen["variant"], chosen["point"], chosen["latency_ms"], strict=True)
+        return {(str(v), str(p)): float(m) for v, p, m in found}, PROBE_SOURCE
+    rows = summary[(summary["technique"] == technique) & (summary["mode"] == CLOSED)]
     costs = {
         (str(v), str(p)): float(m)
         for v, p, m in zip(rows["variant"], rows["point"], rows["p50_ms"], strict=True)
     }
-    return costs, "under load (p50)"
+    return costs, LOAD_SOURCE
+
+
+@dataclass(frozen=True)
+class Growth:
+    """A technique's sweep fits (GROWTH_COLUMNS) and the points they fit (GROWTH_POINT_COLUMNS)."""
+
+    fits: pd.DataFrame
+    points: pd.DataFrame
 
 
 def growth_table(
@@ -153,23 +305,52 @@ def growth_table(
     variants: Sequence[str],
     costs: Mapping[tuple[str, str], float],
     source: str,
-) -> pd.DataFrame:
-    """One row per swept parameter x variant: the fit and its sentence (GROWTH_COLUMNS)."""
-    rows = []
+) -> Growth:
+    """One fit per swept parameter x variant, and the measured points each one fits."""
+    fits, measured = [], []
     for parameter, pairs in sweep_series(points).items():
         for variant in variants:
-            measured = [
-                (value, costs[(variant, label)])
+            found = [
+                (label, value, costs[(variant, label)])
                 for label, value in pairs
                 if (variant, label) in costs
             ]
-            fit = fit_growth([x for x, _ in measured], [y for _, y in measured])
-            rows.append(
+            fit = fit_growth([x for _, x, _ in found], [y for _, _, y in found])
+            fits.append(
                 {
                     "technique": technique, "parameter": parameter, "variant": variant,
                     "points": fit.points, "slope_ms_per_unit": fit.slope,
-                    "intercept_ms": fit.intercept, "shape": fit.shape, "source": source,
+                    "intercept_ms": fit.intercept, "shape": fit.shape, "exponent": fit.exponent,
+                    "exponent_ci_low": fit.exponent_ci[0], "exponent_ci_high": fit.exponent_ci[1],
+                    "curve": fit.curve, "curve_a": fit.a, "curve_b": fit.b, "curve_k": fit.k,
+                    "x_min": fit.x_min, "x_max": fit.x_max, "source": source,
                     "sentence": sentence(variant, parameter, fit),
                 }
             )  # fmt: skip
-    return pd.DataFrame(rows, columns=GROWTH_COLUMNS)
+            measured += [
+                {"technique": technique, "parameter": parameter, "variant": variant,
+                 "point": label, "value": value, "cost_ms": cost, "source": source}
+                for label, value, cost in found
+            ]  # fmt: skip
+    return Growth(
+        pd.DataFrame(fits, columns=GROWTH_COLUMNS),
+        pd.DataFrame(measured, columns=GROWTH_POINT_COLUMNS),
+    )
+
+
+def fit_of(row: Mapping[str, Any]) -> Fit:
+    """A growth.csv row back as the Fit it records, to draw its curve."""
+
+    def number(column: str) -> float:
+        value = _number(row.get(column))
+        return math.nan if value is None else value
+
+    curve = row.get("curve")
+    return Fit(
+        slope=number("slope_ms_per_unit"), intercept=number("intercept_ms"),
+        shape=str(row.get("shape", "")), points=int(number("points") or 0),
+        exponent=number("exponent"),
+        exponent_ci=(number("exponent_ci_low"), number("exponent_ci_high")),
+        curve=curve if curve in (LINE, POWER, LOG) else "", a=number("curve_a"),
+        b=number("curve_b"), k=number("curve_k"), x_min=number("x_min"), x_max=number("x_max"),
+    )  # fmt: skip

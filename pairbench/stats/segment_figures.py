@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pairbench.results import TARGET_NAME, target_requests
-from pairbench.stats.stability import sent
+from pairbench.stats.requests import sent
 
 PER_TARGET_REQUEST = ["stub_connections_per_request", "stub_calls_per_request"]
 SEGMENT_SUMMARY_COLUMNS = [

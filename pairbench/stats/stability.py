@@ -9,10 +9,18 @@ open-loop mode, sends the generator could not make on time.
 import numpy as np
 import pandas as pd
 
-from pairbench.results import SAMPLE_COLUMNS, SEGMENT_COLUMNS, with_columns
+from pairbench.results import (
+    CLOSED,
+    MEASURE_PHASE,
+    OPEN,
+    SAMPLE_COLUMNS,
+    SEGMENT_COLUMNS,
+    with_columns,
+)
 from pairbench.stats.bootstrap import Floats
+from pairbench.stats.requests import failed, measured, sent
 
-MEASURE_PHASE = "measure"
+BUDGET_REACHED = "budget reached"  # why a point's rounds stopped short of the CI target
 MAX_REPETITION_CV = 0.10  # pyperf warns past 10% spread between runs
 MAX_GENERATOR_CPU = 90.0  # past this the load generator, not the app, sets the pace
 MIN_SAMPLES = 100
@@ -21,18 +29,8 @@ LATE_SEND_MS = 10.0  # an open-loop send this far behind its schedule counts as 
 SegmentKey = tuple[str, str, str, str]  # technique, variant, point, mode
 
 
-def sent(frame: pd.DataFrame) -> pd.DataFrame:
-    """The requests actually sent (open-loop sends dropped by the generator left out)."""
-    return frame[frame["dropped"] != 1]
-
-
-def failed(frame: pd.DataFrame) -> "pd.Series[bool]":
-    """Which requests failed: a connection error (status 0) or an HTTP error status."""
-    return (frame["status"] == 0) | (frame["status"] >= 400)
-
-
 def successful_repetitions(frame: pd.DataFrame) -> list[Floats]:
-    """Latencies of the successful requests, one array per repetition."""
+    """Latencies of the successful requests, one array per repetition (of measured ones)."""
     requests = sent(frame)
     ok = requests[~failed(requests)]
     return [part["latency_ms"].to_numpy(dtype=float) for _, part in ok.groupby("repetition")]
@@ -58,7 +56,7 @@ def segment_maxima(segments: pd.DataFrame, column: str) -> dict[SegmentKey, floa
 
 def _label(technique: str, variant: str, point: str, mode: str) -> str:
     at = f" at {point}" if point else ""
-    return f"{technique}/{variant}{at}" + (f" ({mode} loop)" if mode != "closed" else "")
+    return f"{technique}/{variant}{at}" + (f" ({mode} loop)" if mode != CLOSED else "")
 
 
 def _open_loop_warnings(label: str, frame: pd.DataFrame) -> list[str]:
@@ -79,6 +77,23 @@ def _open_loop_warnings(label: str, frame: pd.DataFrame) -> list[str]:
     return warnings
 
 
+def budget_findings(summary: pd.DataFrame) -> list[tuple[str, str]]:
+    """Points whose rounds ran out of budget before every speedup's CI met the target."""
+    found = []
+    for row in summary.itertuples():
+        if str(getattr(row, "stopped", "")) != BUDGET_REACHED or bool(row.baseline):
+            continue
+        width = float(getattr(row, "speedup_ci_half_width", float("nan")))
+        ci = f"CI +/-{width:.0%}" if width == width else "no CI"
+        label = _label(str(row.technique), str(row.variant), str(row.point), str(row.mode))
+        message = (
+            f"{label}: budget reached after {row.repetitions} rounds: {ci}, wider than the "
+            "profile's target: the machine is noisy or the variants too close to tell"
+        )
+        found.append((str(row.technique), message))
+    return found
+
+
 def stability_warnings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[str]:
     """pyperf-style warnings on figures not to trust: noise, saturation, failures, few samples."""
     return [message for _, message in stability_findings(samples, segments)]
@@ -91,7 +106,7 @@ def stability_findings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[tu
     found: list[tuple[str, str]] = []
     for key, everything in samples.groupby(["technique", "variant", "point", "mode"], sort=False):
         label = _label(*(str(part) for part in key))
-        frame = everything[everything["phase"] == MEASURE_PHASE]
+        frame = everything[everything["phase"] == MEASURE_PHASE]  # dropped sends included
         if frame.empty:
             found.append(
                 (str(key[0]), f"{label}: no request was measured; all {len(everything)} fell "
@@ -105,7 +120,7 @@ def stability_findings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[tu
                 f"{label}: per-repetition medians vary by {spread:.1%} (more than "
                 f"{MAX_REPETITION_CV:.0%}); the machine is noisy: add repetitions or quiet it"
             )
-        requests = sent(frame)
+        requests = measured(everything)
         broken = requests[failed(requests)]
         if not broken.empty:
             causes = broken["status"].map(lambda s: "connection error" if s == 0 else f"HTTP {s}")
@@ -116,7 +131,7 @@ def stability_findings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[tu
                 f"{label}: only {len(requests) - len(broken)} successful samples (fewer than "
                 f"{MIN_SAMPLES}); percentiles and CIs are rough: measure for longer"
             )
-        if key[3] == "open":
+        if key[3] == OPEN:
             warnings.extend(_open_loop_warnings(label, frame))
         found.extend((str(key[0]), message) for message in warnings)
     for segment_key, busiest in segment_maxima(segments, "generator_cpu_max").items():

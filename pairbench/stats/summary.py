@@ -7,6 +7,7 @@ load mode on three figures: p50, p95 and throughput (all as "above 1 = the varia
 better"), each with a seeded hierarchical bootstrap CI (repetitions, then samples).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from bench_app.metering import COST_HEADERS
-from pairbench.results import CLOSED, OPEN, SAMPLE_COLUMNS, SEGMENT_COLUMNS, with_columns
+from pairbench.results import (
+    CLOSED,
+    MEASURE_PHASE,
+    OPEN,
+    SAMPLE_COLUMNS,
+    SEGMENT_COLUMNS,
+    with_columns,
+)
 from pairbench.stats.bootstrap import (
     DEFAULT_RESAMPLES,
     Floats,
@@ -23,30 +31,30 @@ from pairbench.stats.bootstrap import (
     bootstrap_ci,
     bootstrap_ratio_ci,
 )
+from pairbench.stats.requests import failed, sent
+from pairbench.stats.rounds import RoundRatio, round_ratio_ci
 from pairbench.stats.segment_figures import (
     SEGMENT_SUMMARY_COLUMNS,
     segment_figures_of,
     segment_summary,
 )
 from pairbench.stats.significance import VERDICTS, repetition_u_test, verdict
+from pairbench.stats.slo import cache_hit_rate, slo_status
 from pairbench.stats.stability import (
     LATE_SEND_MS,
     MAX_GENERATOR_CPU,
     MAX_REPETITION_CV,
-    MEASURE_PHASE,
     MIN_SAMPLES,
-    failed,
     repetition_cv,
     segment_maxima,
-    sent,
     stability_warnings,
     successful_repetitions,
 )
 
 __all__ = [
-    "MAX_GENERATOR_CPU", "MAX_REPETITION_CV", "MEASURE_PHASE", "MIN_SAMPLES", "PERCENTILES",
-    "SUMMARY_COLUMNS", "VERDICTS", "bootstrap_ratio_ci", "percentile", "stability_warnings",
-    "requests_per_second", "summarize", "throughput_bins", "verdict",
+    "MAX_GENERATOR_CPU", "MAX_REPETITION_CV", "MIN_SAMPLES", "PERCENTILES", "SUMMARY_COLUMNS",
+    "VERDICTS", "bootstrap_ratio_ci", "percentile", "stability_warnings", "requests_per_second",
+    "summarize", "throughput_bins", "verdict",
 ]  # fmt: skip
 
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
@@ -78,12 +86,14 @@ SUMMARY_COLUMNS = [
     "technique", "variant", "point", "mode", "name", "baseline", "requests", "failures",
     "error_rate", "rps", "rps_ci_low", "rps_ci_high", *PERCENTILES, "max_ms", "mean_ms",
     *(f"{name}_per_request" for name in COST_HEADERS), "bytes_per_request", "equivalent",
-    "speedup_p50", "speedup_ci_low", "speedup_ci_high", "verdict",
+    "speedup_p50", "speedup_ci_low", "speedup_ci_high", "speedup_ci_half_width", "verdict",
     "speedup_p95", "speedup_p95_ci_low", "speedup_p95_ci_high", "verdict_p95",
     "speedup_rps", "speedup_rps_ci_low", "speedup_rps_ci_high", "verdict_rps",
     "u_test_p", "repetition_cv", "repetitions", "users", "rate", "dropped", "late_sends",
-    "service_p50_ms", "service_p99_ms", "generator_cpu_max", *SEGMENT_SUMMARY_COLUMNS,
+    "service_p50_ms", "service_p99_ms", "generator_cpu_max", "cache_hit_rate", "slo", "stopped",
+    *SEGMENT_SUMMARY_COLUMNS,
 ]  # fmt: skip
+REQUIRED_SUMMARY_COLUMNS = ["technique", "variant", "point", "p50_ms"]
 COST_COLUMNS = {  # summary column -> the meter's column it averages over successful requests
     **{f"{name}_per_request": name for name in COST_HEADERS},
     "bytes_per_request": "bytes",
@@ -191,24 +201,60 @@ def _per_repetition(arm: list[Floats], ratio: Ratio) -> list[float]:
     return [percentile(rep, q) for rep in arm]
 
 
-def _compare(base: pd.DataFrame, other: pd.DataFrame, resamples: int, seed: int) -> dict[str, Any]:
-    """Every headline ratio of `other` against `base`, with its CI and verdict."""
+def _per_round(frame: pd.DataFrame, ratio: Ratio) -> dict[int, float]:
+    """A ratio's statistic in each round (repetition) with successful requests, by round."""
+    found = {}
+    for repetition in sorted(frame["repetition"].dropna().unique()):
+        arm = _arm(frame[frame["repetition"] == repetition], ratio)
+        if arm and len(arm[0]):
+            found[int(repetition)] = _per_repetition(arm, ratio)[0]
+    return found
+
+
+def _round_ci(
+    base: pd.DataFrame, other: pd.DataFrame, ratio: Ratio, planning_rounds: int | None
+) -> RoundRatio | None:
+    """The ratio over the rounds both sides answered (Stein's CI), if there are two or more."""
+    base_rounds, other_rounds = _per_round(base, ratio), _per_round(other, ratio)
+    common = sorted(set(base_rounds) & set(other_rounds))
+    if len(common) < 2:
+        return None
+    return round_ratio_ci(
+        [base_rounds[key] for key in common], [other_rounds[key] for key in common],
+        planning_rounds, higher_is_better=ratio.higher_is_better,
+    )  # fmt: skip
+
+
+def _compare(
+    base: pd.DataFrame, other: pd.DataFrame, resamples: int, seed: int, planning: int | None
+) -> dict[str, Any]:
+    """Every headline ratio of `other` against `base`, with its CI and verdict.
+
+    With two or more rounds the ratio is the geometric mean of the rounds' ratios and its
+    CI comes from their spread (pairbench.stats.rounds); from a single round, a bootstrap
+    of its samples, which cannot see round-to-round drift.
+    """
     row: dict[str, Any] = {}
     for ratio in RATIOS:
         base_arm, other_arm = _arm(base, ratio), _arm(other, ratio)
-        value, low, high = bootstrap_ratio_ci(
-            base_arm, other_arm, ratio.statistic, resamples, seed,
-            higher_is_better=ratio.higher_is_better,
-        )  # fmt: skip
-        if ratio.of_throughput and value > 0:
-            reported = requests_per_second(other) / requests_per_second(base)
-            low, high = _centred(reported, value, low, high)
-            value = reported
+        by_rounds = _round_ci(base, other, ratio, planning)
+        if by_rounds is not None:
+            value, low, high = by_rounds.estimate, by_rounds.low, by_rounds.high
+        else:
+            value, low, high = bootstrap_ratio_ci(
+                base_arm, other_arm, ratio.statistic, resamples, seed,
+                higher_is_better=ratio.higher_is_better,
+            )  # fmt: skip
+            if ratio.of_throughput and value > 0:
+                reported = requests_per_second(other) / requests_per_second(base)
+                low, high = _centred(reported, value, low, high)
+                value = reported
         p = repetition_u_test(_per_repetition(base_arm, ratio), _per_repetition(other_arm, ratio))
         row.update({ratio.column: value, f"{ratio.ci}_ci_low": low, f"{ratio.ci}_ci_high": high})
         row[ratio.verdict] = verdict(low, high, p) if base_arm else "no baseline"
         if ratio.column == "speedup_p50":
             row["u_test_p"] = float("nan") if p is None else p
+            row["speedup_ci_half_width"] = (high - low) / 2.0 / value if value > 0 else np.nan
     return row
 
 
@@ -230,6 +276,14 @@ def _unanswered_row(verdict_text: str) -> dict[str, Any]:
     return row
 
 
+def stopping_of(manifest: Mapping[str, Any]) -> dict[tuple[str, str, str], Mapping[str, Any]]:
+    """The manifest's record of how each point was measured, by (technique, point, mode)."""
+    return {
+        (str(entry["technique"]), str(entry["point"]), str(entry["mode"])): entry
+        for entry in manifest.get("stopping", [])
+    }
+
+
 def summarize(
     samples: pd.DataFrame,
     segments: pd.DataFrame,
@@ -237,15 +291,20 @@ def summarize(
     baselines: dict[str, str],
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    stopping: Mapping[tuple[str, str, str], Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """One row per technique x point x load mode x variant of the measure phase.
+
+    `stopping` is the manifest's record per (technique, point, mode) of the rounds run,
+    the planning rounds that chose their number, and why measuring stopped there.
 
     Latency percentiles and mean costs count successful requests only. rps = measured
     requests / measured seconds, a repetition's measured time running from its first
     measured send to its last completion (warm-up excluded without trusting the segment
     clock). speedup_p50 = baseline p50 / variant p50, speedup_p95 likewise, speedup_rps =
-    variant rps / baseline rps; each with its bootstrap CI and verdict (see stats module).
+    variant rps / baseline rps; each with its CI and verdict (see _compare).
     """
+    stopping = stopping or {}
     samples, segments = (
         with_columns(samples, SAMPLE_COLUMNS),
         with_columns(segments, SEGMENT_COLUMNS),
@@ -259,8 +318,10 @@ def summarize(
     # One distribution per request kind (`name`): a mixed workload's kinds are compared
     # with the same kind of the baseline's segments, never pooled.
     groups = samples.groupby(["technique", "point", "mode", "name"], sort=False)
-    for (technique, point, mode, name), group in groups:
+    for (technique, point, mode, kind), group in groups:
         base_name = baselines.get(str(technique))
+        stopped = stopping.get((str(technique), str(point), str(mode)), {})
+        planning = stopped.get("planning_rounds")
         parts = {
             str(name): part[part["phase"] == MEASURE_PHASE]
             for name, part in group.groupby("variant", sort=False)
@@ -270,7 +331,7 @@ def summarize(
             row: dict[str, Any] = dict(
                 zip(("technique", "variant", "point", "mode"), key, strict=True)
             )
-            row["name"] = str(name)
+            row["name"] = str(kind)
             row["baseline"] = variant == base_name
             row.update(_describe(parts[variant]))
             found = equivalence.get(key[0], {}).get(variant, {})
@@ -279,7 +340,7 @@ def summarize(
             if row["baseline"] and answered:
                 row.update(_baseline_row())
             elif base_name in parts and answered:
-                row.update(_compare(parts[base_name], parts[variant], resamples, seed))
+                row.update(_compare(parts[base_name], parts[variant], resamples, seed, planning))
             else:
                 row.update(_unanswered_row("no baseline" if answered else "no data"))
             segment_key = (key[0], variant, key[2], key[3])
@@ -287,7 +348,9 @@ def summarize(
                 users=users.get(segment_key, np.nan) if mode == CLOSED else np.nan,
                 rate=rates.get(segment_key, np.nan) if mode == OPEN else np.nan,
                 generator_cpu_max=cpu.get(segment_key, np.nan),
+                stopped=stopped.get("stopped", ""),
             )
-            row.update(segment_figures_of(figures.get(segment_key, {}), str(name)))
+            row.update(segment_figures_of(figures.get(segment_key, {}), str(kind)))
+            row.update(cache_hit_rate=cache_hit_rate(row), slo=slo_status(row))
             rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import json
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,10 @@ from bench_app.techniques import all_techniques
 
 Request = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
 SETUP_TIMEOUT_S = 120.0  # a reset, or the first call, that takes longer is stuck
+# Seconds a variant may take in all (PAIRBENCH_MICRO_VARIANT_BUDGET_S): one whose calls are
+# slow gets fewer rounds (at least MIN_SLOW_ROUNDS), so it cannot eat the others' time.
+VARIANT_BUDGET_S = float(os.environ.get("PAIRBENCH_MICRO_VARIANT_BUDGET_S", "2.0"))
+MIN_SLOW_ROUNDS = 3
 
 
 def _cases() -> list[dict[str, str]]:
@@ -75,15 +80,27 @@ CASES = _cases()
     "case", CASES, ids=[f"{case['technique']}-{case['variant']}" for case in CASES]
 )
 def bench_variant(
-    benchmark: Any, loop: asyncio.Runner, client: httpx.AsyncClient, case: dict[str, str]
+    benchmark: Any,
+    pytestconfig: pytest.Config,
+    loop: asyncio.Runner,
+    client: httpx.AsyncClient,
+    case: dict[str, str],
 ) -> None:
     technique = all_techniques()[case["technique"]]
     request = _request_for(case["technique"])
     if technique.reset_path:
         _bounded(loop, client.post(technique.reset_path), "reset").raise_for_status()
     url = _bounded(loop, _resolved_url(client, case), "resolving params")
+    started = time.perf_counter()
     first = _bounded(loop, request(client, url), "the first call")
+    call_s = time.perf_counter() - started
     assert first.status_code < 400, f"{url} answered {first.status_code}: {first.text[:200]}"
     benchmark.group = f"{case['technique']} at {case['point']}"
     benchmark.extra_info.update(case)
-    benchmark(lambda: loop.run(request(client, url)))
+    min_rounds = int(pytestconfig.getoption("benchmark_min_rounds"))
+    if call_s * min_rounds > VARIANT_BUDGET_S:
+        rounds = max(MIN_SLOW_ROUNDS, int(VARIANT_BUDGET_S / call_s))
+        benchmark.extra_info["budget_limited"] = True
+        benchmark.pedantic(lambda: loop.run(request(client, url)), rounds=rounds, iterations=1)
+    else:
+        benchmark(lambda: loop.run(request(client, url)))

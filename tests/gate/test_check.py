@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pairbench import cli
-from pairbench.gate.check import BaselineError, compare, make_baseline, read_baseline
+from pairbench.gate.check import BaselineError, compare, make_baseline, not_gated, read_baseline
 from pairbench.gate.render import render_junit, render_markdown, render_text
 
 
@@ -140,3 +140,67 @@ def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
     baseline_path.write_text("[]")
     assert cli.main(["check", "--baseline", str(baseline_path), str(clean)]) == 2
     assert str(baseline_path) in capsys.readouterr().err
+
+
+def with_new_variants(summary: pd.DataFrame) -> pd.DataFrame:
+    """`summary` plus what a baseline made before them cannot know: a new variant of a
+    gated technique and a whole new technique."""
+    new = summary.iloc[[1, 1]].copy()
+    new["variant"] = ["subquery", "redis"]
+    new["technique"] = ["n_plus_one", "cache_aside"]
+    new["point"] = ["authors=50", "days=30,limit=50"]
+    return pd.concat([summary, new], ignore_index=True)
+
+
+def test_variants_the_baseline_does_not_cover_are_named_not_gated(
+    baseline: dict[str, object],
+) -> None:
+    summary = with_new_variants(summary_rows())
+    findings = compare(baseline, summary)
+    unchecked = not_gated(baseline, summary)
+    assert [(v.technique, v.variant, v.point) for v in unchecked] == [
+        ("n_plus_one", "subquery", "authors=50"),
+        ("cache_aside", "redis", "days=30,limit=50"),
+    ]
+    assert not any(finding.regressed for finding in findings)
+    assert {f.variant for f in findings} == {"naive", "selectin", "joined"}  # the new: unchecked
+    text = render_text(findings, unchecked=unchecked)
+    assert (
+        "not gated: cache_aside/redis at days=30,limit=50: the baseline does not cover it" in text
+    )
+    assert text.endswith("no regression; 2 variant(s) not gated (not in the baseline)")
+    markdown = render_markdown(findings, unchecked)
+    assert ":warning:" in markdown and "### Not gated" in markdown
+    assert "| n_plus_one | subquery | authors=50 |" in markdown
+    suite = ElementTree.fromstring(render_junit(findings, unchecked).split("?>", 1)[1])
+    assert suite.get("skipped") == "2" and suite.get("tests") == str(len(findings) + 2)
+    skipped = [case for case in suite if case.find("skipped") is not None]
+    assert [case.get("classname") for case in skipped] == [
+        "n_plus_one.subquery",
+        "cache_aside.redis",
+    ]
+
+
+def test_a_run_the_baseline_covers_has_nothing_not_gated(baseline: dict[str, object]) -> None:
+    assert not_gated(baseline, summary_rows(selectin_queries=51.0)) == []
+    assert "not gated" not in render_text(compare(baseline, summary_rows()))
+    assert "Not gated" not in render_markdown(compare(baseline, summary_rows()))
+
+
+def test_check_strict_fails_on_variants_not_gated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = write_run(tmp_path / "results" / "base", summary_rows())
+    baseline_path = tmp_path / "baseline.json"
+    assert cli.main(["baseline", str(base), "--output", str(baseline_path)]) == 0
+    grown = write_run(tmp_path / "results" / "grown", with_new_variants(summary_rows()))
+    check = ["check", "--baseline", str(baseline_path), str(grown)]
+    capsys.readouterr()
+    assert cli.main(check) == 0
+    out = capsys.readouterr().out
+    assert "not gated: n_plus_one/subquery at authors=50" in out and "2 variant(s) not gated" in out
+    assert "### Not gated" in (grown / "check.md").read_text()
+    assert cli.main([*check, "--strict"]) == 1
+    assert "2 variant(s) not gated and --strict" in capsys.readouterr().err
+    clean = write_run(tmp_path / "results" / "clean", summary_rows())
+    assert cli.main(["check", "--strict", "--baseline", str(baseline_path), str(clean)]) == 0

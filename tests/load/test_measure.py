@@ -28,9 +28,9 @@ def test_both_generators_rows_become_the_same_tidy_columns(
     tmp_path: Path, columns: list[str], mode: str
 ) -> None:
     raw = raw_csv(tmp_path / "raw.csv", columns, [100.0, 100.5, 101.2, 103.0])
-    frame = tidy_samples(raw, POINT, "naive", 2, warmup_s=1.0, mode=mode)
+    frame = tidy_samples(raw, POINT, "naive", 2, (101.0, 102.5), mode=mode)
     assert list(frame.columns) == results.SAMPLE_COLUMNS
-    assert list(frame["phase"]) == ["warmup", "warmup", "measure", "measure"]
+    assert list(frame["phase"]) == ["warmup", "warmup", "measure", "cooldown"]
     assert set(frame["mode"]) == {mode} and set(frame["point"]) == {"authors=50"}
     assert set(frame["repetition"]) == {2}
 
@@ -60,11 +60,11 @@ def test_locusts_request_name_is_kept_as_the_samples_kind(tmp_path: Path) -> Non
     for name in ("target", "bystander"):
         recorder.on_request(5.0, 10, None, None, 100.0, name=name)
     recorder.close()
-    frame = tidy_samples(tmp_path / "raw.csv", POINT, "naive", 0, warmup_s=0.0, mode="closed")
+    frame = tidy_samples(tmp_path / "raw.csv", POINT, "naive", 0, (0.0, 1e12), mode="closed")
     assert list(frame["name"]) == ["target", "bystander"]
 
 
 def test_open_loop_rows_are_the_variants_own_requests(tmp_path: Path) -> None:
     raw = raw_csv(tmp_path / "raw.csv", RAW_COLUMNS, [100.0, 100.5])
-    frame = tidy_samples(raw, POINT, "naive", 0, warmup_s=0.0, mode="open")
+    frame = tidy_samples(raw, POINT, "naive", 0, (0.0, 1e12), mode="open")
     assert set(frame["name"]) == {results.TARGET_NAME}

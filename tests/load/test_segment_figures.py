@@ -1,18 +1,8 @@
-"""Segment figures: the measured window, and the deferred work's latency and backlog."""
+"""Segment figures: the deferred work's latency and backlog."""
 
-import pandas as pd
 import pytest
 
-from pairbench.load.segment_figures import deferred_work_figures, measured_window
-
-
-def test_the_window_runs_from_the_first_measured_send_to_the_last_completion() -> None:
-    frame = pd.DataFrame(
-        {"phase": ["warmup", "measure", "measure", "measure"],
-         "t_start": [100.0, 101.0, 102.0, 103.0], "latency_ms": [5.0, 5.0, 500.0, None]}
-    )  # fmt: skip
-    assert measured_window(frame, 99.0, 110.0) == (101.0, 102.5)
-    assert measured_window(frame.iloc[:1], 99.0, 110.0) == (99.0, 110.0)
+from pairbench.load.segment_figures import deferred_work_figures
 
 
 def test_deferred_work_counts_latency_and_the_most_in_progress() -> None:

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from pairbench import results
-from pairbench.report.build import build_report, headlines, load_or_build_summary
+from pairbench.report.build import build_report, headlines
 from pairbench.report.formatting import format_bytes, format_number, format_speedup
+from pairbench.stats.stage import read_summary
 from pairbench.stats.summary import summarize
 from tests.synthetic_run import POINT, VARIANTS, write_run
 
@@ -82,7 +83,11 @@ def test_sweep_points_each_get_charts_and_a_growth_chart(tmp_path: Path) -> None
     assert len(summary) == 9 and not summary.loc[summary["variant"] == "joined", "equivalent"].any()
     growth = pd.read_csv(run_dir / results.GROWTH)
     assert list(growth["variant"]) == ["naive", "selectin", "joined"]
-    assert all(text.endswith("per author, linear") for text in growth["sentence"])
+    # three points: a slope, but too few to tell a line from a curve
+    assert all(
+        text.endswith("per author; 3 points: not enough to tell its shape")
+        for text in growth["sentence"]
+    )
     assert "Cost as the work grows" in html
 
 
@@ -136,9 +141,9 @@ def test_a_technique_gone_from_the_registry_still_gets_a_section(tmp_path: Path)
 def test_summary_is_built_once_then_read_back(tmp_path: Path) -> None:
     run_dir = tmp_path / "run-5"
     write_run(run_dir)
-    built = load_or_build_summary(run_dir)
+    built = read_summary(run_dir)
     assert (run_dir / results.SUMMARY).exists()
-    read_back = load_or_build_summary(run_dir)
+    read_back = read_summary(run_dir)
     assert list(read_back["point"]) == [POINT] * 3
     assert read_back["speedup_p50"].to_numpy() == pytest.approx(built["speedup_p50"].to_numpy())
 

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from pairbench.cli import main
-from pairbench.report.compare import build_comparison, compare_rows
+from pairbench.report.compare import build_comparison
 from pairbench.results import read_run
+from pairbench.stats.comparison import compare_runs
 from tests.synthetic_run import write_run
 
 
@@ -19,7 +20,7 @@ def two_runs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_every_variant_of_both_runs_gets_its_ratio_and_verdict(two_runs: tuple[Path, Path]) -> None:
-    rows = compare_rows(read_run(two_runs[0]), read_run(two_runs[1]))
+    rows = compare_runs(read_run(two_runs[0]), read_run(two_runs[1]))
     assert list(rows["variant"]) == ["naive", "selectin", "joined"]
     for row in rows.to_dict("records"):
         assert 1.7 < row["speedup_p50"] < 2.3  # after is twice as fast, give or take the noise
@@ -30,7 +31,7 @@ def test_every_variant_of_both_runs_gets_its_ratio_and_verdict(two_runs: tuple[P
 
 def test_a_run_against_itself_shows_no_difference(two_runs: tuple[Path, Path]) -> None:
     run = read_run(two_runs[0])
-    rows = compare_rows(run, run)
+    rows = compare_runs(run, run)
     assert (rows["speedup_p50"] == 1.0).all()
     assert set(rows["verdict"]) == {"no significant difference"}
 

@@ -130,12 +130,22 @@ def test_summarize_counts_rates_and_percentiles_by_hand() -> None:
     assert naive["verdict"] == "baseline"
 
     assert fast["equivalent"] and fast["queries_per_request"] == pytest.approx(2.0)
-    assert fast["speedup_p50"] == pytest.approx(30.0 / 5.0)
-    assert fast["speedup_ci_low"] <= 6.0 <= fast["speedup_ci_high"]
+    # Two rounds: the geometric mean of each round's ratio. p50s: naive 25 then 30, fast 5.
+    assert fast["speedup_p50"] == pytest.approx(math.sqrt(25.0 / 5.0 * 30.0 / 5.0))
+    assert fast["speedup_ci_low"] <= fast["speedup_p50"] <= fast["speedup_ci_high"]
     assert fast["speedup_ci_low"] > 1.0 and fast["verdict"] == "faster"
-    # p95: naive's 9 successes 10 10 20 20 30 30 40 40 1000 -> rank 7.6: 40 + 0.6 * 960
-    assert fast["speedup_p95"] == pytest.approx((40 + 0.6 * 960) / 5.0)
-    assert fast["speedup_rps"] == pytest.approx(fast["rps"] / naive["rps"])
+    # p95: naive's rounds 10 20 30 40 -> rank 2.85: 38.5; 10 20 30 40 1000 -> rank 3.8: 808
+    assert fast["speedup_p95"] == pytest.approx(math.sqrt(38.5 / 5.0 * 808.0 / 5.0))
+    measured = samples[samples["phase"] == "measure"].assign(dropped=0)
+    per_round = [
+        np.mean(fast_bins) / np.mean(naive_bins)
+        for naive_bins, fast_bins in zip(
+            throughput_bins(measured[measured["variant"] == "naive"]),
+            throughput_bins(measured[measured["variant"] == "fast"]),
+            strict=True,
+        )
+    ]
+    assert fast["speedup_rps"] == pytest.approx(math.exp(np.mean(np.log(per_round))))
     assert fast["rps"] == pytest.approx(10 / (2.005 * 2))
     assert math.isnan(fast["u_test_p"])  # 2 repetitions: too few for the U test
     assert naive["p999_ms"] == pytest.approx(

@@ -2,11 +2,14 @@
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
+from bench_app.techniques.cache_aside import REDIS_TTL_S, top_authors_key
+from pairbench.profiles import PROFILES
 from tests.contract import assert_every_variant_rejects
 
 TECHNIQUE = all_techniques()["cache_aside"]
@@ -38,8 +41,12 @@ def costs(response: httpx.Response) -> dict[str, int]:
     return {name: int(response.headers[f"x-{name}"]) for name in names}
 
 
-async def reset(client: httpx.AsyncClient) -> None:
-    response = await client.post(TECHNIQUE.reset_path or "")
+COLD = {"days": 7, "limit": 5}  # parameters no test warms with a reset
+
+
+async def reset(client: httpx.AsyncClient, params: dict[str, int] | None = None) -> None:
+    """The harness's reset before a segment: empty the caches, then warm `params`' answer."""
+    response = await client.post(TECHNIQUE.reset_path or "", params=params or {})
     assert response.status_code == 200
 
 
@@ -69,8 +76,8 @@ async def test_database_variant_queries_every_time(client: httpx.AsyncClient) ->
 
 async def test_redis_variant_queries_once_then_only_gets(client: httpx.AsyncClient) -> None:
     await reset(client)
-    miss = costs(await client.get(TECHNIQUE.url("redis")))
-    hits = [costs(await client.get(TECHNIQUE.url("redis"))) for _ in range(3)]
+    miss = costs(await client.get(TECHNIQUE.url("redis", COLD)))
+    hits = [costs(await client.get(TECHNIQUE.url("redis", COLD))) for _ in range(3)]
     assert miss == {
         "queries": 1, "redis-commands": 2, "redis-round-trips": 2,
         "cache-hits": 0, "cache-misses": 1,
@@ -85,8 +92,8 @@ async def test_two_level_variant_serves_repeats_from_process_memory(
     client: httpx.AsyncClient,
 ) -> None:
     await reset(client)
-    miss = costs(await client.get(TECHNIQUE.url("two_level")))
-    hits = [costs(await client.get(TECHNIQUE.url("two_level"))) for _ in range(3)]
+    miss = costs(await client.get(TECHNIQUE.url("two_level", COLD)))
+    hits = [costs(await client.get(TECHNIQUE.url("two_level", COLD))) for _ in range(3)]
     assert miss == {
         "queries": 1, "redis-commands": 2, "redis-round-trips": 2,
         "cache-hits": 0, "cache-misses": 1,
@@ -101,12 +108,51 @@ async def test_two_level_falls_back_to_redis_before_the_database(
     client: httpx.AsyncClient,
 ) -> None:
     await reset(client)
-    await client.get(TECHNIQUE.url("redis"))  # fills Redis, not this process's local cache
-    response = await client.get(TECHNIQUE.url("two_level"))
+    await client.get(TECHNIQUE.url("redis", COLD))  # fills Redis, not this process's local cache
+    response = await client.get(TECHNIQUE.url("two_level", COLD))
     assert costs(response) == {
         "queries": 0, "redis-commands": 1, "redis-round-trips": 1,
         "cache-hits": 1, "cache-misses": 0,
     }  # fmt: skip
+
+
+EXACT_COSTS = {  # per request, every request of a segment that starts after a reset
+    "database": {
+        "queries": 1, "redis-commands": 0, "redis-round-trips": 0, "cache-hits": 0,
+        "cache-misses": 0,
+    },
+    "redis": {
+        "queries": 0, "redis-commands": 1, "redis-round-trips": 1, "cache-hits": 1,
+        "cache-misses": 0,
+    },
+    "two_level": {
+        "queries": 0, "redis-commands": 0, "redis-round-trips": 0, "cache-hits": 1,
+        "cache-misses": 0,
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("params", [dict(TECHNIQUE.params), {"days": 90, "limit": 50}])
+async def test_after_a_reset_every_request_costs_exactly_the_same(
+    client: httpx.AsyncClient, params: dict[str, int]
+) -> None:
+    """The reset warms the point's answer, so a segment has no miss at all: from its very
+    first request, each variant's costs are exact (no query and no miss for the caches)."""
+    for variant, expected in EXACT_COSTS.items():
+        await reset(client, params)
+        found = [costs(await client.get(TECHNIQUE.url(variant, params))) for _ in range(5)]
+        assert found == [expected] * 5, variant
+
+
+async def test_a_reset_sets_a_ttl_longer_than_any_load_segment(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """Counted from the reset, the cached answer outlives the longest segment twice over."""
+    longest_segment_s = max(p.longest_segment_s for p in PROFILES.values())
+    assert REDIS_TTL_S >= 2 * longest_segment_s
+    await reset(client)
+    ttl_ms = await app.state.redis.pttl(top_authors_key(**TECHNIQUE.params))
+    assert REDIS_TTL_S * 1000 - 5000 < ttl_ms <= REDIS_TTL_S * 1000
 
 
 async def test_different_parameters_are_cached_apart(client: httpx.AsyncClient) -> None:

@@ -4,12 +4,14 @@ from datetime import datetime
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
-from bench_app.techniques.conditional_get import still_fresh
+from bench_app.techniques.conditional_get import TTL_S, representation_key, still_fresh
+from pairbench.profiles import PROFILES
 from tests.contract import assert_every_variant_rejects
 
 TECHNIQUE = all_techniques()["conditional_get"]
@@ -51,8 +53,10 @@ def decoded(body: dict[str, object]) -> dict[str, object]:
     return {**body, "posts": posts}
 
 
-async def reset(client: httpx.AsyncClient) -> None:
-    assert (await client.post(TECHNIQUE.reset_path or "")).status_code == 200
+async def reset(client: httpx.AsyncClient, params: dict[str, int] | None = None) -> None:
+    """The harness's reset before a segment: drop the cache, then cache `params`' profile."""
+    response = await client.post(TECHNIQUE.reset_path or "", params=params or {})
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("user_id", [1, 77, 1000])
@@ -120,6 +124,37 @@ async def test_bytes_and_costs_of_a_revalidation(client: httpx.AsyncClient) -> N
         "etag": (0, 2, 0),
         "etag_cached": (0, 0, 1),
     }
+
+
+@pytest.mark.parametrize("user_id", [1, 77])
+async def test_after_a_reset_every_revalidation_costs_exactly_the_same(
+    client: httpx.AsyncClient, user_id: int
+) -> None:
+    """A browser's first request, then revalidations, in a segment that starts after a
+    reset: the cached representation is there from the first request, so each variant's
+    queries and Redis commands per request are exact, with no first miss among them."""
+    params = {"user_id": user_id}
+    expected = {"full": (2, 0), "etag": (2, 0), "etag_cached": (0, 1)}  # queries, Redis
+    for variant, (queries, commands) in expected.items():
+        await reset(client, params)
+        first = await client.get(TECHNIQUE.url(variant, params))
+        tag = first.headers.get("etag")
+        held = {} if tag is None else {"If-None-Match": tag}
+        again = [await client.get(TECHNIQUE.url(variant, params), headers=held) for _ in range(4)]
+        for response in (first, *again):
+            found = (int(response.headers["x-queries"]), int(response.headers["x-redis-commands"]))
+            assert found == (queries, commands), variant
+        assert {r.status_code for r in again} == ({200} if tag is None else {304})
+
+
+async def test_a_reset_sets_a_ttl_longer_than_any_load_segment(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    longest_segment_s = max(p.longest_segment_s for p in PROFILES.values())
+    assert TTL_S >= 2 * longest_segment_s
+    await reset(client)
+    ttl_ms = await app.state.redis.pttl(representation_key(1))
+    assert TTL_S * 1000 - 5000 < ttl_ms <= TTL_S * 1000
 
 
 async def test_an_unknown_user_is_a_404_and_is_not_cached(client: httpx.AsyncClient) -> None:

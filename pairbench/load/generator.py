@@ -1,0 +1,180 @@
+"""The load generator: one long-lived process per run, told what to load next.
+
+Starting Locust costs seconds (imports, gevent's patching, spawning users); paid once
+per segment it was a sizeable share of short segments. This process pays it once and
+then runs segment after segment: the harness (pairbench.load.segment) writes one JSON
+command a line on stdin and reads one JSON reply a line back. Closed loop drives
+Locust as a library (an Environment and a local runner per segment, with the same user
+classes as scenarios/locustfile.py); open loop runs pairbench.load.open_loop's schedule.
+
+A closed-loop segment's warm-up lasts until latency settles (two consecutive windows'
+medians within SETTLED_CHANGE of each other), at least `warmup_min` and at most
+`warmup_max` seconds; the reply says when measuring began, and the samples before that
+are warm-up.
+"""
+
+import locust  # noqa: F401, I001 - first: it monkey-patches the process for gevent
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from typing import IO, Any
+
+import gevent
+from locust import User
+from locust.env import Environment
+from locust.event import Events
+
+from pairbench.load.open_loop import Schedule, run_schedule
+from pairbench.results import TARGET_NAME
+from scenarios.samples import SampleRecorder
+from scenarios.users import users_for
+
+WINDOW_S = 0.25  # latency windows compared to tell that warm-up is over
+SETTLED_CHANGE = 0.15  # medians of two windows this close: settled
+MIN_WINDOW_SAMPLES = 5
+POLL_S = 0.05
+STOP_TIMEOUT_S = 30.0  # at a segment's end, how long in-flight requests may take to answer
+
+
+class SettleWatch:
+    """Watches latencies: warm-up is over once two full windows agree on the median;
+    then it counts the requests sent after measuring began."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.windows: dict[int, list[float]] = {}
+        self.measure_start = float("inf")
+        self.measured = 0
+
+    def on_request(self, response_time: float, start_time: float, **_: Any) -> None:
+        finished = start_time + response_time / 1000.0
+        index = int((finished - self.started) / WINDOW_S)
+        self.windows.setdefault(index, []).append(response_time)
+        if start_time >= self.measure_start:
+            self.measured += 1
+
+    def settled(self, now: float) -> bool:
+        current = int((now - self.started) / WINDOW_S)  # still filling: not compared
+        full = [self.windows.get(index, []) for index in (current - 2, current - 1)]
+        if any(len(window) < MIN_WINDOW_SAMPLES for window in full):
+            return False
+        older, newer = (statistics.median(window) for window in full)
+        return older > 0 and abs(newer / older - 1.0) <= SETTLED_CHANGE
+
+    def wait(self, minimum_s: float, maximum_s: float) -> float:
+        """Sleep until settled (within the bounds); returns when measuring starts."""
+        while True:
+            gevent.sleep(POLL_S)
+            now = time.time()
+            elapsed = now - self.started
+            if elapsed >= maximum_s or (elapsed >= minimum_s and self.settled(now)):
+                self.measure_start = now
+                return now
+
+    def measure(self, seconds: float, min_requests: int, max_seconds: float) -> None:
+        """Sleep `seconds`, longer (up to `max_seconds`) until `min_requests` have answered."""
+        gevent.sleep(seconds)
+        deadline = self.measure_start + max_seconds
+        while self.measured < min_requests and time.time() < deadline:
+            gevent.sleep(POLL_S)
+
+
+def closed_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
+    """N users back to back: warm-up until settled, then `seconds` measured (longer, up to
+    `max_seconds`, until `min_requests` answered). Measuring ends gracefully: a request
+    sent in the window is waited for (up to STOP_TIMEOUT_S), not cut off, since cutting
+    off the slowest requests would flatter the variant."""
+    users = int(command["users"])
+    # The variant's own requests are named TARGET_NAME; a mixed workload names its others.
+    users_classes: list[type[User]] = [
+        *users_for(command["technique"], TARGET_NAME, command["target"])
+    ]
+    events = Events()  # type: ignore[no-untyped-call]
+    environment = Environment(
+        user_classes=users_classes,
+        host=base_url,
+        events=events,
+        stop_timeout=STOP_TIMEOUT_S,
+    )
+    recorder = SampleRecorder(command["samples"])
+    watch = SettleWatch()
+    for listener in (recorder.on_request, watch.on_request):
+        events.request.add_listener(listener)  # type: ignore[no-untyped-call]
+    runner = environment.create_local_runner()
+    try:
+        runner.start(users, spawn_rate=users * 100)  # all at once: no ramp to wait for
+        measure_start = watch.wait(float(command["warmup_min"]), float(command["warmup_max"]))
+        watch.measure(
+            float(command["seconds"]), int(command["min_requests"]), float(command["max_seconds"])
+        )
+        measure_end = time.time()
+        runner.stop()  # users finish the request in hand, then stop
+    finally:
+        runner.quit()
+        recorder.close()
+    return {
+        "started": watch.started,
+        "measure_start": measure_start,
+        "measure_end": measure_end,
+        "ended": time.time(),
+    }
+
+
+def open_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
+    """A fixed arrival rate for warm-up + `seconds`, timed from the due times."""
+    warmup, seconds = float(command["warmup_max"]), float(command["seconds"])
+    schedule = Schedule(base_url, command["target"], float(command["rate"]), warmup + seconds)
+    started = time.time()
+    with open(command["samples"], "w", newline="") as handle:
+        outcome = run_schedule(schedule, handle)
+    return {
+        "started": started,
+        "measure_start": started + warmup,
+        "measure_end": started + warmup + seconds,
+        "ended": time.time(),
+        "dropped": outcome.dropped,
+    }
+
+
+SEGMENTS = {"closed": closed_segment, "open": open_segment}
+
+
+def serve(base_url: str, commands: IO[str], replies: IO[str]) -> None:
+    """Answer commands until "quit" or end of input; a failed segment is an error reply."""
+
+    def reply(message: dict[str, Any]) -> None:
+        replies.write(json.dumps(message) + "\n")
+        replies.flush()
+
+    reply({"ok": True, "ready": True, "pid": os.getpid()})
+    for line in commands:
+        command = json.loads(line)
+        if command.get("op") == "quit":
+            break
+        gevent.get_hub().loop.update_now()  # the loop's clock stood still while we read
+        try:
+            reply({"ok": True, **SEGMENTS[command["op"]](base_url, command)})
+        except Exception as error:  # reported to the harness, which decides what it means
+            traceback.print_exc()
+            reply({"ok": False, "error": f"{type(error).__name__}: {error}"})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pairbench.load.generator", description=__doc__)
+    parser.add_argument("--base-url", required=True)
+    args = parser.parse_args(argv)
+    # Replies get a private copy of stdout; anything else printed goes to stderr (the log).
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout = sys.stderr
+    serve(args.base_url, sys.stdin, replies)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

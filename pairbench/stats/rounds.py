@@ -1,0 +1,106 @@
+"""Speedups from interleaved rounds, and how many rounds a target precision needs.
+
+A run measures a point in rounds: every variant once per round, back to back, so drift
+of the machine falls on all of them alike. Each round gives one ratio per variant (its
+baseline's statistic over its own, both from that round), and the rounds' log ratios
+are the units of the confidence interval: they carry the round-to-round noise that a
+bootstrap of the pooled samples would miss.
+
+The number of rounds may be chosen from the data (adaptive stopping). Stopping as soon
+as an ordinary t-interval looks narrow enough picks the runs whose spread came out small
+by chance, and such intervals cover the truth less often than they claim. Stein's
+two-stage procedure avoids that: the spread and its degrees of freedom come from the
+first `planning_rounds` rounds only, which also fix how many rounds to run; the mean
+comes from all of them. The interval is then exact (for normal log ratios) however many
+rounds were run. With planning_rounds equal to the rounds run it is the usual t-interval.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats as scipy_stats
+
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class RoundRatio:
+    """A ratio's estimate (geometric mean of the rounds' ratios) and its CI."""
+
+    estimate: float
+    low: float
+    high: float
+    rounds: int
+
+    @property
+    def half_width(self) -> float:
+        """Half the CI's width as a share of the estimate (0.1: within +/-10%)."""
+        if not self.estimate > 0 or math.isnan(self.low) or math.isnan(self.high):
+            return float("nan")
+        return (self.high - self.low) / 2.0 / self.estimate
+
+
+def _t_quantile(degrees_of_freedom: int, confidence: float) -> float:
+    return float(scipy_stats.t.ppf(0.5 + confidence / 2.0, degrees_of_freedom))
+
+
+def _log_ratios(
+    base: npt.ArrayLike, other: npt.ArrayLike, higher_is_better: bool
+) -> npt.NDArray[np.float64]:
+    base_values, other_values = np.asarray(base, dtype=float), np.asarray(other, dtype=float)
+    if base_values.shape != other_values.shape:
+        raise ValueError("a ratio per round needs the same rounds on both sides")
+    ratios = other_values / base_values if higher_is_better else base_values / other_values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(ratios)
+    finite: npt.NDArray[np.float64] = logs[np.isfinite(logs)]
+    return finite
+
+
+def round_ratio_ci(
+    base: npt.ArrayLike,
+    other: npt.ArrayLike,
+    planning_rounds: int | None = None,
+    higher_is_better: bool = False,
+    confidence: float = CONFIDENCE,
+) -> RoundRatio:
+    """The ratio of `base` to `other` (a statistic per round each, in round order), with
+    Stein's CI: spread from the first `planning_rounds` rounds (all, if None), mean from all.
+
+    "Above 1 = the variant is better": base/other for latencies, other/base for
+    throughput (higher_is_better). Fewer than two usable rounds: the estimate, no CI.
+    """
+    logs = _log_ratios(base, other, higher_is_better)
+    rounds = int(logs.size)
+    if rounds == 0:
+        return RoundRatio(float("nan"), float("nan"), float("nan"), 0)
+    estimate = float(np.exp(logs.mean()))
+    planning = rounds if planning_rounds is None else min(max(planning_rounds, 2), rounds)
+    if planning < 2:
+        return RoundRatio(estimate, float("nan"), float("nan"), rounds)
+    spread = float(logs[:planning].std(ddof=1))
+    half = _t_quantile(planning - 1, confidence) * spread / math.sqrt(rounds)
+    return RoundRatio(estimate, estimate * math.exp(-half), estimate * math.exp(half), rounds)
+
+
+def rounds_needed(
+    base: npt.ArrayLike,
+    other: npt.ArrayLike,
+    target_half_width: float,
+    confidence: float = CONFIDENCE,
+) -> int:
+    """How many rounds in all bring the CI's half-width (as a share of the estimate)
+    within the target, judging the spread by the rounds given (the planning rounds)."""
+    logs = _log_ratios(base, other, higher_is_better=False)
+    planning = int(logs.size)
+    if planning < 2:
+        raise ValueError("planning needs at least two rounds")
+    spread = float(logs.std(ddof=1))
+    # A relative half-width w of [e exp(-h), e exp(h)] is sinh(h): solve for h.
+    allowed = math.asinh(target_half_width)
+    if spread == 0.0:
+        return planning
+    needed = (_t_quantile(planning - 1, confidence) * spread / allowed) ** 2
+    return max(planning, math.ceil(needed))

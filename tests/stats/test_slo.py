@@ -1,0 +1,38 @@
+"""The seed's SLOs: the cache hit rate (hits over lookups, against 80%), p95 and errors."""
+
+import math
+
+import pytest
+
+from pairbench.stats.slo import cache_hit_rate, slo_checks, slo_status
+
+
+@pytest.mark.parametrize(
+    ("hits", "misses", "rate"),
+    [(1.0, 0.0, 1.0), (0.9, 0.1, 0.9), (100.0, 0.0, 1.0), (0.0, 1.0, 0.0), (3.0, 1.0, 0.75)],
+)
+def test_hit_rate_is_hits_over_lookups(hits: float, misses: float, rate: float) -> None:
+    row = {"cache_hits_per_request": hits, "cache_misses_per_request": misses}
+    assert cache_hit_rate(row) == pytest.approx(rate)
+
+
+@pytest.mark.parametrize(
+    "row", [{}, {"cache_hits_per_request": 0.0, "cache_misses_per_request": 0.0}]
+)
+def test_a_variant_without_lookups_has_no_hit_rate(row: dict[str, float]) -> None:
+    assert math.isnan(cache_hit_rate(row))
+
+
+def test_slo_status_judges_p95_errors_and_the_hit_rate_where_metered() -> None:
+    met = {"p95_ms": 120.0, "error_rate": 0.0}
+    assert slo_status(met) == "met"
+    assert slo_status({**met, "p95_ms": 250.0}) == "missed"
+    assert slo_status({**met, "error_rate": 0.02}) == "missed"
+    cached = {**met, "cache_hits_per_request": 0.7, "cache_misses_per_request": 0.3}
+    assert slo_status(cached) == "missed"
+    assert [check.name for check in slo_checks(cached)] == [
+        "p95_ms",
+        "error_rate",
+        "cache_hit_rate",
+    ]
+    assert slo_status({"p95_ms": math.nan, "error_rate": 1.0}) == "no data"

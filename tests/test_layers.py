@@ -1,0 +1,61 @@
+"""The pipeline's layering: stats computes and never renders; report and gate only read.
+
+Report and gate depend on stats, never the reverse; nothing in stats draws or formats
+HTML; nothing in report or gate calls a statistic (percentiles, bootstrap, fits).
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "pairbench"
+STATISTICS = {
+    "percentile", "quantile", "median", "mean", "std", "var", "polyfit", "lstsq",
+    "bootstrap_ci", "bootstrap_ratio_ci", "summarize", "fit_growth", "mann_whitney_u",
+}  # fmt: skip
+RENDERING = ("matplotlib", "jinja2", "markupsafe", "pygments", "pairbench.report", "pairbench.gate")
+
+
+def modules(stage: str) -> list[Path]:
+    return sorted((PACKAGE / stage).glob("*.py"))
+
+
+def imported(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def called(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            function = node.func
+            if isinstance(function, ast.Attribute):
+                names.add(function.attr)
+            elif isinstance(function, ast.Name):
+                names.add(function.id)
+    return names
+
+
+@pytest.mark.parametrize("path", modules("stats"), ids=lambda path: path.name)
+def test_stats_neither_renders_nor_depends_on_its_readers(path: Path) -> None:
+    wrong = {name for name in imported(path) if name.startswith(RENDERING)}
+    wrong |= {
+        name for name in imported(path) if name.startswith(("pairbench.load", "pairbench.cli"))
+    }
+    assert not wrong, f"{path.name} imports {sorted(wrong)}"
+
+
+@pytest.mark.parametrize(
+    "path", modules("report") + modules("gate"), ids=lambda path: f"{path.parent.name}/{path.name}"
+)
+def test_report_and_gate_compute_no_statistic(path: Path) -> None:
+    assert not called(path) & STATISTICS, (
+        f"{path.name} computes {sorted(called(path) & STATISTICS)}"
+    )
