@@ -13,6 +13,7 @@ from saq.types import TimersDict
 
 from bench_app import job_queue
 from bench_app.db import make_engine, make_sessionmaker
+from bench_app.parent_watch import exit_with_parent
 from bench_app.settings import Settings, get_settings
 from bench_app.upstream_client import make_upstream_client
 
@@ -71,6 +72,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
+    exit_with_parent()
     asyncio.run(serve(get_settings()))
 
 

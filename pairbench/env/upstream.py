@@ -84,7 +84,10 @@ def running_upstream(
     ]  # fmt: skip
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(command, stdout=log_file, stderr=log_file)
+        # A session of its own: Ctrl-C reaches only the harness, which stops it in order.
+        process = subprocess.Popen(
+            command, stdout=log_file, stderr=log_file, start_new_session=True
+        )
     try:
         _wait_ready(upstream, process, log_path)
         log(f"upstream stub ready at {upstream.url} ({config.latency_ms:g} ms per call)")

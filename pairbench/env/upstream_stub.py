@@ -26,6 +26,8 @@ from urllib.parse import parse_qs
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from bench_app.parent_watch import exit_with_parent
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -174,6 +176,7 @@ def main() -> None:
     parser.add_argument("--stall-ms", type=float, default=DEFAULT_STALL_MS)
     args = parser.parse_args()
     config = StubConfig(args.latency_ms, args.payload_bytes, args.stall_share, args.stall_ms)
+    exit_with_parent()
     serve(args.port, args.control_port, config)
 
 

@@ -24,6 +24,7 @@ def start_worker(environment: Mapping[str, str], log_path: Path) -> subprocess.P
             env=dict(environment),
             stdout=log_file,
             stderr=log_file,
+            start_new_session=True,  # Ctrl-C reaches only the harness, which stops it in order
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while READY_LINE not in log_path.read_bytes()[offset:].decode(errors="replace"):
