@@ -27,7 +27,8 @@ def make_engine(settings: Settings, *, pooled: bool = True) -> AsyncEngine:
         )
     else:
         engine = create_async_engine(settings.database_url, poolclass=NullPool)
-    meter_engine(engine)
+    if settings.meter:
+        meter_engine(engine, slow_query_s=settings.slow_query_ms / 1000)
     return engine
 
 

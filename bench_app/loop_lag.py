@@ -1,10 +1,10 @@
-"""Event-loop lag: how late a periodic task wakes, sampled for the app's whole life.
+"""Event-loop lag: how late the loop runs a callback that was due now.
 
-A task asks to sleep INTERVAL_S and measures how much later than that it woke. On an
-idle loop it is a fraction of a millisecond; when a request blocks the loop (a
-synchronous call, CPU-bound work inside `async def`), every other task, this one and
-every other request, waits the same extra time. The harness reads the samples of each
-load segment's window from GET /loop-lag.
+Blocking code inside `async def` (a synchronous driver call, a CPU-heavy loop) stalls
+every request the process serves, not just its own; the loop's lag is where that
+shows. A task sleeps a fixed interval and records how much later than asked it woke.
+The metrics read `latest_s` and `max_s`; the harness reads each load segment's samples
+from GET /loop-lag (pairbench.load.segment_figures).
 """
 
 import asyncio
@@ -14,32 +14,58 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-INTERVAL_S = 0.01
 KEPT_S = 600.0  # a segment's samples are read when it ends; ten minutes is ample
-Since = Annotated[float, Query(ge=0, description="Unix time: samples from then on.")]
-Until = Annotated[float | None, Query(ge=0, description="Unix time: samples until then.")]
 
 
-class LoopLagMonitor:
-    """Samples of (unix time woken, lag in ms), the last KEPT_S seconds of them."""
+class LoopLagSampler:
+    """The loop's lag, sampled every `interval_s`: the latest and the largest since read,
+    and the samples of the last KEPT_S seconds as (unix time woken, lag in seconds)."""
 
-    def __init__(self) -> None:
-        self.samples: deque[tuple[float, float]] = deque(maxlen=int(KEPT_S / INTERVAL_S))
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self.latest_s = 0.0
+        self.max_s = 0.0  # the largest since the last take_max()
+        self.samples: deque[tuple[float, float]] = deque(maxlen=int(KEPT_S / interval_s))
+
+    def take_max(self) -> float:
+        """The largest lag since the last call (a scrape), then start over."""
+        largest, self.max_s = max(self.max_s, self.latest_s), 0.0
+        return largest
+
+    def between(self, since: float, until: float | None) -> list[float]:
+        """The lags (seconds) sampled in [since, until], unix times."""
+        end = float("inf") if until is None else until
+        return [lag for woke, lag in list(self.samples) if since <= woke <= end]
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            due = loop.time() + INTERVAL_S
-            await asyncio.sleep(INTERVAL_S)
-            self.samples.append((time.time(), (loop.time() - due) * 1000.0))
+            due = loop.time() + self.interval_s
+            await asyncio.sleep(self.interval_s)
+            self.latest_s = max(0.0, loop.time() - due)
+            self.max_s = max(self.max_s, self.latest_s)
+            self.samples.append((time.time(), self.latest_s))
 
-    def between(self, since: float, until: float | None) -> list[float]:
-        """The lags (ms) sampled in [since, until]."""
-        end = float("inf") if until is None else until
-        return [lag for woke, lag in list(self.samples) if since <= woke <= end]
+
+@asynccontextmanager
+async def sampling(sampler: LoopLagSampler) -> AsyncIterator[LoopLagSampler]:
+    """Run `sampler` on the current loop for the block."""
+    task = asyncio.create_task(sampler.run(), name="loop-lag-sampler")
+    try:
+        yield sampler
+    finally:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+
+Since = Annotated[float, Query(ge=0, description="Unix time: samples from then on.")]
+Until = Annotated[float | None, Query(ge=0, description="Unix time: samples until then.")]
 
 
 class LoopLag(BaseModel):
@@ -53,16 +79,6 @@ router = APIRouter()
 @router.get("/loop-lag", response_model=LoopLag, include_in_schema=False)
 async def loop_lag(request: Request, since: Since = 0.0, until: Until = None) -> LoopLag:
     """The event-loop lag samples of a time window (the harness reads one per load segment)."""
-    monitor: LoopLagMonitor = request.app.state.loop_lag
-    return LoopLag(interval_ms=INTERVAL_S * 1000.0, lags_ms=monitor.between(since, until))
-
-
-@asynccontextmanager
-async def sampling_loop_lag(app: FastAPI) -> AsyncIterator[None]:
-    """Lifespan: sample the lag while the app runs."""
-    app.state.loop_lag = monitor = LoopLagMonitor()
-    task = asyncio.create_task(monitor.run())
-    try:
-        yield
-    finally:
-        task.cancel()
+    sampler: LoopLagSampler = request.app.state.loop_lag
+    lags = sampler.between(since, until)
+    return LoopLag(interval_ms=sampler.interval_s * 1000, lags_ms=[lag * 1000 for lag in lags])

@@ -1,4 +1,4 @@
-"""The target app: every technique's router, the cost meter, and a health check."""
+"""The target app: every technique's router, the cost meter, /metrics and health checks."""
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -6,13 +6,16 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from bench_app import loop_lag
+from bench_app import loop_lag, metrics, slow_queries
 from bench_app.db import make_engine, make_sessionmaker
-from bench_app.loop_lag import sampling_loop_lag
+from bench_app.loop_lag import LoopLagSampler, sampling
 from bench_app.metering import CostMeterMiddleware
+from bench_app.metrics import AppMetrics, MetricsMiddleware
 from bench_app.redis_client import make_redis
 from bench_app.regression_switch import RegressionSwitch
+from bench_app.responses import REDIS_UNREACHABLE, redis_unavailable
 from bench_app.settings import Settings, get_settings
+from bench_app.slow_queries import SlowQueryLog
 from bench_app.techniques import all_techniques
 from bench_app.upstream_client import make_upstream_client
 
@@ -20,6 +23,8 @@ from bench_app.upstream_client import make_upstream_client
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app with every registered technique mounted."""
     settings = settings or get_settings()
+    app_metrics = AppMetrics() if settings.metrics else None
+    slow_query_log = SlowQueryLog(settings.slow_query_ms / 1000)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -30,11 +35,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = make_redis(settings)
         app.state.upstream = make_upstream_client(settings)  # one pooled client, shared
         try:
-            async with AsyncExitStack() as technique_resources:
-                await technique_resources.enter_async_context(sampling_loop_lag(app))
+            async with AsyncExitStack() as resources:
+                app.state.loop_lag = await resources.enter_async_context(
+                    sampling(LoopLagSampler(settings.loop_lag_interval_s))
+                )
+                if app_metrics is not None:
+                    app_metrics.pool = engine.pool
+                    app_metrics.loop_lag = app.state.loop_lag
                 for technique in all_techniques().values():
                     if technique.lifespan is not None:
-                        await technique_resources.enter_async_context(technique.lifespan(app))
+                        await resources.enter_async_context(technique.lifespan(app))
                 yield
         finally:
             await app.state.upstream.close()
@@ -42,12 +52,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="pairbench target app", lifespan=lifespan)
-    app.add_middleware(CostMeterMiddleware)
+    app.state.metrics = app_metrics
+    app.state.slow_queries = slow_query_log
+    # The cost meter, when on, also tells the metrics about each request: one layer for both.
+    if settings.meter:
+        app.add_middleware(CostMeterMiddleware, slow_queries=slow_query_log, observer=app_metrics)
+    elif app_metrics is not None:
+        app.add_middleware(MetricsMiddleware, metrics=app_metrics)
+    for error in REDIS_UNREACHABLE:
+        app.add_exception_handler(error, redis_unavailable)
     if settings.inject_regression:
         app.add_middleware(RegressionSwitch, spec=settings.inject_regression)
     for technique in all_techniques().values():
         app.include_router(technique.router)
-    app.include_router(loop_lag.router)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -56,4 +73,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await conn.execute(text("SELECT 1"))
         return {"status": "ok"}
 
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        """Alive: answers without touching any server (what the meter costs on its own)."""
+        return {"status": "ok"}
+
+    # Last: routes are matched in order, so no measured request pays for passing these.
+    app.include_router(slow_queries.router)
+    app.include_router(loop_lag.router)  # each load segment's lag, for the harness
+    if app_metrics is not None:
+        app.include_router(metrics.router)
     return app

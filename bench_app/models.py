@@ -8,6 +8,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bench_app.settings import get_settings
 
+# Ids are BIGINT: a larger number names no row, and the driver could not even send it,
+# so a parameter that is an id declares this bound.
+MAX_ID = 2**63 - 1
+
 
 class Base(AsyncAttrs, DeclarativeBase):
     """Declarative base; AsyncAttrs gives `obj.awaitable_attrs.rel`, async's lazy load."""

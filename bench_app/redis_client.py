@@ -26,8 +26,8 @@ MAX_CONNECTIONS = 100
 POOL_WAIT_S = SOCKET_TIMEOUT_S
 
 
-def make_redis(settings: Settings) -> MeteredRedis:
-    """A metered client on a shared pool; creating it connects lazily, on first use."""
+def make_redis(settings: Settings) -> Redis:
+    """A client on a shared pool, metered unless the meter is off; it connects on first use."""
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=MAX_CONNECTIONS,
@@ -37,8 +37,8 @@ def make_redis(settings: Settings) -> MeteredRedis:
         retry=Retry(NoBackoff(), RETRIES),
     )
     # from_pool: the client owns the pool and closes it in aclose().
-    client = MeteredRedis.from_pool(pool)
-    assert isinstance(client, MeteredRedis)
+    client = (MeteredRedis if settings.meter else Redis).from_pool(pool)
+    assert isinstance(client, Redis)
     return client
 
 

@@ -51,6 +51,31 @@ class Settings(BaseSettings):
         validation_alias="PAIRBENCH_JOB_QUEUE",
         description="The job queue's name in Redis (saq); tests use their own.",
     )
+    meter: bool = Field(
+        default=True,
+        validation_alias="PAIRBENCH_METER",
+        description=(
+            "The per-request cost meter (cost headers, SQL and Redis counting, the slow-query "
+            "log). Off only to measure what it costs (pairbench.load.overhead)."
+        ),
+    )
+    metrics: bool = Field(
+        default=True,
+        validation_alias="PAIRBENCH_METRICS",
+        description="Prometheus metrics on /metrics (bench_app.metrics).",
+    )
+    # The seed's slow-query threshold is 1 s; a benchmark's statements take milliseconds,
+    # so one that takes 50 ms is already worth a look (under load this includes the time the
+    # statement's result waited for the event loop: a slow query or a busy loop).
+    slow_query_ms: float = Field(default=50.0, validation_alias="PAIRBENCH_SLOW_QUERY_MS", gt=0)
+    # Every 10 ms: a load segment's lag p99 (pairbench.load.segment_figures) needs hundreds
+    # of samples in its few measured seconds; 100 wake-ups a second cost next to nothing.
+    loop_lag_interval_s: float = Field(
+        default=0.01,
+        validation_alias="PAIRBENCH_LOOP_LAG_INTERVAL_S",
+        gt=0,
+        description="How often the event-loop lag is sampled (bench_app.loop_lag).",
+    )
     inject_regression: str = Field(
         default="",
         validation_alias="PAIRBENCH_INJECT_REGRESSION",

@@ -1,11 +1,12 @@
 """The one abstraction: a technique is a router plus a declaration of its variants."""
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench_app.settings import Settings
 
+PATH_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")  # "{user_id}" or "{user_id:int}"
 AppLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 DataLoader = Callable[[AsyncConnection, Settings], Awaitable[dict[str, int]]]
 
@@ -80,7 +82,15 @@ class Technique:
         return self.paths[variant]
 
     def url(self, variant: str, params: Mapping[str, Any] | None = None) -> str:
-        """Path and query string for `variant` with `params` (the defaults if None)."""
-        query = urlencode(dict(params or self.params))
-        path = self.path(variant)
+        """Path and query string for `variant` with `params` (the defaults if None): a
+        parameter the path names ("/users/{user_id}") fills it, the rest make the query."""
+        values = dict(params or self.params)
+
+        def fill(match: re.Match[str]) -> str:
+            if match.group(1) not in values:
+                raise ValueError(f"{self.key}: no value for the path parameter {match.group(0)}")
+            return quote(str(values.pop(match.group(1))), safe="")
+
+        path = PATH_PARAMETER.sub(fill, self.path(variant))
+        query = urlencode(values)
         return f"{path}?{query}" if query else path

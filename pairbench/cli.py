@@ -5,10 +5,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
 from pairbench.profiles import DEFAULT_PROFILE, MODE_CHOICES, OPEN_LOOP_LOAD, PROFILES
+
+if TYPE_CHECKING:
+    from pairbench.slo import Slos
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -37,6 +41,7 @@ def command_run(args: argparse.Namespace) -> int:
     profile = PROFILES[args.profile]
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
     plan = LoadPlan(profile, modes, args.rate)
+    results.require_writable(Path(args.reports_dir))  # as run() does its results dir
     outcome = run(plan, techniques, Path(args.results_dir), log, micro=not args.no_micro)
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
@@ -142,7 +147,10 @@ def command_serve(args: argparse.Namespace) -> int:
                 running_app(environment, log_path, log, port=args.port) as base_url,
                 running_worker(environment, log_dir / "worker.log", log),
             ):
-                log(f"serving {base_url} (docs: {base_url}/docs); Ctrl-C stops everything.")
+                log(
+                    f"serving {base_url} (docs: {base_url}/docs, Prometheus metrics: "
+                    f"{base_url}/metrics); Ctrl-C stops everything."
+                )
                 locust = f"locust -f scenarios/locustfile.py --class-picker -H {base_url}"
                 log(f"load it by hand: {locust}")
                 while True:
@@ -186,6 +194,21 @@ def parse_tolerances(pairs: list[str]) -> dict[str, float]:
     return tolerances
 
 
+SLO_OPTIONS = {"p95_ms": "slo_p95_ms", "p99_ms": "slo_p99_ms", "error_rate": "slo_error_rate",
+               "cache_hit_rate": "slo_cache_hit_rate"}  # fmt: skip
+
+
+def slos_from(args: argparse.Namespace) -> "Slos | None":
+    """The SLOs `check` holds the run to: None without --slo (or any --slo-* option)."""
+    from pairbench.slo import read_slos, with_settings
+
+    given = {name: getattr(args, option) for name, option in SLO_OPTIONS.items()}
+    given = {name: value for name, value in given.items() if value is not None}
+    if not (args.slo or given):
+        return None
+    return with_settings(read_slos(Path(args.config)), given, "the command line")
+
+
 def command_check(args: argparse.Namespace) -> int:
     from pairbench.gate.check import (
         BaselineError,
@@ -195,21 +218,43 @@ def command_check(args: argparse.Namespace) -> int:
         read_summary,
     )
     from pairbench.gate.render import render_junit, render_markdown, render_text
+    from pairbench.gate.slo_check import (
+        check_slos,
+        default_points,
+        render_slo_markdown,
+        render_slo_text,
+    )
+    from pairbench.slo import SloError
 
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
     try:
-        baseline = read_baseline(Path(args.baseline))
+        slos = slos_from(args)  # monitoring (#12): --slo
+    except SloError as error:
+        return fail(str(error))
+    findings, unchecked, markdown = [], [], ""
+    try:
         summary = read_summary(run_dir)
-        findings = compare(baseline, summary, parse_tolerances(args.tolerance))
+        if slos is None or Path(args.baseline).exists():
+            baseline = read_baseline(Path(args.baseline))
+            findings = compare(baseline, summary, parse_tolerances(args.tolerance))
+            unchecked = not_gated(baseline, summary)
+            log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
+            log(render_text(findings, verbose=args.verbose, unchecked=unchecked))
+            markdown = render_markdown(findings, unchecked)
+        else:
+            log(f"gate: {run_dir}: no baseline at {args.baseline}, so the SLOs alone")
     except BaselineError as error:
         return fail(f"{error}")
-    unchecked = not_gated(baseline, summary)
-    log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
-    log(render_text(findings, verbose=args.verbose, unchecked=unchecked))
-    (run_dir / "check.md").write_text(render_markdown(findings, unchecked))
+    slo_broken = False
+    if slos is not None:  # monitoring (#12): the SLO table, like k6 thresholds
+        checks = check_slos(summary, slos, default_points(run_dir))
+        log(render_slo_text(checks, slos, verbose=args.verbose))
+        markdown += ("\n" if markdown else "") + render_slo_markdown(checks, slos)
+        slo_broken = any(not check.met for check in checks)
+    (run_dir / "check.md").write_text(markdown)
     (run_dir / "check.xml").write_text(render_junit(findings, unchecked))
     log(f"details: {run_dir / 'check.md'}, {run_dir / 'check.xml'}")
-    if any(finding.regressed for finding in findings):
+    if any(finding.regressed for finding in findings) or slo_broken:
         return EXIT_FAILED
     if unchecked and args.strict:
         print(
@@ -352,6 +397,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true",
         help="also exit 1 when the run has variants the baseline does not cover (not gated)",
     )  # fmt: skip
+    # monitoring (#12): SLOs a user sets, checked like k6 thresholds.
+    check.add_argument(
+        "--slo", action="store_true",
+        help=(
+            "also fail when an optimized variant breaks an SLO at its default parameters: "
+            "[tool.pairbench.slo] in pyproject.toml, else the seed's (p95 < 200 ms, errors "
+            "< 1%%, cache hits > 80%%); adds the SLO table to check.md. Without a baseline "
+            "file, checks the SLOs alone"
+        ),
+    )  # fmt: skip
+    check.add_argument(
+        "--config", default="pyproject.toml", help="the file with [tool.pairbench.slo]"
+    )
+    for name, unit in (("p95-ms", "MS"), ("p99-ms", "MS"), ("error-rate", "FRACTION"),
+                       ("cache-hit-rate", "FRACTION")):  # fmt: skip
+        check.add_argument(
+            f"--slo-{name}", type=float, metavar=unit,
+            help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",
+        )  # fmt: skip
     check.set_defaults(handler=command_check)
 
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")
@@ -371,6 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except results.ResultsError as error:
         return fail(str(error))
+    except KeyboardInterrupt:  # a second Ctrl-C, after the run had already stopped for one
+        return fail("interrupted", EXIT_INTERRUPTED)
     return code
 
 

@@ -47,6 +47,7 @@ class Profile:
     micro_max_time_s: float  # pytest-benchmark's time budget per variant
     micro_min_rounds: int  # rounds per variant, unless that would take longer than
     micro_variant_budget_s: float  # this: a slow variant gets fewer (at least 3)
+    overhead: bool = True  # measure what the meter and /metrics cost (pairbench.load.overhead)
 
     @property
     def longest_segment_s(self) -> float:
@@ -67,6 +68,7 @@ PROFILES = {
             load_budget_s=150, point_max_s=30, probe_budget_s=1,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
+            overhead=False,
         ),
         Profile(
             "gate", "the CI regression gate: three short rounds a point, for honest CIs",
@@ -75,6 +77,7 @@ PROFILES = {
             load_budget_s=300, point_max_s=20, probe_budget_s=0.5,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
+            overhead=False,
         ),
         Profile(
             "quick", "minutes: rounds until each speedup is known to +/-10%, sweeps probed",

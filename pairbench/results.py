@@ -12,7 +12,9 @@ import gzip
 import json
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -34,6 +36,8 @@ CODE = "code.json"  # each variant's endpoint source, as measured
 MICRO = "micro.json"  # pytest-benchmark's --benchmark-json output
 MICRO_LOG = "micro.log"
 SCREENSHOT = "report.png"  # the report as headless Chromium rendered it (browser test)
+OVERHEAD = "overhead.csv"  # what the meter and /metrics cost (pairbench.load.overhead)
+SLOW_QUERIES = "slow_queries.csv"  # each variant's slow statements (pairbench.load.slow_queries)
 # The stats stage's tables (pairbench.stats.stage), computed from the files above.
 MICRO_SUMMARY = "micro_summary.csv"
 GROWTH = "growth.csv"  # how each variant's cost grows over a sweep: one fit per row
@@ -43,11 +47,12 @@ LATENCY_CURVES = "latency_curves.csv.gz"  # latency at each percentile, for the 
 TIMELINE = "timeline.csv"  # p50 and p99 per time bin, for latency over time
 WARNINGS = "warnings.csv"  # what makes a figure weaker than its CI says
 BANDWIDTH = "bandwidth.csv"  # content-encoded responses: break-even link speeds
+OVERHEAD_SUMMARY = "overhead_summary.csv"  # the meter's overhead per route and configuration
 # summary.csv's rows for the other request kinds of mixed workloads (e.g. bystanders)
 REQUEST_KINDS = "request_kinds.csv"
 STATS_TABLES = (
     SUMMARY, GROWTH, GROWTH_POINTS, MICRO_SUMMARY, PROBE_SUMMARY, LATENCY_CURVES, TIMELINE,
-    WARNINGS, BANDWIDTH, REQUEST_KINDS,
+    WARNINGS, BANDWIDTH, OVERHEAD_SUMMARY, REQUEST_KINDS,
 )  # fmt: skip
 STATS_DONE = "stats.json"  # written last: the tables are complete, and by which version
 KEY_PACKAGES = (
@@ -86,6 +91,15 @@ SEGMENT_COLUMNS = [
     "measure_end", "ended", "users", "rate", "generator_cpu_max", *SEGMENT_FIGURES,
 ]  # fmt: skip
 PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS]
+# overhead.csv: one row per batch of requests to one app configuration (load.overhead).
+OVERHEAD_COLUMNS = [
+    "target", "path", "config", "round", "requests", "failures", "cpu_s", "wall_s",
+    "cpu_us_per_request",
+]  # fmt: skip
+# slow_queries.csv: one row per variant and SQL text slower than the threshold.
+SLOW_QUERY_COLUMNS = [
+    "technique", "variant", "route", "statement", "count", "max_ms", "mean_ms", "threshold_ms",
+]  # fmt: skip
 REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
     "technique", "variant", "point", "repetition", "phase", "t_start", "latency_ms", "status",
 ]  # fmt: skip
@@ -108,12 +122,43 @@ def target_requests(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["name"].fillna(TARGET_NAME).isin([TARGET_NAME, ""])]
 
 
+# Free space a run asks for before it starts: a standard run's samples and its report
+# take tens of MB, and a run that fills the disk would lose what it measured.
+MIN_FREE_BYTES = 100 * 2**20
+
+
 class ResultsError(Exception):
     """A run directory or one of its files is missing or malformed; the message names it."""
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def require_writable(root: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
+    """Fail before anything starts when files cannot be written under `root`, or would not fit.
+
+    Writes a file to find out (permissions say nothing of a read-only mount, or to root).
+    A ResultsError says which directory and what to do.
+    """
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root, prefix=".pairbench-write-check-") as probe:
+            probe.write(b"pairbench")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        raise ResultsError(
+            f"cannot write to {root} ({error.strerror or error}): point --results-dir and "
+            "--reports-dir at a directory this user can write to"
+        ) from None
+    free_mb, needed_mb = shutil.disk_usage(root).free / 2**20, min_free_bytes / 2**20
+    if free_mb < needed_mb:
+        raise ResultsError(
+            f"only {free_mb:.0f} MB free in {root}, and a run needs {needed_mb:.0f} MB for its "
+            "samples and report: free some space, or point --results-dir and --reports-dir "
+            "at another disk"
+        )
 
 
 def new_run_dir(results_root: Path, profile: str) -> Path:

@@ -29,8 +29,10 @@ from pairbench.env.worker import running_worker
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.measure import LoadPlan, PointOutcome, measure, reset
 from pairbench.load.micro import micro_plan, run_microbenchmarks
+from pairbench.load.overhead import OverheadError, measure_overhead
 from pairbench.load.probe import probe
 from pairbench.load.segment import LoadError, running_generator
+from pairbench.load.slow_queries import save_slow_queries
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points
 from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
 from pairbench.report.code_view import capture_sources
@@ -153,6 +155,16 @@ def start_manifest(
     return manifest
 
 
+def measure_overhead_safely(run_dir: Path, settings: Settings, log: Log) -> dict[str, Any]:
+    """The overhead measurement, whose failure the run notes and outlives."""
+    try:
+        measure_overhead(run_dir, settings, log)
+    except OverheadError as error:
+        log(f"warning: the meter's overhead was not measured: {error}")
+        return {"measured": False, "error": str(error)}
+    return {"measured": True}
+
+
 def app_settings(urls: ServiceUrls, profile: Profile) -> Settings:
     return Settings(database_url=urls.database_url, redis_url=urls.redis_url, scale=profile.scale)
 
@@ -179,6 +191,7 @@ def run(
 ) -> RunOutcome:
     """Measure `techniques` as `plan` says; whatever happens, the run dir keeps the samples."""
     profile = plan.profile
+    results.require_writable(results_root)  # before any server starts or any load is sent
     run_dir = results.new_run_dir(results_root, profile.name)
     keys = ", ".join(technique.key for technique in techniques)
     modes = " and ".join(f"{mode} loop" for mode in plan.modes)
@@ -233,6 +246,16 @@ def run(
                 with stage("load"), running_generator(base_url, run_dir / GENERATOR_LOG) as gen:
                     measure(
                         run_dir, base_url, points, plan, probed, log, gen, keep_outcome, upstream
+                    )
+                # monitoring (#12): what the load left: artifacts again (instrumentation's
+                # series counts), and the slow-query log by variant.
+                save_artifacts(run_dir, base_url, techniques, log)
+                save_slow_queries(run_dir, base_url, techniques, log)
+            # monitoring (#12): what the meter and /metrics cost, with the app stopped.
+            if profile.overhead:
+                with stage("overhead"):
+                    manifest["overhead"] = measure_overhead_safely(
+                        run_dir, app_settings(urls, profile), log
                     )
             if micro:
                 with stage("micro"):

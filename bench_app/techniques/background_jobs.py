@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 from saq.job import Status
@@ -32,6 +32,7 @@ from bench_app.job_queue import (
     make_queue,
     record_item,
 )
+from bench_app.responses import REDIS_UNAVAILABLE, not_found
 from bench_app.technique import Technique
 from bench_app.upstream_client import UPSTREAM_ERRORS, UpstreamDep
 
@@ -49,6 +50,7 @@ RECORDED = cast(Table, RecordedItem.__table__)  # declarative gives a Table; typ
 DRAIN_TIMEOUT_S = 120.0  # a reset waits this long at most for the queue to empty
 DRAIN_POLL_S = 0.05
 RETRY_AFTER_S = 1
+JOB_KEY_PATTERN = "^[0-9a-f]{32}$"  # uuid4().hex
 
 ItemId = Annotated[int, Query(ge=1, le=1_000_000, description="The item to record.")]
 
@@ -113,10 +115,15 @@ async def enqueued(response: Response, queue: QueueDep, item: ItemId = DEFAULT_I
     return Accepted(item=item)
 
 
+JobKey = Annotated[str, Path(pattern=JOB_KEY_PATTERN, description="The job's id (Location).")]
+
+
 @router.get(
-    "/jobs/{job_key}", response_model=JobState, responses={404: {"description": "No such job."}}
+    "/jobs/{job_key}",
+    response_model=JobState,
+    responses={**not_found("no job with that id"), **REDIS_UNAVAILABLE},
 )
-async def job_state(job_key: str, queue: QueueDep, sessions: SessionsDep) -> JobState:
+async def job_state(job_key: JobKey, queue: QueueDep, sessions: SessionsDep) -> JobState:
     """Where a job stands: its row once written, else what the queue says."""
     try:  # the queue first: a job it calls complete has written its row by then
         job, queue_down = await queue.job(job_key), False
@@ -135,7 +142,10 @@ async def job_state(job_key: str, queue: QueueDep, sessions: SessionsDep) -> Job
 
 
 async def drain(queue: JobQueue) -> None:
-    """Wait until no job is queued, running or waiting to retry (at most DRAIN_TIMEOUT_S)."""
+    """Wait until no job is queued, running or waiting to retry (at most DRAIN_TIMEOUT_S);
+    at once when no worker is there to run them (an app served without one)."""
+    if not (await queue.info()).get("workers"):
+        return
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while await queue.count("incomplete") and time.monotonic() < deadline:
         await asyncio.sleep(DRAIN_POLL_S)
@@ -159,7 +169,7 @@ async def deferred_work(
     return DeferredWork(jobs=[(requested, done) for requested, done in rows])
 
 
-@router.post("/reset", include_in_schema=False)
+@router.post("/reset", responses=REDIS_UNAVAILABLE)
 async def reset(queue: QueueDep, sessions: SessionsDep) -> dict[str, int]:
     """Let the previous segment's jobs finish, then empty the table: segments start alike."""
     await drain(queue)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench_app.cache_fallback import or_fallback
 from bench_app.db import SessionDep
 from bench_app.get_or_set import cached_bytes
-from bench_app.models import User
+from bench_app.models import MAX_ID, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_metering import count_cache_lookups
 from bench_app.technique import Technique
@@ -34,8 +34,16 @@ PROFILE_TTL_S = 3600.0
 KEY_SPACE = cache_key("batch_get")
 WARM_BATCH = 1000  # profiles per pipeline when warming: bounds one pipeline's memory
 
-First = Annotated[int, Query(ge=1, description="The first user id to read.")]
-Count = Annotated[int, Query(ge=1, le=1000, description="How many consecutive ids to read.")]
+MAX_COUNT = 1000
+First = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=MAX_ID - MAX_COUNT + 1,  # so the last id read is an id too
+        description="The first user id to read.",
+    ),
+]
+Count = Annotated[int, Query(ge=1, le=MAX_COUNT, description="How many consecutive ids to read.")]
 
 
 class UserProfile(BaseModel):
@@ -140,7 +148,7 @@ async def mget(
     return json_response(await with_misses_filled(session, redis, user_ids, cached))
 
 
-@router.post("/reset", include_in_schema=False)
+@router.post("/reset")
 async def reset(session: SessionDep, redis: RedisDep) -> dict[str, int]:
     """Cache every user's profile, so each load segment starts from the same warm cache."""
     last_id = 0

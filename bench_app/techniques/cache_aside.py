@@ -28,6 +28,7 @@ from bench_app.local_ttl_cache import LocalTTLCache
 from bench_app.models import Post, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_metering import count_cache_lookups
+from bench_app.responses import REDIS_UNAVAILABLE
 from bench_app.seed import EPOCH
 from bench_app.technique import Technique
 
@@ -131,7 +132,7 @@ async def two_level(
     return json_response(body)
 
 
-@router.post("/reset", include_in_schema=False)
+@router.post("/reset", responses=REDIS_UNAVAILABLE)
 async def reset(
     session: SessionDep,
     redis: RedisDep,

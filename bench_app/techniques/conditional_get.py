@@ -24,9 +24,10 @@ from sqlalchemy.orm import selectinload
 
 from bench_app.cache_fallback import or_fallback
 from bench_app.db import SessionDep
-from bench_app.models import User
+from bench_app.models import MAX_ID, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_metering import count_cache_lookups
+from bench_app.responses import NOT_MODIFIED, REDIS_UNAVAILABLE, not_found
 from bench_app.technique import Technique
 
 router = APIRouter(prefix="/conditional-get", tags=["conditional_get"])
@@ -42,7 +43,8 @@ KEY_SPACE = cache_key("conditional_get")
 CACHE_CONTROL = "no-cache"
 ENTITY_TAG = re.compile(r'(?:W/)?"[^"]*"')
 
-UserId = Annotated[int, Query(ge=1, description="Whose profile to show.")]
+UserId = Annotated[int, Query(ge=1, le=MAX_ID, description="Whose profile to show.")]
+NO_SUCH_USER = not_found("no user has that id")
 IfNoneMatch = Annotated[str | None, Header(description="ETags of the copies the client holds.")]
 
 
@@ -98,13 +100,13 @@ def not_modified(etag: str) -> Response:
     return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
 
 
-@router.get("/full", response_model=ProfileOut)
+@router.get("/full", response_model=ProfileOut, responses=NO_SUCH_USER)
 async def full(session: SessionDep, user_id: UserId = DEFAULT_USER_ID) -> Response:
     """Always 200 with the whole body: no validator, so every reuse downloads it again."""
     return full_response(await profile_json(session, user_id))
 
 
-@router.get("/etag", response_model=ProfileOut)
+@router.get("/etag", response_model=ProfileOut, responses=NO_SUCH_USER | NOT_MODIFIED)
 async def etag(
     session: SessionDep, user_id: UserId = DEFAULT_USER_ID, if_none_match: IfNoneMatch = None
 ) -> Response:
@@ -145,7 +147,7 @@ async def cached_representation(
     return tag, body
 
 
-@router.get("/etag-cached", response_model=ProfileOut)
+@router.get("/etag-cached", response_model=ProfileOut, responses=NO_SUCH_USER | NOT_MODIFIED)
 async def etag_cached(
     session: SessionDep,
     redis: RedisDep,
@@ -162,7 +164,7 @@ async def etag_cached(
     return not_modified(tag) if still_fresh(if_none_match, tag) else full_response(body, tag)
 
 
-@router.post("/reset", include_in_schema=False)
+@router.post("/reset", responses=NO_SUCH_USER | REDIS_UNAVAILABLE)
 async def reset(
     session: SessionDep, redis: RedisDep, user_id: UserId = DEFAULT_USER_ID
 ) -> dict[str, int]:

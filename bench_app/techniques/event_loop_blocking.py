@@ -15,7 +15,7 @@ from typing import Annotated
 
 import anyio.to_thread
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 
 from bench_app.technique import Technique
 from bench_app.upstream_client import (
@@ -44,7 +44,10 @@ BlockingClientDep = Annotated[httpx.Client, Depends(get_blocking_client)]
 
 def fetch_item_blocking(client: httpx.Client, item: int) -> UpstreamItem:
     """GET the item with the synchronous client: returns when the upstream has answered."""
-    response = client.get(f"/items/{item}")
+    try:
+        response = client.get(f"/items/{item}")
+    except httpx.HTTPError as error:
+        raise HTTPException(502, f"upstream unreachable: {type(error).__name__}") from None
     return item_from(response.status_code, response.content)
 
 

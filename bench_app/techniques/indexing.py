@@ -44,6 +44,8 @@ ROLE_SHARES = {"member": 85, "editor": 10, "admin": 4, "owner": 1}  # percent
 ACTIVE_PERCENT = 30  # most sign-ups lapse: the partial index skips the 70% inactive
 LAST_SEEN_WINDOW_S = 90 * 86_400
 Role = Literal["member", "editor", "admin", "owner"]
+# One @, and nothing blank or a control character (PostgreSQL text cannot hold NUL).
+EMAIL_SHAPE = r"^[^@\x00-\x20]+@[^@\x00-\x20]+$"
 
 
 def full_size(settings: Settings) -> int:
@@ -96,14 +98,19 @@ def known_size(rows: int | None) -> int | None:
     return rows
 
 
-Rows = Annotated[int | None, AfterValidator(known_size)]
+# The schema lists the sizes as an enum, so a client knows them before it asks.
+Rows = Annotated[
+    int | None, AfterValidator(known_size), Field(json_schema_extra={"enum": list(PREFIX_SIZES)})
+]
 ROWS_DESCRIPTION = "Query the prefix copy with this many rows; the full table if omitted."
 
 
 class LookupQuery(BaseModel):
     """The contract's parameters."""
 
-    email: str = Field(min_length=3, max_length=200, description="The email to look up.")
+    email: str = Field(
+        min_length=3, max_length=200, pattern=EMAIL_SHAPE, description="The email to look up."
+    )
     role: Role = Field("admin", description="List the active accounts with this role.")
     limit: int = Field(20, ge=1, le=100, description="How many recently seen accounts.")
     rows: Rows = Field(None, description=ROWS_DESCRIPTION)

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from bench_app.cache_fallback import or_fallback
 from bench_app.get_or_set import cached_bytes
 from bench_app.redis_client import RedisDep, cache_key
+from bench_app.responses import REDIS_UNAVAILABLE
 from bench_app.technique import Technique
 
 router = APIRouter(prefix="/invalidation", tags=["invalidation"])
@@ -150,7 +151,7 @@ async def cache_fragments(redis: Redis, user_ids: Sequence[int], items: Sequence
     await pipe.execute()
 
 
-@router.post("/reset", include_in_schema=False)
+@router.post("/reset", responses=REDIS_UNAVAILABLE)
 async def reset(redis: RedisDep) -> dict[str, int]:
     """Cache every fragment of every user, so each load segment starts from the same 100k keys."""
     items = range(KEYS_PER_USER)

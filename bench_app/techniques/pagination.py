@@ -31,7 +31,7 @@ the others by reading it all.
 import base64
 import binascii
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any, NamedTuple
 
@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Index, Row, event, func, select, tuple_
 
 from bench_app.db import SessionDep
-from bench_app.models import Post
+from bench_app.models import MAX_ID, Post
 from bench_app.technique import Technique
 
 router = APIRouter(prefix="/pagination", tags=["pagination"])
@@ -65,7 +65,17 @@ class Cursor(NamedTuple):
         return base64.urlsafe_b64encode(plain.encode()).decode()
 
 
-CursorToken = Annotated[str, Query(description="The previous page's next_cursor; none for page 1.")]
+# The schema says what `after` must be by its own `format`: a cursor this API returned,
+# which is all a client can know of an opaque token (so there is no pattern to declare).
+CURSOR_FORMAT = "pagination-cursor"
+CursorToken = Annotated[
+    str,
+    Query(
+        max_length=128,  # a cursor has at most 72 characters
+        json_schema_extra={"format": CURSOR_FORMAT},
+        description="The previous page's next_cursor; none for page 1.",
+    ),
+]
 
 
 async def after_cursor(after: CursorToken = "") -> Cursor | None:
@@ -77,7 +87,11 @@ async def after_cursor(after: CursorToken = "") -> Cursor | None:
         cursor = Cursor(datetime.fromisoformat(created_at), int(post_id))
         if cursor.created_at.tzinfo is None:
             raise ValueError("naive timestamp")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        if not 1 <= cursor.id <= MAX_ID:
+            raise ValueError("no post has that id")
+        # In UTC, as the driver sends it: an offset that pushes it past year 1 or 9999 fails here.
+        cursor = cursor._replace(created_at=cursor.created_at.astimezone(UTC))
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         message = "not a cursor this API returned: pass a page's next_cursor, or nothing"
         error = {"type": "value_error", "loc": ("query", "after"), "msg": message, "input": after}
         raise RequestValidationError([error]) from None

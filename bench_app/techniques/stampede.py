@@ -28,6 +28,7 @@ from bench_app.cache_fallback import or_fallback
 from bench_app.get_or_set import cached_bytes, get_or_set, peek_bytes, store_bytes
 from bench_app.models import Comment, Post, User
 from bench_app.redis_client import RedisDep, cache_key
+from bench_app.responses import REDIS_UNAVAILABLE
 from bench_app.single_flight import SingleFlight
 from bench_app.technique import Technique
 
@@ -183,13 +184,13 @@ async def single_flight_redis_lock(
     return json_response(body)
 
 
-@router.post("/expire", include_in_schema=False)
+@router.post("/expire", responses=REDIS_UNAVAILABLE)
 async def expire(redis: RedisDep, top: Top = DEFAULT_TOP) -> dict[str, int]:
     """Drop the cached answer for `top`, as its TTL would: the next readers all miss."""
     return {"dropped": await redis.unlink(report_key(top))}
 
 
-@router.post("/reset", include_in_schema=False)
+@router.post("/reset", responses=REDIS_UNAVAILABLE)
 async def reset(redis: RedisDep) -> dict[str, int]:
     """Drop every cached answer and lock, so each load segment starts alike."""
     keys = [key async for key in redis.scan_iter(match=f"{KEY_SPACE}:*", count=1000)]

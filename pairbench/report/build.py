@@ -14,6 +14,7 @@ from pairbench import results
 from pairbench.report.bandwidth_view import LINK_NAMES
 from pairbench.report.formatting import FILTERS
 from pairbench.report.leaderboard import headline_text, leaderboard_line
+from pairbench.report.monitoring import overhead_view, slow_queries_by_technique, slow_query_ms
 from pairbench.report.view import default_point, headline_rows, records, technique_view
 from pairbench.stats.bootstrap import DEFAULT_RESAMPLES
 from pairbench.stats.growth import FLAT_RISE, LINEAR_BAND, MIN_POINTS_FOR_SHAPE
@@ -103,6 +104,10 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
     run = results.read_run(run_dir, with_samples=False)
     summary = tables.summary
     sections = [technique_view(run, key, tables) for key in technique_order(run.manifest, summary)]
+    # monitoring (#12): each variant's slowest statements, and (below) what measuring cost.
+    slow_queries = slow_queries_by_technique(run_dir)
+    for section in sections:
+        section["slow_queries"] = slow_queries.get(section["key"], [])
     leaderboard = [
         leaderboard_line(
             section["key"], section["title"], headline_rows(section), section["micro"],
@@ -121,6 +126,8 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         run_warnings=_run_warnings(run, summary),
         sections=sections,
         bandwidth_links=list(LINK_NAMES.values()),
+        overhead=overhead_view(tables.overhead, run.manifest),  # monitoring (#12)
+        slow_query_ms=slow_query_ms(run_dir),
     )
     target = reports_root / run.run_id / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)

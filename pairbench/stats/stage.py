@@ -27,6 +27,7 @@ from pairbench.stats.growth import (
     point_costs,
 )
 from pairbench.stats.micro import MICRO_COLUMNS, read_micro, summarize_micro
+from pairbench.stats.overhead import OVERHEAD_SUMMARY_COLUMNS, read_overhead, summarize_overhead
 from pairbench.stats.probe_summary import PROBE_SUMMARY_COLUMNS, summarize_probe
 from pairbench.stats.stability import budget_findings, stability_findings
 from pairbench.stats.summary import (
@@ -38,9 +39,8 @@ from pairbench.stats.summary import (
 from pairbench.stats.timeline import TIMELINE_COLUMNS, latency_timeline
 
 # Raise when a table's columns or meaning change: older runs' tables are then recomputed.
-STATS_VERSION = (
-    4  # 4: request kinds, segment figures; 3: bandwidth.csv; 2: speedups from rounds, CI
-    # half-widths, how each point stopped
+STATS_VERSION = (  # 5: request kinds, segment figures; 4: overhead_summary.csv;
+    5  # 3: bandwidth.csv; 2: speedups from rounds, CI half-widths, how each point stopped
 )
 WARNING_COLUMNS = ["technique", "message"]
 
@@ -58,6 +58,7 @@ class Tables:
     timeline: pd.DataFrame  # timeline.csv: p50 and p99 per time bin
     warnings: pd.DataFrame  # warnings.csv: what weakens a figure, per technique
     bandwidth: pd.DataFrame  # bandwidth.csv: where content encoding pays, by link speed
+    overhead: pd.DataFrame  # overhead_summary.csv: what the meter and /metrics cost (#12)
     request_kinds: pd.DataFrame  # request_kinds.csv: summary rows of mixed workloads' others
 
 
@@ -72,6 +73,7 @@ FILES: dict[str, tuple[str, list[str], list[str]]] = {
     "timeline": (results.TIMELINE, TIMELINE_COLUMNS, TIMELINE_COLUMNS[:5]),
     "warnings": (results.WARNINGS, WARNING_COLUMNS, WARNING_COLUMNS),
     "bandwidth": (results.BANDWIDTH, BANDWIDTH_COLUMNS, BANDWIDTH_COLUMNS[:3]),
+    "overhead": (results.OVERHEAD_SUMMARY, OVERHEAD_SUMMARY_COLUMNS, OVERHEAD_SUMMARY_COLUMNS[:3]),
     "request_kinds": (results.REQUEST_KINDS, SUMMARY_COLUMNS, REQUIRED_SUMMARY_COLUMNS),
 }
 assert sorted(name for name, _, _ in FILES.values()) == sorted(results.STATS_TABLES)
@@ -140,6 +142,7 @@ def compute_tables(run: results.Run) -> Tables:
         timeline=latency_timeline(samples),
         warnings=pd.DataFrame(findings, columns=WARNING_COLUMNS),
         bandwidth=bandwidth_table(run.probe, summary, baselines),
+        overhead=summarize_overhead(read_overhead(run.directory)),
         request_kinds=request_kinds,
     )
 

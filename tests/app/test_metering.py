@@ -1,11 +1,17 @@
 """The cost meter: every response carries its own request's costs, and only those."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import httpx
+import pytest
+from fastapi import FastAPI
 
-from bench_app.metering import COST_HEADERS, result_bytes
+from bench_app.main import create_app
+from bench_app.metering import COST_HEADERS, RequestCost, result_bytes
+from bench_app.settings import Settings
+from bench_app.slow_queries import MAX_STATEMENTS_PER_ROUTE, SlowQueryLog
 
 
 async def test_every_response_carries_the_cost_headers(client: httpx.AsyncClient) -> None:
@@ -39,3 +45,51 @@ def test_result_bytes_sizes_rows_as_postgresql_sends_them() -> None:
     values = 8 + len("é".encode()) + 2 + len("1.50")  # NULLs send no bytes; numeric as text
     assert result_bytes(description, rows) == headers + values
     assert result_bytes(description, []) == 0
+
+
+def test_the_headers_are_the_cost_headers_in_order() -> None:
+    cost = RequestCost(queries=3, db_seconds=0.0015, rows=7, redis_commands=2, cache_hits=1)
+    headers = cost.headers(app_seconds=0.004)
+    assert [name.decode() for name, _ in headers] == ["server-timing", *COST_HEADERS.values()]
+    values = dict(headers)
+    assert values[b"x-queries"] == b"3" and values[b"x-db-rows"] == b"7"
+    assert values[b"x-db-ms"] == b"1.500" and values[b"x-app-ms"] == b"4.000"
+    assert values[b"x-db-bytes"] == b""  # not counted
+    assert values[b"server-timing"] == (
+        b'db;dur=1.500;desc="3 queries", redis;desc="2 commands", app;dur=4.000'
+    )
+
+
+@pytest.fixture
+async def slow_logging_app(seeded: Settings) -> AsyncIterator[FastAPI]:
+    """The app with a slow-query threshold every statement passes."""
+    app = create_app(seeded.model_copy(update={"slow_query_ms": 1e-6}))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_slow_statements_are_logged_and_kept_by_route(
+    slow_logging_app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport = httpx.ASGITransport(app=slow_logging_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
+        for authors in (2, 3):
+            assert (await client.get(f"/n-plus-one/naive?authors={authors}")).status_code == 200
+        log = (await client.get("/slow-queries")).json()
+    assert log["threshold_ms"] == pytest.approx(1e-6)
+    rows = [row for row in log["statements"] if row["route"] == "/n-plus-one/naive"]
+    assert sum(row["count"] for row in rows) == (2 + 1) + (3 + 1)
+    assert any("FROM pairbench.posts" in row["statement"] for row in rows)
+    assert all(row["max_ms"] >= row["mean_ms"] > 0 for row in rows)
+    assert any("slow statement" in message and "/n-plus-one/naive" in message
+               for message in caplog.messages)  # fmt: skip
+
+
+def test_the_slow_query_log_keeps_the_slowest_few_per_route() -> None:
+    log = SlowQueryLog(threshold_s=0.0)
+    log.record_all("/r", [(f"SELECT {n}", n / 1000) for n in range(1, 31)])
+    log.record_all("/r", [("SELECT 30", 0.010)])
+    kept = {row["statement"]: row for row in log.rows()}
+    assert len(kept) == MAX_STATEMENTS_PER_ROUTE
+    assert min(row["max_ms"] for row in kept.values()) == pytest.approx(21.0)
+    assert kept["SELECT 30"]["count"] == 2 and kept["SELECT 30"]["max_ms"] == pytest.approx(30.0)

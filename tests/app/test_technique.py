@@ -50,3 +50,22 @@ def test_every_declared_workload_module_exists() -> None:
     for technique in all_techniques().values():
         for module in (technique.scenario, technique.micro):
             assert module is None or importlib.util.find_spec(module) is not None, module
+
+
+def test_a_path_parameter_is_filled_from_the_params() -> None:
+    users = APIRouter(prefix="/demo")
+
+    @users.get("/naive/users/{user_id}")
+    async def naive(user_id: int, detail: str = "short") -> int:
+        return user_id
+
+    technique = Technique(
+        key="demo", area="test", title="demo", summary="", guide_section="", router=users,
+        variants=("naive",), baseline="naive", params={"user_id": 7},
+    )  # fmt: skip
+    assert technique.url("naive") == "/demo/naive/users/7"
+    assert technique.url("naive", {"user_id": "a/b", "detail": "long"}) == (
+        "/demo/naive/users/a%2Fb?detail=long"
+    )
+    with pytest.raises(ValueError, match="no value for the path parameter {user_id}"):
+        technique.url("naive", {"detail": "long"})

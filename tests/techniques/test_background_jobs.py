@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from saq.job import TERMINAL_STATUSES, Status
 from sqlalchemy import select
 
@@ -23,11 +22,11 @@ from bench_app.job_queue import JOB_FUNCTION, RecordedItem, job_options, make_qu
 from bench_app.main import create_app
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
-from pairbench.env.server import app_environment, free_port
+from pairbench.env.server import app_environment
 from pairbench.env.upstream_stub import item_value
 from pairbench.env.worker import running_worker, start_worker
-from tests.app.test_redis_outage import redis_server_binary
 from tests.contract import assert_every_variant_rejects
+from tests.throwaway_redis import throwaway_redis
 
 TECHNIQUE = all_techniques()["background_jobs"]
 WAIT_S = 60.0
@@ -94,7 +93,8 @@ async def test_deferred_work_lists_each_jobs_request_and_completion(
 
 
 async def test_an_unknown_job_is_a_404(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/background-jobs/jobs/no-such-job")).status_code == 404
+    assert (await client.get("/background-jobs/jobs/" + "0" * 32)).status_code == 404
+    assert (await client.get("/background-jobs/jobs/no-such-job")).status_code == 422
 
 
 @pytest.mark.parametrize("bad", ["0", "1000001", "x"])
@@ -177,27 +177,8 @@ async def test_nothing_is_lost_when_the_worker_is_killed_mid_run(
 
 @pytest.fixture
 def doomed_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    server = subprocess.Popen(
-        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        try:
-            with redis.Redis.from_url(url, socket_timeout=1) as probe:
-                probe.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "the test's redis-server did not start"
-            time.sleep(0.05)
-    try:
+    with throwaway_redis(tmp_path) as (url, server):
         yield url, server
-    finally:
-        server.kill()
-        server.wait()
 
 
 @pytest.fixture

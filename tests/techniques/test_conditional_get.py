@@ -165,7 +165,7 @@ async def test_an_unknown_user_is_a_404_and_is_not_cached(client: httpx.AsyncCli
             assert "10000000" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("bad", ["0", "-1", "x"])
+@pytest.mark.parametrize("bad", ["0", "-1", "x", str(2**63)])
 async def test_bad_user_id_is_a_422(client: httpx.AsyncClient, bad: str) -> None:
     await assert_every_variant_rejects(client, TECHNIQUE, "user_id", bad)
 

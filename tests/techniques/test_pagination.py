@@ -161,6 +161,13 @@ async def test_keyset_seeks_the_index_on_the_sort_key(
         ("size=101", "size"),
         ("after=not-a-cursor", "after"),
         ("after=MjAyNnwx", "after"),  # base64 of "2026|1": decodes, but is no cursor
+        # Cursors in form, of no post the driver could look for (once 500s):
+        (
+            "after=MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHw5MjIzMzcyMDM2ODU0Nzc1ODA4",
+            "after",
+        ),  # id > BIGINT
+        ("after=MDAwMS0wMS0wMVQwMDowMDowMCswNTowMHwx", "after"),  # before year 1 in UTC
+        ("after=" + "A" * 129, "after"),  # longer than any cursor
     ],
 )
 async def test_bad_parameters_are_a_422_naming_them(

@@ -1,0 +1,213 @@
+"""Prometheus metrics of the target app, on GET /metrics: what an operator would watch.
+
+- `http_request_duration_seconds{method, route, status}`: a histogram per route
+  *template* (never the raw path: a label per distinct URL grows without bound) and
+  status class, with fixed buckets around the seed's 200 ms SLO.
+- `http_requests_in_flight`: requests being served now.
+- `pairbench_db_pool_checked_out`, `..._overflow`, `..._size`: the pool, read at scrape time.
+- `pairbench_db_statements_total{route}`, `pairbench_db_seconds_total{route}`,
+  `pairbench_cache_hits_total{route}`, `pairbench_cache_misses_total{route}`: from the
+  cost meter's record of each request, added once when it ends (no hook of their own;
+  with the meter off they are absent).
+- `pairbench_event_loop_lag_seconds` (latest sample) and `..._max_seconds` (the largest
+  since the last scrape): see bench_app.loop_lag.
+- `process_resident_memory_bytes`, CPU seconds, open fds: prometheus-client's own.
+
+Metrics live in the process that serves the request. Under one uvicorn worker (how
+pairbench serves) /metrics is the whole app. With several workers each keeps its own
+and a scrape reaches one of them at random, so the figures would jump between
+processes: scrape each worker as its own target (one port each), or use
+prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR), which sums counters
+and histograms across processes but not custom collectors like the pool's and the
+loop lag's, which are per process by nature.
+"""
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bench_app.loop_lag import LoopLagSampler
+from bench_app.metering import RequestCost
+from bench_app.routing import route_template
+
+# Fixed buckets around the SLO (p95 < 200 ms): fine below it, coarse above it. Each
+# bucket is one more series per route and status class.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 10.0)
+STATUS_CLASSES = {digit: f"{digit}xx" for digit in range(1, 6)}
+
+
+def status_class(status: int) -> str:
+    """200 -> "2xx": a bounded label, unlike the status itself."""
+    return STATUS_CLASSES.get(status // 100, "other")
+
+
+class GaugesAtScrape(Collector):
+    """Gauges whose values are read when scraped, so serving a request costs them nothing."""
+
+    def __init__(self, gauges: dict[str, tuple[str, Callable[[], float | None]]]) -> None:
+        self.gauges = gauges  # name -> (help, read: None when there is nothing to report)
+
+    def collect(self) -> Iterator[Metric]:
+        for name, (documentation, read) in self.gauges.items():
+            value = read()
+            if value is not None:
+                yield GaugeMetricFamily(name, documentation, value=value)
+
+
+class RouteCosts(NamedTuple):
+    """One route's labelled cost counters, kept so a request does not look them up."""
+
+    statements: Any
+    db_seconds: Any
+    cache_hits: Any
+    cache_misses: Any
+
+
+class AppMetrics:
+    """The app's metrics in their own registry (one per app instance, as tests make several)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.in_flight = 0  # a plain int: one event loop, and read only when scraped
+        self.loop_lag: LoopLagSampler | None = None
+        self.pool: Any = None  # the SQLAlchemy pool, once the app has started
+        self.duration = Histogram(
+            "http_request_duration_seconds",
+            "Time to serve a request, by method, route template and status class.",
+            ["method", "route", "status"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        labels, registry = ["route"], self.registry
+        self.statements = Counter(
+            "pairbench_db_statements", "SQL statements sent.", labels, registry=registry
+        )
+        self.db_seconds = Counter(
+            "pairbench_db_seconds", "Time spent in SQL statements.", labels, registry=registry
+        )
+        self.cache_hits = Counter(
+            "pairbench_cache_hits", "Lookups answered by a cache.", labels, registry=registry
+        )
+        self.cache_misses = Counter(
+            "pairbench_cache_misses", "Lookups a cache could not answer.", labels, registry=registry
+        )
+        ProcessCollector(registry=self.registry)
+        self.registry.register(
+            GaugesAtScrape(
+                {
+                    "http_requests_in_flight": ("Requests being served.", lambda: self.in_flight),
+                    "pairbench_db_pool_checked_out": (
+                        "Pooled database connections in use.", lambda: self._pool("checkedout")
+                    ),
+                    "pairbench_db_pool_overflow": (
+                        "Connections opened beyond the pool's size (negative: room left).",
+                        lambda: self._pool("overflow"),
+                    ),
+                    "pairbench_db_pool_size": ("The pool's size.", lambda: self._pool("size")),
+                    "pairbench_event_loop_lag_seconds": (
+                        "How late the event loop ran the latest sample's callback.",
+                        lambda: self.loop_lag.latest_s if self.loop_lag else None,
+                    ),
+                    "pairbench_event_loop_lag_max_seconds": (
+                        "The largest event-loop lag since the previous scrape.",
+                        lambda: self.loop_lag.take_max() if self.loop_lag else None,
+                    ),
+                }
+            )
+        )  # fmt: skip
+        self._durations: dict[tuple[str, str, int], Any] = {}
+        self._costs: dict[str, RouteCosts] = {}
+
+    def _pool(self, method: str) -> float | None:
+        read = getattr(self.pool, method, None)
+        return float(read()) if read is not None else None
+
+    def started(self) -> None:
+        self.in_flight += 1
+
+    def finished(self, scope: Scope, status: int, seconds: float, cost: RequestCost | None) -> None:
+        """Count one finished request, and its metered costs if it was metered."""
+        self.in_flight -= 1
+        method, route = scope["method"], route_template(scope)
+        key = (method, route, status)
+        duration = self._durations.get(key)
+        if duration is None:  # labels() takes a lock and builds a key: once per label set
+            duration = self._durations[key] = self.duration.labels(
+                method, route, status_class(status)
+            )
+        duration.observe(seconds)
+        if cost is not None and (cost.queries or cost.cache_hits or cost.cache_misses):
+            costs = self._costs.get(route)
+            if costs is None:
+                costs = self._costs[route] = RouteCosts(
+                    *(metric.labels(route) for metric in (
+                        self.statements, self.db_seconds, self.cache_hits, self.cache_misses
+                    ))
+                )  # fmt: skip
+            if cost.queries:
+                costs.statements.inc(cost.queries)
+                costs.db_seconds.inc(cost.db_seconds)
+            if cost.cache_hits:
+                costs.cache_hits.inc(cost.cache_hits)
+            if cost.cache_misses:
+                costs.cache_misses.inc(cost.cache_misses)
+
+    def exposition(self, accept: str | None) -> tuple[bytes, str]:
+        """The registry in the format the scraper asked for (text, or OpenMetrics)."""
+        encoder, content_type = choose_encoder(accept or "")
+        return encoder(self.registry), content_type
+
+
+class MetricsMiddleware:
+    """Times every HTTP request into the app's metrics, labelled by route template.
+
+    A pure ASGI middleware: a BaseHTTPMiddleware would run each request in a task
+    group of its own and cost several times more (see the instrumentation technique).
+    Only where the cost meter is off: with it on, the meter tells the metrics itself
+    (see CostMeterMiddleware's observer), which saves a layer on every request.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: AppMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before it answers
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.metrics.started()
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            self.metrics.finished(scope, status, time.perf_counter() - started, None)
+
+
+router = APIRouter(tags=["monitoring"])
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"description": "Prometheus exposition.", "content": {"text/plain": {}}}},
+)
+async def metrics(request: Request) -> Response:
+    """The app's metrics in Prometheus' text format (OpenMetrics if the scraper asks)."""
+    app_metrics: AppMetrics = request.app.state.metrics
+    body, content_type = app_metrics.exposition(request.headers.get("accept"))
+    return Response(body, media_type=content_type)

@@ -1,0 +1,179 @@
+"""What measuring costs: the app with its cost meter and /metrics, against the same app without.
+
+The cost meter times every SQL statement and Redis command and puts a dozen headers
+on every response; /metrics times every request into a histogram. Both spend the
+app's CPU, which every figure of a run then carries, and a variant that sends 51
+statements pays the statement hook 51 times: a heavy meter would tilt the very ratios
+it reports. So every quick and standard run measures it.
+
+How: three instances of the app, one per configuration (nothing, the meter, the meter
+and /metrics), side by side in this process on the run's servers, each behind
+uvicorn's own HTTP protocol as `uvicorn` serves it, fed requests as bytes with no
+socket in between. They serve a trivial route and a one-statement route in small
+batches, interleaved over many rounds (each round in a rotated order, so drift and
+order fall on all configurations alike). A batch records the CPU time this thread
+spent: uvicorn's parsing and writing, the app's middleware and endpoint, the
+driver's work; not the waits for PostgreSQL. On a shared machine a server's
+throughput moves with whatever else runs; the CPU time a request costs is its own, and
+a single app process at saturation serves 1 / (CPU time per request) requests a
+second, so the relative rise in CPU time per request is the throughput the meter
+costs. (The kernel's socket work, the same in every configuration, is left out,
+so the figure is an upper bound.)
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.server import ServerState
+
+from bench_app.main import create_app
+from bench_app.settings import Settings
+from pairbench import results
+
+Log = Callable[[str], None]
+# Configuration -> the settings that make it (bench_app.settings). "off" is the floor.
+CONFIGURATIONS: dict[str, dict[str, bool]] = {
+    "off": {"meter": False, "metrics": False},
+    "meter": {"meter": True, "metrics": False},
+    "meter+metrics": {"meter": True, "metrics": True},
+}
+TARGETS = {  # the smallest requests, where a fixed cost per request weighs the most
+    "trivial": "/health/live",  # no I/O: what the middleware costs alone
+    "one statement": "/health",  # SELECT 1: the middleware and one statement's hooks
+}
+# 2 targets x 3 configurations x 25 rounds x 30 requests: 4,500 requests; 6 s on a quiet
+# 2-core machine, 17 s on one loaded three times over.
+ROUNDS = 25
+BATCH = 30
+WARMUP_REQUESTS = 100  # per app and target: lazy imports, the pool's first connections
+TIMEOUT_S = 120.0  # for the whole measurement: past it, something is stuck
+
+
+class OverheadError(Exception):
+    """The overhead measurement could not run; the message says what failed."""
+
+
+class MemoryTransport(asyncio.Transport):
+    """A connection without a socket: what uvicorn's protocol writes is kept in memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        addresses = {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 40000)}
+        return addresses.get(name, default)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+class ServedInMemory:
+    """One app behind uvicorn's HTTP protocol (as `uvicorn` would serve it), on one
+    keep-alive connection fed from memory."""
+
+    def __init__(self, app: FastAPI) -> None:
+        config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning")
+        config.load()
+        self.state = ServerState()
+        self.transport = MemoryTransport()
+        self.protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+            config=config, server_state=self.state, app_state={}
+        )
+        self.protocol.connection_made(self.transport)
+
+    async def get(self, path: str) -> int:
+        """GET `path` and wait for the whole response; its status code."""
+        self.transport.written.clear()
+        self.protocol.data_received(f"GET {path} HTTP/1.1\r\nHost: overhead\r\n\r\n".encode())
+        while self.state.tasks:
+            await asyncio.wait(set(self.state.tasks))
+        status_line = bytes(self.transport.written[:12])
+        return int(status_line[9:12]) if status_line.startswith(b"HTTP/1.1 ") else 0
+
+    def close(self) -> None:
+        self.protocol.connection_lost(None)
+
+
+async def request_batch(served: ServedInMemory, path: str, count: int) -> tuple[int, float, float]:
+    """GET `path` `count` times, one after another: (failures, CPU seconds, wall seconds)."""
+    failures = 0
+    started_cpu, started_wall = time.thread_time(), time.perf_counter()
+    for _ in range(count):
+        failures += not 200 <= await served.get(path) < 300
+    return failures, time.thread_time() - started_cpu, time.perf_counter() - started_wall
+
+
+async def _measure(settings: Settings, rounds: int) -> list[dict[str, object]]:
+    names = list(CONFIGURATIONS)
+    apps = [create_app(settings.model_copy(update=CONFIGURATIONS[name])) for name in names]
+    rows: list[dict[str, object]] = []
+    async with AsyncExitStack() as stack:
+        for app in apps:
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        served = {name: ServedInMemory(app) for name, app in zip(names, apps, strict=True)}
+        for server in served.values():
+            stack.callback(server.close)
+        for path in TARGETS.values():
+            for server in served.values():
+                await request_batch(server, path, WARMUP_REQUESTS)
+        for round_number in range(rounds):
+            shift = round_number % len(names)  # each configuration goes first as often
+            for target, path in TARGETS.items():
+                for name in names[shift:] + names[:shift]:
+                    failures, cpu, wall = await request_batch(served[name], path, BATCH)
+                    rows.append(
+                        {"target": target, "path": path, "config": name, "round": round_number,
+                         "requests": BATCH, "failures": failures, "cpu_s": cpu, "wall_s": wall,
+                         "cpu_us_per_request": cpu / BATCH * 1e6}
+                    )  # fmt: skip
+    return rows
+
+
+def measure_overhead(
+    run_dir: Path, settings: Settings, log: Log, rounds: int = ROUNDS
+) -> pd.DataFrame:
+    """Measure every configuration on every target, interleaved; writes overhead.csv."""
+    log(
+        f"measuring what measuring costs: {', '.join(CONFIGURATIONS)}, on the "
+        f"{' and '.join(TARGETS)} routes, {rounds} interleaved rounds ..."
+    )
+    started = time.perf_counter()
+    quiet = logging.getLogger("bench_app.slow_queries")  # a busy machine's SELECT 1 is no news
+    level, quiet.level = quiet.level, logging.ERROR
+    try:
+        rows = asyncio.run(asyncio.wait_for(_measure(settings, rounds), TIMEOUT_S))
+    except TimeoutError:
+        raise OverheadError(f"it took over {TIMEOUT_S:.0f} s: stopped") from None
+    except Exception as error:  # what measures the harness must never stop the run
+        raise OverheadError(f"{type(error).__name__}: {error}") from error
+    finally:
+        quiet.setLevel(level)
+    table = pd.DataFrame(rows, columns=results.OVERHEAD_COLUMNS)
+    failed = int(table["failures"].sum())
+    if failed:
+        raise OverheadError(f"{failed} of its {int(table['requests'].sum())} requests failed")
+    table.to_csv(run_dir / results.OVERHEAD, index=False)
+    log(f"    measured in {time.perf_counter() - started:.0f} s")
+    return table

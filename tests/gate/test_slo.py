@@ -1,0 +1,107 @@
+"""SLOs: the seed's by default, a project's own from pyproject.toml or the command line."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pairbench import cli
+from pairbench.gate.slo_check import check_slos, render_slo_markdown
+from pairbench.slo import DEFAULT_SLOS, SloError, Slos, read_slos
+
+
+def summary(p95: dict[str, float], errors: float = 0.0) -> pd.DataFrame:
+    """n_plus_one at its default point, and a sweep point where everything is slow."""
+    rows = []
+    for point, slow in (("authors=50", 1.0), ("authors=1000", 50.0)):
+        for variant, value in p95.items():
+            rows.append(
+                {"technique": "n_plus_one", "variant": variant, "point": point, "mode": "closed",
+                 "baseline": variant == "naive", "p95_ms": value * slow, "p99_ms": value * 2,
+                 "error_rate": errors, "cache_hits_per_request": float("nan")}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+DEFAULTS = {"n_plus_one": "authors=50"}
+
+
+def test_the_seeds_checklist_is_the_default(tmp_path: Path) -> None:
+    assert read_slos(tmp_path / "missing.toml") == DEFAULT_SLOS
+    assert DEFAULT_SLOS.describe() == "p95 < 200 ms, error rate < 0.01, cache hit rate > 0.8"
+
+
+def test_a_project_sets_its_own_in_pyproject(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        "[tool.pairbench.slo]\np95_ms = 150\np99_ms = 400\ncache_hit_rate = false\n"
+    )
+    assert read_slos(pyproject) == Slos(
+        p95_ms=150, p99_ms=400, error_rate=0.01, cache_hit_rate=None
+    )
+
+
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ("p95 = 150", r"unknown SLO\(s\) p95; known: p95_ms"),
+        ("p95_ms = 'fast'", "p95_ms must be a number"),
+        ("error_rate = 2", "error_rate must be between 0 and 1"),
+        ("p99_ms = -5", "p99_ms must be positive"),
+    ],
+)
+def test_a_bad_setting_is_an_error_naming_it(tmp_path: Path, table: str, message: str) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(f"[tool.pairbench.slo]\n{table}\n")
+    with pytest.raises(SloError, match=message):
+        read_slos(pyproject)
+
+
+def test_only_optimized_variants_at_the_default_point_are_checked() -> None:
+    checks = check_slos(summary({"naive": 900.0, "joined": 50.0}), DEFAULT_SLOS, DEFAULTS)
+    assert {(check.variant, check.point) for check in checks} == {("joined", "authors=50")}
+    assert all(check.met for check in checks)  # the slow naive and sweep point are not held
+    assert {check.objective.name for check in checks} == {"p95_ms", "error_rate"}  # no cache
+
+
+def test_a_broken_slo_is_named_with_its_value_and_limit() -> None:
+    checks = check_slos(summary({"naive": 900.0, "joined": 250.0}, errors=0.02), Slos(), DEFAULTS)
+    broken = [check.describe() for check in checks if not check.met]
+    assert broken == [
+        "BROKEN: n_plus_one/joined at authors=50 (closed loop): p95 250 ms (must be < 200 ms)",
+        "BROKEN: n_plus_one/joined at authors=50 (closed loop): error rate 0.02 (must be < 0.01)",
+    ]
+    markdown = render_slo_markdown(checks, Slos())
+    assert (
+        "| BROKEN | n_plus_one | joined | authors=50 | closed | p95 | 250 ms | < 200 ms |"
+        in markdown
+    )
+
+
+def write_run(run_dir: Path, frame: pd.DataFrame) -> Path:
+    run_dir.mkdir(parents=True)
+    points = {"n_plus_one": [{"label": "authors=50", "swept": None},
+                             {"label": "authors=1000", "swept": "authors"}]}  # fmt: skip
+    manifest = {"run_id": run_dir.name, "complete": True, "points": points}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    frame.assign(equivalent=True, verdict="", speedup_p50=1.0, speedup_ci_low=1.0,
+                 speedup_ci_high=1.0).to_csv(run_dir / "summary.csv", index=False)  # fmt: skip
+    return run_dir
+
+
+def test_check_slo_exit_codes_and_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no pyproject.toml here: the seed's SLOs
+    run = write_run(tmp_path / "run", summary({"naive": 900.0, "joined": 120.0}))
+    no_baseline = ["--baseline", str(tmp_path / "none.json")]
+    assert cli.main(["check", "--slo", *no_baseline, str(run)]) == 0
+    assert "| met | n_plus_one | joined | authors=50 | closed | p95 | 120 ms |" in (
+        (run / "check.md").read_text()
+    )
+    assert cli.main(["check", "--slo-p95-ms", "100", *no_baseline, str(run)]) == 1
+    (tmp_path / "pyproject.toml").write_text("[tool.pairbench.slo]\np95_ms = 100\n")
+    assert cli.main(["check", "--slo", *no_baseline, str(run)]) == 1
+    assert cli.main(["check", "--slo-p95-ms", "150", *no_baseline, str(run)]) == 0  # flag wins
+    (tmp_path / "pyproject.toml").write_text("[tool.pairbench.slo]\np95 = 100\n")
+    assert cli.main(["check", "--slo", *no_baseline, str(run)]) == 2
+    assert cli.main(["check", *no_baseline, str(run)]) == 2  # without --slo a baseline is needed
