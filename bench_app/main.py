@@ -6,7 +6,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from bench_app import metrics, slow_queries
+from bench_app import loop_lag, metrics, slow_queries
 from bench_app.db import make_engine, make_sessionmaker
 from bench_app.loop_lag import LoopLagSampler, sampling
 from bench_app.metering import CostMeterMiddleware
@@ -17,6 +17,7 @@ from bench_app.responses import REDIS_UNREACHABLE, redis_unavailable
 from bench_app.settings import Settings, get_settings
 from bench_app.slow_queries import SlowQueryLog
 from bench_app.techniques import all_techniques
+from bench_app.upstream_client import make_upstream_client
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.redis = make_redis(settings)
+        app.state.upstream = make_upstream_client(settings)  # one pooled client, shared
         try:
             async with AsyncExitStack() as resources:
                 app.state.loop_lag = await resources.enter_async_context(
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         await resources.enter_async_context(technique.lifespan(app))
                 yield
         finally:
+            await app.state.upstream.close()
             await app.state.redis.aclose()
             await engine.dispose()
 
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Last: routes are matched in order, so no measured request pays for passing these.
     app.include_router(slow_queries.router)
+    app.include_router(loop_lag.router)  # each load segment's lag, for the harness
     if app_metrics is not None:
         app.include_router(metrics.router)
     return app

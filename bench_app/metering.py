@@ -34,6 +34,7 @@ COST_HEADERS = {  # meter field -> the response header that carries it
     "cache_hits": "x-cache-hits",
     "cache_misses": "x-cache-misses",
     "upstream_calls": "x-upstream-calls",
+    "upstream_connections": "x-upstream-connections",
     "app_ms": "x-app-ms",
     "body_bytes": "x-body-bytes",
     "wire_bytes": "x-wire-bytes",
@@ -54,7 +55,8 @@ class RequestCost:
     redis_round_trips: int = 0  # a pipeline or MGET is one round trip for many commands
     cache_hits: int = 0
     cache_misses: int = 0
-    upstream_calls: int = 0
+    upstream_calls: int = 0  # HTTP requests sent to the upstream service
+    upstream_connections: int = 0  # new TCP connections opened to it
     # Set only where a route encodes its body (bench_app.content_encoding); None (header left
     # empty) elsewhere. The body before and after content encoding, and the time spent on it.
     body_bytes: int | None = None
@@ -93,6 +95,7 @@ class RequestCost:
             (b"x-cache-hits", b"%d" % self.cache_hits),
             (b"x-cache-misses", b"%d" % self.cache_misses),
             (b"x-upstream-calls", b"%d" % self.upstream_calls),
+            (b"x-upstream-connections", b"%d" % self.upstream_connections),
             (b"x-app-ms", b"%.3f" % app_ms),
             (b"x-body-bytes", _count(self.body_bytes)),
             (b"x-wire-bytes", _count(self.wire_bytes)),

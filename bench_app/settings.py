@@ -30,6 +30,27 @@ class Settings(BaseSettings):
     # headroom, the 10 overflow absorb bursts, and 30 stays well below max_connections (100).
     pool_size: int = Field(default=20, validation_alias="PAIRBENCH_POOL_SIZE")
     pool_max_overflow: int = Field(default=10, validation_alias="PAIRBENCH_POOL_MAX_OVERFLOW")
+    upstream_url: str = Field(
+        default="http://127.0.0.1:8900",
+        validation_alias="PAIRBENCH_UPSTREAM_URL",
+        description="The upstream HTTP service the outbound techniques call (the harness's stub).",
+    )
+    # The shared upstream client's pool holds every outbound call in flight at once: the
+    # 16 users of the heaviest profile, each fanning out to FAN_OUT_CONCURRENCY calls.
+    upstream_max_connections: int = Field(
+        default=160, validation_alias="PAIRBENCH_UPSTREAM_MAX_CONNECTIONS", gt=0
+    )
+    fan_out_concurrency: int = Field(
+        default=10,
+        validation_alias="PAIRBENCH_FAN_OUT_CONCURRENCY",
+        gt=0,
+        description="Upstream calls one request may have in flight at once when it fans out.",
+    )
+    job_queue: str = Field(
+        default="pairbench",
+        validation_alias="PAIRBENCH_JOB_QUEUE",
+        description="The job queue's name in Redis (saq); tests use their own.",
+    )
     meter: bool = Field(
         default=True,
         validation_alias="PAIRBENCH_METER",
@@ -47,8 +68,10 @@ class Settings(BaseSettings):
     # so one that takes 50 ms is already worth a look (under load this includes the time the
     # statement's result waited for the event loop: a slow query or a busy loop).
     slow_query_ms: float = Field(default=50.0, validation_alias="PAIRBENCH_SLOW_QUERY_MS", gt=0)
+    # Every 10 ms: a load segment's lag p99 (pairbench.load.segment_figures) needs hundreds
+    # of samples in its few measured seconds; 100 wake-ups a second cost next to nothing.
     loop_lag_interval_s: float = Field(
-        default=0.1,
+        default=0.01,
         validation_alias="PAIRBENCH_LOOP_LAG_INTERVAL_S",
         gt=0,
         description="How often the event-loop lag is sampled (bench_app.loop_lag).",

@@ -88,6 +88,9 @@ class Technique:
     # GET with a point's params -> extra params every variant then gets, e.g. the keyset
     # cursor that a client paging to page P would hold from page P-1.
     params_path: str | None = None
+    # GET ?since=&until= (unix times) -> {"jobs": [[requested_at, done_at], ...]}: the work
+    # the requests of a segment handed to a worker, and when it was done (background_jobs).
+    deferred_work_path: str | None = None
 
     def __post_init__(self) -> None:
         if self.baseline not in self.variants:

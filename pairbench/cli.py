@@ -127,15 +127,26 @@ def command_list(args: argparse.Namespace) -> int:
 def command_serve(args: argparse.Namespace) -> int:
     from pairbench.env.server import app_environment, running_app
     from pairbench.env.services import running_services
+    from pairbench.env.upstream import running_upstream
+    from pairbench.env.worker import running_worker
     from pairbench.runner import app_settings, seed_database
 
     profile = PROFILES[args.profile]
+    log_dir = Path(args.results_dir)
     try:
-        with running_services(log) as urls:
+        with (
+            running_services(log) as urls,
+            running_upstream(log_dir / "upstream.log", log) as upstream,
+        ):
             seed_database(app_settings(urls, profile), log)
-            environment = app_environment(urls.database_url, urls.redis_url, profile.scale)
-            log_path = Path(args.results_dir) / "serve.log"
-            with running_app(environment, log_path, log, port=args.port) as base_url:
+            environment = app_environment(
+                urls.database_url, urls.redis_url, profile.scale, upstream.url
+            )
+            log_path = log_dir / "serve.log"
+            with (
+                running_app(environment, log_path, log, port=args.port) as base_url,
+                running_worker(environment, log_dir / "worker.log", log),
+            ):
                 log(
                     f"serving {base_url} (docs: {base_url}/docs, Prometheus metrics: "
                     f"{base_url}/metrics); Ctrl-C stops everything."

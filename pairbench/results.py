@@ -48,9 +48,11 @@ TIMELINE = "timeline.csv"  # p50 and p99 per time bin, for latency over time
 WARNINGS = "warnings.csv"  # what makes a figure weaker than its CI says
 BANDWIDTH = "bandwidth.csv"  # content-encoded responses: break-even link speeds
 OVERHEAD_SUMMARY = "overhead_summary.csv"  # the meter's overhead per route and configuration
+# summary.csv's rows for the other request kinds of mixed workloads (e.g. bystanders)
+REQUEST_KINDS = "request_kinds.csv"
 STATS_TABLES = (
     SUMMARY, GROWTH, GROWTH_POINTS, MICRO_SUMMARY, PROBE_SUMMARY, LATENCY_CURVES, TIMELINE,
-    WARNINGS, BANDWIDTH, OVERHEAD_SUMMARY,
+    WARNINGS, BANDWIDTH, OVERHEAD_SUMMARY, REQUEST_KINDS,
 )  # fmt: skip
 STATS_DONE = "stats.json"  # written last: the tables are complete, and by which version
 KEY_PACKAGES = (
@@ -69,9 +71,13 @@ PHASES = (WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE)
 # send_lag_ms is how late the generator actually sent, and a dropped send (never sent:
 # too far behind) has dropped=1 and no latency. ttfb_ms (time to the first body byte) is
 # there only for workloads that time it (a download's own Locust user).
+# `name` is the request's kind: TARGET_NAME for the variant's own requests, another name for
+# the other requests of a mixed workload (bystanders, readers beside invalidations), each
+# its own distribution.
+TARGET_NAME = "target"
 SAMPLE_COLUMNS = [
-    "technique", "variant", "point", "mode", "repetition", "phase", "t_start", "latency_ms",
-    "status", "bytes", *COST_HEADERS, "error", "send_lag_ms", "dropped", "ttfb_ms",
+    "technique", "variant", "point", "mode", "repetition", "phase", "name", "t_start",
+    "latency_ms", "status", "bytes", *COST_HEADERS, "error", "send_lag_ms", "dropped", "ttfb_ms",
 ]  # fmt: skip
 # The app process's resident memory during a segment (pairbench.load.app_memory), in MiB;
 # fresh_process: the segment ran in an app process started just for it.
@@ -79,9 +85,18 @@ SEGMENT_MEMORY_COLUMNS = [
     "fresh_process", "rss_start_mb", "rss_peak_mb", "rss_end_mb", "rss_growth_mb",
     "rss_measured_growth_mb",
 ]  # fmt: skip
+# Figures of a whole segment (pairbench.load.segment_figures): what the upstream stub
+# counted during it, and the app's event-loop lag over its measured window.
+# For work handed to a job worker (Technique.deferred_work_path): the jobs requested in the
+# measured window, done, their enqueue-to-done latency, and the most in progress at once.
+SEGMENT_FIGURES = [
+    "upstream_connections", "upstream_requests", "loop_lag_p99_ms", "loop_lag_max_ms",
+    "loop_lag_samples", "jobs_done", "job_done_p50_ms", "job_done_p99_ms", "jobs_in_progress_max",
+]  # fmt: skip
 SEGMENT_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "started", "measure_start",
     "measure_end", "ended", "users", "rate", "generator_cpu_max", *SEGMENT_MEMORY_COLUMNS,
+    *SEGMENT_FIGURES,
 ]  # fmt: skip
 PROBE_COLUMNS = [
     "technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS, "ttfb_ms",
@@ -102,12 +117,22 @@ REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
 REQUIRED_SEGMENT_COLUMNS = ["technique", "variant", "point", "repetition", "generator_cpu_max"]
 REQUIRED_PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms"]
 TEXT_COLUMNS = [
-    "technique", "variant", "point", "mode", "phase", "error", "verdict", "verdict_p95",
+    "technique", "variant", "point", "mode", "phase", "name", "error", "verdict", "verdict_p95",
     "verdict_rps", "slo", "parameter", "shape", "curve", "source", "sentence", "series",
     "message", "stopped",
 ]  # fmt: skip
 # What files from before a column existed mean by its absence.
-COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": ""}
+COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": "", "name": TARGET_NAME}
+
+
+def target_requests(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a variant's own requests (samples or summary), leaving out the other
+    kinds of a mixed workload; files from before the `name` column hold only those."""
+    if "name" not in frame:
+        return frame
+    return frame[frame["name"].fillna(TARGET_NAME).isin([TARGET_NAME, ""])]
+
+
 # Free space a run asks for before it starts: a standard run's samples and its report
 # take tens of MB, and a run that fills the disk would lose what it measured.
 MIN_FREE_BYTES = 100 * 2**20

@@ -24,6 +24,8 @@ from bench_app.technique import Technique
 from pairbench import results
 from pairbench.env.server import AppServer, ServerError, app_environment, serving_app
 from pairbench.env.services import ServiceError, ServiceUrls, running_services, server_versions
+from pairbench.env.upstream import running_upstream
+from pairbench.env.worker import running_worker
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.measure import LoadPlan, PointOutcome, measure, reset
 from pairbench.load.micro import micro_plan, run_microbenchmarks
@@ -222,11 +224,17 @@ def run(
         with ExitStack() as services:
             with stage("services"):
                 urls = services.enter_context(running_services(log))
+                # The outbound techniques' upstream stub.
+                upstream = services.enter_context(running_upstream(run_dir / "upstream.log", log))
             manifest["environment"] = results.environment(server_versions(urls))
             results.write_json(run_dir / results.MANIFEST, manifest)
             with stage("seed"):
                 seed_database(app_settings(urls, profile), log)
-            environment = app_environment(urls.database_url, urls.redis_url, profile.scale)
+            environment = app_environment(
+                urls.database_url, urls.redis_url, profile.scale, upstream.url
+            )
+            # background_jobs' job worker; up through the microbenchmarks, which enqueue jobs too.
+            services.enter_context(running_worker(environment, run_dir / "worker.log", log))
             with serving_app(environment, run_dir / "server.log", log) as app:
                 base_url = app.base_url
                 with stage("equivalence"):
@@ -239,7 +247,16 @@ def run(
                     probed = probe_uncontended(run_dir, app, points, profile, log)
                 with stage("load"), running_generator(base_url, run_dir / GENERATOR_LOG) as gen:
                     measure(  # memory hook: app, restarted (fresh_process) and watched
-                        run_dir, base_url, points, plan, probed, log, gen, keep_outcome, app
+                        run_dir,
+                        base_url,
+                        points,
+                        plan,
+                        probed,
+                        log,
+                        gen,
+                        keep_outcome,
+                        app,
+                        upstream,
                     )
                 # monitoring (#12): what the load left: artifacts again (instrumentation's
                 # series counts), and the slow-query log by variant.

@@ -7,18 +7,21 @@ with the same user classes (scenarios.users).
 
 By default a user requests its path back to back. A technique whose workload is
 more than that (a browser keeping ETags, bursts after expiry) declares a `scenario` module
-(in scenarios/) with `make_user(name, path) -> type[FastHttpUser]`.
+(in scenarios/) with `make_user(name, path) -> type[FastHttpUser]`, or `make_users` for a
+mixed workload (event_loop_blocking's bystanders).
 """
 
 import gevent
 
 from bench_app.techniques import all_techniques
-from scenarios.users import user_for
+from scenarios.users import users_for
 
 for technique in all_techniques().values():
     for variant in technique.variants:
         class_name = f"{technique.key}__{variant}"
-        globals()[class_name] = user_for(technique.key, class_name, technique.url(variant))
+        for user_class in users_for(technique.key, class_name, technique.url(variant)):
+            globals()[user_class.__name__] = user_class
+del user_class  # else Locust would find the last class twice
 
 # gevent's loop caches the time and has not run during the imports above, which take
 # seconds on a busy machine; Locust measures --run-time from that stale clock, and

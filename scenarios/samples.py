@@ -6,7 +6,9 @@ from typing import IO, Any
 
 from bench_app.metering import COST_HEADERS
 
-SAMPLE_COLUMNS = ["t_start", "latency_ms", "status", "bytes", *COST_HEADERS, "error", "ttfb_ms"]
+SAMPLE_COLUMNS = [
+    "t_start", "latency_ms", "status", "bytes", *COST_HEADERS, "error", "ttfb_ms", "name",
+]  # fmt: skip
 TTFB_CONTEXT_KEY = "ttfb_ms"  # a user that times the first byte puts it in the request's context
 
 
@@ -36,6 +38,7 @@ class SampleRecorder:
         exception: BaseException | None,
         start_time: float,
         context: dict[str, Any] | None = None,
+        name: str = "",
         **_: Any,
     ) -> None:
         headers = getattr(response, "headers", None) or {}
@@ -47,7 +50,7 @@ class SampleRecorder:
         self._writer.writerow(
             [
                 f"{start_time:.6f}", f"{response_time:.4f}", status, size, *costs, error,
-                "" if ttfb is None else f"{ttfb:.4f}",
+                "" if ttfb is None else f"{ttfb:.4f}", name,
             ]
         )  # fmt: skip
 

@@ -11,6 +11,7 @@ from bench_app.main import create_app
 from bench_app.seed import seed
 from bench_app.settings import Settings
 from pairbench.env.services import ServiceUrls, running_services
+from pairbench.env.upstream import Upstream, running_upstream
 
 TEST_SCALE = 1.0  # 1000 users: enough for n_plus_one's largest `authors`
 
@@ -22,9 +23,20 @@ def service_urls() -> Iterator[ServiceUrls]:
 
 
 @pytest.fixture(scope="session")
-def settings(service_urls: ServiceUrls) -> Settings:
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
+    """The upstream stub in its own process, as the harness runs it."""
+    log_path = tmp_path_factory.mktemp("upstream") / "upstream.log"
+    with running_upstream(log_path, log=lambda message: None) as stub:
+        yield stub
+
+
+@pytest.fixture(scope="session")
+def settings(service_urls: ServiceUrls, upstream: Upstream) -> Settings:
     return Settings(
-        database_url=service_urls.database_url, redis_url=service_urls.redis_url, scale=TEST_SCALE
+        database_url=service_urls.database_url,
+        redis_url=service_urls.redis_url,
+        upstream_url=upstream.url,
+        scale=TEST_SCALE,
     )
 
 

@@ -29,14 +29,19 @@ def free_port(host: str = LOOPBACK) -> int:
         return port
 
 
-def app_environment(database_url: str, redis_url: str, scale: float) -> dict[str, str]:
-    """The environment the target app reads its settings from."""
-    return {
+def app_environment(
+    database_url: str, redis_url: str, scale: float, upstream_url: str | None = None
+) -> dict[str, str]:
+    """The environment the target app (and its job worker) read their settings from."""
+    environment = {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "PAIRBENCH_SCALE": str(scale),
     }
+    if upstream_url is not None:  # the upstream stub (pairbench.env.upstream)
+        environment["PAIRBENCH_UPSTREAM_URL"] = upstream_url
+    return environment
 
 
 def _tail(path: Path, lines: int = 20) -> str:

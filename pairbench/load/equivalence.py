@@ -87,7 +87,7 @@ def check_equivalence(
         response = client.request(
             request.method, request.url, headers=request.headers, content=request.content
         )
-        if response.status_code != 200:
+        if not 200 <= response.status_code < 300:  # 201 Created and 202 Accepted answer too
             detail = f"HTTP {response.status_code}: {response.text[:200]}"
             results[variant] = {"equivalent": False, "detail": detail}
             continue

@@ -26,12 +26,14 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 import gevent
+from locust import User
 from locust.env import Environment
 from locust.event import Events
 
 from pairbench.load.open_loop import Schedule, run_schedule
+from pairbench.results import TARGET_NAME
 from scenarios.samples import SampleRecorder
-from scenarios.users import user_for
+from scenarios.users import users_for
 
 WINDOW_S = 0.25  # latency windows compared to tell that warm-up is over
 SETTLED_CHANGE = 0.15  # medians of two windows this close: settled
@@ -89,10 +91,16 @@ def closed_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
     sent in the window is waited for (up to STOP_TIMEOUT_S), not cut off, since cutting
     off the slowest requests would flatter the variant."""
     users = int(command["users"])
-    user = user_for(command["technique"], "TargetUser", command["target"])
+    # The variant's own requests are named TARGET_NAME; a mixed workload names its others.
+    users_classes: list[type[User]] = [
+        *users_for(command["technique"], TARGET_NAME, command["target"])
+    ]
     events = Events()  # type: ignore[no-untyped-call]
     environment = Environment(
-        user_classes=[user], host=base_url, events=events, stop_timeout=STOP_TIMEOUT_S
+        user_classes=users_classes,
+        host=base_url,
+        events=events,
+        stop_timeout=STOP_TIMEOUT_S,
     )
     recorder = SampleRecorder(command["samples"])
     watch = SettleWatch()

@@ -26,8 +26,10 @@ import pandas as pd
 from bench_app.technique import Technique
 from pairbench import results
 from pairbench.env.server import AppServer
+from pairbench.env.upstream import Upstream
 from pairbench.load.app_memory import fresh_app_if_declared, segment_memory, watch_app
 from pairbench.load.segment import LoadError, LoadGenerator, SegmentResult, has_own_workload
+from pairbench.load.segment_figures import SegmentWatch
 from pairbench.plan import Point
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
 from pairbench.stats import requests
@@ -234,8 +236,10 @@ class PointMeasurer:
         probe: pd.DataFrame,
         log: Log,
         app: AppServer | None = None,  # memory hook: restarted (fresh_process) and watched
+        upstream: Upstream | None = None,
     ) -> None:
         self.run_dir, self.client, self.generator = run_dir, client, generator
+        self.upstream = upstream  # the stub, whose counts each segment reads
         self.plan, self.probe, self.log, self.app = plan, probe, log, app
         self.raw_dir = run_dir / "raw"
         # Per point, its closed-loop frames by variant: they set its open-loop rate.
@@ -281,6 +285,7 @@ class PointMeasurer:
         profile, technique = self.plan.profile, point.technique
         fresh = fresh_app_if_declared(self.app, technique, self.log)  # memory hook
         reset(self.client, technique, point.params)
+        watch = SegmentWatch.start(self.client, self.upstream, technique)  # stub, loop lag, jobs
         self.raw_dir.mkdir(exist_ok=True)
         raw_path = self.raw_dir / f"{technique.key}.{variant}.{mode}.{repetition}.csv"
         target = technique.url(variant, point.params)
@@ -301,6 +306,7 @@ class PointMeasurer:
         results.append_rows(self.run_dir / results.SAMPLES, frame)
         row = _segment_row(point, variant, mode, repetition, rate, segment, profile)
         row.update(segment_memory(reading, window, fresh))  # memory hook
+        row.update(watch.finish(segment.measure_start, segment.measure_end))
         results.append_rows(self.run_dir / results.SEGMENTS, pd.DataFrame([row]))
         raw_path.unlink()
         self.log(
@@ -361,6 +367,7 @@ def measure(
     generator: LoadGenerator,
     on_point: Callable[[PointOutcome], None] = lambda outcome: None,
     app: AppServer | None = None,  # memory hook: the app's process, restarted and watched
+    upstream: Upstream | None = None,
 ) -> list[PointOutcome]:
     """Measure every loaded point in every mode; the outcomes say how each one stopped
     (each also handed to `on_point` as soon as its point is done)."""
@@ -369,7 +376,7 @@ def measure(
     outcomes: list[PointOutcome] = []
     started = time.monotonic()
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
-        measurer = PointMeasurer(run_dir, client, generator, plan, probe, log, app)
+        measurer = PointMeasurer(run_dir, client, generator, plan, probe, log, app, upstream)
         for number, (point, mode) in enumerate(items, start=1):
             elapsed = time.monotonic() - started
             eta = min(budget.left, budget.item_max_s * budget.items_left)

@@ -6,6 +6,7 @@ its declaration; no technique gets code of its own here. Nothing here computes a
 figure: every number comes from a table (pairbench.stats.stage.Tables).
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -233,13 +234,23 @@ def _point_view(
         for mode in modes
     ]
     cost_rows = list(loads[0]["rows"]) if loads else []
+    kinds = at(tables.request_kinds, technique=key, point=label, mode=modes[0] if modes else "")
     return {
         "point": label,
         "loads": loads,
         "cost_rows": cost_rows,
         "memory_rows": load_memory_rows(cost_rows, memory),
         "split_svg": _time_split_svg(tables, key, label, cost_rows),
+        "jobs": any(_present(row.get("job_done_p50_ms")) for row in cost_rows),
+        "kinds": records(kinds),  # the other requests of a mixed workload, e.g. bystanders
     }
+
+
+def _present(value: Any) -> bool:
+    try:
+        return not math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _cost_columns(rows: pd.DataFrame) -> dict[str, str]:

@@ -39,8 +39,8 @@ from pairbench.stats.summary import (
 from pairbench.stats.timeline import TIMELINE_COLUMNS, latency_timeline
 
 # Raise when a table's columns or meaning change: older runs' tables are then recomputed.
-STATS_VERSION = (  # 4: overhead_summary.csv; 3: bandwidth.csv; 2: speedups from rounds,
-    4  # CI half-widths, how each point stopped
+STATS_VERSION = (  # 5: request kinds, segment figures; 4: overhead_summary.csv;
+    5  # 3: bandwidth.csv; 2: speedups from rounds, CI half-widths, how each point stopped
 )
 WARNING_COLUMNS = ["technique", "message"]
 
@@ -49,7 +49,7 @@ WARNING_COLUMNS = ["technique", "message"]
 class Tables:
     """A run's statistics, one table per file of the stats stage."""
 
-    summary: pd.DataFrame  # summary.csv: technique x point x mode x variant
+    summary: pd.DataFrame  # summary.csv: technique x point x mode x variant (its own requests)
     growth: pd.DataFrame  # growth.csv: one sweep fit per technique x parameter x variant
     growth_points: pd.DataFrame  # growth_points.csv: the (work, cost) points fitted
     micro: pd.DataFrame  # micro_summary.csv: the microbenchmarks
@@ -59,6 +59,7 @@ class Tables:
     warnings: pd.DataFrame  # warnings.csv: what weakens a figure, per technique
     bandwidth: pd.DataFrame  # bandwidth.csv: where content encoding pays, by link speed
     overhead: pd.DataFrame  # overhead_summary.csv: what the meter and /metrics cost (#12)
+    request_kinds: pd.DataFrame  # request_kinds.csv: summary rows of mixed workloads' others
 
 
 # Tables field -> (file, columns, columns a file must have to be read)
@@ -73,6 +74,7 @@ FILES: dict[str, tuple[str, list[str], list[str]]] = {
     "warnings": (results.WARNINGS, WARNING_COLUMNS, WARNING_COLUMNS),
     "bandwidth": (results.BANDWIDTH, BANDWIDTH_COLUMNS, BANDWIDTH_COLUMNS[:3]),
     "overhead": (results.OVERHEAD_SUMMARY, OVERHEAD_SUMMARY_COLUMNS, OVERHEAD_SUMMARY_COLUMNS[:3]),
+    "request_kinds": (results.REQUEST_KINDS, SUMMARY_COLUMNS, REQUIRED_SUMMARY_COLUMNS),
 }
 assert sorted(name for name, _, _ in FILES.values()) == sorted(results.STATS_TABLES)
 
@@ -118,24 +120,30 @@ def _growth(
 def compute_tables(run: results.Run) -> Tables:
     """Every table of the stats stage, from a run read with its samples."""
     baselines = baselines_of(run)
-    summary = summarize(
+    every_kind = summarize(
         run.samples, run.segments, run.equivalence, baselines,
         stopping=stopping_of(run.manifest),
     )  # fmt: skip
+    # The variants' own requests are what every other table is about; a mixed workload's
+    # other requests (bystanders) get their summary rows, in request_kinds.csv.
+    summary = results.target_requests(every_kind)
+    request_kinds = every_kind.drop(summary.index)
+    samples = results.target_requests(run.samples)
     probe = summarize_probe(run.probe)
     growth, growth_points = _growth(run, summary, probe)
-    findings = stability_findings(run.samples, run.segments) + budget_findings(summary)
+    findings = stability_findings(samples, run.segments) + budget_findings(summary)
     return Tables(
         summary=summary,
         growth=growth,
         growth_points=growth_points,
         micro=summarize_micro(read_micro(run.directory), baselines),
         probe=probe,
-        latency_curves=latency_curves(run.samples),
-        timeline=latency_timeline(run.samples),
+        latency_curves=latency_curves(samples),
+        timeline=latency_timeline(samples),
         warnings=pd.DataFrame(findings, columns=WARNING_COLUMNS),
         bandwidth=bandwidth_table(run.probe, summary, baselines),
         overhead=summarize_overhead(read_overhead(run.directory)),
+        request_kinds=request_kinds,
     )
 
 

@@ -34,6 +34,11 @@ from pairbench.stats.bootstrap import (
 from pairbench.stats.memory import MEMORY_COLUMNS, memory_figures
 from pairbench.stats.requests import failed, sent
 from pairbench.stats.rounds import RoundRatio, round_ratio_ci
+from pairbench.stats.segment_figures import (
+    SEGMENT_SUMMARY_COLUMNS,
+    segment_figures_of,
+    segment_summary,
+)
 from pairbench.stats.significance import VERDICTS, repetition_u_test, verdict
 from pairbench.stats.slo import cache_hit_rate, slo_status
 from pairbench.stats.stability import (
@@ -79,15 +84,15 @@ RATIOS = (
     Ratio("speedup_rps", "speedup_rps", "verdict_rps", np.mean, True),
 )
 SUMMARY_COLUMNS = [
-    "technique", "variant", "point", "mode", "baseline", "requests", "failures", "error_rate",
-    "rps", "rps_ci_low", "rps_ci_high", *PERCENTILES, "max_ms", "mean_ms",
+    "technique", "variant", "point", "mode", "name", "baseline", "requests", "failures",
+    "error_rate", "rps", "rps_ci_low", "rps_ci_high", *PERCENTILES, "max_ms", "mean_ms",
     *(f"{name}_per_request" for name in COST_HEADERS), "bytes_per_request", "equivalent",
     "speedup_p50", "speedup_ci_low", "speedup_ci_high", "speedup_ci_half_width", "verdict",
     "speedup_p95", "speedup_p95_ci_low", "speedup_p95_ci_high", "verdict_p95",
     "speedup_rps", "speedup_rps_ci_low", "speedup_rps_ci_high", "verdict_rps",
     "u_test_p", "repetition_cv", "repetitions", "users", "rate", "dropped", "late_sends",
     "service_p50_ms", "service_p99_ms", "generator_cpu_max", "cache_hit_rate", "slo", "stopped",
-    *MEMORY_COLUMNS,
+    *MEMORY_COLUMNS, *SEGMENT_SUMMARY_COLUMNS,
 ]  # fmt: skip
 REQUIRED_SUMMARY_COLUMNS = ["technique", "variant", "point", "p50_ms"]
 COST_COLUMNS = {  # summary column -> the meter's column it averages over successful requests
@@ -307,11 +312,14 @@ def summarize(
     )
     users, cpu = segment_maxima(segments, "users"), segment_maxima(segments, "generator_cpu_max")
     rates = segment_maxima(segments, "rate")
+    figures = segment_summary(samples, segments)
     rows: list[dict[str, Any]] = []
     # Grouped over every sample so that a variant whose requests all fell in the warm-up
     # still gets its row (with no data) rather than vanishing from the summary.
-    groups = samples.groupby(["technique", "point", "mode"], sort=False)
-    for (technique, point, mode), group in groups:
+    # One distribution per request kind (`name`): a mixed workload's kinds are compared
+    # with the same kind of the baseline's segments, never pooled.
+    groups = samples.groupby(["technique", "point", "mode", "name"], sort=False)
+    for (technique, point, mode, kind), group in groups:
         base_name = baselines.get(str(technique))
         stopped = stopping.get((str(technique), str(point), str(mode)), {})
         planning = stopped.get("planning_rounds")
@@ -324,6 +332,7 @@ def summarize(
             row: dict[str, Any] = dict(
                 zip(("technique", "variant", "point", "mode"), key, strict=True)
             )
+            row["name"] = str(kind)
             row["baseline"] = variant == base_name
             row.update(_describe(parts[variant]))
             found = equivalence.get(key[0], {}).get(variant, {})
@@ -343,6 +352,7 @@ def summarize(
                 generator_cpu_max=cpu.get(segment_key, np.nan),
                 stopped=stopped.get("stopped", ""),
             )
+            row.update(segment_figures_of(figures.get(segment_key, {}), str(kind)))
             row.update(cache_hit_rate=cache_hit_rate(row), slo=slo_status(row))
             rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

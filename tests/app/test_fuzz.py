@@ -44,6 +44,7 @@ from bench_app.settings import Settings
 from bench_app.techniques.pagination import CURSOR_FORMAT, Cursor
 from pairbench.env.server import app_environment, running_app
 from pairbench.env.services import ServiceUrls
+from pairbench.env.upstream import Upstream
 from tests.conftest import TEST_SCALE
 from tests.throwaway_redis import throwaway_redis
 
@@ -99,12 +100,17 @@ def drop_schema(settings: Settings, schema: str) -> None:
 
 @pytest.fixture(scope="module")
 def fuzzed_app(
-    service_urls: ServiceUrls, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    service_urls: ServiceUrls,
+    settings: Settings,
+    upstream: Upstream,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """A uvicorn server of the app on data and a Redis of its own; yields its base URL."""
     directory = tmp_path_factory.mktemp("fuzz")
     with throwaway_redis(directory) as (redis_url, _):
-        environment = app_environment(service_urls.database_url, redis_url, TEST_SCALE)
+        environment = app_environment(
+            service_urls.database_url, redis_url, TEST_SCALE, upstream.url
+        )
         environment["PAIRBENCH_SCHEMA"] = FUZZ_SCHEMA
         drop_schema(settings, FUZZ_SCHEMA)  # a run killed before its clean-up left it
         try:

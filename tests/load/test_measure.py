@@ -51,3 +51,20 @@ def test_without_closed_loop_results_the_probe_sets_a_lower_rate() -> None:
          "point": "authors=50", "latency_ms": [20.0, 20.0, 2.0]}
     )  # fmt: skip
     assert open_loop_rate({}, probe, POINT) == pytest.approx(OPEN_LOOP_LOAD * 50.0)
+
+
+def test_locusts_request_name_is_kept_as_the_samples_kind(tmp_path: Path) -> None:
+    from scenarios.samples import SampleRecorder
+
+    recorder = SampleRecorder(str(tmp_path / "raw.csv"))
+    for name in ("target", "bystander"):
+        recorder.on_request(5.0, 10, None, None, 100.0, name=name)
+    recorder.close()
+    frame = tidy_samples(tmp_path / "raw.csv", POINT, "naive", 0, (0.0, 1e12), mode="closed")
+    assert list(frame["name"]) == ["target", "bystander"]
+
+
+def test_open_loop_rows_are_the_variants_own_requests(tmp_path: Path) -> None:
+    raw = raw_csv(tmp_path / "raw.csv", RAW_COLUMNS, [100.0, 100.5])
+    frame = tidy_samples(raw, POINT, "naive", 0, (0.0, 1e12), mode="open")
+    assert set(frame["name"]) == {results.TARGET_NAME}

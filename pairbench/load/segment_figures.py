@@ -1,0 +1,85 @@
+"""Figures of a whole load segment, beside its per-request samples: what the stub counted
+(upstream connections and requests) and the app's event-loop lag.
+
+The measuring loop brackets each segment:
+
+    watch = SegmentWatch.start(client, upstream, technique)  # before the load starts
+    ...                                               # the segment runs
+    row.update(watch.finish(segment.measure_start, segment.measure_end))  # segments.csv
+
+finish() reads the lag over the measured window, leaving out the warm-up and the
+generator's start-up, as the samples do.
+"""
+
+from dataclasses import dataclass
+
+import httpx
+import numpy as np
+
+from bench_app.technique import Technique
+from pairbench.env.upstream import Upstream, UpstreamCounts
+from pairbench.results import SEGMENT_FIGURES
+
+
+@dataclass(frozen=True)
+class SegmentWatch:
+    """What was counted when a segment started, to subtract when it ends."""
+
+    client: httpx.Client  # the harness's client of the app (its base URL set)
+    upstream: Upstream | None
+    technique: Technique
+    upstream_before: UpstreamCounts | None
+
+    @classmethod
+    def start(
+        cls, client: httpx.Client, upstream: Upstream | None, technique: Technique
+    ) -> "SegmentWatch":
+        before = upstream.counts() if upstream is not None else None
+        return cls(client, upstream, technique, before)
+
+    def finish(self, since: float, until: float) -> dict[str, float]:
+        """The segment's figures, keyed as SEGMENT_FIGURES."""
+        figures: dict[str, float] = dict.fromkeys(SEGMENT_FIGURES, float("nan"))
+        if self.upstream is not None and self.upstream_before is not None:
+            seen = self.upstream.counts() - self.upstream_before
+            figures.update(upstream_connections=seen.connections, upstream_requests=seen.requests)
+        response = self.client.get("/loop-lag", params={"since": since, "until": until})
+        response.raise_for_status()
+        lags = np.asarray(response.json()["lags_ms"], dtype=float)
+        if lags.size:
+            figures.update(
+                loop_lag_p99_ms=float(np.percentile(lags, 99.0)),
+                loop_lag_max_ms=float(lags.max()),
+                loop_lag_samples=float(lags.size),
+            )
+        if self.technique.deferred_work_path is not None:
+            figures.update(self._deferred_work(since, until))
+        return figures
+
+    def _deferred_work(self, since: float, until: float) -> dict[str, float]:
+        """Jobs requested in the window: how many, enqueue-to-done latency, most in progress.
+
+        The app answers once its queue has drained, so every job counted is done.
+        """
+        path = str(self.technique.deferred_work_path)
+        response = self.client.get(path, params={"since": since, "until": until})
+        response.raise_for_status()
+        return deferred_work_figures(response.json()["jobs"])
+
+
+def deferred_work_figures(jobs: list[list[float]]) -> dict[str, float]:
+    """From (requested_at, done_at) pairs: count, enqueue-to-done p50 and p99, and the most
+    jobs in progress (requested, not yet done) at any moment."""
+    pairs = np.asarray(jobs, dtype=float).reshape(-1, 2)
+    if not len(pairs):
+        return {"jobs_done": 0.0}
+    done_ms = (pairs[:, 1] - pairs[:, 0]) * 1000.0
+    # The count peaks just after a request: requested by then, minus done by then.
+    requested, done = np.sort(pairs[:, 0]), np.sort(pairs[:, 1])
+    in_progress = np.arange(1, len(requested) + 1) - np.searchsorted(done, requested, "right")
+    return {
+        "jobs_done": float(len(pairs)),
+        "job_done_p50_ms": float(np.percentile(done_ms, 50.0)),
+        "job_done_p99_ms": float(np.percentile(done_ms, 99.0)),
+        "jobs_in_progress_max": float(in_progress.max()),
+    }

@@ -1,0 +1,68 @@
+"""fan_out: all variants give the K records in order; K calls each; only the overlap differs."""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from bench_app.bounded_gather import gather_bounded
+from bench_app.techniques import all_techniques
+from pairbench.env.upstream import Upstream
+from pairbench.env.upstream_stub import item_value
+from tests.contract import assert_every_variant_rejects
+
+TECHNIQUE = all_techniques()["fan_out"]
+
+
+@pytest.mark.parametrize(("calls", "first"), [(1, 1), (10, 5), (50, 999_990)])
+async def test_every_variant_returns_the_k_records_in_order(
+    client: httpx.AsyncClient, upstream: Upstream, calls: int, first: int
+) -> None:
+    expected = [
+        {"key": str(item), "value": item_value(str(item))} for item in range(first, first + calls)
+    ]
+    for variant in TECHNIQUE.variants:
+        before = upstream.counts()
+        response = await client.get(TECHNIQUE.url(variant, {"calls": calls, "first": first}))
+        assert response.status_code == 200, response.text
+        assert response.json() == expected, variant
+        assert response.headers["x-upstream-calls"] == str(calls)
+        assert (upstream.counts() - before).requests == calls
+
+
+async def test_the_bound_caps_calls_in_flight() -> None:
+    in_flight, peak = 0, 0
+
+    async def call(n: int) -> int:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.005)
+        in_flight -= 1
+        return n
+
+    calls = [lambda n=n: call(n) for n in range(23)]  # type: ignore[misc]
+    assert await gather_bounded(calls, 4) == list(range(23))
+    assert peak == 4
+
+
+async def test_a_failed_call_cancels_the_rest_and_is_raised() -> None:
+    finished: list[int] = []
+
+    async def call(n: int) -> int:
+        if n == 0:
+            raise ValueError("upstream said no")
+        await asyncio.sleep(1.0)
+        finished.append(n)
+        return n
+
+    started = time.monotonic()
+    with pytest.raises(ExceptionGroup):
+        await gather_bounded([lambda n=n: call(n) for n in range(5)], 5)  # type: ignore[misc]
+    assert finished == [] and time.monotonic() - started < 0.9
+
+
+@pytest.mark.parametrize(("name", "bad"), [("calls", "0"), ("calls", "101"), ("first", "0")])
+async def test_bad_parameters_are_a_422(client: httpx.AsyncClient, name: str, bad: str) -> None:
+    await assert_every_variant_rejects(client, TECHNIQUE, name, bad)
