@@ -268,9 +268,15 @@ class PointMeasurer:
                 needed = planned_rounds(frames, technique, profile)
                 planned, outcome.stopped = decide_rounds(needed, affordable, profile)
                 outcome.planning_rounds = profile.min_rounds
-            elif outcome.rounds < planned and elapsed * (1 + 1 / outcome.rounds) > share_s * 1.5:
+            elif (
+                profile.adaptive
+                and outcome.rounds < planned
+                and (elapsed * (1 + 1 / outcome.rounds) > share_s * 1.5)
+            ):
                 outcome.stopped = STOPPED_BUDGET  # rounds took far longer than the first ones
                 break
+            # A profile without a target runs its fixed rounds whatever they take: its CIs
+            # are comparable from run to run (the gate's), and the budget only shares time.
         if not profile.adaptive:
             outcome.planning_rounds = outcome.rounds
         outcome.seconds = time.monotonic() - started
