@@ -182,17 +182,27 @@ def round_medians(frames: list[pd.DataFrame]) -> list[float]:
     return found
 
 
+def _variant_round_medians(
+    frames: dict[str, list[pd.DataFrame]], technique: Technique
+) -> tuple[list[float], dict[str, list[float]]]:
+    """The baseline's round medians, and each other variant's."""
+    others = {
+        variant: round_medians(frames.get(variant, []))
+        for variant in technique.variants
+        if variant != technique.baseline
+    }
+    return round_medians(frames.get(technique.baseline, [])), others
+
+
 def half_widths(
     frames: dict[str, list[pd.DataFrame]], technique: Technique, planning_rounds: int
 ) -> dict[str, float]:
     """Each variant's p50 speedup CI half-width (a share of the estimate) so far."""
-    base = round_medians(frames.get(technique.baseline, []))
-    found = {}
-    for variant in technique.variants:
-        if variant != technique.baseline:
-            ratio = round_ratio_ci(base, round_medians(frames.get(variant, [])), planning_rounds)
-            found[variant] = ratio.half_width
-    return found
+    base, others = _variant_round_medians(frames, technique)
+    return {
+        variant: round_ratio_ci(base, other, planning_rounds).half_width
+        for variant, other in others.items()
+    }
 
 
 def planned_rounds(
@@ -201,17 +211,13 @@ def planned_rounds(
     """Rounds in all that bring every speedup's CI within the target, judged from the
     rounds so far (the planning rounds); None if some speedup has no usable rounds."""
     assert profile.target_half_width is not None
-    base = round_medians(frames.get(technique.baseline, []))
+    base, others = _variant_round_medians(frames, technique)
     needed = profile.min_rounds
-    for variant in technique.variants:
-        if variant == technique.baseline:
-            continue
-        other = round_medians(frames.get(variant, []))
-        usable = [(b, o) for b, o in zip(base, other, strict=True) if b > 0 and o > 0]
-        if len(usable) < 2:
+    for other in others.values():
+        found = rounds_needed(base, other, profile.target_half_width)
+        if found is None:
             return None
-        pairs = np.array(usable)
-        needed = max(needed, rounds_needed(pairs[:, 0], pairs[:, 1], profile.target_half_width))
+        needed = max(needed, found)
     return needed
 
 

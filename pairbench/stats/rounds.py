@@ -90,13 +90,14 @@ def rounds_needed(
     other: npt.ArrayLike,
     target_half_width: float,
     confidence: float = CONFIDENCE,
-) -> int:
+) -> int | None:
     """How many rounds in all bring the CI's half-width (as a share of the estimate)
-    within the target, judging the spread by the rounds given (the planning rounds)."""
+    within the target, judging the spread by the rounds given (the planning rounds);
+    None when fewer than two rounds have a usable ratio on both sides."""
     logs = _log_ratios(base, other, higher_is_better=False)
     planning = int(logs.size)
     if planning < 2:
-        raise ValueError("planning needs at least two rounds")
+        return None
     spread = float(logs.std(ddof=1))
     # A relative half-width w of [e exp(-h), e exp(h)] is sinh(h): solve for h.
     allowed = math.asinh(target_half_width)

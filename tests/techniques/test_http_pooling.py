@@ -6,7 +6,7 @@ import pytest
 from bench_app.techniques import all_techniques
 from pairbench.env.upstream import Upstream
 from pairbench.env.upstream_stub import item_value
-from tests.contract import assert_every_variant_rejects
+from tests.contract import assert_every_variant_answers, assert_every_variant_rejects
 
 TECHNIQUE = all_techniques()["http_pooling"]
 
@@ -15,10 +15,8 @@ TECHNIQUE = all_techniques()["http_pooling"]
 async def test_every_variant_returns_the_upstreams_record(
     client: httpx.AsyncClient, item: int
 ) -> None:
-    for variant in TECHNIQUE.variants:
-        response = await client.get(TECHNIQUE.url(variant, {"item": item}))
-        assert response.status_code == 200, response.text
-        assert response.json() == {"key": str(item), "value": item_value(str(item))}, variant
+    expected = {"key": str(item), "value": item_value(str(item))}
+    await assert_every_variant_answers(client, TECHNIQUE, {"item": item}, expected)
 
 
 async def test_a_client_per_call_opens_a_connection_per_request(

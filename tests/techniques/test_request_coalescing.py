@@ -11,7 +11,7 @@ from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
 from pairbench.env.upstream import Upstream, running_upstream
 from pairbench.env.upstream_stub import StubConfig, item_value
-from tests.contract import assert_every_variant_rejects
+from tests.contract import assert_every_variant_answers, assert_every_variant_rejects
 
 TECHNIQUE = all_techniques()["request_coalescing"]
 SLOW_MS = 300.0
@@ -30,10 +30,8 @@ async def burst(client: httpx.AsyncClient, variant: str, size: int, item: int = 
 async def test_every_variant_returns_the_upstreams_record(
     client: httpx.AsyncClient, item: int
 ) -> None:
-    for variant in TECHNIQUE.variants:
-        response = await client.get(TECHNIQUE.url(variant, {"item": item}))
-        assert response.status_code == 200, response.text
-        assert response.json() == {"key": str(item), "value": item_value(str(item))}
+    expected = {"key": str(item), "value": item_value(str(item))}
+    await assert_every_variant_answers(client, TECHNIQUE, {"item": item}, expected)
 
 
 @pytest.fixture(scope="module")
