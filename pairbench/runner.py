@@ -97,7 +97,13 @@ def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], lo
 def probe_uncontended(
     run_dir: Path, app: AppServer, points: list[Point], profile: Profile, log: Log
 ) -> pd.DataFrame:
-    """One request at a time per variant: the cost split without load (see pairbench.load.probe)."""
+    """One request at a time per variant: the cost split without load (see pairbench.load.probe).
+    A profile without a probe budget (the gate, which reads none of its figures) skips it."""
+    if profile.probe_budget_s <= 0:
+        log(f"no uncontended probe in the {profile.name} profile")
+        found = pd.DataFrame(columns=results.PROBE_COLUMNS)
+        found.to_csv(run_dir / results.PROBE, index=False)
+        return found
     log(f"probing each variant at {len(points)} point(s), up to {PROBE_REQUESTS} sequential "
         f"requests or {profile.probe_budget_s:g} s each ...")  # fmt: skip
     with httpx.Client(base_url=app.base_url, timeout=REQUEST_TIMEOUT_S) as client:
