@@ -72,7 +72,7 @@ PROFILES = {
         ),
         Profile(
             "gate", "the CI regression gate: three short rounds a point, for honest CIs",
-            users=8, warmup_min_s=0.2, warmup_max_s=0.5, round_s=0.75, min_requests=10,
+            users=8, warmup_min_s=0.2, warmup_max_s=0.5, round_s=0.5, min_requests=10,
             min_rounds=3, max_rounds=3, target_half_width=None,
             load_budget_s=300, point_max_s=20, probe_budget_s=0,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
