@@ -356,3 +356,12 @@ def headline_rows(section: dict[str, Any]) -> list[dict[str, Any]]:
         if point["point"] == section["default_point"] and point["loads"]:
             return list(point["loads"][0]["rows"])
     return []
+
+
+def headline_kinds(section: dict[str, Any]) -> list[dict[str, Any]]:
+    """The other request kinds' rows (bystanders) at the headline's point and load mode (a
+    point's kinds are those of its first load mode, as its headline rows are)."""
+    for point in section["points"]:
+        if point["point"] == section["default_point"] and point["loads"]:
+            return list(point["kinds"])
+    return []
