@@ -22,7 +22,7 @@ from locust import FastHttpUser, constant, constant_throughput
 from scenarios.bystanders import BYSTANDER_NAME
 
 ITEMS = 1000
-ARRIVALS_PER_S = 20.0  # per arrivals user: 80 a second from 4 of them (8 users)
+ARRIVALS_PER_S = 10.0  # per arrivals user: 40 a second from 4 of them (8 users)
 CONCURRENCY = 128  # connections per arrivals user: requests held up must not queue here
 BYSTANDER_PAUSE_S = 0.1
 DRAIN_TIMEOUT_S = 20.0

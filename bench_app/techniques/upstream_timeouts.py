@@ -8,8 +8,8 @@ timeout every request for such an item waits out the stall, and holds one of the
 upstream's pooled connections meanwhile; with one it gives up at the deadline.
 
 The pool is where a stall spreads. This upstream gets a pool of its own, POOL_CONNECTIONS
-connections (a bulkhead, sized to its usual load: ~80 calls a second at ~10 ms keep one
-connection busy), so that it can never take the sockets of the app's other upstreams.
+connections (a bulkhead, sized to its usual load: ~40 calls a second at ~10 ms keep
+half a connection busy), so that it can never take the sockets of the app's other upstreams.
 Stalled calls that nobody times out fill it, and then every call to this upstream waits
 for a connection, including the bystanders': requests to another endpoint that asks the
 same upstream for something that never stalls. The workload sends the variant's requests
@@ -42,7 +42,7 @@ ROUTE = "/flaky"  # the stub route that stalls a share of items
 # Ten times the upstream's usual answer time: a slow answer still arrives, a stall does not.
 DEADLINE_S = 0.1
 DEADLINE = aiohttp.ClientTimeout(total=DEADLINE_S)  # the whole call: pool wait, connect, answer
-POOL_CONNECTIONS = 4  # this upstream's own pool: 4x what its usual load keeps busy
+POOL_CONNECTIONS = 2  # this upstream's own pool: 4x what its usual load keeps busy
 
 ItemId = Annotated[int, Query(ge=1, le=1_000_000, description="The item to look up upstream.")]
 
@@ -110,10 +110,10 @@ TECHNIQUE = Technique(
         "ClientTimeout(total=...); httpx's timeouts bound each phase, not the sum, so there "
         "asyncio.timeout around the call does it) turns a stall into a fast, explicit "
         "fallback answer (`degraded: true`). The variant's requests arrive at a fixed rate "
-        "(20 a second per load user, half the users), walking through items 1, 2, 3, ... so "
+        "(10 a second per load user, half the users), walking through items 1, 2, 3, ... so "
         "the same share meets a stalled item in every variant; the other half of the users "
         "are bystanders calling another endpoint that asks the same upstream, through the "
-        "same pool of 4 connections, for a record that never stalls."
+        "same pool of 2 connections, for a record that never stalls."
     ),
     guide_section="HTTP Client Best Practices / Timeouts",
     router=router,
@@ -129,7 +129,7 @@ TECHNIQUE = Technique(
         "The answers differ for stalled items by design: the deadline trades a late full "
         "answer for a fast degraded one (the equivalence check compares an item that does "
         "not stall). Without a timeout, stalled calls hold about (arrival rate x 5% x 1 s) "
-        "connections: at 80 requests a second that is the whole pool of 4, so calls queue "
+        "connections: at 40 requests a second that is the whole pool of 2, so calls queue "
         "for connections, faster than they are served, and the backlog grows for as long as "
         "the stall lasts; a bigger pool only moves the rate at which this starts. A call cut "
         "off at the deadline closes its connection (it cannot be reused mid-answer), and the "
