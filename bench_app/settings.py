@@ -1,5 +1,6 @@
 """Configuration of the target app: servers, data sizes, pool sizes. The one place for them."""
 
+import os
 from functools import lru_cache
 
 from pydantic import Field
@@ -45,6 +46,15 @@ class Settings(BaseSettings):
         validation_alias="PAIRBENCH_FAN_OUT_CONCURRENCY",
         gt=0,
         description="Upstream calls one request may have in flight at once when it fans out.",
+    )
+    # Pure-Python CPU work offloaded to processes (event_loop_blocking) gets every core but
+    # the one the event loop runs on: on this 2-core machine one worker, so the app's own
+    # loop never competes with its pool for a core.
+    cpu_pool_workers: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 1) - 1),
+        validation_alias="PAIRBENCH_CPU_POOL_WORKERS",
+        gt=0,
+        description="Processes in the app's pool for pure-Python CPU work.",
     )
     job_queue: str = Field(
         default="pairbench",

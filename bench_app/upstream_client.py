@@ -60,12 +60,16 @@ def metered() -> list[aiohttp.TraceConfig]:
     return [config]
 
 
-def make_upstream_client(settings: Settings) -> aiohttp.ClientSession:
+def make_upstream_client(
+    settings: Settings, max_connections: int | None = None
+) -> aiohttp.ClientSession:
     """The shared, metered client (its base URL set), pooled: its pool holds every call in
-    flight at once (settings.upstream_max_connections); the caller closes it."""
+    flight at once (settings.upstream_max_connections, unless `max_connections` bounds it);
+    the caller closes it."""
+    limit = max_connections or settings.upstream_max_connections
     connector = aiohttp.TCPConnector(
-        limit=settings.upstream_max_connections,
-        limit_per_host=settings.upstream_max_connections,
+        limit=limit,
+        limit_per_host=limit,
         keepalive_timeout=KEEPALIVE_S,
     )
     return aiohttp.ClientSession(

@@ -2,6 +2,7 @@
 
 `results/<run-id>/` holds what the measuring stages wrote: manifest.json,
 samples.csv.gz (every raw request), segments.csv (one row per load segment),
+jobs.csv (when each job a segment handed to a worker was requested and done),
 equivalence.json, probe.csv, code.json and micro.json (pytest-benchmark); and the
 stats stage's tables (STATS_TABLES, then stats.json), which the report and the gate
 read. A run never reuses another's directory, and samples are appended segment by
@@ -28,6 +29,7 @@ from bench_app.metering import COST_HEADERS
 MANIFEST = "manifest.json"
 SAMPLES = "samples.csv.gz"
 SEGMENTS = "segments.csv"
+JOBS = "jobs.csv"  # each job of a segment: requested_at, done_at (deferred_work_path)
 EQUIVALENCE = "equivalence.json"
 SUMMARY = "summary.csv"
 PROBE = "probe.csv"
@@ -50,9 +52,10 @@ BANDWIDTH = "bandwidth.csv"  # content-encoded responses: break-even link speeds
 OVERHEAD_SUMMARY = "overhead_summary.csv"  # the meter's overhead per route and configuration
 # summary.csv's rows for the other request kinds of mixed workloads (e.g. bystanders)
 REQUEST_KINDS = "request_kinds.csv"
+QUEUE_DEPTH = "queue_depth.csv"  # jobs in progress over the measured segment, per variant
 STATS_TABLES = (
     SUMMARY, GROWTH, GROWTH_POINTS, MICRO_SUMMARY, PROBE_SUMMARY, LATENCY_CURVES, TIMELINE,
-    WARNINGS, BANDWIDTH, OVERHEAD_SUMMARY, REQUEST_KINDS,
+    WARNINGS, BANDWIDTH, OVERHEAD_SUMMARY, REQUEST_KINDS, QUEUE_DEPTH,
 )  # fmt: skip
 STATS_DONE = "stats.json"  # written last: the tables are complete, and by which version
 KEY_PACKAGES = (
@@ -97,6 +100,10 @@ SEGMENT_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "started", "measure_start",
     "measure_end", "ended", "users", "rate", "generator_cpu_max", *SEGMENT_MEMORY_COLUMNS,
     *SEGMENT_FIGURES,
+]  # fmt: skip
+# jobs.csv: one row per job requested in a segment's measured window (unix times).
+JOB_COLUMNS = [
+    "technique", "variant", "point", "mode", "repetition", "requested_at", "done_at",
 ]  # fmt: skip
 PROBE_COLUMNS = [
     "technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS, "ttfb_ms",
@@ -291,6 +298,7 @@ class Run:
     manifest: dict[str, Any]
     samples: pd.DataFrame
     segments: pd.DataFrame
+    jobs: pd.DataFrame  # work handed to a worker: when each job was requested and done
     equivalence: dict[str, dict[str, dict[str, Any]]]
     probe: pd.DataFrame  # one request at a time per variant, before the load (may be empty)
     code: dict[str, dict[str, str]]  # technique -> variant -> endpoint source (may be empty)
@@ -307,7 +315,7 @@ def _optional_json(path: Path) -> Any:
 def read_run(run_dir: Path, *, with_samples: bool = True) -> Run:
     """A run directory's files; all but the manifest may be missing (a run stopped early).
 
-    Without `with_samples`, the raw tables (samples, segments, probe) are left empty:
+    Without `with_samples`, the raw tables (samples, segments, jobs, probe) are left empty:
     what the report reads, since the stats stage's tables hold all it shows of them.
     A missing manifest or a malformed file is a `ResultsError` naming it.
     """
@@ -320,9 +328,10 @@ def read_run(run_dir: Path, *, with_samples: bool = True) -> Run:
     raw = [
         (SAMPLES, SAMPLE_COLUMNS, REQUIRED_SAMPLE_COLUMNS),
         (SEGMENTS, SEGMENT_COLUMNS, REQUIRED_SEGMENT_COLUMNS),
+        (JOBS, JOB_COLUMNS, JOB_COLUMNS),
         (PROBE, PROBE_COLUMNS, REQUIRED_PROBE_COLUMNS),
     ]
-    samples, segments, probe = (
+    samples, segments, jobs, probe = (
         read_run_table(run_dir / name, columns, required)
         if with_samples
         else pd.DataFrame(columns=columns)
@@ -333,6 +342,7 @@ def read_run(run_dir: Path, *, with_samples: bool = True) -> Run:
         manifest=manifest,
         samples=samples,
         segments=segments,
+        jobs=jobs,
         equivalence=equivalence,
         probe=probe,
         code=code,

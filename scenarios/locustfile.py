@@ -8,7 +8,7 @@ with the same user classes (scenarios.users).
 By default a user requests its path back to back. A technique whose workload is
 more than that (a browser keeping ETags, bursts after expiry) declares a `scenario` module
 (in scenarios/) with `make_user(name, path) -> type[FastHttpUser]`, or `make_users` for a
-mixed workload (event_loop_blocking's bystanders).
+mixed workload (event_loop_blocking's and upstream_timeouts' bystanders).
 """
 
 import gevent

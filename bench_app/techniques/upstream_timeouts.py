@@ -4,18 +4,34 @@ Contract: the upstream's record of `item` with `degraded: false`, or, when the u
 has not answered within the deadline, `{"key", "value": null, "degraded": true}`: an
 answer the caller can act on (show the page without that figure, retry later). The
 upstream here stalls for a fixed share of items (the stub's /flaky route). Without a
-timeout every request for such an item waits out the stall, and holds a pooled
-connection and a worker slot meanwhile; with one it gives up at the deadline.
+timeout every request for such an item waits out the stall, and holds one of the
+upstream's pooled connections meanwhile; with one it gives up at the deadline.
+
+The pool is where a stall spreads. This upstream gets a pool of its own, POOL_CONNECTIONS
+connections (a bulkhead, sized to its usual load: ~40 calls a second at ~10 ms keep
+half a connection busy), so that it can never take the sockets of the app's other upstreams.
+Stalled calls that nobody times out fill it, and then every call to this upstream waits
+for a connection, including the bystanders': requests to another endpoint that asks the
+same upstream for something that never stalls. The workload sends the variant's requests
+at a fixed rate (as real traffic keeps arriving whatever the upstream does) beside
+steady bystander requests; the bystanders' latency shows who else pays for a stall.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import aiohttp
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from bench_app.technique import Technique
-from bench_app.upstream_client import UPSTREAM_ERRORS, UpstreamDep, fetch_item
+from bench_app.upstream_client import (
+    UPSTREAM_ERRORS,
+    UpstreamItem,
+    fetch_item,
+    make_upstream_client,
+)
 
 router = APIRouter(
     prefix="/upstream-timeouts", tags=["upstream_timeouts"], responses=UPSTREAM_ERRORS
@@ -26,6 +42,7 @@ ROUTE = "/flaky"  # the stub route that stalls a share of items
 # Ten times the upstream's usual answer time: a slow answer still arrives, a stall does not.
 DEADLINE_S = 0.1
 DEADLINE = aiohttp.ClientTimeout(total=DEADLINE_S)  # the whole call: pool wait, connect, answer
+POOL_CONNECTIONS = 2  # this upstream's own pool: 4x what its usual load keeps busy
 
 ItemId = Annotated[int, Query(ge=1, le=1_000_000, description="The item to look up upstream.")]
 
@@ -36,21 +53,50 @@ class ItemOrFallback(BaseModel):
     degraded: bool
 
 
+def get_pooled_upstream(request: Request) -> aiohttp.ClientSession:
+    upstream: aiohttp.ClientSession = request.app.state.timeouts_upstream
+    return upstream
+
+
+PooledUpstreamDep = Annotated[aiohttp.ClientSession, Depends(get_pooled_upstream)]
+
+
 @router.get("/no-timeout", response_model=ItemOrFallback)
-async def no_timeout(upstream: UpstreamDep, item: ItemId = DEFAULT_ITEM) -> ItemOrFallback:
-    """Wait for the upstream however long it takes: a stall becomes this request's latency."""
+async def no_timeout(upstream: PooledUpstreamDep, item: ItemId = DEFAULT_ITEM) -> ItemOrFallback:
+    """Wait for the upstream however long it takes: a stall becomes this request's latency,
+    and keeps a pooled connection busy all along."""
     found = await fetch_item(upstream, item, ROUTE, timeout=aiohttp.ClientTimeout(total=None))
     return ItemOrFallback(key=found.key, value=found.value, degraded=False)
 
 
 @router.get("/deadline-fallback", response_model=ItemOrFallback)
-async def deadline_fallback(upstream: UpstreamDep, item: ItemId = DEFAULT_ITEM) -> ItemOrFallback:
+async def deadline_fallback(
+    upstream: PooledUpstreamDep, item: ItemId = DEFAULT_ITEM
+) -> ItemOrFallback:
     """Give the whole call DEADLINE_S (pool wait, connect, answer), then answer the fallback."""
     try:
         found = await fetch_item(upstream, item, ROUTE, timeout=DEADLINE)
     except HTTPException:  # the upstream timed out, failed or could not be reached
         return ItemOrFallback(key=str(item), value=None, degraded=True)
     return ItemOrFallback(key=found.key, value=found.value, degraded=False)
+
+
+@router.get("/bystander", response_model=UpstreamItem)
+async def bystander(upstream: PooledUpstreamDep) -> UpstreamItem:
+    """Another endpoint on the same upstream and pool, for a record that never stalls (its
+    main route): its latency is how long it waits for a free connection, plus ~10 ms."""
+    return await fetch_item(upstream, DEFAULT_ITEM)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.timeouts_upstream = upstream = make_upstream_client(
+        app.state.settings, max_connections=POOL_CONNECTIONS
+    )
+    try:
+        yield
+    finally:
+        await upstream.close()
 
 
 TECHNIQUE = Technique(
@@ -60,29 +106,36 @@ TECHNIQUE = Technique(
     summary=(
         "An upstream that stalls for some requests (here 5% of items, for a second) makes "
         "every request that waits for it as slow as the stall, and each such request holds "
-        "a pooled connection and the client that sent it meanwhile. A deadline on the whole "
-        "call (aiohttp's ClientTimeout(total=...); httpx's timeouts bound each phase, not "
-        "the sum, so there asyncio.timeout around the call does it) turns a stall into a "
-        "fast, explicit fallback answer (`degraded: true`). The "
-        "workload walks through items 1, 2, 3, ... so the same share of requests meets a "
-        "stalled item in every variant."
+        "a pooled connection meanwhile. A deadline on the whole call (aiohttp's "
+        "ClientTimeout(total=...); httpx's timeouts bound each phase, not the sum, so there "
+        "asyncio.timeout around the call does it) turns a stall into a fast, explicit "
+        "fallback answer (`degraded: true`). The variant's requests arrive at a fixed rate "
+        "(10 a second per load user, half the users), walking through items 1, 2, 3, ... so "
+        "the same share meets a stalled item in every variant; the other half of the users "
+        "are bystanders calling another endpoint that asks the same upstream, through the "
+        "same pool of 2 connections, for a record that never stalls."
     ),
     guide_section="HTTP Client Best Practices / Timeouts",
     router=router,
     variants=("no_timeout", "deadline_fallback"),
     baseline="no_timeout",
-    scenario="scenarios.item_walk",
+    scenario="scenarios.stalling_upstream",
     params={"item": DEFAULT_ITEM},
-    proof="p99 ~ the upstream's stall (1 s) -> ~ the deadline (100 ms); 5% answers degraded",
+    proof=(
+        "p99 ~ the upstream's stall (1 s) or more -> ~ the deadline (100 ms); 5% answers "
+        "degraded; bystanders' p99: waiting for a connection stalled calls hold -> ~ 10 ms"
+    ),
     caveats=(
         "The answers differ for stalled items by design: the deadline trades a late full "
         "answer for a fast degraded one (the equivalence check compares an item that does "
-        "not stall). A call cut off at the deadline closes its connection (it cannot be "
-        "reused mid-answer), and the pool opens another when it next runs short. In closed "
-        "loop the deadline variant's p50 can come out higher: its users are no longer parked "
-        "in stalls, so more requests compete for the CPU at once (see its throughput). Pick "
-        "the deadline "
-        "from the upstream's own latency distribution (well above its p99), and give the "
-        "caller something useful to do with the fallback."
+        "not stall). Without a timeout, stalled calls hold about (arrival rate x 5% x 1 s) "
+        "connections: at 40 requests a second that is the whole pool of 2, so calls queue "
+        "for connections, faster than they are served, and the backlog grows for as long as "
+        "the stall lasts; a bigger pool only moves the rate at which this starts. A call cut "
+        "off at the deadline closes its connection (it cannot be reused mid-answer), and the "
+        "pool opens another when it next runs short. Pick the deadline from the upstream's "
+        "own latency distribution (well above its p99), and give the caller something "
+        "useful to do with the fallback."
     ),
+    lifespan=lifespan,
 )

@@ -318,8 +318,15 @@ class PointMeasurer:
         results.append_rows(self.run_dir / results.SAMPLES, frame)
         row = _segment_row(point, variant, mode, repetition, rate, segment, profile)
         row.update(segment_memory(reading, window, fresh))  # memory hook
-        row.update(watch.finish(segment.measure_start, segment.measure_end))
+        figures, jobs = watch.finish(segment.measure_start, segment.measure_end)
+        row.update(figures)
         results.append_rows(self.run_dir / results.SEGMENTS, pd.DataFrame([row]))
+        if jobs:
+            keys = {
+                key: row[key] for key in ("technique", "variant", "point", "mode", "repetition")
+            }
+            frame_of_jobs = pd.DataFrame(jobs, columns=["requested_at", "done_at"]).assign(**keys)
+            results.append_rows(self.run_dir / results.JOBS, frame_of_jobs[results.JOB_COLUMNS])
         raw_path.unlink()
         self.log(
             f"      {variant:<24} "

@@ -5,7 +5,8 @@ The measuring loop brackets each segment:
 
     watch = SegmentWatch.start(client, upstream, technique)  # before the load starts
     ...                                               # the segment runs
-    row.update(watch.finish(segment.measure_start, segment.measure_end))  # segments.csv
+    figures, jobs = watch.finish(segment.measure_start, segment.measure_end)
+    row.update(figures)  # segments.csv; jobs.csv gets the jobs
 
 finish() reads the lag over the measured window, leaving out the warm-up and the
 generator's start-up, as the samples do.
@@ -37,8 +38,9 @@ class SegmentWatch:
         before = upstream.counts() if upstream is not None else None
         return cls(client, upstream, technique, before)
 
-    def finish(self, since: float, until: float) -> dict[str, float]:
-        """The segment's figures, keyed as SEGMENT_FIGURES."""
+    def finish(self, since: float, until: float) -> tuple[dict[str, float], list[list[float]]]:
+        """The segment's figures, keyed as SEGMENT_FIGURES, and the (requested_at, done_at)
+        of each job its measured window handed to a worker (none if it hands none on)."""
         figures: dict[str, float] = dict.fromkeys(SEGMENT_FIGURES, float("nan"))
         if self.upstream is not None and self.upstream_before is not None:
             seen = self.upstream.counts() - self.upstream_before
@@ -52,19 +54,20 @@ class SegmentWatch:
                 loop_lag_max_ms=float(lags.max()),
                 loop_lag_samples=float(lags.size),
             )
+        jobs: list[list[float]] = []
         if self.technique.deferred_work_path is not None:
-            figures.update(self._deferred_work(since, until))
-        return figures
+            jobs = self._deferred_work(since, until)
+            figures.update(deferred_work_figures(jobs))
+        return figures, jobs
 
-    def _deferred_work(self, since: float, until: float) -> dict[str, float]:
-        """Jobs requested in the window: how many, enqueue-to-done latency, most in progress.
-
-        The app answers once its queue has drained, so every job counted is done.
-        """
+    def _deferred_work(self, since: float, until: float) -> list[list[float]]:
+        """Jobs requested in the window, as (requested_at, done_at): the app answers once its
+        queue has drained, so every job listed is done."""
         path = str(self.technique.deferred_work_path)
         response = self.client.get(path, params={"since": since, "until": until})
         response.raise_for_status()
-        return deferred_work_figures(response.json()["jobs"])
+        jobs: list[list[float]] = response.json()["jobs"]
+        return jobs
 
 
 def deferred_work_figures(jobs: list[list[float]]) -> dict[str, float]:

@@ -15,7 +15,14 @@ from pairbench.report.bandwidth_view import LINK_NAMES
 from pairbench.report.formatting import FILTERS
 from pairbench.report.leaderboard import headline_text, leaderboard_line
 from pairbench.report.monitoring import overhead_view, slow_queries_by_technique, slow_query_ms
-from pairbench.report.view import default_point, headline_rows, records, technique_view
+from pairbench.report.view import (
+    at,
+    default_point,
+    headline_kinds,
+    headline_rows,
+    records,
+    technique_view,
+)
 from pairbench.stats.bootstrap import DEFAULT_RESAMPLES
 from pairbench.stats.growth import FLAT_RISE, LINEAR_BAND, MIN_POINTS_FOR_SHAPE
 from pairbench.stats.slo import SLO_CACHE_HIT_RATE, SLO_ERROR_RATE, SLO_P95_MS
@@ -53,7 +60,10 @@ def headlines(run_dir: Path) -> list[str]:
         point = default_point(run, str(key), labels)
         chosen = rows[rows["point"] == point]
         mode = results.CLOSED if (chosen["mode"] == results.CLOSED).any() else results.OPEN
-        lines.append(headline_text(str(key), records(chosen[chosen["mode"] == mode])))
+        kinds = at(tables.request_kinds, technique=str(key), point=str(point), mode=mode)
+        lines.append(
+            headline_text(str(key), records(chosen[chosen["mode"] == mode]), records(kinds))
+        )
     warnings = len(tables.warnings) + len(_run_warnings(run, summary))
     if warnings:
         lines.append(f"{warnings} warning(s) on how far to trust these figures: see the report")
@@ -111,7 +121,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
     leaderboard = [
         leaderboard_line(
             section["key"], section["title"], headline_rows(section), section["micro"],
-            len(section["warnings"]),
+            len(section["warnings"]), headline_kinds(section),
         )
         for section in sections
     ]  # fmt: skip

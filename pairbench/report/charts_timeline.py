@@ -1,7 +1,8 @@
-"""Latency over time, Gatling-style: the stats stage's p50 and p99 per time bin, drawn.
+"""Figures over time: latency per time bin, Gatling-style, and jobs in progress (queue depth).
 
 Interleaved segments (A B C A B C) sit side by side on one time axis, so drift of the
-machine, warm-up left in, or one noisy segment shows at a glance.
+machine, warm-up left in, or one noisy segment shows at a glance. Queue depth is drawn
+over one measured window, its rounds averaged: a backlog shows as a rising line.
 """
 
 from collections.abc import Mapping
@@ -41,5 +42,30 @@ def latency_over_time_svg(
             fontsize=7, frameon=False, ncols=min(6, 2 * len(colors)), loc="outside lower center"
         )
     axes.set_ylabel("latency (ms, log scale)")
+    style_axes(axes, title)
+    return svg_text(figure, salt)
+
+
+def queue_depth_svg(depth: pd.DataFrame, colors: Mapping[str, str], title: str, salt: str) -> str:
+    """Jobs in progress over the measured window: the rounds' mean (solid) and most (dotted).
+
+    `depth` holds one technique point's rows of queue_depth.csv in one load mode: variant,
+    t_s (seconds into the measured window), jobs_mean and jobs_max.
+    """
+    figure = Figure(figsize=(CHART_WIDTH_IN, 3.0), layout="constrained")
+    axes = figure.add_subplot()
+    for variant, color in colors.items():
+        part = depth[depth["variant"] == variant]
+        if part.empty:
+            continue
+        axes.plot(part["t_s"], part["jobs_mean"], color=color, linewidth=1.4,
+                  label=f"{variant}, mean of rounds")  # fmt: skip
+        axes.plot(part["t_s"], part["jobs_max"], color=color, linewidth=0.9, linestyle=":",
+                  label=f"{variant}, most in a round")  # fmt: skip
+    axes.set_xlabel("seconds into the measured window")
+    axes.set_ylabel("jobs requested, not yet done")
+    axes.set_ylim(bottom=0)
+    if len(depth):
+        figure.legend(fontsize=7, frameon=False, ncols=4, loc="outside lower center")
     style_axes(axes, title)
     return svg_text(figure, salt)

@@ -19,7 +19,7 @@ from pairbench import results
 from pairbench.report import charts
 from pairbench.report.bandwidth_view import bandwidth_view
 from pairbench.report.charts_growth import Curve, growth_svg
-from pairbench.report.charts_timeline import latency_over_time_svg
+from pairbench.report.charts_timeline import latency_over_time_svg, queue_depth_svg
 from pairbench.report.code_view import capture_sources, highlighted
 from pairbench.report.leaderboard import cost_name, slo
 from pairbench.report.memory_view import load_memory_rows, memory_matters, probe_memory_rows
@@ -234,7 +234,11 @@ def _point_view(
         for mode in modes
     ]
     cost_rows = list(loads[0]["rows"]) if loads else []
-    kinds = at(tables.request_kinds, technique=key, point=label, mode=modes[0] if modes else "")
+    mode = modes[0] if modes else ""
+    kinds = at(tables.request_kinds, technique=key, point=label, mode=mode)
+    depth = at(tables.queue_depth, technique=key, point=label, mode=mode)
+    where = f" at {label}" if label else ""
+    title = f"Queue depth over the measured window{where}: jobs requested, not yet done"
     return {
         "point": label,
         "loads": loads,
@@ -243,6 +247,11 @@ def _point_view(
         "split_svg": _time_split_svg(tables, key, label, cost_rows),
         "jobs": any(_present(row.get("job_done_p50_ms")) for row in cost_rows),
         "kinds": records(kinds),  # the other requests of a mixed workload, e.g. bystanders
+        "queue_svg": (  # work handed to a job worker (background_jobs)
+            Markup(queue_depth_svg(depth, colors, title, f"{key}-{label}-queue"))
+            if len(depth)
+            else None
+        ),
     }
 
 
@@ -355,4 +364,13 @@ def headline_rows(section: dict[str, Any]) -> list[dict[str, Any]]:
     for point in section["points"]:
         if point["point"] == section["default_point"] and point["loads"]:
             return list(point["loads"][0]["rows"])
+    return []
+
+
+def headline_kinds(section: dict[str, Any]) -> list[dict[str, Any]]:
+    """The other request kinds' rows (bystanders) at the headline's point and load mode (a
+    point's kinds are those of its first load mode, as its headline rows are)."""
+    for point in section["points"]:
+        if point["point"] == section["default_point"] and point["loads"]:
+            return list(point["kinds"])
     return []

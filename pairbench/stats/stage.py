@@ -29,6 +29,7 @@ from pairbench.stats.growth import (
 from pairbench.stats.micro import MICRO_COLUMNS, read_micro, summarize_micro
 from pairbench.stats.overhead import OVERHEAD_SUMMARY_COLUMNS, read_overhead, summarize_overhead
 from pairbench.stats.probe_summary import PROBE_SUMMARY_COLUMNS, summarize_probe
+from pairbench.stats.queue_depth import QUEUE_DEPTH_COLUMNS, queue_depth
 from pairbench.stats.stability import budget_findings, stability_findings
 from pairbench.stats.summary import (
     REQUIRED_SUMMARY_COLUMNS,
@@ -39,8 +40,8 @@ from pairbench.stats.summary import (
 from pairbench.stats.timeline import TIMELINE_COLUMNS, latency_timeline
 
 # Raise when a table's columns or meaning change: older runs' tables are then recomputed.
-STATS_VERSION = (  # 5: request kinds, segment figures; 4: overhead_summary.csv;
-    5  # 3: bandwidth.csv; 2: speedups from rounds, CI half-widths, how each point stopped
+STATS_VERSION = (  # 6: queue_depth.csv; 5: request kinds, segment figures; 4: overhead_summary.csv;
+    6  # 3: bandwidth.csv; 2: speedups from rounds, CI half-widths, how each point stopped
 )
 WARNING_COLUMNS = ["technique", "message"]
 
@@ -60,6 +61,7 @@ class Tables:
     bandwidth: pd.DataFrame  # bandwidth.csv: where content encoding pays, by link speed
     overhead: pd.DataFrame  # overhead_summary.csv: what the meter and /metrics cost (#12)
     request_kinds: pd.DataFrame  # request_kinds.csv: summary rows of mixed workloads' others
+    queue_depth: pd.DataFrame  # queue_depth.csv: jobs in progress over the measured segments
 
 
 # Tables field -> (file, columns, columns a file must have to be read)
@@ -75,6 +77,7 @@ FILES: dict[str, tuple[str, list[str], list[str]]] = {
     "bandwidth": (results.BANDWIDTH, BANDWIDTH_COLUMNS, BANDWIDTH_COLUMNS[:3]),
     "overhead": (results.OVERHEAD_SUMMARY, OVERHEAD_SUMMARY_COLUMNS, OVERHEAD_SUMMARY_COLUMNS[:3]),
     "request_kinds": (results.REQUEST_KINDS, SUMMARY_COLUMNS, REQUIRED_SUMMARY_COLUMNS),
+    "queue_depth": (results.QUEUE_DEPTH, QUEUE_DEPTH_COLUMNS, QUEUE_DEPTH_COLUMNS),
 }
 assert sorted(name for name, _, _ in FILES.values()) == sorted(results.STATS_TABLES)
 
@@ -144,6 +147,7 @@ def compute_tables(run: results.Run) -> Tables:
         bandwidth=bandwidth_table(run.probe, summary, baselines),
         overhead=summarize_overhead(read_overhead(run.directory)),
         request_kinds=request_kinds,
+        queue_depth=queue_depth(run.jobs, run.segments),
     )
 
 

@@ -2,7 +2,13 @@
 
 import math
 
-from pairbench.report.leaderboard import best_variant, measured_proof, slo
+from pairbench.report.leaderboard import (
+    best_variant,
+    headline_text,
+    leaderboard_line,
+    measured_proof,
+    slo,
+)
 
 
 def test_the_proof_names_the_counts_that_changed_most() -> None:
@@ -54,3 +60,28 @@ def test_a_rare_count_from_zero_does_not_outrank_a_real_change() -> None:
     assert measured_proof(baseline, best) == "queries 51 → 1"
     redis = measured_proof({"redis_commands_per_request": 0.0}, {"redis_commands_per_request": 1.0})
     assert redis == "Redis commands 0 → 1"
+
+
+def test_a_mixed_workload_line_names_what_the_bystanders_saw() -> None:
+    """Each other request kind gets the variant that served it best, not the target's best."""
+    target = [
+        {"variant": "naive", "baseline": True, "speedup_p50": 1.0, "equivalent": True,
+         "p50_ms": 40.0},
+        {"variant": "thread", "baseline": False, "speedup_p50": 1.3, "equivalent": True,
+         "p50_ms": 30.0, "speedup_ci_low": 1.2, "speedup_ci_high": 1.4, "verdict": "faster"},
+        {"variant": "process", "baseline": False, "speedup_p50": 1.1, "equivalent": True,
+         "p50_ms": 36.0},
+    ]  # fmt: skip
+    bystanders = [
+        {**row, "name": "bystander", "speedup_p50": speedup, "p99_ms": p99,
+         "speedup_ci_low": speedup * 0.9, "speedup_ci_high": speedup * 1.1, "verdict": "faster"}
+        for row, speedup, p99 in zip(target, (1.0, 3.0, 20.0), (48.0, 20.0, 1.5), strict=True)
+    ]  # fmt: skip
+    [kind] = leaderboard_line("blocking", "t", target, [], 0, bystanders)["kinds"]
+    assert (kind["name"], kind["best"]["variant"], kind["baseline"]["p99_ms"]) == (
+        "bystander", "process", 48.0,
+    )  # fmt: skip
+    line = headline_text("blocking", target, bystanders)
+    assert line.startswith("blocking: thread vs naive: p50 1.30x")
+    assert line.endswith("; bystander: process p50 20.00x [18.00, 22.00] faster, p99 48 -> 1.5 ms")
+    assert leaderboard_line("plain", "t", target, [], 0)["kinds"] == []

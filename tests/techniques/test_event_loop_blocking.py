@@ -1,13 +1,18 @@
-"""event_loop_blocking: same answer; only the blocking variant holds up the loop."""
+"""event_loop_blocking: same answer; blocking work holds up the loop, pure-Python CPU work
+even in a thread, and only a process frees the loop of it."""
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
 
+from bench_app.catalogue_match import similar_names
 from bench_app.loop_lag import LoopLagSampler
+from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
+from bench_app.techniques.event_loop_blocking import make_cpu_pool
 from pairbench.env.upstream import Upstream
 from pairbench.env.upstream_stub import item_value
 from tests.contract import assert_every_variant_answers, assert_every_variant_rejects
@@ -15,20 +20,22 @@ from tests.contract import assert_every_variant_answers, assert_every_variant_re
 TECHNIQUE = all_techniques()["event_loop_blocking"]
 HEAVY_CALLS = 8
 TICK_S = 0.001
+RANKINGS = 40  # ~10 ms of pure-Python CPU work each
 
 
 @pytest.mark.parametrize("item", [1, 31337])
 async def test_every_variant_returns_the_upstreams_record(
     client: httpx.AsyncClient, item: int
 ) -> None:
-    expected = {"key": str(item), "value": item_value(str(item))}
+    key = str(item)
+    expected = {"key": key, "value": item_value(key), "similar": similar_names(key)}
     answers = await assert_every_variant_answers(client, TECHNIQUE, {"item": item}, expected)
     assert all(answer.headers["x-upstream-calls"] == "1" for answer in answers.values())
     assert (await client.get("/event-loop-blocking/bystander")).json() == {"ok": True}
 
 
-async def ticks_during(client: httpx.AsyncClient, variant: str) -> int:
-    """How often a 1 ms ticker ran while HEAVY_CALLS requests of `variant` were served."""
+async def ticks_while(work: Callable[[], Awaitable[object]]) -> int:
+    """How often a 1 ms ticker ran on the loop while `work` was awaited."""
     ticks = 0
     done = asyncio.Event()
 
@@ -40,24 +47,62 @@ async def ticks_during(client: httpx.AsyncClient, variant: str) -> int:
 
     task = asyncio.create_task(ticker())
     await asyncio.sleep(0)
-    for _ in range(HEAVY_CALLS):
-        await client.get(TECHNIQUE.url(variant))
+    await work()
     done.set()
     await task
     return ticks
 
 
+async def ticks_during(client: httpx.AsyncClient, variant: str) -> int:
+    """How often a 1 ms ticker ran while HEAVY_CALLS requests of `variant` were served."""
+
+    async def requests() -> None:
+        for _ in range(HEAVY_CALLS):
+            await client.get(TECHNIQUE.url(variant))
+
+    return await ticks_while(requests)
+
+
 async def test_only_the_blocking_call_stops_the_loop(
     client: httpx.AsyncClient, upstream: Upstream
 ) -> None:
-    """The blocking call never yields while it waits: the ticker runs about once per request
-    (between requests), never during the upstream's latency_ms, which the offloaded call
-    leaves to the loop (here ~80 ticks for 8 calls, against ~9 blocked)."""
+    """The blocking work never yields: the ticker runs about once per request (between
+    requests), never during the upstream's latency_ms, which both offloaded variants leave
+    to the loop (here ~150 ticks for 8 calls, against ~9 blocked)."""
     blocked = await ticks_during(client, "blocking_in_async")
-    offloaded = await ticks_during(client, "offloaded_to_thread")
     assert upstream.config.latency_ms >= 5 * TICK_S * 1000
     assert blocked <= 2 * HEAVY_CALLS
-    assert offloaded > 2 * blocked
+    for variant in ("offloaded_to_thread", "cpu_offloaded_to_process"):
+        assert await ticks_during(client, variant) > 2 * blocked, variant
+
+
+def rank_repeatedly() -> None:
+    for number in range(RANKINGS):
+        similar_names(str(number))
+
+
+async def test_cpu_work_in_a_thread_takes_turns_with_the_loop_and_in_a_process_does_not(
+    settings: Settings,
+) -> None:
+    """Pure-Python work holds the GIL: from a thread it hands the loop a turn about once per
+    switch interval (5 ms) at best, so a 1 ms ticker ticks several times less often than
+    beside a process, which leaves the loop its GIL (here ~20 ticks against ~80 over the
+    same rankings, on a busy 2-core machine)."""
+    in_thread = await ticks_while(lambda: asyncio.to_thread(rank_repeatedly))
+    pool = make_cpu_pool(settings)
+    try:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(pool, similar_names, "")  # its process started
+
+        async def rank_in_process() -> None:
+            for number in range(RANKINGS):
+                await loop.run_in_executor(pool, similar_names, str(number))
+
+        in_process = await ticks_while(rank_in_process)
+    finally:
+        pool.shutdown()
+    assert in_thread >= 1  # it does get turns, unlike the call right inside async def
+    assert in_process > 2 * in_thread
 
 
 async def test_the_lag_monitor_sees_a_blocked_loop() -> None:

@@ -1,13 +1,15 @@
 """upstream_timeouts: same answer when the upstream answers; a stall costs the deadline, not
-the stall, and answers the declared fallback."""
+the stall, and answers the declared fallback; stalls nobody times out fill the upstream's
+pool, and the bystanders wait for them."""
 
+import asyncio
 import time
 
 import httpx
 import pytest
 
 from bench_app.techniques import all_techniques
-from bench_app.techniques.upstream_timeouts import DEADLINE_S
+from bench_app.techniques.upstream_timeouts import DEADLINE_S, POOL_CONNECTIONS
 from pairbench.env.upstream import Upstream
 from pairbench.env.upstream_stub import item_value, stalls
 from tests.contract import assert_every_variant_rejects
@@ -45,6 +47,40 @@ async def test_a_stalled_item_costs_the_deadline_and_answers_the_fallback(
         # A lower bound the stub guarantees (it sleeps the stall), not a measured timing.
         assert time.monotonic() - started >= stall_s, "without a timeout it waits the stall out"
         assert response.json()["degraded"] is False
+
+
+async def test_stalls_without_a_timeout_make_the_bystanders_wait_for_the_pool(
+    client: httpx.AsyncClient, upstream: Upstream
+) -> None:
+    """POOL_CONNECTIONS stalled calls hold every connection of the technique's pool, so a
+    bystander (which never stalls itself) answers only once a stall has ended: a lower
+    bound the stub guarantees, not a measured timing. Under the deadline the same stalls
+    let go of their connections, and the bystander answers while a stall sent at the same
+    time straight to the stub is still going on."""
+    stall_s = upstream.config.stall_ms / 1000
+    stalled = items(upstream, stalled=True, count=POOL_CONNECTIONS)
+    expected = {"key": str(TECHNIQUE.params["item"]), "value": item_value("1")}
+
+    async def bystander_beside(variant: str) -> tuple[httpx.Response, float, bool]:
+        calls = [
+            asyncio.create_task(client.get(TECHNIQUE.url(variant, {"item": item})))
+            for item in stalled
+        ]
+        async with httpx.AsyncClient(base_url=upstream.url) as direct:
+            stall = asyncio.create_task(direct.get(f"/flaky/items/{stalled[0]}"))
+            await asyncio.sleep(DEADLINE_S / 4)  # the calls have taken their connections
+            started = time.monotonic()
+            response = await client.get("/upstream-timeouts/bystander")
+            waited, stall_over = time.monotonic() - started, stall.done()
+            await asyncio.gather(stall, *calls)
+        return response, waited, stall_over
+
+    response, waited, _ = await bystander_beside("no_timeout")
+    assert response.json() == expected
+    assert waited >= stall_s - DEADLINE_S / 2, "it waited for a stalled call's connection"
+    response, _, stall_over = await bystander_beside("deadline_fallback")
+    assert response.json() == expected
+    assert not stall_over, "it answered before a stall would have let go of a connection"
 
 
 def test_the_deadline_sits_well_above_the_upstreams_answer_time(upstream: Upstream) -> None:
