@@ -151,6 +151,21 @@ def probe_rtt_sweep(
         pd.concat(found, ignore_index=True).to_csv(run_dir / results.PROBE, index=False)
 
 
+@contextmanager
+def watching_proxies(proxies: dict[str, DelayProxy], manifest: dict[str, Any]) -> Iterator[None]:
+    """Each proxy's share of a core during the block (the load): a proxy near a full core
+    queues what it forwards, which a network would not, and the report says so."""
+    started = time.perf_counter()
+    cpu = {kind: proxy.cpu_s() for kind, proxy in proxies.items()}
+    try:
+        yield
+    finally:
+        wall = time.perf_counter() - started
+        for kind, proxy in proxies.items():
+            share = (proxy.cpu_s() - cpu[kind]) / wall if wall > 0 else 0.0
+            manifest["distance"]["proxies"].setdefault(kind, {})["load_cpu_share"] = round(share, 3)
+
+
 def measure_proxies(
     proxies: dict[str, DelayProxy], direct: dict[str, str], distance: Distance, log: Log
 ) -> dict[str, Any]:
@@ -344,7 +359,11 @@ def run(
                         swept = rtt_sweep_points(points, distance.sweep_ms)
                         manifest["points"] = manifest_points(points + swept)
                         probe_rtt_sweep(run_dir, app, swept, proxies, distance, profile, log)
-                with stage("load"), running_generator(base_url, run_dir / GENERATOR_LOG) as gen:
+                with (
+                    stage("load"),
+                    running_generator(base_url, run_dir / GENERATOR_LOG) as gen,
+                    watching_proxies(proxies, manifest),
+                ):
                     measure(  # memory hook: app, restarted (fresh_process) and watched
                         run_dir,
                         base_url,

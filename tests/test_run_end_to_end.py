@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
 from pairbench import results
@@ -41,10 +42,11 @@ def only_run_dir(results_dir: Path) -> Path:
 def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
-    """Closed and open loop, microbenchmarks, report, and the report checked in Chromium."""
+    """Closed and open loop, microbenchmarks, report, and the report checked in Chromium;
+    PostgreSQL 0.2 ms away through the delay proxy, and an RTT sweep of two points."""
     process = pairbench(
         "run", "--profile", "smoke", "--only", "n_plus_one", "--mode", "both",
-        urls=service_urls, cwd=tmp_path,
+        "--db-rtt", "0.2ms", "--rtt-sweep", "0,1ms", urls=service_urls, cwd=tmp_path,
     )  # fmt: skip
     output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
     assert process.returncode == 0, output
@@ -80,6 +82,21 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
         assert closed.loc[variant, "p50_ms"] == pytest.approx(ok["latency_ms"].median(), rel=1e-6)
     micro = pd.read_csv(run_dir / results.MICRO_SUMMARY)
     assert sorted(micro["variant"]) == ["joined", "naive", "selectin"]
+
+    # distance: the RTT every figure was measured at, and the proxies' measured cost
+    distance = manifest["distance"]
+    assert distance["rtt_ms"] == {"database": 0.2, "redis": 0.0}
+    assert distance["loopback"] == ["upstream"] and distance["sweep_ms"] == [0.0, 1.0]
+    measured = distance["proxies"]["database"]["delays"]
+    assert [delay["rtt_ms"] for delay in measured] == [0.2, 1.0]
+    # the sweep: n_plus_one probed at each RTT; 51 sequential round trips take 51 RTTs or more
+    probe = pd.read_csv(run_dir / results.PROBE)
+    at_one_ms = probe[probe["point"] == "rtt_ms=1"].groupby("variant")["latency_ms"].min()
+    assert at_one_ms["naive"] >= (authors + 1) * 1.0 and at_one_ms["joined"] >= 1.0
+    growth = pd.read_csv(run_dir / results.GROWTH)
+    over_rtt = growth[growth["parameter"] == "rtt_ms"]
+    assert sorted(over_rtt["variant"]) == ["joined", "naive", "selectin"]
+    assert (over_rtt["points"] == 2).all()
     html = report.read_text()
     for needle in (
         "naive",
@@ -89,6 +106,8 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
         "Open loop at",
         "In-process",
         "queries 51",
+        "At what distance",
+        "database 0.2 ms",
     ):
         assert needle in html
 
@@ -103,7 +122,7 @@ def test_an_interrupted_run_keeps_what_it_measured(
 ) -> None:
     process = pairbench(
         "run", "--profile", "smoke", "--only", "n_plus_one", "--no-micro", "--mode", "both",
-        urls=service_urls, cwd=tmp_path,
+        "--redis-rtt", "0.1ms", urls=service_urls, cwd=tmp_path,
     )  # fmt: skip
     deadline = time.monotonic() + RUN_TIMEOUT_S
     samples_path = None
@@ -123,3 +142,11 @@ def test_an_interrupted_run_keeps_what_it_measured(
     assert (run_dir / "summary.csv").is_file()
     assert (run_dir / results.STATS_DONE).is_file()  # the report ran the stats stage
     assert "report:" in output
+    # the delay proxy (started in the run's cwd) stopped with the run
+    proxies = [
+        process
+        for process in psutil.process_iter(["cmdline", "cwd"])
+        if "pairbench.env.delay_proxy" in (process.info["cmdline"] or [])
+        and process.info["cwd"] == str(tmp_path)
+    ]
+    assert proxies == []

@@ -29,6 +29,8 @@ SWEPT = (DATABASE, REDIS)  # the RTT sweep moves both data stores together
 DEFAULT_RTT_SWEEP_MS = (0.0, 0.25, 0.5, 1.0)
 START_TIMEOUT_S = 10.0
 CONTROL_TIMEOUT_S = 5.0
+# A proxy busier than this share of a core under load starts to queue what it forwards.
+MAX_PROXY_CPU_SHARE = 0.5
 MAX_RTT_MS = 1000.0  # a second per round trip is already a satellite link
 POSTGRES_PORT, REDIS_PORT = 5432, 6379
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|us|µs|s)?\s*$")
