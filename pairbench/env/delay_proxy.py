@@ -13,6 +13,8 @@ Timing is the point, so the loop waits in select(2), whose timeout has microseco
 1 ns. A chunk never leaves early, so a round trip takes at least the RTT; how late the
 loop wakes (tens of µs on a quiet machine, far more on a busy one) comes on top, which
 is why the harness measures the delay the proxy really adds (pairbench.load.proxy_cost).
+select(2) watches at most 1024 descriptors: ~500 connections at once, far more than the
+app's pools and a run's users open.
 
 Run as `python -m pairbench.env.delay_proxy --port P --control-port C --target T
 --rtt-ms R`, T being HOST:PORT or a unix socket path. The control port takes one line
@@ -123,13 +125,16 @@ class Direction:
 class Side(asyncio.Protocol):
     """One socket of a proxied connection; what it reads goes out the other side, delayed."""
 
-    def __init__(self, outgoing: Direction, incoming: Direction, on_lost: "Pair") -> None:
-        self.outgoing, self.incoming, self.pair = outgoing, incoming, on_lost
+    def __init__(self, outgoing: Direction, incoming: Direction, pair: "Pair") -> None:
+        self.outgoing, self.incoming, self.pair = outgoing, incoming, pair
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if self.pair.closed:  # the client left while we were connecting upstream
+            transport.close()
+            return
         transport.set_write_buffer_limits(high=HIGH_WATER)
         self.incoming.attach(transport)
 
