@@ -42,11 +42,10 @@ def only_run_dir(results_dir: Path) -> Path:
 def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
-    """Closed and open loop, microbenchmarks, report, and the report checked in Chromium;
-    PostgreSQL 0.2 ms away through the delay proxy, and an RTT sweep of two points."""
+    """Closed and open loop, microbenchmarks, report, and the report checked in Chromium."""
     process = pairbench(
         "run", "--profile", "smoke", "--only", "n_plus_one", "--mode", "both",
-        "--db-rtt", "0.2ms", "--rtt-sweep", "0,1ms", urls=service_urls, cwd=tmp_path,
+        urls=service_urls, cwd=tmp_path,
     )  # fmt: skip
     output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
     assert process.returncode == 0, output
@@ -82,21 +81,6 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
         assert closed.loc[variant, "p50_ms"] == pytest.approx(ok["latency_ms"].median(), rel=1e-6)
     micro = pd.read_csv(run_dir / results.MICRO_SUMMARY)
     assert sorted(micro["variant"]) == ["joined", "naive", "selectin"]
-
-    # distance: the RTT every figure was measured at, and the proxies' measured cost
-    distance = manifest["distance"]
-    assert distance["rtt_ms"] == {"database": 0.2, "redis": 0.0}
-    assert distance["loopback"] == ["upstream"] and distance["sweep_ms"] == [0.0, 1.0]
-    measured = distance["proxies"]["database"]["delays"]
-    assert [delay["rtt_ms"] for delay in measured] == [0.2, 1.0]
-    # the sweep: n_plus_one probed at each RTT; 51 sequential round trips take 51 RTTs or more
-    probe = pd.read_csv(run_dir / results.PROBE)
-    at_one_ms = probe[probe["point"] == "rtt_ms=1"].groupby("variant")["latency_ms"].min()
-    assert at_one_ms["naive"] >= (authors + 1) * 1.0 and at_one_ms["joined"] >= 1.0
-    growth = pd.read_csv(run_dir / results.GROWTH)
-    over_rtt = growth[growth["parameter"] == "rtt_ms"]
-    assert sorted(over_rtt["variant"]) == ["joined", "naive", "selectin"]
-    assert (over_rtt["points"] == 2).all()
     html = report.read_text()
     for needle in (
         "naive",
@@ -106,8 +90,6 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
         "Open loop at",
         "In-process",
         "queries 51",
-        "At what distance",
-        "database 0.2 ms",
     ):
         assert needle in html
 
