@@ -1,6 +1,7 @@
 """The `pairbench` command: run, stats, report, baseline, check, list, serve."""
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from pairbench.slo import Slos
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_ROUND_S = 600.0  # a round longer than ten minutes is a mistake, not a measurement
 
 
 def log(message: str) -> None:
@@ -76,7 +78,11 @@ def command_run(args: argparse.Namespace) -> int:
         return fail(f"{error} (see `pairbench list`)")
     if args.rate is not None and args.rate <= 0:
         return fail("--rate must be a positive number of requests per second")
+    if args.round_s is not None and not 0 < args.round_s <= MAX_ROUND_S:
+        return fail(f"--round-s must be more than 0 and at most {MAX_ROUND_S:g} seconds")
     profile = PROFILES[args.profile]
+    if args.round_s is not None:
+        profile = dataclasses.replace(profile, round_s=args.round_s)
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
     plan = LoadPlan(profile, modes, args.rate)
     results.require_writable(Path(args.reports_dir))  # as run() does its results dir
@@ -370,6 +376,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--rate", type=float, metavar="REQ_PER_S",
         help="open-loop arrival rate for every variant, instead of one set from the baseline",
+    )  # fmt: skip
+    run.add_argument(
+        "--round-s", type=float, metavar="SECONDS",
+        help="measured seconds per variant per round, instead of the profile's "
+        f"({', '.join(f'{p.name} {p.round_s:g}' for p in PROFILES.values())}); "
+        "the manifest records it",
     )  # fmt: skip
     run.add_argument("--no-micro", action="store_true", help="skip the in-process microbenchmarks")
     add_distance_options(run)

@@ -40,7 +40,7 @@ class Profile:
     target_half_width: float | None  # the speedup CIs' half-width sought, as a share
     load_budget_s: float  # all points' load; a point gets its share of what is left,
     point_max_s: float  # but never more than this
-    probe_budget_s: float  # per variant and point, for the one-request-at-a-time probe
+    probe_budget_s: float  # per variant and point, for the one-request-at-a-time probe (0: none)
     scale: float  # data set size (1 = 1000 users, ~10k posts)
     sweep: str  # sweep points: "off", "probe" (one request at a time) or "load" (also loaded)
     modes: tuple[str, ...]  # load modes run unless --mode says otherwise
@@ -74,7 +74,7 @@ PROFILES = {
             "gate", "the CI regression gate: three short rounds a point, for honest CIs",
             users=8, warmup_min_s=0.2, warmup_max_s=0.5, round_s=0.75, min_requests=10,
             min_rounds=3, max_rounds=3, target_half_width=None,
-            load_budget_s=300, point_max_s=20, probe_budget_s=0.5,
+            load_budget_s=300, point_max_s=20, probe_budget_s=0,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
             overhead=False,

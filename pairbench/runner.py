@@ -118,6 +118,13 @@ def probe_points(app: AppServer, points: list[Point], profile: Profile) -> pd.Da
 def probe_uncontended(
     run_dir: Path, app: AppServer, points: list[Point], profile: Profile, log: Log
 ) -> pd.DataFrame:
+    """The probe of the plan's points, kept as probe.csv. A profile without a probe budget
+    (the gate, which reads none of its figures) skips it."""
+    if profile.probe_budget_s <= 0:
+        log(f"no uncontended probe in the {profile.name} profile")
+        found = pd.DataFrame(columns=results.PROBE_COLUMNS)
+        found.to_csv(run_dir / results.PROBE, index=False)
+        return found
     log(f"probing each variant at {len(points)} point(s), up to {PROBE_REQUESTS} sequential "
         f"requests or {profile.probe_budget_s:g} s each ...")  # fmt: skip
     found = probe_points(app, points, profile)

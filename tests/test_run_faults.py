@@ -23,6 +23,7 @@ import psutil
 import pytest
 
 from pairbench.env.services import ServiceUrls
+from pairbench.profiles import PROFILES
 from tests.unwritable_dirs import read_only_dir, tiny_filesystem
 
 pytestmark = pytest.mark.slow
@@ -30,6 +31,7 @@ LOAD_TIMEOUT_S = 240.0  # embedded servers, seeding, the equivalence check and t
 EXIT_TIMEOUT_S = 120.0
 POLL_S = 0.1
 RECOVERY_S = 2.0  # the app must answer again this soon after PostgreSQL is back
+ROUND_S = 6.0  # the restart test's measured seconds per segment
 
 
 @dataclass
@@ -249,11 +251,13 @@ def test_postgres_restarting_under_load_costs_failures_that_are_counted(
     itself, and the requests that failed meanwhile are failures in the samples, the
     summary and the report's warnings, not dropped."""
     run = start_run(
-        "--profile", "smoke", "--only", "n_plus_one", "--no-micro",
+        "--profile", "smoke", "--only", "n_plus_one", "--no-micro", "--round-s", str(ROUND_S),
         database_url=None, redis_url=service_urls.redis_url,
     )  # fmt: skip
     wait_for_load(run)
-    time.sleep(1.5)  # past the segment's warm-up: these requests are measured
+    # Past the first segment's warm-up (at most the profile's maximum) and well inside its
+    # measured ROUND_S, which the restart (about 1-2 s) cannot outlast.
+    time.sleep(PROFILES["smoke"].warmup_max_s + 1.0)
     began, back = restart_postgres(postmaster_of(run), tmp_path / "pg_ctl.log")
     assert wait_exit(run) == 0, run.output
 
