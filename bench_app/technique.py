@@ -70,6 +70,9 @@ class Technique:
     proof: str = ""  # the one-line claim the deterministic costs prove
     caveats: str = ""  # where it does not win, what the figures leave out: in the report
     order_insensitive: bool = False
+    # Its win is fewer network round trips to PostgreSQL or Redis: `pairbench run
+    # --rtt-sweep` probes it at each distance (pairbench.env.distance).
+    round_trips: bool = False
     # Where the workload is more than a GET of the variant's URL:
     scenario: str | None = None  # module with make_user(name, path): its own Locust user
     micro: str | None = None  # module with micro_request(client, url): its microbenchmark call

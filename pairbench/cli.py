@@ -5,14 +5,17 @@ import dataclasses
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
+from pairbench.env.distance import DEFAULT_RTT_SWEEP_MS
 from pairbench.profiles import DEFAULT_PROFILE, MODE_CHOICES, OPEN_LOOP_LOAD, PROFILES
 
 if TYPE_CHECKING:
+    from pairbench.env.distance import Distance
     from pairbench.slo import Slos
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -26,6 +29,41 @@ def log(message: str) -> None:
 def fail(message: str, code: int = EXIT_USAGE) -> int:
     print(f"pairbench: error: {message}", file=sys.stderr, flush=True)
     return code
+
+
+def rtt_option(text: str) -> float:
+    """argparse's type for --db-rtt and the like: a bad value exits 2 naming the fix."""
+    from pairbench.env.distance import parse_rtt_ms
+
+    try:
+        return parse_rtt_ms(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def rtt_sweep_option(text: str) -> tuple[float, ...]:
+    from pairbench.env.distance import parse_rtt_list
+
+    try:
+        return parse_rtt_list(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def distance_from(args: argparse.Namespace) -> "Distance":
+    from pairbench.env.distance import DATABASE, REDIS, UPSTREAM, Distance
+
+    given = {DATABASE: args.db_rtt, REDIS: args.redis_rtt, UPSTREAM: args.upstream_rtt}
+    rtt_ms = {kind: value for kind, value in given.items() if value is not None}
+    return Distance(rtt_ms, getattr(args, "rtt_sweep", None) or ())
+
+
+def add_distance_options(parser: argparse.ArgumentParser) -> None:
+    for name, what in (("db", "PostgreSQL"), ("redis", "Redis"), ("upstream", "the upstream stub")):
+        parser.add_argument(
+            f"--{name}-rtt", type=rtt_option, metavar="RTT",
+            help=f"put {what} this round trip away (e.g. 0.5ms, 500us) through a delay proxy",
+        )  # fmt: skip
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -48,7 +86,10 @@ def command_run(args: argparse.Namespace) -> int:
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
     plan = LoadPlan(profile, modes, args.rate)
     results.require_writable(Path(args.reports_dir))  # as run() does its results dir
-    outcome = run(plan, techniques, Path(args.results_dir), log, micro=not args.no_micro)
+    outcome = run(
+        plan, techniques, Path(args.results_dir), log, micro=not args.no_micro,
+        distance=distance_from(args),
+    )  # fmt: skip
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
     if (outcome.run_dir / results.SAMPLES).exists():
@@ -131,6 +172,7 @@ def command_list(args: argparse.Namespace) -> int:
 
 
 def command_serve(args: argparse.Namespace) -> int:
+    from pairbench.env.distance import DATABASE, REDIS, UPSTREAM, running_proxy
     from pairbench.env.server import app_environment, running_app
     from pairbench.env.services import running_services
     from pairbench.env.upstream import running_upstream
@@ -143,10 +185,19 @@ def command_serve(args: argparse.Namespace) -> int:
         with (
             running_services(log) as urls,
             running_upstream(log_dir / "upstream.log", log) as upstream,
+            ExitStack() as proxies,
         ):
             seed_database(app_settings(urls, profile), log)
+            distance = distance_from(args)
+            found = {DATABASE: urls.database_url, REDIS: urls.redis_url, UPSTREAM: upstream.url}
+            for kind in distance.proxied():
+                log_path = log_dir / f"proxy-{kind}.log"
+                proxy = proxies.enter_context(
+                    running_proxy(kind, found[kind], distance.rtt_of(kind), log_path, log)
+                )
+                found[kind] = proxy.url
             environment = app_environment(
-                urls.database_url, urls.redis_url, profile.scale, upstream.url
+                found[DATABASE], found[REDIS], profile.scale, found[UPSTREAM]
             )
             log_path = log_dir / "serve.log"
             with (
@@ -333,6 +384,15 @@ def build_parser() -> argparse.ArgumentParser:
         "the manifest records it",
     )  # fmt: skip
     run.add_argument("--no-micro", action="store_true", help="skip the in-process microbenchmarks")
+    add_distance_options(run)
+    run.add_argument(
+        "--rtt-sweep", nargs="?", type=rtt_sweep_option, metavar="RTTS",
+        const=DEFAULT_RTT_SWEEP_MS,
+        help="also probe the round-trip techniques (n_plus_one, batch_get, bulk_insert, "
+        "pooling) with PostgreSQL and Redis at each of these round trips, one request at a "
+        "time, and fit their time per request against the RTT (default "
+        f"{','.join(f'{rtt:g}ms' for rtt in DEFAULT_RTT_SWEEP_MS)})",
+    )  # fmt: skip
     run.add_argument("--results-dir", default="results", help="where run directories go")
     run.add_argument("--reports-dir", default="reports", help="where HTML reports go")
     run.set_defaults(handler=command_run)
@@ -437,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help="data scale")
     serve.add_argument("--results-dir", default="results", help="where serve.log goes")
+    add_distance_options(serve)
     serve.set_defaults(handler=command_serve)
     return parser
 

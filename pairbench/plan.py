@@ -8,6 +8,7 @@ import httpx
 
 from bench_app.technique import Technique
 from pairbench.profiles import REQUEST_TIMEOUT_S, SWEEP_LOAD, SWEEP_OFF, Profile
+from pairbench.results import RTT_PARAMETER
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Point:
     given_label: str | None = None  # kept when run-time params are added (resolve_points)
     swept: str | None = None  # the parameter this sweep point varies; None for the defaults
     loaded: bool = True  # measured under load, not only probed one request at a time
+    rtt_ms: float | None = None  # an RTT sweep point's round trip, set on the proxies
 
     @property
     def label(self) -> str:
@@ -27,7 +29,10 @@ class Point:
         return ",".join(f"{name}={value}" for name, value in self.params.items()) or "default"
 
     def with_params(self, extra: dict[str, Any]) -> "Point":
-        return Point(self.technique, {**self.params, **extra}, self.label, self.swept, self.loaded)
+        return Point(
+            self.technique, {**self.params, **extra}, self.label, self.swept, self.loaded,
+            self.rtt_ms,
+        )  # fmt: skip
 
 
 def plan_points(techniques: list[Technique], profile: Profile) -> list[Point]:
@@ -45,6 +50,20 @@ def plan_points(techniques: list[Technique], profile: Profile) -> list[Point]:
                         Point(technique, params, swept=name, loaded=profile.sweep == SWEEP_LOAD)
                     )
     return points
+
+
+def rtt_label(rtt_ms: float) -> str:
+    return f"{RTT_PARAMETER}={rtt_ms:g}"
+
+
+def rtt_sweep_points(points: list[Point], sweep_ms: tuple[float, ...]) -> list[Point]:
+    """The default point of each round-trip technique again at each RTT, probed only."""
+    return [
+        Point(point.technique, point.params, rtt_label(rtt), RTT_PARAMETER, False, rtt)
+        for point in points
+        if point.technique.round_trips and point.swept is None
+        for rtt in sweep_ms
+    ]
 
 
 def resolve_points(base_url: str, points: list[Point]) -> list[Point]:
@@ -66,10 +85,13 @@ def manifest_points(points: list[Point]) -> dict[str, list[dict[str, Any]]]:
     """The plan as the manifest keeps it, so stats can tell sweep points from defaults."""
     found: dict[str, list[dict[str, Any]]] = {}
     for point in points:
+        params = {name: _jsonable(value) for name, value in point.params.items()}
+        if point.rtt_ms is not None:  # what the growth fit reads its work from
+            params[RTT_PARAMETER] = point.rtt_ms
         found.setdefault(point.technique.key, []).append(
             {
                 "label": point.label,
-                "params": {name: _jsonable(value) for name, value in point.params.items()},
+                "params": params,
                 "swept": point.swept,
                 "loaded": point.loaded,
             }

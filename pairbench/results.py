@@ -40,6 +40,9 @@ MICRO_LOG = "micro.log"
 SCREENSHOT = "report.png"  # the report as headless Chromium rendered it (browser test)
 OVERHEAD = "overhead.csv"  # what the meter and /metrics cost (pairbench.load.overhead)
 SLOW_QUERIES = "slow_queries.csv"  # each variant's slow statements (pairbench.load.slow_queries)
+# The RTT sweep's parameter (pairbench.env.distance): the round trip to PostgreSQL and Redis
+# in ms, which a sweep point sets on their delay proxies rather than sends to the app.
+RTT_PARAMETER = "rtt_ms"
 # The stats stage's tables (pairbench.stats.stage), computed from the files above.
 MICRO_SUMMARY = "micro_summary.csv"
 GROWTH = "growth.csv"  # how each variant's cost grows over a sweep: one fit per row

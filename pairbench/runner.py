@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,15 @@ from bench_app.seed import seed
 from bench_app.settings import Settings
 from bench_app.technique import Technique
 from pairbench import results
+from pairbench.env.distance import (
+    DATABASE,
+    REDIS,
+    SWEPT,
+    UPSTREAM,
+    DelayProxy,
+    Distance,
+    running_proxy,
+)
 from pairbench.env.server import AppServer, ServerError, app_environment, serving_app
 from pairbench.env.services import ServiceError, ServiceUrls, running_services, server_versions
 from pairbench.env.upstream import running_upstream
@@ -31,9 +40,10 @@ from pairbench.load.measure import LoadPlan, PointOutcome, measure, reset
 from pairbench.load.micro import micro_plan, run_microbenchmarks
 from pairbench.load.overhead import OverheadError, measure_overhead
 from pairbench.load.probe import probe
+from pairbench.load.proxy_cost import measure_proxy
 from pairbench.load.segment import LoadError, running_generator
 from pairbench.load.slow_queries import save_slow_queries
-from pairbench.plan import Point, manifest_points, plan_points, resolve_points
+from pairbench.plan import Point, manifest_points, plan_points, resolve_points, rtt_sweep_points
 from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
 from pairbench.report.code_view import capture_sources
 from pairbench.stats.stage import write_tables
@@ -94,11 +104,22 @@ def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], lo
                 )
 
 
+def probe_points(app: AppServer, points: list[Point], profile: Profile) -> pd.DataFrame:
+    """One request at a time per variant: the cost split without load (see pairbench.load.probe)."""
+    with httpx.Client(base_url=app.base_url, timeout=REQUEST_TIMEOUT_S) as client:
+        targets = [(point.technique, point.label, point.params) for point in points]
+        return probe(
+            client, targets, PROBE_REQUESTS, profile.probe_budget_s,
+            lambda technique: reset(client, technique),
+            app.pid,  # memory hook: each request's rise of the app's memory is recorded
+        )  # fmt: skip
+
+
 def probe_uncontended(
     run_dir: Path, app: AppServer, points: list[Point], profile: Profile, log: Log
 ) -> pd.DataFrame:
-    """One request at a time per variant: the cost split without load (see pairbench.load.probe).
-    A profile without a probe budget (the gate, which reads none of its figures) skips it."""
+    """The probe of the plan's points, kept as probe.csv. A profile without a probe budget
+    (the gate, which reads none of its figures) skips it."""
     if profile.probe_budget_s <= 0:
         log(f"no uncontended probe in the {profile.name} profile")
         found = pd.DataFrame(columns=results.PROBE_COLUMNS)
@@ -106,19 +127,78 @@ def probe_uncontended(
         return found
     log(f"probing each variant at {len(points)} point(s), up to {PROBE_REQUESTS} sequential "
         f"requests or {profile.probe_budget_s:g} s each ...")  # fmt: skip
-    with httpx.Client(base_url=app.base_url, timeout=REQUEST_TIMEOUT_S) as client:
-        targets = [(point.technique, point.label, point.params) for point in points]
-        found = probe(
-            client, targets, PROBE_REQUESTS, profile.probe_budget_s,
-            lambda technique: reset(client, technique),
-            app.pid,  # memory hook: each request's rise of the app's memory is recorded
-        )  # fmt: skip
+    found = probe_points(app, points, profile)
     found.to_csv(run_dir / results.PROBE, index=False)
     return found
 
 
+def probe_rtt_sweep(
+    run_dir: Path,
+    app: AppServer,
+    points: list[Point],
+    proxies: dict[str, DelayProxy],
+    distance: Distance,
+    profile: Profile,
+    log: Log,
+) -> None:
+    """The RTT sweep's points probed like the others, each with both data stores' proxies at
+    its round trip (all points of one RTT together); appended to probe.csv."""
+    swept = [proxies[kind] for kind in SWEPT]
+    found = [pd.read_csv(run_dir / results.PROBE)]
+    try:
+        for rtt_ms in distance.sweep_ms:
+            at_rtt = [point for point in points if point.rtt_ms == rtt_ms]
+            log(f"RTT sweep: {len(at_rtt)} point(s) with PostgreSQL and Redis {rtt_ms:g} ms away")
+            for proxy in swept:
+                proxy.set_rtt(rtt_ms)
+            found.append(probe_points(app, at_rtt, profile))
+    finally:
+        for proxy in swept:
+            proxy.set_rtt(distance.rtt_of(proxy.kind))
+        pd.concat(found, ignore_index=True).to_csv(run_dir / results.PROBE, index=False)
+
+
+@contextmanager
+def watching_proxies(proxies: dict[str, DelayProxy], manifest: dict[str, Any]) -> Iterator[None]:
+    """Each proxy's share of a core during the block (the load): a proxy near a full core
+    queues what it forwards, which a network would not, and the report says so."""
+    started = time.perf_counter()
+    cpu = {kind: proxy.cpu_s() for kind, proxy in proxies.items()}
+    try:
+        yield
+    finally:
+        wall = time.perf_counter() - started
+        for kind, proxy in proxies.items():
+            share = (proxy.cpu_s() - cpu[kind]) / wall if wall > 0 else 0.0
+            manifest["distance"]["proxies"].setdefault(kind, {})["load_cpu_share"] = round(share, 3)
+
+
+def measure_proxies(
+    proxies: dict[str, DelayProxy], direct: dict[str, str], distance: Distance, log: Log
+) -> dict[str, Any]:
+    """Each delay proxy's own cost and its delay as measured (pairbench.load.proxy_cost)."""
+    found = {}
+    for kind, proxy in proxies.items():
+        rtt = distance.rtt_of(kind)
+        cost = measure_proxy(proxy, direct[kind], (rtt, *distance.sweep_ms), rtt)
+        delays = ", ".join(
+            f"{delay['extra_ms']:.3f} ms at {delay['rtt_ms']:g} ({delay['error']:+.1%})"
+            for delay in cost["delays"]
+        )
+        added, cpu = cost["added_us"], cost["cpu_us_per_round_trip"]
+        log(f"{kind} proxy: +{added:.0f} µs and {cpu:.0f} µs CPU per round trip at RTT 0; "
+            f"per round trip it adds {delays or 'nothing else'}")  # fmt: skip
+        found[kind] = cost
+    return found
+
+
 def start_manifest(
-    run_dir: Path, plan: LoadPlan, techniques: list[Technique], points: list[Point], micro: bool
+    run_dir: Path,
+    plan: LoadPlan,
+    techniques: list[Technique],
+    points: list[Point],
+    micro: bool,
+    distance: Distance,
 ) -> dict[str, Any]:
     profile = plan.profile
     manifest: dict[str, Any] = {
@@ -151,6 +231,9 @@ def start_manifest(
         "sweep": profile.sweep,
         "points": manifest_points(points),
         "probe_requests": PROBE_REQUESTS,
+        # The round trip every figure was measured at, per dependency (an RTT sweep point's
+        # label says its own); the proxies' measured cost joins it once they run.
+        "distance": distance.manifest_entry(),
         "micro": {
             "planned": micro,
             "max_time_s": profile.micro_max_time_s,
@@ -195,9 +278,11 @@ def run(
     results_root: Path,
     log: Log = print,
     micro: bool = True,
+    distance: Distance | None = None,
 ) -> RunOutcome:
     """Measure `techniques` as `plan` says; whatever happens, the run dir keeps the samples."""
     profile = plan.profile
+    distance = distance or Distance()  # no proxies: every dependency on loopback
     results.require_writable(results_root)  # before any server starts or any load is sent
     run_dir = results.new_run_dir(results_root, profile.name)
     keys = ", ".join(technique.key for technique in techniques)
@@ -205,7 +290,7 @@ def run(
     log(f"run {run_dir.name}: profile {profile.name} ({profile.description}), {modes}; "
         f"techniques: {keys}")  # fmt: skip
     points = plan_points(techniques, profile)
-    manifest = start_manifest(run_dir, plan, techniques, points, micro)
+    manifest = start_manifest(run_dir, plan, techniques, points, micro, distance)
     results.write_json(run_dir / results.CODE, capture_sources(techniques))
     outcome = RunOutcome(run_dir)
 
@@ -232,13 +317,38 @@ def run(
                 urls = services.enter_context(running_services(log))
                 # The outbound techniques' upstream stub.
                 upstream = services.enter_context(running_upstream(run_dir / "upstream.log", log))
+                direct = {
+                    DATABASE: urls.database_url,
+                    REDIS: urls.redis_url,
+                    UPSTREAM: upstream.url,
+                }
+                proxies = {
+                    kind: services.enter_context(
+                        running_proxy(kind, direct[kind], distance.rtt_of(kind),
+                                      run_dir / f"proxy-{kind}.log", log)
+                    )
+                    for kind in distance.proxied()
+                }  # fmt: skip
             manifest["environment"] = results.environment(server_versions(urls))
             results.write_json(run_dir / results.MANIFEST, manifest)
+            if proxies:
+                with stage("distance"):
+                    manifest["distance"]["proxies"] = measure_proxies(
+                        proxies, direct, distance, log
+                    )
+            # The app (and its worker, the overhead and micro stages) reach each dependency
+            # through its proxy; the harness's seeding goes direct.
+            app_urls = replace(
+                urls,
+                database_url=proxies[DATABASE].url if DATABASE in proxies else urls.database_url,
+                redis_url=proxies[REDIS].url if REDIS in proxies else urls.redis_url,
+            )
             with stage("seed"):
                 seed_database(app_settings(urls, profile), log)
             environment = app_environment(
-                urls.database_url, urls.redis_url, profile.scale, upstream.url
-            )
+                app_urls.database_url, app_urls.redis_url, profile.scale,
+                proxies[UPSTREAM].url if UPSTREAM in proxies else upstream.url,
+            )  # fmt: skip
             # background_jobs' job worker; up through the microbenchmarks, which enqueue jobs too.
             services.enter_context(running_worker(environment, run_dir / "worker.log", log))
             with serving_app(environment, run_dir / "server.log", log) as app:
@@ -251,7 +361,16 @@ def run(
                     save_artifacts(run_dir, base_url, techniques, log)
                 with stage("probe"):
                     probed = probe_uncontended(run_dir, app, points, profile, log)
-                with stage("load"), running_generator(base_url, run_dir / GENERATOR_LOG) as gen:
+                if distance.sweep_ms:
+                    with stage("rtt sweep"):
+                        swept = rtt_sweep_points(points, distance.sweep_ms)
+                        manifest["points"] = manifest_points(points + swept)
+                        probe_rtt_sweep(run_dir, app, swept, proxies, distance, profile, log)
+                with (
+                    stage("load"),
+                    running_generator(base_url, run_dir / GENERATOR_LOG) as gen,
+                    watching_proxies(proxies, manifest),
+                ):
                     measure(  # memory hook: app, restarted (fresh_process) and watched
                         run_dir,
                         base_url,
@@ -272,7 +391,7 @@ def run(
             if profile.overhead:
                 with stage("overhead"):
                     manifest["overhead"] = measure_overhead_safely(
-                        run_dir, app_settings(urls, profile), log
+                        run_dir, app_settings(app_urls, profile), log
                     )
             if micro:
                 with stage("micro"):

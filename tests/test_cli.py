@@ -21,3 +21,28 @@ def test_a_bad_rate_or_technique_is_a_usage_error(capsys: pytest.CaptureFixture[
         assert "--round-s must be more than 0 and at most 600 seconds" in capsys.readouterr().err
     assert main(["run", "--only", "no_such_trick"]) == 2
     assert "unknown technique(s): no_such_trick" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "option", ["--db-rtt=0.5", "--redis-rtt=soon", "--upstream-rtt=-1ms", "--rtt-sweep=1ms"]
+)
+def test_a_bad_round_trip_exits_2_naming_the_fix(
+    option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_code:
+        main(["run", option])
+    assert exit_code.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {option.split('=')[0]}" in error
+    assert "e.g. 0.5ms" in error or "at least two distinct" in error
+
+
+def test_round_trips_reach_the_run_as_a_distance() -> None:
+    from pairbench.cli import distance_from
+
+    args = build_parser().parse_args(["run", "--db-rtt", "500us", "--rtt-sweep"])
+    distance = distance_from(args)
+    assert distance.rtt_ms == {"database": 0.5}
+    assert distance.sweep_ms == (0.0, 0.25, 0.5, 1.0)
+    assert distance.proxied() == ["database", "redis"]
+    assert distance_from(build_parser().parse_args(["run"])).proxied() == []

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
 from pairbench import results
@@ -103,7 +104,7 @@ def test_an_interrupted_run_keeps_what_it_measured(
 ) -> None:
     process = pairbench(
         "run", "--profile", "smoke", "--only", "n_plus_one", "--no-micro", "--mode", "both",
-        urls=service_urls, cwd=tmp_path,
+        "--redis-rtt", "0.1ms", urls=service_urls, cwd=tmp_path,
     )  # fmt: skip
     deadline = time.monotonic() + RUN_TIMEOUT_S
     samples_path = None
@@ -123,3 +124,11 @@ def test_an_interrupted_run_keeps_what_it_measured(
     assert (run_dir / "summary.csv").is_file()
     assert (run_dir / results.STATS_DONE).is_file()  # the report ran the stats stage
     assert "report:" in output
+    # the delay proxy (started in the run's cwd) stopped with the run
+    proxies = [
+        process
+        for process in psutil.process_iter(["cmdline", "cwd"])
+        if "pairbench.env.delay_proxy" in (process.info["cmdline"] or [])
+        and process.info["cwd"] == str(tmp_path)
+    ]
+    assert proxies == []

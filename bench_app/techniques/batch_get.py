@@ -180,6 +180,7 @@ TECHNIQUE = Technique(
     baseline="one_get_each",
     params={"first": DEFAULT_FIRST, "count": DEFAULT_COUNT},
     sweep={"count": [10, 1000]},
+    round_trips=True,
     proof="Redis round trips per request: count -> 1 -> 1; commands: count -> count -> 1",
     reset_path="/batch-get/reset",
 )

@@ -178,6 +178,7 @@ TECHNIQUE = Technique(
     baseline="row_by_row",
     params={"rows": DEFAULT_ROWS},
     sweep={"rows": [100, 1000, 10_000]},
+    round_trips=True,
     proof=(
         "statements per request: R+1 -> 2 -> 2 (the +1 is the shared cleanup); commits: R+1"
         " -> 2 -> 2"

@@ -90,5 +90,6 @@ TECHNIQUE = Technique(
     baseline="naive",
     params={"authors": DEFAULT_AUTHORS},
     sweep={"authors": [10, 100, 1000]},
+    round_trips=True,
     proof="queries per request: 1+N -> 2 -> 1",
 )

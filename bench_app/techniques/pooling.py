@@ -97,6 +97,7 @@ TECHNIQUE = Technique(
     baseline="connect_per_request",
     params={"users": DEFAULT_USERS},
     sweep={"users": [1, 100, 1000]},
+    round_trips=True,
     proof="new connections per request (the pool's connect event): 1 -> 0 once the pool is warm",
     caveats=(
         "One query per request in both. The connection's cost is fixed, so as the request "

@@ -11,6 +11,7 @@ import jinja2
 import pandas as pd
 
 from pairbench import results
+from pairbench.env.distance import MAX_PROXY_CPU_SHARE
 from pairbench.report.bandwidth_view import LINK_NAMES
 from pairbench.report.formatting import FILTERS
 from pairbench.report.leaderboard import headline_text, leaderboard_line
@@ -103,6 +104,7 @@ def render(template: str, **context: Any) -> str:
                 "growth_band": LINEAR_BAND,
                 "growth_flat": FLAT_RISE,
             },
+            max_proxy_cpu=MAX_PROXY_CPU_SHARE,
             **context,
         )
     )

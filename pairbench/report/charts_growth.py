@@ -7,6 +7,7 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 
 from pairbench.report.charts import CHART_WIDTH_IN, log_ms_axis, style_axes, svg_text
+from pairbench.results import RTT_PARAMETER
 from pairbench.stats.growth import singular
 
 LOG_AXIS_SPAN = 20.0  # values spanning more than this factor get a log axis
@@ -46,7 +47,10 @@ def growth_svg(
         axes.set_ylabel("ms per request (log scale)")
     else:
         axes.set_ylabel("ms per request")
-    axes.set_xlabel(f"{parameter} (work: {singular(parameter)}s per request)")
+    if parameter == RTT_PARAMETER:
+        axes.set_xlabel("round trip to PostgreSQL and Redis, ms (the RTT sweep)")
+    else:
+        axes.set_xlabel(f"{parameter} (work: {singular(parameter)}s per request)")
     style_axes(axes, title)
     if axes.lines:
         axes.legend(fontsize=8, frameon=False)

@@ -19,6 +19,10 @@ on a log axis.
   and no linear claim the best a + b*x^k (or log), whether or not the points support
   naming its shape.
 
+Over the RTT sweep (pairbench.env.distance) the work is the round trip to the data stores
+in ms, so the slope, ms per ms, is how many round trips a request waits for: "naive +51 x
+RTT per request".
+
 Costs come from the uncontended probe (medians: no queueing in them), else the loaded p50.
 """
 
@@ -31,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pairbench.results import CLOSED
+from pairbench.results import CLOSED, RTT_PARAMETER
 
 Floats = npt.NDArray[np.float64]
 
@@ -233,6 +237,8 @@ def sentence(variant: str, parameter: str, fit: Fit) -> str:
         return f"{variant} flat"
     sign = "+" if fit.slope >= 0 else "-"
     per = f"{sign}{_amount(fit.slope)} per {singular(parameter)}"
+    if parameter == RTT_PARAMETER:  # ms per ms of round trip: the round trips a request waits
+        per = f"{sign}{abs(fit.slope):.3g} x RTT per request"
     if fit.shape == UNKNOWN:
         text = f"{variant} {per}; {fit.points} points: not enough to tell its shape"
         low, high = fit.exponent_ci

@@ -35,6 +35,13 @@ def test_a_line_gives_its_slope_and_linear() -> None:
     assert sentence("naive", "authors", fit) == "naive +0.3 ms per author, linear"
 
 
+def test_over_the_rtt_sweep_the_slope_is_round_trips_per_request() -> None:
+    rtts = [0.0, 0.25, 0.5, 1.0]
+    fit = fit_growth(rtts, [12.0 + 51 * rtt for rtt in rtts])
+    assert fit.slope == pytest.approx(51)
+    assert sentence("naive", "rtt_ms", fit).startswith("naive +51 x RTT per request")
+
+
 def test_a_nearly_constant_cost_is_flat() -> None:
     fit = fit_growth(WORK, [5.0, 5.2, 4.9, 5.4])
     assert fit.shape == "flat"
