@@ -1,9 +1,9 @@
 """What measuring costs: the app with its cost meter and /metrics, against the same app without.
 
-The cost meter times every SQL statement and Redis command and puts a dozen headers
-on every response; /metrics times every request into a histogram. Both spend the
-app's CPU, which every figure of a run then carries, and a variant that sends 51
-statements pays the statement hook 51 times: a heavy meter would tilt the very ratios
+The cost meter times every SQL statement, counts every Redis command and puts its
+`x-cost` header on every response; /metrics times every request into a histogram.
+Both spend the app's CPU, which every figure of a run then carries, and a variant that
+sends 51 statements pays the statement hook 51 times: a heavy meter would tilt the ratios
 it reports. So every quick and standard run measures it.
 
 How: three instances of the app, one per configuration (nothing, the meter, the meter
