@@ -13,6 +13,10 @@
   since the last scrape): see bench_app.loop_lag.
 - `process_resident_memory_bytes`, CPU seconds, open fds: prometheus-client's own.
 
+The request figures are counted in plain lists and handed to prometheus-client only when
+scraped: its Histogram and Counter take a lock and make a call per bucket and per sum on
+every observation, which one event loop needs no more than it needs the lock (#12).
+
 Metrics live in the process that serves the request. Under one uvicorn worker (how
 pairbench serves) /metrics is the whole app. With several workers each keeps its own
 and a scrape reaches one of them at random, so the figures would jump between
@@ -23,14 +27,22 @@ loop lag's, which are per process by nature.
 """
 
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from itertools import accumulate
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bench_app.loop_lag import LoopLagSampler
@@ -40,6 +52,7 @@ from bench_app.routing import route_template
 # Fixed buckets around the SLO (p95 < 200 ms): fine below it, coarse above it. Each
 # bucket is one more series per route and status class.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 10.0)
+BUCKET_BOUNDS = [*map(floatToGoString, DURATION_BUCKETS), "+Inf"]  # the `le` labels
 STATUS_CLASSES = {digit: f"{digit}xx" for digit in range(1, 6)}
 
 
@@ -61,13 +74,59 @@ class GaugesAtScrape(Collector):
                 yield GaugeMetricFamily(name, documentation, value=value)
 
 
-class RouteCosts(NamedTuple):
-    """One route's labelled cost counters, kept so a request does not look them up."""
+class RequestFigures(Collector):
+    """Each request's duration by method, route and status class, and its metered costs by
+    route, kept as plain numbers and turned into metric families when scraped."""
 
-    statements: Any
-    db_seconds: Any
-    cache_hits: Any
-    cache_misses: Any
+    def __init__(self) -> None:
+        # (method, route, status class) -> a count per bucket (the last one +Inf), then the sum
+        self.durations: dict[tuple[str, str, str], list[float]] = {}
+        # (method, route, status) -> its status class's list in `durations`: one lookup a request
+        self.by_status: dict[tuple[str, str, int], list[float]] = {}
+        # route -> [statements, seconds in them, cache hits, cache misses]
+        self.costs: dict[str, list[float]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        counts = self.by_status.get((method, route, status))
+        if counts is None:
+            labels = (method, route, status_class(status))
+            counts = self.durations.setdefault(labels, [0.0] * (len(BUCKET_BOUNDS) + 1))
+            self.by_status[method, route, status] = counts
+        counts[bisect_left(DURATION_BUCKETS, seconds)] += 1  # a bucket counts `<= le`
+        counts[-1] += seconds
+
+    def add_costs(self, route: str, cost: RequestCost) -> None:
+        totals = self.costs.get(route)
+        if totals is None:
+            totals = self.costs[route] = [0.0, 0.0, 0.0, 0.0]
+        totals[0] += cost.queries
+        totals[1] += cost.db_seconds
+        totals[2] += cost.cache_hits
+        totals[3] += cost.cache_misses
+
+    def collect(self) -> Iterator[Metric]:
+        duration = HistogramMetricFamily(
+            "http_request_duration_seconds",
+            "Time to serve a request, by method, route template and status class.",
+            labels=["method", "route", "status"],
+        )
+        for labels, counts in self.durations.items():
+            buckets = list(zip(BUCKET_BOUNDS, accumulate(counts[:-1]), strict=True))
+            duration.add_metric(labels, buckets, counts[-1])
+        yield duration
+        for index, (name, documentation) in enumerate(COST_COUNTERS):
+            family = CounterMetricFamily(name, documentation, labels=["route"])
+            for route, totals in self.costs.items():
+                family.add_metric([route], totals[index])
+            yield family
+
+
+COST_COUNTERS = (  # in the order of RequestFigures.costs' lists
+    ("pairbench_db_statements", "SQL statements sent."),
+    ("pairbench_db_seconds", "Time spent in SQL statements."),
+    ("pairbench_cache_hits", "Lookups answered by a cache."),
+    ("pairbench_cache_misses", "Lookups a cache could not answer."),
+)
 
 
 class AppMetrics:
@@ -78,26 +137,8 @@ class AppMetrics:
         self.in_flight = 0  # a plain int: one event loop, and read only when scraped
         self.loop_lag: LoopLagSampler | None = None
         self.pool: Any = None  # the SQLAlchemy pool, once the app has started
-        self.duration = Histogram(
-            "http_request_duration_seconds",
-            "Time to serve a request, by method, route template and status class.",
-            ["method", "route", "status"],
-            buckets=DURATION_BUCKETS,
-            registry=self.registry,
-        )
-        labels, registry = ["route"], self.registry
-        self.statements = Counter(
-            "pairbench_db_statements", "SQL statements sent.", labels, registry=registry
-        )
-        self.db_seconds = Counter(
-            "pairbench_db_seconds", "Time spent in SQL statements.", labels, registry=registry
-        )
-        self.cache_hits = Counter(
-            "pairbench_cache_hits", "Lookups answered by a cache.", labels, registry=registry
-        )
-        self.cache_misses = Counter(
-            "pairbench_cache_misses", "Lookups a cache could not answer.", labels, registry=registry
-        )
+        self.requests = RequestFigures()
+        self.registry.register(self.requests)
         ProcessCollector(registry=self.registry)
         self.registry.register(
             GaugesAtScrape(
@@ -122,8 +163,6 @@ class AppMetrics:
                 }
             )
         )  # fmt: skip
-        self._durations: dict[tuple[str, str, int], Any] = {}
-        self._costs: dict[str, RouteCosts] = {}
 
     def _pool(self, method: str) -> float | None:
         read = getattr(self.pool, method, None)
@@ -135,29 +174,10 @@ class AppMetrics:
     def finished(self, scope: Scope, status: int, seconds: float, cost: RequestCost | None) -> None:
         """Count one finished request, and its metered costs if it was metered."""
         self.in_flight -= 1
-        method, route = scope["method"], route_template(scope)
-        key = (method, route, status)
-        duration = self._durations.get(key)
-        if duration is None:  # labels() takes a lock and builds a key: once per label set
-            duration = self._durations[key] = self.duration.labels(
-                method, route, status_class(status)
-            )
-        duration.observe(seconds)
+        route = route_template(scope)
+        self.requests.observe(scope["method"], route, status, seconds)
         if cost is not None and (cost.queries or cost.cache_hits or cost.cache_misses):
-            costs = self._costs.get(route)
-            if costs is None:
-                costs = self._costs[route] = RouteCosts(
-                    *(metric.labels(route) for metric in (
-                        self.statements, self.db_seconds, self.cache_hits, self.cache_misses
-                    ))
-                )  # fmt: skip
-            if cost.queries:
-                costs.statements.inc(cost.queries)
-                costs.db_seconds.inc(cost.db_seconds)
-            if cost.cache_hits:
-                costs.cache_hits.inc(cost.cache_hits)
-            if cost.cache_misses:
-                costs.cache_misses.inc(cost.cache_misses)
+            self.requests.add_costs(route, cost)
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """The registry in the format the scraper asked for (text, or OpenMetrics)."""

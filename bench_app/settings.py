@@ -65,7 +65,7 @@ class Settings(BaseSettings):
         default=True,
         validation_alias="PAIRBENCH_METER",
         description=(
-            "The per-request cost meter (cost headers, SQL and Redis counting, the slow-query "
+            "The per-request cost meter (the x-cost header, SQL and Redis counting, the slow-query "
             "log). Off only to measure what it costs (pairbench.load.overhead)."
         ),
     )

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench_app.metering import COST_HEADERS
+from bench_app.metering import COST_FIELDS
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.csv.gz"
@@ -83,7 +83,7 @@ PHASES = (WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE)
 TARGET_NAME = "target"
 SAMPLE_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "phase", "name", "t_start",
-    "latency_ms", "status", "bytes", *COST_HEADERS, "error", "send_lag_ms", "dropped", "ttfb_ms",
+    "latency_ms", "status", "bytes", *COST_FIELDS, "error", "send_lag_ms", "dropped", "ttfb_ms",
 ]  # fmt: skip
 # The app process's resident memory during a segment (pairbench.load.app_memory), in MiB;
 # fresh_process: the segment ran in an app process started just for it.
@@ -109,7 +109,7 @@ JOB_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "requested_at", "done_at",
 ]  # fmt: skip
 PROBE_COLUMNS = [
-    "technique", "variant", "point", "latency_ms", "bytes", *COST_HEADERS, "ttfb_ms",
+    "technique", "variant", "point", "latency_ms", "bytes", *COST_FIELDS, "ttfb_ms",
     "rss_peak_mb", "rss_rise_mb",
 ]  # fmt: skip
 # overhead.csv: one row per batch of requests to one app configuration (load.overhead).

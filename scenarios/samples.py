@@ -4,10 +4,10 @@ import csv
 from collections.abc import Mapping
 from typing import IO, Any
 
-from bench_app.metering import COST_HEADERS
+from bench_app.metering import COST_FIELDS, COST_HEADER, parse_cost_header
 
 SAMPLE_COLUMNS = [
-    "t_start", "latency_ms", "status", "bytes", *COST_HEADERS, "error", "ttfb_ms", "name",
+    "t_start", "latency_ms", "status", "bytes", *COST_FIELDS, "error", "ttfb_ms", "name",
 ]  # fmt: skip
 TTFB_CONTEXT_KEY = "ttfb_ms"  # a user that times the first byte puts it in the request's context
 
@@ -43,7 +43,7 @@ class SampleRecorder:
     ) -> None:
         headers = getattr(response, "headers", None) or {}
         status = getattr(response, "status_code", 0) or 0
-        costs = [headers.get(header, "") for header in COST_HEADERS.values()]
+        costs = parse_cost_header(headers.get(COST_HEADER)).values()
         error = "" if exception is None else f"{type(exception).__name__}: {exception}"[:200]
         size = wire_bytes(headers, response_length)
         ttfb = (context or {}).get(TTFB_CONTEXT_KEY)

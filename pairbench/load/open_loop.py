@@ -26,10 +26,10 @@ import gevent.lock
 import gevent.pool
 from geventhttpclient import HTTPClient
 
-from bench_app.metering import COST_HEADERS
+from bench_app.metering import COST_FIELDS, COST_HEADER, parse_cost_header
 
 RAW_COLUMNS = [
-    "t_start", "latency_ms", "status", "bytes", *COST_HEADERS, "error", "send_lag_ms", "dropped",
+    "t_start", "latency_ms", "status", "bytes", *COST_FIELDS, "error", "send_lag_ms", "dropped",
 ]  # fmt: skip
 MAX_IN_FLIGHT = 64  # connections; far more than a loopback app needs below its capacity
 MAX_LAG_S = 1.0
@@ -91,7 +91,7 @@ class _Recorder:
 
     def dropped(self, due: float) -> None:
         self._writer.writerow(
-            [self.epoch(due), "", 0, 0, *([""] * len(COST_HEADERS)), "dropped", "", 1]
+            [self.epoch(due), "", 0, 0, *([""] * len(COST_FIELDS)), "dropped", "", 1]
         )
 
 
@@ -110,13 +110,14 @@ def run_schedule(schedule: Schedule, handle: IO[str]) -> OpenLoopOutcome:
             outcome.dropped += 1
             recorder.dropped(due)
             return
-        status, size, costs, error = 0, 0, [""] * len(COST_HEADERS), ""
+        status, size, costs, error = 0, 0, [""] * len(COST_FIELDS), ""
         sent = time.perf_counter()
         try:
             response = client.get(schedule.path)
             body = response.read()
             status, size = response.status_code, len(body)
-            costs = [str(response.get(header) or "") for header in COST_HEADERS.values()]
+            header = response.get(COST_HEADER)  # a list only if sent more than once
+            costs = list(parse_cost_header(header if isinstance(header, str) else None).values())
         except Exception as failure:  # any failure to get an answer is a failed request
             error = f"{type(failure).__name__}: {failure}"[:200]
         finally:

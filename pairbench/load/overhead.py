@@ -1,18 +1,20 @@
 """What measuring costs: the app with its cost meter and /metrics, against the same app without.
 
-The cost meter times every SQL statement and Redis command and puts a dozen headers
-on every response; /metrics times every request into a histogram. Both spend the
-app's CPU, which every figure of a run then carries, and a variant that sends 51
-statements pays the statement hook 51 times: a heavy meter would tilt the very ratios
+The cost meter times every SQL statement, counts every Redis command and puts its
+`x-cost` header on every response; /metrics times every request into a histogram.
+Both spend the app's CPU, which every figure of a run then carries, and a variant that
+sends 51 statements pays the statement hook 51 times: a heavy meter would tilt the ratios
 it reports. So every quick and standard run measures it.
 
 How: three instances of the app, one per configuration (nothing, the meter, the meter
 and /metrics), side by side in this process on the run's servers, each behind
 uvicorn's own HTTP protocol as `uvicorn` serves it, fed requests as bytes with no
-socket in between. They serve a trivial route and a one-statement route in small
-batches, interleaved over many rounds (each round in a rotated order, so drift and
-order fall on all configurations alike). A batch records the CPU time this thread
-spent: uvicorn's parsing and writing, the app's middleware and endpoint, the
+socket in between. They serve a trivial route and a one-statement route, taking turns
+request by request (in a rotated order, so order falls on all alike), over many rounds:
+on a busy shared machine the CPU time a batch costs swings by tens of percent from one
+moment to the next, so configurations measured a batch apiece in turn see different
+moments, while turns of one request each see the same ones. Each request records the
+CPU time this thread spent: uvicorn's parsing and writing, the app's middleware and endpoint, the
 driver's work; not the waits for PostgreSQL. On a shared machine a server's
 throughput moves with whatever else runs; the CPU time a request costs is its own, and
 a single app process at saturation serves 1 / (CPU time per request) requests a
@@ -52,7 +54,7 @@ TARGETS = {  # the smallest requests, where a fixed cost per request weighs the 
 # 2 targets x 3 configurations x 25 rounds x 30 requests: 4,500 requests; 6 s on a quiet
 # 2-core machine, 17 s on one loaded three times over.
 ROUNDS = 25
-BATCH = 30
+TURNS = 30  # requests per configuration, target and round, one turn each
 WARMUP_REQUESTS = 100  # per app and target: lazy imports, the pool's first connections
 TIMEOUT_S = 120.0  # for the whole measurement: past it, something is stuck
 
@@ -116,13 +118,11 @@ class ServedInMemory:
         self.protocol.connection_lost(None)
 
 
-async def request_batch(served: ServedInMemory, path: str, count: int) -> tuple[int, float, float]:
-    """GET `path` `count` times, one after another: (failures, CPU seconds, wall seconds)."""
-    failures = 0
+async def timed_get(served: ServedInMemory, path: str) -> tuple[bool, float, float]:
+    """GET `path` once: (whether it failed, CPU seconds, wall seconds)."""
     started_cpu, started_wall = time.thread_time(), time.perf_counter()
-    for _ in range(count):
-        failures += not 200 <= await served.get(path) < 300
-    return failures, time.thread_time() - started_cpu, time.perf_counter() - started_wall
+    failed = not 200 <= await served.get(path) < 300
+    return failed, time.thread_time() - started_cpu, time.perf_counter() - started_wall
 
 
 async def _measure(settings: Settings, rounds: int) -> list[dict[str, object]]:
@@ -137,16 +137,21 @@ async def _measure(settings: Settings, rounds: int) -> list[dict[str, object]]:
             stack.callback(server.close)
         for path in TARGETS.values():
             for server in served.values():
-                await request_batch(server, path, WARMUP_REQUESTS)
+                for _ in range(WARMUP_REQUESTS):
+                    await timed_get(server, path)
         for round_number in range(rounds):
-            shift = round_number % len(names)  # each configuration goes first as often
             for target, path in TARGETS.items():
-                for name in names[shift:] + names[:shift]:
-                    failures, cpu, wall = await request_batch(served[name], path, BATCH)
+                totals = {name: [0, 0.0, 0.0] for name in names}  # failures, CPU s, wall s
+                for turn in range(TURNS):
+                    shift = turn % len(names)  # each configuration goes first as often
+                    for name in names[shift:] + names[:shift]:
+                        measured = await timed_get(served[name], path)
+                        totals[name] = [a + b for a, b in zip(totals[name], measured, strict=True)]
+                for name, (failures, cpu, wall) in totals.items():
                     rows.append(
                         {"target": target, "path": path, "config": name, "round": round_number,
-                         "requests": BATCH, "failures": failures, "cpu_s": cpu, "wall_s": wall,
-                         "cpu_us_per_request": cpu / BATCH * 1e6}
+                         "requests": TURNS, "failures": failures, "cpu_s": cpu, "wall_s": wall,
+                         "cpu_us_per_request": cpu / TURNS * 1e6}
                     )  # fmt: skip
     return rows
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from bench_app.metering import COST_HEADERS
+from bench_app.metering import COST_HEADER, parse_cost_header
 from bench_app.technique import Technique, VariantRequest
 from pairbench.env.memory import MemorySampler, watch_memory
 from pairbench.results import PROBE_COLUMNS
@@ -24,9 +24,10 @@ PROBE_RSS_INTERVAL_S = 0.005
 WARMUP_REQUESTS = 3
 
 
-def _cost(response: httpx.Response, name: str) -> float:
-    value = response.headers.get(COST_HEADERS[name], "")
-    return float(value) if value else float("nan")
+def _costs(response: httpx.Response) -> dict[str, float]:
+    """The response's cost fields as numbers; NaN where not counted."""
+    fields = parse_cost_header(response.headers.get(COST_HEADER))
+    return {name: float(value) if value else float("nan") for name, value in fields.items()}
 
 
 def timed_request(client: httpx.Client, request: VariantRequest) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def timed_request(client: httpx.Client, request: VariantRequest) -> dict[str, An
     return {
         "latency_ms": (time.perf_counter() - started) * 1000,
         "bytes": size,
-        **{name: _cost(response, name) for name in COST_HEADERS},
+        **_costs(response),
         "ttfb_ms": (first_byte - started) * 1000,
     }
 

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from bench_app.metering import COST_HEADERS
+from bench_app.metering import COST_FIELDS
 from pairbench.results import (
     CLOSED,
     MEASURE_PHASE,
@@ -86,7 +86,7 @@ RATIOS = (
 SUMMARY_COLUMNS = [
     "technique", "variant", "point", "mode", "name", "baseline", "requests", "failures",
     "error_rate", "rps", "rps_ci_low", "rps_ci_high", *PERCENTILES, "max_ms", "mean_ms",
-    *(f"{name}_per_request" for name in COST_HEADERS), "bytes_per_request", "equivalent",
+    *(f"{name}_per_request" for name in COST_FIELDS), "bytes_per_request", "equivalent",
     "speedup_p50", "speedup_ci_low", "speedup_ci_high", "speedup_ci_half_width", "verdict",
     "speedup_p95", "speedup_p95_ci_low", "speedup_p95_ci_high", "verdict_p95",
     "speedup_rps", "speedup_rps_ci_low", "speedup_rps_ci_high", "verdict_rps",
@@ -96,7 +96,7 @@ SUMMARY_COLUMNS = [
 ]  # fmt: skip
 REQUIRED_SUMMARY_COLUMNS = ["technique", "variant", "point", "p50_ms"]
 COST_COLUMNS = {  # summary column -> the meter's column it averages over successful requests
-    **{f"{name}_per_request": name for name in COST_HEADERS},
+    **{f"{name}_per_request": name for name in COST_FIELDS},
     "bytes_per_request": "bytes",
 }
 

@@ -9,18 +9,25 @@ import pytest
 from fastapi import FastAPI
 
 from bench_app.main import create_app
-from bench_app.metering import COST_HEADERS, RequestCost, result_bytes
+from bench_app.metering import (
+    COST_FIELDS,
+    COST_HEADER,
+    RequestCost,
+    parse_cost_header,
+    result_bytes,
+)
 from bench_app.settings import Settings
 from bench_app.slow_queries import MAX_STATEMENTS_PER_ROUTE, SlowQueryLog
+from tests.costs import costs_of
 
 
-async def test_every_response_carries_the_cost_headers(client: httpx.AsyncClient) -> None:
+async def test_every_response_carries_its_cost(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
-    for header in COST_HEADERS.values():
-        assert header in response.headers
-    assert response.headers["x-queries"] == "1"
-    assert response.headers["server-timing"].startswith("db;dur=")
+    costs = costs_of(response)
+    assert (costs["queries"], costs["rows"], costs["redis_commands"]) == ("1", "1", "0")
+    assert float(costs["db_ms"]) > 0 and float(costs["app_ms"]) >= float(costs["db_ms"])
+    assert costs["db_bytes"] == ""  # not counted on this route
 
 
 async def test_concurrent_requests_are_metered_separately(client: httpx.AsyncClient) -> None:
@@ -28,13 +35,13 @@ async def test_concurrent_requests_are_metered_separately(client: httpx.AsyncCli
     responses = await asyncio.gather(
         *(client.get(f"/n-plus-one/naive?authors={size}") for size in sizes)
     )
-    assert [int(r.headers["x-queries"]) for r in responses] == [size + 1 for size in sizes]
+    assert [int(costs_of(r)["queries"]) for r in responses] == [size + 1 for size in sizes]
 
 
 async def test_errors_are_metered_too(client: httpx.AsyncClient) -> None:
     response = await client.get("/n-plus-one/naive?authors=0")
     assert response.status_code == 422
-    assert response.headers["x-queries"] == "0"
+    assert costs_of(response)["queries"] == "0"
 
 
 def test_result_bytes_sizes_rows_as_postgresql_sends_them() -> None:
@@ -47,17 +54,24 @@ def test_result_bytes_sizes_rows_as_postgresql_sends_them() -> None:
     assert result_bytes(description, []) == 0
 
 
-def test_the_headers_are_the_cost_headers_in_order() -> None:
+def test_the_header_names_what_is_not_zero_and_parses_back() -> None:
     cost = RequestCost(queries=3, db_seconds=0.0015, rows=7, redis_commands=2, cache_hits=1)
-    headers = cost.headers(app_seconds=0.004)
-    assert [name.decode() for name, _ in headers] == ["server-timing", *COST_HEADERS.values()]
-    values = dict(headers)
-    assert values[b"x-queries"] == b"3" and values[b"x-db-rows"] == b"7"
-    assert values[b"x-db-ms"] == b"1.500" and values[b"x-app-ms"] == b"4.000"
-    assert values[b"x-db-bytes"] == b""  # not counted
-    assert values[b"server-timing"] == (
-        b'db;dur=1.500;desc="3 queries", redis;desc="2 commands", app;dur=4.000'
-    )
+    name, value = cost.header(app_seconds=0.004)
+    assert name.decode() == COST_HEADER
+    assert value == b"queries=3 db_ms=1.500 rows=7 redis_commands=2 cache_hits=1 app_ms=4.000"
+    fields = parse_cost_header(value.decode())
+    assert list(fields) == list(COST_FIELDS)
+    assert fields["queries"] == "3" and fields["app_ms"] == "4.000"
+    assert fields["cache_misses"] == "0"  # a count left out is zero
+    assert fields["db_bytes"] == ""  # an optional field left out was not counted
+
+
+def test_a_counted_zero_is_named_and_no_header_is_no_cost() -> None:
+    cost = RequestCost(db_bytes=0, body_bytes=0, wire_bytes=0, encode_seconds=0.0)
+    _, value = cost.header(app_seconds=0.001)
+    assert value == b"db_bytes=0 body_bytes=0 wire_bytes=0 encode_ms=0.000 app_ms=1.000"
+    assert parse_cost_header(value.decode())["db_bytes"] == "0"
+    assert set(parse_cost_header(None).values()) == {""}
 
 
 @pytest.fixture

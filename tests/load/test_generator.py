@@ -11,6 +11,7 @@ import pandas as pd
 import psutil
 import pytest
 
+from bench_app.metering import COST_HEADER
 from pairbench.load.segment import LoadError, running_generator
 
 
@@ -22,7 +23,7 @@ class OkHandler(BaseHTTPRequestHandler):
         body = b'{"ok": true}'
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Queries", "1")
+        self.send_header(COST_HEADER, "queries=1 app_ms=0.100")
         self.end_headers()
         try:
             self.wfile.write(body)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench_app.metering import COST_HEADER
 from pairbench.load.open_loop import RAW_COLUMNS, Schedule, run_schedule
 from pairbench.load.segment import LoadError, require_loopback
 from pairbench.stats.summary import percentile
@@ -41,7 +42,7 @@ class StallingHandler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Queries", "1")
+        self.send_header(COST_HEADER, "queries=1 app_ms=0.100")
         self.end_headers()
         self.wfile.write(body)
 

@@ -26,6 +26,7 @@ from pairbench.env.server import app_environment
 from pairbench.env.upstream_stub import item_value
 from pairbench.env.worker import running_worker, start_worker
 from tests.contract import assert_every_variant_rejects
+from tests.costs import costs_of
 from tests.throwaway_redis import throwaway_redis
 
 TECHNIQUE = all_techniques()["background_jobs"]
@@ -75,8 +76,8 @@ async def test_the_request_only_enqueues_the_work_moves_to_the_worker(
 ) -> None:
     inline = await client.get(TECHNIQUE.url("inline"))
     enqueued = await client.get(TECHNIQUE.url("enqueued"))
-    assert (inline.headers["x-upstream-calls"], inline.headers["x-queries"]) == ("1", "1")
-    assert (enqueued.headers["x-upstream-calls"], enqueued.headers["x-queries"]) == ("0", "0")
+    assert (costs_of(inline)["upstream_calls"], costs_of(inline)["queries"]) == ("1", "1")
+    assert (costs_of(enqueued)["upstream_calls"], costs_of(enqueued)["queries"]) == ("0", "0")
     await wait_for_job(client, enqueued.headers["location"])
 
 

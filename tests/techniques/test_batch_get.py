@@ -12,6 +12,7 @@ from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
 from bench_app.techniques.batch_get import profile_key
 from tests.contract import assert_every_variant_rejects
+from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["batch_get"]
 
@@ -42,7 +43,8 @@ def assert_same_profiles(body: list[dict[str, object]], expected: list[dict[str,
 
 def costs(response: httpx.Response) -> dict[str, int]:
     names = ("queries", "redis-commands", "redis-round-trips", "cache-hits", "cache-misses")
-    return {name: int(response.headers[f"x-{name}"]) for name in names}
+    fields = costs_of(response)
+    return {name: int(fields[name.replace("-", "_")]) for name in names}
 
 
 async def warm(client: httpx.AsyncClient) -> None:

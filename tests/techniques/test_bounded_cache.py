@@ -13,6 +13,7 @@ from bench_app.techniques import all_techniques, bounded_cache
 from bench_app.techniques.bounded_cache import MAX_ENTRIES, NETWORKS, TTL_S
 from scenarios.address_stream import HOT_ADDRESSES, HOT_SHARE, AddressStream
 from tests.contract import assert_every_variant_rejects
+from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["bounded_cache"]
 
@@ -58,9 +59,9 @@ async def test_a_repeated_address_is_a_hit_without_a_query(
     for variant in TECHNIQUE.variants:
         first = await client.get(TECHNIQUE.url(variant, {"ip": "192.0.2.1"}))
         again = await client.get(TECHNIQUE.url(variant, {"ip": "192.0.2.1"}))
-        counts = [(r.headers["x-cache-hits"], r.headers["x-cache-misses"]) for r in (first, again)]
+        counts = [(costs_of(r)["cache_hits"], costs_of(r)["cache_misses"]) for r in (first, again)]
         assert counts == [("0", "1"), ("1", "0")], variant
-        queries = [r.headers["x-queries"] for r in (first, again)]
+        queries = [costs_of(r)["queries"] for r in (first, again)]
         assert queries == ["1", "0"], variant
 
 
@@ -75,7 +76,7 @@ async def test_only_the_bounded_memo_stops_growing_and_it_keeps_the_busy_address
         for _ in range(requests):
             address, busy = stream.next_address()
             response = await client.get(TECHNIQUE.url(variant, {"ip": address}))
-            hit = response.headers["x-cache-hits"] == "1"
+            hit = costs_of(response)["cache_hits"] == "1"
             hot += busy
             hot_repeats += busy and address in seen
             hot_hits += busy and hit

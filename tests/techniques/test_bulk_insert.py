@@ -18,6 +18,7 @@ from bench_app.techniques.bulk_insert import LINES, BatchReceipt, order_lines
 from pairbench.env.server import app_environment, running_app
 from pairbench.env.services import ServiceUrls
 from pairbench.load.measure import reset
+from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["bulk_insert"]
 
@@ -77,8 +78,8 @@ async def test_statements_per_request(client: httpx.AsyncClient, rows: int) -> N
     expected_queries = {"row_by_row": rows + 1, "batched": 2, "copy": 2}
     for variant, queries in expected_queries.items():
         response = await client.get(TECHNIQUE.url(variant, {"rows": rows}))
-        assert int(response.headers["x-queries"]) == queries, variant
-        assert int(response.headers["x-db-rows"]) == 1, variant  # the cleanup's answer
+        assert int(costs_of(response)["queries"]) == queries, variant
+        assert int(costs_of(response)["rows"]) == 1, variant  # the cleanup's answer
 
 
 async def leave_rows_behind(settings: Settings, rows: int) -> None:

@@ -11,6 +11,7 @@ from bench_app.techniques import all_techniques
 from bench_app.techniques.cache_aside import REDIS_TTL_S, top_authors_key
 from pairbench.profiles import PROFILES
 from tests.contract import assert_every_variant_rejects
+from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["cache_aside"]
 
@@ -38,7 +39,8 @@ async def expected_body(settings: Settings, days: int, limit: int) -> list[dict[
 
 def costs(response: httpx.Response) -> dict[str, int]:
     names = ("queries", "redis-commands", "redis-round-trips", "cache-hits", "cache-misses")
-    return {name: int(response.headers[f"x-{name}"]) for name in names}
+    fields = costs_of(response)
+    return {name: int(fields[name.replace("-", "_")]) for name in names}
 
 
 COLD = {"days": 7, "limit": 5}  # parameters no test warms with a reset

@@ -11,6 +11,7 @@ from bench_app.techniques import all_techniques
 from pairbench.env.upstream import Upstream
 from pairbench.env.upstream_stub import item_value
 from tests.contract import assert_every_variant_rejects
+from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["fan_out"]
 
@@ -27,7 +28,7 @@ async def test_every_variant_returns_the_k_records_in_order(
         response = await client.get(TECHNIQUE.url(variant, {"calls": calls, "first": first}))
         assert response.status_code == 200, response.text
         assert response.json() == expected, variant
-        assert response.headers["x-upstream-calls"] == str(calls)
+        assert costs_of(response)["upstream_calls"] == str(calls)
         assert (upstream.counts() - before).requests == calls
 
 

@@ -7,6 +7,7 @@ from bench_app.techniques import all_techniques
 from pairbench.env.upstream import Upstream
 from pairbench.env.upstream_stub import item_value
 from tests.contract import assert_every_variant_answers, assert_every_variant_rejects
+from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["http_pooling"]
 
@@ -27,8 +28,8 @@ async def test_a_client_per_call_opens_a_connection_per_request(
         before = upstream.counts()
         for _ in range(5):
             response = await client.get(TECHNIQUE.url(variant))
-            assert response.headers["x-upstream-calls"] == "1"
-            assert response.headers["x-upstream-connections"] == str(connections), variant
+            assert costs_of(response)["upstream_calls"] == "1"
+            assert costs_of(response)["upstream_connections"] == str(connections), variant
         seen = upstream.counts() - before
         assert (seen.requests, seen.connections) == (5, 5 * connections), variant
 

@@ -16,6 +16,7 @@ from bench_app.techniques.invalidation import (
     tag_key,
 )
 from tests.contract import assert_every_variant_rejects
+from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["invalidation"]
 # Users whose key names share prefixes with user 12's: a sloppy pattern would catch them.
@@ -69,7 +70,7 @@ async def test_round_trips_per_invalidation(client: httpx.AsyncClient) -> None:
     trips = {}
     for user_id, variant in enumerate(TECHNIQUE.variants, start=20):
         response = await client.get(TECHNIQUE.url(variant, {"user_id": user_id}))
-        trips[variant] = int(response.headers["x-redis-round-trips"])
+        trips[variant] = int(costs_of(response)["redis_round_trips"])
     assert trips["keys_del"] == 2 and trips["tag_set"] == 2
     # A SCAN step per SCAN_COUNT keys examined, then one UNLINK.
     assert trips["scan_unlink"] > 100
@@ -89,10 +90,10 @@ async def test_reads_hit_then_miss_after_invalidation_and_tag_what_they_write(
     await reset(client)
     expected = {"user_id": 40, "item": 7, "fragment": render_fragment(40, 7)}
     hit = await client.get("/invalidation/read?user_id=40&item=7")
-    assert hit.json() == expected and hit.headers["x-cache-hits"] == "1"
+    assert hit.json() == expected and costs_of(hit)["cache_hits"] == "1"
     await client.get(TECHNIQUE.url("tag_set", {"user_id": 40}))
     miss = await client.get("/invalidation/read?user_id=40&item=7")
-    assert miss.json() == expected and miss.headers["x-cache-misses"] == "1"
+    assert miss.json() == expected and costs_of(miss)["cache_misses"] == "1"
     assert await app.state.redis.smembers(tag_key(40)) == {fragment_key(40, 7).encode()}
 
 

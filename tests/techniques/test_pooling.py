@@ -7,6 +7,7 @@ from sqlalchemy import text
 from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
+from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["pooling"]
 
@@ -46,10 +47,10 @@ async def test_connections_opened_per_request(client: httpx.AsyncClient, users: 
     for _ in range(3):
         naive = await client.get(TECHNIQUE.url("connect_per_request", {"users": users}))
         pooled = await client.get(TECHNIQUE.url("pooled", {"users": users}))
-        assert naive.headers["x-db-connections"] == "1"
-        assert pooled.headers["x-db-connections"] == "0"
-        assert naive.headers["x-queries"] == pooled.headers["x-queries"] == "1"
-        assert naive.headers["x-db-rows"] == pooled.headers["x-db-rows"] == str(users)
+        assert costs_of(naive)["connections"] == "1"
+        assert costs_of(pooled)["connections"] == "0"
+        assert costs_of(naive)["queries"] == costs_of(pooled)["queries"] == "1"
+        assert costs_of(naive)["rows"] == costs_of(pooled)["rows"] == str(users)
 
 
 @pytest.mark.parametrize("bad", ["0", "1001", "-3", "many", "2.5"])

@@ -13,6 +13,7 @@ from bench_app.main import create_app
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
 from tests.contract import assert_every_variant_rejects
+from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["stampede"]
 SINGLE_FLIGHT = ("single_flight", "single_flight_redis_lock")
@@ -51,7 +52,7 @@ async def burst(clients: list[httpx.AsyncClient], variant: str, size: int) -> in
     assert all(response.status_code == 200 for response in responses)
     bodies = {response.content for response in responses}
     assert len(bodies) == 1, "every request of a burst gets the same answer"
-    return sum(int(response.headers["x-queries"]) for response in responses)
+    return sum(int(costs_of(response)["queries"]) for response in responses)
 
 
 @pytest.fixture
