@@ -37,6 +37,7 @@ from pairbench.plan import Point, manifest_points, plan_points, resolve_points
 from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
 from pairbench.report.code_view import capture_sources
 from pairbench.stats.stage import write_tables
+from pairbench.topology import Topology
 
 Log = Callable[[str], None]
 GENERATOR_LOG = "generator.log"
@@ -105,7 +106,7 @@ def probe_uncontended(
         found = probe(
             client, targets, PROBE_REQUESTS, profile.probe_budget_s,
             lambda technique: reset(client, technique),
-            app.pid,  # memory hook: each request's rise of the app's memory is recorded
+            app.pids,  # memory hook: each request's rise of the app's memory is recorded
         )  # fmt: skip
     found.to_csv(run_dir / results.PROBE, index=False)
     return found
@@ -189,8 +190,10 @@ def run(
     results_root: Path,
     log: Log = print,
     micro: bool = True,
+    topology: Topology | None = None,
 ) -> RunOutcome:
-    """Measure `techniques` as `plan` says; whatever happens, the run dir keeps the samples."""
+    """Measure `techniques` as `plan` says; whatever happens, the run dir keeps the samples.
+    `topology` says which processes send the load and serve it (one each by default)."""
     profile = plan.profile
     results.require_writable(results_root)  # before any server starts or any load is sent
     run_dir = results.new_run_dir(results_root, profile.name)
@@ -200,6 +203,8 @@ def run(
         f"techniques: {keys}")  # fmt: skip
     points = plan_points(techniques, profile)
     manifest = start_manifest(run_dir, plan, techniques, points, micro)
+    topology = topology or Topology()
+    manifest["topology"] = topology.manifest()
     results.write_json(run_dir / results.CODE, capture_sources(techniques))
     outcome = RunOutcome(run_dir)
 
@@ -235,7 +240,10 @@ def run(
             )
             # background_jobs' job worker; up through the microbenchmarks, which enqueue jobs too.
             services.enter_context(running_worker(environment, run_dir / "worker.log", log))
-            with serving_app(environment, run_dir / "server.log", log) as app:
+            with serving_app(
+                environment, run_dir / "server.log", log,
+                host=topology.app_host, workers=topology.app_workers,
+            ) as app:  # fmt: skip
                 base_url = app.base_url
                 with stage("equivalence"):
                     points = resolve_points(base_url, points)
@@ -245,7 +253,13 @@ def run(
                     save_artifacts(run_dir, base_url, techniques, log)
                 with stage("probe"):
                     probed = probe_uncontended(run_dir, app, points, profile, log)
-                with stage("load"), running_generator(base_url, run_dir / GENERATOR_LOG) as gen:
+                with (
+                    stage("load"),
+                    running_generator(
+                        base_url, run_dir / GENERATOR_LOG, topology.load_workers,
+                        topology.own_target,
+                    ) as gen,
+                ):  # fmt: skip
                     measure(  # memory hook: app, restarted (fresh_process) and watched
                         run_dir,
                         base_url,
