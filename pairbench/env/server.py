@@ -149,7 +149,11 @@ class AppServer:
         """The processes that serve requests: uvicorn's workers, or its one process."""
         if self.workers == 1:
             return [self.pid]
-        return [child.pid for child in psutil.Process(self.pid).children()]
+        return [  # multiprocessing's resource tracker is a child too, serving nothing
+            child.pid
+            for child in psutil.Process(self.pid).children()
+            if "resource_tracker" not in " ".join(child.cmdline())
+        ]
 
     def start(self) -> float:
         """Start the app and wait until it answers /health; the seconds that took."""
