@@ -95,27 +95,21 @@ def test_stop_before_start_is_an_error(holder: subprocess.Popen[str]) -> None:
         MemorySampler(holder.pid).stop()
 
 
-def test_several_processes_are_watched_as_the_sum_of_their_memory() -> None:
+def test_several_processes_are_watched_as_the_sum_of_their_memory(
+    holder: subprocess.Popen[str],
+) -> None:
     """An app served by several workers holds what they hold together."""
-    holders = [
-        subprocess.Popen(
-            [sys.executable, "-c", HOLDER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for _ in range(2)
-    ]
-    try:
-        alone = watch_memory(holders[0].pid, interval_s=0.005)
-        both = watch_memory([holder.pid for holder in holders], interval_s=0.005)
-        for holder in holders:
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as other:
+        try:
+            alone = watch_memory(holder.pid, interval_s=0.005)
+            both = watch_memory([holder.pid, other.pid], interval_s=0.005)
             tell(holder, "hold")
-        alone_reading, both_reading = alone.stop(), both.stop()
-    finally:
-        for holder in holders:
-            holder.kill()
-            holder.wait()
+            tell(other, "hold")
+            alone_reading, both_reading = alone.stop(), both.stop()
+        finally:
+            other.kill()
     assert alone_reading.growth_mb > 100
     assert both_reading.growth_mb > 200  # each holder's 120 MiB, counted once each
     assert both_reading.end_mb > alone_reading.end_mb + 100
