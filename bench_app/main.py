@@ -1,5 +1,6 @@
 """The target app: every technique's router, the cost meter, /metrics and health checks."""
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -68,10 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, str]:
-        """Ready when the database answers."""
+        """Ready when the database answers; says which process answered (of several workers)."""
         async with app.state.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-        return {"status": "ok"}
+        return {"status": "ok", "process": str(os.getpid())}
 
     @app.get("/health/live")
     async def live() -> dict[str, str]:

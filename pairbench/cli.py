@@ -12,11 +12,20 @@ from typing import TYPE_CHECKING
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
 from pairbench.env.distance import DEFAULT_RTT_SWEEP_MS
-from pairbench.profiles import DEFAULT_PROFILE, MODE_CHOICES, OPEN_LOOP_LOAD, PROFILES
+from pairbench.env.server import LOOPBACK
+from pairbench.load.segment import LoadError
+from pairbench.profiles import (
+    DEFAULT_PROFILE,
+    LOCUST_MASTER_PORT,
+    MODE_CHOICES,
+    OPEN_LOOP_LOAD,
+    PROFILES,
+)
 
 if TYPE_CHECKING:
     from pairbench.env.distance import Distance
     from pairbench.slo import Slos
+    from pairbench.topology import Topology
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 MAX_ROUND_S = 600.0  # a round longer than ten minutes is a mistake, not a measurement
@@ -80,6 +89,10 @@ def command_run(args: argparse.Namespace) -> int:
         return fail("--rate must be a positive number of requests per second")
     if args.round_s is not None and not 0 < args.round_s <= MAX_ROUND_S:
         return fail(f"--round-s must be more than 0 and at most {MAX_ROUND_S:g} seconds")
+    try:
+        topology = topology_from(args)
+    except (ValueError, LoadError) as error:
+        return fail(str(error))
     profile = PROFILES[args.profile]
     if args.round_s is not None:
         profile = dataclasses.replace(profile, round_s=args.round_s)
@@ -88,7 +101,7 @@ def command_run(args: argparse.Namespace) -> int:
     results.require_writable(Path(args.reports_dir))  # as run() does its results dir
     outcome = run(
         plan, techniques, Path(args.results_dir), log, micro=not args.no_micro,
-        distance=distance_from(args),
+        distance=distance_from(args), topology=topology,
     )  # fmt: skip
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
@@ -105,6 +118,27 @@ def command_run(args: argparse.Namespace) -> int:
             f"interrupted; what was measured is kept in {outcome.run_dir}", EXIT_INTERRUPTED
         )
     return EXIT_OK if outcome.complete else EXIT_FAILED
+
+
+def topology_from(args: argparse.Namespace) -> "Topology":
+    """The run's processes from --workers, --remote-workers, --master-bind, --app-workers,
+    --app-host and --own-target; refused (LoadError) where load would leave loopback
+    without the user naming the host as their own."""
+    from pairbench.load.segment import LoadWorkers
+    from pairbench.topology import Topology
+
+    bind, _, port = args.master_bind.rpartition(":") if args.master_bind else ("", "", "")
+    if args.master_bind and not bind:
+        bind, port = args.master_bind, ""
+    if port and not port.isdigit():
+        raise ValueError(f"--master-bind {args.master_bind!r}: the port must be a number")
+    workers = LoadWorkers(
+        local=args.workers, remote=args.remote_workers, bind=bind or LOOPBACK,
+        port=int(port) if port else (LOCUST_MASTER_PORT if args.master_bind else None),
+    )  # fmt: skip
+    topology = Topology(workers, args.app_workers, args.app_host, args.own_target)
+    topology.check()
+    return topology
 
 
 def command_report(args: argparse.Namespace) -> int:
@@ -201,7 +235,9 @@ def command_serve(args: argparse.Namespace) -> int:
             )
             log_path = log_dir / "serve.log"
             with (
-                running_app(environment, log_path, log, port=args.port) as base_url,
+                running_app(
+                    environment, log_path, log, port=args.port, workers=args.app_workers
+                ) as base_url,
                 running_worker(environment, log_dir / "worker.log", log),
             ):
                 log(
@@ -395,6 +431,35 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--results-dir", default="results", help="where run directories go")
     run.add_argument("--reports-dir", default="reports", help="where HTML reports go")
+    scale = run.add_argument_group("more than one process or machine (see the README)")
+    scale.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="send closed-loop load from N local Locust worker processes (default 0: the "
+        "generator alone)",
+    )  # fmt: skip
+    scale.add_argument(
+        "--remote-workers", type=int, default=0, metavar="M",
+        help="also wait for M workers you start on other hosts "
+        "(python -m pairbench.load.worker --master HOST:PORT)",
+    )  # fmt: skip
+    scale.add_argument(
+        "--master-bind", metavar="HOST[:PORT]",
+        help=f"where the Locust master listens for workers (default {LOOPBACK}, a free port; "
+        f"port {LOCUST_MASTER_PORT} if only HOST is given)",
+    )  # fmt: skip
+    scale.add_argument(
+        "--app-workers", type=int, default=1, metavar="N",
+        help="serve the app from N uvicorn worker processes (default 1)",
+    )  # fmt: skip
+    scale.add_argument(
+        "--app-host", default=LOOPBACK, metavar="HOST",
+        help=f"the address the app listens on and load goes to (default {LOOPBACK})",
+    )  # fmt: skip
+    scale.add_argument(
+        "--own-target", metavar="HOST",
+        help="declare HOST, an address of this machine, as yours: load may go to it; "
+        "without this, load only ever goes to loopback",
+    )  # fmt: skip
     run.set_defaults(handler=command_run)
 
     report = commands.add_parser(
@@ -498,6 +563,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help="data scale")
     serve.add_argument("--results-dir", default="results", help="where serve.log goes")
     add_distance_options(serve)
+    serve.add_argument(
+        "--app-workers", type=int, default=1, metavar="N",
+        help="serve the app from N uvicorn worker processes (default 1)",
+    )  # fmt: skip
     serve.set_defaults(handler=command_serve)
     return parser
 

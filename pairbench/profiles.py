@@ -15,6 +15,10 @@ REQUEST_TIMEOUT_S = 300.0
 # A closed-loop segment measures its round_s, or up to this many times longer until its
 # min_requests have answered (a variant whose requests take seconds).
 SEGMENT_STRETCH = 4.0
+# Locust's distributed mode (--workers, --remote-workers): the master's port, Locust's own
+# default, and how long the generator waits for every worker to connect (they retry for 5 min).
+LOCUST_MASTER_PORT = 5557
+LOAD_WORKERS_WAIT_S = 90.0
 
 
 @dataclass(frozen=True)

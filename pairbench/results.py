@@ -84,6 +84,7 @@ TARGET_NAME = "target"
 SAMPLE_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "phase", "name", "t_start",
     "latency_ms", "status", "bytes", *COST_FIELDS, "error", "send_lag_ms", "dropped", "ttfb_ms",
+    "worker",  # the Locust worker that sent it ("" when the generator worked alone)
 ]  # fmt: skip
 # The app process's resident memory during a segment (pairbench.load.app_memory), in MiB;
 # fresh_process: the segment ran in an app process started just for it.
@@ -101,8 +102,8 @@ SEGMENT_FIGURES = [
 ]  # fmt: skip
 SEGMENT_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "started", "measure_start",
-    "measure_end", "ended", "users", "rate", "generator_cpu_max", *SEGMENT_MEMORY_COLUMNS,
-    *SEGMENT_FIGURES,
+    "measure_end", "ended", "users", "rate", "generator_cpu_max", "load_workers",
+    *SEGMENT_MEMORY_COLUMNS, *SEGMENT_FIGURES,
 ]  # fmt: skip
 # jobs.csv: one row per job requested in a segment's measured window (unix times).
 JOB_COLUMNS = [
@@ -127,9 +128,9 @@ REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
 REQUIRED_SEGMENT_COLUMNS = ["technique", "variant", "point", "repetition", "generator_cpu_max"]
 REQUIRED_PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms"]
 TEXT_COLUMNS = [
-    "technique", "variant", "point", "mode", "phase", "name", "error", "verdict", "verdict_p95",
-    "verdict_rps", "slo", "parameter", "shape", "curve", "source", "sentence", "series",
-    "message", "stopped",
+    "technique", "variant", "point", "mode", "phase", "name", "error", "worker", "verdict",
+    "verdict_p95", "verdict_rps", "slo", "parameter", "shape", "curve", "source", "sentence",
+    "series", "message", "stopped",
 ]  # fmt: skip
 # What files from before a column existed mean by its absence.
 COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": "", "name": TARGET_NAME}

@@ -47,6 +47,7 @@ from pairbench.plan import Point, manifest_points, plan_points, resolve_points, 
 from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
 from pairbench.report.code_view import capture_sources
 from pairbench.stats.stage import write_tables
+from pairbench.topology import Topology
 
 Log = Callable[[str], None]
 GENERATOR_LOG = "generator.log"
@@ -111,7 +112,7 @@ def probe_points(app: AppServer, points: list[Point], profile: Profile) -> pd.Da
         return probe(
             client, targets, PROBE_REQUESTS, profile.probe_budget_s,
             lambda technique: reset(client, technique),
-            app.pid,  # memory hook: each request's rise of the app's memory is recorded
+            app.pids,  # memory hook: each request's rise of the app's memory is recorded
         )  # fmt: skip
 
 
@@ -279,8 +280,10 @@ def run(
     log: Log = print,
     micro: bool = True,
     distance: Distance | None = None,
+    topology: Topology | None = None,
 ) -> RunOutcome:
-    """Measure `techniques` as `plan` says; whatever happens, the run dir keeps the samples."""
+    """Measure `techniques` as `plan` says; whatever happens, the run dir keeps the samples.
+    `topology` says which processes send the load and serve it (one each by default)."""
     profile = plan.profile
     distance = distance or Distance()  # no proxies: every dependency on loopback
     results.require_writable(results_root)  # before any server starts or any load is sent
@@ -291,6 +294,8 @@ def run(
         f"techniques: {keys}")  # fmt: skip
     points = plan_points(techniques, profile)
     manifest = start_manifest(run_dir, plan, techniques, points, micro, distance)
+    topology = topology or Topology()
+    manifest["topology"] = topology.manifest()
     results.write_json(run_dir / results.CODE, capture_sources(techniques))
     outcome = RunOutcome(run_dir)
 
@@ -351,7 +356,10 @@ def run(
             )  # fmt: skip
             # background_jobs' job worker; up through the microbenchmarks, which enqueue jobs too.
             services.enter_context(running_worker(environment, run_dir / "worker.log", log))
-            with serving_app(environment, run_dir / "server.log", log) as app:
+            with serving_app(
+                environment, run_dir / "server.log", log,
+                host=topology.app_host, workers=topology.app_workers,
+            ) as app:  # fmt: skip
                 base_url = app.base_url
                 with stage("equivalence"):
                     points = resolve_points(base_url, points)
@@ -368,9 +376,12 @@ def run(
                         probe_rtt_sweep(run_dir, app, swept, proxies, distance, profile, log)
                 with (
                     stage("load"),
-                    running_generator(base_url, run_dir / GENERATOR_LOG) as gen,
+                    running_generator(
+                        base_url, run_dir / GENERATOR_LOG, topology.load_workers,
+                        topology.own_target,
+                    ) as gen,
                     watching_proxies(proxies, manifest),
-                ):
+                ):  # fmt: skip
                     measure(  # memory hook: app, restarted (fresh_process) and watched
                         run_dir,
                         base_url,

@@ -8,6 +8,7 @@ from bench_app.metering import COST_FIELDS, COST_HEADER, parse_cost_header
 
 SAMPLE_COLUMNS = [
     "t_start", "latency_ms", "status", "bytes", *COST_FIELDS, "error", "ttfb_ms", "name",
+    "worker",
 ]  # fmt: skip
 TTFB_CONTEXT_KEY = "ttfb_ms"  # a user that times the first byte puts it in the request's context
 
@@ -20,6 +21,30 @@ def wire_bytes(headers: Mapping[str, str], response_length: int) -> int:
     if encoding != "identity" and length is not None and length.strip().isdigit():
         return int(length)
     return response_length
+
+
+def sample_row(
+    response_time: float,
+    response_length: int,
+    response: Any,
+    exception: BaseException | None,
+    start_time: float,
+    context: dict[str, Any] | None = None,
+    name: str = "",
+    worker: str = "",
+) -> list[Any]:
+    """One request as a raw sample row (SAMPLE_COLUMNS), from a Locust `request` event;
+    `worker` names the Locust worker that sent it ("" for a generator working alone)."""
+    headers = getattr(response, "headers", None) or {}
+    status = getattr(response, "status_code", 0) or 0
+    costs = parse_cost_header(headers.get(COST_HEADER)).values()
+    error = "" if exception is None else f"{type(exception).__name__}: {exception}"[:200]
+    size = wire_bytes(headers, response_length)
+    ttfb = (context or {}).get(TTFB_CONTEXT_KEY)
+    return [
+        f"{start_time:.6f}", f"{response_time:.4f}", status, size, *costs, error,
+        "" if ttfb is None else f"{ttfb:.4f}", name, worker,
+    ]  # fmt: skip
 
 
 class SampleRecorder:
@@ -41,18 +66,17 @@ class SampleRecorder:
         name: str = "",
         **_: Any,
     ) -> None:
-        headers = getattr(response, "headers", None) or {}
-        status = getattr(response, "status_code", 0) or 0
-        costs = parse_cost_header(headers.get(COST_HEADER)).values()
-        error = "" if exception is None else f"{type(exception).__name__}: {exception}"[:200]
-        size = wire_bytes(headers, response_length)
-        ttfb = (context or {}).get(TTFB_CONTEXT_KEY)
-        self._writer.writerow(
+        self.write(
             [
-                f"{start_time:.6f}", f"{response_time:.4f}", status, size, *costs, error,
-                "" if ttfb is None else f"{ttfb:.4f}", name,
+                sample_row(
+                    response_time, response_length, response, exception, start_time, context, name
+                )
             ]
-        )  # fmt: skip
+        )
+
+    def write(self, rows: list[list[Any]]) -> None:
+        """Rows made by sample_row (e.g. shipped by Locust workers)."""
+        self._writer.writerows(rows)
 
     def close(self) -> None:
         self._file.close()

@@ -3,11 +3,13 @@
 Python rarely hands freed memory back to the operating system, so a segment's peak is
 the figure that tells variants apart, and its growth (RSS at the end minus at the start)
 is what a leak looks like. The sampler is a thread polling /proc through psutil: it
-costs the measured app nothing.
+costs the measured app nothing. An app served by several worker processes
+(--app-workers) is watched as the sum of their RSS: the memory the app holds.
 """
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psutil
@@ -41,13 +43,15 @@ def rss_mb(process: psutil.Process) -> float:
 
 
 class MemorySampler:
-    """Samples a process's RSS every `interval_s` seconds between start() and stop().
+    """Samples a process's RSS (the sum of several processes') every `interval_s` seconds
+    between start() and stop().
 
     A process that exits while watched ends the sampling; its reading keeps what was seen.
     """
 
-    def __init__(self, pid: int, interval_s: float = SAMPLE_INTERVAL_S) -> None:
-        self._process = psutil.Process(pid)
+    def __init__(self, pid: int | Sequence[int], interval_s: float = SAMPLE_INTERVAL_S) -> None:
+        pids = [pid] if isinstance(pid, int) else list(pid)
+        self._processes = [psutil.Process(each) for each in pids]
         self._interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -57,7 +61,7 @@ class MemorySampler:
     def _sample(self) -> bool:
         """Take one sample; False once the process is gone."""
         try:
-            current = rss_mb(self._process)
+            current = sum(rss_mb(process) for process in self._processes)
         except (psutil.NoSuchProcess, psutil.ZombieProcess):
             return False
         if not self._timeline:
@@ -90,6 +94,6 @@ class MemorySampler:
         return MemoryReading(self._start_mb, self._peak_mb, self._last_mb, timeline)
 
 
-def watch_memory(pid: int, interval_s: float = SAMPLE_INTERVAL_S) -> MemorySampler:
-    """Start sampling `pid`'s RSS; call stop() on the result for its reading."""
+def watch_memory(pid: int | Sequence[int], interval_s: float = SAMPLE_INTERVAL_S) -> MemorySampler:
+    """Start sampling `pid`'s RSS (or the sum of several pids'); stop() gives the reading."""
     return MemorySampler(pid, interval_s).start()

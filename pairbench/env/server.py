@@ -1,4 +1,13 @@
-"""Start and stop the target app (uvicorn in a subprocess) on a free loopback port."""
+"""Start and stop the target app (uvicorn in a subprocess) on a free loopback port.
+
+With `workers` > 1 uvicorn serves it from that many processes sharing the port (its own
+--workers: a supervisor and its children). Everything in-process is then per process: the
+cost meter (per request, so still exact), the in-process caches (bounded_cache's memo,
+cache_aside's local TTL cache, stampede's and request_coalescing's single-flight: each
+process has its own, so a hit rate or a dedup holds within one process only), the event
+loop's lag and /metrics (each answered by whichever process takes the request). The
+app's memory is the sum over its worker processes.
+"""
 
 import os
 import signal
@@ -11,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 30.0
@@ -71,6 +81,26 @@ def _wait_healthy(base_url: str, process: subprocess.Popen[bytes], log_path: Pat
     )
 
 
+def serving_pids(base_url: str, tries: int) -> set[str]:
+    """The app processes that answered `tries` health checks, each on a new connection."""
+    return {httpx.get(f"{base_url}/health", timeout=2).json()["process"] for _ in range(tries)}
+
+
+def _wait_all_serving(base_url: str, workers: int, log_path: Path) -> None:
+    """Until each of the app's `workers` processes has answered a request."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    seen: set[str] = set()
+    while time.monotonic() < deadline:
+        seen |= serving_pids(base_url, workers)
+        if len(seen) >= workers:
+            return
+        time.sleep(0.1)
+    raise ServerError(
+        f"only {len(seen)} of the app's {workers} worker processes answered within "
+        f"{START_TIMEOUT_S:.0f} s; its log ({log_path}) ends with:\n{_tail(log_path)}"
+    )
+
+
 def stop_process(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEOUT_S) -> None:
     """SIGTERM, then SIGKILL if it does not exit in time."""
     if process.poll() is not None:
@@ -84,21 +114,29 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEO
 
 
 class AppServer:
-    """The target app: uvicorn in a subprocess on one loopback port, which a restart keeps.
+    """The target app: uvicorn in a subprocess on one port, which a restart keeps.
 
     A restart is a new process, memory and all: for techniques whose figures are the app's
     memory (Technique.fresh_process), which Python rarely hands back once it has grown.
     """
 
-    def __init__(self, environment: Mapping[str, str], log_path: Path, port: int | None = None):
+    def __init__(
+        self,
+        environment: Mapping[str, str],
+        log_path: Path,
+        port: int | None = None,
+        host: str = LOOPBACK,
+        workers: int = 1,
+    ):
         self.environment = dict(environment)
         self.log_path = log_path
-        self.port = port or free_port()
+        self.host, self.workers = host, workers
+        self.port = port or free_port(host)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def pid(self) -> int:
@@ -106,14 +144,26 @@ class AppServer:
             raise ServerError("the target app is not running")
         return self._process.pid
 
+    @property
+    def pids(self) -> list[int]:
+        """The processes that serve requests: uvicorn's workers, or its one process."""
+        if self.workers == 1:
+            return [self.pid]
+        return [  # multiprocessing's resource tracker is a child too, serving nothing
+            child.pid
+            for child in psutil.Process(self.pid).children()
+            if "resource_tracker" not in " ".join(child.cmdline())
+        ]
+
     def start(self) -> float:
         """Start the app and wait until it answers /health; the seconds that took."""
         if self._process is not None:
             raise ServerError("the target app is already running")
         command = [
             sys.executable, "-m", "uvicorn", "bench_app.main:create_app", "--factory",
-            "--host", LOOPBACK, "--port", str(self.port), "--no-access-log",
+            "--host", self.host, "--port", str(self.port), "--no-access-log",
             "--log-level", "warning",
+            *(["--workers", str(self.workers)] if self.workers > 1 else []),
         ]  # fmt: skip
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
@@ -123,6 +173,8 @@ class AppServer:
             )
         try:
             _wait_healthy(self.base_url, self._process, self.log_path)
+            if self.workers > 1:
+                _wait_all_serving(self.base_url, self.workers, self.log_path)
         except ServerError:
             self.stop()
             raise
@@ -145,12 +197,15 @@ def serving_app(
     log_path: Path,
     log: Callable[[str], None] = print,
     port: int | None = None,
+    host: str = LOOPBACK,
+    workers: int = 1,
 ) -> Iterator[AppServer]:
-    """Serve bench_app on loopback for the duration of the block; yields the server."""
-    server = AppServer(environment, log_path, port)
+    """Serve bench_app (on loopback unless told) for the duration of the block."""
+    server = AppServer(environment, log_path, port, host, workers)
     try:
         seconds = server.start()
-        log(f"target app ready at {server.base_url} ({seconds:.1f} s)")
+        processes = f", {workers} worker processes" if workers > 1 else ""
+        log(f"target app ready at {server.base_url} ({seconds:.1f} s{processes})")
         yield server
     finally:
         server.stop()
@@ -162,7 +217,9 @@ def running_app(
     log_path: Path,
     log: Callable[[str], None] = print,
     port: int | None = None,
+    host: str = LOOPBACK,
+    workers: int = 1,
 ) -> Iterator[str]:
-    """Serve bench_app on loopback for the duration of the block; yields its base URL."""
-    with serving_app(environment, log_path, log, port) as server:
+    """Serve bench_app for the duration of the block; yields its base URL."""
+    with serving_app(environment, log_path, log, port, host, workers) as server:
         yield server.base_url

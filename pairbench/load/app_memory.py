@@ -33,8 +33,8 @@ def fresh_app_if_declared(
 
 
 def watch_app(app: AppServer | None) -> MemorySampler | None:
-    """Start sampling the app's RSS, if there is an app to watch."""
-    return None if app is None else watch_memory(app.pid, SEGMENT_RSS_INTERVAL_S)
+    """Start sampling the app's RSS (all its worker processes'), if there is an app to watch."""
+    return None if app is None else watch_memory(app.pids, SEGMENT_RSS_INTERVAL_S)
 
 
 def segment_memory(

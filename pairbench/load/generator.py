@@ -22,15 +22,20 @@ import statistics
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 import gevent
 from locust import User
+from gevent.fileobject import FileObjectThread
 from locust.env import Environment
 from locust.event import Events
+from locust.runners import LocalRunner
 
+from pairbench.env.server import LOOPBACK
+from pairbench.load.distributed import Master, quit_now
 from pairbench.load.open_loop import Schedule, run_schedule
+from pairbench.profiles import LOCUST_MASTER_PORT
 from pairbench.results import TARGET_NAME
 from scenarios.samples import SampleRecorder
 from scenarios.users import users_for
@@ -59,6 +64,11 @@ class SettleWatch:
         if start_time >= self.measure_start:
             self.measured += 1
 
+    def on_rows(self, rows: list[list[Any]]) -> None:
+        """Raw sample rows shipped by Locust workers (t_start, latency_ms first)."""
+        for row in rows:
+            self.on_request(response_time=float(row[1]), start_time=float(row[0]))
+
     def settled(self, now: float) -> bool:
         current = int((now - self.started) / WINDOW_S)  # still filling: not compared
         full = [self.windows.get(index, []) for index in (current - 2, current - 1)]
@@ -85,45 +95,66 @@ class SettleWatch:
             gevent.sleep(POLL_S)
 
 
-def closed_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
+def closed_segment(
+    base_url: str, command: dict[str, Any], master: Master | None = None
+) -> dict[str, Any]:
     """N users back to back: warm-up until settled, then `seconds` measured (longer, up to
     `max_seconds`, until `min_requests` answered). Measuring ends gracefully: a request
     sent in the window is waited for (up to STOP_TIMEOUT_S), not cut off, since cutting
-    off the slowest requests would flatter the variant."""
+    off the slowest requests would flatter the variant. With a Locust `master` the users
+    run on its workers, which ship their samples here."""
     users = int(command["users"])
     # The variant's own requests are named TARGET_NAME; a mixed workload names its others.
     users_classes: list[type[User]] = [
         *users_for(command["technique"], TARGET_NAME, command["target"])
     ]
-    events = Events()  # type: ignore[no-untyped-call]
-    environment = Environment(
-        user_classes=users_classes,
-        host=base_url,
-        events=events,
-        stop_timeout=STOP_TIMEOUT_S,
-    )
     recorder = SampleRecorder(command["samples"])
     watch = SettleWatch()
-    for listener in (recorder.on_request, watch.on_request):
-        events.request.add_listener(listener)  # type: ignore[no-untyped-call]
-    runner = environment.create_local_runner()
+    runner, workers, tally = None, 0, {}
     try:
-        runner.start(users, spawn_rate=users * 100)  # all at once: no ramp to wait for
+        if master is None:
+            runner = local_runner(base_url, users_classes, (recorder.on_request, watch.on_request))
+            runner.start(users, spawn_rate=users * 100)  # all at once: no ramp to wait for
+        else:
+            master.environment.host = base_url
+            workers = master.start(
+                users_classes, command["technique"], command["target"], users,
+                recorder.write, watch.on_rows,
+            )  # fmt: skip
         measure_start = watch.wait(float(command["warmup_min"]), float(command["warmup_max"]))
         watch.measure(
             float(command["seconds"]), int(command["min_requests"]), float(command["max_seconds"])
         )
         measure_end = time.time()
-        runner.stop()  # users finish the request in hand, then stop
+        if runner is not None:
+            runner.stop()  # users finish the request in hand, then stop
+        if master is not None:
+            tally = master.end(STOP_TIMEOUT_S)  # the workers' users likewise
     finally:
-        runner.quit()
+        if runner is not None:
+            runner.quit()
         recorder.close()
     return {
         "started": watch.started,
         "measure_start": measure_start,
         "measure_end": measure_end,
         "ended": time.time(),
+        "load_workers": workers,
+        **tally,
     }
+
+
+def local_runner(
+    base_url: str, users_classes: list[type[User]], listeners: Sequence[Callable[..., None]]
+) -> LocalRunner:
+    """A Locust runner in this process, its requests reported to `listeners`."""
+    events = Events()  # type: ignore[no-untyped-call]
+    environment = Environment(
+        user_classes=users_classes, host=base_url, events=events, stop_timeout=STOP_TIMEOUT_S
+    )
+    for listener in listeners:
+        events.request.add_listener(listener)  # type: ignore[no-untyped-call]
+    return environment.create_local_runner()
 
 
 def open_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
@@ -142,11 +173,10 @@ def open_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-SEGMENTS = {"closed": closed_segment, "open": open_segment}
-
-
-def serve(base_url: str, commands: IO[str], replies: IO[str]) -> None:
-    """Answer commands until "quit" or end of input; a failed segment is an error reply."""
+def serve(base_url: str, commands: IO[str], replies: IO[str], master: Master | None = None) -> None:
+    """Answer commands until "quit" or end of input; a failed segment is an error reply.
+    Closed-loop segments run on the `master`'s Locust workers if there is one; open-loop
+    ones always run here (their schedule is one process's)."""
 
     def reply(message: dict[str, Any]) -> None:
         replies.write(json.dumps(message) + "\n")
@@ -159,7 +189,12 @@ def serve(base_url: str, commands: IO[str], replies: IO[str]) -> None:
             break
         gevent.get_hub().loop.update_now()  # the loop's clock stood still while we read
         try:
-            reply({"ok": True, **SEGMENTS[command["op"]](base_url, command)})
+            if command["op"] == "workers" and master is not None:
+                reply({"ok": True, "workers": len(master.wait_for_workers())})
+            elif command["op"] == "closed":
+                reply({"ok": True, **closed_segment(base_url, command, master)})
+            else:
+                reply({"ok": True, **open_segment(base_url, command)})
         except Exception as error:  # reported to the harness, which decides what it means
             traceback.print_exc()
             reply({"ok": False, "error": f"{type(error).__name__}: {error}"})
@@ -168,11 +203,26 @@ def serve(base_url: str, commands: IO[str], replies: IO[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pairbench.load.generator", description=__doc__)
     parser.add_argument("--base-url", required=True)
+    parser.add_argument(
+        "--workers", type=int, default=0,
+        help="run closed-loop users on this many Locust workers (this process their master)",
+    )  # fmt: skip
+    parser.add_argument("--master-bind", default=LOOPBACK, help="where workers connect")
+    parser.add_argument("--master-port", type=int, default=LOCUST_MASTER_PORT)
     args = parser.parse_args(argv)
     # Replies get a private copy of stdout; anything else printed goes to stderr (the log).
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout = sys.stderr
-    serve(args.base_url, sys.stdin, replies)
+    # Read commands in a thread: the master's heartbeats must go on while the harness thinks.
+    commands = FileObjectThread(sys.stdin)
+    # Bound before the ready reply: the harness starts its local workers after it.
+    master = Master(args.master_bind, args.master_port, args.workers) if args.workers else None
+    try:
+        serve(args.base_url, commands, replies, master)
+    finally:
+        if master is not None:
+            master.quit()
+            quit_now()  # its workers' zmq sockets would hold up the exit for seconds
     return 0
 
 

@@ -352,6 +352,7 @@ def _segment_row(
         "users": profile.users if mode == results.CLOSED else math.nan,
         "rate": rate if mode == results.OPEN else math.nan,
         "generator_cpu_max": segment.generator_cpu_max,
+        "load_workers": segment.load_workers,
     }  # fmt: skip
 
 

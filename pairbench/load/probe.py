@@ -9,7 +9,7 @@ app's memory rose while it was served (one request at a time, so the rise is its
 """
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import httpx
@@ -56,7 +56,7 @@ def probe_variant(
     params: dict[str, Any],
     requests: int,
     budget_s: float,
-    app_pid: int | None = None,
+    app_pid: int | Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """`requests` sequential requests to one variant (after a few unrecorded ones), fewer
     past `budget_s` seconds: always at least one, a variant whose requests take seconds."""
@@ -79,7 +79,7 @@ def probe_variant(
     return rows
 
 
-def _watch(pid: int | None) -> MemorySampler | None:
+def _watch(pid: int | Sequence[int] | None) -> MemorySampler | None:
     return None if pid is None else watch_memory(pid, PROBE_RSS_INTERVAL_S)
 
 
@@ -89,7 +89,7 @@ def probe(
     requests: int,
     budget_s: float,
     reset: Callable[[Technique], None] = lambda technique: None,
-    app_pid: int | None = None,
+    app_pid: int | Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """The uncontended probe of every variant at every (technique, point label, params).
 

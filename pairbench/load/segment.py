@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 import psutil
 
 from bench_app.technique import Technique
-from pairbench.env.server import stop_process
-from pairbench.profiles import SEGMENT_STRETCH
+from pairbench.env.server import LOOPBACK, free_port, stop_process
+from pairbench.profiles import LOAD_WORKERS_WAIT_S, SEGMENT_STRETCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -42,14 +42,39 @@ class SegmentResult:
     measure_start: float  # epoch seconds: samples sent before it are warm-up
     measure_end: float  # no request was sent after it
     ended: float
-    generator_cpu_max: float
+    generator_cpu_max: float  # the busiest generator process's (master or worker), % of a core
+    load_workers: int = 0  # Locust workers that sent the load (0: the generator alone)
 
 
-def require_loopback(base_url: str) -> None:
-    """Load only ever goes to this machine."""
+@dataclass(frozen=True)
+class LoadWorkers:
+    """Locust's distributed mode for closed-loop segments: `local` worker processes the
+    harness starts, plus `remote` ones the user starts on other hosts
+    (`python -m pairbench.load.worker --master HOST:PORT`), all joining the generator, their
+    master, listening on `bind`:`port` (a free port if None: local workers only)."""
+
+    local: int = 0
+    remote: int = 0
+    bind: str = LOOPBACK
+    port: int | None = None
+
+    @property
+    def total(self) -> int:
+        return self.local + self.remote
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def require_loopback(base_url: str, own_host: str | None = None) -> None:
+    """Load only ever goes to this machine, or to the host the user named as their own."""
     host = urlsplit(base_url).hostname or ""
-    if host not in LOOPBACK_HOSTS and not host.startswith("127."):
-        raise LoadError(f"refusing to send load to {host!r}: only loopback addresses are allowed")
+    if not is_loopback(host) and host != own_host:
+        raise LoadError(
+            f"refusing to send load to {host!r}: only loopback addresses are allowed, unless "
+            f"you name the host as your own with --own-target {host}"
+        )
 
 
 def has_own_workload(technique: Technique) -> bool:
@@ -70,10 +95,21 @@ def _read_lines(stream: IO[bytes], lines: "queue.Queue[bytes]") -> None:
 class LoadGenerator:
     """The harness's handle on the generator process: one command, one reply."""
 
-    def __init__(self, base_url: str, log_path: Path) -> None:
-        require_loopback(base_url)
+    def __init__(
+        self,
+        base_url: str,
+        log_path: Path,
+        workers: LoadWorkers = LoadWorkers(),
+        own_host: str | None = None,
+    ) -> None:
+        require_loopback(base_url, own_host)
         self.log_path = log_path
         command = [sys.executable, "-m", "pairbench.load.generator", "--base-url", base_url]
+        port = workers.port or free_port()
+        if workers.total:
+            command += ["--workers", str(workers.total), "--master-bind", workers.bind]
+            command += ["--master-port", str(port)]
+        self.worker_processes: list[subprocess.Popen[bytes]] = []
         with open(log_path, "ab") as log_file:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, bufsize=0,
@@ -86,7 +122,31 @@ class LoadGenerator:
         )
         self._reader.start()
         self._watched = psutil.Process(self.process.pid)
-        self._reply(START_TIMEOUT_S, watch_cpu=False)
+        # Started alongside, they wait for the master to listen (their imports take seconds).
+        self._start_workers(workers.local, f"{LOOPBACK}:{port}")
+        try:
+            self._reply(START_TIMEOUT_S, watch_cpu=False)  # its Locust master is listening
+            if workers.total:
+                self._send({"op": "workers"})  # answered once every worker has joined
+                self._reply(LOAD_WORKERS_WAIT_S + GRACE_S, watch_cpu=False)
+        except LoadError:
+            self.close()
+            raise
+
+    def _start_workers(self, count: int, master: str) -> None:
+        """Local Locust workers; they reach the master over loopback whatever its bind."""
+        command = [sys.executable, "-m", "pairbench.load.worker", "--exit-with-parent"]
+        with open(self.log_path, "ab") as log_file:
+            for _ in range(count):
+                self.worker_processes.append(
+                    subprocess.Popen(
+                        [*command, "--master", master],
+                        stdin=subprocess.DEVNULL,
+                        stdout=log_file,
+                        stderr=log_file,
+                        cwd=REPO_ROOT,
+                    )  # fmt: skip
+                )
 
     def closed(
         self,
@@ -145,21 +205,27 @@ class LoadGenerator:
         except subprocess.TimeoutExpired:
             pass
         stop_process(self.process)
+        for worker in self.worker_processes:  # the master's quit has let them go by now
+            stop_process(worker)
         self._reader.join(timeout=5)
         if stdout is not None:
             stdout.close()
 
-    def _segment(self, command: dict[str, Any], seconds: float) -> SegmentResult:
+    def _send(self, command: dict[str, Any]) -> None:
         assert self.process.stdin is not None
         try:
             self.process.stdin.write(json.dumps(command).encode() + b"\n")
             self.process.stdin.flush()
         except OSError:
-            raise self._failure("stopped before it was given a segment") from None
+            raise self._failure(f"stopped before it was told to {command['op']}") from None
+
+    def _segment(self, command: dict[str, Any], seconds: float) -> SegmentResult:
+        self._send(command)
         reply, cpu_max = self._reply(seconds + GRACE_S, watch_cpu=True)
         return SegmentResult(
-            reply["started"], reply["measure_start"], reply["measure_end"], reply["ended"], cpu_max
-        )
+            reply["started"], reply["measure_start"], reply["measure_end"], reply["ended"],
+            max(cpu_max, reply.get("workers_cpu_max", 0.0)), reply.get("load_workers", 0),
+        )  # fmt: skip
 
     def _reply(self, timeout_s: float, watch_cpu: bool) -> tuple[dict[str, Any], float]:
         """The generator's next reply, watching its CPU (percent of one core) meanwhile."""
@@ -200,9 +266,14 @@ class LoadGenerator:
 
 
 @contextmanager
-def running_generator(base_url: str, log_path: Path) -> Iterator[LoadGenerator]:
+def running_generator(
+    base_url: str,
+    log_path: Path,
+    workers: LoadWorkers = LoadWorkers(),
+    own_host: str | None = None,
+) -> Iterator[LoadGenerator]:
     """A load generator for the block's segments, stopped (killed if need be) after it."""
-    generator = LoadGenerator(base_url, log_path)
+    generator = LoadGenerator(base_url, log_path, workers, own_host)
     try:
         yield generator
     finally:

@@ -93,3 +93,23 @@ def test_a_process_that_exits_while_watched_keeps_what_was_seen(
 def test_stop_before_start_is_an_error(holder: subprocess.Popen[str]) -> None:
     with pytest.raises(RuntimeError, match="before start"):
         MemorySampler(holder.pid).stop()
+
+
+def test_several_processes_are_watched_as_the_sum_of_their_memory(
+    holder: subprocess.Popen[str],
+) -> None:
+    """An app served by several workers holds what they hold together."""
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as other:
+        try:
+            alone = watch_memory(holder.pid, interval_s=0.005)
+            both = watch_memory([holder.pid, other.pid], interval_s=0.005)
+            tell(holder, "hold")
+            tell(other, "hold")
+            alone_reading, both_reading = alone.stop(), both.stop()
+        finally:
+            other.kill()
+    assert alone_reading.growth_mb > 100
+    assert both_reading.growth_mb > 200  # each holder's 120 MiB, counted once each
+    assert both_reading.end_mb > alone_reading.end_mb + 100

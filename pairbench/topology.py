@@ -1,0 +1,53 @@
+"""More than one machine, or process: where the load comes from and what serves it.
+
+By default one generator process loads one app process, both on loopback. A user who
+needs more load than one generator core can send runs it on Locust workers (`--workers`
+here, `--remote-workers` on other hosts); one who wants to see the app on several cores
+serves it from several uvicorn worker processes (`--app-workers`). Load still only goes to
+a loopback address unless the user names the app's host as their own (`--own-target`).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pairbench.env.server import LOOPBACK
+from pairbench.load.segment import LoadError, LoadWorkers, require_loopback
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The processes of a run: its Locust workers, and the app's host and worker count."""
+
+    load_workers: LoadWorkers = field(default_factory=LoadWorkers)
+    app_workers: int = 1
+    app_host: str = LOOPBACK
+    own_target: str | None = None  # a non-loopback host the user declared their own
+
+    def check(self) -> None:
+        """Refuse what must not run: load to a host not declared the user's own, remote
+        workers with a master only they could reach over loopback."""
+        require_loopback(f"http://{self.app_host}/", self.own_target)
+        workers = self.load_workers
+        if workers.remote and workers.port is None:
+            raise LoadError(
+                "--remote-workers needs --master-bind HOST:PORT (a port they can reach)"
+            )
+        if workers.remote and not self.own_target:
+            raise LoadError(
+                "workers on other hosts cannot reach an app on loopback: serve it on this "
+                "host's address with --app-host HOST --own-target HOST"
+            )
+        if self.app_workers < 1 or workers.local < 0 or workers.remote < 0:
+            raise LoadError("--app-workers must be 1 or more, --workers 0 or more")
+
+    def manifest(self) -> dict[str, Any]:
+        """What the manifest and the report say about it."""
+        workers = self.load_workers
+        return {
+            "load_workers": workers.total,
+            "local_load_workers": workers.local,
+            "remote_load_workers": workers.remote,
+            "master": f"{workers.bind}:{workers.port}" if workers.total else None,
+            "app_workers": self.app_workers,
+            "app_host": self.app_host,
+        }

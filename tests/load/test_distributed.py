@@ -1,0 +1,86 @@
+"""Locust's distributed mode: the generator as master, workers shipping every sample back.
+
+One worker is the harness's own (--workers); the other is started the way a user starts one
+on another host, by its documented command line against the master's bind address.
+"""
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+from pairbench.env.server import free_port
+from pairbench.load.segment import LoadError, LoadWorkers, running_generator
+from pairbench.topology import Topology
+from tests.load.test_generator import server  # noqa: F401 - the fixture
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def remote_worker_port(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A worker started by hand, as on another host, for a master on a fixed port."""
+    port = free_port()
+    command = [sys.executable, "-m", "pairbench.load.worker", "--master", f"127.0.0.1:{port}"]
+    with open(tmp_path / "remote.log", "wb") as log:
+        worker = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=log)
+    try:
+        yield port, worker
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+@pytest.mark.slow
+def test_every_workers_samples_reach_the_segment_and_add_up(
+    server: str,  # noqa: F811 - the fixture
+    tmp_path: Path,
+    remote_worker_port: tuple[int, subprocess.Popen[bytes]],
+) -> None:
+    port, remote = remote_worker_port
+    workers = LoadWorkers(local=1, remote=1, bind="127.0.0.1", port=port)
+    with running_generator(server, tmp_path / "generator.log", workers) as generator:
+        local_pids = [process.pid for process in generator.worker_processes]
+        segments = [
+            generator.closed("", "/ok", 4, (0.1, 0.5), 0.5, tmp_path / f"closed{index}.csv")
+            for index in range(2)
+        ]
+        opened = generator.open("/ok", 40.0, 0.2, 0.5, tmp_path / "open.csv")
+    for index, segment in enumerate(segments):
+        assert segment.load_workers == 2
+        samples = pd.read_csv(tmp_path / f"closed{index}.csv")
+        per_worker = samples["worker"].value_counts()
+        # Both workers sent load; the master checked each one's count against the rows it
+        # received (a lost sample fails the segment), so these add up to what was sent.
+        assert len(per_worker) == 2 and (per_worker > 0).all()
+        assert per_worker.sum() == len(samples)
+        assert (samples["status"] == 200).all() and (samples["queries"] == 1).all()
+        measured = samples[samples["t_start"] >= segment.measure_start]
+        assert 0 < len(measured) < len(samples)  # warm-up came first
+        assert segment.generator_cpu_max > 0  # the workers' CPU reached the harness
+    # Open loop stays with the master: its schedule is one process's.
+    assert opened.load_workers == 0 and len(pd.read_csv(tmp_path / "open.csv")) > 0
+    # The master's quit lets every worker go, the hand-started one too.
+    assert remote.wait(timeout=30) == 0
+    assert not any(
+        psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        for pid in local_pids
+    )
+
+
+def test_load_goes_off_loopback_only_to_a_host_named_as_ones_own() -> None:
+    Topology().check()
+    with pytest.raises(LoadError, match="only loopback.*--own-target 10.0.0.5"):
+        Topology(app_host="10.0.0.5").check()
+    with pytest.raises(LoadError, match="only loopback"):
+        Topology(app_host="10.0.0.5", own_target="10.0.0.6").check()
+    Topology(app_host="10.0.0.5", own_target="10.0.0.5").check()  # declared: allowed
+    remote = LoadWorkers(remote=2, bind="0.0.0.0", port=5557)
+    with pytest.raises(LoadError, match="--app-host HOST --own-target HOST"):
+        Topology(remote).check()  # they could not reach an app on loopback
+    with pytest.raises(LoadError, match="--master-bind"):
+        Topology(LoadWorkers(remote=1), app_host="10.0.0.5", own_target="10.0.0.5").check()
