@@ -80,9 +80,10 @@ SAMPLE_COLUMNS = [
     "latency_ms", "status", "bytes", *COST_HEADERS, "error", "send_lag_ms", "dropped", "ttfb_ms",
 ]  # fmt: skip
 # The app process's resident memory during a segment (pairbench.load.app_memory), in MiB;
-# fresh_process: the segment ran in an app process started just for it.
+# fresh_process: the segment ran in an app process started just for it; app_pid: the
+# process that served it (the shared app's, a fresh one's, or a variant's soak process).
 SEGMENT_MEMORY_COLUMNS = [
-    "fresh_process", "rss_start_mb", "rss_peak_mb", "rss_end_mb", "rss_growth_mb",
+    "fresh_process", "app_pid", "rss_start_mb", "rss_peak_mb", "rss_end_mb", "rss_growth_mb",
     "rss_measured_growth_mb",
 ]  # fmt: skip
 # Figures of a whole segment (pairbench.load.segment_figures): what the upstream stub

@@ -246,7 +246,7 @@ def run(
                 with stage("probe"):
                     probed = probe_uncontended(run_dir, app, points, profile, log)
                 with stage("load"), running_generator(base_url, run_dir / GENERATOR_LOG) as gen:
-                    measure(  # memory hook: app, restarted (fresh_process) and watched
+                    measure(  # memory hook: the shared app, watched (never restarted)
                         run_dir,
                         base_url,
                         points,

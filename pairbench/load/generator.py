@@ -3,7 +3,9 @@
 Starting Locust costs seconds (imports, gevent's patching, spawning users); paid once
 per segment it was a sizeable share of short segments. This process pays it once and
 then runs segment after segment: the harness (pairbench.load.segment) writes one JSON
-command a line on stdin and reads one JSON reply a line back. Closed loop drives
+command a line on stdin and reads one JSON reply a line back. Each command names the app
+it loads (its base_url): most segments go to the run's shared app, some to an app
+process of their own (pairbench.load.segment_apps). Closed loop drives
 Locust as a library (an Environment and a local runner per segment, with the same user
 classes as scenarios/locustfile.py); open loop runs pairbench.load.open_loop's schedule.
 
@@ -85,7 +87,7 @@ class SettleWatch:
             gevent.sleep(POLL_S)
 
 
-def closed_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
+def closed_segment(command: dict[str, Any]) -> dict[str, Any]:
     """N users back to back: warm-up until settled, then `seconds` measured (longer, up to
     `max_seconds`, until `min_requests` answered). Measuring ends gracefully: a request
     sent in the window is waited for (up to STOP_TIMEOUT_S), not cut off, since cutting
@@ -98,7 +100,7 @@ def closed_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
     events = Events()  # type: ignore[no-untyped-call]
     environment = Environment(
         user_classes=users_classes,
-        host=base_url,
+        host=command["base_url"],
         events=events,
         stop_timeout=STOP_TIMEOUT_S,
     )
@@ -126,10 +128,12 @@ def closed_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def open_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
+def open_segment(command: dict[str, Any]) -> dict[str, Any]:
     """A fixed arrival rate for warm-up + `seconds`, timed from the due times."""
     warmup, seconds = float(command["warmup_max"]), float(command["seconds"])
-    schedule = Schedule(base_url, command["target"], float(command["rate"]), warmup + seconds)
+    schedule = Schedule(
+        command["base_url"], command["target"], float(command["rate"]), warmup + seconds
+    )
     started = time.time()
     with open(command["samples"], "w", newline="") as handle:
         outcome = run_schedule(schedule, handle)
@@ -145,7 +149,7 @@ def open_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
 SEGMENTS = {"closed": closed_segment, "open": open_segment}
 
 
-def serve(base_url: str, commands: IO[str], replies: IO[str]) -> None:
+def serve(commands: IO[str], replies: IO[str]) -> None:
     """Answer commands until "quit" or end of input; a failed segment is an error reply."""
 
     def reply(message: dict[str, Any]) -> None:
@@ -159,7 +163,7 @@ def serve(base_url: str, commands: IO[str], replies: IO[str]) -> None:
             break
         gevent.get_hub().loop.update_now()  # the loop's clock stood still while we read
         try:
-            reply({"ok": True, **SEGMENTS[command["op"]](base_url, command)})
+            reply({"ok": True, **SEGMENTS[command["op"]](command)})
         except Exception as error:  # reported to the harness, which decides what it means
             traceback.print_exc()
             reply({"ok": False, "error": f"{type(error).__name__}: {error}"})
@@ -167,12 +171,11 @@ def serve(base_url: str, commands: IO[str], replies: IO[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pairbench.load.generator", description=__doc__)
-    parser.add_argument("--base-url", required=True)
-    args = parser.parse_args(argv)
+    parser.parse_args(argv)
     # Replies get a private copy of stdout; anything else printed goes to stderr (the log).
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     sys.stdout = sys.stderr
-    serve(args.base_url, sys.stdin, replies)
+    serve(sys.stdin, replies)
     return 0
 
 
