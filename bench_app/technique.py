@@ -67,6 +67,9 @@ class Technique:
     baseline: str
     params: Mapping[str, Any] = field(default_factory=dict)  # default request parameters
     sweep: Mapping[str, list[Any]] = field(default_factory=dict)  # how cost grows with work
+    # The sweep's values are sizes the harness makes (an upload's rows), not sizes of the
+    # seeded data: a run multiplies them by its profile's data scale, as the data grows.
+    sweep_scales: bool = False
     proof: str = ""  # the one-line claim the deterministic costs prove
     caveats: str = ""  # where it does not win, what the figures leave out: in the report
     order_insensitive: bool = False
