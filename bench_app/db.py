@@ -48,3 +48,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # sent: the connection goes back to the pool sooner, so a client's next request never finds
 # its previous one still holding a connection (which pushed the pool into overflow churn).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """FastAPI dependency: the app's session factory, for work that must not borrow (and
+    outlive) the request's own session, such as a computation other requests await."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessions
+
+
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]

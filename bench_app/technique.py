@@ -67,6 +67,9 @@ class Technique:
     baseline: str
     params: Mapping[str, Any] = field(default_factory=dict)  # default request parameters
     sweep: Mapping[str, list[Any]] = field(default_factory=dict)  # how cost grows with work
+    # The sweep's values are sizes the harness makes (an upload's rows), not sizes of the
+    # seeded data: a run multiplies them by its profile's data scale, as the data grows.
+    sweep_scales: bool = False
     proof: str = ""  # the one-line claim the deterministic costs prove
     caveats: str = ""  # where it does not win, what the figures leave out: in the report
     order_insensitive: bool = False
@@ -80,7 +83,10 @@ class Technique:
     # harness's one-off requests (equivalence, probe) send it, its scenario and micro too.
     request_body: BodyFactory | None = None
     # Optional hooks, for techniques that need more than a router:
-    fresh_process: bool = False  # each load segment gets a new app process (memory figures)
+    # Where the figures are the app's memory, a segment is not served by the run's shared
+    # app (other techniques' allocations would be in it) but by a process of its own:
+    fresh_process: bool = False  # a new one per load segment: a peak that is the segment's
+    soak_process: bool = False  # one per variant for the whole run: a leak's growth (a soak)
     memory_figures: bool = False  # the report shows the app's memory (fresh_process implies it)
     lifespan: AppLifespan | None = None  # app-lifetime resources: in-process caches, workers
     load_data: DataLoader | None = None  # fills the technique's own tables when data is seeded
@@ -96,6 +102,8 @@ class Technique:
     deferred_work_path: str | None = None
 
     def __post_init__(self) -> None:
+        if self.fresh_process and self.soak_process:
+            raise ValueError(f"{self.key}: fresh_process and soak_process exclude each other")
         if self.baseline not in self.variants:
             raise ValueError(f"{self.key}: baseline {self.baseline!r} is not one of its variants")
         missing = [variant for variant in self.variants if variant not in self.paths]

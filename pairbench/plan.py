@@ -44,6 +44,8 @@ def plan_points(techniques: list[Technique], profile: Profile) -> list[Point]:
             continue
         for name, values in technique.sweep.items():
             for value in values:
+                if technique.sweep_scales:
+                    value = round(value * profile.scale)
                 params = {**technique.params, name: value}
                 if params != dict(technique.params):
                     points.append(

@@ -87,9 +87,10 @@ SAMPLE_COLUMNS = [
     "worker",  # the Locust worker that sent it ("" when the generator worked alone)
 ]  # fmt: skip
 # The app process's resident memory during a segment (pairbench.load.app_memory), in MiB;
-# fresh_process: the segment ran in an app process started just for it.
+# fresh_process: the segment ran in an app process started just for it; app_pid: the
+# process that served it (the shared app's, a fresh one's, or a variant's soak process).
 SEGMENT_MEMORY_COLUMNS = [
-    "fresh_process", "rss_start_mb", "rss_peak_mb", "rss_end_mb", "rss_growth_mb",
+    "fresh_process", "app_pid", "rss_start_mb", "rss_peak_mb", "rss_end_mb", "rss_growth_mb",
     "rss_measured_growth_mb",
 ]  # fmt: skip
 # Figures of a whole segment (pairbench.load.segment_figures): what the upstream stub

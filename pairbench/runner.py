@@ -382,7 +382,7 @@ def run(
                     ) as gen,
                     watching_proxies(proxies, manifest),
                 ):  # fmt: skip
-                    measure(  # memory hook: app, restarted (fresh_process) and watched
+                    measure(  # memory hook: the shared app, watched (never restarted)
                         run_dir,
                         base_url,
                         points,

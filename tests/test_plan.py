@@ -1,6 +1,7 @@
 """What each profile measures: defaults always, sweeps probed (quick) or loaded (standard)."""
 
 from bench_app.techniques import all_techniques
+from bench_app.techniques.csv_import import payments_csv
 from pairbench.plan import manifest_points, plan_points
 from pairbench.profiles import PROFILES
 
@@ -36,3 +37,15 @@ def test_the_manifest_keeps_labels_params_and_what_each_point_sweeps() -> None:
             },
         ]
     }
+
+
+def test_a_sweep_of_sizes_the_harness_makes_grows_with_the_profiles_scale() -> None:
+    technique = all_techniques()["csv_import"]  # rows: the size of the upload it is sent
+    assert technique.sweep_scales
+    quick, standard = (
+        {point.label: point.loaded for point in plan_points([technique], PROFILES[name])}
+        for name in ("quick", "standard")
+    )
+    assert quick == {"rows=10000": True, "rows=1000": False, "rows=120000": False}
+    assert standard == {"rows=10000": True, "rows=100000": True, "rows=1200000": True}
+    assert 95e6 < len(payments_csv(12_000)) * 100 < 110e6  # the largest: about 100 MB

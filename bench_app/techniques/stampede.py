@@ -10,37 +10,28 @@ Recomputations are database queries here (one per recomputation), so the meter's
 queries per request, times the burst size K, is the recomputations per burst.
 """
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, TypeAdapter
-from redis.asyncio import Redis
-from redis.exceptions import LockNotOwnedError, RedisError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench_app.cache_fallback import or_fallback
-from bench_app.get_or_set import cached_bytes, get_or_set, peek_bytes, store_bytes
+from bench_app.db import SessionsDep
+from bench_app.get_or_set import cached_bytes, get_or_set
 from bench_app.models import Comment, Post, User
 from bench_app.redis_client import RedisDep, cache_key
+from bench_app.redis_lock_flight import compute_in_one_process, recheck_then_compute
 from bench_app.responses import REDIS_UNAVAILABLE
-from bench_app.single_flight import SingleFlight
+from bench_app.stampede_flights import FlightsDep, flights_lifespan
 from bench_app.technique import Technique
 
 router = APIRouter(prefix="/stampede", tags=["stampede"])
 
 DEFAULT_TOP = 20
-
 TTL_S = 60.0
 KEY_SPACE = cache_key("stampede")
-# The lock outlives any recomputation by far; if its holder dies, it frees itself then.
-LOCK_TIMEOUT_S = 10.0
-POLL_INTERVAL_S = 0.005  # how often a process without the lock looks for the holder's answer
 
 Top = Annotated[int, Query(ge=1, le=100, description="How many posts to rank.")]
 
@@ -53,7 +44,6 @@ class DiscussedPost(BaseModel):
 
 
 DISCUSSED_POSTS = TypeAdapter(list[DiscussedPost])
-Compute = Callable[[], Awaitable[bytes]]
 
 
 async def most_discussed_json(sessions: async_sessionmaker[AsyncSession], top: int) -> bytes:
@@ -81,68 +71,6 @@ def report_key(top: int) -> str:
     return f"{KEY_SPACE}:most_discussed:top={top}"
 
 
-async def recheck_then_compute(redis: Redis, key: str, compute: Compute) -> bytes:
-    """Compute and cache, unless the key was filled since the caller missed it.
-
-    A request whose miss was answered just before the last flight landed starts a new
-    flight; this look keeps it from recomputing what that flight has just cached.
-    """
-    cached = await peek_bytes(redis, key)
-    if cached is not None:
-        return cached
-    body = await compute()
-    await store_bytes(redis, key, body, TTL_S)
-    return body
-
-
-async def compute_in_one_process(redis: Redis, key: str, compute: Compute) -> bytes:
-    """Across processes: the holder of a Redis lock (SET NX PX) computes, the others poll.
-
-    Bounded by the lock's timeout: past it (a holder that died or stalled), or when
-    Redis cannot be reached, this process computes for itself; correct, only slower.
-    """
-    lock = redis.lock(f"{key}:lock", timeout=LOCK_TIMEOUT_S, blocking=False)
-    deadline = time.monotonic() + LOCK_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            acquired = await lock.acquire()
-        except RedisError:
-            break
-        if acquired:
-            try:
-                return await recheck_then_compute(redis, key, compute)
-            finally:
-                with suppress(LockNotOwnedError):  # it outlived its timeout; nothing to free
-                    await or_fallback(lock.release(), None)
-        cached = await peek_bytes(redis, key)
-        if cached is not None:
-            return cached
-        await asyncio.sleep(POLL_INTERVAL_S)
-    return await compute()
-
-
-class Flights:
-    """This process's single-flight maps, one per variant that uses one."""
-
-    def __init__(self) -> None:
-        self.in_process = SingleFlight[bytes]()
-        self.across_processes = SingleFlight[bytes]()
-
-
-def get_flights(request: Request) -> Flights:
-    flights: Flights = request.app.state.stampede_flights
-    return flights
-
-
-def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return sessions
-
-
-FlightsDep = Annotated[Flights, Depends(get_flights)]
-SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
-
-
 def json_response(body: bytes) -> Response:
     return Response(content=body, media_type="application/json")
 
@@ -165,7 +93,9 @@ async def single_flight(
     body = await cached_bytes(redis, key)
     if body is None:
         compute = partial(most_discussed_json, sessions, top)
-        body = await flights.in_process.do(key, partial(recheck_then_compute, redis, key, compute))
+        body = await flights.in_process.do(
+            key, partial(recheck_then_compute, redis, key, compute, TTL_S)
+        )
     return json_response(body)
 
 
@@ -179,7 +109,7 @@ async def single_flight_redis_lock(
     if body is None:
         compute = partial(most_discussed_json, sessions, top)
         body = await flights.across_processes.do(
-            key, partial(compute_in_one_process, redis, key, compute)
+            key, partial(compute_in_one_process, redis, key, compute, TTL_S)
         )
     return json_response(body)
 
@@ -195,12 +125,6 @@ async def reset(redis: RedisDep) -> dict[str, int]:
     """Drop every cached answer and lock, so each load segment starts alike."""
     keys = [key async for key in redis.scan_iter(match=f"{KEY_SPACE}:*", count=1000)]
     return {"dropped": await redis.unlink(*keys) if keys else 0}
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.stampede_flights = Flights()
-    yield
 
 
 TECHNIQUE = Technique(
@@ -225,6 +149,6 @@ TECHNIQUE = Technique(
     scenario="scenarios.stampede",
     params={"top": DEFAULT_TOP},
     proof="recomputations per burst of K requests: K -> 1 -> 1 (queries per request: 1 -> 1/K)",
-    lifespan=lifespan,
+    lifespan=flights_lifespan,
     reset_path="/stampede/reset",
 )

@@ -114,10 +114,11 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = STOP_TIMEO
 
 
 class AppServer:
-    """The target app: uvicorn in a subprocess on one port, which a restart keeps.
+    """The target app: uvicorn in a subprocess on one loopback port.
 
-    A restart is a new process, memory and all: for techniques whose figures are the app's
-    memory (Technique.fresh_process), which Python rarely hands back once it has grown.
+    A run serves most segments from one shared AppServer, and segments whose figures are
+    the app's memory from AppServers of their own (pairbench.load.segment_apps), since
+    Python rarely hands memory back once a process has grown.
     """
 
     def __init__(
@@ -184,11 +185,6 @@ class AppServer:
         if self._process is not None:
             stop_process(self._process)
             self._process = None
-
-    def restart(self) -> float:
-        """A fresh app process on the same port (so base URLs stay valid); seconds to healthy."""
-        self.stop()
-        return self.start()
 
 
 @contextmanager

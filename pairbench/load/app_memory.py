@@ -1,51 +1,38 @@
-"""The measuring loop's memory hook: a fresh app process where declared, and its RSS watched.
+"""The measuring loop's memory hook: the RSS of the app process serving a segment, watched.
 
-Per segment the loop calls, in order:
-    fresh = fresh_app_if_declared(app, technique, log)   # before the technique's reset
-    watcher = watch_app(app)                              # just before the load starts
+Per segment the loop calls, in order (`app` is the segment's, pairbench.load.segment_apps):
+    watcher = watch_app(app.pids)                         # just before the load starts
     ... the segment's load ...
     reading = watcher.stop() if watcher else None         # as soon as the load ends
-    row.update(segment_memory(reading, window, fresh))    # window: the measuring window
-`app` may be None (no server to watch): the columns are then empty.
+    row.update(segment_memory(reading, window, app.fresh, app.pid))  # window: measuring
+A segment without a process to watch (no pids) has empty columns; an app of several
+uvicorn workers is watched as the sum of their RSS.
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
-from bench_app.technique import Technique
 from pairbench.env.memory import MemoryReading, MemorySampler, watch_memory
-from pairbench.env.server import AppServer
 from pairbench.results import SEGMENT_MEMORY_COLUMNS
 
 SEGMENT_RSS_INTERVAL_S = 0.01
 
 
-def fresh_app_if_declared(
-    app: AppServer | None, technique: Technique, log: Callable[[str], None]
-) -> bool:
-    """Restart the app if the technique wants each segment in a fresh process; whether it did."""
-    if app is None or not technique.fresh_process:
-        return False
-    seconds = app.restart()
-    log(f"      (fresh app process, ready in {seconds:.1f} s)")
-    return True
-
-
-def watch_app(app: AppServer | None) -> MemorySampler | None:
-    """Start sampling the app's RSS (all its worker processes'), if there is an app to watch."""
-    return None if app is None else watch_memory(app.pids, SEGMENT_RSS_INTERVAL_S)
+def watch_app(pids: Sequence[int]) -> MemorySampler | None:
+    """Start sampling the RSS of the app's processes (summed), if there is an app to watch."""
+    return watch_memory(pids, SEGMENT_RSS_INTERVAL_S) if pids else None
 
 
 def segment_memory(
-    reading: MemoryReading | None, window: tuple[float, float], fresh: bool
+    reading: MemoryReading | None, window: tuple[float, float], fresh: bool, pid: int | None
 ) -> dict[str, Any]:
-    """The segment row's memory columns: whole-segment figures, and the growth over the
-    measuring `window` (epoch seconds: warm-up and cool-down left out)."""
+    """The segment row's memory columns: which process served it, whole-segment figures,
+    and the growth over the measuring `window` (epoch seconds: warm-up and cool-down out)."""
+    served = {"fresh_process": fresh, "app_pid": math.nan if pid is None else pid}
     if reading is None:
-        return {name: math.nan for name in SEGMENT_MEMORY_COLUMNS} | {"fresh_process": fresh}
-    return {
-        "fresh_process": fresh,
+        return {name: math.nan for name in SEGMENT_MEMORY_COLUMNS} | served
+    return served | {
         "rss_start_mb": reading.start_mb,
         "rss_peak_mb": reading.peak_mb,
         "rss_end_mb": reading.end_mb,

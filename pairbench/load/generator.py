@@ -3,7 +3,9 @@
 Starting Locust costs seconds (imports, gevent's patching, spawning users); paid once
 per segment it was a sizeable share of short segments. This process pays it once and
 then runs segment after segment: the harness (pairbench.load.segment) writes one JSON
-command a line on stdin and reads one JSON reply a line back. Closed loop drives
+command a line on stdin and reads one JSON reply a line back. Each command names the app
+it loads (its base_url): most segments go to the run's shared app, some to an app
+process of their own (pairbench.load.segment_apps). Closed loop drives
 Locust as a library (an Environment and a local runner per segment, with the same user
 classes as scenarios/locustfile.py); open loop runs pairbench.load.open_loop's schedule.
 
@@ -95,15 +97,13 @@ class SettleWatch:
             gevent.sleep(POLL_S)
 
 
-def closed_segment(
-    base_url: str, command: dict[str, Any], master: Master | None = None
-) -> dict[str, Any]:
+def closed_segment(command: dict[str, Any], master: Master | None = None) -> dict[str, Any]:
     """N users back to back: warm-up until settled, then `seconds` measured (longer, up to
     `max_seconds`, until `min_requests` answered). Measuring ends gracefully: a request
     sent in the window is waited for (up to STOP_TIMEOUT_S), not cut off, since cutting
     off the slowest requests would flatter the variant. With a Locust `master` the users
     run on its workers, which ship their samples here."""
-    users = int(command["users"])
+    users, base_url = int(command["users"]), command["base_url"]
     # The variant's own requests are named TARGET_NAME; a mixed workload names its others.
     users_classes: list[type[User]] = [
         *users_for(command["technique"], TARGET_NAME, command["target"])
@@ -157,10 +157,12 @@ def local_runner(
     return environment.create_local_runner()
 
 
-def open_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
+def open_segment(command: dict[str, Any]) -> dict[str, Any]:
     """A fixed arrival rate for warm-up + `seconds`, timed from the due times."""
     warmup, seconds = float(command["warmup_max"]), float(command["seconds"])
-    schedule = Schedule(base_url, command["target"], float(command["rate"]), warmup + seconds)
+    schedule = Schedule(
+        command["base_url"], command["target"], float(command["rate"]), warmup + seconds
+    )
     started = time.time()
     with open(command["samples"], "w", newline="") as handle:
         outcome = run_schedule(schedule, handle)
@@ -173,10 +175,11 @@ def open_segment(base_url: str, command: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def serve(base_url: str, commands: IO[str], replies: IO[str], master: Master | None = None) -> None:
+def serve(commands: IO[str], replies: IO[str], master: Master | None = None) -> None:
     """Answer commands until "quit" or end of input; a failed segment is an error reply.
-    Closed-loop segments run on the `master`'s Locust workers if there is one; open-loop
-    ones always run here (their schedule is one process's)."""
+    Each segment names the app it loads. Closed-loop segments run on the `master`'s Locust
+    workers if there is one; open-loop ones always run here (their schedule is one
+    process's)."""
 
     def reply(message: dict[str, Any]) -> None:
         replies.write(json.dumps(message) + "\n")
@@ -192,9 +195,9 @@ def serve(base_url: str, commands: IO[str], replies: IO[str], master: Master | N
             if command["op"] == "workers" and master is not None:
                 reply({"ok": True, "workers": len(master.wait_for_workers())})
             elif command["op"] == "closed":
-                reply({"ok": True, **closed_segment(base_url, command, master)})
+                reply({"ok": True, **closed_segment(command, master)})
             else:
-                reply({"ok": True, **open_segment(base_url, command)})
+                reply({"ok": True, **open_segment(command)})
         except Exception as error:  # reported to the harness, which decides what it means
             traceback.print_exc()
             reply({"ok": False, "error": f"{type(error).__name__}: {error}"})
@@ -202,7 +205,6 @@ def serve(base_url: str, commands: IO[str], replies: IO[str], master: Master | N
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pairbench.load.generator", description=__doc__)
-    parser.add_argument("--base-url", required=True)
     parser.add_argument(
         "--workers", type=int, default=0,
         help="run closed-loop users on this many Locust workers (this process their master)",
@@ -218,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Bound before the ready reply: the harness starts its local workers after it.
     master = Master(args.master_bind, args.master_port, args.workers) if args.workers else None
     try:
-        serve(args.base_url, commands, replies, master)
+        serve(commands, replies, master)
     finally:
         if master is not None:
             master.quit()

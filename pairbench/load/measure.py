@@ -27,8 +27,9 @@ from bench_app.technique import Technique
 from pairbench import results
 from pairbench.env.server import AppServer
 from pairbench.env.upstream import Upstream
-from pairbench.load.app_memory import fresh_app_if_declared, segment_memory, watch_app
+from pairbench.load.app_memory import segment_memory, watch_app
 from pairbench.load.segment import LoadError, LoadGenerator, SegmentResult, has_own_workload
+from pairbench.load.segment_apps import SegmentApps
 from pairbench.load.segment_figures import SegmentWatch
 from pairbench.plan import Point
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
@@ -236,17 +237,16 @@ class PointMeasurer:
     def __init__(
         self,
         run_dir: Path,
-        client: httpx.Client,
+        apps: SegmentApps,
         generator: LoadGenerator,
         plan: LoadPlan,
         probe: pd.DataFrame,
         log: Log,
-        app: AppServer | None = None,  # memory hook: restarted (fresh_process) and watched
         upstream: Upstream | None = None,
     ) -> None:
-        self.run_dir, self.client, self.generator = run_dir, client, generator
+        self.run_dir, self.apps, self.generator = run_dir, apps, generator
         self.upstream = upstream  # the stub, whose counts each segment reads
-        self.plan, self.probe, self.log, self.app = plan, probe, log, app
+        self.plan, self.probe, self.log = plan, probe, log
         self.raw_dir = run_dir / "raw"
         # Per point, its closed-loop frames by variant: they set its open-loop rate.
         self.closed: dict[str, dict[str, list[pd.DataFrame]]] = {}
@@ -295,31 +295,32 @@ class PointMeasurer:
         self, point: Point, variant: str, mode: str, repetition: int, rate: float
     ) -> pd.DataFrame:
         profile, technique = self.plan.profile, point.technique
-        fresh = fresh_app_if_declared(self.app, technique, self.log)  # memory hook
-        reset(self.client, technique, point.params)
-        watch = SegmentWatch.start(self.client, self.upstream, technique)  # stub, loop lag, jobs
         self.raw_dir.mkdir(exist_ok=True)
         raw_path = self.raw_dir / f"{technique.key}.{variant}.{mode}.{repetition}.csv"
         target = technique.url(variant, point.params)
-        watcher = watch_app(self.app)  # memory hook
-        if mode == results.OPEN:
-            segment = self.generator.open(
-                target, rate, profile.warmup_max_s, profile.round_s, raw_path
-            )
-        else:
-            warmup = (profile.warmup_min_s, profile.warmup_max_s)
-            segment = self.generator.closed(
-                technique.key, target, profile.users, warmup, profile.round_s, raw_path,
-                min_requests=profile.min_requests,
-            )  # fmt: skip
-        reading = watcher.stop() if watcher else None  # memory hook
-        window = (segment.measure_start, segment.measure_end)
+        # The shared app, or (where the figures are memory) a process of the segment's own.
+        with self.apps.serving(technique, variant) as app:
+            reset(app.client, technique, point.params)
+            watch = SegmentWatch.start(app.client, self.upstream, technique)  # stub, lag, jobs
+            watcher = watch_app(app.pids)  # memory hook
+            if mode == results.OPEN:
+                segment = self.generator.open(
+                    target, rate, profile.warmup_max_s, profile.round_s, raw_path, app.base_url
+                )
+            else:
+                warmup = (profile.warmup_min_s, profile.warmup_max_s)
+                segment = self.generator.closed(
+                    technique.key, target, profile.users, warmup, profile.round_s, raw_path,
+                    min_requests=profile.min_requests, base_url=app.base_url,
+                )  # fmt: skip
+            reading = watcher.stop() if watcher else None  # memory hook
+            window = (segment.measure_start, segment.measure_end)
+            row = _segment_row(point, variant, mode, repetition, rate, segment, profile)
+            row.update(segment_memory(reading, window, app.fresh, app.pid))  # memory hook
+            figures, jobs = watch.finish(segment.measure_start, segment.measure_end)
+            row.update(figures)
         frame = tidy_samples(raw_path, point, variant, repetition, window, mode)
         results.append_rows(self.run_dir / results.SAMPLES, frame)
-        row = _segment_row(point, variant, mode, repetition, rate, segment, profile)
-        row.update(segment_memory(reading, window, fresh))  # memory hook
-        figures, jobs = watch.finish(segment.measure_start, segment.measure_end)
-        row.update(figures)
         results.append_rows(self.run_dir / results.SEGMENTS, pd.DataFrame([row]))
         if jobs:
             keys = {
@@ -386,29 +387,35 @@ def measure(
     log: Log,
     generator: LoadGenerator,
     on_point: Callable[[PointOutcome], None] = lambda outcome: None,
-    app: AppServer | None = None,  # memory hook: the app's process, restarted and watched
+    app: AppServer | None = None,  # the shared app at base_url: its memory watched
     upstream: Upstream | None = None,
 ) -> list[PointOutcome]:
     """Measure every loaded point in every mode; the outcomes say how each one stopped
-    (each also handed to `on_point` as soon as its point is done)."""
+    (each also handed to `on_point` as soon as its point is done). Segments of techniques
+    whose figures are memory get app processes of their own (see pairbench.load.segment_apps):
+    `app` is never restarted."""
     items = load_items(points, plan, log)
     budget = LoadBudget(plan.profile.load_budget_s, len(items), plan.profile.point_max_s)
     outcomes: list[PointOutcome] = []
     started = time.monotonic()
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
-        measurer = PointMeasurer(run_dir, client, generator, plan, probe, log, app, upstream)
-        for number, (point, mode) in enumerate(items, start=1):
-            elapsed = time.monotonic() - started
-            eta = min(budget.left, budget.item_max_s * budget.items_left)
-            if outcomes:  # the pace so far, bounded by what the budget allows
-                eta = min(eta, elapsed / len(outcomes) * budget.items_left)
-            log(f"[{number}/{len(items)}] {point.technique.key} {point.label} {mode} loop "
-                f"(elapsed {_duration(elapsed)}, ETA {_duration(eta)}) ...")  # fmt: skip
-            outcome = measurer.measure_point(point, mode, budget.share())
-            budget.spend(outcome.seconds)
-            outcomes.append(outcome)
-            on_point(outcome)
-            log(f"    {outcome.describe()}")
+        apps = SegmentApps(base_url, client, app, log)
+        measurer = PointMeasurer(run_dir, apps, generator, plan, probe, log, upstream)
+        try:
+            for number, (point, mode) in enumerate(items, start=1):
+                elapsed = time.monotonic() - started
+                eta = min(budget.left, budget.item_max_s * budget.items_left)
+                if outcomes:  # the pace so far, bounded by what the budget allows
+                    eta = min(eta, elapsed / len(outcomes) * budget.items_left)
+                log(f"[{number}/{len(items)}] {point.technique.key} {point.label} {mode} loop "
+                    f"(elapsed {_duration(elapsed)}, ETA {_duration(eta)}) ...")  # fmt: skip
+                outcome = measurer.measure_point(point, mode, budget.share())
+                budget.spend(outcome.seconds)
+                outcomes.append(outcome)
+                on_point(outcome)
+                log(f"    {outcome.describe()}")
+        finally:
+            apps.close()  # the soak processes
     if measurer.raw_dir.exists():
         measurer.raw_dir.rmdir()
     return outcomes

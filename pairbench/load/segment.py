@@ -93,7 +93,10 @@ def _read_lines(stream: IO[bytes], lines: "queue.Queue[bytes]") -> None:
 
 
 class LoadGenerator:
-    """The harness's handle on the generator process: one command, one reply."""
+    """The harness's handle on the generator process: one command, one reply.
+
+    A segment loads `base_url` (the run's app) unless it is given an app of its own.
+    """
 
     def __init__(
         self,
@@ -103,8 +106,8 @@ class LoadGenerator:
         own_host: str | None = None,
     ) -> None:
         require_loopback(base_url, own_host)
-        self.log_path = log_path
-        command = [sys.executable, "-m", "pairbench.load.generator", "--base-url", base_url]
+        self.base_url, self.log_path, self.own_host = base_url, log_path, own_host
+        command = [sys.executable, "-m", "pairbench.load.generator"]
         port = workers.port or free_port()
         if workers.total:
             command += ["--workers", str(workers.total), "--master-bind", workers.bind]
@@ -157,6 +160,7 @@ class LoadGenerator:
         seconds: float,
         samples_path: Path,
         min_requests: int = 0,
+        base_url: str | None = None,
     ) -> SegmentResult:
         """`users` closed-loop users on `target`: warm-up within `warmup` (min, max) seconds
         until latency settles, then `seconds` measured, or longer (up to SEGMENT_STRETCH times)
@@ -164,7 +168,8 @@ class LoadGenerator:
         max_seconds = seconds * SEGMENT_STRETCH
         return self._segment(
             {
-                "op": "closed", "technique": technique, "target": target, "users": users,
+                "op": "closed", "base_url": self._app(base_url), "technique": technique,
+                "target": target, "users": users,
                 "warmup_min": warmup[0], "warmup_max": warmup[1], "seconds": seconds,
                 "min_requests": min_requests, "max_seconds": max_seconds,
                 "samples": str(samples_path.resolve()),
@@ -173,17 +178,31 @@ class LoadGenerator:
         )  # fmt: skip
 
     def open(
-        self, target: str, rate: float, warmup_s: float, seconds: float, samples_path: Path
+        self,
+        target: str,
+        rate: float,
+        warmup_s: float,
+        seconds: float,
+        samples_path: Path,
+        base_url: str | None = None,
     ) -> SegmentResult:
         """`rate` requests per second on `target` for warm-up + `seconds`, from due times."""
         return self._segment(
             {
-                "op": "open", "target": target, "rate": rate, "warmup_min": warmup_s,
+                "op": "open", "base_url": self._app(base_url), "target": target, "rate": rate,
+                "warmup_min": warmup_s,
                 "warmup_max": warmup_s, "seconds": seconds,
                 "samples": str(samples_path.resolve()),
             },
             warmup_s + seconds,
         )  # fmt: skip
+
+    def _app(self, base_url: str | None) -> str:
+        """The app a segment loads: its own if given (on loopback too), else the run's."""
+        if base_url is None:
+            return self.base_url
+        require_loopback(base_url, self.own_host)
+        return base_url
 
     def close(self) -> None:
         """Ask the generator to quit; stop it if it does not; release its pipes."""

@@ -1,4 +1,4 @@
-"""The target app as a subprocess: started, restarted fresh on the same port, stopped."""
+"""The target app as a subprocess: started, stopped, and a second one beside the first."""
 
 from pathlib import Path
 
@@ -17,20 +17,27 @@ from pairbench.env.server import (
 from pairbench.env.services import ServiceUrls
 
 
+def gone(pid: int) -> bool:
+    return not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
 @pytest.mark.slow
-def test_a_restart_is_a_new_process_answering_at_the_same_url(
+def test_a_second_app_is_its_own_process_on_its_own_port_and_the_first_keeps_serving(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
     environment = app_environment(service_urls.database_url, service_urls.redis_url, 1.0)
     with serving_app(environment, tmp_path / "server.log", log=lambda message: None) as app:
-        before, url = app.pid, app.base_url
-        assert httpx.get(f"{url}/health").status_code == 200
-        seconds = app.restart()
-        assert seconds > 0 and app.pid != before and app.base_url == url
-        assert not psutil.pid_exists(before) or psutil.Process(before).status() == "zombie"
-        assert httpx.get(f"{url}/health").status_code == 200
-        last = app.pid
-    assert not psutil.pid_exists(last) or psutil.Process(last).status() == "zombie"
+        first = app.pid
+        own = AppServer(environment, tmp_path / "own.log")
+        seconds = own.start()
+        second = own.pid
+        assert seconds > 0 and second != first and own.base_url != app.base_url
+        for url in (app.base_url, own.base_url):
+            assert httpx.get(f"{url}/health").status_code == 200
+        own.stop()
+        assert gone(second)
+        assert app.pid == first and httpx.get(f"{app.base_url}/health").status_code == 200
+    assert gone(first)
 
 
 def test_a_server_not_started_has_no_pid(tmp_path: Path) -> None:

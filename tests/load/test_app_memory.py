@@ -1,13 +1,14 @@
-"""The measuring loop's memory hook: which segments get a fresh app, and their memory columns."""
+"""The measuring loop's memory hook: a segment's memory columns, and which app serves it."""
 
 import math
-from pathlib import Path
+
+import httpx
 
 from bench_app.techniques import all_techniques
 from pairbench import results
 from pairbench.env.memory import MemoryReading
-from pairbench.env.server import AppServer
-from pairbench.load.app_memory import fresh_app_if_declared, segment_memory, watch_app
+from pairbench.load.app_memory import segment_memory, watch_app
+from pairbench.load.segment_apps import SegmentApps
 
 READING = MemoryReading(
     start_mb=80.0,
@@ -19,14 +20,14 @@ WINDOW = (100.5, 103.5)  # the measuring window: samples at 101.0 .. 103.0 fall 
 
 
 def test_the_columns_are_the_segment_tables_memory_columns() -> None:
-    columns = segment_memory(READING, WINDOW, fresh=True)
+    columns = segment_memory(READING, WINDOW, fresh=True, pid=4321)
     assert list(columns) == results.SEGMENT_MEMORY_COLUMNS
     assert set(results.SEGMENT_MEMORY_COLUMNS) <= set(results.SEGMENT_COLUMNS)
 
 
 def test_growth_is_whole_segment_and_from_the_first_measured_request() -> None:
-    columns = segment_memory(READING, WINDOW, fresh=True)
-    assert columns["fresh_process"] is True
+    columns = segment_memory(READING, WINDOW, fresh=True, pid=4321)
+    assert columns["fresh_process"] is True and columns["app_pid"] == 4321
     assert (columns["rss_start_mb"], columns["rss_peak_mb"], columns["rss_end_mb"]) == (
         80.0,
         150.0,
@@ -37,22 +38,29 @@ def test_growth_is_whole_segment_and_from_the_first_measured_request() -> None:
 
 
 def test_without_a_reading_or_samples_in_the_window_the_figures_are_empty() -> None:
-    empty = segment_memory(None, WINDOW, fresh=False)
+    empty = segment_memory(None, WINDOW, fresh=False, pid=None)
     assert empty["fresh_process"] is False
     assert all(math.isnan(value) for name, value in empty.items() if name != "fresh_process")
-    too_short = segment_memory(READING, (101.5, 102.5), fresh=False)  # one sample inside
+    too_short = segment_memory(READING, (101.5, 102.5), fresh=False, pid=4321)  # one sample inside
     assert math.isnan(too_short["rss_measured_growth_mb"])
     assert too_short["rss_peak_mb"] == 150.0
 
 
-def test_only_a_technique_that_declares_it_gets_a_fresh_process(tmp_path: Path) -> None:
+def test_without_an_app_server_every_segment_goes_to_the_base_url_unwatched() -> None:
     techniques = all_techniques()
-    never_started = AppServer({}, tmp_path / "server.log")  # restarting it would fail loudly
     logged: list[str] = []
-    assert not fresh_app_if_declared(never_started, techniques["n_plus_one"], logged.append)
-    assert not fresh_app_if_declared(None, techniques["streaming_export"], logged.append)
+    with httpx.Client(base_url="http://127.0.0.1:9") as client:
+        apps = SegmentApps("http://127.0.0.1:9", client, None, logged.append)
+        for key in ("n_plus_one", "streaming_export", "bounded_cache"):
+            with apps.serving(techniques[key], techniques[key].baseline) as app:
+                assert app.base_url == "http://127.0.0.1:9" and app.client is client
+                assert app.pid is None and not app.fresh
+        apps.close()
     assert logged == [] and watch_app(None) is None
-    assert {key for key, technique in techniques.items() if technique.fresh_process} >= {
-        "streaming_export",
-        "csv_import",
-    }
+
+
+def test_the_memory_techniques_declare_a_process_of_their_own() -> None:
+    techniques = all_techniques()
+    fresh = {key for key, technique in techniques.items() if technique.fresh_process}
+    soak = {key for key, technique in techniques.items() if technique.soak_process}
+    assert fresh >= {"streaming_export", "csv_import"} and soak == {"bounded_cache"}

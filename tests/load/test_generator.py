@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from bench_app.metering import COST_HEADER
+from pairbench.env.server import free_port
 from pairbench.load.segment import LoadError, running_generator
 
 
@@ -67,6 +68,20 @@ def test_one_process_runs_closed_and_open_segments_in_turn(server: str, tmp_path
     sent = pd.read_csv(tmp_path / "open.csv")
     assert len(sent) == int(40.0 * 0.7) and (sent["status"] == 200).all()
     assert opened.measure_start == pytest.approx(opened.started + 0.2, abs=0.1)
+
+
+def test_a_segment_given_its_own_app_loads_that_one(server: str, tmp_path: Path) -> None:
+    nothing_there = f"http://127.0.0.1:{free_port()}"  # the run's app, here: none listening
+    with running_generator(nothing_there, tmp_path / "generator.log") as generator:
+        generator.closed(
+            "", "/ok", 2, (0.1, 0.2), 0.3, tmp_path / "closed.csv", base_url=server
+        )  # fmt: skip
+        generator.open("/ok", 20.0, 0.1, 0.3, tmp_path / "open.csv", base_url=server)
+        with pytest.raises(LoadError, match="only loopback"):
+            generator.open("/ok", 20.0, 0.1, 0.3, tmp_path / "x.csv", "http://192.0.2.1:80")
+    for name in ("closed.csv", "open.csv"):
+        samples = pd.read_csv(tmp_path / name)
+        assert len(samples) > 0 and (samples["status"] == 200).all(), name
 
 
 def test_a_generator_that_died_is_an_error_naming_its_log(server: str, tmp_path: Path) -> None:

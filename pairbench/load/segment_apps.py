@@ -1,0 +1,95 @@
+"""Which app process serves a load segment: the run's shared app, or one of its own.
+
+Most segments go to the shared app, which lives for the whole run and is never
+restarted, so its /metrics and slow-query log cover every technique. Where a technique's
+figures are the app's memory, another technique's allocations in the same process would
+be read as its own, and memory they freed would hide its growth (Python reuses it before
+asking the system for more). So:
+- fresh_process: each segment is served by an app process started for it, on a port of
+  its own, and stopped after it: a peak that is the segment's own;
+- soak_process: each variant is served by one app process of its own for the whole run:
+  what a variant keeps stays from segment to segment, as a leak does in production.
+The harness points the load generator, its resets and its per-segment watchers (loop lag,
+jobs, memory) at the segment's app.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from bench_app.technique import Technique
+from pairbench.env.server import AppServer
+from pairbench.profiles import REQUEST_TIMEOUT_S
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SegmentApp:
+    """The app serving one segment: the harness's client of it, and its process."""
+
+    base_url: str  # where the load generator sends the segment's requests
+    client: httpx.Client  # base URL set: resets and per-segment figures go through it
+    pid: int | None  # None: no process to watch (the run was given no app server)
+    pids: list[int]  # every process serving requests (uvicorn's workers), for memory
+    fresh: bool  # started for this segment alone
+
+
+class OwnApp:
+    """An app process of the harness's own, beside the shared one, and a client of it."""
+
+    def __init__(self, shared: AppServer, log_name: str) -> None:
+        self.server = AppServer(shared.environment, shared.log_path.with_name(log_name))
+        self.seconds = self.server.start()
+        self.client = httpx.Client(base_url=self.server.base_url, timeout=REQUEST_TIMEOUT_S)
+
+    def segment_app(self, fresh: bool) -> SegmentApp:
+        pid = self.server.pid
+        return SegmentApp(self.server.base_url, self.client, pid, [pid], fresh)
+
+    def stop(self) -> None:
+        self.client.close()
+        self.server.stop()
+
+
+class SegmentApps:
+    """Hands each segment its app; stops the soak processes when closed."""
+
+    def __init__(
+        self, base_url: str, client: httpx.Client, shared: AppServer | None, log: Log
+    ) -> None:
+        self.base_url, self.client, self.shared, self.log = base_url, client, shared, log
+        self._soaks: dict[tuple[str, str], OwnApp] = {}
+
+    @contextmanager
+    def serving(self, technique: Technique, variant: str) -> Iterator[SegmentApp]:
+        """The app for one segment of `technique`'s `variant`, for the block's duration."""
+        shared = self.shared
+        if shared is None or not (technique.fresh_process or technique.soak_process):
+            pid, pids = (None, []) if shared is None else (shared.pid, shared.pids)
+            yield SegmentApp(self.base_url, self.client, pid, pids, fresh=False)
+            return
+        if technique.soak_process:
+            soak = self._soaks.get((technique.key, variant))
+            if soak is None:
+                soak = OwnApp(shared, f"server.{technique.key}.{variant}.log")
+                self._soaks[technique.key, variant] = soak
+                self.log(f"      (app process {soak.server.pid} of its own for {variant}'s "
+                         f"soak, ready in {soak.seconds:.1f} s)")  # fmt: skip
+            yield soak.segment_app(fresh=False)
+            return
+        fresh = OwnApp(shared, f"server.{technique.key}.{variant}.log")
+        try:
+            pid, seconds = fresh.server.pid, fresh.seconds
+            self.log(f"      (fresh app process {pid}, ready in {seconds:.1f} s)")
+            yield fresh.segment_app(fresh=True)
+        finally:
+            fresh.stop()
+
+    def close(self) -> None:
+        """Stop every soak process."""
+        for soak in self._soaks.values():
+            soak.stop()
+        self._soaks.clear()
