@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pandas as pd
 
 from bench_app.db import make_engine
 from bench_app.seed import seed
@@ -25,22 +24,20 @@ from pairbench import results
 from pairbench.env.distance import (
     DATABASE,
     REDIS,
-    SWEPT,
     UPSTREAM,
-    DelayProxy,
     Distance,
     running_proxy,
 )
-from pairbench.env.server import AppServer, ServerError, app_environment, serving_app
+from pairbench.env.server import ServerError, app_environment, serving_app
 from pairbench.env.services import ServiceError, ServiceUrls, running_services, server_versions
 from pairbench.env.upstream import running_upstream
 from pairbench.env.worker import running_worker
 from pairbench.load.equivalence import check_equivalence
-from pairbench.load.measure import LoadPlan, PointOutcome, measure, reset
+from pairbench.load.measure import LoadPlan, PointOutcome, measure
 from pairbench.load.micro import micro_plan, run_microbenchmarks
 from pairbench.load.overhead import OverheadError, measure_overhead
-from pairbench.load.probe import probe
-from pairbench.load.proxy_cost import measure_proxy
+from pairbench.load.probe_stage import probe_rtt_sweep, probe_uncontended
+from pairbench.load.proxy_cost import measure_proxies, watching_proxies
 from pairbench.load.segment import LoadError, running_generator
 from pairbench.load.slow_queries import save_slow_queries
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points, rtt_sweep_points
@@ -103,94 +100,6 @@ def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], lo
                 results.write_json(
                     run_dir / results.ARTIFACTS / f"{technique.key}.json", response.json()
                 )
-
-
-def probe_points(app: AppServer, points: list[Point], profile: Profile) -> pd.DataFrame:
-    """One request at a time per variant: the cost split without load (see pairbench.load.probe)."""
-    with httpx.Client(base_url=app.base_url, timeout=REQUEST_TIMEOUT_S) as client:
-        targets = [(point.technique, point.label, point.params) for point in points]
-        return probe(
-            client, targets, PROBE_REQUESTS, profile.probe_budget_s,
-            lambda technique: reset(client, technique),
-            app.pids,  # memory hook: each request's rise of the app's memory is recorded
-        )  # fmt: skip
-
-
-def probe_uncontended(
-    run_dir: Path, app: AppServer, points: list[Point], profile: Profile, log: Log
-) -> pd.DataFrame:
-    """The probe of the plan's points, kept as probe.csv. A profile without a probe budget
-    (the gate, which reads none of its figures) skips it."""
-    if profile.probe_budget_s <= 0:
-        log(f"no uncontended probe in the {profile.name} profile")
-        found = pd.DataFrame(columns=results.PROBE_COLUMNS)
-        found.to_csv(run_dir / results.PROBE, index=False)
-        return found
-    log(f"probing each variant at {len(points)} point(s), up to {PROBE_REQUESTS} sequential "
-        f"requests or {profile.probe_budget_s:g} s each ...")  # fmt: skip
-    found = probe_points(app, points, profile)
-    found.to_csv(run_dir / results.PROBE, index=False)
-    return found
-
-
-def probe_rtt_sweep(
-    run_dir: Path,
-    app: AppServer,
-    points: list[Point],
-    proxies: dict[str, DelayProxy],
-    distance: Distance,
-    profile: Profile,
-    log: Log,
-) -> None:
-    """The RTT sweep's points probed like the others, each with both data stores' proxies at
-    its round trip (all points of one RTT together); appended to probe.csv."""
-    swept = [proxies[kind] for kind in SWEPT]
-    found = [pd.read_csv(run_dir / results.PROBE)]
-    try:
-        for rtt_ms in distance.sweep_ms:
-            at_rtt = [point for point in points if point.rtt_ms == rtt_ms]
-            log(f"RTT sweep: {len(at_rtt)} point(s) with PostgreSQL and Redis {rtt_ms:g} ms away")
-            for proxy in swept:
-                proxy.set_rtt(rtt_ms)
-            found.append(probe_points(app, at_rtt, profile))
-    finally:
-        for proxy in swept:
-            proxy.set_rtt(distance.rtt_of(proxy.kind))
-        pd.concat(found, ignore_index=True).to_csv(run_dir / results.PROBE, index=False)
-
-
-@contextmanager
-def watching_proxies(proxies: dict[str, DelayProxy], manifest: dict[str, Any]) -> Iterator[None]:
-    """Each proxy's share of a core during the block (the load): a proxy near a full core
-    queues what it forwards, which a network would not, and the report says so."""
-    started = time.perf_counter()
-    cpu = {kind: proxy.cpu_s() for kind, proxy in proxies.items()}
-    try:
-        yield
-    finally:
-        wall = time.perf_counter() - started
-        for kind, proxy in proxies.items():
-            share = (proxy.cpu_s() - cpu[kind]) / wall if wall > 0 else 0.0
-            manifest["distance"]["proxies"].setdefault(kind, {})["load_cpu_share"] = round(share, 3)
-
-
-def measure_proxies(
-    proxies: dict[str, DelayProxy], direct: dict[str, str], distance: Distance, log: Log
-) -> dict[str, Any]:
-    """Each delay proxy's own cost and its delay as measured (pairbench.load.proxy_cost)."""
-    found = {}
-    for kind, proxy in proxies.items():
-        rtt = distance.rtt_of(kind)
-        cost = measure_proxy(proxy, direct[kind], (rtt, *distance.sweep_ms), rtt)
-        delays = ", ".join(
-            f"{delay['extra_ms']:.3f} ms at {delay['rtt_ms']:g} ({delay['error']:+.1%})"
-            for delay in cost["delays"]
-        )
-        added, cpu = cost["added_us"], cost["cpu_us_per_round_trip"]
-        log(f"{kind} proxy: +{added:.0f} µs and {cpu:.0f} µs CPU per round trip at RTT 0; "
-            f"per round trip it adds {delays or 'nothing else'}")  # fmt: skip
-        found[kind] = cost
-    return found
 
 
 def start_manifest(

@@ -6,8 +6,8 @@ import pandas as pd
 
 from pairbench import results
 from pairbench.env.server import AppServer
+from pairbench.load.probe_stage import probe_uncontended
 from pairbench.profiles import PROFILES
-from pairbench.runner import probe_uncontended
 
 
 class UnreachableApp(AppServer):

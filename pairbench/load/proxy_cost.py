@@ -5,21 +5,22 @@ upstream stub's item with no latency), timed one at a time: directly, then throu
 proxy at RTT 0 (the proxy's own added latency, and its CPU per round trip) and at each RTT
 the run uses, these settings taking turns in blocks on one connection. The extra time per
 round trip over the RTT-0 figure is the delay the app really got; it should match the RTT
-asked for within AGREEMENT.
+asked for within AGREEMENT. During the load, each proxy's share of a core is watched too.
 """
 
 import asyncio
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
 import httpx
 import redis
 
-from pairbench.env.distance import DATABASE, REDIS, DelayProxy
+from pairbench.env.distance import DATABASE, REDIS, DelayProxy, Distance
 from pairbench.env.services import normalize_database_url
 
 ROUND_TRIPS = 200  # per setting; at 1 ms RTT a fifth of a second
@@ -31,6 +32,8 @@ TIMEOUT_S = 10.0
 # (service URL, what to do before each block, round trips per block) -> seconds of each
 # round trip, per block
 RoundTrips = Callable[[str, list[Callable[[], None]], int], list[list[float]]]
+
+Log = Callable[[str], None]
 
 
 def database_round_trips(
@@ -159,3 +162,37 @@ def measure_proxy(
         "wake_lateness_us": round(lateness_us, 1),
         "agreement": AGREEMENT,
     }
+
+
+@contextmanager
+def watching_proxies(proxies: dict[str, DelayProxy], manifest: dict[str, Any]) -> Iterator[None]:
+    """Each proxy's share of a core during the block (the load): a proxy near a full core
+    queues what it forwards, which a network would not, and the report says so."""
+    started = time.perf_counter()
+    cpu = {kind: proxy.cpu_s() for kind, proxy in proxies.items()}
+    try:
+        yield
+    finally:
+        wall = time.perf_counter() - started
+        for kind, proxy in proxies.items():
+            share = (proxy.cpu_s() - cpu[kind]) / wall if wall > 0 else 0.0
+            manifest["distance"]["proxies"].setdefault(kind, {})["load_cpu_share"] = round(share, 3)
+
+
+def measure_proxies(
+    proxies: dict[str, DelayProxy], direct: dict[str, str], distance: Distance, log: Log
+) -> dict[str, Any]:
+    """Each delay proxy's own cost and its delay as measured (pairbench.load.proxy_cost)."""
+    found = {}
+    for kind, proxy in proxies.items():
+        rtt = distance.rtt_of(kind)
+        cost = measure_proxy(proxy, direct[kind], (rtt, *distance.sweep_ms), rtt)
+        delays = ", ".join(
+            f"{delay['extra_ms']:.3f} ms at {delay['rtt_ms']:g} ({delay['error']:+.1%})"
+            for delay in cost["delays"]
+        )
+        added, cpu = cost["added_us"], cost["cpu_us_per_round_trip"]
+        log(f"{kind} proxy: +{added:.0f} µs and {cpu:.0f} µs CPU per round trip at RTT 0; "
+            f"per round trip it adds {delays or 'nothing else'}")  # fmt: skip
+        found[kind] = cost
+    return found

@@ -1,0 +1,70 @@
+"""The run's one-request-at-a-time stages: the uncontended probe of the plan's points,
+and the RTT sweep's points probed with the data stores' delay proxies at each round trip.
+Both write probe.csv (pairbench.load.probe measures each variant)."""
+
+from pathlib import Path
+
+import httpx
+import pandas as pd
+
+from pairbench import results
+from pairbench.env.distance import SWEPT, DelayProxy, Distance
+from pairbench.env.server import AppServer
+from pairbench.load.measure import Log, reset
+from pairbench.load.probe import probe
+from pairbench.plan import Point
+from pairbench.profiles import PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
+
+
+def probe_points(app: AppServer, points: list[Point], profile: Profile) -> pd.DataFrame:
+    """One request at a time per variant: the cost split without load (see pairbench.load.probe)."""
+    with httpx.Client(base_url=app.base_url, timeout=REQUEST_TIMEOUT_S) as client:
+        targets = [(point.technique, point.label, point.params) for point in points]
+        return probe(
+            client, targets, PROBE_REQUESTS, profile.probe_budget_s,
+            lambda technique: reset(client, technique),
+            app.pids,  # memory hook: each request's rise of the app's memory is recorded
+        )  # fmt: skip
+
+
+def probe_uncontended(
+    run_dir: Path, app: AppServer, points: list[Point], profile: Profile, log: Log
+) -> pd.DataFrame:
+    """The probe of the plan's points, kept as probe.csv. A profile without a probe budget
+    (the gate, which reads none of its figures) skips it."""
+    if profile.probe_budget_s <= 0:
+        log(f"no uncontended probe in the {profile.name} profile")
+        found = pd.DataFrame(columns=results.PROBE_COLUMNS)
+        found.to_csv(run_dir / results.PROBE, index=False)
+        return found
+    log(f"probing each variant at {len(points)} point(s), up to {PROBE_REQUESTS} sequential "
+        f"requests or {profile.probe_budget_s:g} s each ...")  # fmt: skip
+    found = probe_points(app, points, profile)
+    found.to_csv(run_dir / results.PROBE, index=False)
+    return found
+
+
+def probe_rtt_sweep(
+    run_dir: Path,
+    app: AppServer,
+    points: list[Point],
+    proxies: dict[str, DelayProxy],
+    distance: Distance,
+    profile: Profile,
+    log: Log,
+) -> None:
+    """The RTT sweep's points probed like the others, each with both data stores' proxies at
+    its round trip (all points of one RTT together); appended to probe.csv."""
+    swept = [proxies[kind] for kind in SWEPT]
+    found = [pd.read_csv(run_dir / results.PROBE)]
+    try:
+        for rtt_ms in distance.sweep_ms:
+            at_rtt = [point for point in points if point.rtt_ms == rtt_ms]
+            log(f"RTT sweep: {len(at_rtt)} point(s) with PostgreSQL and Redis {rtt_ms:g} ms away")
+            for proxy in swept:
+                proxy.set_rtt(rtt_ms)
+            found.append(probe_points(app, at_rtt, profile))
+    finally:
+        for proxy in swept:
+            proxy.set_rtt(distance.rtt_of(proxy.kind))
+        pd.concat(found, ignore_index=True).to_csv(run_dir / results.PROBE, index=False)
