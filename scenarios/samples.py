@@ -23,27 +23,20 @@ def wire_bytes(headers: Mapping[str, str], response_length: int) -> int:
     return response_length
 
 
-def sample_row(
-    response_time: float,
-    response_length: int,
-    response: Any,
-    exception: BaseException | None,
-    start_time: float,
-    context: dict[str, Any] | None = None,
-    name: str = "",
-    worker: str = "",
-) -> list[Any]:
-    """One request as a raw sample row (SAMPLE_COLUMNS), from a Locust `request` event;
-    `worker` names the Locust worker that sent it ("" for a generator working alone)."""
+def sample_row(event: Mapping[str, Any], worker: str = "") -> list[Any]:
+    """One request as a raw sample row (SAMPLE_COLUMNS), from a Locust `request` event's
+    keyword arguments; `worker` names the Locust worker that sent it ("" for a generator
+    working alone)."""
+    response, exception = event.get("response"), event.get("exception")
     headers = getattr(response, "headers", None) or {}
     status = getattr(response, "status_code", 0) or 0
     costs = parse_cost_header(headers.get(COST_HEADER)).values()
     error = "" if exception is None else f"{type(exception).__name__}: {exception}"[:200]
-    size = wire_bytes(headers, response_length)
-    ttfb = (context or {}).get(TTFB_CONTEXT_KEY)
+    size = wire_bytes(headers, event["response_length"])
+    ttfb = (event.get("context") or {}).get(TTFB_CONTEXT_KEY)
     return [
-        f"{start_time:.6f}", f"{response_time:.4f}", status, size, *costs, error,
-        "" if ttfb is None else f"{ttfb:.4f}", name, worker,
+        f"{event['start_time']:.6f}", f"{event['response_time']:.4f}", status, size, *costs,
+        error, "" if ttfb is None else f"{ttfb:.4f}", event.get("name", ""), worker,
     ]  # fmt: skip
 
 
@@ -55,24 +48,9 @@ class SampleRecorder:
         self._writer = csv.writer(self._file)
         self._writer.writerow(SAMPLE_COLUMNS)
 
-    def on_request(
-        self,
-        response_time: float,
-        response_length: int,
-        response: Any,
-        exception: BaseException | None,
-        start_time: float,
-        context: dict[str, Any] | None = None,
-        name: str = "",
-        **_: Any,
-    ) -> None:
-        self.write(
-            [
-                sample_row(
-                    response_time, response_length, response, exception, start_time, context, name
-                )
-            ]
-        )
+    def on_request(self, **event: Any) -> None:
+        """Locust's `request` event: one raw sample row."""
+        self.write([sample_row(event)])
 
     def write(self, rows: list[list[Any]]) -> None:
         """Rows made by sample_row (e.g. shipped by Locust workers)."""

@@ -59,23 +59,9 @@ class WorkerSegment:
         self.ended = False
         process.cpu_percent(interval=None)  # starts the measuring interval
 
-    def on_request(
-        self,
-        response_time: float,
-        response_length: int,
-        response: Any,
-        exception: BaseException | None,
-        start_time: float,
-        context: dict[str, Any] | None = None,
-        name: str = "",
-        **_: Any,
-    ) -> None:
-        self.rows.append(
-            sample_row(
-                response_time, response_length, response, exception, start_time, context, name,
-                self.worker,
-            )
-        )  # fmt: skip
+    def on_request(self, **event: Any) -> None:
+        """Locust's `request` event: one raw sample row, shipped with the next batch."""
+        self.rows.append(sample_row(event, self.worker))
         self.requests += 1
 
     def take_rows(self) -> list[list[Any]]:

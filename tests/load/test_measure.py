@@ -58,7 +58,10 @@ def test_locusts_request_name_is_kept_as_the_samples_kind(tmp_path: Path) -> Non
 
     recorder = SampleRecorder(str(tmp_path / "raw.csv"))
     for name in ("target", "bystander"):
-        recorder.on_request(5.0, 10, None, None, 100.0, name=name)
+        recorder.on_request(
+            response_time=5.0, response_length=10, response=None, exception=None,
+            start_time=100.0, name=name,
+        )  # fmt: skip
     recorder.close()
     frame = tidy_samples(tmp_path / "raw.csv", POINT, "naive", 0, (0.0, 1e12), mode="closed")
     assert list(frame["name"]) == ["target", "bystander"]
