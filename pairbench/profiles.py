@@ -52,6 +52,10 @@ class Profile:
     micro_min_rounds: int  # rounds per variant, unless that would take longer than
     micro_variant_budget_s: float  # this: a slow variant gets fewer (at least 3)
     overhead: bool = True  # measure what the meter and /metrics cost (pairbench.load.overhead)
+    # Serve memory techniques' segments from app processes of their own (fresh_process,
+    # soak_process); off, the shared app serves them: their memory figures mean nothing
+    # then, their latencies and costs still do (the gate reads only those).
+    own_processes: bool = True
 
     @property
     def longest_segment_s(self) -> float:
@@ -81,7 +85,7 @@ PROFILES = {
             load_budget_s=300, point_max_s=20, probe_budget_s=0,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
-            overhead=False,
+            overhead=False, own_processes=False,
         ),
         Profile(
             "quick", "minutes: rounds until each speedup is known to +/-10%, sweeps probed",

@@ -399,7 +399,7 @@ def measure(
     outcomes: list[PointOutcome] = []
     started = time.monotonic()
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
-        apps = SegmentApps(base_url, client, app, log)
+        apps = SegmentApps(base_url, client, app, log, plan.profile.own_processes)
         measurer = PointMeasurer(run_dir, apps, generator, plan, probe, log, upstream)
         try:
             for number, (point, mode) in enumerate(items, start=1):

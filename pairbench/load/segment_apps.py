@@ -58,16 +58,23 @@ class SegmentApps:
     """Hands each segment its app; stops the soak processes when closed."""
 
     def __init__(
-        self, base_url: str, client: httpx.Client, shared: AppServer | None, log: Log
+        self,
+        base_url: str,
+        client: httpx.Client,
+        shared: AppServer | None,
+        log: Log,
+        own_processes: bool = True,  # False: the shared app serves every segment
     ) -> None:
         self.base_url, self.client, self.shared, self.log = base_url, client, shared, log
+        self.own_processes = own_processes
         self._soaks: dict[tuple[str, str], OwnApp] = {}
 
     @contextmanager
     def serving(self, technique: Technique, variant: str) -> Iterator[SegmentApp]:
         """The app for one segment of `technique`'s `variant`, for the block's duration."""
         shared = self.shared
-        if shared is None or not (technique.fresh_process or technique.soak_process):
+        own = self.own_processes and (technique.fresh_process or technique.soak_process)
+        if shared is None or not own:
             pid, pids = (None, []) if shared is None else (shared.pid, shared.pids)
             yield SegmentApp(self.base_url, self.client, pid, pids, fresh=False)
             return

@@ -155,3 +155,20 @@ def test_in_a_process_of_its_own_only_the_unbounded_memo_grows(shared_app: AppSe
     assert growth["unbounded"] > floor_mb
     # A bounded growth at or below zero is noise too: compare with a tenth of the floor.
     assert growth["unbounded"] > 3 * max(growth["bounded"], floor_mb / 10)
+
+
+def test_without_own_processes_the_shared_app_serves_memory_techniques_too(
+    shared_app: AppServer,
+) -> None:
+    """The gate profile's way: no app starts per segment, so none is paid for."""
+    with httpx.Client(base_url=shared_app.base_url) as client:
+        apps = SegmentApps(shared_app.base_url, client, shared_app, lambda _: None, False)
+        for key in ("streaming_export", "bounded_cache"):
+            technique = TECHNIQUES[key]
+            assert technique.fresh_process or technique.soak_process, key
+            for variant in technique.variants:
+                with apps.serving(technique, variant) as app:
+                    assert (app.pid, app.base_url, app.fresh) == (
+                        shared_app.pid, shared_app.base_url, False,
+                    )  # fmt: skip
+        apps.close()
