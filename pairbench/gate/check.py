@@ -84,7 +84,8 @@ class Finding:
         )
 
 
-def _float(value: Any) -> float:
+def as_float(value: Any) -> float:
+    """A table or baseline value as a float; NaN where it is missing or not a number."""
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -104,15 +105,15 @@ def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
     manifest = results.read_manifest(run_dir)
     entries = []
     for row in summary.to_dict("records"):
-        costs = {name: _float(row.get(name)) for name in COST_TOLERANCES}
+        costs = {name: as_float(row.get(name)) for name in COST_TOLERANCES}
         entries.append(
             {
                 **{column: str(row[column]) for column in KEY_COLUMNS},
                 "is_baseline": bool(row["baseline"]),
                 "equivalent": bool(row["equivalent"]),
-                "speedup_p50": _float(row["speedup_p50"]),
-                "speedup_ci_low": _float(row["speedup_ci_low"]),
-                "speedup_ci_high": _float(row["speedup_ci_high"]),
+                "speedup_p50": as_float(row["speedup_p50"]),
+                "speedup_ci_low": as_float(row["speedup_ci_low"]),
+                "speedup_ci_high": as_float(row["speedup_ci_high"]),
                 "verdict": str(row["verdict"]),
                 "costs": {name: value for name, value in costs.items() if not math.isnan(value)},
             }
@@ -158,7 +159,7 @@ def _cost_findings(
     findings = []
     for metric, was in entry["costs"].items():
         relative, absolute = overrides.get(metric, COST_TOLERANCES.get(metric, (0.02, 0.05)))
-        now = _float(row.get(metric))
+        now = as_float(row.get(metric))
         limit = was * (1 + relative) + absolute
         findings.append(
             Finding(
@@ -175,13 +176,13 @@ def _speedup_findings(
 ) -> list[Finding]:
     if entry["is_baseline"] or entry["verdict"] != "faster":
         return []  # only what was a significant win can regress
-    was = _float(entry["speedup_p50"])
-    now, now_high = _float(row.get("speedup_p50")), _float(row.get("speedup_ci_high"))
+    was = as_float(entry["speedup_p50"])
+    now, now_high = as_float(row.get("speedup_p50")), as_float(row.get("speedup_ci_high"))
     where = (entry["technique"], entry["variant"], entry["point"])
     # Both runs are samples: a fall counts only when the current CI's upper bound is below
     # the baseline CI's lower bound, less the tolerance. Against the baseline's point
     # estimate alone, one noisy baseline run would make every later run look slower.
-    was_low = _float(entry.get("speedup_ci_low", was))
+    was_low = as_float(entry.get("speedup_ci_low", was))
     limit = (was if math.isnan(was_low) else min(was, was_low)) * (1 - tolerance)
     return [
         Finding(

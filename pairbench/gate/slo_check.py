@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pairbench import results
+from pairbench.gate.check import as_float
 from pairbench.slo import Objective, Slos
 from pairbench.stats.slo import cache_hit_rate
 
@@ -47,19 +48,12 @@ class SloCheck:
         )
 
 
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _value(row: Mapping[str, Any], objective: Objective) -> float | None:
     """The row's figure for `objective`; None where it does not apply (no cache metered)."""
     if objective.name == "cache_hit_rate":
         rate = cache_hit_rate(row)
         return rate if math.isfinite(rate) else None
-    return _float(row.get(objective.name))
+    return as_float(row.get(objective.name))
 
 
 def default_points(run_dir: Path) -> dict[str, str]:
