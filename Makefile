@@ -41,8 +41,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# On every core (at most 4), each worker with databases of its own (tests/worker_isolation.py);
+# worksteal: a worker that runs out takes tests from the other, so the long runs spread.
 test: lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --numprocesses auto --maxprocesses 4 --dist worksteal
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

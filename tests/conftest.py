@@ -1,5 +1,6 @@
 """Shared fixtures: real PostgreSQL and Redis (DATABASE_URL/REDIS_URL, else embedded ones)."""
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -12,8 +13,14 @@ from bench_app.seed import seed
 from bench_app.settings import Settings
 from pairbench.env.services import ServiceUrls, running_services
 from pairbench.env.upstream import Upstream, running_upstream
+from tests.worker_isolation import isolate_worker
 
 TEST_SCALE = 1.0  # 1000 users: enough for n_plus_one's largest `authors`
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker its own databases (tests/worker_isolation.py)."""
+    isolate_worker(os.environ)
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,7 @@ def run_microbenchmarks(
     (run_dir / PLAN_FILE).write_text(json.dumps(plan, indent=2) + "\n")
     command = [
         sys.executable, "-m", "pytest", str(MICRO_DIR), "-c", str(MICRO_DIR / "pytest.ini"),
-        "--rootdir", str(REPO_ROOT), "-q", "-p", "no:cacheprovider",
+        "--rootdir", str(REPO_ROOT), "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
         f"--benchmark-json={run_dir.resolve() / results.MICRO}", "--benchmark-save-data",
         f"--benchmark-max-time={profile.micro_max_time_s}",
         f"--benchmark-min-rounds={profile.micro_min_rounds}",
@@ -64,7 +64,9 @@ def run_microbenchmarks(
     )
     log(f"microbenchmarks: {len(plan)} variants in-process (pytest-benchmark) ...")
     env = {
-        **environment,
+        # pytest-benchmark turns itself off inside a pytest-xdist worker (whose variables a
+        # run started from the test suite inherits): the benchmarks run in one process here
+        **{key: value for key, value in environment.items() if not key.startswith("PYTEST_XDIST")},
         PLAN_ENV: str((run_dir / PLAN_FILE).resolve()),
         VARIANT_BUDGET_ENV: f"{profile.micro_variant_budget_s:g}",
     }
