@@ -38,6 +38,7 @@ def test_variants_at_half_the_ceiling_or_more_are_flagged_where_their_throughput
 
     fact = ceiling_fact(html)
     assert fact.startswith("<strong>150 requests/s</strong>") and "/health/live" in fact
+    assert "generator CPU 60%" in fact and "its CPU stayed under 90%" in fact  # the app's pace
     assert html.count('id="generator-ceiling"') == 1
     summary = pd.read_csv(run_dir / results.SUMMARY).set_index("variant")
     cells = rps_cells(html)
