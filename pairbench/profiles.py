@@ -56,6 +56,9 @@ class Profile:
     # soak_process); off, the shared app serves them: their memory figures mean nothing
     # then, their latencies and costs still do (the gate reads only those).
     own_processes: bool = True
+    # Measured seconds of the load generator's ceiling (pairbench.load.ceiling), at the
+    # load stage's start, after a warm-up within the profile's bounds (0: not measured).
+    ceiling_s: float = 2.0
 
     @property
     def longest_segment_s(self) -> float:
@@ -76,7 +79,7 @@ PROFILES = {
             load_budget_s=150, point_max_s=30, probe_budget_s=1,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
-            overhead=False,
+            overhead=False, ceiling_s=1.0,
         ),
         Profile(
             "gate", "the CI regression gate: three short rounds a point, for honest CIs",
@@ -85,7 +88,7 @@ PROFILES = {
             load_budget_s=300, point_max_s=20, probe_budget_s=0,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
-            overhead=False, own_processes=False,
+            overhead=False, own_processes=False, ceiling_s=0.5,
         ),
         Profile(
             "quick", "minutes: rounds until each speedup is known to +/-10%, sweeps probed",
@@ -102,6 +105,7 @@ PROFILES = {
             load_budget_s=2400, point_max_s=240, probe_budget_s=20,
             scale=10, sweep=SWEEP_LOAD, modes=(CLOSED, OPEN),
             micro_max_time_s=1.0, micro_min_rounds=20, micro_variant_budget_s=10.0,
+            ceiling_s=3.0,
         ),
     )
 }  # fmt: skip

@@ -1,7 +1,8 @@
 """A run: plan -> services -> seed -> app -> equivalence -> probe -> load -> micro -> stats.
 
 Variants of a technique are measured interleaved (A B C A B C ...) so drift of the
-machine falls on all of them alike (pairbench.load.measure). Every stage leaves its files in
+machine falls on all of them alike (pairbench.load.measure), once the load generator's
+ceiling is known (pairbench.load.ceiling). Every stage leaves its files in
 the run directory, so an interrupted run keeps what it measured and the stats and the
 report can be rebuilt from them alone.
 """
@@ -32,6 +33,7 @@ from pairbench.env.server import ServerError, app_environment, serving_app
 from pairbench.env.services import ServiceError, ServiceUrls, running_services, server_versions
 from pairbench.env.upstream import running_upstream
 from pairbench.env.worker import running_worker
+from pairbench.load.ceiling import measure_ceiling_safely
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.measure import LoadPlan, PointOutcome, measure
 from pairbench.load.micro import micro_plan, run_microbenchmarks
@@ -291,6 +293,11 @@ def run(
                     ) as gen,
                     watching_proxies(proxies, manifest),
                 ):  # fmt: skip
+                    # What the generator sends at most, before any figure depends on it.
+                    manifest["generator_ceiling"] = measure_ceiling_safely(
+                        gen, run_dir, profile, log
+                    )
+                    results.write_json(run_dir / results.MANIFEST, manifest)
                     measure(  # memory hook: the shared app, watched (never restarted)
                         run_dir,
                         base_url,

@@ -52,12 +52,14 @@ def write_run(
     micro: bool = False,
     speed: float = 1.0,
     seed: int = 0,
+    generator_ceiling: float | None = None,
 ) -> None:
     """A run directory of `techniques`, each with naive/selectin/joined, 2 repetitions.
 
     `points` are loaded (the first is the default); `probe_only` sweep points are only
     probed, like the quick profile's. Latency grows with a point's `authors` and shrinks
-    with `speed` (a later, faster run).
+    with `speed` (a later, faster run). Each closed-loop segment sends ~100 requests/s;
+    `generator_ceiling` is the manifest's measured ceiling in requests/s (none if None).
     """
     rng = np.random.default_rng(seed)
     samples: list[pd.DataFrame] = []
@@ -126,6 +128,12 @@ def write_run(
             "postgresql": "16.2", "redis": "7.2.4", "packages": {"fastapi": "0.130.0"},
         },
     }  # fmt: skip
+    if generator_ceiling is not None:
+        manifest["generator_ceiling"] = {
+            "measured": True, "endpoint": "/health/live", "users": 4, "seconds": 2.0,
+            "measured_s": 2.0, "rps": generator_ceiling, "requests": int(generator_ceiling * 2),
+            "failures": 0, "generator_cpu_max": 60.0, "load_workers": 0,
+        }  # fmt: skip
     (run_dir / results.MANIFEST).write_text(json.dumps(manifest))
     if micro:
         write_micro(run_dir, techniques, rng)

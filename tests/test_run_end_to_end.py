@@ -58,6 +58,9 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["complete"] is True and manifest["techniques"] == ["n_plus_one"]
     assert manifest["modes"] == ["closed", "open"] and manifest["micro"]["error"] is None
+    ceiling = manifest["generator_ceiling"]  # measured by the run's generator before its load
+    assert ceiling["measured"] is True and ceiling["rps"] > 0 and ceiling["users"] == 8
+    assert f"generator ceiling: {ceiling['rps']:,.0f} req/s on /health/live" in output
     # the runner ran the stats stage: every table, then stats.json
     assert all((run_dir / name).is_file() for name in results.STATS_TABLES)
     assert json.loads((run_dir / results.STATS_DONE).read_text())["version"] >= 1
@@ -72,6 +75,9 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
     assert closed.loc["naive", "speedup_p50"] == 1.0
     open_loop = summary[summary["mode"] == "open"]
     assert open_loop["rate"].nunique() == 1 and (open_loop["rate"] > 0).all()
+    shares = closed["ceiling_share"]
+    assert shares.to_numpy() == pytest.approx((closed["rps"] / ceiling["rps"]).to_numpy())
+    assert open_loop["ceiling_share"].isna().all()
 
     samples = pd.read_csv(run_dir / "samples.csv.gz")
     measured = samples[(samples["phase"] == "measure") & (samples["mode"] == "closed")]

@@ -39,6 +39,9 @@ def test_two_load_workers_against_two_app_workers(
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["complete"] is True
     assert manifest["topology"]["load_workers"] == 2 and manifest["topology"]["app_workers"] == 2
+    # the ceiling is measured through the same workers as the segments' load
+    assert manifest["generator_ceiling"]["load_workers"] == 2
+    assert manifest["generator_ceiling"]["rps"] > 0
 
     samples = pd.read_csv(run_dir / "samples.csv.gz")
     segments = pd.read_csv(run_dir / "segments.csv")

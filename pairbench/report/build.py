@@ -25,6 +25,7 @@ from pairbench.report.view import (
     technique_view,
 )
 from pairbench.stats.bootstrap import DEFAULT_RESAMPLES
+from pairbench.stats.ceiling import CEILING_SHARE, ceiling_rps
 from pairbench.stats.growth import FLAT_RISE, LINEAR_BAND, MIN_POINTS_FOR_SHAPE
 from pairbench.stats.slo import SLO_CACHE_HIT_RATE, SLO_ERROR_RATE, SLO_P95_MS
 from pairbench.stats.stability import MAX_GENERATOR_CPU, MAX_REPETITION_CV, MIN_SAMPLES
@@ -65,6 +66,14 @@ def headlines(run_dir: Path) -> list[str]:
         lines.append(
             headline_text(str(key), records(chosen[chosen["mode"] == mode]), records(kinds))
         )
+    near = summary[summary["ceiling_share"].astype(float) >= CEILING_SHARE]
+    if len(near):
+        variants = ", ".join(sorted(set(near["technique"] + "/" + near["variant"])))
+        lines.append(
+            f"{len(near)} closed-loop figure(s) at {CEILING_SHARE:.0%} or more of the load "
+            f"generator's ceiling ({ceiling_rps(run.manifest):,.0f} req/s), so the generator may "
+            f"limit them: {variants}"
+        )
     warnings = len(tables.warnings) + len(_run_warnings(run, summary))
     if warnings:
         lines.append(f"{warnings} warning(s) on how far to trust these figures: see the report")
@@ -103,6 +112,7 @@ def render(template: str, **context: Any) -> str:
                 "growth_points": MIN_POINTS_FOR_SHAPE,
                 "growth_band": LINEAR_BAND,
                 "growth_flat": FLAT_RISE,
+                "ceiling": CEILING_SHARE,
             },
             max_proxy_cpu=MAX_PROXY_CPU_SHARE,
             **context,

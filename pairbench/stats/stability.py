@@ -54,7 +54,7 @@ def segment_maxima(segments: pd.DataFrame, column: str) -> dict[SegmentKey, floa
     return {(str(t), str(v), str(p), str(m)): float(value) for t, v, p, m, value in rows}
 
 
-def _label(technique: str, variant: str, point: str, mode: str) -> str:
+def segment_label(technique: str, variant: str, point: str, mode: str) -> str:
     at = f" at {point}" if point else ""
     return f"{technique}/{variant}{at}" + (f" ({mode} loop)" if mode != CLOSED else "")
 
@@ -85,7 +85,7 @@ def budget_findings(summary: pd.DataFrame) -> list[tuple[str, str]]:
             continue
         width = float(getattr(row, "speedup_ci_half_width", float("nan")))
         ci = f"CI +/-{width:.0%}" if width == width else "no CI"
-        label = _label(str(row.technique), str(row.variant), str(row.point), str(row.mode))
+        label = segment_label(str(row.technique), str(row.variant), str(row.point), str(row.mode))
         message = (
             f"{label}: budget reached after {row.repetitions} rounds: {ci}, wider than the "
             "profile's target: the machine is noisy or the variants too close to tell"
@@ -105,7 +105,7 @@ def stability_findings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[tu
     segments = with_columns(segments, SEGMENT_COLUMNS)
     found: list[tuple[str, str]] = []
     for key, everything in samples.groupby(["technique", "variant", "point", "mode"], sort=False):
-        label = _label(*(str(part) for part in key))
+        label = segment_label(*(str(part) for part in key))
         frame = everything[everything["phase"] == MEASURE_PHASE]  # dropped sends included
         if frame.empty:
             found.append(
@@ -137,8 +137,8 @@ def stability_findings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[tu
     for segment_key, busiest in segment_maxima(segments, "generator_cpu_max").items():
         if busiest > MAX_GENERATOR_CPU:
             message = (
-                f"{_label(*segment_key)}: load generator CPU reached {busiest:.0f}% (more than "
-                f"{MAX_GENERATOR_CPU:.0f}%), so the figures measure the load generator: "
+                f"{segment_label(*segment_key)}: load generator CPU reached {busiest:.0f}% "
+                f"(more than {MAX_GENERATOR_CPU:.0f}%), so the figures measure the load generator: "
                 "use fewer users or a lower rate"
             )
             found.append((segment_key[0], message))

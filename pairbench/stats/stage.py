@@ -18,6 +18,7 @@ import pandas as pd
 from bench_app.techniques import all_techniques
 from pairbench import results
 from pairbench.stats.bandwidth import BANDWIDTH_COLUMNS, bandwidth_table
+from pairbench.stats.ceiling import ceiling_findings, ceiling_rps, ceiling_shares
 from pairbench.stats.curves import CURVE_COLUMNS, latency_curves
 from pairbench.stats.growth import (
     GROWTH_COLUMNS,
@@ -40,8 +41,8 @@ from pairbench.stats.summary import (
 from pairbench.stats.timeline import TIMELINE_COLUMNS, latency_timeline
 
 # Raise when a table's columns or meaning change: older runs' tables are then recomputed.
-STATS_VERSION = (  # 6: queue_depth.csv; 5: request kinds, segment figures; 4: overhead_summary.csv;
-    6  # 3: bandwidth.csv; 2: speedups from rounds, CI half-widths, how each point stopped
+STATS_VERSION = (  # 7: ceiling_share; 6: queue_depth.csv; 5: request kinds, segment figures;
+    7  # 4: overhead_summary.csv; 3: bandwidth.csv; 2: speedups from rounds, CI half-widths, stops
 )
 WARNING_COLUMNS = ["technique", "message"]
 
@@ -127,6 +128,9 @@ def compute_tables(run: results.Run) -> Tables:
         run.samples, run.segments, run.equivalence, baselines,
         stopping=stopping_of(run.manifest),
     )  # fmt: skip
+    # Each closed-loop row's segment throughput as a share of the generator's ceiling.
+    ceiling = ceiling_rps(run.manifest)
+    every_kind["ceiling_share"] = ceiling_shares(every_kind, ceiling)
     # The variants' own requests are what every other table is about; a mixed workload's
     # other requests (bystanders) get their summary rows, in request_kinds.csv.
     summary = results.target_requests(every_kind)
@@ -135,6 +139,7 @@ def compute_tables(run: results.Run) -> Tables:
     probe = summarize_probe(run.probe)
     growth, growth_points = _growth(run, summary, probe)
     findings = stability_findings(samples, run.segments) + budget_findings(summary)
+    findings += ceiling_findings(summary, ceiling)
     return Tables(
         summary=summary,
         growth=growth,

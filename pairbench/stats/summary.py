@@ -91,7 +91,8 @@ SUMMARY_COLUMNS = [
     "speedup_p95", "speedup_p95_ci_low", "speedup_p95_ci_high", "verdict_p95",
     "speedup_rps", "speedup_rps_ci_low", "speedup_rps_ci_high", "verdict_rps",
     "u_test_p", "repetition_cv", "repetitions", "users", "rate", "dropped", "late_sends",
-    "service_p50_ms", "service_p99_ms", "generator_cpu_max", "cache_hit_rate", "slo", "stopped",
+    "service_p50_ms", "service_p99_ms", "generator_cpu_max", "ceiling_share", "cache_hit_rate",
+    "slo", "stopped",
     *MEMORY_COLUMNS, *SEGMENT_SUMMARY_COLUMNS,
 ]  # fmt: skip
 REQUIRED_SUMMARY_COLUMNS = ["technique", "variant", "point", "p50_ms"]
