@@ -88,7 +88,7 @@ PROFILES = {
             load_budget_s=300, point_max_s=20, probe_budget_s=0,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
-            overhead=False, own_processes=False, ceiling_s=0.5,
+            overhead=False, own_processes=False, ceiling_s=0,
         ),
         Profile(
             "quick", "minutes: rounds until each speedup is known to +/-10%, sweeps probed",
