@@ -106,13 +106,17 @@ def command_run(args: argparse.Namespace) -> int:
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
     if (outcome.run_dir / results.SAMPLES).exists():
-        started = time.perf_counter()
-        report_path = build_report(outcome.run_dir, Path(args.reports_dir))
-        results.record_stage_time(outcome.run_dir, "report", time.perf_counter() - started)
+        if not args.no_report:
+            started = time.perf_counter()
+            report_path = build_report(outcome.run_dir, Path(args.reports_dir))
+            results.record_stage_time(outcome.run_dir, "report", time.perf_counter() - started)
         for line in headlines(outcome.run_dir):
             log(line)
         log(f"summary: {outcome.run_dir / results.SUMMARY}")
-        log(f"report:  {report_path}")
+        if args.no_report:
+            log(f"report:  not built (--no-report); `pairbench report {outcome.run_dir}` builds it")
+        else:
+            log(f"report:  {report_path}")
     if outcome.interrupted:
         return fail(
             f"interrupted; what was measured is kept in {outcome.run_dir}", EXIT_INTERRUPTED
@@ -420,6 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
         "the manifest records it",
     )  # fmt: skip
     run.add_argument("--no-micro", action="store_true", help="skip the in-process microbenchmarks")
+    run.add_argument(
+        "--no-report", action="store_true",
+        help="stop after the stats tables (what `pairbench check` reads), without the HTML "
+        "report; `pairbench report RUN_DIR` builds it later",
+    )  # fmt: skip
     add_distance_options(run)
     run.add_argument(
         "--rtt-sweep", nargs="?", type=rtt_sweep_option, metavar="RTTS",

@@ -32,11 +32,13 @@ def pairbench(
 
 def smoke_run(urls: ServiceUrls, cwd: Path, extra_env: dict[str, str] | None = None) -> Path:
     before = set((cwd / "results").glob("*-smoke*"))
-    # --no-micro: the gate reads no microbenchmark.
+    # The gate reads no microbenchmark and no report, only the stats tables.
     ran = pairbench("run", "--profile", "smoke", "--only", "n_plus_one", "--no-micro",
-                    urls=urls, cwd=cwd, extra_env=extra_env)  # fmt: skip
+                    "--no-report", urls=urls, cwd=cwd, extra_env=extra_env)  # fmt: skip
     assert ran.returncode == 0, ran.stdout + ran.stderr
     (run_dir,) = set((cwd / "results").glob("*-smoke*")) - before
+    assert "report:  not built (--no-report)" in ran.stdout
+    assert not (cwd / "reports" / run_dir.name).exists()
     return run_dir
 
 
