@@ -21,6 +21,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ class Tally:
     """What the fuzzing sent, for the summary line: requests per operation, failures."""
 
     requests: Counter[str] = field(default_factory=Counter)
+    seconds: Counter[str] = field(default_factory=Counter)  # per operation, for COSTLY
     skipped_costly: int = 0
     failed: set[str] = field(default_factory=set)
 
@@ -141,7 +143,8 @@ def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
         request,
         f"\nschema fuzzing, seed {SEED}: {len(found.requests)} operations, "
         f"{sum(found.requests.values())} requests ({found.skipped_costly} costly ones skipped), "
-        f"{len(found.failed)} failed{failed}",
+        f"{len(found.failed)} failed{failed}; slowest: "
+        + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in found.seconds.most_common(4)),
     )
 
 
@@ -184,7 +187,11 @@ def send_unless_costly(case: Case, tally: Tally, **kwargs: Any) -> Any:
             tally.skipped_costly += 1
             hypothesis.reject()
     tally.requests[case.operation.label] += 1
-    return case.call(**kwargs)
+    started = time.perf_counter()
+    try:
+        return case.call(**kwargs)
+    finally:
+        tally.seconds[case.operation.label] += time.perf_counter() - started
 
 
 def test_every_format_in_the_schema_is_one_the_fuzzing_can_generate(fuzzed_app: str) -> None:
