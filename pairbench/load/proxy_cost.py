@@ -5,7 +5,9 @@ upstream stub's item with no latency), timed one at a time: directly, then throu
 proxy at RTT 0 (the proxy's own added latency, and its CPU per round trip) and at each RTT
 the run uses, these settings taking turns in blocks on one connection. The extra time per
 round trip over the RTT-0 figure is the delay the app really got; it should match the RTT
-asked for within AGREEMENT. During the load, each proxy's share of a core is watched too.
+asked for within AGREEMENT. The proxy's CPU per round trip at each setting says what its
+punctuality costs (it polls and spins through the last µs of each delay). During the load,
+each proxy's share of a core is watched too.
 """
 
 import asyncio
@@ -133,14 +135,14 @@ def measure_proxy(
         for rtt in settings
     }
     at_zero = _median_us(times[0.0])
-    cpu_us = cpu[0.0] * 1e6 / (per_block * BLOCKS)
+    cpu_us = {rtt: seconds * 1e6 / (per_block * BLOCKS) for rtt, seconds in cpu.items()}
     delays = []
     for rtt_ms in settings[1:]:
         extra_ms = (_median_us(times[rtt_ms]) - at_zero) / 1000
         error = extra_ms / rtt_ms - 1
         delays.append(
             {"rtt_ms": rtt_ms, "extra_ms": round(extra_ms, 4), "error": round(error, 4),
-             "agrees": abs(error) <= AGREEMENT}
+             "agrees": abs(error) <= AGREEMENT, "cpu_us_per_round_trip": round(cpu_us[rtt_ms], 1)}
         )  # fmt: skip
     lateness_us = float(proxy.stats()["lateness_us"])  # the busier the machine, the later
     proxy.set_rtt(run_rtt_ms)
@@ -151,7 +153,7 @@ def measure_proxy(
         "direct_us": round(direct, 1),
         "through_proxy_us": round(at_zero, 1),
         "added_us": round(at_zero - direct, 1),
-        "cpu_us_per_round_trip": round(cpu_us, 1),
+        "cpu_us_per_round_trip": round(cpu_us[0.0], 1),
         "delays": delays,
         "wake_lateness_us": round(lateness_us, 1),
         "agreement": AGREEMENT,
@@ -182,7 +184,8 @@ def measure_proxies(
         rtt = distance.rtt_of(kind)
         cost = measure_proxy(proxy, direct[kind], (rtt, *distance.sweep_ms), rtt)
         delays = ", ".join(
-            f"{delay['extra_ms']:.3f} ms at {delay['rtt_ms']:g} ({delay['error']:+.1%})"
+            f"{delay['extra_ms']:.3f} ms at {delay['rtt_ms']:g} ({delay['error']:+.1%}, "
+            f"{delay['cpu_us_per_round_trip']:.0f} µs CPU)"
             for delay in cost["delays"]
         )
         added, cpu = cost["added_us"], cost["cpu_us_per_round_trip"]
