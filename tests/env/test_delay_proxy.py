@@ -30,7 +30,7 @@ from pairbench.env.distance import (
 from pairbench.env.punctual_selector import PunctualSelector
 from pairbench.env.services import ServiceUrls, normalize_database_url
 from pairbench.env.upstream import Upstream
-from pairbench.load.proxy_cost import database_round_trips, measure_proxy
+from pairbench.load.proxy_cost import NO_BLOCK, database_round_trips, measure_proxy
 
 ROUND_TRIPS = 40
 
@@ -47,7 +47,7 @@ def test_each_round_trip_through_the_proxy_takes_at_least_the_rtt(
     """N sequential `SELECT 1` take N x RTT or more: the delay is per round trip, both ways."""
     rtt_ms = 2.0
     with running_proxy(DATABASE, service_urls.database_url, rtt_ms, tmp_path / "p.log") as proxy:
-        (times,) = database_round_trips(proxy.url, [lambda: None], ROUND_TRIPS)
+        (times,) = database_round_trips(proxy.url, [NO_BLOCK], ROUND_TRIPS)
     assert len(times) == ROUND_TRIPS
     assert sum(times) >= ROUND_TRIPS * rtt_ms / 1000
     assert min(times) >= rtt_ms / 1000
@@ -183,6 +183,11 @@ def test_the_measured_cost_reports_the_delay_the_rtt_asked_for(
         assert proxy.stats()["rtt_ms"] == 0.5  # left at the run's RTT
     assert [delay["rtt_ms"] for delay in cost["delays"]] == [0.5, 2.0]
     assert cost["delays"][1]["extra_ms"] >= 2.0 * 0.9  # a lower bound cannot be flaky
+    for delay in cost["delays"]:  # judged net of what idling as long costs without the proxy
+        net = (delay["extra_ms"] - delay["idle_ms"]) / delay["rtt_ms"] - 1
+        assert delay["proxy_error"] == pytest.approx(net, abs=1e-3)
+        assert delay["agrees"] == (abs(delay["proxy_error"]) <= cost["agreement"])
+        assert delay["cpu_us_per_round_trip"] > 0
     assert cost["cpu_us_per_round_trip"] > 0 and cost["direct_us"] > 0
 
 
