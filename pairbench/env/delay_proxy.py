@@ -8,36 +8,38 @@ came before it), bytes keep their order, and a new connection's first bytes wait
 more, for the TCP handshake that the loopback accept skipped. It sits below the driver, so
 every protocol round trip (connect, auth, prepare, execute) pays, not just each query.
 
-Timing is the point, so the loop waits in select(2), whose timeout has microseconds
-(epoll's has milliseconds: a 0.25 ms delay would sleep 1 ms), with the timer slack at
-1 ns. A chunk never leaves early, so a round trip takes at least the RTT; how late the
-loop wakes (tens of µs on a quiet machine, far more on a busy one) comes on top, which
-is why the harness measures the delay the proxy really adds (pairbench.load.proxy_cost).
-select(2) watches at most 1024 descriptors: ~500 connections at once, far more than the
-app's pools and a run's users open.
+Timing is the point, and a chunk never leaves early, so a round trip takes at least the
+RTT; lateness would come on top. The kernel wakes the loop late (tens of µs, twice per
+round trip), so the loop's selector wakes a margin early and polls the rest of the wait
+(pairbench.env.punctual_selector); the loop's own turn until a chunk's timer runs takes
+a few µs more, so each timer is set a lead before the chunk is due and the flush spins
+until it is due. Both margins follow the lateness they cover (bounded: MAX_MARGIN_S,
+MAX_LEAD_S), and both cost CPU: the harness measures the delay the proxy really adds and
+its CPU per round trip (pairbench.load.proxy_cost). select(2) watches at most 1024
+descriptors: ~500 connections at once, far more than the app's pools and a run's users open.
 
 Run as `python -m pairbench.env.delay_proxy --port P --control-port C --target T
 --rtt-ms R`, T being HOST:PORT or a unix socket path. The control port takes one line
 per command: `rtt MS` sets the round trip (for chunks read from then on) and answers
-`ok`; `stats` answers a JSON line: rtt_ms, connections, open, bytes, lateness_us.
+`ok`; `stats` answers a JSON line: rtt_ms, connections, open, bytes, lateness_us (how late
+chunks leave, a running mean), lead_us, margin_us and polled_ms (the CPU spent polling).
 """
 
 import argparse
 import asyncio
 import collections
-import ctypes
 import json
-import selectors
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench_app.parent_watch import exit_with_parent
+from pairbench.env.punctual_selector import PunctualSelector, WakeMargin, precise_timers
 
 LOOPBACK = "127.0.0.1"
 READY_LINE = "delay proxy ready"
-PR_SET_TIMERSLACK = 29  # linux/prctl.h
-LATENESS_WEIGHT = 0.05  # of each new wake-up's lateness in its running mean (a statistic)
+LATENESS_WEIGHT = 0.05  # of each chunk's lateness in the running mean (a statistic)
+MAX_LEAD_S = 50e-6  # the most a chunk's timer runs before it is due (then it spins)
 HIGH_WATER = 1 << 20  # bytes buffered towards a slow reader before its source is paused
 
 
@@ -46,7 +48,8 @@ class Clock:
     """The round trip now in force, and what the proxy has seen (its `stats`)."""
 
     rtt_s: float
-    lateness_s: float = 0.0
+    lateness_s: float = 0.0  # how late chunks leave, a running mean
+    lead: WakeMargin = field(default_factory=lambda: WakeMargin(MAX_LEAD_S))
     connections: int = 0
     open: int = 0
     bytes: int = 0
@@ -68,6 +71,7 @@ class Direction:
         self.extra_s = extra_s  # added to the first chunk only: the handshake's round trip
         self.eof = False
         self.timer: asyncio.TimerHandle | None = None
+        self.wake_at = 0.0  # when the pending timer was set to run
         self.timed = False  # the pending timer was set for the future: its lateness counts
 
     def push(self, data: bytes) -> None:
@@ -94,19 +98,23 @@ class Direction:
                 self.sink.write_eof()
                 self.on_eof()
             return
-        self.timed = self.queue[0][0] > self.loop.time()  # not a chunk already overdue
-        self.timer = self.loop.call_at(self.queue[0][0], self._flush)
+        self.wake_at = self.queue[0][0] - self.clock.lead.margin_s
+        self.timed = self.wake_at > self.loop.time()  # not a chunk already overdue
+        self.timer = self.loop.call_at(self.wake_at, self._flush)
 
     def _flush(self) -> None:
         """Write every chunk due by now; never one early, so a round trip takes the RTT or more."""
         self.timer = None
-        now = self.loop.time()
         if self.sink is None or self.sink.is_closing():
             self.queue.clear()
             return
+        now, due = self.loop.time(), self.queue[0][0]
         if self.timed:
-            lateness = now - self.queue[0][0]
-            self.clock.lateness_s += LATENESS_WEIGHT * (lateness - self.clock.lateness_s)
+            self.clock.lead.add(now - self.wake_at)
+        while now < due:  # the timer ran up to a lead early: spin the rest, never send early
+            now = self.loop.time()
+        if self.timed:
+            self.clock.lateness_s += LATENESS_WEIGHT * (now - due - self.clock.lateness_s)
         while self.queue and self.queue[0][0] <= now:
             self.sink.write(self.queue.popleft()[1])
         self._schedule()
@@ -219,7 +227,10 @@ async def connect_upstream(target: str, pair: Pair) -> None:
 
 
 async def serve_control(
-    clock: Clock, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    clock: Clock,
+    selector: PunctualSelector,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
 ) -> None:
     while line := await reader.readline():
         command, _, argument = line.decode().strip().partition(" ")
@@ -232,7 +243,10 @@ async def serve_control(
         elif command == "stats":
             figures = {"rtt_ms": clock.rtt_s * 1000, "connections": clock.connections,
                        "open": clock.open, "bytes": clock.bytes,
-                       "lateness_us": clock.lateness_s * 1e6}  # fmt: skip
+                       "lateness_us": clock.lateness_s * 1e6,
+                       "lead_us": clock.lead.margin_s * 1e6,
+                       "margin_us": selector.margin.margin_s * 1e6,
+                       "polled_ms": selector.polled_s * 1e3}  # fmt: skip
             writer.write((json.dumps(figures) + "\n").encode())
         else:
             writer.write(b"error: commands are `rtt MS` and `stats`\n")
@@ -240,7 +254,9 @@ async def serve_control(
     writer.close()
 
 
-async def serve(port: int, control_port: int, target: str, rtt_ms: float) -> None:
+async def serve(
+    port: int, control_port: int, target: str, rtt_ms: float, selector: PunctualSelector
+) -> None:
     clock = Clock(rtt_ms / 1000)
     loop = asyncio.get_running_loop()
 
@@ -251,19 +267,13 @@ async def serve(port: int, control_port: int, target: str, rtt_ms: float) -> Non
 
     proxy = await loop.create_server(accept, LOOPBACK, port, backlog=1024)
     control = await asyncio.start_server(
-        lambda reader, writer: serve_control(clock, reader, writer), LOOPBACK, control_port
+        lambda reader, writer: serve_control(clock, selector, reader, writer),
+        LOOPBACK,
+        control_port,
     )
     print(f"{READY_LINE}: {LOOPBACK}:{port} -> {target}, rtt {rtt_ms:g} ms", flush=True)
     async with proxy, control:
         await asyncio.gather(proxy.serve_forever(), control.serve_forever())
-
-
-def precise_timers() -> None:
-    """Ask the kernel to wake us on time (the default slack is 50 µs); Linux only."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
 
 
 def main() -> None:
@@ -275,9 +285,12 @@ def main() -> None:
     args = parser.parse_args()
     exit_with_parent()
     precise_timers()
-    loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
+    selector = PunctualSelector()
+    loop = asyncio.SelectorEventLoop(selector)
     try:
-        loop.run_until_complete(serve(args.port, args.control_port, args.target, args.rtt_ms))
+        loop.run_until_complete(
+            serve(args.port, args.control_port, args.target, args.rtt_ms, selector)
+        )
     except KeyboardInterrupt:
         pass
     finally:

@@ -142,9 +142,13 @@ class DelayProxy:
         return found
 
     def cpu_s(self) -> float:
-        """CPU seconds (user + system) the proxy process has used so far."""
-        times = psutil.Process(self.pid).cpu_times()
-        return float(times.user + times.system)
+        """CPU seconds the proxy process has used so far: to the ns from Linux's schedstat
+        (a round trip's share is µs; the ticks of user + system time are 10 ms)."""
+        try:
+            return int(Path(f"/proc/{self.pid}/schedstat").read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            times = psutil.Process(self.pid).cpu_times()
+            return float(times.user + times.system)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 and the RTT sweep's points probed with the data stores' delay proxies at each round trip.
 Both write probe.csv (pairbench.load.probe measures each variant)."""
 
+import math
 from pathlib import Path
 
 import httpx
@@ -15,13 +16,19 @@ from pairbench.load.probe import probe
 from pairbench.plan import Point
 from pairbench.profiles import PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
 
+# The RTTs take turns this many times, so the machine's drift (other processes come and go)
+# falls on all of them alike, not on whichever RTT was probed while it was busy.
+SWEEP_TURNS = 4
 
-def probe_points(app: AppServer, points: list[Point], profile: Profile) -> pd.DataFrame:
+
+def probe_points(
+    app: AppServer, points: list[Point], requests: int, budget_s: float
+) -> pd.DataFrame:
     """One request at a time per variant: the cost split without load (see pairbench.load.probe)."""
     with httpx.Client(base_url=app.base_url, timeout=REQUEST_TIMEOUT_S) as client:
         targets = [(point.technique, point.label, point.params) for point in points]
         return probe(
-            client, targets, PROBE_REQUESTS, profile.probe_budget_s,
+            client, targets, requests, budget_s,
             lambda technique: reset(client, technique),
             app.pids,  # memory hook: each request's rise of the app's memory is recorded
         )  # fmt: skip
@@ -39,7 +46,7 @@ def probe_uncontended(
         return found
     log(f"probing each variant at {len(points)} point(s), up to {PROBE_REQUESTS} sequential "
         f"requests or {profile.probe_budget_s:g} s each ...")  # fmt: skip
-    found = probe_points(app, points, profile)
+    found = probe_points(app, points, PROBE_REQUESTS, profile.probe_budget_s)
     found.to_csv(run_dir / results.PROBE, index=False)
     return found
 
@@ -54,16 +61,22 @@ def probe_rtt_sweep(
     log: Log,
 ) -> None:
     """The RTT sweep's points probed like the others, each with both data stores' proxies at
-    its round trip (all points of one RTT together); appended to probe.csv."""
+    its round trip (all points of one RTT together, the RTTs taking SWEEP_TURNS turns);
+    appended to probe.csv."""
     swept = [proxies[kind] for kind in SWEPT]
     found = [pd.read_csv(run_dir / results.PROBE)]
+    requests = math.ceil(PROBE_REQUESTS / SWEEP_TURNS)
+    log(f"RTT sweep: PostgreSQL and Redis at {', '.join(f'{rtt:g}' for rtt in distance.sweep_ms)} "
+        f"ms, taking {SWEEP_TURNS} turns of up to {requests} requests per variant")  # fmt: skip
     try:
-        for rtt_ms in distance.sweep_ms:
-            at_rtt = [point for point in points if point.rtt_ms == rtt_ms]
-            log(f"RTT sweep: {len(at_rtt)} point(s) with PostgreSQL and Redis {rtt_ms:g} ms away")
-            for proxy in swept:
-                proxy.set_rtt(rtt_ms)
-            found.append(probe_points(app, at_rtt, profile))
+        for _ in range(SWEEP_TURNS):
+            for rtt_ms in distance.sweep_ms:
+                at_rtt = [point for point in points if point.rtt_ms == rtt_ms]
+                for proxy in swept:
+                    proxy.set_rtt(rtt_ms)
+                found.append(
+                    probe_points(app, at_rtt, requests, profile.probe_budget_s / SWEEP_TURNS)
+                )
     finally:
         for proxy in swept:
             proxy.set_rtt(distance.rtt_of(proxy.kind))

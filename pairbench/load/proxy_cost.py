@@ -4,8 +4,14 @@ The smallest round trip each dependency knows (PostgreSQL `SELECT 1`, Redis `PIN
 upstream stub's item with no latency), timed one at a time: directly, then through the
 proxy at RTT 0 (the proxy's own added latency, and its CPU per round trip) and at each RTT
 the run uses, these settings taking turns in blocks on one connection. The extra time per
-round trip over the RTT-0 figure is the delay the app really got; it should match the RTT
-asked for within AGREEMENT. During the load, each proxy's share of a core is watched too.
+round trip over the RTT-0 figure is the delay the app really got. Part of it is not the
+proxy's: a client and a server that wait idle for a round trip wake and run slower after
+it (their CPUs idle, their caches go to other processes), by tens of µs on a shared VM, as
+they would across a real network. So each RTT also has its reference: RTT 0 with the client
+idle for the RTT before each round trip. The extra over that reference is the proxy's own
+delay, which should match the RTT asked for within AGREEMENT. The proxy's CPU per round
+trip at each setting says what its punctuality costs (it polls and spins through the last
+µs of each delay). During the load, each proxy's share of a core is watched too.
 """
 
 import asyncio
@@ -29,23 +35,28 @@ WARMUP_ROUND_TRIPS = 20
 AGREEMENT = 0.10  # measured extra per round trip vs the RTT asked for
 TIMEOUT_S = 10.0
 
-# (service URL, what to do before each block, round trips per block) -> seconds of each
-# round trip, per block
-RoundTrips = Callable[[str, list[Callable[[], None]], int], list[list[float]]]
+# What to do before a block of round trips, and the seconds to idle before each of them
+Block = tuple[Callable[[], None], float]
+NO_BLOCK: Block = (lambda: None, 0.0)
+
+# (service URL, blocks, round trips per block) -> seconds of each round trip, per block
+RoundTrips = Callable[[str, list[Block], int], list[list[float]]]
 
 Log = Callable[[str], None]
 
 
 def _timed_blocks(
-    round_trip: Callable[[], object], blocks: list[Callable[[], None]], count: int
+    round_trip: Callable[[], object], blocks: list[Block], count: int
 ) -> list[list[float]]:
     for _ in range(WARMUP_ROUND_TRIPS):
         round_trip()
     found = []
-    for before in blocks:
+    for before, idle_s in blocks:
         before()
         times = []
         for _ in range(count):
+            if idle_s > 0:
+                time.sleep(idle_s)
             started = time.perf_counter()
             round_trip()
             times.append(time.perf_counter() - started)
@@ -53,9 +64,7 @@ def _timed_blocks(
     return found
 
 
-def database_round_trips(
-    url: str, blocks: list[Callable[[], None]], count: int
-) -> list[list[float]]:
+def database_round_trips(url: str, blocks: list[Block], count: int) -> list[list[float]]:
     """`SELECT 1` on one asyncpg connection, each round trip run to completion by a loop of
     its own (the loop's turn costs the same with and without the proxy)."""
     dsn = normalize_database_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -72,7 +81,7 @@ def database_round_trips(
         loop.close()
 
 
-def redis_round_trips(url: str, blocks: list[Callable[[], None]], count: int) -> list[list[float]]:
+def redis_round_trips(url: str, blocks: list[Block], count: int) -> list[list[float]]:
     client = redis.Redis.from_url(url, socket_timeout=TIMEOUT_S)
     try:
         return _timed_blocks(client.ping, blocks, count)
@@ -80,9 +89,7 @@ def redis_round_trips(url: str, blocks: list[Callable[[], None]], count: int) ->
         client.close()
 
 
-def upstream_round_trips(
-    url: str, blocks: list[Callable[[], None]], count: int
-) -> list[list[float]]:
+def upstream_round_trips(url: str, blocks: list[Block], count: int) -> list[list[float]]:
     with httpx.Client(base_url=url, timeout=TIMEOUT_S) as client:
 
         def item() -> None:
@@ -110,37 +117,45 @@ def measure_proxy(
     round_trips = round_trip_of(proxy.kind)
     per_block = ROUND_TRIPS // BLOCKS
     direct = _median_us(
-        [t for block in round_trips(direct_url, [lambda: None], ROUND_TRIPS) for t in block]
+        [t for block in round_trips(direct_url, [NO_BLOCK], ROUND_TRIPS) for t in block]
     )
-    settings = [0.0, *sorted({rtt for rtt in rtts_ms if rtt > 0})]
-    order = [rtt for _ in range(BLOCKS) for rtt in settings]
-    cpu = {rtt: 0.0 for rtt in settings}
-    marks: list[tuple[float, float]] = []  # (setting, proxy CPU seconds) as each block starts
+    rtts = sorted({rtt for rtt in rtts_ms if rtt > 0})
+    # (RTT through the proxy, ms idle before each round trip): RTT 0, each RTT, each reference
+    settings = [(0.0, 0.0), *((rtt, 0.0) for rtt in rtts), *((0.0, rtt) for rtt in rtts)]
+    order = [setting for _ in range(BLOCKS) for setting in settings]
+    cpu = {setting: 0.0 for setting in settings}
+    marks: list[tuple[tuple[float, float], float]] = []  # (setting, proxy CPU s) per block
 
-    def setter(rtt_ms: float) -> Callable[[], None]:
+    def block(setting: tuple[float, float]) -> Block:
         def before() -> None:
-            marks.append((rtt_ms, proxy.cpu_s()))
-            proxy.set_rtt(rtt_ms)
+            marks.append((setting, proxy.cpu_s()))
+            proxy.set_rtt(setting[0])
 
-        return before
+        return before, setting[1] / 1000
 
-    blocks = round_trips(proxy.url, [setter(rtt) for rtt in order], per_block)
-    marks.append((math.nan, proxy.cpu_s()))
-    for (rtt, started), (_, ended) in zip(marks, marks[1:], strict=False):
-        cpu[rtt] += ended - started
-    times = {
-        rtt: [t for got, block in zip(order, blocks, strict=True) if got == rtt for t in block]
-        for rtt in settings
+    blocks = round_trips(proxy.url, [block(setting) for setting in order], per_block)
+    marks.append(((math.nan, math.nan), proxy.cpu_s()))
+    for (setting, started), (_, ended) in zip(marks, marks[1:], strict=False):
+        cpu[setting] += ended - started
+    median_us = {
+        setting: _median_us(
+            [t for got, times in zip(order, blocks, strict=True) if got == setting for t in times]
+        )
+        for setting in settings
     }
-    at_zero = _median_us(times[0.0])
-    cpu_us = cpu[0.0] * 1e6 / (per_block * BLOCKS)
+    at_zero = median_us[(0.0, 0.0)]
+    cpu_us = {setting: seconds * 1e6 / (per_block * BLOCKS) for setting, seconds in cpu.items()}
     delays = []
-    for rtt_ms in settings[1:]:
-        extra_ms = (_median_us(times[rtt_ms]) - at_zero) / 1000
+    for rtt_ms in rtts:
+        extra_ms = (median_us[(rtt_ms, 0.0)] - at_zero) / 1000
+        idle_ms = (median_us[(0.0, rtt_ms)] - at_zero) / 1000  # the reference's extra
         error = extra_ms / rtt_ms - 1
+        proxy_error = round((extra_ms - idle_ms) / rtt_ms - 1, 4)
         delays.append(
             {"rtt_ms": rtt_ms, "extra_ms": round(extra_ms, 4), "error": round(error, 4),
-             "agrees": abs(error) <= AGREEMENT}
+             "idle_ms": round(idle_ms, 4), "proxy_error": proxy_error,
+             "agrees": abs(proxy_error) <= AGREEMENT,
+             "cpu_us_per_round_trip": round(cpu_us[(rtt_ms, 0.0)], 1)}
         )  # fmt: skip
     lateness_us = float(proxy.stats()["lateness_us"])  # the busier the machine, the later
     proxy.set_rtt(run_rtt_ms)
@@ -151,7 +166,7 @@ def measure_proxy(
         "direct_us": round(direct, 1),
         "through_proxy_us": round(at_zero, 1),
         "added_us": round(at_zero - direct, 1),
-        "cpu_us_per_round_trip": round(cpu_us, 1),
+        "cpu_us_per_round_trip": round(cpu_us[(0.0, 0.0)], 1),
         "delays": delays,
         "wake_lateness_us": round(lateness_us, 1),
         "agreement": AGREEMENT,
@@ -182,7 +197,9 @@ def measure_proxies(
         rtt = distance.rtt_of(kind)
         cost = measure_proxy(proxy, direct[kind], (rtt, *distance.sweep_ms), rtt)
         delays = ", ".join(
-            f"{delay['extra_ms']:.3f} ms at {delay['rtt_ms']:g} ({delay['error']:+.1%})"
+            f"{delay['extra_ms']:.3f} ms at {delay['rtt_ms']:g} ({delay['error']:+.1%}, or "
+            f"{delay['proxy_error']:+.1%} net of the {delay['idle_ms'] * 1000:.0f} µs that "
+            f"idling as long costs; {delay['cpu_us_per_round_trip']:.0f} µs CPU)"
             for delay in cost["delays"]
         )
         added, cpu = cost["added_us"], cost["cpu_us_per_round_trip"]

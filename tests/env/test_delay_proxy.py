@@ -3,6 +3,7 @@ connections, clean close; and the URLs and durations it is given."""
 
 import asyncio
 import os
+import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import redis
 import redis.asyncio
 
+from pairbench.env.delay_proxy import MAX_LEAD_S, Clock, Direction
 from pairbench.env.distance import (
     DATABASE,
     REDIS,
@@ -25,9 +27,10 @@ from pairbench.env.distance import (
     running_proxy,
     via_proxy,
 )
+from pairbench.env.punctual_selector import PunctualSelector
 from pairbench.env.services import ServiceUrls, normalize_database_url
 from pairbench.env.upstream import Upstream
-from pairbench.load.proxy_cost import database_round_trips, measure_proxy
+from pairbench.load.proxy_cost import NO_BLOCK, database_round_trips, measure_proxy
 
 ROUND_TRIPS = 40
 
@@ -44,10 +47,57 @@ def test_each_round_trip_through_the_proxy_takes_at_least_the_rtt(
     """N sequential `SELECT 1` take N x RTT or more: the delay is per round trip, both ways."""
     rtt_ms = 2.0
     with running_proxy(DATABASE, service_urls.database_url, rtt_ms, tmp_path / "p.log") as proxy:
-        (times,) = database_round_trips(proxy.url, [lambda: None], ROUND_TRIPS)
+        (times,) = database_round_trips(proxy.url, [NO_BLOCK], ROUND_TRIPS)
     assert len(times) == ROUND_TRIPS
     assert sum(times) >= ROUND_TRIPS * rtt_ms / 1000
     assert min(times) >= rtt_ms / 1000
+
+
+class RecordingSink(asyncio.Transport):
+    """A transport that keeps each chunk with the loop's time when it was written."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.loop = loop
+        self.written: list[tuple[float, bytes]] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written.append((self.loop.time(), bytes(data)))
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def test_no_chunk_leaves_before_it_is_due() -> None:
+    """Timers set to run a whole lead early, the selector waking its whole margin early: the
+    flush spins, so each chunk is written at or after read time + RTT/2, in order."""
+    rtt_s, chunks = 0.5e-3, 200
+    selector = PunctualSelector()
+    selector.margin.margin_s = selector.margin.most_s
+    loop = asyncio.SelectorEventLoop(selector)
+    clock = Clock(rtt_s)
+    clock.lead.margin_s = MAX_LEAD_S
+    clock.lead.up_s = clock.lead.down_s = 0.0  # the lead stays at its most
+    sink = RecordingSink(loop)
+    due: list[float] = []
+    pace = random.Random(13)
+
+    async def send() -> None:
+        direction = Direction(loop, clock, 0.0, lambda: None)
+        direction.attach(sink)
+        for index in range(chunks):
+            direction.push(index.to_bytes(2, "big"))
+            due.append(direction.queue[-1][0])  # read time + RTT/2
+            await asyncio.sleep(pace.choice([0.0, 50e-6, 0.2e-3, 1e-3]))  # bursts and gaps
+        while len(sink.written) < chunks and loop.time() < due[-1] + 1.0:
+            await asyncio.sleep(1e-3)
+
+    try:
+        loop.run_until_complete(send())
+    finally:
+        loop.close()
+    assert [data for _, data in sink.written] == [i.to_bytes(2, "big") for i in range(chunks)]
+    assert all(written >= due_at for (written, _), due_at in zip(sink.written, due, strict=True))
 
 
 def test_a_new_connection_waits_one_more_round_trip_for_the_handshake(
@@ -133,6 +183,11 @@ def test_the_measured_cost_reports_the_delay_the_rtt_asked_for(
         assert proxy.stats()["rtt_ms"] == 0.5  # left at the run's RTT
     assert [delay["rtt_ms"] for delay in cost["delays"]] == [0.5, 2.0]
     assert cost["delays"][1]["extra_ms"] >= 2.0 * 0.9  # a lower bound cannot be flaky
+    for delay in cost["delays"]:  # judged net of what idling as long costs without the proxy
+        net = (delay["extra_ms"] - delay["idle_ms"]) / delay["rtt_ms"] - 1
+        assert delay["proxy_error"] == pytest.approx(net, abs=1e-3)
+        assert delay["agrees"] == (abs(delay["proxy_error"]) <= cost["agreement"])
+        assert delay["cpu_us_per_round_trip"] > 0
     assert cost["cpu_us_per_round_trip"] > 0 and cost["direct_us"] > 0
 
 
