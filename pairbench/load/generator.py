@@ -9,10 +9,9 @@ process of their own (pairbench.load.segment_apps). Closed loop drives
 Locust as a library (an Environment and a local runner per segment, with the same user
 classes as scenarios/locustfile.py); open loop runs pairbench.load.open_loop's schedule.
 
-A closed-loop segment's warm-up lasts until latency settles (two consecutive windows'
-medians within SETTLED_CHANGE of each other), at least `warmup_min` and at most
-`warmup_max` seconds; the reply says when measuring began, and the samples before that
-are warm-up.
+A closed-loop segment's warm-up lasts until latency settles (pairbench.load.settle), at
+least `warmup_min` and at most `warmup_max` seconds; the reply says when measuring began,
+and the samples before that are warm-up.
 """
 
 import locust  # noqa: F401, I001 - first: it monkey-patches the process for gevent
@@ -20,7 +19,6 @@ import locust  # noqa: F401, I001 - first: it monkey-patches the process for gev
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 import traceback
@@ -37,64 +35,13 @@ from locust.runners import LocalRunner
 from pairbench.env.server import LOOPBACK
 from pairbench.load.distributed import Master, quit_now
 from pairbench.load.open_loop import Schedule, run_schedule
+from pairbench.load.settle import SettleWatch
 from pairbench.profiles import LOCUST_MASTER_PORT
 from pairbench.results import TARGET_NAME
 from scenarios.samples import SampleRecorder
 from scenarios.users import users_for
 
-WINDOW_S = 0.25  # latency windows compared to tell that warm-up is over
-SETTLED_CHANGE = 0.15  # medians of two windows this close: settled
-MIN_WINDOW_SAMPLES = 5
-POLL_S = 0.05
 STOP_TIMEOUT_S = 30.0  # at a segment's end, how long in-flight requests may take to answer
-
-
-class SettleWatch:
-    """Watches latencies: warm-up is over once two full windows agree on the median;
-    then it counts the requests sent after measuring began."""
-
-    def __init__(self) -> None:
-        self.started = time.time()
-        self.windows: dict[int, list[float]] = {}
-        self.measure_start = float("inf")
-        self.measured = 0
-
-    def on_request(self, response_time: float, start_time: float, **_: Any) -> None:
-        finished = start_time + response_time / 1000.0
-        index = int((finished - self.started) / WINDOW_S)
-        self.windows.setdefault(index, []).append(response_time)
-        if start_time >= self.measure_start:
-            self.measured += 1
-
-    def on_rows(self, rows: list[list[Any]]) -> None:
-        """Raw sample rows shipped by Locust workers (t_start, latency_ms first)."""
-        for row in rows:
-            self.on_request(response_time=float(row[1]), start_time=float(row[0]))
-
-    def settled(self, now: float) -> bool:
-        current = int((now - self.started) / WINDOW_S)  # still filling: not compared
-        full = [self.windows.get(index, []) for index in (current - 2, current - 1)]
-        if any(len(window) < MIN_WINDOW_SAMPLES for window in full):
-            return False
-        older, newer = (statistics.median(window) for window in full)
-        return older > 0 and abs(newer / older - 1.0) <= SETTLED_CHANGE
-
-    def wait(self, minimum_s: float, maximum_s: float) -> float:
-        """Sleep until settled (within the bounds); returns when measuring starts."""
-        while True:
-            gevent.sleep(POLL_S)
-            now = time.time()
-            elapsed = now - self.started
-            if elapsed >= maximum_s or (elapsed >= minimum_s and self.settled(now)):
-                self.measure_start = now
-                return now
-
-    def measure(self, seconds: float, min_requests: int, max_seconds: float) -> None:
-        """Sleep `seconds`, longer (up to `max_seconds`) until `min_requests` have answered."""
-        gevent.sleep(seconds)
-        deadline = self.measure_start + max_seconds
-        while self.measured < min_requests and time.time() < deadline:
-            gevent.sleep(POLL_S)
 
 
 def closed_segment(command: dict[str, Any], master: Master | None = None) -> dict[str, Any]:
@@ -109,7 +56,7 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
         *users_for(command["technique"], TARGET_NAME, command["target"])
     ]
     recorder = SampleRecorder(command["samples"])
-    watch = SettleWatch()
+    watch = SettleWatch(float(command["warmup_max"]))
     runner, workers, tally = None, 0, {}
     try:
         if master is None:
