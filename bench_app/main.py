@@ -4,7 +4,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from sqlalchemy import text
 
 from bench_app import loop_lag, metrics, slow_queries
@@ -14,7 +14,12 @@ from bench_app.metering import CostMeterMiddleware
 from bench_app.metrics import AppMetrics, MetricsMiddleware
 from bench_app.redis_client import make_redis
 from bench_app.regression_switch import RegressionSwitch
-from bench_app.responses import REDIS_UNREACHABLE, redis_unavailable
+from bench_app.responses import (
+    DATABASE_UNAVAILABLE,
+    DATABASE_UNREACHABLE,
+    REDIS_UNREACHABLE,
+    redis_unavailable,
+)
 from bench_app.settings import Settings, get_settings
 from bench_app.slow_queries import SlowQueryLog
 from bench_app.techniques import all_techniques
@@ -67,11 +72,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for technique in all_techniques().values():
         app.include_router(technique.router)
 
-    @app.get("/health")
+    @app.get("/health", responses=DATABASE_UNAVAILABLE)
     async def health() -> dict[str, str]:
         """Ready when the database answers; says which process answered (of several workers)."""
-        async with app.state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        try:
+            async with app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except DATABASE_UNREACHABLE as error:
+            detail = f"PostgreSQL could not be reached ({type(error).__name__}); retry later"
+            raise HTTPException(status_code=503, detail=detail) from error
         return {"status": "ok", "process": str(os.getpid())}
 
     @app.get("/health/live")

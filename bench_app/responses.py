@@ -11,12 +11,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 
 Responses = dict[int | str, dict[str, Any]]
 
 # redis-py's errors for a server that cannot be reached or answers too late; the others
 # (a wrong type, a failed script) are bugs, and stay a 500.
 REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+# PostgreSQL down, restarting or refusing: the driver's errors (wrapped by SQLAlchemy), a
+# refused or reset socket, a connect that timed out. Only /health answers them: a 503.
+DATABASE_UNREACHABLE = (DBAPIError, OSError, TimeoutError)
 
 
 class ErrorDetail(BaseModel):
@@ -37,6 +41,11 @@ NOT_MODIFIED: Responses = {
 # from the source instead, so a cached read never says 503.
 REDIS_UNAVAILABLE: Responses = {
     503: {"model": ErrorDetail, "description": "Redis could not be reached: nothing was done."}
+}
+
+
+DATABASE_UNAVAILABLE: Responses = {
+    503: {"model": ErrorDetail, "description": "PostgreSQL could not be reached: not ready."}
 }
 
 
