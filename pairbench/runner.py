@@ -44,7 +44,7 @@ from pairbench.load.segment import LoadError, running_generator
 from pairbench.load.slow_queries import save_slow_queries
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points, rtt_sweep_points
 from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
-from pairbench.report.code_view import capture_sources
+from pairbench.sources import capture_sources
 from pairbench.stats.stage import write_tables
 from pairbench.topology import Topology
 

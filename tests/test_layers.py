@@ -1,7 +1,8 @@
 """The pipeline's layering: stats computes and never renders; report and gate only read.
 
 Report and gate depend on stats, never the reverse; nothing in stats draws or formats
-HTML; nothing in report or gate calls a statistic (percentiles, bootstrap, fits).
+HTML; nothing in report or gate calls a statistic (percentiles, bootstrap, fits); the
+measuring (load, env, runner) never imports the report or the gate.
 """
 
 import ast
@@ -59,3 +60,14 @@ def test_report_and_gate_compute_no_statistic(path: Path) -> None:
     assert not called(path) & STATISTICS, (
         f"{path.name} computes {sorted(called(path) & STATISTICS)}"
     )
+
+
+MEASURING = [*modules("load"), *modules("env"), PACKAGE / "runner.py"]
+
+
+@pytest.mark.parametrize("path", MEASURING, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_measuring_never_depends_on_the_report_or_the_gate(path: Path) -> None:
+    wrong = {
+        name for name in imported(path) if name.startswith(("pairbench.report", "pairbench.gate"))
+    }
+    assert not wrong, f"{path.name} imports {sorted(wrong)}"

@@ -20,9 +20,10 @@ from pairbench.report import charts
 from pairbench.report.bandwidth_view import bandwidth_view
 from pairbench.report.charts_growth import Curve, growth_svg
 from pairbench.report.charts_timeline import latency_over_time_svg, queue_depth_svg
-from pairbench.report.code_view import capture_sources, highlighted
+from pairbench.report.code_view import highlighted
 from pairbench.report.leaderboard import cost_name, slo
 from pairbench.report.memory_view import load_memory_rows, memory_matters, probe_memory_rows
+from pairbench.sources import capture_sources
 from pairbench.stats.curves import LATENCY, SERVICE
 from pairbench.stats.growth import fit_of, sweep_series
 from pairbench.stats.slo import slo_checks

@@ -1,7 +1,8 @@
 """Each variant's endpoint source, found from its technique's router, highlighted inline."""
 
 from bench_app.techniques import all_techniques
-from pairbench.report.code_view import capture_sources, endpoint_source, highlighted
+from pairbench.report.code_view import highlighted
+from pairbench.sources import capture_sources, endpoint_source
 
 
 def test_every_registered_variant_has_its_endpoint_source() -> None:
