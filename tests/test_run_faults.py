@@ -138,6 +138,15 @@ def wait_for_load(run: Run) -> tuple[psutil.Process, psutil.Process]:
     raise AssertionError(f"no load segment started within {LOAD_TIMEOUT_S:.0f} s:\n{run.output}")
 
 
+def wait_for_output(run: Run, text: str) -> None:
+    """Block until the run's console shows `text` (a stage or a point starting)."""
+    deadline = time.monotonic() + LOAD_TIMEOUT_S
+    while text not in run.output:
+        assert run.process.poll() is None, f"the run ended before {text!r}:\n{run.output}"
+        assert time.monotonic() < deadline, f"no {text!r} within {LOAD_TIMEOUT_S:.0f} s"
+        time.sleep(POLL_S / 10)
+
+
 def embedded_state_dirs(output: str) -> set[Path]:
     """Where the run's embedded servers keep their data, as its console announced them."""
     marker = "starting embedded "
@@ -254,7 +263,7 @@ def test_postgres_restarting_under_load_costs_failures_that_are_counted(
         "--profile", "smoke", "--only", "n_plus_one", "--no-micro", "--round-s", str(ROUND_S),
         database_url=None, redis_url=service_urls.redis_url,
     )  # fmt: skip
-    wait_for_load(run)
+    wait_for_output(run, "[1/1] n_plus_one")  # the generator's ceiling is measured first
     # Past the first segment's warm-up (at most the profile's maximum) and well inside its
     # measured ROUND_S, which the restart (about 1-2 s) cannot outlast.
     time.sleep(PROFILES["smoke"].warmup_max_s + 1.0)
