@@ -69,6 +69,9 @@ class Profile:
         return self.target_half_width is not None and self.max_rounds > self.min_rounds
 
 
+# Budgets (#9), on a 2-core machine: smoke <= 3 min, quick <= 10 min, standard <= 45 min
+# in all. Standard's load budget leaves ~12 min of the 45 for seeding ten times the data,
+# the probe and the RTT-free sweeps, microbenchmarks, stats and the report.
 PROFILES = {
     profile.name: profile
     for profile in (
@@ -102,7 +105,7 @@ PROFILES = {
             "standard", "careful: speedups to +/-5%, closed and open loop, sweeps under load",
             users=16, warmup_min_s=0.5, warmup_max_s=3.0, round_s=3.0, min_requests=40,
             min_rounds=4, max_rounds=20, target_half_width=0.05,
-            load_budget_s=2400, point_max_s=240, probe_budget_s=20,
+            load_budget_s=2000, point_max_s=240, probe_budget_s=20,
             scale=10, sweep=SWEEP_LOAD, modes=(CLOSED, OPEN),
             micro_max_time_s=1.0, micro_min_rounds=20, micro_variant_budget_s=10.0,
             ceiling_s=3.0,
