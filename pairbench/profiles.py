@@ -71,7 +71,7 @@ class Profile:
 
 # Budgets (#9), on a 2-core machine: smoke <= 3 min, quick <= 10 min, standard <= 45 min
 # in all. Standard's load budget leaves ~12 min of the 45 for seeding ten times the data,
-# the probe and the RTT-free sweeps, microbenchmarks, stats and the report.
+# the probe, microbenchmarks, stats and the report (not yet measured end to end).
 PROFILES = {
     profile.name: profile
     for profile in (
