@@ -9,6 +9,7 @@ SWEEP_OFF, SWEEP_PROBE, SWEEP_LOAD = "off", "probe", "load"
 # throughput at this point): high enough to queue, low enough that it can keep up.
 OPEN_LOOP_LOAD = 0.7
 PROBE_REQUESTS = 20  # sequential requests per variant and point, for the cost split and sweeps
+# (a profile may ask fewer: Profile.probe_requests), and per variant and RTT in --rtt-sweep
 # One request of the slowest variant: bulk_insert's row_by_row at rows=10000 commits 10,000
 # times, over 10 s on a quiet machine and past a minute on a busy one.
 REQUEST_TIMEOUT_S = 300.0
@@ -59,6 +60,9 @@ class Profile:
     # Measured seconds of the load generator's ceiling (pairbench.load.ceiling), at the
     # load stage's start, after a warm-up within the profile's bounds (0: not measured).
     ceiling_s: float = 2.0
+    # Sequential requests per variant and point in the probe (within probe_budget_s): its
+    # medians split each variant's time and fit the sweeps' growth curves.
+    probe_requests: int = PROBE_REQUESTS
 
     @property
     def longest_segment_s(self) -> float:
@@ -82,7 +86,7 @@ PROFILES = {
             load_budget_s=150, point_max_s=30, probe_budget_s=0.5,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.25,
-            overhead=False, ceiling_s=1.0,
+            overhead=False, ceiling_s=1.0, probe_requests=10,
         ),
         Profile(
             "gate", "the CI regression gate: three short rounds a point, for honest CIs",
@@ -95,11 +99,12 @@ PROFILES = {
         ),
         Profile(
             "quick", "minutes: rounds until each speedup is known to +/-10%, sweeps probed",
-            users=8, warmup_min_s=0.3, warmup_max_s=1.5, round_s=1.5, min_requests=20,
+            users=8, warmup_min_s=0.3, warmup_max_s=1.0, round_s=1.0, min_requests=20,
             min_rounds=3, max_rounds=10, target_half_width=0.10,
             load_budget_s=300, point_max_s=45, probe_budget_s=2,
             scale=1, sweep=SWEEP_PROBE, modes=(CLOSED,),
             micro_max_time_s=0.3, micro_min_rounds=10, micro_variant_budget_s=2.0,
+            probe_requests=10,
         ),
         Profile(
             "standard", "careful: speedups to +/-5%, closed and open loop, sweeps under load",

@@ -43,7 +43,7 @@ from pairbench.load.proxy_cost import measure_proxies, watching_proxies
 from pairbench.load.segment import LoadError, running_generator
 from pairbench.load.slow_queries import save_slow_queries
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points, rtt_sweep_points
-from pairbench.profiles import OPEN_LOOP_LOAD, PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
+from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
 from pairbench.sources import capture_sources
 from pairbench.stats.stage import write_tables
 from pairbench.topology import Topology
@@ -142,7 +142,7 @@ def start_manifest(
         "open_loop": {"rate": plan.rate, "share_of_capacity": OPEN_LOOP_LOAD},
         "sweep": profile.sweep,
         "points": manifest_points(points),
-        "probe_requests": PROBE_REQUESTS,
+        "probe_requests": profile.probe_requests,
         # The round trip every figure was measured at, per dependency (an RTT sweep point's
         # label says its own); the proxies' measured cost joins it once they run.
         "distance": distance.manifest_entry(),

@@ -87,6 +87,13 @@ class PointOutcome:
         }  # fmt: skip
 
 
+def round_cap_s(rounds: int, share_s: float, profile: Profile) -> float:
+    """How long a point's rounds so far and the next may take. The minimum rounds (fewer
+    give no CI worth the name) may take up to the point's maximum, even past its share of
+    the budget; rounds beyond them stop half a share past it."""
+    return profile.point_max_s if rounds < profile.min_rounds else share_s * 1.5
+
+
 class LoadBudget:
     """The profile's load seconds, shared out: each item gets its share of what is left,
     up to a maximum per item."""
@@ -277,9 +284,10 @@ class PointMeasurer:
             elif (
                 profile.adaptive
                 and outcome.rounds < planned
-                and (elapsed * (1 + 1 / outcome.rounds) > share_s * 1.5)
+                and elapsed * (1 + 1 / outcome.rounds)
+                > round_cap_s(outcome.rounds, share_s, profile)
             ):
-                outcome.stopped = STOPPED_BUDGET  # rounds took far longer than the first ones
+                outcome.stopped = STOPPED_BUDGET  # the next round would overrun the point's time
                 break
             # A profile without a target runs its fixed rounds whatever they take: its CIs
             # are comparable from run to run (the gate's), and the budget only shares time.

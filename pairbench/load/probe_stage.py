@@ -44,9 +44,9 @@ def probe_uncontended(
         found = pd.DataFrame(columns=results.PROBE_COLUMNS)
         found.to_csv(run_dir / results.PROBE, index=False)
         return found
-    log(f"probing each variant at {len(points)} point(s), up to {PROBE_REQUESTS} sequential "
-        f"requests or {profile.probe_budget_s:g} s each ...")  # fmt: skip
-    found = probe_points(app, points, PROBE_REQUESTS, profile.probe_budget_s)
+    log(f"probing each variant at {len(points)} point(s), up to {profile.probe_requests} "
+        f"sequential requests or {profile.probe_budget_s:g} s each ...")  # fmt: skip
+    found = probe_points(app, points, profile.probe_requests, profile.probe_budget_s)
     found.to_csv(run_dir / results.PROBE, index=False)
     return found
 
