@@ -99,11 +99,11 @@ PROFILES = {
         ),
         Profile(
             "quick", "minutes: rounds until each speedup is known to +/-10%, sweeps probed",
-            users=8, warmup_min_s=0.3, warmup_max_s=1.0, round_s=1.0, min_requests=20,
+            users=8, warmup_min_s=0.25, warmup_max_s=0.75, round_s=0.75, min_requests=15,
             min_rounds=3, max_rounds=10, target_half_width=0.10,
-            load_budget_s=300, point_max_s=45, probe_budget_s=2,
+            load_budget_s=300, point_max_s=45, probe_budget_s=1,
             scale=1, sweep=SWEEP_PROBE, modes=(CLOSED,),
-            micro_max_time_s=0.3, micro_min_rounds=10, micro_variant_budget_s=2.0,
+            micro_max_time_s=0.2, micro_min_rounds=10, micro_variant_budget_s=1.0,
             probe_requests=10,
         ),
         Profile(

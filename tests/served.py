@@ -1,18 +1,22 @@
-"""An app served over real loopback HTTP inside the test's event loop.
+"""The app served over real loopback HTTP: inside the test's event loop, or in a process.
 
 httpx's ASGI transport hands a test the whole body at once; streaming, a client that
-stops reading and a client that hangs up need a real server. This one runs in the
-test's own event loop, so the test can also look at the app's state (its pool).
+stops reading and a client that hangs up need a real server. `served` runs one in the
+test's own event loop, so the test can also look at the app's state (its pool);
+`app_process` starts one in a process of its own, as a run serves the app.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
-from pairbench.env.server import LOOPBACK, free_port
+from bench_app.settings import Settings
+from pairbench.env.server import LOOPBACK, AppServer, app_environment, free_port, serving_app
+from pairbench.env.services import ServiceUrls
 
 START_TIMEOUT_S = 10.0
 
@@ -32,3 +36,11 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, START_TIMEOUT_S)
+
+
+@contextmanager
+def app_process(seeded: Settings, urls: ServiceUrls, log_dir: Path) -> Iterator[AppServer]:
+    """The app in a process of its own (its log in `log_dir`), as a run starts it."""
+    environment = app_environment(urls.database_url, urls.redis_url, seeded.scale)
+    with serving_app(environment, log_dir / "server.log", log=lambda message: None) as app:
+        yield app

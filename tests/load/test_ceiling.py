@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 
 from bench_app.settings import Settings
-from pairbench.env.server import AppServer, app_environment, serving_app
+from pairbench.env.server import AppServer
 from pairbench.env.services import ServiceUrls
 from pairbench.load.ceiling import CEILING_ROUTE, RAW_FILE, measure_ceiling_safely
 from pairbench.load.segment import running_generator
 from pairbench.profiles import PROFILES
+from tests.served import app_process
 
 pytestmark = pytest.mark.slow
 SHORT = dataclasses.replace(PROFILES["smoke"], users=4, ceiling_s=0.5)
@@ -21,9 +22,7 @@ SHORT = dataclasses.replace(PROFILES["smoke"], users=4, ceiling_s=0.5)
 def app(
     seeded: Settings, service_urls: ServiceUrls, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppServer]:
-    environment = app_environment(service_urls.database_url, service_urls.redis_url, seeded.scale)
-    log_path = tmp_path_factory.mktemp("ceiling") / "server.log"
-    with serving_app(environment, log_path, log=lambda message: None) as served:
+    with app_process(seeded, service_urls, tmp_path_factory.mktemp("ceiling")) as served:
         yield served
 
 

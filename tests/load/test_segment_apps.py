@@ -19,7 +19,7 @@ from bench_app.techniques import all_techniques
 from bench_app.techniques.bounded_cache import MAX_ENTRIES, Location
 from pairbench import results
 from pairbench.env.memory import rss_mb
-from pairbench.env.server import AppServer, app_environment, serving_app
+from pairbench.env.server import AppServer
 from pairbench.env.services import ServiceUrls
 from pairbench.load.measure import LoadPlan, measure
 from pairbench.load.segment import running_generator
@@ -27,6 +27,7 @@ from pairbench.load.segment_apps import SegmentApps
 from pairbench.plan import Point
 from pairbench.profiles import SWEEP_OFF, Profile
 from scenarios.address_stream import HOT_SHARE, AddressStream
+from tests.served import app_process
 
 pytestmark = pytest.mark.slow
 TECHNIQUES = all_techniques()
@@ -48,9 +49,7 @@ TWO_SHORT_ROUNDS = Profile(
 def shared_app(
     seeded: Settings, service_urls: ServiceUrls, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppServer]:
-    environment = app_environment(service_urls.database_url, service_urls.redis_url, seeded.scale)
-    log_path = tmp_path_factory.mktemp("apps") / "server.log"
-    with serving_app(environment, log_path, log=lambda message: None) as app:
+    with app_process(seeded, service_urls, tmp_path_factory.mktemp("apps")) as app:
         yield app
 
 
