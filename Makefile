@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 PROFILE ?= quick
 ONLY ?=
 MODE ?=
@@ -14,15 +15,21 @@ MICRO_FLAG := $(if $(filter 0 no false,$(MICRO)),--no-micro,)
 RUN ?=
 BEFORE ?=
 
-.PHONY: install bench check test lint typecheck clean
+.PHONY: install install-dev bench check test lint typecheck clean
 
+# What a benchmark needs; the tests and linters add the dev extras (schemathesis, ruff, mypy).
 install: $(STAMP)
+install-dev: $(DEV_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(DEV_STAMP)
 
 bench: install
 	$(BIN)/pairbench run --profile $(PROFILE) $(ONLY_FLAG) $(MODE_FLAG) $(MICRO_FLAG)
@@ -34,11 +41,11 @@ report: install
 check: install
 	$(BIN)/pairbench check
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
+typecheck: install-dev
 	$(BIN)/mypy
 
 # On every core (at most 4), each worker with databases of its own (tests/worker_isolation.py);
