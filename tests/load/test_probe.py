@@ -1,0 +1,62 @@
+"""The probe's requests: a few unrecorded warm-ups, then sequential ones within the budget;
+a variant slower than the whole budget is sent once, not warmed up and then measured."""
+
+import asyncio
+
+import httpx
+from fastapi import APIRouter, FastAPI
+
+from bench_app.technique import Technique
+from pairbench.load.probe import WARMUP_REQUESTS, probe_variant
+from tests.served import served
+
+router = APIRouter(prefix="/probed")
+received = {"fast": 0, "slow": 0}
+SLOW_S = 0.2
+
+
+@router.get("/fast")
+async def fast() -> int:
+    received["fast"] += 1
+    return received["fast"]
+
+
+@router.get("/slow")
+async def slow() -> int:  # a variant whose one request outlasts the probe's budget
+    received["slow"] += 1
+    await asyncio.sleep(SLOW_S)
+    return received["slow"]
+
+
+TECHNIQUE = Technique(
+    key="probed", area="test", title="probed", summary="", guide_section="", router=router,
+    variants=("fast", "slow"), baseline="fast", params={},
+)  # fmt: skip
+
+
+async def probe_both(budget_s: float) -> dict[str, int]:
+    app = FastAPI()
+    app.include_router(router)
+    received.update(fast=0, slow=0)
+    async with served(app) as base_url:
+
+        def probe() -> dict[str, int]:
+            with httpx.Client(base_url=base_url, timeout=10) as client:
+                return {
+                    variant: len(probe_variant(client, TECHNIQUE, variant, {}, 5, budget_s))
+                    for variant in TECHNIQUE.variants
+                }
+
+        return await asyncio.to_thread(probe)
+
+
+async def test_fast_variants_are_warmed_up_then_measured_the_asked_number_of_times() -> None:
+    rows = await probe_both(budget_s=SLOW_S * 20)
+    assert rows == {"fast": 5, "slow": 5}
+    assert received == {"fast": WARMUP_REQUESTS + 5, "slow": WARMUP_REQUESTS + 5}
+
+
+async def test_a_warm_up_longer_than_the_budget_is_the_one_measured_request() -> None:
+    rows = await probe_both(budget_s=SLOW_S / 4)
+    assert rows["slow"] == 1
+    assert received["slow"] == 1  # sent once: not warmed up, then sent again
