@@ -20,6 +20,8 @@ from pairbench.profiles import (
     MODE_CHOICES,
     OPEN_LOOP_LOAD,
     PROFILES,
+    SWEEP_CHOICES,
+    Profile,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +61,13 @@ def rtt_sweep_option(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def profile_from(args: argparse.Namespace) -> Profile:
+    """The chosen profile with what the command line overrides (--round-s, --sweep)."""
+    changes = {"round_s": args.round_s, "sweep": args.sweep}
+    given = {name: value for name, value in changes.items() if value is not None}
+    return dataclasses.replace(PROFILES[args.profile], **given)
+
+
 def distance_from(args: argparse.Namespace) -> "Distance":
     from pairbench.env.distance import DATABASE, REDIS, UPSTREAM, Distance
 
@@ -93,9 +102,7 @@ def command_run(args: argparse.Namespace) -> int:
         topology = topology_from(args)
     except (ValueError, LoadError) as error:
         return fail(str(error))
-    profile = PROFILES[args.profile]
-    if args.round_s is not None:
-        profile = dataclasses.replace(profile, round_s=args.round_s)
+    profile = profile_from(args)
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
     plan = LoadPlan(profile, modes, args.rate)
     results.require_writable(Path(args.reports_dir))  # as run() does its results dir
@@ -422,6 +429,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="measured seconds per variant per round, instead of the profile's "
         f"({', '.join(f'{p.name} {p.round_s:g}' for p in PROFILES.values())}); "
         "the manifest records it",
+    )  # fmt: skip
+    run.add_argument(
+        "--sweep", choices=SWEEP_CHOICES,
+        help="the techniques' sweep points: off, probe (one request at a time) or load (also "
+        "measured in rounds under load, like the defaults: at standard, about three times as "
+        "long), instead of the profile's "
+        f"({', '.join(f'{p.name} {p.sweep}' for p in PROFILES.values())})",
     )  # fmt: skip
     run.add_argument("--no-micro", action="store_true", help="skip the in-process microbenchmarks")
     run.add_argument(

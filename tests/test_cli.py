@@ -46,3 +46,14 @@ def test_round_trips_reach_the_run_as_a_distance() -> None:
     assert distance.sweep_ms == (0.0, 0.25, 0.5, 1.0)
     assert distance.proxied() == ["database", "redis"]
     assert distance_from(build_parser().parse_args(["run"])).proxied() == []
+
+
+def test_round_length_and_sweep_override_the_profiles() -> None:
+    from pairbench.cli import profile_from
+
+    args = build_parser().parse_args(["run", "--profile", "standard", "--sweep", "load"])
+    assert (profile_from(args).sweep, profile_from(args).round_s) == ("load", 1.5)
+    args = build_parser().parse_args(["run", "--round-s", "2"])
+    assert (profile_from(args).sweep, profile_from(args).round_s) == ("probe", 2.0)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--sweep", "sometimes"])

@@ -1,9 +1,12 @@
-"""What each profile measures: defaults always, sweeps probed (quick) or loaded (standard)."""
+"""What each profile measures: defaults always, sweeps probed (quick, standard) or loaded
+(`--sweep load`)."""
+
+import dataclasses
 
 from bench_app.techniques import all_techniques
 from bench_app.techniques.csv_import import payments_csv
 from pairbench.plan import manifest_points, plan_points
-from pairbench.profiles import PROFILES
+from pairbench.profiles import PROFILES, SWEEP_LOAD
 
 
 def test_smoke_measures_defaults_only() -> None:
@@ -11,7 +14,7 @@ def test_smoke_measures_defaults_only() -> None:
     assert [point.label for point in points] == ["authors=50"]
 
 
-def test_quick_probes_the_sweep_and_standard_loads_it() -> None:
+def test_quick_and_standard_probe_the_sweep_and_sweep_load_loads_it() -> None:
     technique = all_techniques()["n_plus_one"]
     quick = plan_points([technique], PROFILES["quick"])
     assert [(point.label, point.swept, point.loaded) for point in quick] == [
@@ -20,7 +23,10 @@ def test_quick_probes_the_sweep_and_standard_loads_it() -> None:
         ("authors=100", "authors", False),
         ("authors=1000", "authors", False),
     ]
-    assert all(point.loaded for point in plan_points([technique], PROFILES["standard"]))
+    standard = plan_points([technique], PROFILES["standard"])
+    assert [point.loaded for point in standard] == [True, False, False, False]
+    loaded = dataclasses.replace(PROFILES["standard"], sweep=SWEEP_LOAD)
+    assert all(point.loaded for point in plan_points([technique], loaded))
 
 
 def test_the_manifest_keeps_labels_params_and_what_each_point_sweeps() -> None:
@@ -47,5 +53,5 @@ def test_a_sweep_of_sizes_the_harness_makes_grows_with_the_profiles_scale() -> N
         for name in ("quick", "standard")
     )
     assert quick == {"rows=10000": True, "rows=1000": False, "rows=120000": False}
-    assert standard == {"rows=10000": True, "rows=100000": True, "rows=1200000": True}
+    assert standard == {"rows=10000": True, "rows=100000": False, "rows=1200000": False}
     assert 95e6 < len(payments_csv(12_000)) * 100 < 110e6  # the largest: about 100 MB
