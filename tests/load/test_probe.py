@@ -1,5 +1,6 @@
-"""The probe's requests: a few unrecorded warm-ups, then sequential ones within the budget;
-a variant slower than the whole budget is sent once, not warmed up and then measured."""
+"""The probe's requests: a few unrecorded warm-ups in a share of the budget, then sequential
+ones within it; a variant slower than the whole budget is sent once, not warmed up and then
+measured."""
 
 import asyncio
 
@@ -7,7 +8,7 @@ import httpx
 from fastapi import APIRouter, FastAPI
 
 from bench_app.technique import Technique
-from pairbench.load.probe import WARMUP_REQUESTS, probe_variant
+from pairbench.load.probe import WARMUP_REQUESTS, WARMUP_SHARE, probe_variant
 from tests.served import served
 
 router = APIRouter(prefix="/probed")
@@ -60,3 +61,11 @@ async def test_a_warm_up_longer_than_the_budget_is_the_one_measured_request() ->
     rows = await probe_both(budget_s=SLOW_S / 4)
     assert rows["slow"] == 1
     assert received["slow"] == 1  # sent once: not warmed up, then sent again
+
+
+async def test_warm_ups_stop_at_their_share_of_the_budget() -> None:
+    # Each slow request takes 80% of the budget: past the warm-ups' share after one.
+    rows = await probe_both(budget_s=SLOW_S / 0.8)
+    assert SLOW_S / 0.8 * WARMUP_SHARE < SLOW_S
+    assert rows["slow"] == 1  # and past the whole budget after one measured request
+    assert received["slow"] == 2
