@@ -117,7 +117,7 @@ def command_run(args: argparse.Namespace) -> int:
             started = time.perf_counter()
             report_path = build_report(outcome.run_dir, Path(args.reports_dir))
             results.record_stage_time(outcome.run_dir, "report", time.perf_counter() - started)
-        for line in headlines(outcome.run_dir):
+        for line in headlines(outcome.run_dir, report_built=not args.no_report):
             log(line)
         log(f"summary: {outcome.run_dir / results.SUMMARY}")
         if args.no_report:

@@ -50,8 +50,9 @@ def _run_warnings(run: results.Run, summary: pd.DataFrame) -> list[str]:
     return found
 
 
-def headlines(run_dir: Path) -> list[str]:
-    """The run's verdicts for a terminal: one line per technique, then the warning count."""
+def headlines(run_dir: Path, report_built: bool = True) -> list[str]:
+    """The run's verdicts for a terminal: one line per technique, then the warning count
+    and where to read the warnings (the report, or once it is built)."""
     run = results.read_run(run_dir, with_samples=False)
     tables = read_tables(run_dir)
     summary = tables.summary
@@ -76,7 +77,12 @@ def headlines(run_dir: Path) -> list[str]:
         )
     warnings = len(tables.warnings) + len(_run_warnings(run, summary))
     if warnings:
-        lines.append(f"{warnings} warning(s) on how far to trust these figures: see the report")
+        where = (
+            "see the report"
+            if report_built
+            else f"see {run_dir / results.WARNINGS} and the report `pairbench report` builds"
+        )
+        lines.append(f"{warnings} warning(s) on how far to trust these figures: {where}")
     return lines
 
 

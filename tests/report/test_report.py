@@ -186,6 +186,22 @@ def test_headlines_give_the_verdicts_in_one_line_each(tmp_path: Path) -> None:
     assert "] faster (" in lines[0] and lines[0].endswith("queries 51 → 1")
 
 
+def test_the_warning_count_says_where_to_read_them_with_or_without_a_report(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run-12"
+    write_run(run_dir)
+    headlines(run_dir)  # computes the stats tables
+    warned = pd.DataFrame([{"technique": "n_plus_one", "message": "a noisy round"}])
+    warned.to_csv(run_dir / results.WARNINGS, index=False)
+    assert headlines(run_dir)[-1].endswith("1 warning(s) on how far to trust these figures: "
+                                           "see the report")  # fmt: skip
+    last = headlines(run_dir, report_built=False)[-1]
+    assert last.endswith(
+        f"see {run_dir / results.WARNINGS} and the report `pairbench report` builds"
+    )
+
+
 def test_a_run_from_before_open_loop_mode_still_reports(tmp_path: Path) -> None:
     """Older run directories lack the mode, send_lag_ms and dropped columns and code.json."""
     run_dir = tmp_path / "run-11"
