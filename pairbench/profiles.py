@@ -75,11 +75,12 @@ class Profile:
 
 
 # Budgets (#9), on a 2-core machine: smoke <= 3 min, quick <= 10 min, standard <= 45 min
-# in all. Standard loads its 24 defaults in both modes: five rounds of every variant are
-# ~1,700 s of the 1,800 s load budget (a segment is ~3.5 s closed, ~4.5 s open, whose
-# warm-up is always its maximum), leaving ~12 min for seeding ten times the data, the
-# probe, microbenchmarks, stats and the report. Loading its 60 sweep points as well
-# (`--sweep load`) would take three times as long.
+# in all. Standard loads its 24 defaults in both modes (open loop at the 11 without a
+# workload of their own): five rounds of every variant take ~1,450 s (a segment ~3 s
+# closed, ~3.5 s open, whose warm-up is always its maximum), and the 1,700 s load budget
+# leaves some for more rounds, and ~12 min for seeding ten times the data, the probe (up to
+# 5 s a variant at each of 60 points), microbenchmarks, stats and the report. Loading its
+# sweep points too (`--sweep load`: 60 points) would take about three times as long.
 PROFILES = {
     profile.name: profile
     for profile in (
@@ -114,7 +115,7 @@ PROFILES = {
             "standard", "careful: speedups to +/-5%, ten times the data, closed and open loop",
             users=16, warmup_min_s=0.5, warmup_max_s=1.5, round_s=1.5, min_requests=30,
             min_rounds=5, max_rounds=20, target_half_width=0.05,
-            load_budget_s=1800, point_max_s=120, probe_budget_s=10,
+            load_budget_s=1700, point_max_s=120, probe_budget_s=5,
             scale=10, sweep=SWEEP_PROBE, modes=(CLOSED, OPEN),
             micro_max_time_s=1.0, micro_min_rounds=20, micro_variant_budget_s=5.0,
             ceiling_s=3.0,
