@@ -40,6 +40,18 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
     "bytes_per_request": (0.02, 16.0),
 }
 KEY_COLUMNS = ["technique", "variant", "point"]
+# A summary row is one variant at one point in one load mode: closed and open loop give
+# different figures, so a baseline's entry is matched in its own mode (closed when a
+# baseline or summary predates modes).
+Key = tuple[str, str, str, str]
+
+
+def row_key(row: Mapping[Any, Any]) -> Key:
+    """(technique, variant, point, mode) of a summary row or baseline entry."""
+    mode = row.get("mode")
+    if not isinstance(mode, str) or not mode:
+        mode = results.CLOSED
+    return (str(row["technique"]), str(row["variant"]), str(row["point"]), mode)
 
 
 @dataclass(frozen=True)
@@ -49,11 +61,13 @@ class NotGated:
     technique: str
     variant: str
     point: str
+    mode: str = results.CLOSED
 
     def describe(self) -> str:
+        mode = "" if self.mode == results.CLOSED else f" ({self.mode} loop)"
         return (
-            f"not gated: {self.technique}/{self.variant} at {self.point}: the baseline does "
-            "not cover it (make a new baseline with `pairbench baseline RUN_DIR`)"
+            f"not gated: {self.technique}/{self.variant} at {self.point}{mode}: the baseline "
+            "does not cover it (make a new baseline with `pairbench baseline RUN_DIR`)"
         )
 
 
@@ -109,6 +123,7 @@ def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
         entries.append(
             {
                 **{column: str(row[column]) for column in KEY_COLUMNS},
+                "mode": row_key(row)[3],
                 "is_baseline": bool(row["baseline"]),
                 "equivalent": bool(row["equivalent"]),
                 "speedup_p50": as_float(row["speedup_p50"]),
@@ -216,18 +231,18 @@ def compare(
     records = [
         {str(key): value for key, value in row.items()} for row in summary.to_dict("records")
     ]
-    rows = {tuple(str(row[column]) for column in KEY_COLUMNS): row for row in records}
-    expected = {tuple(entry[column] for column in KEY_COLUMNS) for entry in baseline["entries"]}
+    rows = {row_key(row): row for row in records}
+    expected = {row_key(entry) for entry in baseline["entries"]}
     missing = sorted(expected - set(rows))
     if missing:
-        names = ", ".join("/".join(key) for key in missing[:5])
+        names = ", ".join("/".join(key[:3]) + f" ({key[3]} loop)" for key in missing[:5])
         raise BaselineError(
             f"the run lacks {len(missing)} baseline variant(s) ({names}); run the same "
             "techniques as the baseline, or make a new baseline with `pairbench baseline`."
         )
     findings = []
     for entry in baseline["entries"]:
-        row = rows[tuple(entry[column] for column in KEY_COLUMNS)]
+        row = rows[row_key(entry)]
         tolerance = tolerances.get(entry["technique"], default_tolerance)
         findings += _cost_findings(entry, row, cost_overrides.get(entry["technique"], {}))
         findings += _speedup_findings(entry, row, tolerance)
@@ -235,7 +250,8 @@ def compare(
 
 
 def not_gated(baseline: Mapping[str, Any], summary: pd.DataFrame) -> list[NotGated]:
-    """The run's variants (technique, variant, point) that no baseline entry covers."""
-    covered = {tuple(str(entry[column]) for column in KEY_COLUMNS) for entry in baseline["entries"]}
-    found = zip(*(summary[column].astype(str) for column in KEY_COLUMNS), strict=True)
+    """The run's variants (technique, variant, point, mode) that no baseline entry covers:
+    an open-loop row is not gated by a baseline of closed-loop ones."""
+    covered = {row_key(entry) for entry in baseline["entries"]}
+    found = (row_key(row) for row in summary.to_dict("records"))
     return [NotGated(*key) for key in dict.fromkeys(found) if key not in covered]

@@ -68,9 +68,9 @@ def render_markdown(findings: Sequence[Finding], unchecked: Sequence[NotGated] =
             "The baseline does not cover these variants, so no check ran on them; make a new "
             "baseline (`pairbench baseline RUN_DIR`) to gate them.",
             "",
-            "| technique | variant | point |",
-            "|---|---|---|",
-            *(f"| {v.technique} | {v.variant} | {v.point} |" for v in unchecked),
+            "| technique | variant | point | load mode |",
+            "|---|---|---|---|",
+            *(f"| {v.technique} | {v.variant} | {v.point} | {v.mode} |" for v in unchecked),
             "",
         ]
     lines += ["<details><summary>all checks</summary>", "", *table(findings), "", "</details>"]
@@ -102,7 +102,7 @@ def render_junit(findings: Sequence[Finding], unchecked: Sequence[NotGated] = ()
             suite,
             "testcase",
             classname=f"{variant.technique}.{variant.variant}",
-            name=f"{variant.point} not gated",
+            name=f"{variant.point} {variant.mode} loop not gated",
         )
         ElementTree.SubElement(case, "skipped", message=variant.describe())
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

@@ -171,7 +171,7 @@ def test_variants_the_baseline_does_not_cover_are_named_not_gated(
     assert text.endswith("no regression; 2 variant(s) not gated (not in the baseline)")
     markdown = render_markdown(findings, unchecked)
     assert ":warning:" in markdown and "### Not gated" in markdown
-    assert "| n_plus_one | subquery | authors=50 |" in markdown
+    assert "| n_plus_one | subquery | authors=50 | closed |" in markdown
     suite = ElementTree.fromstring(render_junit(findings, unchecked).split("?>", 1)[1])
     assert suite.get("skipped") == "2" and suite.get("tests") == str(len(findings) + 2)
     skipped = [case for case in suite if case.find("skipped") is not None]
@@ -179,6 +179,26 @@ def test_variants_the_baseline_does_not_cover_are_named_not_gated(
         "n_plus_one.subquery",
         "cache_aside.redis",
     ]
+
+
+def test_a_baseline_gates_its_own_load_mode_and_names_the_others_not_gated(
+    baseline: dict[str, object],
+) -> None:
+    closed = summary_rows()
+    opened = summary_rows(selectin_speedup=0.5, selectin_queries=51.0)  # other figures
+    summary = pd.concat([closed.assign(mode="closed"), opened.assign(mode="open")])
+    assert regressions(baseline, summary) == []  # the open-loop rows are not compared
+    unchecked = not_gated(baseline, summary)
+    assert [(v.variant, v.mode) for v in unchecked] == [
+        ("naive", "open"), ("selectin", "open"), ("joined", "open"),
+    ]  # fmt: skip
+    assert "not gated: n_plus_one/joined at authors=50 (open loop): the baseline" in (
+        render_text(compare(baseline, summary), unchecked=unchecked)
+    )
+    only_open = opened.assign(mode="open")
+    with pytest.raises(BaselineError, match=r"n_plus_one/naive/authors=50 \(closed loop\)"):
+        compare(baseline, only_open)
+    assert {entry["mode"] for entry in baseline["entries"]} == {"closed"}  # type: ignore[attr-defined]
 
 
 def test_a_run_the_baseline_covers_has_nothing_not_gated(baseline: dict[str, object]) -> None:
