@@ -335,7 +335,7 @@ def command_check(args: argparse.Namespace) -> int:
         slos = slos_from(args)  # monitoring (#12): --slo
     except SloError as error:
         return fail(str(error))
-    findings, unchecked, markdown = [], [], ""
+    findings, unchecked, markdown, checks = [], [], "", []
     try:
         summary = read_summary(run_dir)
         if slos is None or Path(args.baseline).exists():
@@ -356,7 +356,7 @@ def command_check(args: argparse.Namespace) -> int:
         markdown += ("\n" if markdown else "") + render_slo_markdown(checks, slos)
         slo_broken = any(not check.met for check in checks)
     (run_dir / "check.md").write_text(markdown)
-    (run_dir / "check.xml").write_text(render_junit(findings, unchecked))
+    (run_dir / "check.xml").write_text(render_junit(findings, unchecked, checks))
     log(f"details: {run_dir / 'check.md'}, {run_dir / 'check.xml'}")
     if any(finding.regressed for finding in findings) or slo_broken:
         return EXIT_FAILED

@@ -1,12 +1,14 @@
 """The regression gate's findings as a text table, a Markdown summary and JUnit XML.
 
-Each names the variants the baseline does not cover ("not gated") beside the checks.
+Each names the variants the baseline does not cover ("not gated") beside the checks; the
+JUnit XML also holds the SLO checks (`check --slo`), so CI shows every check in one place.
 """
 
 from collections.abc import Sequence
 from xml.etree import ElementTree
 
 from pairbench.gate.check import Finding, NotGated
+from pairbench.gate.slo_check import SloCheck
 
 HEADER = ("status", "technique", "variant", "point", "metric", "baseline", "current", "limit")
 
@@ -77,14 +79,19 @@ def render_markdown(findings: Sequence[Finding], unchecked: Sequence[NotGated] =
     return "\n".join(lines) + "\n"
 
 
-def render_junit(findings: Sequence[Finding], unchecked: Sequence[NotGated] = ()) -> str:
-    """JUnit XML: one test case per check, a failure per regression, a skipped case per
-    variant not gated."""
+def render_junit(
+    findings: Sequence[Finding],
+    unchecked: Sequence[NotGated] = (),
+    slo_checks: Sequence[SloCheck] = (),
+) -> str:
+    """JUnit XML: one test case per check, a failure per regression or broken SLO, a
+    skipped case per variant not gated."""
+    broken = [check for check in slo_checks if not check.met]
     suite = ElementTree.Element(
         "testsuite",
         name="pairbench-gate",
-        tests=str(len(findings) + len(unchecked)),
-        failures=str(sum(finding.regressed for finding in findings)),
+        tests=str(len(findings) + len(unchecked) + len(slo_checks)),
+        failures=str(sum(finding.regressed for finding in findings) + len(broken)),
         skipped=str(len(unchecked)),
     )
     for finding in findings:
@@ -105,4 +112,13 @@ def render_junit(findings: Sequence[Finding], unchecked: Sequence[NotGated] = ()
             name=f"{variant.point} {variant.mode} loop not gated",
         )
         ElementTree.SubElement(case, "skipped", message=variant.describe())
+    for check in slo_checks:
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            classname=f"{check.technique}.{check.variant}",
+            name=f"{check.point} {check.mode} loop SLO {check.objective.label}",
+        )
+        if not check.met:
+            ElementTree.SubElement(case, "failure", message=check.describe())
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

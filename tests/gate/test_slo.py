@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pandas as pd
 import pytest
@@ -99,6 +100,14 @@ def test_check_slo_exit_codes_and_table(tmp_path: Path, monkeypatch: pytest.Monk
         (run / "check.md").read_text()
     )
     assert cli.main(["check", "--slo-p95-ms", "100", *no_baseline, str(run)]) == 1
+    suite = ElementTree.fromstring((run / "check.xml").read_text().split("?>", 1)[1])
+    failed = [case for case in suite if case.find("failure") is not None]
+    assert [(case.get("classname"), case.get("name")) for case in failed] == [
+        ("n_plus_one.joined", "authors=50 closed loop SLO p95")
+    ]
+    assert "BROKEN: n_plus_one/joined at authors=50 (closed loop): p95 120 ms" in str(
+        failed[0].find("failure").get("message")  # type: ignore[union-attr]
+    )
     (tmp_path / "pyproject.toml").write_text("[tool.pairbench.slo]\np95_ms = 100\n")
     assert cli.main(["check", "--slo", *no_baseline, str(run)]) == 1
     assert cli.main(["check", "--slo-p95-ms", "150", *no_baseline, str(run)]) == 0  # flag wins
