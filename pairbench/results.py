@@ -87,11 +87,13 @@ SAMPLE_COLUMNS = [
     "worker",  # the Locust worker that sent it ("" when the generator worked alone)
 ]  # fmt: skip
 # The app process's resident memory during a segment (pairbench.load.app_memory), in MiB;
-# fresh_process: the segment ran in an app process started just for it; app_pid: the
-# process that served it (the shared app's, a fresh one's, or a variant's soak process).
+# app_process: which process served the segment (pairbench.load.segment_apps): the run's
+# shared app, a fresh one started just for it, or the variant's own for the whole run (a
+# soak); fresh_process: app_process is fresh (older runs have only this); app_pid: its pid.
+APP_SHARED, APP_FRESH, APP_OWN = "shared", "fresh", "own"
 SEGMENT_MEMORY_COLUMNS = [
-    "fresh_process", "app_pid", "rss_start_mb", "rss_peak_mb", "rss_end_mb", "rss_growth_mb",
-    "rss_measured_growth_mb",
+    "app_process", "fresh_process", "app_pid", "rss_start_mb", "rss_peak_mb", "rss_end_mb",
+    "rss_growth_mb", "rss_measured_growth_mb",
 ]  # fmt: skip
 # Figures of a whole segment (pairbench.load.segment_figures): what the upstream stub
 # counted during it, and the app's event-loop lag over its measured window.

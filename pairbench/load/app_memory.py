@@ -4,7 +4,7 @@ Per segment the loop calls, in order (`app` is the segment's, pairbench.load.seg
     watcher = watch_app(app.pids)                         # just before the load starts
     ... the segment's load ...
     reading = watcher.stop() if watcher else None         # as soon as the load ends
-    row.update(segment_memory(reading, window, app.fresh, app.pid))  # window: measuring
+    row.update(segment_memory(reading, window, app.process, app.pid))  # window: measuring
 A segment without a process to watch (no pids) has empty columns; an app of several
 uvicorn workers is watched as the sum of their RSS.
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pairbench.env.memory import MemoryReading, MemorySampler, watch_memory
-from pairbench.results import SEGMENT_MEMORY_COLUMNS
+from pairbench.results import APP_FRESH, SEGMENT_MEMORY_COLUMNS
 
 SEGMENT_RSS_INTERVAL_S = 0.01
 
@@ -25,11 +25,15 @@ def watch_app(pids: Sequence[int]) -> MemorySampler | None:
 
 
 def segment_memory(
-    reading: MemoryReading | None, window: tuple[float, float], fresh: bool, pid: int | None
+    reading: MemoryReading | None, window: tuple[float, float], process: str, pid: int | None
 ) -> dict[str, Any]:
     """The segment row's memory columns: which process served it, whole-segment figures,
     and the growth over the measuring `window` (epoch seconds: warm-up and cool-down out)."""
-    served = {"fresh_process": fresh, "app_pid": math.nan if pid is None else pid}
+    served = {
+        "app_process": process,
+        "fresh_process": process == APP_FRESH,
+        "app_pid": math.nan if pid is None else pid,
+    }
     if reading is None:
         return {name: math.nan for name in SEGMENT_MEMORY_COLUMNS} | served
     return served | {

@@ -324,7 +324,7 @@ class PointMeasurer:
             reading = watcher.stop() if watcher else None  # memory hook
             window = (segment.measure_start, segment.measure_end)
             row = _segment_row(point, variant, mode, repetition, rate, segment, profile)
-            row.update(segment_memory(reading, window, app.fresh, app.pid))  # memory hook
+            row.update(segment_memory(reading, window, app.process, app.pid))  # memory hook
             figures, jobs = watch.finish(segment.measure_start, segment.measure_end)
             row.update(figures)
         frame = tidy_samples(raw_path, point, variant, repetition, window, mode)

@@ -22,6 +22,7 @@ import httpx
 from bench_app.technique import Technique
 from pairbench.env.server import AppServer
 from pairbench.profiles import REQUEST_TIMEOUT_S
+from pairbench.results import APP_FRESH, APP_OWN, APP_SHARED
 
 Log = Callable[[str], None]
 
@@ -34,7 +35,11 @@ class SegmentApp:
     client: httpx.Client  # base URL set: resets and per-segment figures go through it
     pid: int | None  # None: no process to watch (the run was given no app server)
     pids: list[int]  # every process serving requests (uvicorn's workers), for memory
-    fresh: bool  # started for this segment alone
+    process: str  # results.APP_SHARED, APP_FRESH (for this segment alone) or APP_OWN (a soak)
+
+    @property
+    def fresh(self) -> bool:
+        return self.process == APP_FRESH
 
 
 class OwnApp:
@@ -45,9 +50,9 @@ class OwnApp:
         self.seconds = self.server.start()
         self.client = httpx.Client(base_url=self.server.base_url, timeout=REQUEST_TIMEOUT_S)
 
-    def segment_app(self, fresh: bool) -> SegmentApp:
+    def segment_app(self, process: str) -> SegmentApp:
         pid = self.server.pid
-        return SegmentApp(self.server.base_url, self.client, pid, [pid], fresh)
+        return SegmentApp(self.server.base_url, self.client, pid, [pid], process)
 
     def stop(self) -> None:
         self.client.close()
@@ -76,7 +81,7 @@ class SegmentApps:
         own = self.own_processes and (technique.fresh_process or technique.soak_process)
         if shared is None or not own:
             pid, pids = (None, []) if shared is None else (shared.pid, shared.pids)
-            yield SegmentApp(self.base_url, self.client, pid, pids, fresh=False)
+            yield SegmentApp(self.base_url, self.client, pid, pids, APP_SHARED)
             return
         if technique.soak_process:
             soak = self._soaks.get((technique.key, variant))
@@ -85,13 +90,13 @@ class SegmentApps:
                 self._soaks[technique.key, variant] = soak
                 self.log(f"      (app process {soak.server.pid} of its own for {variant}'s "
                          f"soak, ready in {soak.seconds:.1f} s)")  # fmt: skip
-            yield soak.segment_app(fresh=False)
+            yield soak.segment_app(APP_OWN)
             return
         fresh = OwnApp(shared, f"server.{technique.key}.{variant}.log")
         try:
             pid, seconds = fresh.server.pid, fresh.seconds
             self.log(f"      (fresh app process {pid}, ready in {seconds:.1f} s)")
-            yield fresh.segment_app(fresh=True)
+            yield fresh.segment_app(APP_FRESH)
         finally:
             fresh.stop()
 

@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pairbench.results import APP_FRESH, APP_SHARED
 from pairbench.stats.requests import measured, measured_successful
 
 MEMORY_COLUMNS = [
-    "peak_rss_mb", "rss_growth_mb", "rss_growth_per_10k_mb", "fresh_process", "ttfb_p50_ms",
+    "peak_rss_mb", "rss_growth_mb", "rss_growth_per_10k_mb", "fresh_process", "app_process",
+    "ttfb_p50_ms",
 ]  # fmt: skip
 GROWTH_PER_REQUESTS = 10_000
 # Below this many requests, a growth rate is mostly the noise of a few allocations.
@@ -27,7 +29,9 @@ def memory_figures(segments: pd.DataFrame, samples: pd.DataFrame) -> dict[str, A
     peak_rss_mb: the app's highest RSS in any of its segments; rss_growth_mb: the mean
     measured-phase growth per segment; rss_growth_per_10k_mb: that growth summed, per
     10,000 requests sent in the measured phases (given MIN_REQUESTS_FOR_GROWTH_RATE of
-    them); fresh_process: every segment ran in a fresh app process; ttfb_p50_ms: median
+    them); fresh_process: every segment ran in a fresh app process; app_process: which
+    process served its segments (results.APP_SHARED, APP_FRESH or APP_OWN; "mixed" if they
+    differ, and from fresh_process for runs older than the column); ttfb_p50_ms: median
     time to first byte of measured, successful requests (where the workload timed it).
     NaN (or False) where the run has no such data.
     """
@@ -47,8 +51,17 @@ def memory_figures(segments: pd.DataFrame, samples: pd.DataFrame) -> dict[str, A
             else nan
         ),
         "fresh_process": bool(fresh) and all(fresh),
+        "app_process": _app_process(segments, fresh),
         "ttfb_p50_ms": float(np.median(ttfb)) if ttfb.size else nan,
     }
+
+
+def _app_process(segments: pd.DataFrame, fresh: list[bool]) -> str:
+    if "app_process" in segments:
+        kinds = set(segments["app_process"].dropna().astype(str))
+    else:
+        kinds = {APP_FRESH if is_fresh else APP_SHARED for is_fresh in fresh}
+    return kinds.pop() if len(kinds) == 1 else "mixed" if kinds else ""
 
 
 def _floats(frame: pd.DataFrame, column: str) -> "np.ndarray[Any, np.dtype[np.float64]]":

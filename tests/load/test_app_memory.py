@@ -20,14 +20,15 @@ WINDOW = (100.5, 103.5)  # the measuring window: samples at 101.0 .. 103.0 fall 
 
 
 def test_the_columns_are_the_segment_tables_memory_columns() -> None:
-    columns = segment_memory(READING, WINDOW, fresh=True, pid=4321)
+    columns = segment_memory(READING, WINDOW, results.APP_FRESH, pid=4321)
     assert list(columns) == results.SEGMENT_MEMORY_COLUMNS
     assert set(results.SEGMENT_MEMORY_COLUMNS) <= set(results.SEGMENT_COLUMNS)
 
 
 def test_growth_is_whole_segment_and_from_the_first_measured_request() -> None:
-    columns = segment_memory(READING, WINDOW, fresh=True, pid=4321)
-    assert columns["fresh_process"] is True and columns["app_pid"] == 4321
+    columns = segment_memory(READING, WINDOW, results.APP_FRESH, pid=4321)
+    assert columns["app_process"] == "fresh" and columns["fresh_process"] is True
+    assert columns["app_pid"] == 4321
     assert (columns["rss_start_mb"], columns["rss_peak_mb"], columns["rss_end_mb"]) == (
         80.0,
         150.0,
@@ -38,10 +39,12 @@ def test_growth_is_whole_segment_and_from_the_first_measured_request() -> None:
 
 
 def test_without_a_reading_or_samples_in_the_window_the_figures_are_empty() -> None:
-    empty = segment_memory(None, WINDOW, fresh=False, pid=None)
-    assert empty["fresh_process"] is False
-    assert all(math.isnan(value) for name, value in empty.items() if name != "fresh_process")
-    too_short = segment_memory(READING, (101.5, 102.5), fresh=False, pid=4321)  # one sample inside
+    empty = segment_memory(None, WINDOW, results.APP_SHARED, pid=None)
+    assert (empty["app_process"], empty["fresh_process"]) == ("shared", False)
+    served = ("app_process", "fresh_process")
+    assert all(math.isnan(value) for name, value in empty.items() if name not in served)
+    one_sample_inside = (101.5, 102.5)
+    too_short = segment_memory(READING, one_sample_inside, results.APP_OWN, pid=4321)
     assert math.isnan(too_short["rss_measured_growth_mb"])
     assert too_short["rss_peak_mb"] == 150.0
 
@@ -54,7 +57,7 @@ def test_without_an_app_server_every_segment_goes_to_the_base_url_unwatched() ->
         for key in ("n_plus_one", "streaming_export", "bounded_cache"):
             with apps.serving(techniques[key], techniques[key].baseline) as app:
                 assert app.base_url == "http://127.0.0.1:9" and app.client is client
-                assert app.pid is None and not app.fresh
+                assert app.pid is None and app.process == results.APP_SHARED and not app.fresh
         apps.close()
     assert logged == [] and watch_app(None) is None
 

@@ -167,7 +167,7 @@ def test_without_own_processes_the_shared_app_serves_memory_techniques_too(
             assert technique.fresh_process or technique.soak_process, key
             for variant in technique.variants:
                 with apps.serving(technique, variant) as app:
-                    assert (app.pid, app.base_url, app.fresh) == (
-                        shared_app.pid, shared_app.base_url, False,
+                    assert (app.pid, app.base_url, app.process) == (
+                        shared_app.pid, shared_app.base_url, "shared",
                     )  # fmt: skip
         apps.close()

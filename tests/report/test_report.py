@@ -5,6 +5,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -215,3 +216,19 @@ def test_a_run_from_before_open_loop_mode_still_reports(tmp_path: Path) -> None:
     html = build_report(run_dir, tmp_path / "reports").read_text()
     assert "Closed loop" in html and "selectinload" in html  # code from the registry
     assert set(pd.read_csv(run_dir / results.SUMMARY)["mode"]) == {"closed"}
+
+
+def test_the_memory_table_names_the_process_that_served_each_variant(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run-13"
+    write_run(run_dir, techniques=("retired_trick",))  # not registered: the run's data alone
+    segments = pd.read_csv(run_dir / results.SEGMENTS)
+    own = segments["variant"] != "naive"  # the optimized variants: each a soak of its own
+    segments = segments.assign(
+        app_process=np.where(own, results.APP_OWN, results.APP_FRESH),
+        fresh_process=~own, app_pid=4321.0, rss_peak_mb=120.0, rss_measured_growth_mb=1.5,
+    )  # fmt: skip
+    segments.to_csv(run_dir / results.SEGMENTS, index=False)
+    html = build_report(run_dir, tmp_path / "reports").read_text()
+    assert "App memory and first byte" in html
+    assert html.count("<td>its own for the run</td>") == 2
+    assert html.count("<td>fresh per segment</td>") == 1

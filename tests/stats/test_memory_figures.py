@@ -60,10 +60,22 @@ def test_ttfb_is_the_median_of_successful_requests_that_timed_it() -> None:
     assert figures["ttfb_p50_ms"] == 2.0
 
 
+def test_which_process_served_is_named_and_older_runs_read_it_from_fresh_process() -> None:
+    assert memory_figures(SEGMENTS, samples(10))["app_process"] == "fresh"  # no app_process
+    assert memory_figures(SEGMENTS.assign(fresh_process=False), samples(10))["app_process"] == (
+        "shared"
+    )
+    own = SEGMENTS.assign(app_process="own", fresh_process=False)
+    assert memory_figures(own, samples(10))["app_process"] == "own"
+    mixed = SEGMENTS.assign(app_process=["own", "shared", "own"])
+    assert memory_figures(mixed, samples(10))["app_process"] == "mixed"
+
+
 def test_runs_without_memory_columns_give_empty_figures() -> None:
     figures = memory_figures(pd.DataFrame({"variant": ["a"]}), samples(5).drop(columns="ttfb_ms"))
-    assert figures["fresh_process"] is False
-    assert all(math.isnan(figures[name]) for name in figures if name != "fresh_process")
+    assert (figures["fresh_process"], figures["app_process"]) == (False, "")
+    served = ("fresh_process", "app_process")
+    assert all(math.isnan(figures[name]) for name in figures if name not in served)
 
 
 def test_the_summary_has_the_columns() -> None:
