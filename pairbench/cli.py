@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pairbench.topology import Topology
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+PYPROJECT = "pyproject.toml"  # where a project sets its SLOs ([tool.pairbench.slo])
 MAX_ROUND_S = 600.0  # a round longer than ten minutes is a mistake, not a measurement
 
 
@@ -88,6 +89,7 @@ def command_run(args: argparse.Namespace) -> int:
     from pairbench.load.measure import LoadPlan
     from pairbench.report.build import build_report, headlines
     from pairbench.runner import run
+    from pairbench.slo import SloError, read_slos
 
     keys = [key.strip() for key in args.only.split(",") if key.strip()] if args.only else None
     try:
@@ -102,13 +104,17 @@ def command_run(args: argparse.Namespace) -> int:
         topology = topology_from(args)
     except (ValueError, LoadError) as error:
         return fail(str(error))
+    try:
+        slos = read_slos(Path(PYPROJECT))  # the objectives the summary and report judge by
+    except SloError as error:
+        return fail(str(error))
     profile = profile_from(args)
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
     plan = LoadPlan(profile, modes, args.rate)
     results.require_writable(Path(args.reports_dir))  # as run() does its results dir
     outcome = run(
         plan, techniques, Path(args.results_dir), log, micro=not args.no_micro,
-        distance=distance_from(args), topology=topology,
+        distance=distance_from(args), topology=topology, slos=slos,
     )  # fmt: skip
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
@@ -567,9 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
             "file, checks the SLOs alone"
         ),
     )  # fmt: skip
-    check.add_argument(
-        "--config", default="pyproject.toml", help="the file with [tool.pairbench.slo]"
-    )
+    check.add_argument("--config", default=PYPROJECT, help="the file with [tool.pairbench.slo]")
     for name, unit in (("p95-ms", "MS"), ("p99-ms", "MS"), ("error-rate", "FRACTION"),
                        ("cache-hit-rate", "FRACTION")):  # fmt: skip
         check.add_argument(

@@ -44,6 +44,7 @@ from pairbench.load.segment import LoadError, running_generator
 from pairbench.load.slow_queries import save_slow_queries
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points, rtt_sweep_points
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
+from pairbench.slo import DEFAULT_SLOS, Slos, slos_entry
 from pairbench.sources import capture_sources
 from pairbench.stats.stage import write_tables
 from pairbench.topology import Topology
@@ -111,6 +112,7 @@ def start_manifest(
     points: list[Point],
     micro: bool,
     distance: Distance,
+    slos: Slos = DEFAULT_SLOS,
 ) -> dict[str, Any]:
     profile = plan.profile
     manifest: dict[str, Any] = {
@@ -152,6 +154,7 @@ def start_manifest(
             "min_rounds": profile.micro_min_rounds,
         },
         "environment": results.environment({}),
+        "slos": slos_entry(slos),  # what the summary's SLO status and the report judge by
     }
     results.write_json(run_dir / results.MANIFEST, manifest)
     return manifest
@@ -192,9 +195,11 @@ def run(
     micro: bool = True,
     distance: Distance | None = None,
     topology: Topology | None = None,
+    slos: Slos = DEFAULT_SLOS,
 ) -> RunOutcome:
     """Measure `techniques` as `plan` says; whatever happens, the run dir keeps the samples.
-    `topology` says which processes send the load and serve it (one each by default)."""
+    `topology` says which processes send the load and serve it (one each by default);
+    `slos` are the objectives its variants are judged by (pairbench.slo)."""
     profile = plan.profile
     distance = distance or Distance()  # no proxies: every dependency on loopback
     results.require_writable(results_root)  # before any server starts or any load is sent
@@ -204,7 +209,7 @@ def run(
     log(f"run {run_dir.name}: profile {profile.name} ({profile.description}), {modes}; "
         f"techniques: {keys}")  # fmt: skip
     points = plan_points(techniques, profile)
-    manifest = start_manifest(run_dir, plan, techniques, points, micro, distance)
+    manifest = start_manifest(run_dir, plan, techniques, points, micro, distance, slos)
     topology = topology or Topology()
     manifest["topology"] = topology.manifest()
     results.write_json(run_dir / results.CODE, capture_sources(techniques))

@@ -11,17 +11,20 @@ its pyproject.toml, any subset, the rest keeping their defaults:
     cache_hit_rate = 0.9  # hits / lookups, above this (where a cache is metered)
 
 or on the command line (`pairbench check --slo --slo-p95-ms 150`), which wins. A
-value of `false` turns an objective off.
+value of `false` turns an objective off. A run records the SLOs of the pyproject.toml it
+ran beside in its manifest ("slos"); its summary's SLO status and its report use those.
 """
 
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from pairbench.stats.slo import SLO_CACHE_HIT_RATE, SLO_ERROR_RATE, SLO_P95_MS
+SLO_P95_MS = 200.0
+SLO_ERROR_RATE = 0.01
+SLO_CACHE_HIT_RATE = 0.8
 
 
 class SloError(Exception):
@@ -89,6 +92,19 @@ def with_settings(slos: Slos, settings: Mapping[str, Any], where: str) -> Slos:
     if unknown:
         raise SloError(f"{where}: unknown SLO(s) {', '.join(unknown)}; known: {', '.join(NAMES)}")
     return replace(slos, **{name: _checked(name, value, where) for name, value in settings.items()})
+
+
+def slos_of_run(manifest: Mapping[str, Any]) -> Slos:
+    """The SLOs a run recorded (the defaults for a run from before they were recorded)."""
+    recorded = manifest.get("slos")
+    if not isinstance(recorded, dict):
+        return DEFAULT_SLOS
+    return with_settings(DEFAULT_SLOS, recorded, "the run's manifest.json (slos)")
+
+
+def slos_entry(slos: Slos) -> dict[str, float | None]:
+    """The manifest's record of `slos`: every objective's limit, None where off."""
+    return asdict(slos)
 
 
 def read_slos(pyproject: Path) -> Slos:

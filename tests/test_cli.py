@@ -1,5 +1,7 @@
 """The command line's options and its errors a user can cause."""
 
+from pathlib import Path
+
 import pytest
 
 from pairbench.cli import build_parser, main
@@ -57,3 +59,13 @@ def test_round_length_and_sweep_override_the_profiles() -> None:
     assert (profile_from(args).sweep, profile_from(args).round_s) == ("probe", 2.0)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["run", "--sweep", "sometimes"])
+
+
+def test_a_malformed_slo_table_stops_a_run_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the run reads the SLOs of the pyproject.toml beside it
+    (tmp_path / "pyproject.toml").write_text("[tool.pairbench.slo]\np95_ms = 'fast'\n")
+    assert main(["run", "--results-dir", str(tmp_path / "results")]) == 2
+    assert "pyproject.toml [tool.pairbench.slo]: p95_ms must be a number" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()

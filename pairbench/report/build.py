@@ -24,10 +24,10 @@ from pairbench.report.view import (
     records,
     technique_view,
 )
+from pairbench.slo import DEFAULT_SLOS, Slos, slos_of_run
 from pairbench.stats.bootstrap import DEFAULT_RESAMPLES
 from pairbench.stats.ceiling import CEILING_SHARE, ceiling_rps
 from pairbench.stats.growth import FLAT_RISE, LINEAR_BAND, MIN_POINTS_FOR_SHAPE
-from pairbench.stats.slo import SLO_CACHE_HIT_RATE, SLO_ERROR_RATE, SLO_P95_MS
 from pairbench.stats.stability import MAX_GENERATOR_CPU, MAX_REPETITION_CV, MIN_SAMPLES
 from pairbench.stats.stage import read_tables, technique_order
 
@@ -99,17 +99,13 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def render(template: str, **context: Any) -> str:
-    """A report template rendered with the shared thresholds and SLOs in its context."""
+def render(template: str, slos: Slos = DEFAULT_SLOS, **context: Any) -> str:
+    """A report template rendered with the shared thresholds and the run's SLOs in its context."""
     return (
         _environment()
         .get_template(template)
         .render(
-            slo={
-                "p95_ms": SLO_P95_MS,
-                "error_rate": SLO_ERROR_RATE,
-                "hit_rate": SLO_CACHE_HIT_RATE,
-            },
+            slo={"text": slos.describe(), "hit_rate": slos.cache_hit_rate},
             thresholds={
                 "cv": MAX_REPETITION_CV,
                 "cpu": MAX_GENERATOR_CPU,
@@ -132,6 +128,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
     run = results.read_run(run_dir, with_samples=False)
     summary = tables.summary
     sections = [technique_view(run, key, tables) for key in technique_order(run.manifest, summary)]
+    slos = slos_of_run(run.manifest)
     # monitoring (#12): each variant's slowest statements, and (below) what measuring cost.
     slow_queries = slow_queries_by_technique(run_dir)
     for section in sections:
@@ -139,12 +136,13 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
     leaderboard = [
         leaderboard_line(
             section["key"], section["title"], headline_rows(section), section["micro"],
-            len(section["warnings"]), headline_kinds(section),
+            len(section["warnings"]), headline_kinds(section), slos,
         )
         for section in sections
     ]  # fmt: skip
     html = render(
         TEMPLATE,
+        slos,
         manifest=run.manifest,
         run_dir=str(run_dir),
         run_id=run.run_id,

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pairbench.report.formatting import format_bytes, format_per_request
+from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.stats.slo import SloCheck, slo_checks, slo_status
 
 COST_NAMES = {  # summary column -> what it counts, where the column name is not plain enough
@@ -55,20 +56,20 @@ def _value(row: Row, column: str) -> float:
 
 
 def _check_text(check: SloCheck) -> str:
-    if check.name == "p95_ms":
-        return f"p95 {check.value:.3g} ms"
+    if check.name in ("p95_ms", "p99_ms"):
+        return f"{check.name.removesuffix('_ms')} {check.value:.3g} ms"
     if check.name == "error_rate":
         return f"errors {check.value:.2%}"
     return f"cache hits {check.value:.0%}"
 
 
-def slo(row: Row) -> dict[str, Any]:
-    """Whether a variant met the seed's SLOs: {"status": met|missed|no data, "detail": ...}."""
-    checks = slo_checks(row)
+def slo(row: Row, slos: Slos = DEFAULT_SLOS) -> dict[str, Any]:
+    """Whether a variant met the run's SLOs: {"status": met|missed|no data, "detail": ...}."""
+    checks = slo_checks(row, slos)
     if not checks:
-        return {"status": slo_status(row), "detail": "no successful requests"}
+        return {"status": slo_status(row, slos), "detail": "no successful requests"}
     detail = ", ".join(_check_text(check) for check in checks)
-    return {"status": slo_status(row), "detail": detail}
+    return {"status": slo_status(row, slos), "detail": detail}
 
 
 def _format_cost(column: str, value: float) -> str:
@@ -142,6 +143,7 @@ def leaderboard_line(
     micro: Sequence[Row],
     warnings: int,
     kinds: Sequence[Row] = (),
+    slos: Slos = DEFAULT_SLOS,
 ) -> dict[str, Any]:
     """One technique's line: rows are its headline summary rows (one point, one mode), kinds
     the rows of its workload's other requests at that point and mode."""
@@ -157,7 +159,7 @@ def leaderboard_line(
         "best": best,
         "baseline": baseline,
         "proof": measured_proof(baseline, best) if baseline and best else "",
-        "slos": [{"variant": row.get("variant"), **slo(row)} for row in rows],
+        "slos": [{"variant": row.get("variant"), **slo(row, slos)} for row in rows],
         "micro": micro_best,
         "warnings": warnings,
         "kinds": other_kinds(kinds),

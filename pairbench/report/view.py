@@ -23,6 +23,7 @@ from pairbench.report.charts_timeline import latency_over_time_svg, queue_depth_
 from pairbench.report.code_view import highlighted
 from pairbench.report.leaderboard import cost_name, slo
 from pairbench.report.memory_view import load_memory_rows, memory_matters, probe_memory_rows
+from pairbench.slo import DEFAULT_SLOS, Slos, slos_of_run
 from pairbench.sources import capture_sources
 from pairbench.stats.curves import LATENCY, SERVICE
 from pairbench.stats.growth import fit_of, sweep_series
@@ -99,7 +100,7 @@ def at(table: pd.DataFrame, **where: str) -> pd.DataFrame:
 
 def _load_view(
     tables: Tables, key: str, point: str, mode: str, rows: list[dict[str, Any]],
-    colors: dict[str, str], timeline: bool,
+    colors: dict[str, str], timeline: bool, slos: Slos,
 ) -> dict[str, Any]:  # fmt: skip
     """One point under one load mode: its rows and charts."""
     curves = at(tables.latency_curves, technique=key, point=point, mode=mode)
@@ -135,8 +136,8 @@ def _load_view(
         bins = at(tables.timeline, technique=key, point=point, mode=mode)
         svgs.append(latency_over_time_svg(bins, colors, title, f"{salt}-time"))
     for row in rows:
-        row["slo"] = slo(row)
-        cache = [check for check in slo_checks(row) if check.name == "cache_hit_rate"]
+        row["slo"] = slo(row, slos)
+        cache = [check for check in slo_checks(row, slos) if check.name == "cache_hit_rate"]
         row["cache_slo"] = ("met" if cache[0].met else "missed") if cache else ""
     return {"mode": mode, "rows": rows, "charts": [Markup(svg) for svg in svgs]}
 
@@ -226,12 +227,15 @@ def _point_view(
     colors: dict[str, str],
     default: bool,
     memory: bool = False,
+    slos: Slos = DEFAULT_SLOS,
 ) -> dict[str, Any]:
     """One point of a technique: a load view per mode it was measured in, and its costs
     (and its memory, where `memory`: the technique's figures include it)."""
     modes = [mode for mode in results.MODES if (rows["mode"] == mode).any()]
     loads = [
-        _load_view(tables, key, label, mode, records(rows[rows["mode"] == mode]), colors, default)
+        _load_view(
+            tables, key, label, mode, records(rows[rows["mode"] == mode]), colors, default, slos
+        )
         for mode in modes
     ]
     cost_rows = list(loads[0]["rows"]) if loads else []
@@ -343,8 +347,15 @@ def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]
         "default_point": default,
         "points": [
             _point_view(
-                tables, key, label, rows[rows["point"] == label], colors, label == default, memory
-            )
+                tables,
+                key,
+                label,
+                rows[rows["point"] == label],
+                colors,
+                label == default,
+                memory,
+                slos_of_run(run.manifest),
+            )  # fmt: skip
             for label in point_order(planned_points(run, key), labels, default)
         ],
         "cost_columns": _cost_columns(rows),

@@ -17,6 +17,7 @@ import pandas as pd
 
 from bench_app.techniques import all_techniques
 from pairbench import results
+from pairbench.slo import slos_of_run
 from pairbench.stats.bandwidth import BANDWIDTH_COLUMNS, bandwidth_table
 from pairbench.stats.ceiling import ceiling_findings, ceiling_rps, ceiling_shares
 from pairbench.stats.curves import CURVE_COLUMNS, latency_curves
@@ -126,7 +127,7 @@ def compute_tables(run: results.Run) -> Tables:
     baselines = baselines_of(run)
     every_kind = summarize(
         run.samples, run.segments, run.equivalence, baselines,
-        stopping=stopping_of(run.manifest),
+        stopping=stopping_of(run.manifest), slos=slos_of_run(run.manifest),
     )  # fmt: skip
     # Each closed-loop row's segment throughput as a share of the generator's ceiling.
     ceiling = ceiling_rps(run.manifest)

@@ -24,6 +24,7 @@ from pairbench.results import (
     SEGMENT_COLUMNS,
     with_columns,
 )
+from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.stats.bootstrap import (
     DEFAULT_RESAMPLES,
     Floats,
@@ -294,6 +295,7 @@ def summarize(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     stopping: Mapping[tuple[str, str, str], Mapping[str, Any]] | None = None,
+    slos: Slos = DEFAULT_SLOS,
 ) -> pd.DataFrame:
     """One row per technique x point x load mode x variant of the measure phase.
 
@@ -354,7 +356,7 @@ def summarize(
                 stopped=stopped.get("stopped", ""),
             )
             row.update(segment_figures_of(figures.get(segment_key, {}), str(kind)))
-            row.update(cache_hit_rate=cache_hit_rate(row), slo=slo_status(row))
+            row.update(cache_hit_rate=cache_hit_rate(row), slo=slo_status(row, slos))
             rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 

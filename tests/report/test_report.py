@@ -232,3 +232,14 @@ def test_the_memory_table_names_the_process_that_served_each_variant(tmp_path: P
     assert "App memory and first byte" in html
     assert html.count("<td>its own for the run</td>") == 2
     assert html.count("<td>fresh per segment</td>") == 1
+
+
+def test_the_summary_and_report_judge_by_the_slos_the_run_recorded(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run-14"
+    write_run(run_dir)
+    manifest = json.loads((run_dir / results.MANIFEST).read_text())
+    (run_dir / results.MANIFEST).write_text(json.dumps({**manifest, "slos": {"p95_ms": 0.001}}))
+    html = build_report(run_dir, tmp_path / "reports").read_text()
+    summary = pd.read_csv(run_dir / results.SUMMARY)
+    assert set(summary["slo"]) == {"missed"}  # nothing answers within a microsecond
+    assert "SLOs: p95 &lt; 0.001 ms, error rate &lt; 0.01, cache hit rate &gt; 0.8" in html

@@ -1,9 +1,11 @@
-"""The seed's SLOs: the cache hit rate (hits over lookups, against 80%), p95 and errors."""
+"""SLOs per summary row: the cache hit rate (hits over lookups), p95, p99 and errors against
+the seed's objectives or a project's, as its run recorded them."""
 
 import math
 
 import pytest
 
+from pairbench.slo import DEFAULT_SLOS, SloError, Slos, slos_entry, slos_of_run
 from pairbench.stats.slo import cache_hit_rate, slo_checks, slo_status
 
 
@@ -36,3 +38,22 @@ def test_slo_status_judges_p95_errors_and_the_hit_rate_where_metered() -> None:
         "cache_hit_rate",
     ]
     assert slo_status({"p95_ms": math.nan, "error_rate": 1.0}) == "no data"
+
+
+def test_a_projects_slos_replace_the_seeds() -> None:
+    row = {"p95_ms": 120.0, "p99_ms": 450.0, "error_rate": 0.0}
+    cached = {**row, "cache_hits_per_request": 0.7, "cache_misses_per_request": 0.3}
+    own = Slos(p95_ms=100.0, p99_ms=400.0, cache_hit_rate=None)
+    assert [(check.name, check.met) for check in slo_checks(cached, own)] == [
+        ("p95_ms", False), ("p99_ms", False), ("error_rate", True),
+    ]  # fmt: skip
+    assert slo_status(cached, own) == "missed"
+    assert slo_status(row, Slos(p95_ms=150.0, p99_ms=500.0)) == "met"
+
+
+def test_a_run_judges_by_the_slos_it_recorded() -> None:
+    own = Slos(p95_ms=100.0, p99_ms=None)
+    assert slos_of_run({"slos": slos_entry(own)}) == own
+    assert slos_of_run({}) == DEFAULT_SLOS  # a run from before the record
+    with pytest.raises(SloError, match=r"manifest.json \(slos\): p95_ms must be a number"):
+        slos_of_run({"slos": {"p95_ms": "fast"}})
