@@ -42,9 +42,10 @@ from pairbench.stats.summary import (
 from pairbench.stats.timeline import TIMELINE_COLUMNS, latency_timeline
 
 # Raise when a table's columns or meaning change: older runs' tables are then recomputed.
-STATS_VERSION = (  # 7: ceiling_share; 6: queue_depth.csv; 5: request kinds, segment figures;
-    7  # 4: overhead_summary.csv; 3: bandwidth.csv; 2: speedups from rounds, CI half-widths, stops
-)
+# 8: app_process, SLO status by the run's SLOs; 7: ceiling_share; 6: queue_depth.csv;
+# 5: request kinds, segment figures; 4: overhead_summary.csv; 3: bandwidth.csv;
+# 2: speedups from rounds, CI half-widths, stops
+STATS_VERSION = 8
 WARNING_COLUMNS = ["technique", "message"]
 
 
