@@ -79,6 +79,13 @@ def render_markdown(findings: Sequence[Finding], unchecked: Sequence[NotGated] =
     return "\n".join(lines) + "\n"
 
 
+def _case(
+    suite: ElementTree.Element, technique: str, variant: str, name: str
+) -> ElementTree.Element:
+    """A test case of `suite`, named for the variant checked and what was checked."""
+    return ElementTree.SubElement(suite, "testcase", classname=f"{technique}.{variant}", name=name)
+
+
 def render_junit(
     findings: Sequence[Finding],
     unchecked: Sequence[NotGated] = (),
@@ -95,30 +102,17 @@ def render_junit(
         skipped=str(len(unchecked)),
     )
     for finding in findings:
-        case = ElementTree.SubElement(
-            suite,
-            "testcase",
-            classname=f"{finding.technique}.{finding.variant}",
-            name=f"{finding.point} {finding.metric}",
-        )
+        case = _case(suite, finding.technique, finding.variant, f"{finding.point} {finding.metric}")
         if finding.regressed:
             failure = ElementTree.SubElement(case, "failure", message=finding.describe())
             failure.text = finding.rule
     for variant in unchecked:
-        case = ElementTree.SubElement(
-            suite,
-            "testcase",
-            classname=f"{variant.technique}.{variant.variant}",
-            name=f"{variant.point} {variant.mode} loop not gated",
-        )
+        name = f"{variant.point} {variant.mode} loop not gated"
+        case = _case(suite, variant.technique, variant.variant, name)
         ElementTree.SubElement(case, "skipped", message=variant.describe())
     for check in slo_checks:
-        case = ElementTree.SubElement(
-            suite,
-            "testcase",
-            classname=f"{check.technique}.{check.variant}",
-            name=f"{check.point} {check.mode} loop SLO {check.objective.label}",
-        )
+        name = f"{check.point} {check.mode} loop SLO {check.objective.label}"
+        case = _case(suite, check.technique, check.variant, name)
         if not check.met:
             ElementTree.SubElement(case, "failure", message=check.describe())
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
