@@ -22,8 +22,8 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 from saq.job import Status
 from sqlalchemy import Table, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench_app.db import SessionsDep
 from bench_app.job_queue import (
     JOB_FUNCTION,
     JobQueue,
@@ -72,13 +72,7 @@ def get_queue(request: Request) -> JobQueue:
     return queue
 
 
-def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return sessions
-
-
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
-SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 
 
 def located(response: Response, job_key: str) -> None:
