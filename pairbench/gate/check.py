@@ -222,7 +222,8 @@ def compare(
 
     Speedup tolerances per technique ("*" for all others) come from the baseline's
     "speedup_tolerances", overridden by `tolerances` (the command line); its
-    "cost_tolerances" ({technique: {metric: [relative, absolute]}}) widen a cost whose
+    "cost_tolerances" ({technique or "technique/variant": {metric: [relative, absolute]}},
+    a variant's over its technique's) widen a cost whose
     per-request mean depends on a workload's mix (e.g. invalidation's jobs and readers).
     """
     tolerances = {**baseline.get("speedup_tolerances", {}), **(tolerances or {})}
@@ -244,7 +245,12 @@ def compare(
     for entry in baseline["entries"]:
         row = rows[row_key(entry)]
         tolerance = tolerances.get(entry["technique"], default_tolerance)
-        findings += _cost_findings(entry, row, cost_overrides.get(entry["technique"], {}))
+        variant = f"{entry['technique']}/{entry['variant']}"
+        overrides = {
+            **cost_overrides.get(entry["technique"], {}),
+            **cost_overrides.get(variant, {}),
+        }
+        findings += _cost_findings(entry, row, overrides)
         findings += _speedup_findings(entry, row, tolerance)
     return findings
 

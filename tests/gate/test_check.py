@@ -100,6 +100,15 @@ def test_a_default_tolerance_and_a_cost_override_in_the_baseline_file_apply(
     }
     assert regressions(widened, summary_rows(selectin_speedup=1.8, selectin_queries=2.1)) == []
     assert len(regressions(widened, summary_rows(selectin_queries=2.3))) == 1
+    one_variant = {
+        **baseline,
+        "cost_tolerances": {
+            "n_plus_one": {"queries_per_request": [0.1, 0.0]},
+            "n_plus_one/selectin": {"queries_per_request": [1.0, 0.0]},  # the variant's wins
+        },
+    }
+    assert regressions(one_variant, summary_rows(selectin_queries=3.9)) == []
+    assert len(regressions(one_variant, summary_rows(selectin_queries=4.1))) == 1
 
 
 def test_a_run_missing_baseline_variants_is_bad_input(baseline: dict[str, object]) -> None:
