@@ -21,14 +21,18 @@ BEFORE ?=
 install: $(STAMP)
 install-dev: $(DEV_STAMP)
 
+# uv installs in seconds what takes pip about a minute; pip does it where uv cannot be had.
+INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python
+PIP_INSTALL = $(BIN)/python -m pip install --quiet
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	@$(PIP_INSTALL) uv || echo "make: uv could not be installed; pip installs instead" >&2
+	@if test -x $(BIN)/uv; then $(INSTALL) -e .; else $(PIP_INSTALL) -e .; fi
 	@touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@if test -x $(BIN)/uv; then $(INSTALL) -e '.[dev]'; else $(PIP_INSTALL) -e '.[dev]'; fi
 	@touch $(DEV_STAMP)
 
 bench: install
