@@ -31,6 +31,9 @@ def pairbench(*args: str, urls: ServiceUrls, cwd: Path) -> subprocess.Popen[str]
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # A process a non-interactive shell starts in the background ignores SIGINT, and
+        # hands that down: the run must get it as Ctrl-C sends it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
