@@ -4,8 +4,9 @@ One generator process can only send what one CPU core can: past that it measures
 itself. `pairbench run --workers N` makes the long-lived generator (pairbench.load.generator)
 a Locust MasterRunner for the whole run, and N local processes (pairbench.load.worker)
 Locust WorkerRunners; workers on other hosts join the same master. Locust spawns and
-stops the users on the workers; pairbench adds three messages on Locust's own channel:
+stops the users on the workers; pairbench adds four messages on Locust's own channel:
 
+    workers -> master  READY_MESSAGE    {}: this worker has its handlers of the others
     master -> workers  SEGMENT_MESSAGE  {technique, target}: the user classes to run next
     workers -> master  SAMPLES_MESSAGE  {rows}: raw sample rows, every SHIP_INTERVAL_S
     master -> workers  END_MESSAGE      {stop_timeout}: let the users finish, then report
@@ -36,6 +37,9 @@ from locust.rpc.protocol import Message
 
 from pairbench.profiles import LOAD_WORKERS_WAIT_S
 
+# A Locust worker says it is ready as it connects, before its own handlers are registered: a
+# segment sent then would be dropped ("Unknown message type") and its users fail to spawn.
+READY_MESSAGE = "pairbench_ready"
 SEGMENT_MESSAGE = "pairbench_segment"
 SAMPLES_MESSAGE = "pairbench_samples"
 END_MESSAGE = "pairbench_end"
@@ -77,8 +81,13 @@ class Master:
         self.environment.stop_timeout = 0.0  # see the module docstring: workers drain first
         self.runner = self.environment.create_master_runner(bind_host, bind_port)
         self.segment: MasterSegment | None = None
+        self.prepared: set[str] = set()  # workers that sent READY_MESSAGE
+        self.runner.register_message(READY_MESSAGE, self._on_ready)
         self.runner.register_message(SAMPLES_MESSAGE, self._on_samples)
         self.environment.events.worker_report.add_listener(self._on_report)  # type: ignore[no-untyped-call]
+
+    def _on_ready(self, environment: Environment, msg: Message, **_: Any) -> None:
+        self.prepared.add(msg.node_id)
 
     def _on_samples(self, environment: Environment, msg: Message, **_: Any) -> None:
         if self.segment is not None and msg.node_id in self.segment.workers:
@@ -93,17 +102,21 @@ class Master:
             self.segment.finals[client_id] = report["final"]
 
     def wait_for_workers(self, timeout_s: float = LOAD_WORKERS_WAIT_S) -> list[str]:
-        """The ids of the connected, idle workers, once all expected ones are."""
+        """The ids of the connected, idle workers that have their handlers, once all expected
+        ones are."""
         deadline = time.monotonic() + timeout_s
-        while len(self.runner.clients.ready) < self.expected_workers:
+        while len(ready := self._ready_workers()) < self.expected_workers:
             if time.monotonic() > deadline:
                 raise DistributedError(
-                    f"{len(self.runner.clients.ready)} of {self.expected_workers} load workers "
-                    f"connected to the Locust master on port {self.runner.master_bind_port} "
-                    f"within {timeout_s:.0f} s"
+                    f"{len(ready)} of {self.expected_workers} load workers connected to the "
+                    f"Locust master on port {self.runner.master_bind_port} within "
+                    f"{timeout_s:.0f} s"
                 )
             gevent.sleep(POLL_S)
-        return [worker.id for worker in self.runner.clients.ready]
+        return ready
+
+    def _ready_workers(self) -> list[str]:
+        return [worker.id for worker in self.runner.clients.ready if worker.id in self.prepared]
 
     def start(
         self,

@@ -31,6 +31,7 @@ from bench_app.parent_watch import exit_with_parent
 from bench_app.techniques import all_techniques
 from pairbench.load.distributed import (
     END_MESSAGE,
+    READY_MESSAGE,
     REPORT_KEY,
     SAMPLES_MESSAGE,
     SEGMENT_MESSAGE,
@@ -86,6 +87,7 @@ class Worker:
         self.name = f"{socket.gethostname()}/{self.runner.worker_index}"
         self.runner.register_message(SEGMENT_MESSAGE, self._on_segment)
         self.runner.register_message(END_MESSAGE, self._on_end, concurrent=True)
+        self.runner.send_message(READY_MESSAGE, {})  # now a segment can be sent
         self.runner.greenlet.spawn(self._ship)
 
     def _on_request(self, **request: Any) -> None:
