@@ -147,6 +147,15 @@ def wait_for_output(run: Run, text: str) -> None:
         time.sleep(POLL_S / 10)
 
 
+def wait_for_file(run: Run, name: str) -> None:
+    """Block until the run directory holds `name` (e.g. a segment's raw samples file)."""
+    deadline = time.monotonic() + LOAD_TIMEOUT_S
+    while not (run.workdir / "results").is_dir() or not (run.run_dir() / name).exists():
+        assert run.process.poll() is None, f"the run ended before {name} appeared:\n{run.output}"
+        assert time.monotonic() < deadline, f"no {name} within {LOAD_TIMEOUT_S:.0f} s"
+        time.sleep(POLL_S / 10)
+
+
 def embedded_state_dirs(output: str) -> set[Path]:
     """Where the run's embedded servers keep their data, as its console announced them."""
     marker = "starting embedded "
@@ -264,6 +273,9 @@ def test_postgres_restarting_under_load_costs_failures_that_are_counted(
         database_url=None, redis_url=service_urls.redis_url,
     )  # fmt: skip
     wait_for_output(run, "[1/1] n_plus_one")  # the generator's ceiling is measured first
+    # The first segment has begun once the generator opens its raw samples file (the point's
+    # console line can come a second or two before that).
+    wait_for_file(run, "raw/n_plus_one.naive.closed.0.csv")
     # Past the first segment's warm-up (at most the profile's maximum) and well inside its
     # measured ROUND_S, which the restart (about 1-2 s) cannot outlast.
     time.sleep(PROFILES["smoke"].warmup_max_s + 1.0)
