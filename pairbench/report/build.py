@@ -127,8 +127,9 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
     tables = read_tables(run_dir)
     run = results.read_run(run_dir, with_samples=False)
     summary = tables.summary
-    sections = [technique_view(run, key, tables) for key in technique_order(run.manifest, summary)]
     slos = slos_of_run(run.manifest)
+    keys = technique_order(run.manifest, summary)
+    sections = [technique_view(run, key, tables, slos) for key in keys]
     # monitoring (#12): each variant's slowest statements, and (below) what measuring cost.
     slow_queries = slow_queries_by_technique(run_dir)
     for section in sections:

@@ -33,9 +33,7 @@ def memory_matters(technique: Technique | None, summary: pd.DataFrame) -> bool:
     """Whether a technique's figures include the app's memory."""
     if technique is not None:
         return technique.memory_figures or technique.fresh_process
-    if "app_process" in summary:
-        return bool(summary["app_process"].isin([results.APP_FRESH, results.APP_OWN]).any())
-    return "fresh_process" in summary and bool((summary["fresh_process"] == True).any())  # noqa: E712
+    return bool(summary["app_process"].isin([results.APP_FRESH, results.APP_OWN]).any())
 
 
 def probe_memory_rows(

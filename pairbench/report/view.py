@@ -23,7 +23,7 @@ from pairbench.report.charts_timeline import latency_over_time_svg, queue_depth_
 from pairbench.report.code_view import highlighted
 from pairbench.report.leaderboard import cost_name, slo
 from pairbench.report.memory_view import load_memory_rows, memory_matters, probe_memory_rows
-from pairbench.slo import DEFAULT_SLOS, Slos, slos_of_run
+from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.sources import capture_sources
 from pairbench.stats.curves import LATENCY, SERVICE
 from pairbench.stats.growth import fit_of, sweep_series
@@ -319,8 +319,11 @@ def _bandwidth(
     return bandwidth_view(rows, point_order(planned, labels, default), order)
 
 
-def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]:
-    """Text, code, charts and tables of one technique; its text from the registry if there."""
+def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> dict[str, Any]:
+    """Text, code, charts and tables of one technique; its text from the registry if there.
+
+    `slos`: the run's latency objectives (pairbench.slo.slos_of_run), judged at each point.
+    """
     technique = all_techniques().get(key)
     rows = at(tables.summary, technique=key)
     order = ordered(
@@ -354,7 +357,7 @@ def technique_view(run: results.Run, key: str, tables: Tables) -> dict[str, Any]
                 colors,
                 label == default,
                 memory,
-                slos_of_run(run.manifest),
+                slos,
             )  # fmt: skip
             for label in point_order(planned_points(run, key), labels, default)
         ],
