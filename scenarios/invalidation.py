@@ -1,14 +1,17 @@
-"""Invalidation workload: one user invalidates, the others read, and both are measured.
+"""Invalidation workload: one user invalidates, the others read, each kind measured apart.
 
 The first user started is an invalidation job: it drops users' keys one user at a
 time, asking for INVALIDATIONS_PER_S of them a second. A variant slower than that
 runs back to back (the job falls behind, which is part of its cost); a faster one
-waits between users. Either way the demand is the same for every variant.
+waits between users. Either way the demand is the same for every variant. Its requests
+are the variant's own (the name the harness gives them), so their costs are exactly an
+invalidation's.
 
 Every other user is a reader at a fixed arrival rate (open loop): each read starts on
 schedule, in its own greenlet, whether or not earlier ones have finished. A closed-loop
 reader stuck behind a blocked Redis would simply stop asking, and the stall would
-show up as a handful of slow samples instead of every read it delayed.
+show up as a handful of slow samples instead of every read it delayed. Reads are named
+READ_NAME: their latency is a distribution of its own, what a concurrent reader suffers.
 """
 
 import itertools
@@ -28,10 +31,13 @@ from bench_app.techniques.invalidation import (
 INVALIDATIONS_PER_S = 20.0  # the job's demand: users to invalidate per second, one at a time
 READS_PER_S = 25.0  # per reader; far below what the app serves, so reads measure Redis
 READ_CONCURRENCY = 64  # connections per reader: reads held up by Redis must not queue here
+READ_NAME = "read"
 
 
 def make_user(name: str, path: str) -> type[FastHttpUser]:
-    """Users for one invalidation variant: the first an invalidation job, the rest readers."""
+    """Users for one invalidation variant: the first an invalidation job, the rest readers.
+
+    The job's requests are named `name` (the variant's own), the readers' READ_NAME."""
     started = itertools.count()
     variant_path = urlsplit(path).path
     invalidation_pace = constant_throughput(INVALIDATIONS_PER_S)
@@ -66,7 +72,7 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
                     "item": self.random.randrange(KEYS_PER_USER),
                 }
             )
-            self.reads.spawn(self.client.get, f"{READ_PATH}?{query}", name=name)
+            self.reads.spawn(self.client.get, f"{READ_PATH}?{query}", name=READ_NAME)
 
         tasks = [step]
 

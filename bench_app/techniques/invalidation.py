@@ -10,8 +10,9 @@ are written) names them without walking anything.
 
 So the load that measures this mixes the two (see scenarios/invalidation.py): one
 user is an invalidation job asking for the same rate with every variant, while the
-others read fragments of users that are never invalidated. All their requests count:
-the reads' latency is what a concurrent reader suffers, the invalidations' their own.
+others read fragments of users that are never invalidated. Each kind is measured apart:
+the invalidations are the variant's own requests (their latency and exact costs), and
+the reads, named "read", are what a concurrent reader suffers.
 """
 
 from collections.abc import Sequence
@@ -174,9 +175,10 @@ TECHNIQUE = Technique(
         "price of tagging every key as it is written. Under load one user is an invalidation "
         "job asking for 20 users a second, one at a time (KEYS and SCAN cannot keep up, so one "
         "of theirs is always running; tag sets can), while the others read fragments of users "
-        "never invalidated, at a fixed arrival rate. All requests are the variant's samples, "
-        "mostly reads: their latency is what a concurrent reader suffers. The "
-        "one-request-at-a-time split is the invalidation's own time, where SCAN is slowest."
+        "never invalidated, at a fixed arrival rate. The invalidations are the variant's own "
+        "requests, where SCAN is slowest (a round trip per step); the reads are a request "
+        'kind of their own, "read": their latency is what a concurrent reader suffers, '
+        "and where KEYS costs most."
     ),
     guide_section="Caching Strategies / Cache Invalidation",
     router=router,

@@ -223,8 +223,8 @@ def compare(
     Speedup tolerances per technique ("*" for all others) come from the baseline's
     "speedup_tolerances", overridden by `tolerances` (the command line); its
     "cost_tolerances" ({technique or "technique/variant": {metric: [relative, absolute]}},
-    a variant's over its technique's) widen a cost whose
-    per-request mean depends on a workload's mix (e.g. invalidation's jobs and readers).
+    a variant's over its technique's) widen a cost that depends on timing beyond what
+    the defaults allow (e.g. a workload whose costs vary from request to request).
     """
     tolerances = {**baseline.get("speedup_tolerances", {}), **(tolerances or {})}
     default_tolerance = tolerances.get("*", DEFAULT_SPEEDUP_TOLERANCE)

@@ -1,6 +1,8 @@
 """Warm-up ends when latency settles: two full windows whose medians agree."""
 
 from pairbench.load.settle import SETTLED_CHANGE, WINDOW_S, SettleWatch
+from pairbench.results import TARGET_NAME
+from scenarios.samples import SAMPLE_COLUMNS
 
 
 def feed(watch: SettleWatch, window: int, latency_ms: float, count: int = 6) -> None:
@@ -28,3 +30,18 @@ def test_a_window_too_thin_to_judge_is_not_settled_and_long_warmups_get_wide_win
         feed(thin, window, latency_ms=10.0, count=2)
     assert not thin.settled(thin.started + 3.5 * thin.window_s)
     assert SettleWatch(warmup_max_s=3.0).window_s == WINDOW_S[1]
+
+
+def test_only_the_variants_own_requests_count_towards_the_measured_minimum() -> None:
+    watch = SettleWatch(warmup_max_s=0.5)
+    watch.measure_start = watch.started + 1.0
+    after = watch.measure_start + 0.01
+    watch.on_request(response_time=5.0, start_time=after)  # the variant's own
+    watch.on_request(response_time=5.0, start_time=after, name="read")  # a mixed workload's other
+    watch.on_request(response_time=5.0, start_time=watch.started)  # warm-up: not measured
+    row = [0.0] * len(SAMPLE_COLUMNS)
+    row[:2], row[SAMPLE_COLUMNS.index("name")] = [after, 5.0], "bystander"
+    watch.on_rows([row])  # from a Locust worker
+    row[SAMPLE_COLUMNS.index("name")] = TARGET_NAME
+    watch.on_rows([row])
+    assert watch.measured == 2
