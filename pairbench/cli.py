@@ -530,10 +530,22 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(handler=command_stats)
 
     baseline = commands.add_parser(
-        "baseline", help="record a complete run's speedups and costs as the gate's baseline"
+        "baseline",
+        help="record a complete run's speedups and costs as the gate's baseline",
+        description=(
+            "Record each variant's headline speedup (with its CI and verdict) and costs per "
+            "request from a complete run, as the baseline `pairbench check` compares runs "
+            "with. Make it from a run of the profile CI checks (.ci/run: --profile gate "
+            "--no-micro), on the machine kind CI runs on. The new file's speedup_tolerances "
+            "and cost_tolerances start empty (the defaults): widen one by hand, and say why "
+            'in a "notes" entry.'
+        ),
     )
     baseline.add_argument("run_dir", metavar="RUN_DIR", help="a complete run under results/")
-    baseline.add_argument("--output", default="results/baseline.json", help="baseline file")
+    baseline.add_argument(
+        "--output", default="results/baseline.json",
+        help="baseline file to write (default: results/baseline.json, replaced if there)",
+    )  # fmt: skip
     baseline.set_defaults(handler=command_baseline)
 
     check = commands.add_parser(
