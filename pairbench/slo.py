@@ -40,6 +40,14 @@ class Objective:
     below: bool  # True: value < limit; False: value > limit
     unit: str = ""
 
+    @property
+    def sign(self) -> str:
+        return "<" if self.below else ">"
+
+    def met(self, value: float, limit: float) -> bool:
+        """Whether `value` is on the objective's side of `limit` (NaN, no data: never)."""
+        return value < limit if self.below else value > limit
+
 
 OBJECTIVES = (
     Objective("p95_ms", "p95", below=True, unit=" ms"),
@@ -66,7 +74,7 @@ class Slos:
     def describe(self) -> str:
         """ "p95 < 200 ms, error rate < 0.01, cache hit rate > 0.8"."""
         return ", ".join(
-            f"{objective.label} {'<' if objective.below else '>'} {limit:g}{objective.unit}"
+            f"{objective.label} {objective.sign} {limit:g}{objective.unit}"
             for objective, limit in self.limits()
         )
 

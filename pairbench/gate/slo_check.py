@@ -14,9 +14,8 @@ from typing import Any
 import pandas as pd
 
 from pairbench import results
-from pairbench.gate.check import as_float
 from pairbench.slo import Objective, Slos
-from pairbench.stats.slo import cache_hit_rate
+from pairbench.stats.slo import objective_value
 
 
 @dataclass(frozen=True)
@@ -33,27 +32,25 @@ class SloCheck:
 
     @property
     def met(self) -> bool:
-        if not math.isfinite(self.value):
-            return False
-        return self.value < self.limit if self.objective.below else self.value > self.limit
+        return self.objective.met(self.value, self.limit)
 
     def describe(self) -> str:
-        sign = "<" if self.objective.below else ">"
         value = "no data" if not math.isfinite(self.value) else f"{self.value:.4g}"
         verdict = "met" if self.met else "BROKEN"
         return (
             f"{verdict}: {self.technique}/{self.variant} at {self.point} ({self.mode} loop): "
             f"{self.objective.label} {value}{self.objective.unit} "
-            f"(must be {sign} {self.limit:g}{self.objective.unit})"
+            f"(must be {self.objective.sign} {self.limit:g}{self.objective.unit})"
         )
 
 
 def _value(row: Mapping[str, Any], objective: Objective) -> float | None:
-    """The row's figure for `objective`; None where it does not apply (no cache metered)."""
-    if objective.name == "cache_hit_rate":
-        rate = cache_hit_rate(row)
-        return rate if math.isfinite(rate) else None
-    return as_float(row.get(objective.name))
+    """The row's figure for `objective` (NaN: no data); None where it does not apply (a
+    cache hit rate where no cache is metered)."""
+    value = objective_value(row, objective)
+    if objective.name == "cache_hit_rate" and not math.isfinite(value):
+        return None
+    return value
 
 
 def default_points(run_dir: Path) -> dict[str, str]:
@@ -122,11 +119,11 @@ def render_slo_markdown(checks: Sequence[SloCheck], slos: Slos) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for check in checks:
-        sign = "<" if check.objective.below else ">"
+        objective = check.objective
         value = f"{check.value:.4g}" if math.isfinite(check.value) else "no data"
         lines.append(
             f"| {'met' if check.met else 'BROKEN'} | {check.technique} | {check.variant} | "
-            f"{check.point} | {check.mode} | {check.objective.label} | {value}"
-            f"{check.objective.unit} | {sign} {check.limit:g}{check.objective.unit} |"
+            f"{check.point} | {check.mode} | {objective.label} | {value}{objective.unit} | "
+            f"{objective.sign} {check.limit:g}{objective.unit} |"
         )
     return "\n".join(lines) + "\n"

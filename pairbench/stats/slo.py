@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pairbench.slo import DEFAULT_SLOS, Slos
+from pairbench.slo import DEFAULT_SLOS, Objective, Slos
 
 MET, MISSED, NO_DATA = "met", "missed", "no data"
 
@@ -41,6 +41,14 @@ def cache_hit_rate(row: Mapping[str, Any]) -> float:
     return hits / (hits + misses)
 
 
+def objective_value(row: Mapping[str, Any], objective: Objective) -> float:
+    """A summary row's figure for `objective`: NaN where it has none (a cache hit rate
+    where no cache is metered, a figure of no successful request)."""
+    if objective.name == "cache_hit_rate":
+        return cache_hit_rate(row)
+    return _value(row, objective.name)
+
+
 def slo_checks(row: Mapping[str, Any], slos: Slos = DEFAULT_SLOS) -> list[SloCheck]:
     """The objectives that apply to a summary row (a cache hit rate only where a cache is
     metered); none when it has no successful request."""
@@ -48,14 +56,10 @@ def slo_checks(row: Mapping[str, Any], slos: Slos = DEFAULT_SLOS) -> list[SloChe
         return []
     checks = []
     for objective, limit in slos.limits():
-        if objective.name == "cache_hit_rate":
-            value = cache_hit_rate(row)
-            if not math.isfinite(value):
-                continue
-        else:
-            value = _value(row, objective.name)
-        met = value < limit if objective.below else value > limit  # NaN: not met
-        checks.append(SloCheck(objective.name, value, limit, met))
+        value = objective_value(row, objective)
+        if objective.name == "cache_hit_rate" and not math.isfinite(value):
+            continue
+        checks.append(SloCheck(objective.name, value, limit, objective.met(value, limit)))
     return checks
 
 
