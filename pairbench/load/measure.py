@@ -150,14 +150,19 @@ def reset(
         raise LoadError(f"{technique.key}: reset {technique.reset_path} failed: {error}") from None
 
 
-def _progress_line(frame: pd.DataFrame, seconds: float) -> str:
-    measured = requests.measured(frame)
-    ok = requests.measured_successful(frame)
-    failures, dropped = len(measured) - len(ok), int((frame["dropped"] == 1).sum())
+def progress_line(frame: pd.DataFrame, seconds: float) -> str:
+    """A segment's console line: the variant's own requests (a mixed workload's other
+    kinds only counted), as the summary will show them."""
+    own = results.target_requests(frame)
+    measured = requests.measured(own)
+    ok = requests.measured_successful(own)
+    failures, dropped = len(measured) - len(ok), int((own["dropped"] == 1).sum())
     p50 = ok["latency_ms"].median() if len(ok) else float("nan")
     rps = len(measured) / seconds if seconds > 0 else 0.0
+    others = len(requests.measured(frame)) - len(measured)
     text = f"{len(measured)} requests, {failures} failed, p50 {p50:.1f} ms, ~{rps:.0f} req/s"
-    return text + (f", {dropped} sends dropped" if dropped else "")
+    text += f", {dropped} sends dropped" if dropped else ""
+    return text + (f" (and {others} requests of other kinds)" if others else "")
 
 
 def open_loop_rate(
@@ -339,7 +344,7 @@ class PointMeasurer:
         raw_path.unlink()
         self.log(
             f"      {variant:<24} "
-            f"{_progress_line(frame, segment.measure_end - segment.measure_start)}"
+            f"{progress_line(frame, segment.measure_end - segment.measure_start)}"
         )
         return frame
 

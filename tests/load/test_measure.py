@@ -1,4 +1,5 @@
-"""Segments' raw rows become tidy samples; the open-loop rate comes from the baseline."""
+"""Segments' raw rows become tidy samples and console lines; the open-loop rate comes from
+the baseline."""
 
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 
 from bench_app.techniques import all_techniques
 from pairbench import results
-from pairbench.load.measure import open_loop_rate, tidy_samples
+from pairbench.load.measure import open_loop_rate, progress_line, tidy_samples
 from pairbench.load.open_loop import RAW_COLUMNS
 from pairbench.plan import Point
 from pairbench.profiles import OPEN_LOOP_LOAD
@@ -71,3 +72,16 @@ def test_open_loop_rows_are_the_variants_own_requests(tmp_path: Path) -> None:
     raw = raw_csv(tmp_path / "raw.csv", RAW_COLUMNS, [100.0, 100.5])
     frame = tidy_samples(raw, POINT, "naive", 0, (0.0, 1e12), mode="open")
     assert set(frame["name"]) == {results.TARGET_NAME}
+
+
+def test_a_segments_console_line_gives_the_variants_own_requests_and_counts_the_others() -> None:
+    names = [results.TARGET_NAME] * 4 + ["read"] * 6
+    frame = pd.DataFrame(
+        {"t_start": [1000.0 + i * 0.1 for i in range(10)], "phase": "measure", "name": names,
+         "latency_ms": [10.0, 20.0, 30.0, 40.0] + [1.0] * 6, "status": [200] * 9 + [500],
+         "dropped": 0}
+    )  # fmt: skip
+    line = progress_line(frame, seconds=2.0)
+    assert line == (
+        "4 requests, 0 failed, p50 25.0 ms, ~2 req/s (and 6 requests of other kinds)"
+    ), line
