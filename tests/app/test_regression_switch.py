@@ -20,6 +20,23 @@ async def test_the_switched_variant_is_served_by_its_baseline(seeded: Settings) 
     assert costs_of(untouched)["queries"] == "1"
 
 
+async def test_a_route_with_a_path_parameter_is_switched_with_its_value(seeded: Settings) -> None:
+    # instrumentation's variants differ only in the middleware around their route, which a
+    # request reaches by its path: /instrumentation/optimized/users/7 must become naive's.
+    spec = "instrumentation:optimized"
+    app = create_app(seeded.model_copy(update={"inject_regression": spec}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
+            before = (await client.get("/instrumentation/series")).json()["naive"]["label_sets"]
+            switched = await client.get("/instrumentation/optimized/users/7")
+            after = (await client.get("/instrumentation/series")).json()["naive"]["label_sets"]
+            missing = await client.get("/instrumentation/optimized/users/999999")
+    assert switched.status_code == 200 and switched.json()["id"] == 7
+    assert after == before + 1  # naive's raw-path histogram timed it: a label set for /users/7
+    assert missing.status_code == 404  # the parameter reached the baseline's handler
+
+
 @pytest.mark.parametrize("spec", ["n_plus_one:naive", "n_plus_one:nope", "nope:selectin", ""])
 def test_a_switch_must_name_an_optimized_variant(spec: str) -> None:
     with pytest.raises(RegressionSwitchError, match="technique:variant"):
