@@ -6,11 +6,9 @@ optimization. It exists only so tests can prove the gate catches a regression;
 nothing else sets it.
 """
 
-import re
-
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bench_app.technique import PATH_PARAMETER
 from bench_app.techniques import all_techniques
 
 
@@ -31,29 +29,14 @@ def regressed_paths(spec: str) -> dict[str, str]:
     return {technique.path(variant): technique.path(technique.baseline)}
 
 
-def route_pattern(template: str) -> re.Pattern[str]:
-    """The concrete paths of a route template: each {parameter} one path segment."""
-    pieces = PATH_PARAMETER.split(template)  # literal, name, literal, name, ..., literal
-    literals, names = pieces[::2], pieces[1::2]
-    pattern = re.escape(literals[0]) + "".join(
-        f"(?P<{name}>[^/]+){re.escape(literal)}"
-        for name, literal in zip(names, literals[1:], strict=True)
-    )
-    return re.compile(pattern + "$")
-
-
-def fill(template: str, values: dict[str, str]) -> str:
-    """A route template with its {parameters} replaced by `values` (as matched: still quoted)."""
-    return PATH_PARAMETER.sub(lambda name: values[name.group(1)], template)
-
-
 class RegressionSwitch:
     """Routes the switched variant's requests to its baseline variant, path parameters kept."""
 
     def __init__(self, app: ASGIApp, spec: str) -> None:
         self.app = app
+        # Starlette's own route patterns: (the optimized route's regex, the baseline's format)
         self.routes = [
-            (route_pattern(optimized), baseline)
+            (compile_path(optimized)[0], compile_path(baseline)[1])
             for optimized, baseline in regressed_paths(spec).items()
         ]
 
@@ -61,7 +44,7 @@ class RegressionSwitch:
         for pattern, baseline in self.routes:
             found = pattern.match(path)
             if found:
-                return fill(baseline, found.groupdict())
+                return baseline.format(**found.groupdict())  # the values as matched
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

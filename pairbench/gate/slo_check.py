@@ -44,15 +44,6 @@ class SloCheck:
         )
 
 
-def _value(row: Mapping[str, Any], objective: Objective) -> float | None:
-    """The row's figure for `objective` (NaN: no data); None where it does not apply (a
-    cache hit rate where no cache is metered)."""
-    value = objective_value(row, objective)
-    if objective.name == "cache_hit_rate" and not math.isfinite(value):
-        return None
-    return value
-
-
 def default_points(run_dir: Path) -> dict[str, str]:
     """Each technique's point at its default parameters, as the run's plan recorded it."""
     points = results.read_manifest(run_dir).get("points", {})
@@ -84,7 +75,7 @@ def check_slos(
         if defaults and technique in defaults and defaults[technique] != point:
             continue
         for objective, limit in slos.limits():
-            value = _value(row, objective)
+            value = objective_value(row, objective)
             if value is not None:
                 checks.append(
                     SloCheck(

@@ -41,11 +41,12 @@ def cache_hit_rate(row: Mapping[str, Any]) -> float:
     return hits / (hits + misses)
 
 
-def objective_value(row: Mapping[str, Any], objective: Objective) -> float:
-    """A summary row's figure for `objective`: NaN where it has none (a cache hit rate
-    where no cache is metered, a figure of no successful request)."""
+def objective_value(row: Mapping[str, Any], objective: Objective) -> float | None:
+    """A summary row's figure for `objective`: None where the objective does not apply (a
+    cache hit rate where no cache is metered), NaN where nothing was measured."""
     if objective.name == "cache_hit_rate":
-        return cache_hit_rate(row)
+        rate = cache_hit_rate(row)
+        return rate if math.isfinite(rate) else None
     return _value(row, objective.name)
 
 
@@ -57,7 +58,7 @@ def slo_checks(row: Mapping[str, Any], slos: Slos = DEFAULT_SLOS) -> list[SloChe
     checks = []
     for objective, limit in slos.limits():
         value = objective_value(row, objective)
-        if objective.name == "cache_hit_rate" and not math.isfinite(value):
+        if value is None:
             continue
         checks.append(SloCheck(objective.name, value, limit, objective.met(value, limit)))
     return checks
