@@ -9,8 +9,7 @@ The measuring loop brackets each segment:
     row.update(figures)  # segments.csv; jobs.csv gets the jobs
 
 finish() reads the lag and the collections over the measured window, leaving out the
-warm-up and the generator's start-up, as the samples do (the collections to the second:
-the app keeps them in one-second bins, bench_app.gc_watch).
+warm-up and the generator's start-up, as the samples do.
 """
 
 from dataclasses import dataclass
