@@ -7,7 +7,8 @@ test's own event loop, so the test can also look at the app's state (its pool);
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import socket
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
@@ -15,19 +16,26 @@ import uvicorn
 from fastapi import FastAPI
 
 from bench_app.settings import Settings
-from pairbench.env.server import LOOPBACK, AppServer, app_environment, free_port, serving_app
+from pairbench.env.server import LOOPBACK, AppServer, app_environment, serving_app
 from pairbench.env.services import ServiceUrls
 
 START_TIMEOUT_S = 10.0
+SocketOption = tuple[int, int, int]  # (level, option, value), as socket.setsockopt takes them
 
 
 @asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Serve `app` (its lifespan already entered) on loopback; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host=LOOPBACK, port=port, lifespan="off", log_level="warning")
+async def served(app: FastAPI, socket_options: Sequence[SocketOption] = ()) -> AsyncIterator[str]:
+    """Serve `app` (its lifespan already entered) on loopback; yields its base URL.
+    `socket_options` are set on the listening socket, whose connections inherit them (e.g.
+    a small send buffer, so a response the client stops reading stalls soon)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    for option in socket_options:
+        listener.setsockopt(*option)
+    listener.bind((LOOPBACK, 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(app, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         async with asyncio.timeout(START_TIMEOUT_S):
             while not server.started:
@@ -35,7 +43,10 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
         yield f"http://{LOOPBACK}:{port}"
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, START_TIMEOUT_S)
+        try:
+            await asyncio.wait_for(task, START_TIMEOUT_S)
+        finally:
+            listener.close()
 
 
 @contextmanager

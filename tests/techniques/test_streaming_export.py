@@ -141,35 +141,50 @@ async def first_chunk(http: httpx.AsyncClient, url: str, started: asyncio.Event)
         await asyncio.Event().wait()  # until cancelled: the client hangs up
 
 
+# Only keeps a broken test from hanging: nothing here ends by waiting. A starved pool would
+# fail /health by itself (the pool's checkout timeout, 30 s, then an error status); on a
+# machine as busy as 8 test runs on 2 cores an answer took over 10 s, so the bound is wide.
+HANG_GUARD_S = 120.0
+
+
 @pytest.mark.slow
 async def test_stalled_downloads_leave_the_pool_to_everyone_else(app: FastAPI) -> None:
     pool = app.state.engine.pool
     url = TECHNIQUE.url("streaming", {"days": DAYS_HELD})  # ~9 MB: more than the buffers hold
-    # A small receive buffer stops the kernel taking the whole export on the client's behalf
-    # (autotuning would grow it to tens of MB), as a slow client's network would.
-    small_buffer = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)]
+    # Small buffers on both ends make a download stall within a few chunks of its first, as
+    # a slow client's network would. Autotuning would grow the client's receive buffer to
+    # tens of MB and the server's send buffer to 4 MB: each "stalled" download went on
+    # reading and formatting 4 MB of rows, 40 MB in all, on the event loop /health needs.
+    small_receive = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)]
+    small_send = [(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)]
     transport = httpx.AsyncHTTPTransport(
-        socket_options=small_buffer, limits=httpx.Limits(max_connections=MAX_DOWNLOADS + 10)
+        socket_options=small_receive, limits=httpx.Limits(max_connections=MAX_DOWNLOADS + 10)
     )
-    async with served(app) as base_url:
+    async with served(app, small_send) as base_url:
         async with httpx.AsyncClient(base_url=base_url, timeout=60, transport=transport) as http:
             started = [asyncio.Event() for _ in range(MAX_DOWNLOADS + 2)]
             downloads = [asyncio.create_task(first_chunk(http, url, event)) for event in started]
-            async with asyncio.timeout(60):
-                while sum(event.is_set() for event in started) < MAX_DOWNLOADS:
-                    await asyncio.sleep(0.05)
-            await asyncio.sleep(0.5)
-            # The downloads past the limit wait for a slot; the others each hold a connection.
-            assert sum(event.is_set() for event in started) == MAX_DOWNLOADS
-            assert pool.checkedout() == MAX_DOWNLOADS
-            async with asyncio.timeout(10):
-                assert (await http.get("/health")).status_code == 200
-                naive = await http.get(TECHNIQUE.url("naive", {"days": 1}))
-            assert naive.status_code == 200
-            for download in downloads:
-                download.cancel()
-            await asyncio.gather(*downloads, return_exceptions=True)
-        async with asyncio.timeout(30):  # hung-up downloads give their connections back
+            try:
+                async with asyncio.timeout(HANG_GUARD_S):
+                    while sum(event.is_set() for event in started) < MAX_DOWNLOADS:
+                        await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)
+                # The downloads past the limit wait for a slot; the others each hold a connection.
+                assert sum(event.is_set() for event in started) == MAX_DOWNLOADS
+                assert pool.checkedout() == MAX_DOWNLOADS
+                async with asyncio.timeout(HANG_GUARD_S):
+                    health = await http.get("/health")
+                    naive = await http.get(TECHNIQUE.url("naive", {"days": 1}))
+                assert health.status_code == 200 and naive.status_code == 200
+                # No download ends until it is cancelled, so these were served beside them, on
+                # connections of their own: every download still holds its own.
+                assert not any(download.done() for download in downloads)
+                assert pool.checkedout() == MAX_DOWNLOADS
+            finally:  # even when an assertion failed: no download outlives the test
+                for download in downloads:
+                    download.cancel()
+                await asyncio.gather(*downloads, return_exceptions=True)
+        async with asyncio.timeout(HANG_GUARD_S):  # hung-up downloads give their connections back
             while pool.checkedout():
                 await asyncio.sleep(0.05)
         async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
