@@ -21,7 +21,7 @@ from pairbench.load.overhead import TARGETS
 from pairbench.load.segment import LoadError, LoadGenerator
 from pairbench.profiles import Profile
 from pairbench.stats.requests import failed
-from pairbench.stats.summary import requests_per_second
+from pairbench.stats.summary import measured_seconds
 
 Log = Callable[[str], None]
 CEILING_ROUTE = TARGETS["trivial"]  # /health/live: no I/O, the meter's own cost alone
@@ -31,15 +31,18 @@ RAW_FILE = "ceiling.csv"  # its raw samples, removed once counted
 def ceiling_figures(frame: pd.DataFrame, window: tuple[float, float]) -> dict[str, Any]:
     """Requests per second of the requests sent in the measuring `window` (epoch seconds),
     as a variant's throughput is reckoned, and how many failed: a raw samples frame of the
-    generator (t_start, latency_ms, status)."""
+    generator (t_start, latency_ms, status). `measured_s` is the time that rate is of: from
+    the first send to the last answer, which outlasts the window by the last requests'
+    latency (on a busy machine, as long as the window itself)."""
     start, end = window
     starts = frame["t_start"].astype(float)
     sent = frame[(starts >= start) & (starts <= end)].assign(repetition=0)
+    seconds = measured_seconds(sent) if len(sent) else math.nan
     return {
-        "rps": requests_per_second(sent) if len(sent) else math.nan,
+        "rps": len(sent) / seconds if seconds > 0 else math.nan,
         "requests": len(sent),
         "failures": int(failed(sent).sum()),
-        "measured_s": round(end - start, 3),
+        "measured_s": round(seconds, 3),
     }
 
 

@@ -112,7 +112,7 @@ def percentile(values: npt.ArrayLike, q: float) -> float:
     return float(np.percentile(array, q, method="linear")) if array.size else float("nan")
 
 
-def _measured_seconds(frame: pd.DataFrame) -> float:
+def measured_seconds(frame: pd.DataFrame) -> float:
     """Measured time summed over repetitions: first send to last completion in each."""
     frame = frame[frame["latency_ms"].notna()]
     finished = (frame["t_start"] + frame["latency_ms"] / 1000.0).groupby(frame["repetition"])
@@ -142,7 +142,7 @@ def throughput_bins(frame: pd.DataFrame) -> list[Floats]:
 def requests_per_second(frame: pd.DataFrame) -> float:
     """Requests sent per measured second."""
     requests = sent(frame)
-    seconds = _measured_seconds(requests)
+    seconds = measured_seconds(requests)
     return len(requests) / seconds if seconds > 0 else float("nan")
 
 

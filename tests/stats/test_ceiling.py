@@ -7,8 +7,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from pairbench.load.ceiling import ceiling_figures
 from pairbench.stats.ceiling import CEILING_SHARE, ceiling_findings, ceiling_rps, ceiling_shares
 from pairbench.stats.stage import write_tables
+from pairbench.stats.summary import requests_per_second
 from tests.synthetic_run import write_run
 
 CEILING = 1000.0
@@ -104,3 +106,22 @@ def test_the_stats_stage_writes_the_shares_and_the_warnings(tmp_path: Path) -> N
     tables = write_tables(far)
     assert (tables.summary["ceiling_share"] < CEILING_SHARE).all()
     assert not any("ceiling" in message for message in tables.warnings["message"])
+
+
+def test_the_ceilings_rate_is_of_the_time_its_requests_took_as_a_variants_is() -> None:
+    """On a busy machine the last requests of the window answer long after it closed: the
+    rate and the seconds it is of come from the same span (first send to last answer)."""
+    window = (100.0, 100.5)
+    raw = pd.DataFrame(
+        {
+            "t_start": [99.9, 100.0, 100.1, 100.2, 100.5, 100.6],  # first and last: outside
+            "latency_ms": [5.0, 10.0, 10.0, 10.0, 700.0, 5.0],  # one answers at 101.2 s
+            "status": [200, 200, 200, 503, 200, 200],
+        }
+    )
+    figures = ceiling_figures(raw, window)
+    assert (figures["requests"], figures["failures"]) == (4, 1)
+    assert figures["measured_s"] == pytest.approx(1.2)  # 100.0 until 101.2, past the window
+    assert figures["rps"] == pytest.approx(figures["requests"] / figures["measured_s"])
+    in_window = raw.iloc[1:5].assign(repetition=0)
+    assert figures["rps"] == pytest.approx(requests_per_second(in_window))
