@@ -1,16 +1,28 @@
 """The target app as a subprocess: started, stopped, and a second one beside the first."""
 
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
+from pairbench.env import server
 from pairbench.env.memory import watch_memory
 from pairbench.env.server import (
+    MAX_LOAD_FACTOR,
     AppServer,
     ServerError,
     app_environment,
+    free_port,
+    load_factor,
     serving_app,
     serving_pids,
 )
@@ -63,3 +75,72 @@ def test_app_workers_serve_from_as_many_processes_watched_together(
         supervisor = app.pid
     assert not psutil.pid_exists(supervisor) or psutil.Process(supervisor).status() == "zombie"
     assert not any(psutil.pid_exists(pid) for pid in pids)
+
+
+@pytest.mark.parametrize(
+    ("load", "factor"), [(0.3, 1.0), (2.0, 1.0), (16.0, 8.0), (100.0, MAX_LOAD_FACTOR)]
+)
+def test_a_start_may_take_longer_by_the_runnable_processes_per_core(
+    monkeypatch: pytest.MonkeyPatch, load: float, factor: float
+) -> None:
+    monkeypatch.setattr(server.os, "sched_getaffinity", lambda pid: {0, 1})  # 2 cores
+    monkeypatch.setattr(server.os, "getloadavg", lambda: (load, 0.0, 0.0))
+    assert load_factor() == factor
+
+
+@contextmanager
+def sleeping_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A process that neither exits nor serves anything: an app that never gets ready."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_an_app_that_never_answers_is_reported_with_what_was_awaited(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(server, "START_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(server, "load_factor", lambda: 1.2)
+    base_url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with sleeping_process() as process, pytest.raises(ServerError) as raised:
+        server._wait_serving(base_url, process, 2, tmp_path / "server.log")
+    message = str(raised.value)
+    assert f"did not answer {base_url}/health with 200 from each of its 2 worker" in message
+    assert "within 1 s (1 s times 1.2, the machine's runnable processes per core" in message
+    assert "0 answered" in message
+    assert "the last check got: connection refused (not listening yet)" in message
+
+
+class SlowHealth(BaseHTTPRequestHandler):
+    """/health as a cold app process answers it on a busy machine: after seconds."""
+
+    delay_s = 2.5  # longer than the 2 s each check was once allowed
+
+    def do_GET(self) -> None:
+        time.sleep(self.delay_s)
+        body = json.dumps({"status": "ok", "process": "1"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_slow_first_health_check_is_waited_for_not_cut_short(tmp_path: Path) -> None:
+    slow = ThreadingHTTPServer(("127.0.0.1", 0), SlowHealth)
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    try:
+        with sleeping_process() as process:
+            started = time.monotonic()
+            server._wait_serving(
+                f"http://127.0.0.1:{slow.server_port}", process, 1, tmp_path / "server.log"
+            )
+        assert time.monotonic() - started >= SlowHealth.delay_s
+    finally:
+        slow.shutdown()
+        slow.server_close()
