@@ -46,7 +46,8 @@ STOP_TIMEOUT_S = 30.0  # at a segment's end, how long in-flight requests may tak
 
 def closed_segment(command: dict[str, Any], master: Master | None = None) -> dict[str, Any]:
     """N users back to back: warm-up until settled, then `seconds` measured (longer, up to
-    `max_seconds`, until `min_requests` answered). Measuring ends gracefully: a request
+    `max_seconds`, until `min_requests` of the variant's own succeeded; the reply's
+    `short_of_minimum` says so when they did not). Measuring ends gracefully: a request
     sent in the window is waited for (up to STOP_TIMEOUT_S), not cut off, since cutting
     off the slowest requests would flatter the variant. With a Locust `master` the users
     run on its workers, which ship their samples here."""
@@ -69,10 +70,8 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
                 recorder.write, watch.on_rows,
             )  # fmt: skip
         measure_start = watch.wait(float(command["warmup_min"]), float(command["warmup_max"]))
-        watch.measure(
-            float(command["seconds"]), int(command["min_requests"]), float(command["max_seconds"])
-        )
-        measure_end = time.time()
+        min_requests, max_seconds = int(command["min_requests"]), float(command["max_seconds"])
+        measure_end = watch.measure(float(command["seconds"]), min_requests, max_seconds)
         if runner is not None:
             runner.stop()  # users finish the request in hand, then stop
         if master is not None:
@@ -87,6 +86,7 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
         "measure_end": measure_end,
         "ended": time.time(),
         "load_workers": workers,
+        "short_of_minimum": watch.short_of(min_requests, max_seconds),  # the last answers in
         **tally,
     }
 

@@ -326,6 +326,8 @@ class PointMeasurer:
                     technique.key, target, profile.users, warmup, profile.round_s, raw_path,
                     min_requests=profile.min_requests, base_url=app.base_url,
                 )  # fmt: skip
+                if segment.short_of_minimum:  # figures on too few requests: not silently
+                    self.log(f"      {variant}: {segment.short_of_minimum}")
             reading = watcher.stop() if watcher else None  # memory hook
             window = (segment.measure_start, segment.measure_end)
             row = _segment_row(point, variant, mode, repetition, rate, segment, profile)

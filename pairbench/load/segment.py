@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import psutil
 
 from bench_app.technique import Technique
-from pairbench.env.server import LOOPBACK, free_port, stop_process
+from pairbench.env.server import LOOPBACK, free_port, load_factor, stop_process
 from pairbench.profiles import LOAD_WORKERS_WAIT_S, SEGMENT_STRETCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +44,7 @@ class SegmentResult:
     ended: float
     generator_cpu_max: float  # the busiest generator process's (master or worker), % of a core
     load_workers: int = 0  # Locust workers that sent the load (0: the generator alone)
+    short_of_minimum: str = ""  # why a closed-loop segment has fewer than its minimum, if so
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,11 @@ class LoadGenerator:
         base_url: str | None = None,
     ) -> SegmentResult:
         """`users` closed-loop users on `target`: warm-up within `warmup` (min, max) seconds
-        until latency settles, then `seconds` measured, or longer (up to SEGMENT_STRETCH times)
-        until `min_requests` answered; raw samples go to a CSV."""
-        max_seconds = seconds * SEGMENT_STRETCH
+        until latency settles, then `seconds` measured, or longer until `min_requests` of the
+        variant's own succeeded: up to SEGMENT_STRETCH times, and that times the machine's
+        runnable processes per core (a request takes as much longer on a busy machine);
+        raw samples go to a CSV."""
+        max_seconds = seconds * SEGMENT_STRETCH * load_factor()
         return self._segment(
             {
                 "op": "closed", "base_url": self._app(base_url), "technique": technique,
@@ -244,6 +247,7 @@ class LoadGenerator:
         return SegmentResult(
             reply["started"], reply["measure_start"], reply["measure_end"], reply["ended"],
             max(cpu_max, reply.get("workers_cpu_max", 0.0)), reply.get("load_workers", 0),
+            reply.get("short_of_minimum", ""),
         )  # fmt: skip
 
     def _reply(self, timeout_s: float, watch_cpu: bool) -> tuple[dict[str, Any], float]:

@@ -14,6 +14,7 @@ from typing import Any
 import gevent
 
 from pairbench.results import TARGET_NAME
+from pairbench.stats.requests import status_succeeded
 from scenarios.samples import SAMPLE_COLUMNS
 
 WINDOW_S = (0.1, 0.25)  # bounds of the latency windows compared
@@ -22,35 +23,46 @@ SETTLED_CHANGE = 0.15  # medians of two windows this close: settled
 MIN_WINDOW_SAMPLES = 5
 POLL_S = 0.05
 NAME_COLUMN = SAMPLE_COLUMNS.index("name")
+STATUS_COLUMN = SAMPLE_COLUMNS.index("status")
 
 
 class SettleWatch:
     """Watches latencies: warm-up is over once two full windows agree on the median (every
-    request kind of a mixed workload counts); then it counts the variant's own requests
-    (TARGET_NAME) sent after measuring began."""
+    request kind of a mixed workload counts); then it counts the variant's own successful
+    requests (TARGET_NAME, pairbench.stats.requests' success) sent while measuring: the
+    ones its latency and cost figures will be made of."""
 
     def __init__(self, warmup_max_s: float) -> None:
         self.started = time.time()
         self.window_s = min(max(warmup_max_s / WINDOWS_PER_WARMUP, WINDOW_S[0]), WINDOW_S[1])
         self.windows: dict[int, list[float]] = {}
-        self.measure_start = float("inf")
+        self.measure_start = self.measure_end = float("inf")
         self.measured = 0
 
     def on_request(
-        self, response_time: float, start_time: float, name: str = TARGET_NAME, **_: Any
+        self,
+        response_time: float,
+        start_time: float,
+        name: str = TARGET_NAME,
+        response: Any = None,
+        **_: Any,
     ) -> None:
-        finished = start_time + response_time / 1000.0
-        index = int((finished - self.started) / self.window_s)
-        self.windows.setdefault(index, []).append(response_time)
-        if start_time >= self.measure_start and name == TARGET_NAME:
-            self.measured += 1
+        """Locust's `request` event (its `response` has the status, as in the samples)."""
+        self._answered(response_time, start_time, name, getattr(response, "status_code", 0) or 0)
 
     def on_rows(self, rows: list[list[Any]]) -> None:
         """Raw sample rows shipped by Locust workers (scenarios.samples.SAMPLE_COLUMNS)."""
         for row in rows:
-            self.on_request(
-                response_time=float(row[1]), start_time=float(row[0]), name=str(row[NAME_COLUMN])
-            )
+            self._answered(float(row[1]), float(row[0]), str(row[NAME_COLUMN]),
+                           int(float(row[STATUS_COLUMN] or 0)))  # fmt: skip
+
+    def _answered(self, response_time: float, start_time: float, name: str, status: int) -> None:
+        finished = start_time + response_time / 1000.0
+        index = int((finished - self.started) / self.window_s)
+        self.windows.setdefault(index, []).append(response_time)
+        sent_measuring = self.measure_start <= start_time <= self.measure_end
+        if sent_measuring and name == TARGET_NAME and status_succeeded(status):
+            self.measured += 1
 
     def settled(self, now: float) -> bool:
         current = int((now - self.started) / self.window_s)  # still filling: not compared
@@ -70,10 +82,23 @@ class SettleWatch:
                 self.measure_start = now
                 return now
 
-    def measure(self, seconds: float, min_requests: int, max_seconds: float) -> None:
+    def measure(self, seconds: float, min_requests: int, max_seconds: float) -> float:
         """Sleep `seconds`, longer (up to `max_seconds`) until `min_requests` of the variant's
-        own have answered."""
+        own have succeeded; returns when measuring ends (no request sent after it counts)."""
         gevent.sleep(seconds)
         deadline = self.measure_start + max_seconds
         while self.measured < min_requests and time.time() < deadline:
             gevent.sleep(POLL_S)
+        self.measure_end = time.time()
+        return self.measure_end
+
+    def short_of(self, min_requests: int, max_seconds: float) -> str:
+        """Once the requests in hand have answered: why the segment has fewer than
+        `min_requests` successful ones of its own ("" if it has them)."""
+        if self.measured >= min_requests:
+            return ""
+        return (
+            f"measuring stopped at its bound ({max_seconds:.1f} s) with {self.measured} of the "
+            f"{min_requests} successful requests of its own a segment needs: its figures rest "
+            "on fewer"
+        )

@@ -27,6 +27,11 @@ def succeeded(samples: pd.DataFrame) -> "pd.Series[bool]":
     return (samples["status"] > 0) & (samples["status"] < 400)
 
 
+def status_succeeded(status: int) -> bool:
+    """Whether one request with this status succeeded, as `succeeded` judges a frame's."""
+    return 0 < status < 400
+
+
 def failed(samples: pd.DataFrame) -> "pd.Series[bool]":
     """Which requests failed: a connection error (status 0) or an HTTP error status."""
     return ~succeeded(samples)
