@@ -134,6 +134,14 @@ def command_run(args: argparse.Namespace) -> int:
         return fail(
             f"interrupted; what was measured is kept in {outcome.run_dir}", EXIT_INTERRUPTED
         )
+    if outcome.not_equivalent:  # a faster wrong answer is not an optimization
+        for line in outcome.not_equivalent:
+            print(f"pairbench: NOT EQUIVALENT {line}", file=sys.stderr, flush=True)
+        return fail(
+            f"{len(outcome.not_equivalent)} variant(s) did not answer as their baseline "
+            "variant did; the run fails (its figures are kept)",
+            EXIT_FAILED,
+        )
     return EXIT_OK if outcome.complete else EXIT_FAILED
 
 
@@ -327,6 +335,7 @@ def command_check(args: argparse.Namespace) -> int:
         read_baseline,
         read_summary,
     )
+    from pairbench.gate.equivalence_check import equivalence_findings
     from pairbench.gate.render import render_junit, render_markdown, render_text
     from pairbench.gate.slo_check import (
         check_slos,
@@ -344,15 +353,17 @@ def command_check(args: argparse.Namespace) -> int:
     findings, unchecked, markdown, checks = [], [], "", []
     try:
         summary = read_summary(run_dir)
+        # Whatever else is checked: a variant that answered wrong fails the gate.
+        findings = equivalence_findings(run_dir, summary)
         if slos is None or Path(args.baseline).exists():
             baseline = read_baseline(Path(args.baseline))
-            findings = compare(baseline, summary, parse_tolerances(args.tolerance))
+            findings += compare(baseline, summary, parse_tolerances(args.tolerance))
             unchecked = not_gated(baseline, summary)
             log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
-            log(render_text(findings, verbose=args.verbose, unchecked=unchecked))
-            markdown = render_markdown(findings, unchecked)
         else:
-            log(f"gate: {run_dir}: no baseline at {args.baseline}, so the SLOs alone")
+            log(f"gate: {run_dir}: no baseline at {args.baseline}: equivalence and the SLOs")
+        log(render_text(findings, verbose=args.verbose, unchecked=unchecked))
+        markdown = render_markdown(findings, unchecked)
     except BaselineError as error:
         return fail(f"{error}")
     slo_broken = False

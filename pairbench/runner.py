@@ -77,18 +77,30 @@ def check_all_equivalent(base_url: str, points: list[Point], log: Log) -> dict[s
             checked.setdefault(point.technique.key, []).append(point.label)
             for variant, verdict in found.items():
                 if variant not in merged or merged[variant]["equivalent"]:
-                    merged[variant] = {**verdict, "detail": f"{point.label}: {verdict['detail']}"}
+                    merged[variant] = {
+                        **verdict,
+                        "point": point.label,
+                        "detail": f"{point.label}: {verdict['detail']}",
+                    }
     for technique, variants in verdicts.items():
         labels = checked[technique]
         for verdict in variants.values():
             if verdict["equivalent"] and len(labels) > 1:
                 body = verdict["detail"].split(": ", 1)[-1]
                 verdict["detail"] = f"{body} at all {len(labels)} points ({', '.join(labels)})"
-    for technique, variants in verdicts.items():
-        for variant, verdict in variants.items():
-            if not verdict["equivalent"]:
-                log(f"NOT EQUIVALENT {technique}/{variant}: {verdict['detail']}")
+    for line in not_equivalent(verdicts):
+        log(f"NOT EQUIVALENT {line}")
     return verdicts
+
+
+def not_equivalent(verdicts: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """'technique/variant: point: its first difference' for each variant that failed."""
+    return [
+        f"{technique}/{variant}: {verdict['detail']}"
+        for technique, variants in verdicts.items()
+        for variant, verdict in variants.items()
+        if not verdict["equivalent"]
+    ]
 
 
 def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], log: Log) -> None:
@@ -155,6 +167,9 @@ def start_manifest(
         },
         "environment": results.environment({}),
         "slos": slos_entry(slos),  # what the summary's SLO status and the report judge by
+        # "technique/variant: point: first difference" for each variant whose answer (body,
+        # effects, or a response sampled under load) differed from its baseline's
+        "not_equivalent": [],
     }
     results.write_json(run_dir / results.MANIFEST, manifest)
     return manifest
@@ -181,6 +196,8 @@ class RunOutcome:
     run_dir: Path
     interrupted: bool = False
     error: str | None = None  # what stopped a run that failed
+    # Variants whose answer differed from their baseline's: the run measured them, and fails.
+    not_equivalent: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -282,6 +299,7 @@ def run(
                     manifest["points"] = manifest_points(points)
                     equivalence = check_all_equivalent(base_url, points, log)
                     results.write_json(run_dir / results.EQUIVALENCE, equivalence)
+                    manifest["not_equivalent"] = not_equivalent(equivalence)
                     save_artifacts(run_dir, base_url, techniques, log)
                 with stage("probe"):
                     probed = probe_uncontended(run_dir, app, points, profile, log)
@@ -335,6 +353,7 @@ def run(
                     log(f"warning: {error}")
         with stage("stats"):
             write_tables(run_dir)
+        outcome = RunOutcome(run_dir, not_equivalent=tuple(manifest["not_equivalent"]))
     except (KeyboardInterrupt, SystemExit):
         outcome = RunOutcome(run_dir, interrupted=True)
     except (ServiceError, ServerError, LoadError, results.ResultsError) as error:

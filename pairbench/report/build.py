@@ -43,9 +43,10 @@ def _run_warnings(run: results.Run, summary: pd.DataFrame) -> list[str]:
         found.append(f"Microbenchmarks: {micro['error']}")
     wrong = summary[~summary["equivalent"].astype(bool)] if len(summary) else summary
     for technique, variant in sorted(set(zip(wrong["technique"], wrong["variant"], strict=True))):
+        why = run.equivalence.get(technique, {}).get(variant, {}).get("detail", "not checked")
         found.append(
-            f"{technique}/{variant}: its answer did NOT match the baseline's; its speedup is "
-            "not an optimization (see the technique's equivalence table)"
+            f"{technique}/{variant}: NOT EQUIVALENT, its answer did not match the baseline's "
+            f"({why}); its speedup is not an optimization and the run fails"
         )
     return found
 

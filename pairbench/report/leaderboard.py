@@ -99,17 +99,24 @@ def measured_proof(baseline: Row, best: Row, limit: int = 2) -> str:
 
 
 def best_variant(rows: Sequence[Row]) -> Row | None:
-    """The non-baseline variant with the highest p50 speedup, preferring equivalent ones."""
-    candidates = [row for row in rows if not row.get("baseline")]
-    if not candidates:
+    """The equivalent non-baseline variant with the highest p50 speedup; None if there is
+    none: a variant whose answer differed is never a technique's best. (Rows without an
+    `equivalent` figure, a workload's other request kinds, are judged by speed alone.)"""
+    equivalent = [row for row in rows if not row.get("baseline") and row.get("equivalent", True)]
+    if not equivalent:
         return None
-    equivalent = [row for row in candidates if row.get("equivalent")] or candidates
 
     def score(row: Row) -> float:
         speedup = _value(row, "speedup_p50")
         return speedup if math.isfinite(speedup) else -math.inf
 
     return max(equivalent, key=score)
+
+
+def of_equivalent_variants(rows: Sequence[Row], kinds: Sequence[Row]) -> list[Row]:
+    """The kinds' rows of variants whose answers matched (`rows`: the technique's rows)."""
+    wrong = {row.get("variant") for row in rows if not row.get("equivalent", True)}
+    return [kind for kind in kinds if kind.get("variant") not in wrong]
 
 
 def other_kinds(kinds: Sequence[Row]) -> list[dict[str, Any]]:
@@ -162,7 +169,8 @@ def leaderboard_line(
         "slos": [{"variant": row.get("variant"), **slo(row, slos)} for row in rows],
         "micro": micro_best,
         "warnings": warnings,
-        "kinds": other_kinds(kinds),
+        "kinds": other_kinds(of_equivalent_variants(rows, kinds)),
+        "not_equivalent": [row.get("variant") for row in rows if not row.get("equivalent", True)],
     }
 
 
@@ -170,6 +178,12 @@ def headline_text(key: str, rows: Sequence[Row], kinds: Sequence[Row] = ()) -> s
     """One line for a terminal: "n_plus_one: joined vs naive: p50 3.59x [3.37, 3.76] faster...",
     then what the workload's other requests (bystanders) saw."""
     baseline, best = next((row for row in rows if row.get("baseline")), None), best_variant(rows)
+    if (
+        baseline is not None
+        and best is None
+        and any(not row.get("equivalent", True) for row in rows)
+    ):
+        return f"{key}: no variant answered as {baseline.get('variant')} did: NOT EQUIVALENT"
     if baseline is None or best is None:
         return f"{key}: not enough data for a comparison"
     low, high = _value(best, "speedup_ci_low"), _value(best, "speedup_ci_high")
@@ -179,5 +193,7 @@ def headline_text(key: str, rows: Sequence[Row], kinds: Sequence[Row] = ()) -> s
         f"({_value(baseline, 'p50_ms'):.3g} -> {_value(best, 'p50_ms'):.3g} ms), "
         f"p95 {_value(best, 'speedup_p95'):.2f}x, throughput {_value(best, 'speedup_rps'):.2f}x; "
         f"{measured_proof(baseline, best)}"
-        + "".join(f"; {_kind_text(kind)}" for kind in other_kinds(kinds))
+        + "".join(
+            f"; {_kind_text(kind)}" for kind in other_kinds(of_equivalent_variants(rows, kinds))
+        )
     )
