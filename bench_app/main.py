@@ -71,6 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(RegressionSwitch, spec=settings.inject_regression)
     for technique in all_techniques().values():
         app.include_router(technique.router)
+    if settings.mutant:  # tests only: one variant made subtly wrong (bench_app.mutants)
+        from bench_app.mutants import install_mutants
+
+        install_mutants(app, settings.mutant)
 
     @app.get("/health", responses=DATABASE_UNAVAILABLE)
     async def health() -> dict[str, str]:

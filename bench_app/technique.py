@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bench_app.effects import Effect
 from bench_app.settings import Settings
 
 PATH_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")  # "{user_id}" or "{user_id:int}"
@@ -51,8 +52,10 @@ class VariantRequest:
 class Technique:
     """A performance technique served as paired endpoints with one contract.
 
-    Every variant answers the same parameters with the same body; the harness checks
-    that before it measures, so a faster wrong answer never counts as an optimization.
+    Every variant answers the same parameters with the same body, status, Content-Type and
+    declared effects; the harness checks that before it measures and on answers sampled
+    under load, and a variant that differs fails the run: a faster wrong answer never
+    counts as an optimization.
     A variant's key is its endpoint function's name; its path is the one in the route
     decorator, read from the router, so it is written once.
     """
@@ -73,6 +76,9 @@ class Technique:
     proof: str = ""  # the one-line claim the deterministic costs prove
     caveats: str = ""  # where it does not win, what the figures leave out: in the report
     order_insensitive: bool = False
+    # What must hold after a variant's request beyond its body (bench_app.effects), checked
+    # like the body: keys gone, rows stored, the job done, a 304 on repeat, ...
+    effects: Sequence[Effect] = ()
     # Its win is fewer network round trips to PostgreSQL or Redis: `pairbench run
     # --rtt-sweep` probes it at each distance (pairbench.env.distance).
     round_trips: bool = False
@@ -123,6 +129,13 @@ class Technique:
 
     def path(self, variant: str) -> str:
         return self.paths[variant]
+
+    def status(self, variant: str) -> int:
+        """The status the variant's route declares for its answer (200 unless it says)."""
+        for route in self.router.routes:
+            if isinstance(route, APIRoute) and route.name == variant and route.status_code:
+                return int(route.status_code)
+        return 200
 
     def url(self, variant: str, params: Mapping[str, Any] | None = None) -> str:
         """Path and query string for `variant` with `params` (the defaults if None): a

@@ -34,6 +34,7 @@ from pairbench.env.services import ServiceError, ServiceUrls, running_services, 
 from pairbench.env.upstream import running_upstream
 from pairbench.env.worker import running_worker
 from pairbench.load.ceiling import measure_ceiling_safely
+from pairbench.load.effects import Services
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.measure import LoadPlan, PointOutcome, measure
 from pairbench.load.micro import micro_plan, run_microbenchmarks
@@ -66,13 +67,16 @@ def seed_database(settings: Settings, log: Log) -> None:
     asyncio.run(load())
 
 
-def check_all_equivalent(base_url: str, points: list[Point], log: Log) -> dict[str, Any]:
-    """Each variant's answer against its baseline's, at every point; all points must match."""
+def check_all_equivalent(
+    base_url: str, points: list[Point], log: Log, services: Services | None = None
+) -> dict[str, Any]:
+    """Each variant's answer (body and effects, seen through `services` where they are not
+    over HTTP) against its baseline's, at every point; all points must match."""
     verdicts: dict[str, dict[str, dict[str, Any]]] = {}
     checked: dict[str, list[str]] = {}
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
         for point in points:
-            found = check_equivalence(client, point.technique, point.params)
+            found = check_equivalence(client, point.technique, point.params, services)
             merged = verdicts.setdefault(point.technique.key, {})
             checked.setdefault(point.technique.key, []).append(point.label)
             for variant, verdict in found.items():
@@ -297,7 +301,9 @@ def run(
                 with stage("equivalence"):
                     points = resolve_points(base_url, points)
                     manifest["points"] = manifest_points(points)
-                    equivalence = check_all_equivalent(base_url, points, log)
+                    equivalence = check_all_equivalent(
+                        base_url, points, log, Services(urls.redis_url, urls.database_url)
+                    )
                     results.write_json(run_dir / results.EQUIVALENCE, equivalence)
                     manifest["not_equivalent"] = not_equivalent(equivalence)
                     save_artifacts(run_dir, base_url, techniques, log)

@@ -24,6 +24,7 @@ from saq.job import Status
 from sqlalchemy import Table, select, text
 
 from bench_app.db import SessionsDep
+from bench_app.effects import JobDone
 from bench_app.job_queue import (
     JOB_FUNCTION,
     JobQueue,
@@ -222,4 +223,5 @@ TECHNIQUE = Technique(
     lifespan=lifespan,
     reset_path="/background-jobs/reset",
     deferred_work_path="/background-jobs/deferred-work",
+    effects=(JobDone(fields=("status", "item", "value")),),
 )

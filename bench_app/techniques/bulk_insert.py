@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bench_app.asyncpg_copy import asyncpg_connection, metered_as_one_statement
 from bench_app.db import SessionDep
+from bench_app.effects import RowsStored
 from bench_app.models import Base
 from bench_app.technique import Technique
 
@@ -193,4 +194,6 @@ TECHNIQUE = Technique(
         "result."
     ),
     reset_path="/bulk-insert/reset",
+    # The answer is the batch read back as it is deleted; after it, the table holds nothing.
+    effects=(RowsStored(table=f'"{LINES.schema}"."{LINES.name}"'),),
 )

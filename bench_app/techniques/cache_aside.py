@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench_app.db import SessionDep
+from bench_app.effects import ConcurrentCallers
 from bench_app.get_or_set import get_or_set, store_bytes
 from bench_app.local_ttl_cache import LocalTTLCache
 from bench_app.models import Post, User
@@ -184,6 +185,7 @@ TECHNIQUE = Technique(
     baseline="database",
     params={"days": DEFAULT_DAYS, "limit": DEFAULT_LIMIT},
     sweep={"days": [7, 90, 365]},
+    effects=(ConcurrentCallers(vary={"limit": [5, 10, 20, 50]}),),
     proof=(
         "per request: queries 1 -> ~0 -> ~0; Redis commands 0 -> 1 -> ~0 (one per process per "
         f"{LOCAL_TTL_S:g} s); hit rate (hits / lookups) -> ~100% for both caches"

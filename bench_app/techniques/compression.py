@@ -25,6 +25,7 @@ from starlette_compress import CompressMiddleware
 
 from bench_app.content_encoding import EncodedJSONResponse
 from bench_app.db import SessionDep
+from bench_app.effects import PlainWhenNotAccepted
 from bench_app.models import Post
 from bench_app.technique import Technique
 
@@ -120,6 +121,7 @@ TECHNIQUE = Technique(
     baseline="plain",
     params={"posts": DEFAULT_POSTS},
     sweep={"posts": [1, 10, 100, 1000]},
+    effects=(PlainWhenNotAccepted(),),
     proof="wire bytes per request fall ~2.4x (1 post) to ~6x (1000 posts), for encoder time",
     caveats=(
         "On loopback a byte costs next to nothing, so every encoding loses latency here; read "

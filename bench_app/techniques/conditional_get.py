@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from bench_app.cache_fallback import or_fallback
 from bench_app.db import SessionDep
+from bench_app.effects import ConcurrentCallers, Revalidates
 from bench_app.models import MAX_ID, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_metering import count_cache_lookups
@@ -203,4 +204,5 @@ TECHNIQUE = Technique(
         "queries per request: 2 -> 2 -> 0; Redis commands: 0 -> 0 -> 1"
     ),
     reset_path="/conditional-get/reset",
+    effects=(Revalidates(), ConcurrentCallers(vary={"user_id": [1, 2, 3, 4]})),
 )

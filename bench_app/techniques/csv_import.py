@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bench_app.asyncpg_copy import asyncpg_connection, metered_as_one_statement
 from bench_app.csv_records import CsvLineError, decode, records, streamed_lines, text_lines
 from bench_app.db import SessionDep
+from bench_app.effects import RowsStored
 from bench_app.models import Base
 from bench_app.technique import RequestBody, Technique
 
@@ -304,4 +305,6 @@ TECHNIQUE = Technique(
     request_body=upload,
     fresh_process=True,
     reset_path="/csv-import/reset",
+    # Read back by another connection than the import's: committed, whole, in line order.
+    effects=(RowsStored(table=qualified(), columns=("line", *HEADER), order_by="line"),),
 )

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from bench_app.cache_fallback import or_fallback
+from bench_app.effects import KeysGone
 from bench_app.get_or_set import cached_bytes
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.responses import REDIS_UNAVAILABLE
@@ -163,6 +164,13 @@ async def reset(redis: RedisDep) -> dict[str, int]:
     return {"keys": CACHED_USERS * KEYS_PER_USER, "tag_sets": CACHED_USERS}
 
 
+@router.post("/refill", responses=REDIS_UNAVAILABLE)
+async def refill(redis: RedisDep, user_id: UserId = DEFAULT_USER_ID) -> dict[str, int]:
+    """Cache every fragment of one user again: what the equivalence check invalidates."""
+    await cache_fragments(redis, [user_id], range(KEYS_PER_USER))
+    return {"keys": KEYS_PER_USER}
+
+
 TECHNIQUE = Technique(
     key="invalidation",
     area="caching",
@@ -196,4 +204,10 @@ TECHNIQUE = Technique(
         "whole KEYS walk, one SCAN step, next to nothing."
     ),
     reset_path="/invalidation/reset",
+    effects=(
+        KeysGone(
+            pattern=lambda params: user_pattern(params["user_id"]),
+            refill_path="/invalidation/refill",
+        ),
+    ),
 )

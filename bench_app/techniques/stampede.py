@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench_app.db import SessionsDep
+from bench_app.effects import ConcurrentCallers
 from bench_app.get_or_set import cached_bytes, get_or_set
 from bench_app.models import Comment, Post, User
 from bench_app.redis_client import RedisDep, cache_key
@@ -148,6 +149,7 @@ TECHNIQUE = Technique(
     baseline="every_miss_recomputes",
     scenario="scenarios.stampede",
     params={"top": DEFAULT_TOP},
+    effects=(ConcurrentCallers(vary={"top": [5, 10, 15, 20, 25, 30]}),),
     proof="recomputations per burst of K requests: K -> 1 -> 1 (queries per request: 1 -> 1/K)",
     lifespan=flights_lifespan,
     reset_path="/stampede/reset",

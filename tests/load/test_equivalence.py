@@ -19,7 +19,7 @@ def test_the_first_difference_is_named_by_its_path() -> None:
 def test_missing_items_keys_and_types_are_differences() -> None:
     assert first_difference([1, 2], [1]) == "body: 2 items vs 1"
     assert first_difference({"a": 1}, {"b": 1}) == "body.a: present on one side only"
-    assert first_difference({"a": 1}, {"a": "1"}) == "body.a: int vs str"
+    assert first_difference({"a": 1}, {"a": "1"}) == "body.a: int vs '1'"  # a text is said
 
 
 def test_bodies_that_are_not_json_are_compared_byte_for_byte() -> None:
