@@ -59,10 +59,10 @@ class PlainWhenNotAccepted:
 @dataclass(frozen=True)
 class DegradesTo:
     """At `params` (where the upstream stalls) the answer is the baseline's or exactly the
-    documented `fallback`, nothing else."""
+    documented `fallback(params)`, nothing else; under load, wherever a variant degrades."""
 
     params: Params
-    fallback: Mapping[str, Any]
+    fallback: Callable[[Params], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)

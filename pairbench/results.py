@@ -29,6 +29,8 @@ from bench_app.metering import COST_FIELDS
 MANIFEST = "manifest.json"
 SAMPLES = "samples.csv.gz"
 SEGMENTS = "segments.csv"
+# A few of each variant's answers under load, with their bodies (pairbench.load.answer_sample)
+ANSWERS = "answers.jsonl"
 JOBS = "jobs.csv"  # each job of a segment: requested_at, done_at (deferred_work_path)
 EQUIVALENCE = "equivalence.json"
 SUMMARY = "summary.csv"

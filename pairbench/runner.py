@@ -33,6 +33,7 @@ from pairbench.env.server import ServerError, app_environment, serving_app
 from pairbench.env.services import ServiceError, ServiceUrls, running_services, server_versions
 from pairbench.env.upstream import running_upstream
 from pairbench.env.worker import running_worker
+from pairbench.load.answers_under_load import check_answers_under_load
 from pairbench.load.ceiling import measure_ceiling_safely
 from pairbench.load.effects import Services
 from pairbench.load.equivalence import check_equivalence
@@ -105,6 +106,23 @@ def not_equivalent(verdicts: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
         for variant, verdict in variants.items()
         if not verdict["equivalent"]
     ]
+
+
+def check_under_load(
+    run_dir: Path, base_url: str, points: list[Point], equivalence: dict[str, Any], log: Log
+) -> None:
+    """Compare the answers sampled under load with the baseline's (into `equivalence`)."""
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
+        found = check_answers_under_load(client, points, run_dir / results.ANSWERS)
+    for technique, variants in found.items():
+        for variant, verdict in variants.items():
+            checked = equivalence.setdefault(technique, {}).setdefault(variant, {})
+            if not verdict["equivalent"]:
+                log(f"NOT EQUIVALENT {technique}/{variant}: {verdict['detail']}")
+                checked.update({key: value for key, value in verdict.items() if key != "answers"})
+            elif checked.get("equivalent"):
+                checked["detail"] += f"; {verdict['answers']} answers under load matched"
+    results.write_json(run_dir / results.EQUIVALENCE, equivalence)
 
 
 def save_artifacts(run_dir: Path, base_url: str, techniques: list[Technique], log: Log) -> None:
@@ -339,6 +357,9 @@ def run(
                         app,
                         upstream,
                     )
+                with stage("answers under load"):
+                    check_under_load(run_dir, base_url, points, equivalence, log)
+                    manifest["not_equivalent"] = not_equivalent(equivalence)
                 # monitoring (#12): what the load left: artifacts again (instrumentation's
                 # series counts), and the slow-query log by variant.
                 save_artifacts(run_dir, base_url, techniques, log)

@@ -7,9 +7,12 @@ it, while its other variants stay equivalent.
 """
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -17,6 +20,8 @@ from bench_app.main import create_app
 from bench_app.mutants import MUTANTS, MutantSwitchError, install_mutants
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
+from pairbench.load.answer_sample import answer_record
+from pairbench.load.answers_under_load import check_answers_under_load
 from pairbench.load.effects import Services
 from pairbench.plan import Point, resolve_points
 from pairbench.runner import check_all_equivalent
@@ -65,3 +70,33 @@ async def test_the_equivalence_check_catches_the_mutant(
     ]
     others = {name: found for name, found in verdicts.items() if name != variant}
     assert all(found["equivalent"] for found in others.values()), others
+
+
+async def test_an_answer_sampled_under_load_is_compared_with_the_baselines(
+    mutated: tuple[str, Services], tmp_path: Path
+) -> None:
+    """n_plus_one's joined (mutated) and selectin (not) as the generator samples them."""
+    base_url, _ = mutated
+    technique = all_techniques()["n_plus_one"]
+    point = Point(technique, dict(technique.params))
+    answers = tmp_path / "answers.jsonl"
+
+    def sample_then_check() -> dict[str, Any]:
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            with answers.open("w") as out:
+                for variant in ("selectin", "joined"):
+                    url = technique.url(variant, {"authors": 7})
+                    response = client.get(url)
+                    record = answer_record({"url": url, "response": response, "exception": None})
+                    labels = {"technique": technique.key, "variant": variant, "point": point.label}
+                    out.write(json.dumps({**labels, **(record or {})}) + "\n")
+            return check_answers_under_load(client, [point], answers)
+
+    verdicts = (await asyncio.to_thread(sample_then_check))["n_plus_one"]
+    assert verdicts["selectin"] == {"equivalent": True, "answers": 1}
+    joined = verdicts["joined"]
+    assert not joined["equivalent"]
+    assert joined["detail"] == (
+        "authors=50: under load, its answer to /n-plus-one/joined?authors=7 differs from "
+        "naive's at body: 7 items vs 6"
+    )

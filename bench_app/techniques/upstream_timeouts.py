@@ -126,7 +126,7 @@ TECHNIQUE = Technique(
     effects=(
         DegradesTo(
             params={"item": STALLED_ITEM},
-            fallback=ItemOrFallback(key=str(STALLED_ITEM), value=None, degraded=True).model_dump(),
+            fallback=lambda params: {"key": str(params["item"]), "value": None, "degraded": True},
         ),
     ),
     proof=(

@@ -12,6 +12,7 @@ just before (or, without that, from the uncontended probe), so every variant is 
 the same load, below capacity.
 """
 
+import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -310,6 +311,7 @@ class PointMeasurer:
         profile, technique = self.plan.profile, point.technique
         self.raw_dir.mkdir(exist_ok=True)
         raw_path = self.raw_dir / f"{technique.key}.{variant}.{mode}.{repetition}.csv"
+        answers_path = raw_path.with_suffix(".answers.jsonl")
         target = technique.url(variant, point.params)
         # The shared app, or (where the figures are memory) a process of the segment's own.
         with self.apps.serving(technique, variant) as app:
@@ -325,6 +327,7 @@ class PointMeasurer:
                 segment = self.generator.closed(
                     technique.key, target, profile.users, warmup, profile.round_s, raw_path,
                     min_requests=profile.min_requests, base_url=app.base_url,
+                    answers_path=answers_path,
                 )  # fmt: skip
             reading = watcher.stop() if watcher else None  # memory hook
             window = (segment.measure_start, segment.measure_end)
@@ -342,11 +345,23 @@ class PointMeasurer:
             frame_of_jobs = pd.DataFrame(jobs, columns=["requested_at", "done_at"]).assign(**keys)
             results.append_rows(self.run_dir / results.JOBS, frame_of_jobs[results.JOB_COLUMNS])
         raw_path.unlink()
+        keep_answers(answers_path, self.run_dir / results.ANSWERS, point, variant)
         self.log(
             f"      {variant:<24} "
             f"{progress_line(frame, segment.measure_end - segment.measure_start)}"
         )
         return frame
+
+
+def keep_answers(segment_path: Path, run_path: Path, point: Point, variant: str) -> None:
+    """Append a segment's sampled answers to the run's, each labelled with its variant."""
+    if not segment_path.exists():
+        return  # an open-loop segment, or one sent by Locust workers: none sampled
+    labels = {"technique": point.technique.key, "variant": variant, "point": point.label}
+    with segment_path.open() as lines, run_path.open("a") as kept:
+        for line in lines:
+            kept.write(json.dumps({**labels, **json.loads(line)}) + "\n")
+    segment_path.unlink()
 
 
 def _segment_row(

@@ -161,10 +161,12 @@ class LoadGenerator:
         samples_path: Path,
         min_requests: int = 0,
         base_url: str | None = None,
+        answers_path: Path | None = None,
     ) -> SegmentResult:
         """`users` closed-loop users on `target`: warm-up within `warmup` (min, max) seconds
         until latency settles, then `seconds` measured, or longer (up to SEGMENT_STRETCH times)
-        until `min_requests` answered; raw samples go to a CSV."""
+        until `min_requests` answered; raw samples go to a CSV, a few answers (their bodies)
+        to `answers_path` (pairbench.load.answer_sample)."""
         max_seconds = seconds * SEGMENT_STRETCH
         return self._segment(
             {
@@ -173,6 +175,7 @@ class LoadGenerator:
                 "warmup_min": warmup[0], "warmup_max": warmup[1], "seconds": seconds,
                 "min_requests": min_requests, "max_seconds": max_seconds,
                 "samples": str(samples_path.resolve()),
+                "answers": str(answers_path.resolve()) if answers_path else "",
             },
             warmup[1] + max_seconds,
         )  # fmt: skip
