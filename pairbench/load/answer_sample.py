@@ -9,11 +9,14 @@ other request costs the listener a comparison, a counter increment and a set loo
 """
 
 import base64
+import hashlib
 import json
 from typing import IO, Any
 
 SAMPLED_AT = frozenset({10, 100, 1000, 10000})  # the variant's n-th requests in a segment
-MAX_BODY_BYTES = 16 * 2**20  # a larger body is not kept (none in the catalog comes near)
+# A larger body is kept as its length and SHA-256 (streaming_export's ~3 MB CSV): the run's
+# answers.jsonl stays small, and a byte body is compared by those anyway.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def answer_record(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -24,16 +27,18 @@ def answer_record(event: dict[str, Any]) -> dict[str, Any] | None:
     if event.get("exception") is not None or not 200 <= status < 300:
         return None
     content = getattr(response, "content", None)
-    if not isinstance(content, bytes) or not content or len(content) > MAX_BODY_BYTES:
+    if not isinstance(content, bytes) or not content:
         return None
     headers = getattr(response, "headers", None) or {}
-    return {
+    record = {
         "url": str(event.get("url") or ""),
         "status": status,
         "content_type": headers.get("content-type", ""),
         "content_encoding": headers.get("content-encoding", ""),
-        "body": base64.b64encode(content).decode(),
     }
+    if len(content) > MAX_BODY_BYTES:
+        return {**record, "length": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+    return {**record, "body": base64.b64encode(content).decode()}
 
 
 class AnswerSampler:

@@ -6,8 +6,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from pairbench.load.answer_sample import SAMPLED_AT, AnswerSampler, answer_record
-from pairbench.load.answers_under_load import sampled_answer
+from pairbench.load.answer_sample import MAX_BODY_BYTES, SAMPLED_AT, AnswerSampler, answer_record
+from pairbench.load.answers_under_load import DigestBody, sampled_answer
+from pairbench.load.equivalence import RawBody
 
 
 def event(number: int, name: str = "target", status: int = 200) -> dict[str, Any]:
@@ -55,3 +56,13 @@ def test_a_gzip_body_the_client_did_not_decode_is_decoded_for_the_comparison() -
     assert sampled_answer(record, order_insensitive=False) == [1, 2]
     decoded_already = {**record, "body": base64.b64encode(b"[1, 2]").decode()}
     assert sampled_answer(decoded_already, order_insensitive=False) == [1, 2]
+
+
+def test_a_large_body_is_kept_by_its_length_and_digest() -> None:
+    large = event(10)
+    large["response"].content = b"x" * (MAX_BODY_BYTES + 1)
+    record = answer_record(large)
+    assert record is not None and "body" not in record
+    kept = sampled_answer(record, order_insensitive=False)
+    assert kept == DigestBody.of(RawBody(b"x" * (MAX_BODY_BYTES + 1)))
+    assert kept != DigestBody.of(RawBody(b"x" * MAX_BODY_BYTES))
