@@ -119,9 +119,11 @@ def check_under_load(
             checked = equivalence.setdefault(technique, {}).setdefault(variant, {})
             if not verdict["equivalent"]:
                 log(f"NOT EQUIVALENT {technique}/{variant}: {verdict['detail']}")
-                checked.update({key: value for key, value in verdict.items() if key != "answers"})
+                if checked.get("equivalent", True):  # the first difference found is kept
+                    checked.update({k: value for k, value in verdict.items() if k != "answers"})
             elif checked.get("equivalent"):
-                checked["detail"] += f"; {verdict['answers']} answers under load matched"
+                count = verdict["answers"]
+                checked["detail"] += f"; {count} answer{'s' * (count != 1)} under load matched"
     results.write_json(run_dir / results.EQUIVALENCE, equivalence)
 
 

@@ -12,11 +12,18 @@ import base64
 import hashlib
 import json
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 SAMPLED_AT = frozenset({10, 100, 1000, 10000})  # the variant's n-th requests in a segment
 # A larger body is kept as its length and SHA-256 (streaming_export's ~3 MB CSV): the run's
 # answers.jsonl stays small, and a byte body is compared by those anyway.
 MAX_BODY_BYTES = 64 * 1024
+
+
+def path_and_query(url: str) -> str:
+    """A request's URL without its scheme and host (Locust reports it whole)."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def answer_record(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -31,7 +38,7 @@ def answer_record(event: dict[str, Any]) -> dict[str, Any] | None:
         return None
     headers = getattr(response, "headers", None) or {}
     record = {
-        "url": str(event.get("url") or ""),
+        "url": path_and_query(str(event.get("url") or "")),
         "status": status,
         "content_type": headers.get("content-type", ""),
         "content_encoding": headers.get("content-encoding", ""),

@@ -17,7 +17,8 @@ def event(number: int, name: str = "target", status: int = 200) -> dict[str, Any
         content=json.dumps({"n": number}).encode(),
         headers={"content-type": "application/json"},
     )
-    return {"name": name, "url": f"/demo?n={number}", "response": response, "exception": None}
+    url = f"http://127.0.0.1:8089/demo?n={number}"  # Locust reports the whole URL
+    return {"name": name, "url": url, "response": response, "exception": None}
 
 
 def test_the_sampler_keeps_the_named_requests_at_the_sampled_counts(tmp_path: Path) -> None:

@@ -81,6 +81,7 @@ def test_sweep_points_each_get_charts_and_a_growth_chart(tmp_path: Path) -> None
     assert "differs at [0].posts" in html and ">NO<" in html
     assert "n_plus_one/joined: NOT EQUIVALENT, its answer did not match the baseline" in html
     assert "differs at [0].posts); its speedup is not an optimization" in html  # run-level
+    assert "NOT EQUIVALENT: joined (never counted as its best)" in html  # the leaderboard
     summary = pd.read_csv(run_dir / results.SUMMARY)
     assert len(summary) == 9 and not summary.loc[summary["variant"] == "joined", "equivalent"].any()
     growth = pd.read_csv(run_dir / results.GROWTH)
