@@ -1,8 +1,13 @@
 """Equivalence: where two answers differ is found and named."""
 
+from typing import Any
+
 import httpx
 
-from pairbench.load.equivalence import RawBody, decoded, first_difference
+from bench_app.effects import DegradesTo
+from bench_app.techniques import all_techniques
+from pairbench.load.effects import name_of
+from pairbench.load.equivalence import RawBody, answer_difference, decoded, first_difference
 
 
 def test_equal_bodies_have_no_difference() -> None:
@@ -37,3 +42,28 @@ def test_a_response_is_decoded_by_its_content_type() -> None:
     as_csv = httpx.Response(200, content=b"a\r\n1\r\n", headers={"content-type": "text/csv"})
     assert decoded(as_json) == {"a": [1]}
     assert decoded(as_csv) == RawBody(b"a\r\n1\r\n")
+
+
+def test_a_variant_is_held_to_the_status_its_route_declares() -> None:
+    techniques = all_techniques()
+    assert techniques["background_jobs"].status("inline") == 201
+    assert techniques["background_jobs"].status("enqueued") == 202
+    assert techniques["n_plus_one"].status("joined") == 200
+
+
+def test_a_degraded_answer_must_be_the_documented_fallback() -> None:
+    technique = all_techniques()["upstream_timeouts"]
+    (effect,) = technique.effects
+    assert isinstance(effect, DegradesTo)
+    name, fallback = name_of(effect), dict(effect.fallback(effect.params))
+    full = {"key": "12", "value": 7, "degraded": False}
+
+    def answer(body: Any) -> dict[str, Any]:
+        return {"body": [], "content-type": "application/json",
+                name: {"answer": body, "fallback": fallback}}  # fmt: skip
+
+    assert answer_difference(technique, answer(full), answer(full)) is None
+    assert answer_difference(technique, answer(full), answer(fallback)) is None
+    wrong = {**fallback, "key": "1"}  # another item's fallback
+    found = answer_difference(technique, answer(full), answer(wrong))
+    assert found == "effect DegradesTo.answer.degraded: False vs True"  # neither answer
