@@ -45,6 +45,7 @@ MUTANTS: dict[str, tuple[str, Callable[[Endpoint], Endpoint]]] = {
     "indexing": ("indexed", tampered),
     "instrumentation": ("optimized", tampered),
     "invalidation": ("tag_set", replaced_by(slips.tag_set)),
+    "listener_leak": ("unsubscribed", tampered),
     "n_plus_one": ("joined", tampered),
     "pagination": ("keyset", tampered),
     "pooling": ("pooled", tampered),
