@@ -71,7 +71,6 @@ MODES = (CLOSED, OPEN)
 # A sample's phase: sent before measuring began (excluded), in the measuring window, or
 # after it (excluded: a closed-loop user finishing its task as the segment stops).
 WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE = "warmup", "measure", "cooldown"
-PHASES = (WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE)
 # samples.csv.gz, one row per request. In open-loop mode t_start is the *intended* send
 # time and latency_ms counts from it (so a stalled server cannot hide queued requests);
 # send_lag_ms is how late the generator actually sent, and a dropped send (never sent:
@@ -81,6 +80,10 @@ PHASES = (WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE)
 # the other requests of a mixed workload (bystanders, readers beside invalidations), each
 # its own distribution.
 TARGET_NAME = "target"
+# What names a variant measured under one condition: the key of a segment's rows, and of
+# every per-variant table (samples, segments, jobs, summary, curves, queue depth).
+SEGMENT_KEY = ["technique", "variant", "point", "mode"]
+SegmentKey = tuple[str, str, str, str]  # values of SEGMENT_KEY, as text
 SAMPLE_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "phase", "name", "t_start",
     "latency_ms", "status", "bytes", *COST_FIELDS, "error", "send_lag_ms", "dropped", "ttfb_ms",
@@ -137,14 +140,6 @@ TEXT_COLUMNS = [
 ]  # fmt: skip
 # What files from before a column existed mean by its absence.
 COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": "", "name": TARGET_NAME}
-
-
-def target_requests(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a variant's own requests (samples or summary), leaving out the other
-    kinds of a mixed workload; files from before the `name` column hold only those."""
-    if "name" not in frame:
-        return frame
-    return frame[frame["name"].fillna(TARGET_NAME).isin([TARGET_NAME, ""])]
 
 
 # Free space a run asks for before it starts: a standard run's samples and its report

@@ -14,11 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from pairbench.results import CLOSED
+from pairbench.results import CLOSED, SEGMENT_KEY
 from pairbench.stats.stability import segment_label
 
 CEILING_SHARE = 0.5  # a variant at half the ceiling or more is flagged
-SEGMENT_KEYS = ["technique", "variant", "point", "mode"]
 
 
 def ceiling_rps(manifest: Mapping[str, Any]) -> float:
@@ -38,7 +37,7 @@ def ceiling_shares(every_kind: pd.DataFrame, ceiling: float) -> "pd.Series[float
     together, as a share of the ceiling; NaN for open-loop rows or without a ceiling."""
     if every_kind.empty or not ceiling > 0:
         return pd.Series(math.nan, index=every_kind.index, dtype=float)
-    totals = every_kind.groupby(SEGMENT_KEYS, sort=False)["rps"].transform("sum")
+    totals = every_kind.groupby(SEGMENT_KEY, sort=False)["rps"].transform("sum")
     shares = totals.astype(float) / ceiling
     return shares.where(every_kind["mode"] == CLOSED)
 
@@ -52,7 +51,7 @@ def ceiling_findings(summary: pd.DataFrame, ceiling: float) -> list[tuple[str, s
     for (_, row), share in zip(summary.iterrows(), shares, strict=True):
         if not share >= CEILING_SHARE:
             continue
-        label = segment_label(*(str(row[key]) for key in SEGMENT_KEYS))
+        label = segment_label(*(str(row[key]) for key in SEGMENT_KEY))
         message = (
             f"{label}: throughput {share * ceiling:,.0f} req/s is {share:.0%} of the load "
             f"generator's ceiling ({ceiling:,.0f} req/s): the generator may limit this figure"

@@ -13,16 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pairbench.results import TARGET_NAME, target_requests
-from pairbench.stats.requests import sent
+from pairbench.results import SEGMENT_KEY, TARGET_NAME, SegmentKey
+from pairbench.stats.requests import own, sent
 
 PER_TARGET_REQUEST = ["stub_connections_per_request", "stub_calls_per_request"]
 SEGMENT_SUMMARY_COLUMNS = [
     "stub_connections_per_request", "stub_calls_per_request", "loop_lag_p99_ms", "loop_lag_max_ms",
     "job_done_p50_ms", "job_done_p99_ms", "jobs_in_progress_max",
 ]  # fmt: skip
-KEYS = ["technique", "variant", "point", "mode"]
-SegmentKey = tuple[str, str, str, str]
 
 
 def segment_summary(
@@ -32,8 +30,8 @@ def segment_summary(
     found: dict[SegmentKey, dict[str, Any]] = {}
     if segments.empty:
         return found
-    requests = sent(target_requests(samples)).groupby(KEYS).size()
-    for key, part in segments.groupby(KEYS):
+    requests = sent(own(samples)).groupby(SEGMENT_KEY).size()
+    for key, part in segments.groupby(SEGMENT_KEY):
         named = (str(key[0]), str(key[1]), str(key[2]), str(key[3]))
         sent_requests = int(requests.get(key, 0))
         row = dict.fromkeys(SEGMENT_SUMMARY_COLUMNS, np.nan)

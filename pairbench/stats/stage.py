@@ -32,6 +32,7 @@ from pairbench.stats.micro import MICRO_COLUMNS, read_micro, summarize_micro
 from pairbench.stats.overhead import OVERHEAD_SUMMARY_COLUMNS, read_overhead, summarize_overhead
 from pairbench.stats.probe_summary import PROBE_SUMMARY_COLUMNS, summarize_probe
 from pairbench.stats.queue_depth import QUEUE_DEPTH_COLUMNS, queue_depth
+from pairbench.stats.requests import own
 from pairbench.stats.stability import budget_findings, stability_findings
 from pairbench.stats.summary import (
     REQUIRED_SUMMARY_COLUMNS,
@@ -135,9 +136,9 @@ def compute_tables(run: results.Run) -> Tables:
     every_kind["ceiling_share"] = ceiling_shares(every_kind, ceiling)
     # The variants' own requests are what every other table is about; a mixed workload's
     # other requests (bystanders) get their summary rows, in request_kinds.csv.
-    summary = results.target_requests(every_kind)
+    summary = own(every_kind)
     request_kinds = every_kind.drop(summary.index)
-    samples = results.target_requests(run.samples)
+    samples = own(run.samples)
     probe = summarize_probe(run.probe)
     growth, growth_points = _growth(run, summary, probe)
     findings = stability_findings(samples, run.segments) + budget_findings(summary)
