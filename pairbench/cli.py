@@ -90,6 +90,7 @@ def command_run(args: argparse.Namespace) -> int:
     from pairbench.report.build import build_report, headlines
     from pairbench.runner import run
     from pairbench.slo import SloError, read_slos
+    from pairbench.stats.stage import tables_are_current, write_tables
 
     keys = [key.strip() for key in args.only.split(",") if key.strip()] if args.only else None
     try:
@@ -119,6 +120,8 @@ def command_run(args: argparse.Namespace) -> int:
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
     if (outcome.run_dir / results.SAMPLES).exists():
+        if not tables_are_current(outcome.run_dir):  # interrupted or failed before its stats
+            write_tables(outcome.run_dir)
         if not args.no_report:
             started = time.perf_counter()
             report_path = build_report(outcome.run_dir, Path(args.reports_dir))
@@ -279,13 +282,14 @@ def latest_run(results_dir: Path) -> Path:
 
 
 def command_baseline(args: argparse.Namespace) -> int:
-    from pairbench.gate.check import make_baseline, read_summary
+    from pairbench.gate.check import GATED_COLUMNS, make_baseline
+    from pairbench.stats.stage import read_summary
 
     run_dir = Path(args.run_dir)
     manifest = results.read_manifest(run_dir)
     if not manifest.get("complete"):
         return fail(f"{run_dir} is an incomplete run; a baseline needs a complete one")
-    baseline = make_baseline(run_dir, read_summary(run_dir))
+    baseline = make_baseline(run_dir, read_summary(run_dir, GATED_COLUMNS))
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     results.write_json(output, baseline)
@@ -321,11 +325,11 @@ def slos_from(args: argparse.Namespace) -> "Slos | None":
 
 def command_check(args: argparse.Namespace) -> int:
     from pairbench.gate.check import (
+        GATED_COLUMNS,
         BaselineError,
         compare,
         not_gated,
         read_baseline,
-        read_summary,
     )
     from pairbench.gate.render import render_junit, render_markdown, render_text
     from pairbench.gate.slo_check import (
@@ -335,6 +339,7 @@ def command_check(args: argparse.Namespace) -> int:
         render_slo_text,
     )
     from pairbench.slo import SloError
+    from pairbench.stats.stage import read_summary
 
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
     try:
@@ -343,7 +348,7 @@ def command_check(args: argparse.Namespace) -> int:
         return fail(str(error))
     findings, unchecked, markdown, checks = [], [], "", []
     try:
-        summary = read_summary(run_dir)
+        summary = read_summary(run_dir, GATED_COLUMNS)
         if slos is None or Path(args.baseline).exists():
             baseline = read_baseline(Path(args.baseline))
             findings = compare(baseline, summary, parse_tolerances(args.tolerance))

@@ -151,6 +151,14 @@ class ResultsError(Exception):
     """A run directory or one of its files is missing or malformed; the message names it."""
 
 
+def as_float(value: Any) -> float:
+    """A table, manifest or baseline value as a float; NaN where it is missing or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -9,7 +9,7 @@ report can be rebuilt from them alone.
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +22,7 @@ from bench_app.seed import seed
 from bench_app.settings import Settings
 from bench_app.technique import Technique
 from pairbench import results
+from pairbench.console import Log
 from pairbench.env.distance import (
     DATABASE,
     REDIS,
@@ -49,7 +50,6 @@ from pairbench.sources import capture_sources
 from pairbench.stats.stage import write_tables
 from pairbench.topology import Topology
 
-Log = Callable[[str], None]
 GENERATOR_LOG = "generator.log"
 
 

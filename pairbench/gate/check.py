@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from pairbench import results
-from pairbench.stats.stage import read_summary as read_stats_summary
+from pairbench.results import as_float
 
 BASELINE_VERSION = 1
 DEFAULT_SPEEDUP_TOLERANCE = 0.25
@@ -41,6 +41,11 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
 }
 DEFAULT_COST_TOLERANCE = (0.02, 0.05)  # a cost not listed above
 KEY_COLUMNS = ["technique", "variant", "point"]
+# The summary columns the gate cannot do without (a summary lacking one is a ResultsError).
+GATED_COLUMNS = [
+    *KEY_COLUMNS, "baseline", "equivalent", "verdict", "speedup_p50", "speedup_ci_low",
+    "speedup_ci_high",
+]  # fmt: skip
 # A summary row is one variant at one point in one load mode: closed and open loop give
 # different figures, so a baseline's entry is matched in its own mode (closed when a
 # baseline or summary predates modes).
@@ -103,22 +108,6 @@ class Finding:
             f"{verdict}: {where}: {self.metric} baseline {self.baseline:.4g}, "
             f"current {self.current:.4g}, limit {self.limit:.4g} ({self.rule})"
         )
-
-
-def as_float(value: Any) -> float:
-    """A table or baseline value as a float; NaN where it is missing or not a number."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def read_summary(run_dir: Path) -> pd.DataFrame:
-    """The run's summary.csv (the stats stage's, computed first if the run has none)."""
-    needed = [*KEY_COLUMNS, "baseline", "equivalent", "verdict"]
-    return read_stats_summary(
-        run_dir, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"]
-    )
 
 
 def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from bench_app.technique import Technique
 from pairbench import results
+from pairbench.console import Log
 from pairbench.env.server import AppServer
 from pairbench.env.upstream import Upstream
 from pairbench.load.app_memory import segment_memory, watch_app
@@ -38,7 +39,6 @@ from pairbench.stats.rounds import round_ratio_ci, rounds_needed
 from pairbench.stats.stability import BUDGET_REACHED
 from pairbench.stats.summary import requests_per_second
 
-Log = Callable[[str], None]
 MIN_OPEN_LOOP_RATE = 1.0  # requests per second, when no capacity could be measured
 RESET_TIMEOUT_S = 600.0  # a reset may first wait for a previous segment's stragglers
 # Why a point stopped where it did (the manifest keeps it per point and mode):

@@ -26,6 +26,7 @@ import asyncpg
 import httpx
 import redis
 
+from pairbench.console import Log
 from pairbench.env.distance import DATABASE, REDIS, DelayProxy, Distance
 from pairbench.env.services import normalize_database_url
 
@@ -41,8 +42,6 @@ NO_BLOCK: Block = (lambda: None, 0.0)
 
 # (service URL, blocks, round trips per block) -> seconds of each round trip, per block
 RoundTrips = Callable[[str, list[Block], int], list[list[float]]]
-
-Log = Callable[[str], None]
 
 
 def _timed_blocks(

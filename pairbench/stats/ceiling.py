@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from pairbench.results import CLOSED, SEGMENT_KEY
+from pairbench.results import CLOSED, SEGMENT_KEY, as_float
 from pairbench.stats.stability import segment_label
 
 CEILING_SHARE = 0.5  # a variant at half the ceiling or more is flagged
@@ -25,10 +25,7 @@ def ceiling_rps(manifest: Mapping[str, Any]) -> float:
     entry = manifest.get("generator_ceiling")
     if not isinstance(entry, Mapping) or not entry.get("measured"):
         return math.nan
-    try:
-        rps = float(entry.get("rps", math.nan))
-    except (TypeError, ValueError):
-        return math.nan
+    rps = as_float(entry.get("rps"))
     return rps if rps > 0 else math.nan
 
 

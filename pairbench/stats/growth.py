@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pairbench.results import CLOSED, RTT_PARAMETER
+from pairbench.results import CLOSED, RTT_PARAMETER, as_float
 from pairbench.stats.bootstrap import Floats
 from pairbench.stats.rounds import t_quantile
 
@@ -240,10 +240,7 @@ def sentence(variant: str, parameter: str, fit: Fit) -> str:
 
 
 def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
+    number = as_float(value)
     return number if math.isfinite(number) else None
 
 

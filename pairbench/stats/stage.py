@@ -3,9 +3,10 @@
 `write_tables(run_dir)` computes every table from the measuring stages' files (samples,
 segments, equivalence, probe, micro.json, the manifest's plan) and writes them into
 the run directory, then stats.json to say they are complete. The runner calls it when
-measuring ends; `pairbench stats RUN_DIR` calls it again. `read_tables(run_dir)` reads
-them, writing them first for a run the stage never finished (an interrupted run, or
-one from before the stage wrote these tables).
+measuring ends (`pairbench run` also for a run interrupted or failed part way);
+`pairbench stats RUN_DIR` calls it again. `read_tables(run_dir)` and `read_summary` only
+read: tables the stage never finished, or wrote in an older version, are a ResultsError
+that says to rebuild them, so the report and the gate never rerun the statistics.
 """
 
 from collections.abc import Mapping, Sequence
@@ -183,13 +184,27 @@ def tables_are_current(run_dir: Path) -> bool:
     return isinstance(done, dict) and done.get("version") == STATS_VERSION
 
 
-def _needs_stage(run_dir: Path) -> bool:
-    """Whether to (re)compute: the stage has not finished here, and there are samples to
-    compute from (a directory holding only a summary, as CI artifacts do, is read as is)."""
+def require_current_tables(run_dir: Path) -> None:
+    """Refuse (ResultsError) a run whose stats tables are missing or stale, saying how to
+    rebuild them; a directory holding only a summary and no samples (what CI keeps as
+    artifacts) is read as it is, since there is nothing to rebuild it from."""
+    results.read_manifest(run_dir)
     if tables_are_current(run_dir):
-        return False
+        return
     only_summary = (run_dir / results.SUMMARY).exists() and not (run_dir / results.SAMPLES).exists()
-    return not only_summary
+    if only_summary:
+        return
+    path = run_dir / results.STATS_DONE
+    done = results.read_json(path) if path.exists() else None
+    found = done.get("version") if isinstance(done, dict) else None
+    why = (
+        "the stats stage never finished on it"
+        if found is None
+        else f"its tables are version {found}, this pairbench reads version {STATS_VERSION}"
+    )
+    raise results.ResultsError(
+        f"{run_dir}: {why}: rebuild its tables with `pairbench stats {run_dir}`"
+    )
 
 
 def _read(run_dir: Path, field: str) -> pd.DataFrame:
@@ -198,20 +213,16 @@ def _read(run_dir: Path, field: str) -> pd.DataFrame:
 
 
 def read_tables(run_dir: Path) -> Tables:
-    """A run's tables as the stats stage wrote them, written first if it never finished."""
-    results.read_manifest(run_dir)
-    if _needs_stage(run_dir):
-        return write_tables(run_dir)
+    """A run's tables as the stats stage wrote them (ResultsError if missing or stale)."""
+    require_current_tables(run_dir)
     return Tables(**{field.name: _read(run_dir, field.name) for field in fields(Tables)})
 
 
 def read_summary(run_dir: Path, required: Sequence[str] = REQUIRED_SUMMARY_COLUMNS) -> pd.DataFrame:
-    """A run's summary.csv (computed by the stats stage first if it never finished).
+    """A run's summary.csv as the stats stage wrote it (ResultsError if missing or stale).
 
     `required` are the columns a reader cannot do without (ResultsError if absent).
     """
-    results.read_manifest(run_dir)
-    if _needs_stage(run_dir):
-        return write_tables(run_dir).summary
+    require_current_tables(run_dir)
     name, columns, _ = FILES["summary"]
     return results.read_run_table(run_dir / name, columns, list(required))
