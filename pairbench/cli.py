@@ -197,7 +197,7 @@ def check_in_browser(report_path: Path, run_dir: Path) -> int:
     """Open the report in headless Chromium; 1 if it did not render cleanly."""
     from pairbench.report.browser import BrowserError, BrowserUnavailable, check_report
 
-    expected = [str(key) for key in results.read_manifest(run_dir).get("techniques", [])]
+    expected = list(results.read_manifest(run_dir).techniques)
     screenshot = run_dir / results.SCREENSHOT
     if report_path.parent.name.startswith("compare-"):
         expected = []  # a comparison's sections are the techniques both runs measured
@@ -287,7 +287,7 @@ def command_baseline(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir)
     manifest = results.read_manifest(run_dir)
-    if not manifest.get("complete"):
+    if not manifest.complete:
         return fail(f"{run_dir} is an incomplete run; a baseline needs a complete one")
     baseline = make_baseline(run_dir, read_summary(run_dir, GATED_COLUMNS))
     output = Path(args.output)
@@ -334,7 +334,6 @@ def command_check(args: argparse.Namespace) -> int:
     from pairbench.gate.render import render_junit, render_markdown, render_text
     from pairbench.gate.slo_check import (
         check_slos,
-        default_points,
         render_slo_markdown,
         render_slo_text,
     )
@@ -362,7 +361,7 @@ def command_check(args: argparse.Namespace) -> int:
         return fail(f"{error}")
     slo_broken = False
     if slos is not None:  # monitoring (#12): the SLO table, like k6 thresholds
-        checks = check_slos(summary, slos, default_points(run_dir))
+        checks = check_slos(summary, slos, results.read_manifest(run_dir).default_points())
         log(render_slo_text(checks, slos, verbose=args.verbose))
         markdown += ("\n" if markdown else "") + render_slo_markdown(checks, slos)
         slo_broken = any(not check.met for check in checks)

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from bench_app.metering import COST_FIELDS
+from pairbench.manifest import Manifest
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.csv.gz"
@@ -223,20 +224,29 @@ def read_json(path: Path) -> Any:
         raise ResultsError(f"{path} is not valid JSON ({error})") from None
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any]:
+def read_manifest(run_dir: Path) -> Manifest:
+    """A run's manifest, of this version or an older one (Manifest.from_json converts it)."""
     if not run_dir.is_dir():
         raise ResultsError(f"{run_dir} is not a directory: pass a run directory under results/")
-    manifest = read_json(run_dir / MANIFEST)
-    if not isinstance(manifest, dict) or "run_id" not in manifest:
+    document = read_json(run_dir / MANIFEST)
+    if not isinstance(document, dict) or "run_id" not in document:
         raise ResultsError(f"{run_dir / MANIFEST} has no run_id: not a pairbench manifest")
-    return manifest
+    try:
+        return Manifest.from_json(document)
+    except (TypeError, ValueError) as error:
+        raise ResultsError(f"{run_dir / MANIFEST} is not a pairbench manifest ({error})") from None
+
+
+def write_manifest(run_dir: Path, manifest: Manifest) -> None:
+    """Write a run's manifest (atomically): the one place manifest.json is written."""
+    write_json(run_dir / MANIFEST, manifest.to_json())
 
 
 def record_stage_time(run_dir: Path, stage: str, seconds: float) -> None:
     """Add a stage's wall time to the manifest's `stages` (for stages after the runner's)."""
     manifest = read_manifest(run_dir)
-    manifest.setdefault("stages", {})[stage] = round(seconds, 2)
-    write_json(run_dir / MANIFEST, manifest)
+    manifest.stages[stage] = round(seconds, 2)
+    write_manifest(run_dir, manifest)
 
 
 def append_rows(path: Path, frame: pd.DataFrame) -> None:
@@ -305,7 +315,7 @@ class Run:
     """Everything a run directory holds, as read from its files."""
 
     directory: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     samples: pd.DataFrame
     segments: pd.DataFrame
     jobs: pd.DataFrame  # work handed to a worker: when each job was requested and done
@@ -315,7 +325,7 @@ class Run:
 
     @property
     def run_id(self) -> str:
-        return str(self.manifest.get("run_id", self.directory.name))
+        return self.manifest.run_id
 
 
 def _optional_json(path: Path) -> Any:

@@ -131,10 +131,10 @@ def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
         )
     return {
         "version": BASELINE_VERSION,
-        "run_id": manifest.get("run_id"),
-        "profile": manifest.get("profile"),
-        "git_commit": manifest.get("git_commit"),
-        "environment": manifest.get("environment", {}),
+        "run_id": manifest.run_id,
+        "profile": manifest.profile,
+        "git_commit": manifest.git_commit,
+        "environment": manifest.environment,
         "speedup_tolerances": {},
         "cost_tolerances": {},
         "entries": entries,

@@ -8,12 +8,10 @@ slow) at its technique's default parameters, in every load mode the run measured
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pairbench import results
 from pairbench.slo import Objective, Slos
 from pairbench.stats.slo import objective_value
 
@@ -43,17 +41,6 @@ class SloFinding:
             f"{self.objective.label} {value}{self.objective.unit} "
             f"(must be {self.objective.sign} {self.limit:g}{self.objective.unit})"
         )
-
-
-def default_points(run_dir: Path) -> dict[str, str]:
-    """Each technique's point at its default parameters, as the run's plan recorded it."""
-    points = results.read_manifest(run_dir).get("points", {})
-    return {
-        str(key): str(point["label"])
-        for key, planned in points.items()
-        for point in planned
-        if not point.get("swept")
-    }
 
 
 def _is_true(value: Any) -> bool:

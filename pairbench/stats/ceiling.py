@@ -10,19 +10,19 @@ judged. A mixed workload's segment sends every request kind, so all of them coun
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 import pandas as pd
 
+from pairbench.manifest import Manifest
 from pairbench.results import CLOSED, SEGMENT_KEY, as_float
 from pairbench.stats.stability import segment_label
 
 CEILING_SHARE = 0.5  # a variant at half the ceiling or more is flagged
 
 
-def ceiling_rps(manifest: Mapping[str, Any]) -> float:
+def ceiling_rps(manifest: Manifest) -> float:
     """The ceiling the run measured, in requests per second; NaN if it measured none."""
-    entry = manifest.get("generator_ceiling")
+    entry = manifest.generator_ceiling
     if not isinstance(entry, Mapping) or not entry.get("measured"):
         return math.nan
     rps = as_float(entry.get("rps"))

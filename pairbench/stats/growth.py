@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pairbench.manifest import default_of
 from pairbench.results import CLOSED, RTT_PARAMETER, as_float
 from pairbench.stats.bootstrap import Floats
 from pairbench.stats.rounds import t_quantile
@@ -251,7 +252,7 @@ def sweep_series(points: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[st
     and `swept` (the parameter a sweep point varies, or None for the default point). The
     values come from the params, never from the labels.
     """
-    default = next((point for point in points if not point.get("swept")), None)
+    default = default_of(points)
     series: dict[str, list[tuple[str, float]]] = {}
     for point in points:
         name = point.get("swept")

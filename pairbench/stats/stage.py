@@ -9,15 +9,15 @@ read: tables the stage never finished, or wrote in an older version, are a Resul
 that says to rebuild them, so the report and the gate never rerun the statistics.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from bench_app.techniques import all_techniques
 from pairbench import results
+from pairbench.manifest import Manifest
 from pairbench.slo import slos_of_run
 from pairbench.stats.bandwidth import BANDWIDTH_COLUMNS, bandwidth_table
 from pairbench.stats.ceiling import ceiling_findings, ceiling_rps, ceiling_shares
@@ -91,15 +91,15 @@ def baselines_of(run: results.Run) -> dict[str, str]:
     """Each technique's baseline variant: as the manifest recorded it, else the registry's,
     else (a technique since removed) the first variant in the samples."""
     found = {key: technique.baseline for key, technique in all_techniques().items()}
-    found.update(run.manifest.get("baselines", {}))
+    found.update(run.manifest.baselines)
     for technique, variants in run.samples.groupby("technique", sort=False)["variant"]:
         found.setdefault(str(technique), str(variants.iloc[0]))
     return found
 
 
-def technique_order(manifest: Mapping[str, Any], summary: pd.DataFrame) -> list[str]:
+def technique_order(manifest: Manifest, summary: pd.DataFrame) -> list[str]:
     """The run's techniques: as planned, then any other the samples hold."""
-    planned = [str(key) for key in manifest.get("techniques", [])]
+    planned = [str(key) for key in manifest.techniques]
     measured = [str(key) for key in dict.fromkeys(summary["technique"])]
     return planned + [key for key in measured if key not in planned]
 
@@ -108,13 +108,12 @@ def _growth(
     run: results.Run, summary: pd.DataFrame, probe: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """growth.csv and growth_points.csv: every swept technique's fits and fitted points."""
-    planned = run.manifest.get("points", {})
     fits, points = [], []
     for key in technique_order(run.manifest, summary):
         costs, source = point_costs(probe, summary, key)
         variants = list(dict.fromkeys(summary.loc[summary["technique"] == key, "variant"]))
         variants = variants or list(dict.fromkeys(variant for variant, _ in costs))
-        found = growth_table(key, planned.get(key, []), variants, costs, source)
+        found = growth_table(key, run.manifest.planned_points(key), variants, costs, source)
         fits.append(found.fits)
         points.append(found.points)
     return (

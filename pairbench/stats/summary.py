@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from bench_app.metering import COST_FIELDS
+from pairbench.manifest import Manifest
 from pairbench.results import (
     CLOSED,
     MEASURE_PHASE,
@@ -292,11 +293,11 @@ def _unanswered_row(verdict_text: str) -> dict[str, Any]:
     return row
 
 
-def stopping_of(manifest: Mapping[str, Any]) -> dict[tuple[str, str, str], Mapping[str, Any]]:
+def stopping_of(manifest: Manifest) -> dict[tuple[str, str, str], Mapping[str, Any]]:
     """The manifest's record of how each point was measured, by (technique, point, mode)."""
     return {
         (str(entry["technique"]), str(entry["point"]), str(entry["mode"])): entry
-        for entry in manifest.get("stopping", [])
+        for entry in manifest.stopping
     }
 
 
