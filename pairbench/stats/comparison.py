@@ -17,7 +17,7 @@ from pairbench.stats.significance import FASTER, SLOWER, verdict
 from pairbench.stats.stage import read_summary
 from pairbench.stats.summary import RATIOS
 
-KEYS = ["technique", "point", "mode", "variant"]
+KEYS = results.SEGMENT_KEY
 FIGURES = ("p50_ms", "p95_ms", "p99_ms", "rps", "requests", "queries_per_request")
 BETTER, WORSE = "better", "worse"  # a run against another is better or worse, not faster
 
