@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
+from pairbench.ab.command import add_ab_parser
 from pairbench.env.distance import DEFAULT_RTT_SWEEP_MS
 from pairbench.env.server import LOOPBACK
 from pairbench.load.segment import LoadError
@@ -594,6 +595,8 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",
         )  # fmt: skip
     check.set_defaults(handler=command_check)
+
+    add_ab_parser(commands)  # your own pair (#24): two endpoints or two revisions of your app
 
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")
     listing.set_defaults(handler=command_list)
