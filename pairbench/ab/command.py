@@ -3,8 +3,9 @@
 import argparse
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,11 +21,13 @@ from pairbench.profiles import MODE_CHOICES, PROFILES, Profile
 from pairbench.results import CLOSED
 
 if TYPE_CHECKING:
-    from pairbench.ab.run import PairOutcome, Sides
+    from pairbench.ab.run import PairsOutcome, Sides
+    from pairbench.ab.serve import ServedApp
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PYPROJECT = "pyproject.toml"
 DEFAULT_NAME = "ab"
+SIDES = (BASELINE, CANDIDATE)
 Log = Callable[[str], None]
 
 
@@ -121,98 +124,131 @@ def technique_of(entry: PairEntry) -> tuple[PairTechnique, Endpoint, Endpoint]:
     return pair, a, b
 
 
-def plan_of(args: argparse.Namespace, pair: PairTechnique, log: Log) -> LoadPlan:
-    """The profile's rounds; open loop only for a plain GET (its schedule sends nothing else)."""
+def plan_of(args: argparse.Namespace, pairs: list[PairTechnique], log: Log) -> LoadPlan:
+    """The profile's rounds; open loop only if every pair is a plain GET (the open-loop
+    schedule sends nothing else)."""
     profile: Profile = PROFILES[args.profile]
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
-    plain = pair.method == "GET" and not pair.headers and pair.body is None
+    plain = all(p.method == "GET" and not p.headers and p.body is None for p in pairs)
     if not plain and modes != (CLOSED,):
-        log(f"{pair.key}: closed loop only: the open-loop schedule sends plain GETs")
+        log("closed loop only: the open-loop schedule sends plain GETs")
         modes = (CLOSED,)
     return LoadPlan(profile, modes)
 
 
+@dataclass(frozen=True)
+class Served:
+    """The app processes pairbench serves: the a sides' and the b sides' (one process for
+    both without --rev), and the revision each side is, if any."""
+
+    apps: Mapping[str, "ServedApp"]
+    revisions: Mapping[str, str] = field(default_factory=dict)
+
+
 @contextmanager
-def sides_of(
-    args: argparse.Namespace, a: Endpoint, b: Endpoint, run_log_dir: Path
-) -> Iterator["Sides"]:
-    """Where a and b answer: the URLs given, the app pairbench serves, or a revision each."""
-    from pairbench.ab.run import Sides
+def serving(
+    app: str | None, app_dir: Path, revs: Sequence[str], run_dir: Path
+) -> Iterator[Served | None]:
+    """`app` served from `app_dir` (once, or at each of two revisions) for the block; None
+    without `app` (the user runs theirs). Its logs go into the run directory."""
     from pairbench.ab.serve import serving_sides
 
-    if args.app is None:
-        if args.rev:
+    if app is None:
+        if revs:
             raise UsageError("--rev needs --app module:app (pairbench serves each revision)")
+        yield None
+        return
+    app_dir = app_dir.resolve()
+    with ExitStack() as stack:
+        described: dict[str, str] = {}
+        if revs:
+            if len(revs) != 2:
+                raise UsageError("give --rev twice: the base revision, then the one to compare")
+            inside = app_dir.relative_to(repository_root(app_dir))
+            revisions = stack.enter_context(checked_out(app_dir, revs))
+            dirs = {
+                side: rev.directory / inside for side, rev in zip(SIDES, revisions, strict=True)
+            }
+            described = {side: rev.describe() for side, rev in zip(SIDES, revisions, strict=True)}
+        else:
+            dirs = {side: app_dir for side in SIDES}
+        served = stack.enter_context(serving_sides(app, dirs, run_dir))
+        log(f"serving {app}: " + ", ".join(
+            f"{side} at {one.base_url} (pid {one.pid})" for side, one in served.items()
+        ))  # fmt: skip
+        yield Served(served, described)
+
+
+def sides_for(args: argparse.Namespace, a: Endpoint, b: Endpoint, served: Served | None) -> "Sides":
+    """Where a pair's a and b answer: its URLs, or the app pairbench serves."""
+    from pairbench.ab.run import Sides
+
+    endpoints = {BASELINE: a, CANDIDATE: b}
+    if served is None:
         if a.base_url is None or b.base_url is None:
             raise UsageError("without --app, give two URLs (http://127.0.0.1:8000/path)")
         for url in (a.base_url, b.base_url):
             require_loopback(url, args.own_target)
-        described = {BASELINE: a.describe(), CANDIDATE: b.describe()}
-        yield Sides({BASELINE: a.base_url, CANDIDATE: b.base_url}, {}, described)
-        return
+        urls = {side: str(endpoint.base_url) for side, endpoint in endpoints.items()}
+        described = {side: endpoint.describe() for side, endpoint in endpoints.items()}
+        return Sides(urls, {}, described)
     if a.base_url is not None or b.base_url is not None:
         raise UsageError("with --app, give paths (/items), not URLs: pairbench serves the app")
-    app_dir = Path(args.app_dir).resolve()
-    with ExitStack() as stack:
-        if args.rev:
-            if len(args.rev) != 2:
-                raise UsageError("give --rev twice: the base revision, then the one to compare")
-            inside = app_dir.relative_to(repository_root(app_dir))
-            revisions = stack.enter_context(checked_out(app_dir, args.rev))
-            dirs = {
-                BASELINE: revisions[0].directory / inside,
-                CANDIDATE: revisions[1].directory / inside,
-            }
-            described = {
-                side: f"{revision.describe()}: {endpoint.describe()}"
-                for side, revision, endpoint in zip(
-                    (BASELINE, CANDIDATE), revisions, (a, b), strict=True
-                )
-            }
-        else:
-            dirs = {BASELINE: app_dir, CANDIDATE: app_dir}
-            described = {BASELINE: a.describe(), CANDIDATE: b.describe()}
-        served = stack.enter_context(serving_sides(args.app, dirs, run_log_dir))
-        log(f"serving {args.app}: " + ", ".join(
-            f"{side} at {app.base_url} (pid {app.pid})" for side, app in served.items()
-        ))  # fmt: skip
-        yield Sides(
-            {side: app.base_url for side, app in served.items()},
-            {side: app.pid for side, app in served.items()},
-            described,
-        )
+    described = {
+        side: f"{served.revisions[side]}: {endpoint.describe()}"
+        if side in served.revisions else endpoint.describe()
+        for side, endpoint in endpoints.items()
+    }  # fmt: skip
+    return Sides(
+        {side: one.base_url for side, one in served.apps.items()},
+        {side: one.pid for side, one in served.apps.items()},
+        described,
+    )
 
 
-def run_entry(args: argparse.Namespace, entry: PairEntry) -> "PairOutcome":
-    from pairbench.ab.run import pair_points, run_pair
+def run_ab(
+    args: argparse.Namespace, entries: list[PairEntry], revs: Sequence[str] = ()
+) -> "PairsOutcome":
+    """The pairs of `entries` in one run, each side served as the options say."""
+    from pairbench.ab.run import MeasuredPair, pair_points, run_pairs
     from pairbench.slo import read_slos
 
-    pair, a, b = technique_of(entry)
-    plan = plan_of(args, pair, log)
-    points = pair_points(pair, entry.sweep)
-    if pair.ignore:
-        log(f"{pair.key}: ignoring {describe(pair.ignore)}")
+    made = [(entry, *technique_of(entry)) for entry in entries]
+    plan = plan_of(args, [pair for _, pair, _, _ in made], log)
+    for _, pair, _, _ in made:
+        if pair.ignore:
+            log(f"{pair.key}: ignoring {describe(pair.ignore)}")
     slos = read_slos(Path(args.config))
+    if args.app is None:  # refused before anything is written or sent
+        for _, _, a, b in made:
+            sides_for(args, a, b, None)
     results_root = Path(args.results_dir)
     results.require_writable(results_root)  # before any app starts or any load is sent
     run_dir = results.new_run_dir(results_root, f"ab-{plan.profile.name}")
-    with sides_of(args, a, b, run_dir) as sides:  # the app's log goes into the run
-        return run_pair(
-            pair, sides, points, plan, run_dir, log, args.own_target, args.allow_different, slos
-        )
+    with serving(args.app, Path(args.app_dir), revs, run_dir) as served:
+        pairs = [
+            MeasuredPair(pair, sides_for(args, a, b, served), pair_points(pair, entry.sweep))
+            for entry, pair, a, b in made
+        ]
+        return run_pairs(pairs, plan, run_dir, log, args.own_target, args.allow_different, slos)
 
 
-def report_outcome(args: argparse.Namespace, outcome: "PairOutcome") -> int:
-    """Print the verdict, build the report; the exit code of this pair."""
+def report_outcome(args: argparse.Namespace, outcome: "PairsOutcome") -> int:
+    """Print the verdicts, build the report; the exit code."""
     from pairbench.ab.verdict import verdict_lines
     from pairbench.report.build import build_report
     from pairbench.stats.stage import read_tables
 
-    if outcome.stopped_on_difference and outcome.different is not None:
+    if outcome.stopped_on_difference:
+        for key, different in outcome.differences.items():
+            print(
+                f"pairbench: {key}: a and b answer differently at {different.point}: first "
+                f"difference at {different.difference}",
+                file=sys.stderr, flush=True,
+            )  # fmt: skip
         print(
-            f"pairbench: a and b answer differently at {outcome.different.point}: first "
-            f"difference at {outcome.different.difference}; not measured (--ignore FIELD "
-            "for a field that differs by design, --allow-different to measure anyway)",
+            "pairbench: not measured (--ignore FIELD for a field that differs by design, "
+            "--allow-different to measure anyway)",
             file=sys.stderr, flush=True,
         )  # fmt: skip
         return EXIT_FAILED
@@ -238,11 +274,8 @@ def report_outcome(args: argparse.Namespace, outcome: "PairOutcome") -> int:
 
 def command_ab(args: argparse.Namespace) -> int:
     try:
-        entries = entries_from(args)
-        codes = []
-        for entry in entries:
-            outcome = run_entry(args, entry)
-            codes.append(report_outcome(args, outcome))
+        outcome = run_ab(args, entries_from(args), args.rev)
+        code = report_outcome(args, outcome)
     except (UsageError, RevisionError) as error:
         return fail(str(error))
     except LoadError as error:
@@ -251,7 +284,7 @@ def command_ab(args: argparse.Namespace) -> int:
         return fail(str(error), EXIT_FAILED)
     except KeyboardInterrupt:
         return fail("interrupted", EXIT_INTERRUPTED)
-    return max(codes, default=EXIT_OK)
+    return code
 
 
 def add_ab_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

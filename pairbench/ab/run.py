@@ -1,23 +1,25 @@
-"""A run of one pair: same answer first, then interleaved rounds, then the stats tables.
+"""A run of pairs: same answers first, then interleaved rounds, then the stats tables.
 
 It writes the same run directory a technique's run does (manifest, equivalence, samples,
 segments, then summary and the other tables), so `pairbench report` and `pairbench check`
-read it as they read any run.
+read it as they read any run. Each pair is a technique of the run; several pairs (`--all`)
+share one run, one load generator and one report.
 """
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pandas as pd
 
+from bench_app.technique import Technique
 from pairbench import results
 from pairbench.ab.answers import AnswerCheck, check_answers, equivalence_entry
 from pairbench.ab.ignore import describe
-from pairbench.ab.pair import BASELINE, CANDIDATE, PairTechnique
+from pairbench.ab.pair import BASELINE, PairTechnique
 from pairbench.ab.serve import PairApps
 from pairbench.env.distance import Distance
 from pairbench.load.measure import LoadPlan, PointOutcome, measure
@@ -32,7 +34,8 @@ Log = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Sides:
-    """Where a and b are served, and the pids of the processes pairbench serves them from."""
+    """Where a pair's a and b are served, and the pids of the processes pairbench serves
+    them from (none for an app the user runs)."""
 
     base_urls: Mapping[str, str]
     pids: Mapping[str, int]
@@ -40,12 +43,21 @@ class Sides:
 
 
 @dataclass(frozen=True)
-class PairOutcome:
-    """Where the run left its files, and whether it measured, stopped on a different
-    answer, failed or was interrupted."""
+class MeasuredPair:
+    """A pair, where its sides are, and the points it is measured at."""
+
+    pair: PairTechnique
+    sides: Sides
+    points: list[Point]
+
+
+@dataclass(frozen=True)
+class PairsOutcome:
+    """Where the run left its files, and whether it measured, stopped on different
+    answers, failed or was interrupted."""
 
     run_dir: Path
-    different: AnswerCheck | None = None  # the first difference, if the answers differ
+    differences: dict[str, AnswerCheck] = field(default_factory=dict)  # pair -> first one
     stopped_on_difference: bool = False
     interrupted: bool = False
     error: str | None = None
@@ -55,7 +67,7 @@ class PairOutcome:
         return not (self.interrupted or self.error or self.stopped_on_difference)
 
 
-def pair_points(pair: PairTechnique, sweep: tuple[str, list[str]] | None) -> list[Point]:
+def pair_points(pair: PairTechnique, sweep: tuple[str, list[Any]] | None) -> list[Point]:
     """The pair at its parameters, or at each value of its sweep (all loaded)."""
     if sweep is None:
         return [Point(pair, dict(pair.params))]
@@ -63,11 +75,11 @@ def pair_points(pair: PairTechnique, sweep: tuple[str, list[str]] | None) -> lis
     return [Point(pair, {**pair.params, name: value}, swept=name) for value in values]
 
 
-def ab_entry(pair: PairTechnique, sides: Sides, allow_different: bool) -> dict[str, Any]:
-    """What the manifest says of the pair: each side, the request, what was ignored."""
+def ab_entry(measured: MeasuredPair, allow_different: bool) -> dict[str, Any]:
+    """What the manifest says of a pair: each side, the request, what was ignored."""
+    pair = measured.pair
     return {
-        "pair": pair.key,
-        "sides": dict(sides.described),
+        "sides": dict(measured.sides.described),
         "method": pair.method,
         "headers": dict(pair.headers),
         "body": pair.body,
@@ -76,56 +88,74 @@ def ab_entry(pair: PairTechnique, sides: Sides, allow_different: bool) -> dict[s
     }
 
 
-def run_pair(
-    pair: PairTechnique,
-    sides: Sides,
-    points: list[Point],
+def check_all_answers(pairs: list[MeasuredPair], run_dir: Path, log: Log) -> dict[str, AnswerCheck]:
+    """Every pair's answers at every point, kept as equivalence.json; the first difference
+    of each pair whose answers differ."""
+    verdicts, differences = {}, {}
+    for measured in pairs:
+        pair, base_urls = measured.pair, measured.sides.base_urls
+        checks = [
+            check_answers(pair, base_urls, point.params, point.label) for point in measured.points
+        ]
+        verdicts[pair.key] = equivalence_entry(pair, checks)
+        different = next((check for check in checks if not check.equal), None)
+        if different is not None:
+            differences[pair.key] = different
+            log(f"{pair.key}: DIFFERENT ANSWERS at {different.point}: {different.difference}")
+        else:
+            ignored = f", ignoring {describe(pair.ignore)}" if pair.ignore else ""
+            log(f"{pair.key}: same answer at {len(checks)} point(s){ignored}")
+    results.write_json(run_dir / results.EQUIVALENCE, verdicts)
+    return differences
+
+
+def run_pairs(
+    pairs: list[MeasuredPair],
     plan: LoadPlan,
     run_dir: Path,
     log: Log = print,
     own_target: str | None = None,
     allow_different: bool = False,
     slos: Slos = DEFAULT_SLOS,
-) -> PairOutcome:
-    """Check a and b answer alike at every point, then measure them interleaved, writing
-    into `run_dir` (a new one: results.new_run_dir); a difference stops the run before any
-    load unless `allow_different`."""
-    log(f"ab {run_dir.name}: {pair.key}: a = {sides.described[BASELINE]}, "
-        f"b = {sides.described[CANDIDATE]}; profile {plan.profile.name}")  # fmt: skip
-    manifest = start_manifest(run_dir, plan, [pair], points, False, Distance(), slos)
-    manifest["ab"] = ab_entry(pair, sides, allow_different)
+) -> PairsOutcome:
+    """Check each pair's a and b answer alike at every point, then measure them all,
+    interleaved, writing into `run_dir` (a new one: results.new_run_dir); a difference
+    stops the run before any load unless `allow_different`."""
+    points = [point for measured in pairs for point in measured.points]
+    techniques: list[Technique] = [measured.pair for measured in pairs]
+    manifest = start_manifest(run_dir, plan, techniques, points, False, Distance(), slos)
+    manifest["ab"] = {measured.pair.key: ab_entry(measured, allow_different) for measured in pairs}
     manifest["generator_ceiling"] = {"measured": False, "why": "not measured by `pairbench ab`"}
-    code = {pair.key: {side: f"# {pair.method} {text}\n" for side, text in sides.described.items()}}
+    code = {
+        measured.pair.key: {
+            side: f"# {measured.pair.method} {text}\n"
+            for side, text in measured.sides.described.items()
+        }
+        for measured in pairs
+    }
     results.write_json(run_dir / results.CODE, code)
     results.write_json(run_dir / results.MANIFEST, manifest)
-    outcome = PairOutcome(run_dir)
-    started = time.perf_counter()
+    outcome = PairsOutcome(run_dir)
     try:
-        checks = [
-            check_answers(pair, sides.base_urls, point.params, point.label) for point in points
-        ]
-        results.write_json(
-            run_dir / results.EQUIVALENCE, {pair.key: equivalence_entry(pair, checks)}
-        )
-        different = next((check for check in checks if not check.equal), None)
-        if different is not None:
-            log(f"DIFFERENT ANSWERS at {different.point}: {different.difference}")
-            if not allow_different:
-                outcome = PairOutcome(run_dir, different, stopped_on_difference=True)
-                return outcome
-            log("measuring anyway (--allow-different): every figure of b is marked as such")
-        else:
-            log(f"same answer at {len(checks)} point(s)"
-                + (f", ignoring {describe(pair.ignore)}" if pair.ignore else ""))  # fmt: skip
-        outcome = PairOutcome(run_dir, different)
+        started = time.perf_counter()
+        differences = check_all_answers(pairs, run_dir, log)
         manifest["stages"]["equivalence"] = round(time.perf_counter() - started, 2)
+        if differences and not allow_different:
+            outcome = PairsOutcome(run_dir, differences, stopped_on_difference=True)
+            return outcome
+        if differences:
+            log("measuring anyway (--allow-different): every speedup of b is marked as such")
+        outcome = PairsOutcome(run_dir, differences)
 
         def keep(point: PointOutcome) -> None:
             manifest["stopping"].append(point.manifest_entry())
             results.write_json(run_dir / results.MANIFEST, manifest)
 
-        base_url = sides.base_urls[BASELINE]
-        apps = PairApps(sides.base_urls, sides.pids)
+        apps = PairApps(
+            {(m.pair.key, side): url for m in pairs for side, url in m.sides.base_urls.items()},
+            {(m.pair.key, side): pid for m in pairs for side, pid in m.sides.pids.items()},
+        )
+        base_url = pairs[0].sides.base_urls[BASELINE]
         loading = time.perf_counter()
         with running_generator(base_url, run_dir / GENERATOR_LOG, own_host=own_target) as gen:
             measure(run_dir, base_url, points, plan, pd.DataFrame(), log, gen, keep, apps=apps)
@@ -134,11 +164,11 @@ def run_pair(
         write_tables(run_dir)
         manifest["stages"]["stats"] = round(time.perf_counter() - summing, 2)
     except (KeyboardInterrupt, SystemExit):
-        outcome = PairOutcome(run_dir, outcome.different, interrupted=True)
+        outcome = PairsOutcome(run_dir, outcome.differences, interrupted=True)
     except LoadError as error:
-        outcome = PairOutcome(run_dir, outcome.different, error=str(error))
+        outcome = PairsOutcome(run_dir, outcome.differences, error=str(error))
     except httpx.HTTPError as error:
-        outcome = PairOutcome(run_dir, outcome.different, error=f"a request failed: {error}")
+        outcome = PairsOutcome(run_dir, outcome.differences, error=f"a request failed: {error}")
     finally:
         manifest["complete"] = outcome.complete
         manifest["stopped_by"] = (

@@ -102,24 +102,29 @@ def serving_sides(
         yield served
 
 
+Side = tuple[str, str]  # (pair, variant): one side of one pair
+
+
 class PairApps(SegmentApps):
     """Each segment of a pair goes to its side's app: the same one for two endpoints of one
-    app, a revision's own for `--rev`. Processes pairbench serves have their memory watched."""
+    app, a revision's own for `--rev`, the URL's for an app the user runs. Processes
+    pairbench serves have their memory watched."""
 
-    def __init__(self, base_urls: Mapping[str, str], pids: Mapping[str, int]) -> None:
-        first = next(iter(base_urls.values()))
+    def __init__(self, base_urls: Mapping[Side, str], pids: Mapping[Side, int]) -> None:
         self._clients = {
-            variant: httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S)
-            for variant, url in base_urls.items()
+            url: httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S)
+            for url in dict.fromkeys(base_urls.values())
         }
-        super().__init__(first, self._clients[next(iter(base_urls))], None, lambda _: None)
+        first = next(iter(self._clients))
+        super().__init__(first, self._clients[first], None, lambda _: None)
         self.base_urls, self.pids = dict(base_urls), dict(pids)
 
     @contextmanager
     def serving(self, technique: Technique, variant: str) -> Iterator[SegmentApp]:
-        pid = self.pids.get(variant)
+        base_url = self.base_urls[technique.key, variant]
+        pid = self.pids.get((technique.key, variant))
         pids = [] if pid is None else [pid]
-        yield SegmentApp(self.base_urls[variant], self._clients[variant], pid, pids, APP_SHARED)
+        yield SegmentApp(base_url, self._clients[base_url], pid, pids, APP_SHARED)
 
     def close(self) -> None:
         for client in self._clients.values():

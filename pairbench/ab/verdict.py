@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from pairbench import results
 from pairbench.ab.pair import BASELINE, CANDIDATE
 from pairbench.report.formatting import DIFFERENT_ANSWER, format_speedup
 from pairbench.report.leaderboard import measured_proof
@@ -24,8 +25,8 @@ def verdict_lines(summary: pd.DataFrame) -> list[str]:
     """b against a at every point and mode: p50s, the p50 speedup with its 95% CI and the
     verdict, and the metered costs that changed (where the app reports them)."""
     lines = []
-    target = summary[summary["name"].fillna("target").astype(str) == "target"]
-    for (point, mode), rows in target.groupby(["point", "mode"], sort=False):
+    target = summary[summary["name"].fillna(results.TARGET_NAME) == results.TARGET_NAME]
+    for (pair, point, mode), rows in target.groupby(["technique", "point", "mode"], sort=False):
         by_variant = {str(row["variant"]): row for row in records(rows)}
         a, b = by_variant.get(BASELINE), by_variant.get(CANDIDATE)
         if a is None or b is None:
@@ -33,7 +34,7 @@ def verdict_lines(summary: pd.DataFrame) -> list[str]:
         verdict = str(b.get("verdict", "no data"))
         speedup = format_speedup(b).replace(f" {DIFFERENT_ANSWER}", "")
         line = (
-            f"b vs a at {point} ({mode} loop): p50 {_number(b, 'p50_ms'):.2f} ms vs "
+            f"{pair}: b vs a at {point} ({mode} loop): p50 {_number(b, 'p50_ms'):.2f} ms vs "
             f"{_number(a, 'p50_ms'):.2f} ms; speedup {speedup} (95% CI): {verdict}"
         )
         proof = measured_proof(a, b)
