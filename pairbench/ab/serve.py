@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,27 +62,33 @@ def _wait_answering(base_url: str, process: subprocess.Popen[bytes], log_path: P
     )
 
 
-@contextmanager
-def serving_user_app(app: str, app_dir: Path, log_path: Path) -> Iterator[ServedApp]:
-    """Serve `app` ("module:attribute", an ASGI app) from `app_dir` on a free loopback port."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host", LOOPBACK,
-        "--port", str(port), "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    python_path = os.pathsep.join(filter(None, [str(app_dir), os.environ.get("PYTHONPATH")]))
-    environment = {**os.environ, "PYTHONPATH": python_path}
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(
-            command, cwd=app_dir, env=environment, stdout=log_file, stderr=log_file
-        )
-    try:
-        base_url = f"http://{LOOPBACK}:{port}"
-        _wait_answering(base_url, process, log_path)
-        yield ServedApp(base_url, process.pid)
-    finally:
-        stop_process(process)
+class UserApp:
+    """`app` ("module:attribute", an ASGI app) served by uvicorn from `app_dir` on a free
+    loopback port: started, then waited for, so that two start side by side."""
+
+    def __init__(self, app: str, app_dir: Path, log_path: Path) -> None:
+        self.port, self.log_path = free_port(), log_path
+        command = [
+            sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host", LOOPBACK,
+            "--port", str(self.port), "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+        python_path = os.pathsep.join(filter(None, [str(app_dir), os.environ.get("PYTHONPATH")]))
+        environment = {**os.environ, "PYTHONPATH": python_path}
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                command, cwd=app_dir, env=environment, stdout=log_file, stderr=log_file
+            )
+
+    @property
+    def served(self) -> ServedApp:
+        return ServedApp(f"http://{LOOPBACK}:{self.port}", self.process.pid)
+
+    def wait(self) -> None:
+        _wait_answering(self.served.base_url, self.process, self.log_path)
+
+    def stop(self) -> None:
+        stop_process(self.process)
 
 
 @contextmanager
@@ -91,15 +97,17 @@ def serving_sides(
 ) -> Iterator[dict[str, ServedApp]]:
     """One app process per directory in `app_dirs` (variant -> directory), for the block;
     variants given the same directory share one process."""
-    with ExitStack() as stack:
-        by_dir: dict[Path, ServedApp] = {}
-        served: dict[str, ServedApp] = {}
+    started: dict[Path, UserApp] = {}
+    try:
         for variant, app_dir in app_dirs.items():
-            if app_dir not in by_dir:
-                log_path = log_dir / f"app.{variant}.log"
-                by_dir[app_dir] = stack.enter_context(serving_user_app(app, app_dir, log_path))
-            served[variant] = by_dir[app_dir]
-        yield served
+            if app_dir not in started:
+                started[app_dir] = UserApp(app, app_dir, log_dir / f"app.{variant}.log")
+        for one in started.values():
+            one.wait()
+        yield {variant: started[app_dir].served for variant, app_dir in app_dirs.items()}
+    finally:
+        for one in started.values():
+            one.stop()
 
 
 Side = tuple[str, str]  # (pair, variant): one side of one pair
