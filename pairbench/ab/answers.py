@@ -23,6 +23,7 @@ class AnswerCheck:
 
     point: str
     difference: str | None  # e.g. "body.items[3].total: 10 vs 11"; None: the same answer
+    failed: bool = False  # a side did not answer 2xx (the difference says which and how)
 
     @property
     def equal(self) -> bool:
@@ -54,7 +55,7 @@ def check_answers(
     for variant, response in responses.items():
         if not 200 <= response.status_code < 300:
             detail = f"{variant} answered HTTP {response.status_code}: {response.text[:200]}"
-            return AnswerCheck(point, detail)
+            return AnswerCheck(point, detail, failed=True)
     expected, actual = (
         without_fields(decoded(responses[variant]), pair.ignore)
         for variant in (BASELINE, CANDIDATE)

@@ -241,11 +241,12 @@ def report_outcome(args: argparse.Namespace, outcome: "PairsOutcome") -> int:
 
     if outcome.stopped_on_difference:
         for key, different in outcome.differences.items():
-            print(
-                f"pairbench: {key}: a and b answer differently at {different.point}: first "
-                f"difference at {different.difference}",
-                file=sys.stderr, flush=True,
+            what = (
+                f"at {different.point}, {different.difference}" if different.failed
+                else f"a and b answer differently at {different.point}: first difference at "
+                f"{different.difference}"
             )  # fmt: skip
+            print(f"pairbench: {key}: {what}", file=sys.stderr, flush=True)
         print(
             "pairbench: not measured (--ignore FIELD for a field that differs by design, "
             "--allow-different to measure anyway)",

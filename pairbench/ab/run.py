@@ -101,7 +101,8 @@ def check_all_answers(pairs: list[MeasuredPair], run_dir: Path, log: Log) -> dic
         different = next((check for check in checks if not check.equal), None)
         if different is not None:
             differences[pair.key] = different
-            log(f"{pair.key}: DIFFERENT ANSWERS at {different.point}: {different.difference}")
+            what = "FAILED" if different.failed else "DIFFERENT ANSWERS"
+            log(f"{pair.key}: {what} at {different.point}: {different.difference}")
         else:
             ignored = f", ignoring {describe(pair.ignore)}" if pair.ignore else ""
             log(f"{pair.key}: same answer at {len(checks)} point(s){ignored}")

@@ -4,23 +4,27 @@
 common mistake (for each customer, scan every order: customers x orders comparisons);
 `indexed` groups the orders in one pass. `from-orders` is the tempting shortcut that is
 wrong: grouping alone forgets the customers with no orders. Each answer carries the time
-it was made (`generated_at`), which differs by design.
+it was made (`generated_at`), which differs by design. With DATABASE_URL set, the orders
+are in PostgreSQL too, for the N+1 pair in tests.sample_app.orders.
 
     .venv/bin/pairbench ab --app tests.sample_app.main:app \
         /totals/per-customer-scan /totals/indexed --ignore generated_at
 """
 
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from fastapi import FastAPI, Query
 from pydantic import BaseModel
 
+from pairbench.metering import CostHeaderMiddleware
+from tests.sample_app import orders as stored_orders
+
 ORDERS_PER_CUSTOMER = 10  # on average; some customers have none
 SEED = 24
-
-app = FastAPI(title="sample shop")
 
 
 class Order(BaseModel):
@@ -51,6 +55,19 @@ def shop(customers: int) -> tuple[list[int], list[Order]]:
     ]
     return list(range(customers)), orders
 
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The orders in PostgreSQL too, if DATABASE_URL says where (tests.sample_app.orders)."""
+    ids, orders = shop(stored_orders.STORED_CUSTOMERS)
+    rows = [(order.customer_id, order.amount_cents) for order in orders]
+    async with stored_orders.stored(ids, rows):
+        yield
+
+
+app = FastAPI(title="sample shop", lifespan=lifespan)
+app.add_middleware(CostHeaderMiddleware)  # each answer's costs in its x-cost header
+app.include_router(stored_orders.router)
 
 CustomersParameter = Query(100, ge=1, le=2000, description="how many customers the shop has")
 
