@@ -133,7 +133,11 @@ def plan_of(args: argparse.Namespace, pairs: list[PairTechnique], log: Log) -> L
     if not plain and modes != (CLOSED,):
         log("closed loop only: the open-loop schedule sends plain GETs")
         modes = (CLOSED,)
-    return LoadPlan(profile, modes)
+    if CLOSED not in modes and args.rate is None:
+        raise UsageError("open loop alone needs --rate (else its rate comes from closed loop)")
+    if args.rate is not None and not args.rate > 0:
+        raise UsageError("--rate must be a positive number of requests per second")
+    return LoadPlan(profile, modes, args.rate)
 
 
 @dataclass(frozen=True)
@@ -179,21 +183,30 @@ def serving(
         yield Served(served, described)
 
 
+def check_sides(args: argparse.Namespace, revs: Sequence[str], a: Endpoint, b: Endpoint) -> None:
+    """Refuse what cannot be served or must not be loaded, before anything starts."""
+    if args.app is None:
+        if revs:
+            raise UsageError("--rev needs --app module:app (pairbench serves each revision)")
+        if a.base_url is None or b.base_url is None:
+            raise UsageError("without --app, give two URLs (http://127.0.0.1:8000/path)")
+        for url in (a.base_url, b.base_url):
+            require_loopback(url, args.own_target)
+    elif a.base_url is not None or b.base_url is not None:
+        raise UsageError("with --app, give paths (/items), not URLs: pairbench serves the app")
+    if revs and len(revs) != 2:
+        raise UsageError("give --rev twice: the base revision, then the one to compare")
+
+
 def sides_for(args: argparse.Namespace, a: Endpoint, b: Endpoint, served: Served | None) -> "Sides":
     """Where a pair's a and b answer: its URLs, or the app pairbench serves."""
     from pairbench.ab.run import Sides
 
     endpoints = {BASELINE: a, CANDIDATE: b}
     if served is None:
-        if a.base_url is None or b.base_url is None:
-            raise UsageError("without --app, give two URLs (http://127.0.0.1:8000/path)")
-        for url in (a.base_url, b.base_url):
-            require_loopback(url, args.own_target)
         urls = {side: str(endpoint.base_url) for side, endpoint in endpoints.items()}
         described = {side: endpoint.describe() for side, endpoint in endpoints.items()}
         return Sides(urls, {}, described)
-    if a.base_url is not None or b.base_url is not None:
-        raise UsageError("with --app, give paths (/items), not URLs: pairbench serves the app")
     described = {
         side: f"{served.revisions[side]}: {endpoint.describe()}"
         if side in served.revisions else endpoint.describe()
@@ -219,9 +232,8 @@ def run_ab(
         if pair.ignore:
             log(f"{pair.key}: ignoring {describe(pair.ignore)}")
     slos = read_slos(Path(args.config))
-    if args.app is None:  # refused before anything is written or sent
-        for _, _, a, b in made:
-            sides_for(args, a, b, None)
+    for _, _, a, b in made:  # refused before anything is written, served or sent
+        check_sides(args, revs, a, b)
     results_root = Path(args.results_dir)
     results.require_writable(results_root)  # before any app starts or any load is sent
     run_dir = results.new_run_dir(results_root, f"ab-{plan.profile.name}")
@@ -346,6 +358,10 @@ def add_ab_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]
     )  # fmt: skip
     ab.add_argument("--profile", choices=PROFILES, default="quick")
     ab.add_argument("--mode", choices=MODE_CHOICES, help="load mode(s), instead of the profile's")
+    ab.add_argument(
+        "--rate", type=float, metavar="REQ_PER_S",
+        help="open-loop arrival rate (default: 70%% of a's closed-loop throughput)",
+    )  # fmt: skip
     ab.add_argument("--no-report", action="store_true", help="stop after the stats tables")
     ab.add_argument("--results-dir", default="results")
     ab.add_argument("--reports-dir", default="reports")

@@ -130,7 +130,7 @@ def command_check_against(args: argparse.Namespace) -> int:
         return fail("--against needs --app module:app: pairbench serves REV and HEAD itself")
     if not 0 <= args.max_slowdown < 1:
         return fail("--max-slowdown must be a fraction from 0 to below 1 (e.g. 0.1)")
-    settings = {"mode": None, "own_target": None, "allow_different": True}
+    settings = {"mode": None, "rate": None, "own_target": None, "allow_different": True}
     ab_args = argparse.Namespace(**{**vars(args), **settings})
     try:
         outcome = run_ab(ab_args, entries_against(args), [args.against, HEAD])

@@ -159,7 +159,11 @@ def run_pairs(
         base_url = pairs[0].sides.base_urls[BASELINE]
         loading = time.perf_counter()
         with running_generator(base_url, run_dir / GENERATOR_LOG, own_host=own_target) as gen:
-            measure(run_dir, base_url, points, plan, pd.DataFrame(), log, gen, keep, apps=apps)
+            # No uncontended probe: its one client cannot reach two revisions' apps. An
+            # open-loop rate comes from the closed loop before it, or --rate.
+            probe = pd.DataFrame(columns=results.PROBE_COLUMNS)
+            probe.to_csv(run_dir / results.PROBE, index=False)
+            measure(run_dir, base_url, points, plan, probe, log, gen, keep, apps=apps)
         manifest["stages"]["load"] = round(time.perf_counter() - loading, 2)
         summing = time.perf_counter()
         write_tables(run_dir)

@@ -111,12 +111,3 @@ def test_a_different_answer_stops_the_run_before_any_load(
     assert manifest["stopped_by"] == "different answers" and not manifest["complete"]
     equivalence = json.loads((run_dir / results.EQUIVALENCE).read_text())
     assert not equivalence["ab"]["b"]["equivalent"]
-
-
-def test_load_to_another_host_is_refused_unless_named_as_your_own(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code = pairbench(tmp_path, "ab", "http://192.0.2.1:8000/a", "http://192.0.2.1:8000/b")
-    assert code == 2
-    assert "--own-target 192.0.2.1" in capsys.readouterr().err
-    assert not (tmp_path / "results").exists()
