@@ -83,6 +83,9 @@ def test_equal_pairs_print_a_verdict_with_its_ci_and_costs_and_write_a_report(
     assert f"report:  {report}" in printed.out
     html = report.read_text()
     assert 'id="totals"' in html and 'id="orders"' in html
+    # each pair's section says what its sides are and what was ignored
+    assert "a (the baseline): GET /totals/per-customer-scan; b: /totals/indexed." in html
+    assert "ignoring generated_at (key name)" in html
     summary = pd.read_csv(run_dir / results.SUMMARY)
     assert sorted(zip(summary["technique"], summary["variant"], strict=True)) == [
         ("orders", "a"), ("orders", "b"), ("totals", "a"), ("totals", "b"),
