@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
+from pairbench.ab.command import add_ab_parser
+from pairbench.ab.gate import add_against_options
 from pairbench.env.distance import DEFAULT_RTT_SWEEP_MS
 from pairbench.env.server import LOOPBACK
 from pairbench.load.segment import LoadError
@@ -341,6 +343,10 @@ def command_check(args: argparse.Namespace) -> int:
     from pairbench.slo import SloError
     from pairbench.stats.stage import read_summary
 
+    if args.against:  # your own app (#24): HEAD against a revision measured in this job
+        from pairbench.ab.gate import command_check_against
+
+        return command_check_against(args)
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
     try:
         slos = slos_from(args)  # monitoring (#12): --slo
@@ -619,6 +625,7 @@ def add_check_command(commands: Subcommands) -> None:
             f"--slo-{name}", type=float, metavar=unit,
             help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",
         )  # fmt: skip
+    add_against_options(check)  # your own app (#24): --against REV
     check.set_defaults(handler=command_check)
 
 
@@ -655,7 +662,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in (
         add_run_command, add_report_command, add_stats_command, add_baseline_command,
-        add_check_command, add_list_command, add_serve_command,
+        add_check_command,
+        add_ab_parser,  # your own pair (#24): two endpoints or two revisions of your app
+        add_list_command, add_serve_command,
     ):  # fmt: skip
         add_command(commands)
     return parser

@@ -66,6 +66,7 @@ class Manifest:
     topology: Entry = field(default_factory=dict)  # load and app workers, app host
     generator_ceiling: Entry | None = None  # the generator's own ceiling (load.ceiling)
     overhead: Entry | None = None  # whether the meter's overhead was measured, or why not
+    ab: dict[str, Entry] = field(default_factory=dict)  # pair -> its sides (pairbench.ab.run)
     unknown: Entry = field(default_factory=dict)  # keys of a newer pairbench, kept as read
 
     def planned_points(self, technique: str) -> list[Entry]:
