@@ -7,7 +7,7 @@ share one run, one load generator and one report.
 """
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from pairbench.ab.answers import AnswerCheck, check_answers, equivalence_entry
 from pairbench.ab.ignore import describe
 from pairbench.ab.pair import BASELINE, PairTechnique
 from pairbench.ab.serve import PairApps
+from pairbench.console import Log
 from pairbench.env.distance import Distance
 from pairbench.load.measure import LoadPlan, PointOutcome, measure
 from pairbench.load.segment import LoadError, running_generator
@@ -28,8 +29,6 @@ from pairbench.plan import Point
 from pairbench.runner import GENERATOR_LOG, start_manifest
 from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.stats.stage import write_tables
-
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
