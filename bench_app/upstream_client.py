@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import aiohttp
 import httpx
 from fastapi import Depends, HTTPException, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from bench_app.metering import current_cost
 from bench_app.settings import Settings
@@ -111,6 +111,8 @@ class UpstreamItem(BaseModel):
     value: int
 
 
+UPSTREAM_BATCH = TypeAdapter(list[UpstreamItem])
+
 UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
     502: {"description": "The upstream service failed or could not be reached."}
 }
@@ -129,6 +131,18 @@ async def fetch_item(
             f"{route}/items/{item}", params=params, timeout=timeout or client.timeout
         ) as response:
             return item_from(response.status, await response.read())
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise HTTPException(502, f"upstream unreachable: {type(error).__name__}") from None
+
+
+async def fetch_items(client: aiohttp.ClientSession, items: list[int]) -> list[UpstreamItem]:
+    """GET the upstream's records of `items`, in order, in one batch call; a failure is our 502."""
+    try:
+        keys = ",".join(map(str, items))
+        async with client.get("/batch/items", params={"keys": keys}) as response:
+            if response.status != 200:
+                raise HTTPException(502, f"upstream answered {response.status}")
+            return UPSTREAM_BATCH.validate_json(await response.read())
     except (aiohttp.ClientError, TimeoutError) as error:
         raise HTTPException(502, f"upstream unreachable: {type(error).__name__}") from None
 
