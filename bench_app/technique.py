@@ -73,6 +73,14 @@ class Technique:
     proof: str = ""  # the one-line claim the deterministic costs prove
     caveats: str = ""  # where it does not win, what the figures leave out: in the report
     order_insensitive: bool = False
+    # Error statuses the contract answers on purpose (declared in the OpenAPI), e.g. 503 when
+    # an upstream refuses: the equivalence check compares such answers like bodies, status
+    # and all, instead of counting them as a variant that failed.
+    contract_errors: tuple[int, ...] = ()
+    # Where an error answer only comes under concurrency (an overloaded upstream): the
+    # equivalence check also sends each variant this many requests at once, and every
+    # answer must be the baseline's body or the one declared error answer all variants give.
+    equivalence_burst: int = 0
     # Its win is fewer network round trips to PostgreSQL or Redis: `pairbench run
     # --rtt-sweep` probes it at each distance (pairbench.env.distance).
     round_trips: bool = False
@@ -104,6 +112,8 @@ class Technique:
     def __post_init__(self) -> None:
         if self.fresh_process and self.soak_process:
             raise ValueError(f"{self.key}: fresh_process and soak_process exclude each other")
+        if self.equivalence_burst and not self.contract_errors:
+            raise ValueError(f"{self.key}: equivalence_burst needs the contract_errors it meets")
         if self.baseline not in self.variants:
             raise ValueError(f"{self.key}: baseline {self.baseline!r} is not one of its variants")
         missing = [variant for variant in self.variants if variant not in self.paths]

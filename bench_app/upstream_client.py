@@ -135,6 +135,20 @@ async def fetch_item(
         raise HTTPException(502, f"upstream unreachable: {type(error).__name__}") from None
 
 
+async def fetch_unless_refused(
+    client: aiohttp.ClientSession, item: int, route: str
+) -> UpstreamItem | None:
+    """GET `{route}/items/{item}`: the record, or None when the upstream refused the call as
+    overloaded (503, worth another try later); any other failure is our 502."""
+    try:
+        async with client.get(f"{route}/items/{item}") as response:
+            if response.status == 503:
+                return None
+            return item_from(response.status, await response.read())
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise HTTPException(502, f"upstream unreachable: {type(error).__name__}") from None
+
+
 async def fetch_items(client: aiohttp.ClientSession, items: list[int]) -> list[UpstreamItem]:
     """GET the upstream's records of `items`, in order, in one batch call; a failure is our 502."""
     try:
