@@ -37,10 +37,12 @@ class VariantRequest:
     method: str
     url: str
     body: RequestBody | None = None
+    caller_headers: Mapping[str, str] = field(default_factory=dict)  # the technique's own
 
     @property
     def headers(self) -> dict[str, str]:
-        return {} if self.body is None else {"content-type": self.body.content_type}
+        body = {} if self.body is None else {"content-type": self.body.content_type}
+        return {**self.caller_headers, **body}
 
     @property
     def content(self) -> bytes | None:
@@ -90,6 +92,9 @@ class Technique:
     # Variants that take an upload are POSTed this body, made from a point's params; the
     # harness's one-off requests (equivalence, probe) send it, its scenario and micro too.
     request_body: BodyFactory | None = None
+    # Headers the harness's own requests carry (equivalence, probe, micro): e.g. the caller a
+    # per-user route answers. A technique with such headers sends them in its scenario too.
+    request_headers: Mapping[str, str] = field(default_factory=dict)
     # Optional hooks, for techniques that need more than a router:
     # Where the figures are the app's memory, a segment is not served by the run's shared
     # app (other techniques' allocations would be in it) but by a process of its own:
@@ -112,6 +117,8 @@ class Technique:
     def __post_init__(self) -> None:
         if self.fresh_process and self.soak_process:
             raise ValueError(f"{self.key}: fresh_process and soak_process exclude each other")
+        if self.request_headers and self.scenario is None:
+            raise ValueError(f"{self.key}: request_headers needs a scenario that sends them")
         if self.equivalence_burst and not self.contract_errors:
             raise ValueError(f"{self.key}: equivalence_burst needs the contract_errors it meets")
         if self.baseline not in self.variants:
@@ -152,5 +159,6 @@ class Technique:
         """How the harness requests `variant` with `params` (the defaults if None)."""
         url = self.url(variant, params)
         if self.request_body is None:
-            return VariantRequest("GET", url)
-        return VariantRequest("POST", url, self.request_body(dict(params or self.params)))
+            return VariantRequest("GET", url, caller_headers=self.request_headers)
+        body = self.request_body(dict(params or self.params))
+        return VariantRequest("POST", url, body, self.request_headers)
