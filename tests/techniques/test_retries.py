@@ -71,7 +71,7 @@ async def test_a_full_upstream_is_the_same_declared_503_after_each_strategys_cal
     monkeypatch.setattr(lesson, "full_jitter_s", lambda *_: 0.0)  # retry at once: calls only
     calls = {}
     answers = set()
-    async with upstream_full(upstream, hold_ms=3000):
+    async with upstream_full(upstream, hold_ms=2000):
         for variant in TECHNIQUE.variants:
             before = upstream.counts()
             response = await client.get(TECHNIQUE.url(variant))
@@ -96,7 +96,7 @@ async def test_the_budget_bounds_the_calls_a_full_upstream_gets(
     monkeypatch.setattr(lesson, "full_jitter_s", lambda *_: 0.0)
     requests, reserve = 20, 2.0
     app.state.retry_budget = RetryBudget(lesson.BUDGET_RATIO, reserve)
-    async with upstream_full(upstream, hold_ms=3000):
+    async with upstream_full(upstream, hold_ms=2000):
         before = upstream.counts()
         for _ in range(requests):
             response = await client.get(TECHNIQUE.url("backoff_with_budget"))
@@ -112,17 +112,19 @@ async def test_backoff_gives_a_full_upstream_time_to_drain_where_immediate_retri
     fresh_budget: RetryBudget,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The upstream stays full for hold_ms: immediate retries spend their attempts within it,
-    backoff (its draws at their upper bound: 50, 100, 100 ms) tries again after it."""
-    monkeypatch.setattr(lesson, "BACKOFF_BASE_S", 0.05)
+    """The upstream stays full for about a second: immediate retries spend their
+    attempts within it; backoff, its draws at their upper bound (0.5, 1 and 2 s: scaled up,
+    so that a busy machine's delays stay well inside them), tries again after it."""
+    monkeypatch.setattr(lesson, "BACKOFF_BASE_S", 0.5)
+    monkeypatch.setattr(lesson, "BACKOFF_CAP_S", 2.0)
     monkeypatch.setattr("bench_app.retry_budget.random.uniform", lambda low, high: high)
-    async with upstream_full(upstream, hold_ms=200):
+    async with upstream_full(upstream, hold_ms=1000):
         immediate = await client.get(TECHNIQUE.url("immediate_retries"))
     assert immediate.status_code == 503
-    async with upstream_full(upstream, hold_ms=200):
+    async with upstream_full(upstream, hold_ms=1000):
         backoff = await client.get(TECHNIQUE.url("backoff_with_budget"))
-    assert backoff.status_code == 200
-    assert 1 < int(costs_of(backoff)["upstream_calls"]) <= lesson.ATTEMPTS
+    assert backoff.status_code == 200  # by its third call at the latest, 1.5 s on
+    assert 1 < int(costs_of(backoff)["upstream_calls"]) < lesson.ATTEMPTS
 
 
 def test_the_budget_pays_retries_a_share_of_first_attempts() -> None:
