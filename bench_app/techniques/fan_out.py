@@ -82,7 +82,7 @@ async def batched(
 TECHNIQUE = Technique(
     key="fan_out",
     area="outbound",
-    title="Fan-out: sequential awaits vs bounded concurrent calls",
+    title="Fan-out: sequential awaits vs bounded concurrent calls vs one batched call",
     summary=(
         "An endpoint that needs K independent upstream answers and awaits them one by one "
         "takes K round trips. Started together, they take about one. Started all at once "
