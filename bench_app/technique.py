@@ -42,7 +42,7 @@ class VariantRequest:
     @property
     def headers(self) -> dict[str, str]:
         body = {} if self.body is None else {"content-type": self.body.content_type}
-        return {**self.caller_headers, **body}
+        return {**body, **self.caller_headers}
 
     @property
     def content(self) -> bytes | None:
@@ -92,8 +92,8 @@ class Technique:
     # Variants that take an upload are POSTed this body, made from a point's params; the
     # harness's one-off requests (equivalence, probe) send it, its scenario and micro too.
     request_body: BodyFactory | None = None
-    # Headers the harness's own requests carry (equivalence, probe, micro): e.g. the caller a
-    # per-user route answers. A technique with such headers sends them in its scenario too.
+    # Headers every request of the variant carries (equivalence, probe, micro, the default
+    # closed loop): e.g. the caller a per-user route answers. A scenario sends its own.
     request_headers: Mapping[str, str] = field(default_factory=dict)
     # Optional hooks, for techniques that need more than a router:
     # Where the figures are the app's memory, a segment is not served by the run's shared
@@ -117,8 +117,6 @@ class Technique:
     def __post_init__(self) -> None:
         if self.fresh_process and self.soak_process:
             raise ValueError(f"{self.key}: fresh_process and soak_process exclude each other")
-        if self.request_headers and self.scenario is None:
-            raise ValueError(f"{self.key}: request_headers needs a scenario that sends them")
         if self.equivalence_burst and not self.contract_errors:
             raise ValueError(f"{self.key}: equivalence_burst needs the contract_errors it meets")
         if self.baseline not in self.variants:
