@@ -142,9 +142,8 @@ async def fetch_unless_refused(
     overloaded (503, worth another try later); any other failure is our 502."""
     try:
         async with client.get(f"{route}/items/{item}") as response:
-            if response.status == 503:
-                return None
-            return item_from(response.status, await response.read())
+            body = await response.read()  # read in full, so the connection goes back to the pool
+            return None if response.status == 503 else item_from(response.status, body)
     except (aiohttp.ClientError, TimeoutError) as error:
         raise HTTPException(502, f"upstream unreachable: {type(error).__name__}") from None
 
