@@ -51,6 +51,8 @@ MUTANTS: dict[str, tuple[str, Callable[[Endpoint], Endpoint]]] = {
     "pooling": ("pooled", tampered),
     "projection": ("columns", tampered),
     "request_coalescing": ("coalesced", replaced_by(slips.coalesced)),
+    "retries": ("backoff_with_budget", tampered),
+    "route_cache": ("decorated_cache", tampered),
     "serialization": ("orjson_unvalidated", tampered),
     "stampede": ("single_flight", replaced_by(slips.single_flight)),
     "streaming_export": ("streaming", tampered),

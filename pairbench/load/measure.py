@@ -26,6 +26,7 @@ import pandas as pd
 
 from bench_app.technique import Technique
 from pairbench import results
+from pairbench.console import Log
 from pairbench.env.server import AppServer
 from pairbench.env.upstream import Upstream
 from pairbench.load.app_memory import segment_memory, watch_app
@@ -39,7 +40,6 @@ from pairbench.stats.rounds import round_ratio_ci, rounds_needed
 from pairbench.stats.stability import BUDGET_REACHED
 from pairbench.stats.summary import requests_per_second
 
-Log = Callable[[str], None]
 MIN_OPEN_LOOP_RATE = 1.0  # requests per second, when no capacity could be measured
 RESET_TIMEOUT_S = 600.0  # a reset may first wait for a previous segment's stragglers
 # Why a point stopped where it did (the manifest keeps it per point and mode):
@@ -154,7 +154,7 @@ def reset(
 def progress_line(frame: pd.DataFrame, seconds: float) -> str:
     """A segment's console line: the variant's own requests (a mixed workload's other
     kinds only counted), as the summary will show them."""
-    own = results.target_requests(frame)
+    own = requests.own(frame)
     measured = requests.measured(own)
     ok = requests.measured_successful(own)
     failures, dropped = len(measured) - len(ok), int((own["dropped"] == 1).sum())
@@ -188,10 +188,11 @@ def open_loop_rate(
 
 
 def round_medians(frames: list[pd.DataFrame]) -> list[float]:
-    """A variant's p50 of successful measured requests in each round (NaN if none)."""
+    """A variant's p50 of its measured, successful, own requests in each round (NaN if
+    none): the figure the summary reports, so the stopping rule judges what is shown."""
     found = []
     for frame in frames:
-        latencies = requests.measured_successful(frame)["latency_ms"]
+        latencies = requests.own_measured_successful(frame)["latency_ms"]
         found.append(float(latencies.median()) if len(latencies) else math.nan)
     return found
 
@@ -328,6 +329,7 @@ class PointMeasurer:
                     technique.key, target, profile.users, warmup, profile.round_s, raw_path,
                     min_requests=profile.min_requests, base_url=app.base_url,
                     answers_path=answers_path,
+                    request=load_request(technique, variant, point.params),
                 )  # fmt: skip
             reading = watcher.stop() if watcher else None  # memory hook
             window = (segment.measure_start, segment.measure_end)
@@ -339,9 +341,7 @@ class PointMeasurer:
         results.append_rows(self.run_dir / results.SAMPLES, frame)
         results.append_rows(self.run_dir / results.SEGMENTS, pd.DataFrame([row]))
         if jobs:
-            keys = {
-                key: row[key] for key in ("technique", "variant", "point", "mode", "repetition")
-            }
+            keys = {key: row[key] for key in (*results.SEGMENT_KEY, "repetition")}
             frame_of_jobs = pd.DataFrame(jobs, columns=["requested_at", "done_at"]).assign(**keys)
             results.append_rows(self.run_dir / results.JOBS, frame_of_jobs[results.JOB_COLUMNS])
         raw_path.unlink()
@@ -362,6 +362,21 @@ def keep_answers(segment_path: Path, run_path: Path, point: Point, variant: str)
         for line in lines:
             kept.write(json.dumps({**labels, **json.loads(line)}) + "\n")
     segment_path.unlink()
+
+
+def load_request(
+    technique: Technique, variant: str, params: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """What a closed-loop user sends beyond a GET of its target, if anything: the method,
+    headers and body of the variant's request (a technique with a workload of its own sends
+    its own; a pair of `pairbench ab` may be a POST with headers)."""
+    if has_own_workload(technique):
+        return None
+    request = technique.request(variant, params)
+    if request.method == "GET" and not request.headers:
+        return None
+    body = None if request.content is None else request.content.decode()
+    return {"method": request.method, "headers": request.headers, "body": body}
 
 
 def _segment_row(
@@ -417,6 +432,7 @@ def measure(
     on_point: Callable[[PointOutcome], None] = lambda outcome: None,
     app: AppServer | None = None,  # the shared app at base_url: its memory watched
     upstream: Upstream | None = None,
+    apps: SegmentApps | None = None,  # who serves each segment, if not the shared app
 ) -> list[PointOutcome]:
     """Measure every loaded point in every mode; the outcomes say how each one stopped
     (each also handed to `on_point` as soon as its point is done). Segments of techniques
@@ -427,7 +443,8 @@ def measure(
     outcomes: list[PointOutcome] = []
     started = time.monotonic()
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
-        apps = SegmentApps(base_url, client, app, log, plan.profile.own_processes)
+        if apps is None:
+            apps = SegmentApps(base_url, client, app, log, plan.profile.own_processes)
         measurer = PointMeasurer(run_dir, apps, generator, plan, probe, log, upstream)
         try:
             for number, (point, mode) in enumerate(items, start=1):
