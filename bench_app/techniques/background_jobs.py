@@ -200,7 +200,7 @@ TECHNIQUE = Technique(
         "offered the same paced load (each user one request every 0.25 s), a rate the "
         "worker keeps up with: back-to-back users would measure the backlog instead."
     ),
-    guide_section="Background Tasks / Job Queues",
+    guide_section="Background Job Optimization / Efficient Queue Processing",
     router=router,
     variants=("inline", "enqueued"),
     baseline="inline",

@@ -174,7 +174,7 @@ TECHNIQUE = Technique(
         "MGET does the same in a single command. Every profile is cached before each load "
         "segment, so all variants do the same work: `count` cache hits."
     ),
-    guide_section="Caching Strategies / Redis round trips",
+    guide_section="Caching Strategies / Multi-Level Caching Implementation",
     router=router,
     variants=("one_get_each", "pipeline", "mget"),
     baseline="one_get_each",

@@ -172,7 +172,7 @@ TECHNIQUE = Technique(
         "and COPY also skips per-row statement handling by streaming the rows in "
         "PostgreSQL's bulk-load protocol."
     ),
-    guide_section="Database Performance / Bulk Operations",
+    guide_section="Memory Management / Memory Leak Prevention",
     router=router,
     variants=("row_by_row", "batched", "copy"),
     baseline="row_by_row",

@@ -178,7 +178,7 @@ TECHNIQUE = Technique(
         "cache_hits / (cache_hits + cache_misses) per request, to read against the seed's "
         "target of more than 80%."
     ),
-    guide_section="Caching Strategies / Cache-Aside Pattern",
+    guide_section="Caching Strategies / Multi-Level Caching Implementation",
     router=router,
     variants=("database", "redis", "two_level"),
     baseline="database",

@@ -275,7 +275,7 @@ TECHNIQUE = Technique(
         "and one batch in memory whatever the size, and COPY skips per-row statement "
         "handling. One transaction around the batches keeps the import all or nothing."
     ),
-    guide_section="Memory Management / Batch Processing of Uploads",
+    guide_section="Memory Management / Memory Leak Prevention",
     router=router,
     variants=("naive", "streaming"),
     baseline="naive",

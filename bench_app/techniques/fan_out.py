@@ -74,7 +74,7 @@ TECHNIQUE = Technique(
         "semaphore (10 calls per request, so the heaviest profile's 16 users fit the "
         "160-connection pool) keeps every request's calls within its share."
     ),
-    guide_section="Async Patterns / Concurrent Requests",
+    guide_section="HTTP Request Optimization / Connection Pooling and Request Optimization",
     router=router,
     variants=("sequential", "unbounded_gather", "bounded_gather"),
     baseline="sequential",

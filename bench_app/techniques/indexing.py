@@ -326,7 +326,7 @@ TECHNIQUE = Technique(
         "(role, last_seen_at DESC, id DESC) WHERE is_active, which holds only the 30% of "
         "accounts that are active, turn both into a handful of page reads at any size."
     ),
-    guide_section="Database Performance / Indexing Strategies",
+    guide_section="Database Performance / Database Indexing Strategies",
     router=router,
     variants=("unindexed", "indexed"),
     baseline="unindexed",

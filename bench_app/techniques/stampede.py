@@ -142,7 +142,7 @@ TECHNIQUE = Technique(
         "it at once, so every request misses (a hit rate of 0% by design). Recomputations "
         "per burst = queries per request x K, the number of load users."
     ),
-    guide_section="Caching Strategies / Cache Stampede Prevention",
+    guide_section=None,  # the guide has no section on it
     router=router,
     variants=("every_miss_recomputes", "single_flight", "single_flight_redis_lock"),
     baseline="every_miss_recomputes",

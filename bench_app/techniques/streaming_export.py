@@ -167,7 +167,7 @@ TECHNIQUE = Technique(
         "StreamingResponse: memory stays flat whatever the size, and the first bytes leave "
         "at once."
     ),
-    guide_section="Memory Management / Streams for Large Data",
+    guide_section="Performance Optimization Checklist / Memory Management",
     router=router,
     variants=("naive", "streaming"),
     baseline="naive",
