@@ -171,8 +171,8 @@ TECHNIQUE = Technique(
         "segments, or sharing a process with other techniques, would hide the leak: Python "
         "would reuse the freed memory before asking for more. The growth per 10,000 requests "
         "is the figure; the peak also counts what the process held before (start-up and the "
-        "earlier segments' memo). A leak this slow (about 1.4 KB a request) takes hours to "
-        "exhaust a server: the rate is what matters."
+        "earlier segments' memo). A leak as slow as the run's growth per request may take "
+        "hours to exhaust a server: the rate is what matters."
     ),
     scenario="scenarios.bounded_cache",
     soak_process=True,

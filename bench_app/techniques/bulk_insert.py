@@ -187,10 +187,10 @@ TECHNIQUE = Technique(
         "Counting BEGIN and COMMIT round trips too, row-by-row sends about 3R. COPY is "
         "metered by hand: SQLAlchemy's events do not see it. The meter times statements, not "
         "BEGIN and COMMIT, so row-by-row's waits for its commits show as app time in the time"
-        " split. Where the sweep strains: at R=3,000 a row-by-row request takes about 4 s "
-        "alone, and far longer under load (`--sweep load`) with 16 users, longer than a "
-        "segment, so that point may have few or no baseline samples: that absence is the "
-        "result."
+        " split. Where the sweep strains: at its largest R a row-by-row request takes "
+        "seconds even alone (the probe's figures say how many), and far longer under load "
+        "(`--sweep load`) with the standard profile's users, longer than a segment, so that "
+        "point may have few or no baseline samples: that absence is the result."
     ),
     reset_path="/bulk-insert/reset",
 )
