@@ -37,6 +37,7 @@ from bench_app.job_queue import (
     make_queue,
     record_item,
 )
+from bench_app.models import quoted_name
 from bench_app.responses import REDIS_UNAVAILABLE, not_found
 from bench_app.technique import Technique
 from bench_app.upstream_client import UPSTREAM_ERRORS, UpstreamDep
@@ -174,7 +175,7 @@ async def reset(queue: QueueDep, sessions: SessionsDep) -> dict[str, int]:
     """Let the previous segment's jobs finish, then empty the table: segments start alike."""
     await drain(queue)
     async with sessions() as session, session.begin():
-        await session.execute(text(f'TRUNCATE "{RECORDED.schema}"."{RECORDED.name}"'))
+        await session.execute(text(f"TRUNCATE {quoted_name(RECORDED)}"))
     return {"reset": 1}
 
 

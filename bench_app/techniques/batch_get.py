@@ -23,6 +23,7 @@ from bench_app.get_or_set import cached_bytes
 from bench_app.models import MAX_ID, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_metering import count_cache_lookups
+from bench_app.responses import json_response
 from bench_app.technique import Technique
 
 router = APIRouter(prefix="/batch-get", tags=["batch_get"])
@@ -103,10 +104,6 @@ def hits_of(
     }
     count_cache_lookups(hits=len(found), misses=len(user_ids) - len(found))
     return found
-
-
-def json_response(body: bytes) -> Response:
-    return Response(content=body, media_type="application/json")
 
 
 @router.get("/one-get-each", response_model=list[UserProfile])

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bench_app.asyncpg_copy import asyncpg_connection, metered_as_one_statement
 from bench_app.db import SessionDep
-from bench_app.models import Base
+from bench_app.models import Base, quoted_name
 from bench_app.technique import Technique
 
 router = APIRouter(prefix="/bulk-insert", tags=["bulk_insert"])
@@ -156,7 +156,7 @@ async def reset(session: SessionDep) -> dict[str, int]:
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while IN_FLIGHT.count and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    await session.execute(text(f'TRUNCATE "{LINES.schema}"."{LINES.name}"'))
+    await session.execute(text(f"TRUNCATE {quoted_name(LINES)}"))
     await session.commit()
     return {"unfinished": IN_FLIGHT.count}
 

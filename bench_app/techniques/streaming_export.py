@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bench_app.db import SessionDep, get_session
-from bench_app.models import Base
+from bench_app.models import Base, quoted_name
 from bench_app.seed import EPOCH
 from bench_app.settings import Settings, get_settings
 from bench_app.technique import Technique
@@ -141,7 +141,7 @@ async def load_ledger(conn: AsyncConnection, settings: Settings) -> dict[str, in
     """Fill the ledger: entries evenly spaced over DAYS_HELD days, each drawn from its id's hash."""
     rows = ledger_size(settings)
     await conn.execute(
-        text(GENERATE_LEDGER.format(table=f'"{LEDGER.schema}"."{LEDGER.name}"')),
+        text(GENERATE_LEDGER.format(table=quoted_name(LEDGER))),
         {
             "first_day": EPOCH - timedelta(days=DAYS_HELD),
             "spacing_us": DAYS_HELD * 86_400_000_000 // rows,
