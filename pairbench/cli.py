@@ -231,7 +231,7 @@ def command_list(args: argparse.Namespace) -> int:
         log(f"{technique.key}  [{technique.area}]  {technique.title}")
         log(f"    variants: {', '.join(technique.variants)} (baseline: {technique.baseline})")
         log(f"    proves:   {technique.proof}")
-        log(f"    guide:    {technique.guide_section}")
+        log(f"    guide:    {technique.guide_section or 'none (the guide has no section on it)'}")
     return EXIT_OK
 
 

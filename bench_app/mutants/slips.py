@@ -17,6 +17,7 @@ from bench_app.db import SessionDep, SessionsDep
 from bench_app.get_or_set import cached_bytes, get_or_set
 from bench_app.redis_client import RedisDep
 from bench_app.redis_lock_flight import recheck_then_compute
+from bench_app.responses import json_response
 from bench_app.stampede_flights import FlightsDep as StampedeFlightsDep
 from bench_app.techniques import (
     background_jobs,
@@ -78,13 +79,13 @@ async def two_level(
     local_key = cache_aside.top_authors_key(days, 0)
     body = local.get(local_key)
     if body is not None:
-        return cache_aside.json_response(body)
+        return json_response(body)
     compute = partial(cache_aside.top_authors_json, session, days, limit)
     body = await get_or_set(
         redis, cache_aside.top_authors_key(days, limit), cache_aside.REDIS_TTL_S, compute
     )
     local.set(local_key, body)
-    return cache_aside.json_response(body)
+    return json_response(body)
 
 
 async def gzip_level6(
@@ -152,7 +153,7 @@ async def single_flight(
         body = await flights.in_process.do(
             stampede.KEY_SPACE, partial(recheck_then_compute, redis, key, compute, stampede.TTL_S)
         )
-    return stampede.json_response(body)
+    return json_response(body)
 
 
 # The deadline written in milliseconds where the client takes seconds: every call times out.
