@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import secrets
 import sys
 import time
 from collections.abc import Sequence
@@ -110,7 +111,8 @@ def command_run(args: argparse.Namespace) -> int:
         return fail(str(error))
     profile = profile_from(args)
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
-    plan = LoadPlan(profile, modes, args.rate)
+    # A fresh seed per run shuffles the variants' order in each round; the manifest keeps it.
+    plan = LoadPlan(profile, modes, args.rate, order_seed=secrets.randbelow(2**31))
     results.require_writable(Path(args.reports_dir))  # as run() does its results dir
     outcome = run(
         plan, techniques, Path(args.results_dir), log, micro=not args.no_micro,

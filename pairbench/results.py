@@ -81,6 +81,10 @@ PHASES = (WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE)
 # the other requests of a mixed workload (bystanders, readers beside invalidations), each
 # its own distribution.
 TARGET_NAME = "target"
+# The A/A control's samples and rows are filed under this technique key (pairbench.load.control):
+# one cheap variant against itself, as two arms, whose CI is the run's noise floor.
+CONTROL_KEY = "aa_control"
+CONTROL_ARMS = ("a", "b")
 SAMPLE_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "phase", "name", "t_start",
     "latency_ms", "status", "bytes", *COST_FIELDS, "error", "send_lag_ms", "dropped", "ttfb_ms",
