@@ -211,6 +211,9 @@ def check_in_browser(report_path: Path, run_dir: Path) -> int:
         print(f"pairbench: browser: {problem}", file=sys.stderr)
     for key in check.missing_sections:
         print(f"pairbench: browser: section #{key} missing or not drawn", file=sys.stderr)
+    if check.leaderboard_overflow_px > 1:
+        print(f"pairbench: browser: the leaderboard is {check.leaderboard_overflow_px:.0f} px "
+              "wider than a 1400 px window leaves it", file=sys.stderr)  # fmt: skip
     log(f"browser: {len(check.sections)} sections, {check.charts} charts; screenshot {screenshot}")
     return EXIT_OK if check.ok else EXIT_FAILED
 
