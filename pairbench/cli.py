@@ -541,9 +541,10 @@ def build_parser() -> argparse.ArgumentParser:
             "Record each variant's headline speedup (with its CI and verdict) and costs per "
             "request from a complete run, as the baseline `pairbench check` compares runs "
             "with. Make it from a run of the profile CI checks (.ci/run: --profile gate "
-            "--no-micro), on the machine kind CI runs on. The new file's speedup_tolerances "
-            "and cost_tolerances start empty (the defaults): widen one by hand, and say why "
-            'in a "notes" entry.'
+            "--no-micro), on the machine kind CI runs on. Its speedup_tolerances come from the "
+            "noise the run measured (its A/A control's CI and each technique's own spread; "
+            "the default where the run had no control); its cost_tolerances start empty (the "
+            'defaults): widen one by hand, and say why in a "notes" entry.'
         ),
     )
     baseline.add_argument("run_dir", metavar="RUN_DIR", help="a complete run under results/")

@@ -24,6 +24,7 @@ import pandas as pd
 
 from pairbench import results
 from pairbench.stats.stage import read_summary as read_stats_summary
+from pairbench.stats.tolerance import noise_tolerances
 
 # 2: entries carry their headline (figure, speedup, CI); version 1 files, gated on p50,
 # are still read.
@@ -144,8 +145,11 @@ def headline_entry(row: Mapping[Any, Any]) -> dict[str, Any] | None:
 
 
 def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
-    """The baseline document of a run: speedups with CIs and deterministic costs per variant."""
+    """The baseline document of a run: speedups with CIs and deterministic costs per variant,
+    and each technique's speedup tolerance from the noise the run measured (its A/A floor
+    and the technique's own spread: pairbench.stats.tolerance)."""
     manifest = results.read_manifest(run_dir)
+    noise = noise_tolerances(summary)
     entries = []
     for row in summary.to_dict("records"):
         costs = {name: as_float(row.get(name)) for name in COST_TOLERANCES}
@@ -169,7 +173,8 @@ def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
         "profile": manifest.get("profile"),
         "git_commit": manifest.get("git_commit"),
         "environment": manifest.get("environment", {}),
-        "speedup_tolerances": {},
+        "speedup_tolerances": noise.tolerances,
+        "noise": noise.manifest_entry(),
         "cost_tolerances": {},
         "entries": entries,
     }
