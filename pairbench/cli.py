@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
+from pairbench.ab.command import add_ab_parser
+from pairbench.ab.gate import add_against_options
 from pairbench.env.distance import DEFAULT_RTT_SWEEP_MS
 from pairbench.env.server import LOOPBACK
 from pairbench.load.segment import LoadError
@@ -310,7 +312,8 @@ def parse_tolerances(pairs: list[str]) -> dict[str, float]:
 
 
 SLO_OPTIONS = {"p95_ms": "slo_p95_ms", "p99_ms": "slo_p99_ms", "error_rate": "slo_error_rate",
-               "cache_hit_rate": "slo_cache_hit_rate"}  # fmt: skip
+               "cache_hit_rate": "slo_cache_hit_rate",
+               "memory_share": "slo_memory_share"}  # fmt: skip
 
 
 def slos_from(args: argparse.Namespace) -> "Slos | None":
@@ -341,6 +344,10 @@ def command_check(args: argparse.Namespace) -> int:
     )
     from pairbench.slo import SloError
 
+    if args.against:  # your own app (#24): HEAD against a revision measured in this job
+        from pairbench.ab.gate import command_check_against
+
+        return command_check_against(args)
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
     try:
         slos = slos_from(args)  # monitoring (#12): --slo
@@ -588,18 +595,22 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "also fail when an optimized variant breaks an SLO at its default parameters: "
             "[tool.pairbench.slo] in pyproject.toml, else the seed's (p95 < 200 ms, errors "
-            "< 1%%, cache hits > 80%%); adds the SLO table to check.md. Without a baseline "
+            "< 1%%, cache hits > 80%%, peak memory < 80%% of available); adds the SLO table "
+            "to check.md. Without a baseline "
             "file, checks the SLOs alone"
         ),
     )  # fmt: skip
     check.add_argument("--config", default=PYPROJECT, help="the file with [tool.pairbench.slo]")
     for name, unit in (("p95-ms", "MS"), ("p99-ms", "MS"), ("error-rate", "FRACTION"),
-                       ("cache-hit-rate", "FRACTION")):  # fmt: skip
+                       ("cache-hit-rate", "FRACTION"), ("memory-share", "FRACTION")):  # fmt: skip
         check.add_argument(
             f"--slo-{name}", type=float, metavar=unit,
             help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",
         )  # fmt: skip
+    add_against_options(check)  # your own app (#24): --against REV
     check.set_defaults(handler=command_check)
+
+    add_ab_parser(commands)  # your own pair (#24): two endpoints or two revisions of your app
 
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")
     listing.set_defaults(handler=command_list)

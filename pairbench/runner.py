@@ -378,7 +378,7 @@ def run(
                         keep_outcome,
                         app,
                         upstream,
-                        control,
+                        control=control,
                     )
                 # monitoring (#12): what the load left: artifacts again (instrumentation's
                 # series counts), and the slow-query log by variant.

@@ -27,6 +27,7 @@ from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.sources import capture_sources
 from pairbench.stats.curves import LATENCY, SERVICE
 from pairbench.stats.growth import fit_of, sweep_series
+from pairbench.stats.segment_figures import gc_pauses_differ
 from pairbench.stats.slo import slo_checks
 from pairbench.stats.stage import Tables
 
@@ -251,6 +252,13 @@ def _point_view(
         "memory_rows": load_memory_rows(cost_rows, memory),
         "split_svg": _time_split_svg(tables, key, label, cost_rows),
         "jobs": any(_present(row.get("job_done_p50_ms")) for row in cost_rows),
+        "gc": gc_pauses_differ(  # shown where the variants' collections differ
+            [
+                float(row["gc_pause_ms_per_1k"])
+                for row in cost_rows
+                if _present(row.get("gc_pause_ms_per_1k"))
+            ]
+        ),
         "kinds": records(kinds),  # the other requests of a mixed workload, e.g. bystanders
         "queue_svg": (  # work handed to a job worker (background_jobs)
             Markup(queue_depth_svg(depth, colors, title, f"{key}-{label}-queue"))
@@ -319,6 +327,22 @@ def _bandwidth(
     return bandwidth_view(rows, point_order(planned, labels, default), order)
 
 
+def _pair_text(run: results.Run, key: str) -> dict[str, str]:
+    """A pair's title and summary from the manifest: its two sides, what was ignored."""
+    pair = run.manifest.get("ab", {}).get(key)
+    if not isinstance(pair, dict):
+        return {}
+    sides = pair.get("sides", {})
+    summary = (
+        f"a (the baseline): {pair.get('method', 'GET')} {sides.get('a')}; b: {sides.get('b')}."
+    )
+    if pair.get("ignore"):
+        summary += f" Answers compared ignoring {pair['ignore']}."
+    if pair.get("allow_different"):
+        summary += " Measured with --allow-different: a b that answers differently is marked."
+    return {"title": f"your pair {key}", "summary": summary}
+
+
 def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> dict[str, Any]:
     """Text, code, charts and tables of one technique; its text from the registry if there.
 
@@ -345,6 +369,7 @@ def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> di
     return {
         "key": key,
         **_declared(technique, key),
+        **_pair_text(run, key),  # a pair of the user's own endpoints (`pairbench ab`)
         "variants": order,
         "colors": colors,
         "default_point": default,
