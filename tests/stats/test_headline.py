@@ -111,6 +111,7 @@ def test_the_catalogs_headlines_name_kinds_their_workloads_send() -> None:
     assert declared["event_loop_blocking"].kind == BYSTANDER_NAME
     assert declared["upstream_timeouts"].kind == BYSTANDER_NAME
     assert declared["bounded_cache"].figure == MEMORY_GROWTH
+    assert declared["listener_leak"].figure == MEMORY_GROWTH
     assert declared["compression"].figure == BYTES_SENT
     assert declared["n_plus_one"] == P50
 
