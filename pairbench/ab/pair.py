@@ -90,7 +90,10 @@ class PairTechnique(Technique):
 
     def request(self, variant: str, params: Mapping[str, Any] | None = None) -> VariantRequest:
         return PairRequest(
-            self.method, self.url(variant, params), body_of(self.body), dict(self.headers)
+            self.method,
+            self.url(variant, params),
+            body_of(self.body),
+            sent_headers=dict(self.headers),
         )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from pairbench import results
-from pairbench.stats.stage import read_summary as read_stats_summary
+from pairbench.results import as_float
 from pairbench.stats.tolerance import noise_tolerances
 
 # 2: entries carry their headline (figure, speedup, CI); version 1 files, gated on p50,
@@ -47,6 +47,11 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
 }
 DEFAULT_COST_TOLERANCE = (0.02, 0.05)  # a cost not listed above
 KEY_COLUMNS = ["technique", "variant", "point"]
+# The summary columns the gate cannot do without (a summary lacking one is a ResultsError).
+GATED_COLUMNS = [
+    *KEY_COLUMNS, "baseline", "equivalent", "verdict", "speedup_p50", "speedup_ci_low",
+    "speedup_ci_high",
+]  # fmt: skip
 # A summary row is one variant at one point in one load mode: closed and open loop give
 # different figures, so a baseline's entry is matched in its own mode (closed when a
 # baseline or summary predates modes).
@@ -111,22 +116,6 @@ class Finding:
         )
 
 
-def as_float(value: Any) -> float:
-    """A table or baseline value as a float; NaN where it is missing or not a number."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def read_summary(run_dir: Path) -> pd.DataFrame:
-    """The run's summary.csv (the stats stage's, computed first if the run has none)."""
-    needed = [*KEY_COLUMNS, "baseline", "equivalent", "verdict"]
-    return read_stats_summary(
-        run_dir, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"]
-    )
-
-
 def headline_entry(row: Mapping[Any, Any]) -> dict[str, Any] | None:
     """A summary row's headline as a baseline records it (None where the row has none)."""
     speedup = as_float(row.get("headline_speedup"))
@@ -169,10 +158,10 @@ def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
         )
     return {
         "version": BASELINE_VERSION,
-        "run_id": manifest.get("run_id"),
-        "profile": manifest.get("profile"),
-        "git_commit": manifest.get("git_commit"),
-        "environment": manifest.get("environment", {}),
+        "run_id": manifest.run_id,
+        "profile": manifest.profile,
+        "git_commit": manifest.git_commit,
+        "environment": manifest.environment,
         "speedup_tolerances": noise.tolerances,
         "noise": noise.manifest_entry(),
         "cost_tolerances": {},

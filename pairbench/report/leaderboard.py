@@ -13,6 +13,7 @@ from typing import Any
 
 from bench_app.headline import FIGURE_UNITS
 from pairbench.report.formatting import format_bytes, format_per_request, format_ratio
+from pairbench.results import as_float
 from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.stats.slo import SloCheck, slo_checks, slo_status
 
@@ -50,10 +51,7 @@ Row = Mapping[str, Any]
 
 
 def _value(row: Row, column: str) -> float:
-    try:
-        return float(row.get(column, math.nan))
-    except (TypeError, ValueError):
-        return math.nan
+    return as_float(row.get(column))
 
 
 def _check_text(check: SloCheck) -> str:

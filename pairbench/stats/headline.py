@@ -18,6 +18,7 @@ import pandas as pd
 
 from bench_app.headline import MEMORY_GROWTH, PEAK_MEMORY, TARGET_KIND, Headline
 from bench_app.techniques import all_techniques
+from pairbench.manifest import Manifest
 from pairbench.stats.bootstrap import bootstrap_ratio_ci
 from pairbench.stats.memory import GROWTH_PER_REQUESTS
 from pairbench.stats.requests import measured, measured_successful
@@ -35,14 +36,12 @@ KEYS = ["technique", "variant", "point", "mode"]
 GROWTH_FLOOR_MB = 0.5
 
 
-def headlines_of(manifest: Mapping[str, Any]) -> dict[str, Headline]:
+def headlines_of(manifest: Manifest) -> dict[str, Headline]:
     """Each technique's headline: as the run's manifest recorded it, else the registry's."""
     found = {key: technique.headline for key, technique in all_techniques().items()}
-    recorded = manifest.get("headlines", {})
-    if isinstance(recorded, Mapping):
-        for key, entry in recorded.items():
-            if isinstance(entry, Mapping) and "figure" in entry:
-                found[str(key)] = Headline(str(entry["figure"]), str(entry.get("kind", "target")))
+    for key, entry in manifest.headlines.items():
+        if isinstance(entry, Mapping) and "figure" in entry:
+            found[str(key)] = Headline(str(entry["figure"]), str(entry.get("kind", "target")))
     return found
 
 

@@ -6,12 +6,12 @@ than it, is within the noise. The gate takes its tolerances from it too.
 """
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from pairbench.manifest import Manifest
 from pairbench.results import CONTROL_ARMS, CONTROL_KEY
 
 
@@ -58,7 +58,7 @@ class NoiseFloor:
         }  # fmt: skip
 
 
-def noise_floor(summary: pd.DataFrame, manifest: Mapping[str, Any]) -> NoiseFloor | None:
+def noise_floor(summary: pd.DataFrame, manifest: Manifest) -> NoiseFloor | None:
     """The run's noise floor from its summary's control rows (None if it measured none)."""
     rows = summary[
         (summary["technique"].astype(str) == CONTROL_KEY)
@@ -67,7 +67,7 @@ def noise_floor(summary: pd.DataFrame, manifest: Mapping[str, Any]) -> NoiseFloo
     if rows.empty:
         return None
     row = rows.iloc[0]
-    control = manifest.get("control") or str(row["point"])
+    control = manifest.control or str(row["point"])
 
     def number(column: str) -> float:
         try:

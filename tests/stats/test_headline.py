@@ -9,6 +9,7 @@ import pytest
 from bench_app.headline import BYTES_SENT, MEMORY_GROWTH, P50, Headline
 from bench_app.techniques import all_techniques
 from pairbench import results
+from pairbench.manifest import Manifest
 from pairbench.stats.headline import (
     GROWTH_FLOOR_MB,
     headline_table,
@@ -117,6 +118,6 @@ def test_the_catalogs_headlines_name_kinds_their_workloads_send() -> None:
 
 
 def test_a_runs_manifest_keeps_the_headlines_it_was_judged_by() -> None:
-    recorded = {"headlines": {"n_plus_one": manifest_entry(READ_P99)}}
+    recorded = Manifest(run_id="run", headlines={"n_plus_one": manifest_entry(READ_P99)})
     assert headlines_of(recorded)["n_plus_one"] == READ_P99
-    assert headlines_of({})["n_plus_one"] == P50
+    assert headlines_of(Manifest(run_id="run"))["n_plus_one"] == P50

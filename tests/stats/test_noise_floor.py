@@ -4,6 +4,7 @@ import math
 
 import pandas as pd
 
+from pairbench.manifest import Manifest
 from pairbench.results import CONTROL_KEY
 from pairbench.stats.noise_floor import noise_floor, without_control
 
@@ -25,7 +26,7 @@ def summary(verdict: str = "no significant difference") -> pd.DataFrame:
 
 
 def test_the_floor_is_the_second_arms_ci_against_the_first() -> None:
-    floor = noise_floor(summary(), {"control": "projection/columns"})
+    floor = noise_floor(summary(), Manifest(run_id="run", control="projection/columns"))
     assert floor is not None
     assert math.isclose(floor.half_width, 0.05 / 1.01)
     assert floor.describe() == (
@@ -36,11 +37,11 @@ def test_the_floor_is_the_second_arms_ci_against_the_first() -> None:
 
 
 def test_arms_that_differ_are_called_out() -> None:
-    floor = noise_floor(summary("faster"), {})
+    floor = noise_floor(summary("faster"), Manifest(run_id="run"))
     assert floor is not None and "WARNING: the two arms differ (faster)" in floor.describe()
 
 
 def test_a_run_without_a_control_has_no_floor_and_techniques_leave_it_out() -> None:
     techniques = without_control(summary())
-    assert noise_floor(techniques, {}) is None
+    assert noise_floor(techniques, Manifest(run_id="run")) is None
     assert list(techniques["technique"]) == ["projection"]
