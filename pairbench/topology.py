@@ -16,7 +16,6 @@ from pairbench.load.segment import (
     WILDCARD_HOSTS,
     LoadError,
     LoadWorkers,
-    is_loopback,
     require_loopback,
 )
 
@@ -50,18 +49,14 @@ class Topology:
     own_target: str | None = None  # a non-loopback host the user declared their own
 
     def check(self) -> None:
-        """Refuse what must not run: load to a host not declared the user's own, a master
-        its workers could not reach (remote ones on loopback, local ones off this machine)."""
+        """Refuse what must not run: load to a host not declared the user's own, remote
+        workers with a master only they could reach over loopback, a master bound to an
+        address that is not this machine's (where its local workers could not reach it)."""
         require_loopback(f"http://{self.app_host}/", self.own_target)
         workers = self.load_workers
         if workers.remote and workers.port is None:
             raise LoadError(
                 "--remote-workers needs --master-bind HOST:PORT (a port they can reach)"
-            )
-        if workers.remote and is_loopback(workers.bind):
-            raise LoadError(
-                f"workers on other hosts cannot reach a master on {workers.bind}: bind it to "
-                "this host's address with --master-bind HOST:PORT"
             )
         if workers.total and not is_own_address(workers.bind):
             raise LoadError(

@@ -91,9 +91,6 @@ def test_a_master_its_workers_cannot_reach_is_refused_naming_the_fix() -> None:
     off_machine = LoadWorkers(local=1, bind="192.0.2.10", port=5557)
     with pytest.raises(LoadError, match="not an address of this machine.*0.0.0.0"):
         Topology(off_machine).check()
-    on_loopback = LoadWorkers(remote=1, bind="127.0.0.1", port=5557)
-    with pytest.raises(LoadError, match="cannot reach a master on 127.0.0.1.*--master-bind"):
-        Topology(on_loopback, app_host="10.0.0.5", own_target="10.0.0.5").check()
     Topology(LoadWorkers(local=1, bind="0.0.0.0", port=5557)).check()
 
 
