@@ -7,8 +7,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI, HTTPException
 from sqlalchemy import text
 
-from bench_app import loop_lag, metrics, slow_queries
+from bench_app import gc_watch, loop_lag, metrics, slow_queries
 from bench_app.db import make_engine, make_sessionmaker
+from bench_app.gc_watch import GcWatch, watching
 from bench_app.loop_lag import LoopLagSampler, sampling
 from bench_app.metering import CostMeterMiddleware
 from bench_app.metrics import AppMetrics, MetricsMiddleware
@@ -45,9 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.loop_lag = await resources.enter_async_context(
                     sampling(LoopLagSampler(settings.loop_lag_interval_s))
                 )
+                app.state.gc_watch = resources.enter_context(watching(GcWatch()))
                 if app_metrics is not None:
                     app_metrics.pool = engine.pool
                     app_metrics.loop_lag = app.state.loop_lag
+                    app_metrics.gc = app.state.gc_watch
                 for technique in all_techniques().values():
                     if technique.lifespan is not None:
                         await resources.enter_async_context(technique.lifespan(app))
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Last: routes are matched in order, so no measured request pays for passing these.
     app.include_router(slow_queries.router)
     app.include_router(loop_lag.router)  # each load segment's lag, for the harness
+    app.include_router(gc_watch.router)  # and its collections
     if app_metrics is not None:
         app.include_router(metrics.router)
     return app

@@ -11,7 +11,11 @@
   with the meter off they are absent).
 - `pairbench_event_loop_lag_seconds` (latest sample) and `..._max_seconds` (the largest
   since the last scrape): see bench_app.loop_lag.
-- `process_resident_memory_bytes`, CPU seconds, open fds: prometheus-client's own.
+- `pairbench_gc_collections_total{generation}`, `pairbench_gc_pause_seconds_total{generation}`:
+  the cyclic collector's runs and the time they stopped the process (bench_app.gc_watch).
+- `process_resident_memory_bytes`, CPU seconds, open fds: prometheus-client's own, and
+  `pairbench_memory_available_bytes`: what the process may use (its cgroup's limit, else
+  the host's RAM; bench_app.memory_limit), so an alert can divide one by the other.
 
 The request figures are counted in plain lists and handed to prometheus-client only when
 scraped: its Histogram and Counter take a lock and make a call per bucket and per sum on
@@ -45,7 +49,9 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bench_app.gc_watch import GcWatch
 from bench_app.loop_lag import LoopLagSampler
+from bench_app.memory_limit import memory_available_bytes
 from bench_app.metering import RequestCost
 from bench_app.routing import route_template
 
@@ -121,6 +127,31 @@ class RequestFigures(Collector):
             yield family
 
 
+class GcFigures(Collector):
+    """The cyclic collector's runs and pause seconds per generation, read when scraped."""
+
+    def __init__(self, metrics: "AppMetrics") -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        watch = self.metrics.gc
+        if watch is None:
+            return
+        collections = CounterMetricFamily(
+            "pairbench_gc_collections", "Garbage collections run.", labels=["generation"]
+        )
+        pauses = CounterMetricFamily(
+            "pairbench_gc_pause_seconds",
+            "Time garbage collections stopped the process.",
+            labels=["generation"],
+        )
+        for generation, count in watch.collections.items():
+            collections.add_metric([str(generation)], count)
+            pauses.add_metric([str(generation)], watch.pause_s[generation])
+        yield collections
+        yield pauses
+
+
 COST_COUNTERS = (  # in the order of RequestFigures.costs' lists
     ("pairbench_db_statements", "SQL statements sent."),
     ("pairbench_db_seconds", "Time spent in SQL statements."),
@@ -137,9 +168,11 @@ class AppMetrics:
         self.in_flight = 0  # a plain int: one event loop, and read only when scraped
         self.loop_lag: LoopLagSampler | None = None
         self.pool: Any = None  # the SQLAlchemy pool, once the app has started
+        self.gc: GcWatch | None = None
         self.requests = RequestFigures()
         self.registry.register(self.requests)
         ProcessCollector(registry=self.registry)
+        self.registry.register(GcFigures(self))
         self.registry.register(
             GaugesAtScrape(
                 {
@@ -159,6 +192,10 @@ class AppMetrics:
                     "pairbench_event_loop_lag_max_seconds": (
                         "The largest event-loop lag since the previous scrape.",
                         lambda: self.loop_lag.take_max() if self.loop_lag else None,
+                    ),
+                    "pairbench_memory_available_bytes": (
+                        "Memory the process may use: its cgroup's limit, else the host's.",
+                        lambda: float(memory_available_bytes()),
                     ),
                 }
             )

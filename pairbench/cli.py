@@ -305,7 +305,8 @@ def parse_tolerances(pairs: list[str]) -> dict[str, float]:
 
 
 SLO_OPTIONS = {"p95_ms": "slo_p95_ms", "p99_ms": "slo_p99_ms", "error_rate": "slo_error_rate",
-               "cache_hit_rate": "slo_cache_hit_rate"}  # fmt: skip
+               "cache_hit_rate": "slo_cache_hit_rate",
+               "memory_share": "slo_memory_share"}  # fmt: skip
 
 
 def slos_from(args: argparse.Namespace) -> "Slos | None":
@@ -582,13 +583,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "also fail when an optimized variant breaks an SLO at its default parameters: "
             "[tool.pairbench.slo] in pyproject.toml, else the seed's (p95 < 200 ms, errors "
-            "< 1%%, cache hits > 80%%); adds the SLO table to check.md. Without a baseline "
+            "< 1%%, cache hits > 80%%, peak memory < 80%% of available); adds the SLO table "
+            "to check.md. Without a baseline "
             "file, checks the SLOs alone"
         ),
     )  # fmt: skip
     check.add_argument("--config", default=PYPROJECT, help="the file with [tool.pairbench.slo]")
     for name, unit in (("p95-ms", "MS"), ("p99-ms", "MS"), ("error-rate", "FRACTION"),
-                       ("cache-hit-rate", "FRACTION")):  # fmt: skip
+                       ("cache-hit-rate", "FRACTION"), ("memory-share", "FRACTION")):  # fmt: skip
         check.add_argument(
             f"--slo-{name}", type=float, metavar=unit,
             help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",

@@ -93,7 +93,7 @@ SAMPLE_COLUMNS = [
 APP_SHARED, APP_FRESH, APP_OWN = "shared", "fresh", "own"
 SEGMENT_MEMORY_COLUMNS = [
     "app_process", "fresh_process", "app_pid", "rss_start_mb", "rss_peak_mb", "rss_end_mb",
-    "rss_growth_mb", "rss_measured_growth_mb",
+    "rss_growth_mb", "rss_measured_growth_mb", "memory_available_mb",
 ]  # fmt: skip
 # Figures of a whole segment (pairbench.load.segment_figures): what the upstream stub
 # counted during it, and the app's event-loop lag over its measured window.
@@ -102,6 +102,7 @@ SEGMENT_MEMORY_COLUMNS = [
 SEGMENT_FIGURES = [
     "upstream_connections", "upstream_requests", "loop_lag_p99_ms", "loop_lag_max_ms",
     "loop_lag_samples", "jobs_done", "job_done_p50_ms", "job_done_p99_ms", "jobs_in_progress_max",
+    "gc_collections", "gc_pause_ms", "gc_pause_max_ms",
 ]  # fmt: skip
 SEGMENT_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "started", "measure_start",

@@ -1,7 +1,9 @@
 """Service-level objectives: the seed's checklist, unless the user sets their own.
 
 The seed's checklist is the default: p95 under 200 ms, error rate under 1%, cache hit
-rate over 80% (where a cache is metered); no p99 objective. A project sets its own in
+rate over 80% (where a cache is metered), the app's peak resident memory under 80% of
+the memory available to it (its cgroup's limit, else the host's RAM; where the app's
+process was watched); no p99 objective. A project sets its own in
 its pyproject.toml, any subset, the rest keeping their defaults:
 
     [tool.pairbench.slo]
@@ -9,6 +11,7 @@ its pyproject.toml, any subset, the rest keeping their defaults:
     p99_ms = 400          # unset by default
     error_rate = 0.005    # failed requests / requests, below this
     cache_hit_rate = 0.9  # hits / lookups, above this (where a cache is metered)
+    memory_share = 0.7    # peak RSS / memory available to the app, below this
 
 or on the command line (`pairbench check --slo --slo-p95-ms 150`), which wins. A
 value of `false` turns an objective off. A run records the SLOs of the pyproject.toml it
@@ -25,6 +28,8 @@ from typing import Any
 SLO_P95_MS = 200.0
 SLO_ERROR_RATE = 0.01
 SLO_CACHE_HIT_RATE = 0.8
+SLO_MEMORY_SHARE = 0.8
+FRACTIONS = ("error_rate", "cache_hit_rate", "memory_share")  # limits between 0 and 1
 
 
 class SloError(Exception):
@@ -54,6 +59,7 @@ OBJECTIVES = (
     Objective("p99_ms", "p99", below=True, unit=" ms"),
     Objective("error_rate", "error rate", below=True),
     Objective("cache_hit_rate", "cache hit rate", below=False),
+    Objective("memory_share", "memory share", below=True),
 )
 
 
@@ -65,6 +71,7 @@ class Slos:
     p99_ms: float | None = None
     error_rate: float | None = SLO_ERROR_RATE
     cache_hit_rate: float | None = SLO_CACHE_HIT_RATE
+    memory_share: float | None = SLO_MEMORY_SHARE
 
     def limits(self) -> list[tuple[Objective, float]]:
         """The objectives that are set, with their limits."""
@@ -72,7 +79,7 @@ class Slos:
         return [(objective, limit) for objective, limit in found if limit is not None]
 
     def describe(self) -> str:
-        """ "p95 < 200 ms, error rate < 0.01, cache hit rate > 0.8"."""
+        """ "p95 < 200 ms, error rate < 0.01, cache hit rate > 0.8, memory share < 0.8"."""
         return ", ".join(
             f"{objective.label} {objective.sign} {limit:g}{objective.unit}"
             for objective, limit in self.limits()
@@ -88,8 +95,8 @@ def _checked(name: str, value: Any, where: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise SloError(f"{where}: {name} must be a number (or false to turn it off), not {value!r}")
-    if value < 0 or (name in ("error_rate", "cache_hit_rate") and value > 1):
-        bound = "between 0 and 1" if name in ("error_rate", "cache_hit_rate") else "positive"
+    if value < 0 or (name in FRACTIONS and value > 1):
+        bound = "between 0 and 1" if name in FRACTIONS else "positive"
         raise SloError(f"{where}: {name} must be {bound}, not {value!r}")
     return float(value)
 

@@ -13,7 +13,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from pairbench.env.memory import MemoryReading, MemorySampler, watch_memory
+from bench_app.memory_limit import memory_available_bytes
+from pairbench.env.memory import MB, MemoryReading, MemorySampler, watch_memory
 from pairbench.results import APP_FRESH, SEGMENT_MEMORY_COLUMNS
 
 SEGMENT_RSS_INTERVAL_S = 0.01
@@ -28,7 +29,8 @@ def segment_memory(
     reading: MemoryReading | None, window: tuple[float, float], process: str, pid: int | None
 ) -> dict[str, Any]:
     """The segment row's memory columns: which process served it, whole-segment figures,
-    and the growth over the measuring `window` (epoch seconds: warm-up and cool-down out)."""
+    the growth over the measuring `window` (epoch seconds: warm-up and cool-down out), and
+    the memory available to it (its cgroup's limit, else the host's RAM)."""
     served = {
         "app_process": process,
         "fresh_process": process == APP_FRESH,
@@ -42,4 +44,5 @@ def segment_memory(
         "rss_end_mb": reading.end_mb,
         "rss_growth_mb": reading.growth_mb,
         "rss_measured_growth_mb": reading.growth_between(*window),
+        "memory_available_mb": memory_available_bytes(pid if pid is not None else "self") / MB,
     }

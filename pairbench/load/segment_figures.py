@@ -1,5 +1,5 @@
 """Figures of a whole load segment, beside its per-request samples: what the stub counted
-(upstream connections and requests) and the app's event-loop lag.
+(upstream connections and requests), the app's event-loop lag and its garbage collections.
 
 The measuring loop brackets each segment:
 
@@ -8,8 +8,8 @@ The measuring loop brackets each segment:
     figures, jobs = watch.finish(segment.measure_start, segment.measure_end)
     row.update(figures)  # segments.csv; jobs.csv gets the jobs
 
-finish() reads the lag over the measured window, leaving out the warm-up and the
-generator's start-up, as the samples do.
+finish() reads the lag and the collections over the measured window, leaving out the
+warm-up and the generator's start-up, as the samples do.
 """
 
 from dataclasses import dataclass
@@ -54,6 +54,14 @@ class SegmentWatch:
                 loop_lag_max_ms=float(lags.max()),
                 loop_lag_samples=float(lags.size),
             )
+        response = self.client.get("/gc-pauses", params={"since": since, "until": until})
+        response.raise_for_status()
+        collected = response.json()
+        figures.update(
+            gc_collections=float(collected["collections"]),
+            gc_pause_ms=float(collected["pause_ms"]),
+            gc_pause_max_ms=float(collected["max_pause_ms"]),
+        )
         jobs: list[list[float]] = []
         if self.technique.deferred_work_path is not None:
             jobs = self._deferred_work(since, until)

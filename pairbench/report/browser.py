@@ -3,20 +3,27 @@ technique section and chart drawn, and a screenshot to look at.
 
 Talks the Chrome DevTools protocol over one websocket (the `websockets` package): no
 npm, no Playwright download, only the system's chromium. The browser runs with a
-throwaway profile and is stopped however the check ends.
+throwaway profile and is stopped however the check ends: Chromium starts helper processes
+(zygote, GPU, crash handler) that go on writing into the profile after the browser itself
+has exited, so the browser runs in a process group of its own and the profile is removed
+only once every process of that group has exited.
 """
 
 import base64
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 from websockets.sync.client import ClientConnection, connect
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -163,14 +170,59 @@ def _devtools_url(process: subprocess.Popen[bytes], profile: Path, log: Path) ->
     raise BrowserError(f"Chromium did not open its DevTools port within {START_TIMEOUT_S:.0f} s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
+def _processes_of(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """The browser and every live process it started: its descendants and the members of
+    its process group (a helper reparented when its parent exited stays in the group)."""
+    found: dict[int, psutil.Process] = {}
+    try:
+        browser = psutil.Process(process.pid)
+        found = {child.pid: child for child in [browser, *browser.children(recursive=True)]}
+    except psutil.NoSuchProcess:
+        pass
+    for candidate in psutil.process_iter():
         try:
-            process.wait(STOP_TIMEOUT_S)
+            if os.getpgid(candidate.pid) == process.pid:
+                found.setdefault(candidate.pid, candidate)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return list(found.values())
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the browser and every process it started, and wait until all have exited."""
+    members = _processes_of(process)
+    for signal_number in (signal.SIGTERM, signal.SIGKILL):
+        for member in members:
+            try:
+                member.send_signal(signal_number)
+            except psutil.NoSuchProcess:
+                continue
+        try:
+            process.wait(STOP_TIMEOUT_S)  # reaps the browser itself; its helpers are not ours
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            continue
+        _, members = psutil.wait_procs(members, timeout=STOP_TIMEOUT_S)
+        members = [member for member in members if _alive(member)]
+        if not members:
+            return
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE  # a zombie writes nothing
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _remove(directory: Path) -> None:
+    """Remove the throwaway profile; what cannot be removed is left for the OS, said once."""
+    shutil.rmtree(directory, ignore_errors=True)
+    if directory.exists():
+        print(
+            f"pairbench: left the browser's temporary files in {directory} (could not remove "
+            "them all); the OS clears its temp dir",
+            file=sys.stderr,
+        )
 
 
 def _inspect(
@@ -208,12 +260,13 @@ def check_report(
             "no Chromium found (looked for " + ", ".join(CHROMIUM_NAMES) + "); on Debian or "
             "Ubuntu: apt-get install chromium"
         )
-    with tempfile.TemporaryDirectory(prefix="pairbench-chromium-") as directory:
-        profile, log = Path(directory) / "profile", Path(directory) / "chromium.log"
+    directory = Path(tempfile.mkdtemp(prefix="pairbench-chromium-"))
+    profile, log = directory / "profile", directory / "chromium.log"
+    try:
         with open(log, "wb") as log_file:
             process = subprocess.Popen(
                 [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                stdout=log_file, stderr=subprocess.STDOUT,
+                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         try:
             url = _devtools_url(process, profile, log)
@@ -223,6 +276,8 @@ def check_report(
                 errors = tools.console_errors()
         finally:
             _stop(process)
+    finally:
+        _remove(directory)
     visible = [section["id"] for section in page["sections"] if section["height"] > 0]
     blank = [
         f"chart {index + 1} in #{chart['section']}: {chart['width']:.0f}x{chart['height']:.0f} px, "

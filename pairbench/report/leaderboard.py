@@ -60,6 +60,8 @@ def _check_text(check: SloCheck) -> str:
         return f"{check.name.removesuffix('_ms')} {check.value:.3g} ms"
     if check.name == "error_rate":
         return f"errors {check.value:.2%}"
+    if check.name == "memory_share":
+        return f"memory {check.value:.0%} of available"
     return f"cache hits {check.value:.0%}"
 
 

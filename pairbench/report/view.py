@@ -27,6 +27,7 @@ from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.sources import capture_sources
 from pairbench.stats.curves import LATENCY, SERVICE
 from pairbench.stats.growth import fit_of, sweep_series
+from pairbench.stats.segment_figures import gc_pauses_differ
 from pairbench.stats.slo import slo_checks
 from pairbench.stats.stage import Tables
 
@@ -251,6 +252,13 @@ def _point_view(
         "memory_rows": load_memory_rows(cost_rows, memory),
         "split_svg": _time_split_svg(tables, key, label, cost_rows),
         "jobs": any(_present(row.get("job_done_p50_ms")) for row in cost_rows),
+        "gc": gc_pauses_differ(  # shown where the variants' collections differ
+            [
+                float(row["gc_pause_ms_per_1k"])
+                for row in cost_rows
+                if _present(row.get("gc_pause_ms_per_1k"))
+            ]
+        ),
         "kinds": records(kinds),  # the other requests of a mixed workload, e.g. bystanders
         "queue_svg": (  # work handed to a job worker (background_jobs)
             Markup(queue_depth_svg(depth, colors, title, f"{key}-{label}-queue"))

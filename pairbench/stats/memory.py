@@ -16,7 +16,7 @@ from pairbench.stats.requests import measured, measured_successful
 
 MEMORY_COLUMNS = [
     "peak_rss_mb", "rss_growth_mb", "rss_growth_per_10k_mb", "fresh_process", "app_process",
-    "ttfb_p50_ms",
+    "ttfb_p50_ms", "memory_share",
 ]  # fmt: skip
 GROWTH_PER_REQUESTS = 10_000
 # Below this many requests, a growth rate is mostly the noise of a few allocations.
@@ -32,11 +32,13 @@ def memory_figures(segments: pd.DataFrame, samples: pd.DataFrame) -> dict[str, A
     them); fresh_process: every segment ran in a fresh app process; app_process: which
     process served its segments (results.APP_SHARED, APP_FRESH or APP_OWN; "mixed" if they
     differ, and from fresh_process for runs older than the column); ttfb_p50_ms: median
-    time to first byte of measured, successful requests (where the workload timed it).
-    NaN (or False) where the run has no such data.
+    time to first byte of measured, successful requests (where the workload timed it);
+    memory_share: peak_rss_mb over the memory available to the app (the memory SLO's
+    figure). NaN (or False) where the run has no such data.
     """
     nan = math.nan
     peaks = _floats(segments, "rss_peak_mb")
+    available = _floats(segments, "memory_available_mb")
     growths = _floats(segments, "rss_measured_growth_mb")
     requests = len(measured(samples))
     ok = measured_successful(samples)
@@ -53,6 +55,9 @@ def memory_figures(segments: pd.DataFrame, samples: pd.DataFrame) -> dict[str, A
         "fresh_process": bool(fresh) and all(fresh),
         "app_process": _app_process(segments, fresh),
         "ttfb_p50_ms": float(np.median(ttfb)) if ttfb.size else nan,
+        "memory_share": (
+            float(peaks.max()) / float(available.min()) if peaks.size and available.size else nan
+        ),
     }
 
 

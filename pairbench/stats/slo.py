@@ -1,8 +1,9 @@
 """Service level objectives, judged per variant from its summary row.
 
-By default the seed's (pairbench.slo): p95 under 200 ms, an error rate under 1%, and,
-where a cache is metered, a hit rate above 80%; a run judges by the SLOs it recorded in
-its manifest. The stats stage writes each row's hit rate and SLO status into
+By default the seed's (pairbench.slo): p95 under 200 ms, an error rate under 1%,
+where a cache is metered, a hit rate above 80%, and where the app's process was watched,
+its peak resident memory under 80% of what is available to it; a run judges by the SLOs
+it recorded in its manifest. The stats stage writes each row's hit rate and SLO status into
 summary.csv; the report shows them with the figures each check used (`slo_checks`).
 """
 
@@ -20,7 +21,7 @@ MET, MISSED, NO_DATA = "met", "missed", "no data"
 class SloCheck:
     """One objective of one variant: the figure measured and whether it met its target."""
 
-    name: str  # the objective's: "p95_ms", "p99_ms", "error_rate" or "cache_hit_rate"
+    name: str  # the objective's: "p95_ms", "p99_ms", "error_rate", "cache_hit_rate", ...
     value: float
     target: float
     met: bool
@@ -43,10 +44,14 @@ def cache_hit_rate(row: Mapping[str, Any]) -> float:
 
 def objective_value(row: Mapping[str, Any], objective: Objective) -> float | None:
     """A summary row's figure for `objective`: None where the objective does not apply (a
-    cache hit rate where no cache is metered), NaN where nothing was measured."""
+    cache hit rate where no cache is metered, a memory share where no app process was
+    watched), NaN where nothing was measured."""
     if objective.name == "cache_hit_rate":
         rate = cache_hit_rate(row)
         return rate if math.isfinite(rate) else None
+    if objective.name == "memory_share":
+        share = _value(row, "memory_share")
+        return share if math.isfinite(share) else None
     return _value(row, objective.name)
 
 

@@ -1,5 +1,7 @@
 """/metrics: Prometheus' own parser reads it; routes are templates, never raw paths."""
 
+import gc
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from bench_app.main import create_app
+from bench_app.memory_limit import memory_available_bytes
 from bench_app.metering import COST_HEADER
 from bench_app.metrics import status_class
 from bench_app.settings import Settings
@@ -102,3 +105,28 @@ async def test_with_meter_and_metrics_off_neither_is_served(bare_app: FastAPI) -
         assert response.status_code == 200
         assert COST_HEADER not in response.headers
         assert (await client.get("/metrics")).status_code == 404
+
+
+async def test_gc_collections_and_pauses_per_generation(client: httpx.AsyncClient) -> None:
+    before = await scrape(client)
+    since = time.time()
+    gc.collect(2)  # a full collection, as the app's own would be
+    after = await scrape(client)
+    for name in ("pairbench_gc_collections_total", "pairbench_gc_pause_seconds_total"):
+        assert sorted(s.labels["generation"] for s in after if s.name == name) == ["0", "1", "2"]
+    counted = values(after, "pairbench_gc_collections_total", generation="2")[0]
+    assert counted >= values(before, "pairbench_gc_collections_total", generation="2")[0] + 1
+    paused = values(after, "pairbench_gc_pause_seconds_total", generation="2")[0]
+    assert paused > values(before, "pairbench_gc_pause_seconds_total", generation="2")[0]
+    window = (await client.get("/gc-pauses", params={"since": since})).json()
+    assert window["collections"] >= 1
+    assert 0 < window["max_pause_ms"] <= window["pause_ms"]
+    later = (await client.get("/gc-pauses", params={"since": time.time() + 5})).json()
+    assert later == {"collections": 0, "pause_ms": 0.0, "max_pause_ms": 0.0}
+
+
+async def test_memory_available_is_exported(client: httpx.AsyncClient) -> None:
+    samples = await scrape(client)
+    available = values(samples, "pairbench_memory_available_bytes")
+    assert available == [float(memory_available_bytes())]
+    assert values(samples, "process_resident_memory_bytes")[0] < available[0]

@@ -30,7 +30,9 @@ DEFAULTS = {"n_plus_one": "authors=50"}
 
 def test_the_seeds_checklist_is_the_default(tmp_path: Path) -> None:
     assert read_slos(tmp_path / "missing.toml") == DEFAULT_SLOS
-    assert DEFAULT_SLOS.describe() == "p95 < 200 ms, error rate < 0.01, cache hit rate > 0.8"
+    assert DEFAULT_SLOS.describe() == (
+        "p95 < 200 ms, error rate < 0.01, cache hit rate > 0.8, memory share < 0.8"
+    )
 
 
 def test_a_project_sets_its_own_in_pyproject(tmp_path: Path) -> None:
@@ -49,6 +51,7 @@ def test_a_project_sets_its_own_in_pyproject(tmp_path: Path) -> None:
         ("p95 = 150", r"unknown SLO\(s\) p95; known: p95_ms"),
         ("p95_ms = 'fast'", "p95_ms must be a number"),
         ("error_rate = 2", "error_rate must be between 0 and 1"),
+        ("memory_share = 80", "memory_share must be between 0 and 1"),
         ("p99_ms = -5", "p99_ms must be positive"),
     ],
 )
@@ -114,3 +117,15 @@ def test_check_slo_exit_codes_and_table(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "pyproject.toml").write_text("[tool.pairbench.slo]\np95 = 100\n")
     assert cli.main(["check", "--slo", *no_baseline, str(run)]) == 2
     assert cli.main(["check", *no_baseline, str(run)]) == 2  # without --slo a baseline is needed
+
+
+def test_the_memory_share_is_held_where_the_apps_process_was_watched() -> None:
+    rows = summary({"naive": 900.0, "joined": 50.0})
+    assert "memory_share" not in {c.objective.name for c in check_slos(rows, Slos(), DEFAULTS)}
+    rows["memory_share"] = 0.85
+    checks = check_slos(rows, Slos(), DEFAULTS)
+    broken = [check.describe() for check in checks if not check.met]
+    assert broken == [
+        "BROKEN: n_plus_one/joined at authors=50 (closed loop): memory share 0.85 (must be < 0.8)"
+    ]
+    assert all(check.met for check in check_slos(rows, Slos(memory_share=0.9), DEFAULTS))

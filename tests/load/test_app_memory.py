@@ -4,9 +4,10 @@ import math
 
 import httpx
 
+from bench_app.memory_limit import host_memory_bytes
 from bench_app.techniques import all_techniques
 from pairbench import results
-from pairbench.env.memory import MemoryReading
+from pairbench.env.memory import MB, MemoryReading
 from pairbench.load.app_memory import segment_memory, watch_app
 from pairbench.load.segment_apps import SegmentApps
 
@@ -66,4 +67,10 @@ def test_the_memory_techniques_declare_a_process_of_their_own() -> None:
     techniques = all_techniques()
     fresh = {key for key, technique in techniques.items() if technique.fresh_process}
     soak = {key for key, technique in techniques.items() if technique.soak_process}
-    assert fresh >= {"streaming_export", "csv_import"} and soak == {"bounded_cache"}
+    assert fresh >= {"streaming_export", "csv_import"}
+    assert soak == {"bounded_cache", "listener_leak"}
+
+
+def test_the_memory_available_to_the_app_is_recorded() -> None:
+    columns = segment_memory(READING, WINDOW, results.APP_OWN, pid=None)
+    assert 0 < columns["memory_available_mb"] <= host_memory_bytes() / MB

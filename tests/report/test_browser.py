@@ -1,11 +1,17 @@
 """Reports opened in headless Chromium: no console errors, every section and chart drawn."""
 
+import os
+import subprocess
+import tempfile
 from pathlib import Path
+from typing import Any
 
+import psutil
 import pytest
 
 from pairbench import results
 from pairbench.cli import main
+from pairbench.report import browser
 from pairbench.report.browser import BrowserUnavailable, check_report
 from pairbench.report.build import build_report
 from tests.browser_support import require_chromium
@@ -65,3 +71,50 @@ def test_report_check_on_the_command_line(
     assert code == 0, capsys.readouterr().err
     assert "browser: 1 sections" in capsys.readouterr().out
     assert (run_dir / results.SCREENSHOT).exists()
+
+
+def test_the_check_waits_for_every_chromium_process_and_removes_its_profile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    started: list[subprocess.Popen[bytes]] = []
+    popen = subprocess.Popen
+
+    def recording_popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        process = popen(*args, **kwargs)
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(browser.subprocess, "Popen", recording_popen)
+    page = tmp_path / "page.html"
+    page.write_text('<!DOCTYPE html><title>t</title><section class="technique" id="a">a</section>')
+    assert check_report(page, ["a"]).ok
+    [chromium] = started
+    assert chromium.returncode is not None
+    survivors = [
+        process.pid
+        for process in psutil.process_iter()
+        if _group_of(process.pid) == chromium.pid and process.status() != psutil.STATUS_ZOMBIE
+    ]
+    assert survivors == []
+    assert list(tmp_path.glob("pairbench-chromium-*")) == []
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def test_what_cannot_be_removed_is_left_and_said_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(browser.shutil, "rmtree", lambda *args, **kwargs: None)
+    page = tmp_path / "page.html"
+    page.write_text('<!DOCTYPE html><title>t</title><section class="technique" id="a">a</section>')
+    assert check_report(page, ["a"]).ok
+    [left] = tmp_path.glob("pairbench-chromium-*")
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and str(left) in error

@@ -243,3 +243,21 @@ def test_the_summary_and_report_judge_by_the_slos_the_run_recorded(tmp_path: Pat
     summary = pd.read_csv(run_dir / results.SUMMARY)
     assert set(summary["slo"]) == {"missed"}  # nothing answers within a microsecond
     assert "SLOs: p95 &lt; 0.001 ms, error rate &lt; 0.01, cache hit rate &gt; 0.8" in html
+
+
+def test_gc_pauses_are_shown_only_where_the_variants_differ(tmp_path: Path) -> None:
+    html = {}
+    for case, naive_pause_ms in (("alike", 5.0), ("differ", 50.0)):
+        run_dir = tmp_path / case
+        write_run(run_dir)
+        segments = pd.read_csv(run_dir / results.SEGMENTS)
+        naive = segments["variant"] == "naive"
+        segments = segments.assign(
+            gc_collections=10.0, gc_pause_ms=np.where(naive, naive_pause_ms, 5.0),
+            gc_pause_max_ms=1.0,
+        )  # fmt: skip
+        segments.to_csv(run_dir / results.SEGMENTS, index=False)
+        html[case] = build_report(run_dir, tmp_path / f"{case}-reports").read_text()
+    assert "GC pause per 1k requests" not in html["alike"]
+    assert "GC pause per 1k requests" in html["differ"]
+    assert "Shown because the variants' pauses differ" in html["differ"]

@@ -82,3 +82,10 @@ def test_the_summary_has_the_columns() -> None:
     assert {"peak_rss_mb", "rss_growth_mb", "rss_growth_per_10k_mb", "ttfb_p50_ms"} <= set(
         SUMMARY_COLUMNS
     )
+
+
+def test_memory_share_is_the_peak_over_the_least_memory_available() -> None:
+    segments = SEGMENTS.assign(memory_available_mb=[1000.0, 800.0, 1000.0])
+    figures = memory_figures(segments, samples(10))
+    assert figures["memory_share"] == pytest.approx(170.0 / 800.0)
+    assert math.isnan(memory_figures(SEGMENTS, samples(10))["memory_share"])

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pairbench.stats.segment_figures import gc_pauses_differ
 from pairbench.stats.summary import summarize
 
 BASELINES = {"event_loop_blocking": "blocking"}
@@ -20,11 +21,15 @@ def samples_of(variant: str, name: str, latency_ms: float, count: int = 200) -> 
     )  # fmt: skip
 
 
-def segment(variant: str, connections: float, lag_p99: float) -> dict[str, object]:
+def segment(
+    variant: str, connections: float, lag_p99: float, gc_pause_ms: float = 8.0
+) -> dict[str, object]:
     return {"technique": "event_loop_blocking", "variant": variant, "point": "item=1",
             "mode": "closed", "repetition": 0, "users": 8, "generator_cpu_max": 20.0,
             "upstream_connections": connections, "upstream_requests": 200.0,
-            "loop_lag_p99_ms": lag_p99, "loop_lag_max_ms": lag_p99 * 2}  # fmt: skip
+            "loop_lag_p99_ms": lag_p99, "loop_lag_max_ms": lag_p99 * 2,
+            "gc_collections": 20.0, "gc_pause_ms": gc_pause_ms,
+            "gc_pause_max_ms": gc_pause_ms / 4}  # fmt: skip
 
 
 @pytest.fixture
@@ -33,7 +38,9 @@ def summary() -> pd.DataFrame:
         [samples_of("blocking", "target", 20.0), samples_of("blocking", "bystander", 15.0),
          samples_of("offloaded", "target", 18.0), samples_of("offloaded", "bystander", 1.5)]
     )  # fmt: skip
-    segments = pd.DataFrame([segment("blocking", 100.0, 40.0), segment("offloaded", 0.0, 2.0)])
+    segments = pd.DataFrame(
+        [segment("blocking", 100.0, 40.0, gc_pause_ms=80.0), segment("offloaded", 0.0, 2.0)]
+    )
     return summarize(samples, segments, {}, BASELINES, resamples=200)
 
 
@@ -56,3 +63,21 @@ def test_segment_figures_land_on_the_rows_the_stub_counts_only_on_the_variants_o
     assert np.isnan(rows.loc[("blocking", "bystander"), "stub_calls_per_request"])
     assert rows.loc[("blocking", "bystander"), "loop_lag_p99_ms"] == 40.0
     assert rows.loc[("offloaded", "target"), "loop_lag_max_ms"] == 4.0
+
+
+def test_gc_pauses_per_1k_measured_requests_of_every_kind(summary: pd.DataFrame) -> None:
+    rows = summary.set_index(["variant", "name"])
+    # 400 measured requests a variant (200 of its own, 200 bystanders): 80 ms -> 200 per 1k.
+    assert rows.loc[("blocking", "target"), "gc_pause_ms_per_1k"] == pytest.approx(200.0)
+    assert rows.loc[("blocking", "bystander"), "gc_pause_ms_per_1k"] == pytest.approx(200.0)
+    assert rows.loc[("offloaded", "target"), "gc_pause_ms_per_1k"] == pytest.approx(20.0)
+    assert rows.loc[("offloaded", "target"), "gc_collections_per_1k"] == pytest.approx(50.0)
+    assert rows.loc[("blocking", "target"), "gc_pause_max_ms"] == 20.0
+
+
+def test_gc_pauses_differ_when_one_variant_pauses_half_as_much_again() -> None:
+    assert gc_pauses_differ([200.0, 20.0])
+    assert gc_pauses_differ([0.0, 1.0])
+    assert not gc_pauses_differ([10.0, 12.0, 11.0])
+    assert not gc_pauses_differ([0.0, 0.0])
+    assert not gc_pauses_differ([10.0, float("nan")])

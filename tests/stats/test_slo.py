@@ -57,3 +57,11 @@ def test_a_run_judges_by_the_slos_it_recorded() -> None:
     assert slos_of_run({}) == DEFAULT_SLOS  # a run from before the record
     with pytest.raises(SloError, match=r"manifest.json \(slos\): p95_ms must be a number"):
         slos_of_run({"slos": {"p95_ms": "fast"}})
+
+
+def test_the_memory_share_is_judged_where_it_was_measured() -> None:
+    met = {"p95_ms": 120.0, "error_rate": 0.0}
+    assert "memory_share" not in [check.name for check in slo_checks(met)]
+    assert slo_status({**met, "memory_share": 0.5}) == "met"
+    assert slo_status({**met, "memory_share": 0.85}) == "missed"
+    assert slo_status({**met, "memory_share": 0.85}, Slos(memory_share=None)) == "met"

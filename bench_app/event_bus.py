@@ -1,0 +1,75 @@
+"""An app-level event bus: listeners subscribe to an event by name, publishers call them all.
+
+What NestJS's EventEmitter is to a service: whoever subscribes is kept, and so is
+everything the listener refers to, until it unsubscribes. Three ways to hold a listener:
+- `subscribe`: strongly, until the unsubscribe function it returns is called;
+- `subscribed`: strongly, for a `with` block (unsubscribed however the block ends);
+- `subscribe_weakly`: through a weak reference (a bound method's, weakref.WeakMethod), so
+  the bus never keeps its object alive: when the object goes, its entry goes with it.
+"""
+
+import itertools
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+Listener = Callable[[Any], None]
+
+
+class EventBus:
+    """Listeners by event name, in the order they subscribed."""
+
+    def __init__(self) -> None:
+        # Keyed by a token, so unsubscribing is a dict delete, not a search of a long list.
+        self._strong: dict[str, dict[int, Listener]] = {}
+        self._weak: dict[str, dict[int, weakref.WeakMethod[Listener]]] = {}
+        self._tokens = itertools.count()
+
+    def subscribe(self, event: str, listener: Listener) -> Callable[[], None]:
+        """Call `listener` on every `event` until the returned function is called."""
+        token = next(self._tokens)
+        listeners = self._strong.setdefault(event, {})
+        listeners[token] = listener
+
+        def unsubscribe() -> None:
+            listeners.pop(token, None)
+
+        return unsubscribe
+
+    @contextmanager
+    def subscribed(self, event: str, listener: Listener) -> Iterator[None]:
+        """Call `listener` on every `event` published while the block runs."""
+        unsubscribe = self.subscribe(event, listener)
+        try:
+            yield
+        finally:
+            unsubscribe()
+
+    def subscribe_weakly(self, event: str, listener: Listener) -> None:
+        """Call `listener` (a bound method) on every `event` while its object is alive."""
+        token = next(self._tokens)
+        listeners = self._weak.setdefault(event, {})
+        listeners[token] = weakref.WeakMethod(listener, lambda _: listeners.pop(token, None))
+
+    def publish(self, event: str, payload: Any) -> int:
+        """Call every listener of `event` with `payload`; how many were called."""
+        called = 0
+        for listener in list(self._strong.get(event, {}).values()):
+            listener(payload)
+            called += 1
+        for reference in list(self._weak.get(event, {}).values()):
+            alive = reference()
+            if alive is not None:
+                alive(payload)
+                called += 1
+        return called
+
+    def listener_count(self, event: str) -> int:
+        """The listeners `event` holds, strongly or weakly (a weak one only while alive)."""
+        return len(self._strong.get(event, {})) + len(self._weak.get(event, {}))
+
+    def clear(self) -> None:
+        """Forget every listener (a process starting afresh)."""
+        self._strong.clear()
+        self._weak.clear()
