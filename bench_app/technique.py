@@ -37,10 +37,12 @@ class VariantRequest:
     method: str
     url: str
     body: RequestBody | None = None
+    caller_headers: Mapping[str, str] = field(default_factory=dict)  # the technique's own
 
     @property
     def headers(self) -> dict[str, str]:
-        return {} if self.body is None else {"content-type": self.body.content_type}
+        body = {} if self.body is None else {"content-type": self.body.content_type}
+        return {**body, **self.caller_headers}
 
     @property
     def content(self) -> bytes | None:
@@ -73,6 +75,14 @@ class Technique:
     proof: str = ""  # the one-line claim the deterministic costs prove
     caveats: str = ""  # where it does not win, what the figures leave out: in the report
     order_insensitive: bool = False
+    # Error statuses the contract answers on purpose (declared in the OpenAPI), e.g. 503 when
+    # an upstream refuses: the equivalence check compares such answers like bodies, status
+    # and all, instead of counting them as a variant that failed.
+    contract_errors: tuple[int, ...] = ()
+    # Where an error answer only comes under concurrency (an overloaded upstream): the
+    # equivalence check also sends each variant this many requests at once, and every
+    # answer must be the baseline's body or the one declared error answer all variants give.
+    equivalence_burst: int = 0
     # Its win is fewer network round trips to PostgreSQL or Redis: `pairbench run
     # --rtt-sweep` probes it at each distance (pairbench.env.distance).
     round_trips: bool = False
@@ -82,6 +92,9 @@ class Technique:
     # Variants that take an upload are POSTed this body, made from a point's params; the
     # harness's one-off requests (equivalence, probe) send it, its scenario and micro too.
     request_body: BodyFactory | None = None
+    # Headers every request of the variant carries (equivalence, probe, micro, the default
+    # closed loop): e.g. the caller a per-user route answers. A scenario sends its own.
+    request_headers: Mapping[str, str] = field(default_factory=dict)
     # Optional hooks, for techniques that need more than a router:
     # Where the figures are the app's memory, a segment is not served by the run's shared
     # app (other techniques' allocations would be in it) but by a process of its own:
@@ -104,6 +117,8 @@ class Technique:
     def __post_init__(self) -> None:
         if self.fresh_process and self.soak_process:
             raise ValueError(f"{self.key}: fresh_process and soak_process exclude each other")
+        if self.equivalence_burst and not self.contract_errors:
+            raise ValueError(f"{self.key}: equivalence_burst needs the contract_errors it meets")
         if self.baseline not in self.variants:
             raise ValueError(f"{self.key}: baseline {self.baseline!r} is not one of its variants")
         missing = [variant for variant in self.variants if variant not in self.paths]
@@ -142,5 +157,6 @@ class Technique:
         """How the harness requests `variant` with `params` (the defaults if None)."""
         url = self.url(variant, params)
         if self.request_body is None:
-            return VariantRequest("GET", url)
-        return VariantRequest("POST", url, self.request_body(dict(params or self.params)))
+            return VariantRequest("GET", url, caller_headers=self.request_headers)
+        body = self.request_body(dict(params or self.params))
+        return VariantRequest("POST", url, body, self.request_headers)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
+from pairbench.ab.command import add_ab_parser
+from pairbench.ab.gate import add_against_options
 from pairbench.env.distance import DEFAULT_RTT_SWEEP_MS
 from pairbench.env.server import LOOPBACK
 from pairbench.load.segment import LoadError
@@ -337,6 +339,10 @@ def command_check(args: argparse.Namespace) -> int:
     )
     from pairbench.slo import SloError
 
+    if args.against:  # your own app (#24): HEAD against a revision measured in this job
+        from pairbench.ab.gate import command_check_against
+
+        return command_check_against(args)
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
     try:
         slos = slos_from(args)  # monitoring (#12): --slo
@@ -595,7 +601,10 @@ def build_parser() -> argparse.ArgumentParser:
             f"--slo-{name}", type=float, metavar=unit,
             help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",
         )  # fmt: skip
+    add_against_options(check)  # your own app (#24): --against REV
     check.set_defaults(handler=command_check)
+
+    add_ab_parser(commands)  # your own pair (#24): two endpoints or two revisions of your app
 
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")
     listing.set_defaults(handler=command_list)

@@ -1,13 +1,18 @@
 """Same contract, same answer: every variant's body must equal the baseline's before timing.
 
 JSON bodies are compared decoded (so key order and spacing do not count); any other body
-(a CSV export, say) byte for byte, by length and SHA-256.
+(a CSV export, say) byte for byte, by length and SHA-256. An error status the technique's
+contract declares (`contract_errors`) is an answer too, compared status and body. Where
+such an error only comes under concurrency (`equivalence_burst`), each variant is also
+sent that many requests at once: every answer must be the baseline's body or the one
+declared error answer, the same for every variant.
 """
 
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -24,6 +29,17 @@ class RawBody:
     def __repr__(self) -> str:
         digest = hashlib.sha256(self.content).hexdigest()[:16]
         return f"{len(self.content)} bytes, sha256 {digest}"
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """An error status the contract declares, with its decoded body: compared like a body."""
+
+    status: int
+    body: Any
+
+    def __repr__(self) -> str:
+        return f"HTTP {self.status} {json.dumps(self.body, sort_keys=True, default=repr)}"
 
 
 def _canonical(body: Any, order_insensitive: bool) -> Any:
@@ -76,22 +92,92 @@ def decoded(response: httpx.Response) -> Any:
     return RawBody(response.content)
 
 
+def answer_of(response: httpx.Response, technique: Technique) -> Any:
+    """What a response is compared by: its decoded body, an ErrorAnswer for an error the
+    contract declares; None for any other error (no answer the contract allows)."""
+    if 200 <= response.status_code < 300:  # 201 Created and 202 Accepted answer too
+        return _canonical(decoded(response), technique.order_insensitive)
+    if response.status_code in technique.contract_errors:
+        return ErrorAnswer(response.status_code, decoded(response))
+    return None
+
+
+def _answer(
+    client: httpx.Client, technique: Technique, variant: str, params: Mapping[str, Any]
+) -> httpx.Response:
+    request = technique.request(variant, params)
+    return client.request(
+        request.method, request.url, headers=request.headers, content=request.content
+    )
+
+
+@dataclass
+class BurstFindings:
+    """What a burst of concurrent requests to each variant answered."""
+
+    reference: tuple[str, ErrorAnswer] | None = None  # the first error answer met, and whose
+    errors: dict[str, int] = field(default_factory=dict)  # declared error answers per variant
+    wrong: dict[str, str] = field(default_factory=dict)  # per variant: what broke the contract
+
+
+def check_burst(
+    client: httpx.Client, technique: Technique, params: Mapping[str, Any], expected: Any
+) -> BurstFindings:
+    """Each variant sent `equivalence_burst` requests at once: each answer must be `expected`
+    or the declared error answer, and that error answer the same for every variant."""
+    burst = technique.equivalence_burst
+    found = BurstFindings()
+    with ThreadPoolExecutor(max_workers=burst) as pool:
+        for variant in technique.variants:
+            sends = [pool.submit(_answer, client, technique, variant, params) for _ in range(burst)]
+            responses = [sent.result() for sent in sends]
+            found.errors[variant] = 0
+            for response in responses:
+                problem = _burst_problem(technique, response, expected, found, variant)
+                if problem:
+                    found.wrong[variant] = problem
+                    break
+    return found
+
+
+def _burst_problem(
+    technique: Technique,
+    response: httpx.Response,
+    expected: Any,
+    found: BurstFindings,
+    variant: str,
+) -> str | None:
+    answer = answer_of(response, technique)
+    if answer is None:
+        return f"HTTP {response.status_code}, outside its contract: {response.text[:200]}"
+    if not isinstance(answer, ErrorAnswer):
+        difference = first_difference(expected, answer)
+        return f"differs from {technique.baseline} at {difference}" if difference else None
+    found.errors[variant] += 1
+    if found.reference is None:
+        found.reference = (variant, answer)
+        return None
+    owner, reference = found.reference
+    if answer != reference:
+        return f"its error answer {answer!r} differs from {owner}'s {reference!r}"
+    return None
+
+
 def check_equivalence(
     client: httpx.Client, technique: Technique, params: Mapping[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """Request every variant once; each entry says whether it matched the baseline and how."""
+    """Request every variant once (and in a burst, where the technique asks for one); each
+    entry says whether it matched the baseline and how."""
     bodies: dict[str, Any] = {}
     results: dict[str, dict[str, Any]] = {}
     for variant in technique.variants:
-        request = technique.request(variant, params)
-        response = client.request(
-            request.method, request.url, headers=request.headers, content=request.content
-        )
-        if not 200 <= response.status_code < 300:  # 201 Created and 202 Accepted answer too
+        response = _answer(client, technique, variant, params)
+        answer = answer_of(response, technique)
+        if answer is None:
             detail = f"HTTP {response.status_code}: {response.text[:200]}"
             results[variant] = {"equivalent": False, "detail": detail}
             continue
-        bodies[variant] = _canonical(decoded(response), technique.order_insensitive)
+        bodies[variant] = answer
     expected = bodies.get(technique.baseline)
     for variant, body in bodies.items():
         if expected is None:
@@ -104,4 +190,24 @@ def check_equivalence(
             if difference
             else f"same body as {technique.baseline}",
         }
+    if technique.equivalence_burst and expected is not None:
+        _add_burst(results, technique, check_burst(client, technique, params, expected))
     return {variant: results[variant] for variant in technique.variants}
+
+
+def _add_burst(
+    results: dict[str, dict[str, Any]], technique: Technique, found: BurstFindings
+) -> None:
+    """Fold a burst's findings into each variant's verdict and detail."""
+    burst = technique.equivalence_burst
+    error = repr(found.reference[1]) if found.reference else "none met"
+    for variant, result in results.items():
+        wrong = found.wrong.get(variant)
+        if wrong:
+            result.update(equivalent=False, detail=f"{burst} requests at once: {wrong}")
+        elif result["equivalent"]:
+            errors = found.errors.get(variant, 0)
+            result["detail"] += (
+                f"; {burst} requests at once: {burst - errors} answered so, {errors} the "
+                f"declared error answer, the same for every variant ({error})"
+            )

@@ -53,7 +53,7 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
     users, base_url = int(command["users"]), command["base_url"]
     # The variant's own requests are named TARGET_NAME; a mixed workload names its others.
     users_classes: list[type[User]] = [
-        *users_for(command["technique"], TARGET_NAME, command["target"])
+        *users_for(command["technique"], TARGET_NAME, command["target"], command.get("request"))
     ]
     recorder = SampleRecorder(command["samples"])
     watch = SettleWatch(float(command["warmup_max"]))

@@ -325,6 +325,7 @@ class PointMeasurer:
                 segment = self.generator.closed(
                     technique.key, target, profile.users, warmup, profile.round_s, raw_path,
                     min_requests=profile.min_requests, base_url=app.base_url,
+                    request=load_request(technique, variant, point.params),
                 )  # fmt: skip
             reading = watcher.stop() if watcher else None  # memory hook
             window = (segment.measure_start, segment.measure_end)
@@ -347,6 +348,21 @@ class PointMeasurer:
             f"{progress_line(frame, segment.measure_end - segment.measure_start)}"
         )
         return frame
+
+
+def load_request(
+    technique: Technique, variant: str, params: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """What a closed-loop user sends beyond a GET of its target, if anything: the method,
+    headers and body of the variant's request (a technique with a workload of its own sends
+    its own; a pair of `pairbench ab` may be a POST with headers)."""
+    if has_own_workload(technique):
+        return None
+    request = technique.request(variant, params)
+    if request.method == "GET" and not request.headers:
+        return None
+    body = None if request.content is None else request.content.decode()
+    return {"method": request.method, "headers": request.headers, "body": body}
 
 
 def _segment_row(
@@ -402,6 +418,7 @@ def measure(
     on_point: Callable[[PointOutcome], None] = lambda outcome: None,
     app: AppServer | None = None,  # the shared app at base_url: its memory watched
     upstream: Upstream | None = None,
+    apps: SegmentApps | None = None,  # who serves each segment, if not the shared app
 ) -> list[PointOutcome]:
     """Measure every loaded point in every mode; the outcomes say how each one stopped
     (each also handed to `on_point` as soon as its point is done). Segments of techniques
@@ -412,7 +429,8 @@ def measure(
     outcomes: list[PointOutcome] = []
     started = time.monotonic()
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
-        apps = SegmentApps(base_url, client, app, log, plan.profile.own_processes)
+        if apps is None:
+            apps = SegmentApps(base_url, client, app, log, plan.profile.own_processes)
         measurer = PointMeasurer(run_dir, apps, generator, plan, probe, log, upstream)
         try:
             for number, (point, mode) in enumerate(items, start=1):

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,13 +168,16 @@ class LoadGenerator:
         samples_path: Path,
         min_requests: int = 0,
         base_url: str | None = None,
+        request: Mapping[str, Any] | None = None,
     ) -> SegmentResult:
         """`users` closed-loop users on `target`: warm-up within `warmup` (min, max) seconds
         until latency settles, then `seconds` measured, or longer (up to SEGMENT_STRETCH times)
-        until `min_requests` answered; raw samples go to a CSV."""
+        until `min_requests` answered; raw samples go to a CSV. `request` (method, headers,
+        body) is what each user sends when it is more than a GET (`pairbench ab`)."""
         max_seconds = seconds * SEGMENT_STRETCH
         return self._segment(
             {
+                **({"request": dict(request)} if request is not None else {}),
                 "op": "closed", "base_url": self._app(base_url), "technique": technique,
                 "target": target, "users": users,
                 "warmup_min": warmup[0], "warmup_max": warmup[1], "seconds": seconds,

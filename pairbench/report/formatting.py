@@ -33,15 +33,21 @@ def format_ratio(ratio: float, low: float, high: float, baseline: bool = False) 
     return f"{ratio:.2f}x [{low:.2f}, {high:.2f}]"
 
 
+DIFFERENT_ANSWER = "(different answer)"
+
+
 def format_speedup(row: Mapping[str, Any], prefix: str = "speedup") -> str:
     """A summary row's speedup (p50 by default; "speedup_p95", "speedup_rps") with its CI."""
     column = "speedup_p50" if prefix == "speedup" else prefix
-    return format_ratio(
+    text = format_ratio(
         row.get(column, math.nan),
         row.get(f"{prefix}_ci_low", math.nan),
         row.get(f"{prefix}_ci_high", math.nan),
         bool(row.get("baseline", False)),
     )
+    # A faster different answer is no optimization: said beside the figure, wherever it is
+    # (`pairbench ab --allow-different` measures one on purpose).
+    return text if row.get("equivalent", True) else f"{text} {DIFFERENT_ANSWER}"
 
 
 def format_count(value: float) -> str:

@@ -327,6 +327,22 @@ def _bandwidth(
     return bandwidth_view(rows, point_order(planned, labels, default), order)
 
 
+def _pair_text(run: results.Run, key: str) -> dict[str, str]:
+    """A pair's title and summary from the manifest: its two sides, what was ignored."""
+    pair = run.manifest.get("ab", {}).get(key)
+    if not isinstance(pair, dict):
+        return {}
+    sides = pair.get("sides", {})
+    summary = (
+        f"a (the baseline): {pair.get('method', 'GET')} {sides.get('a')}; b: {sides.get('b')}."
+    )
+    if pair.get("ignore"):
+        summary += f" Answers compared ignoring {pair['ignore']}."
+    if pair.get("allow_different"):
+        summary += " Measured with --allow-different: a b that answers differently is marked."
+    return {"title": f"your pair {key}", "summary": summary}
+
+
 def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> dict[str, Any]:
     """Text, code, charts and tables of one technique; its text from the registry if there.
 
@@ -353,6 +369,7 @@ def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> di
     return {
         "key": key,
         **_declared(technique, key),
+        **_pair_text(run, key),  # a pair of the user's own endpoints (`pairbench ab`)
         "variants": order,
         "colors": colors,
         "default_point": default,

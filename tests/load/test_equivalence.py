@@ -1,8 +1,12 @@
 """Equivalence: where two answers differ is found and named."""
 
-import httpx
+import itertools
 
-from pairbench.load.equivalence import RawBody, decoded, first_difference
+import httpx
+from fastapi import APIRouter
+
+from bench_app.technique import Technique
+from pairbench.load.equivalence import RawBody, check_equivalence, decoded, first_difference
 
 
 def test_equal_bodies_have_no_difference() -> None:
@@ -37,3 +41,44 @@ def test_a_response_is_decoded_by_its_content_type() -> None:
     as_csv = httpx.Response(200, content=b"a\r\n1\r\n", headers={"content-type": "text/csv"})
     assert decoded(as_json) == {"a": [1]}
     assert decoded(as_csv) == RawBody(b"a\r\n1\r\n")
+
+
+def burst_technique(router: APIRouter) -> Technique:
+    return Technique(
+        key="burst", area="test", title="burst", summary="", guide_section="", router=router,
+        variants=("base", "alike", "other_error", "undeclared"), baseline="base",
+        contract_errors=(503,), equivalence_burst=6,
+    )  # fmt: skip
+
+
+def test_a_burst_compares_declared_errors_like_bodies() -> None:
+    """Every other request after the first meets a full upstream: the declared 503 is an answer
+    when every variant gives the same one; another body, or a status the contract does not
+    declare, makes that variant not equivalent."""
+    router = APIRouter(prefix="/burst")
+    for name in ("base", "alike", "other_error", "undeclared"):
+        router.add_api_route(f"/{name}", lambda: None, name=name)
+    sent = {name: itertools.count() for name in ("base", "alike", "other_error", "undeclared")}
+    refusals = {
+        "base": (503, {"detail": "full"}),
+        "alike": (503, {"detail": "full"}),
+        "other_error": (503, {"detail": "try elsewhere"}),
+        "undeclared": (502, {"detail": "full"}),
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        variant = request.url.path.rsplit("/", 1)[-1]
+        if next(sent[variant]) % 2:  # the first (the single check) answers, then every other
+            status, body = refusals[variant]
+            return httpx.Response(status, json=body)
+        return httpx.Response(200, json={"value": 1})
+
+    technique = burst_technique(router)
+    with httpx.Client(transport=httpx.MockTransport(answer), base_url="http://t") as client:
+        found = check_equivalence(client, technique, {"burst": 1})
+    assert [found[variant]["equivalent"] for variant in technique.variants] == [
+        True, True, False, False,
+    ]  # fmt: skip
+    assert "3 the declared error answer" in found["alike"]["detail"]
+    assert "differs from base's HTTP 503" in found["other_error"]["detail"]
+    assert "HTTP 502, outside its contract" in found["undeclared"]["detail"]
