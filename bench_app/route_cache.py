@@ -23,13 +23,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Request, Response
+from fastapi import Request
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from bench_app.get_or_set import cached_bytes, store_bytes
 from bench_app.principal import Principal, PrincipalDep, Role
 from bench_app.redis_client import RedisDep, cache_key
+from bench_app.responses import json_response
 
 KEY_SPACE = cache_key("route_cache")
 NO_CACHE = "no-cache"  # the request's Cache-Control directive that skips the lookup
@@ -88,7 +89,3 @@ def cached_route(ttl_by_role: Mapping[Role, float]) -> Callable[[Endpoint], Endp
         return cached
 
     return decorate
-
-
-def json_response(body: bytes) -> Response:
-    return Response(content=body, media_type="application/json")

@@ -63,7 +63,9 @@ class Technique:
     area: str
     title: str
     summary: str
-    guide_section: str  # the section of the seed guide the technique comes from
+    # The guide's heading the technique comes from, as bench_app.guide_sections names it;
+    # None where the guide has no section on it.
+    guide_section: str | None
     router: APIRouter
     variants: Sequence[str]  # endpoint function names, worst to best
     baseline: str

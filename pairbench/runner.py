@@ -9,7 +9,7 @@ report can be rebuilt from them alone.
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +22,7 @@ from bench_app.seed import seed
 from bench_app.settings import Settings
 from bench_app.technique import Technique
 from pairbench import results
+from pairbench.console import Log
 from pairbench.env.distance import (
     DATABASE,
     REDIS,
@@ -42,6 +43,7 @@ from pairbench.load.probe_stage import probe_rtt_sweep, probe_uncontended
 from pairbench.load.proxy_cost import measure_proxies, watching_proxies
 from pairbench.load.segment import LoadError, running_generator
 from pairbench.load.slow_queries import save_slow_queries
+from pairbench.manifest import Manifest, Rounds
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points, rtt_sweep_points
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
 from pairbench.slo import DEFAULT_SLOS, Slos, slos_entry
@@ -49,7 +51,6 @@ from pairbench.sources import capture_sources
 from pairbench.stats.stage import write_tables
 from pairbench.topology import Topology
 
-Log = Callable[[str], None]
 GENERATOR_LOG = "generator.log"
 
 
@@ -113,50 +114,42 @@ def start_manifest(
     micro: bool,
     distance: Distance,
     slos: Slos = DEFAULT_SLOS,
-) -> dict[str, Any]:
+) -> Manifest:
+    """The manifest of a run about to start, written to its directory."""
     profile = plan.profile
-    manifest: dict[str, Any] = {
-        "run_id": run_dir.name,
-        "profile": profile.name,
-        "started_at": results.now_iso(),
-        "ended_at": None,
-        "complete": False,
-        "git_commit": results.git_commit(Path(__file__).resolve().parents[1]),
-        "scale": profile.scale,
-        "techniques": [technique.key for technique in techniques],
-        "baselines": {technique.key: technique.baseline for technique in techniques},
-        "users": profile.users,
-        "warmup_s": profile.warmup_max_s,
-        "duration_s": profile.round_s,
-        "repetitions": profile.min_rounds,
-        "rounds": {
-            "warmup_min_s": profile.warmup_min_s,
-            "warmup_max_s": profile.warmup_max_s,
-            "round_s": profile.round_s,
-            "min_rounds": profile.min_rounds,
-            "max_rounds": profile.max_rounds,
-            "target_half_width": profile.target_half_width,
-            "load_budget_s": profile.load_budget_s,
-        },
-        "stopping": [],  # per point and mode: rounds run and why it stopped there
-        "stages": {},  # wall seconds of each stage
-        "modes": list(plan.modes),
-        "open_loop": {"rate": plan.rate, "share_of_capacity": OPEN_LOOP_LOAD},
-        "sweep": profile.sweep,
-        "points": manifest_points(points),
-        "probe_requests": profile.probe_requests,
-        # The round trip every figure was measured at, per dependency (an RTT sweep point's
-        # label says its own); the proxies' measured cost joins it once they run.
-        "distance": distance.manifest_entry(),
-        "micro": {
+    manifest = Manifest(
+        run_id=run_dir.name,
+        profile=profile.name,
+        started_at=results.now_iso(),
+        git_commit=results.git_commit(Path(__file__).resolve().parents[1]),
+        scale=profile.scale,
+        techniques=[technique.key for technique in techniques],
+        baselines={technique.key: technique.baseline for technique in techniques},
+        users=profile.users,
+        rounds=Rounds(
+            warmup_min_s=profile.warmup_min_s,
+            warmup_max_s=profile.warmup_max_s,
+            round_s=profile.round_s,
+            min_rounds=profile.min_rounds,
+            max_rounds=profile.max_rounds,
+            target_half_width=profile.target_half_width,
+            load_budget_s=profile.load_budget_s,
+        ),
+        modes=list(plan.modes),
+        open_loop={"rate": plan.rate, "share_of_capacity": OPEN_LOOP_LOAD},
+        sweep=profile.sweep,
+        points=manifest_points(points),
+        probe_requests=profile.probe_requests,
+        distance=distance.manifest_entry(),
+        micro={
             "planned": micro,
             "max_time_s": profile.micro_max_time_s,
             "min_rounds": profile.micro_min_rounds,
         },
-        "environment": results.environment({}),
-        "slos": slos_entry(slos),  # what the summary's SLO status and the report judge by
-    }
-    results.write_json(run_dir / results.MANIFEST, manifest)
+        environment=results.environment({}),
+        slos=slos_entry(slos),
+    )
+    results.write_manifest(run_dir, manifest)
     return manifest
 
 
@@ -211,7 +204,7 @@ def run(
     points = plan_points(techniques, profile)
     manifest = start_manifest(run_dir, plan, techniques, points, micro, distance, slos)
     topology = topology or Topology()
-    manifest["topology"] = topology.manifest()
+    manifest.topology = topology.manifest()
     results.write_json(run_dir / results.CODE, capture_sources(techniques))
     outcome = RunOutcome(run_dir)
 
@@ -223,13 +216,13 @@ def run(
             yield
         finally:
             seconds = time.perf_counter() - started
-            manifest["stages"][name] = round(seconds, 2)
-            results.write_json(run_dir / results.MANIFEST, manifest)
+            manifest.stages[name] = round(seconds, 2)
+            results.write_manifest(run_dir, manifest)
             log(f"{name}: {seconds:.1f} s (run so far {time.perf_counter() - run_started:.0f} s)")
 
     def keep_outcome(point: PointOutcome) -> None:
-        manifest["stopping"].append(point.manifest_entry())
-        results.write_json(run_dir / results.MANIFEST, manifest)
+        manifest.stopping.append(point.manifest_entry())
+        results.write_manifest(run_dir, manifest)
 
     run_started = time.perf_counter()
     try:
@@ -250,13 +243,11 @@ def run(
                     )
                     for kind in distance.proxied()
                 }  # fmt: skip
-            manifest["environment"] = results.environment(server_versions(urls))
-            results.write_json(run_dir / results.MANIFEST, manifest)
+            manifest.environment = results.environment(server_versions(urls))
+            results.write_manifest(run_dir, manifest)
             if proxies:
                 with stage("distance"):
-                    manifest["distance"]["proxies"] = measure_proxies(
-                        proxies, direct, distance, log
-                    )
+                    manifest.distance["proxies"] = measure_proxies(proxies, direct, distance, log)
             # The app (and its worker, the overhead and micro stages) reach each dependency
             # through its proxy; the harness's seeding goes direct.
             app_urls = replace(
@@ -279,7 +270,7 @@ def run(
                 base_url = app.base_url
                 with stage("equivalence"):
                     points = resolve_points(base_url, points)
-                    manifest["points"] = manifest_points(points)
+                    manifest.points = manifest_points(points)
                     equivalence = check_all_equivalent(base_url, points, log)
                     results.write_json(run_dir / results.EQUIVALENCE, equivalence)
                     save_artifacts(run_dir, base_url, techniques, log)
@@ -288,7 +279,7 @@ def run(
                 if distance.sweep_ms:
                     with stage("rtt sweep"):
                         swept = rtt_sweep_points(points, distance.sweep_ms)
-                        manifest["points"] = manifest_points(points + swept)
+                        manifest.points = manifest_points(points + swept)
                         probe_rtt_sweep(run_dir, app, swept, proxies, distance, profile, log)
                 with (
                     stage("load"),
@@ -299,10 +290,8 @@ def run(
                     watching_proxies(proxies, manifest),
                 ):  # fmt: skip
                     # What the generator sends at most, before any figure depends on it.
-                    manifest["generator_ceiling"] = measure_ceiling_safely(
-                        gen, run_dir, profile, log
-                    )
-                    results.write_json(run_dir / results.MANIFEST, manifest)
+                    manifest.generator_ceiling = measure_ceiling_safely(gen, run_dir, profile, log)
+                    results.write_manifest(run_dir, manifest)
                     measure(  # memory hook: the shared app, watched (never restarted)
                         run_dir,
                         base_url,
@@ -322,7 +311,7 @@ def run(
             # monitoring (#12): what the meter and /metrics cost, with the app stopped.
             if profile.overhead:
                 with stage("overhead"):
-                    manifest["overhead"] = measure_overhead_safely(
+                    manifest.overhead = measure_overhead_safely(
                         run_dir, app_settings(app_urls, profile), log
                     )
             if micro:
@@ -330,7 +319,7 @@ def run(
                     error = run_microbenchmarks(
                         run_dir, micro_plan(points), environment, profile, log
                     )
-                manifest["micro"]["error"] = error
+                manifest.micro["error"] = error
                 if error:
                     log(f"warning: {error}")
         with stage("stats"):
@@ -342,8 +331,8 @@ def run(
     except httpx.HTTPError as error:
         outcome = RunOutcome(run_dir, error=f"the target app failed a harness request: {error}")
     finally:
-        manifest["complete"] = outcome.complete
-        manifest["stopped_by"] = "interrupted" if outcome.interrupted else outcome.error
-        manifest["ended_at"] = results.now_iso()
-        results.write_json(run_dir / results.MANIFEST, manifest)
+        manifest.complete = outcome.complete
+        manifest.stopped_by = "interrupted" if outcome.interrupted else outcome.error
+        manifest.ended_at = results.now_iso()
+        results.write_manifest(run_dir, manifest)
     return outcome

@@ -25,6 +25,7 @@ from bench_app.get_or_set import cached_bytes
 from bench_app.models import MAX_ID, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_metering import count_cache_lookups
+from bench_app.responses import json_response
 from bench_app.technique import Technique
 
 router = APIRouter(prefix="/batch-get", tags=["batch_get"])
@@ -111,10 +112,6 @@ def hits_of(
     return found
 
 
-def json_response(body: bytes) -> Response:
-    return Response(content=body, media_type="application/json")
-
-
 @router.get("/one-get-each", response_model=list[UserProfile])
 async def one_get_each(
     session: SessionDep, redis: RedisDep, first: First = DEFAULT_FIRST, count: Count = DEFAULT_COUNT
@@ -196,7 +193,7 @@ TECHNIQUE = Technique(
         "each still takes a pooled connection and a trip of its own. Every profile is "
         "cached before each load segment, so all variants do the same work: `count` cache hits."
     ),
-    guide_section="Caching Strategies / Redis round trips",
+    guide_section="Caching Strategies / Multi-Level Caching Implementation",
     router=router,
     variants=("one_get_each", "concurrent_gets", "pipeline", "mget"),
     baseline="one_get_each",

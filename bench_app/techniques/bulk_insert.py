@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bench_app.asyncpg_copy import asyncpg_connection, metered_as_one_statement
 from bench_app.db import SessionDep
-from bench_app.models import Base
+from bench_app.models import Base, quoted_name
 from bench_app.technique import Technique
 
 router = APIRouter(prefix="/bulk-insert", tags=["bulk_insert"])
@@ -172,7 +172,7 @@ async def reset(session: SessionDep) -> dict[str, int]:
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while IN_FLIGHT.count and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    await session.execute(text(f'TRUNCATE "{LINES.schema}"."{LINES.name}"'))
+    await session.execute(text(f"TRUNCATE {quoted_name(LINES)}"))
     await session.commit()
     return {"unfinished": IN_FLIGHT.count}
 
@@ -188,7 +188,7 @@ TECHNIQUE = Technique(
         "and COPY also skips per-row statement handling by streaming the rows in "
         "PostgreSQL's bulk-load protocol."
     ),
-    guide_section="Database Performance / Bulk Operations",
+    guide_section="Memory Management / Memory Leak Prevention",
     router=router,
     variants=("row_by_row", "batched", "copy"),
     baseline="row_by_row",
@@ -203,10 +203,10 @@ TECHNIQUE = Technique(
         "Counting BEGIN and COMMIT round trips too, row-by-row sends about 3R. COPY is "
         "metered by hand: SQLAlchemy's events do not see it. The meter times statements, not "
         "BEGIN and COMMIT, so row-by-row's waits for its commits show as app time in the time"
-        " split. Where the sweep strains: at R=1,000 a row-by-row request waits for 1,000 "
-        "commits in turn; under load (`--sweep load`) with 16 users that may take longer than "
-        "a segment, so that point may have few or no baseline samples: that absence is the "
-        "result."
+        " split. Where the sweep strains: at its largest R a row-by-row request takes "
+        "seconds even alone (the probe's figures say how many), and far longer under load "
+        "(`--sweep load`) with the standard profile's users, longer than a segment, so that "
+        "point may have few or no baseline samples: that absence is the result."
     ),
     reset_path="/bulk-insert/reset",
 )

@@ -28,7 +28,7 @@ from bench_app.local_ttl_cache import LocalTTLCache
 from bench_app.models import Post, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_metering import count_cache_lookups
-from bench_app.responses import REDIS_UNAVAILABLE
+from bench_app.responses import REDIS_UNAVAILABLE, json_response
 from bench_app.seed import EPOCH
 from bench_app.technique import Technique
 
@@ -78,10 +78,6 @@ async def top_authors_json(session: AsyncSession, days: int, limit: int) -> byte
 
 def top_authors_key(days: int, limit: int) -> str:
     return f"{KEY_SPACE}:top_authors:days={days}:limit={limit}"
-
-
-def json_response(body: bytes) -> Response:
-    return Response(content=body, media_type="application/json")
 
 
 def get_local_cache(request: Request) -> LocalTTLCache[bytes]:
@@ -178,7 +174,7 @@ TECHNIQUE = Technique(
         "cache_hits / (cache_hits + cache_misses) per request, to read against the seed's "
         "target of more than 80%."
     ),
-    guide_section="Caching Strategies / Cache-Aside Pattern",
+    guide_section="Caching Strategies / Multi-Level Caching Implementation",
     router=router,
     variants=("database", "redis", "two_level"),
     baseline="database",

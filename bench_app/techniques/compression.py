@@ -114,7 +114,7 @@ TECHNIQUE = Technique(
         "any of it pays depends on the link: the bandwidth table gives the speed below "
         "which it wins."
     ),
-    guide_section="Response Optimization / Response Compression",
+    guide_section="Response Optimization / Response Compression and Serialization",
     router=router,
     variants=("plain", "gzip_level9", "gzip_level6", "brotli_quality4"),
     baseline="plain",

@@ -192,7 +192,7 @@ TECHNIQUE = Technique(
         "copy of the body lets a 304 skip the database too. The load user keeps each "
         "ETag it receives and sends it back, as a browser does."
     ),
-    guide_section="Caching Strategies / HTTP Caching",
+    guide_section=None,  # the guide has no section on it
     router=router,
     variants=("full", "etag", "etag_cached"),
     baseline="full",

@@ -153,7 +153,7 @@ TECHNIQUE = Technique(
         "to a trivial endpoint (half the load users); the proof is the bystanders' "
         "latency and the event loop's lag, sampled every 10 ms in the app."
     ),
-    guide_section="Async Patterns / Avoiding Event Loop Blocking",
+    guide_section=None,  # the guide has no section on it
     router=router,
     variants=("blocking_in_async", "offloaded_to_thread", "cpu_offloaded_to_process"),
     baseline="blocking_in_async",

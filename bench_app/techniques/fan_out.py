@@ -94,7 +94,7 @@ TECHNIQUE = Technique(
         "with a batch route takes the K items in one call: a per-request loader "
         "(DataLoader-style) gathers the items asked for together and sends them at once."
     ),
-    guide_section="Async Patterns / Concurrent Requests",
+    guide_section="HTTP Request Optimization / Connection Pooling and Request Optimization",
     router=router,
     variants=("sequential", "unbounded_gather", "bounded_gather", "batched"),
     baseline="sequential",

@@ -180,7 +180,7 @@ TECHNIQUE = Technique(
         'kind of their own, "read": their latency is what a concurrent reader suffers, '
         "and where KEYS costs most."
     ),
-    guide_section="Caching Strategies / Cache Invalidation",
+    guide_section="Caching Strategies / Multi-Level Caching Implementation",
     router=router,
     variants=("keys_del", "scan_unlink", "tag_set"),
     baseline="keys_del",

@@ -39,6 +39,7 @@ from sqlalchemy import Index, Row, event, func, select, tuple_
 
 from bench_app.db import SessionDep
 from bench_app.models import Post
+from bench_app.query_plans import explain
 from bench_app.technique import Technique
 
 router = APIRouter(prefix="/pagination", tags=["pagination"])
@@ -183,7 +184,7 @@ async def cursor_for_page(
     return {"after": Cursor(*row).encode() if row else ""}
 
 
-EXPLAIN = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "  # row counts, no noise
+PLAN_OPTIONS = "ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF"  # row counts, no noise
 
 
 @router.get("/plans")
@@ -220,8 +221,7 @@ async def plans(session: SessionDep) -> dict[str, str]:
             finally:
                 event.remove(connection.sync_connection, "before_cursor_execute", record)
             explained = [
-                "\n".join((await connection.exec_driver_sql(EXPLAIN + sql, params)).scalars())
-                for sql, params in sent
+                await explain(connection, sql, params, PLAN_OPTIONS) for sql, params in sent
             ]
             found[f"{variant}, page={page}"] = "\n\n".join(explained)
     return found

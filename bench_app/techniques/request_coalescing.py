@@ -67,7 +67,7 @@ TECHNIQUE = Technique(
         "workload fires bursts: all load users wait for each other and then request the "
         "same item at once, so a burst is K = the number of users."
     ),
-    guide_section="HTTP Client Best Practices / Request Deduplication",
+    guide_section="HTTP Request Optimization / Connection Pooling and Request Optimization",
     router=router,
     variants=("every_caller_calls", "coalesced"),
     baseline="every_caller_calls",

@@ -115,7 +115,7 @@ TECHNIQUE = Technique(
         "are bystanders calling another endpoint that asks the same upstream, through the "
         "same pool of 2 connections, for a record that never stalls."
     ),
-    guide_section="HTTP Client Best Practices / Timeouts",
+    guide_section="HTTP Request Optimization / Connection Pooling and Request Optimization",
     router=router,
     variants=("no_timeout", "deadline_fallback"),
     baseline="no_timeout",

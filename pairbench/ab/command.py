@@ -3,7 +3,7 @@
 import argparse
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,7 @@ from pairbench.ab.config import PairEntry, PairsError, read_pairs
 from pairbench.ab.ignore import describe
 from pairbench.ab.pair import BASELINE, CANDIDATE, Endpoint, PairTechnique, make_pair
 from pairbench.ab.revisions import RevisionError, checked_out, repository_root
+from pairbench.console import Log
 from pairbench.env.server import ServerError
 from pairbench.load.measure import LoadPlan
 from pairbench.load.segment import LoadError, require_loopback
@@ -28,7 +29,6 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PYPROJECT = "pyproject.toml"
 DEFAULT_NAME = "ab"
 SIDES = (BASELINE, CANDIDATE)
-Log = Callable[[str], None]
 
 
 class UsageError(Exception):

@@ -23,7 +23,8 @@ import pandas as pd
 from pairbench import results
 from pairbench.ab.config import PairEntry, PairsError, read_pairs
 from pairbench.ab.pair import BASELINE, CANDIDATE
-from pairbench.gate.check import COST_TOLERANCES, Finding, as_float
+from pairbench.gate.check import COST_TOLERANCES, Finding
+from pairbench.results import as_float
 
 DEFAULT_MAX_SLOWDOWN = 0.10
 HEAD = "HEAD"

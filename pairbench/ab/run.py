@@ -7,7 +7,7 @@ share one run, one load generator and one report.
 """
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from pairbench.ab.answers import AnswerCheck, check_answers, equivalence_entry
 from pairbench.ab.ignore import describe
 from pairbench.ab.pair import BASELINE, PairTechnique
 from pairbench.ab.serve import PairApps
+from pairbench.console import Log
 from pairbench.env.distance import Distance
 from pairbench.load.measure import LoadPlan, PointOutcome, measure
 from pairbench.load.segment import LoadError, running_generator
@@ -28,8 +29,6 @@ from pairbench.plan import Point
 from pairbench.runner import GENERATOR_LOG, start_manifest
 from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.stats.stage import write_tables
-
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -125,8 +124,8 @@ def run_pairs(
     points = [point for measured in pairs for point in measured.points]
     techniques: list[Technique] = [measured.pair for measured in pairs]
     manifest = start_manifest(run_dir, plan, techniques, points, False, Distance(), slos)
-    manifest["ab"] = {measured.pair.key: ab_entry(measured, allow_different) for measured in pairs}
-    manifest["generator_ceiling"] = {"measured": False, "why": "not measured by `pairbench ab`"}
+    manifest.ab = {measured.pair.key: ab_entry(measured, allow_different) for measured in pairs}
+    manifest.generator_ceiling = {"measured": False, "why": "not measured by `pairbench ab`"}
     code = {
         measured.pair.key: {
             side: f"# {measured.pair.method} {text}\n"
@@ -135,12 +134,12 @@ def run_pairs(
         for measured in pairs
     }
     results.write_json(run_dir / results.CODE, code)
-    results.write_json(run_dir / results.MANIFEST, manifest)
+    results.write_manifest(run_dir, manifest)
     outcome = PairsOutcome(run_dir)
     try:
         started = time.perf_counter()
         differences = check_all_answers(pairs, run_dir, log)
-        manifest["stages"]["equivalence"] = round(time.perf_counter() - started, 2)
+        manifest.stages["equivalence"] = round(time.perf_counter() - started, 2)
         if differences and not allow_different:
             outcome = PairsOutcome(run_dir, differences, stopped_on_difference=True)
             return outcome
@@ -149,8 +148,8 @@ def run_pairs(
         outcome = PairsOutcome(run_dir, differences)
 
         def keep(point: PointOutcome) -> None:
-            manifest["stopping"].append(point.manifest_entry())
-            results.write_json(run_dir / results.MANIFEST, manifest)
+            manifest.stopping.append(point.manifest_entry())
+            results.write_manifest(run_dir, manifest)
 
         apps = PairApps(
             {(m.pair.key, side): url for m in pairs for side, url in m.sides.base_urls.items()},
@@ -164,10 +163,10 @@ def run_pairs(
             probe = pd.DataFrame(columns=results.PROBE_COLUMNS)
             probe.to_csv(run_dir / results.PROBE, index=False)
             measure(run_dir, base_url, points, plan, probe, log, gen, keep, apps=apps)
-        manifest["stages"]["load"] = round(time.perf_counter() - loading, 2)
+        manifest.stages["load"] = round(time.perf_counter() - loading, 2)
         summing = time.perf_counter()
         write_tables(run_dir)
-        manifest["stages"]["stats"] = round(time.perf_counter() - summing, 2)
+        manifest.stages["stats"] = round(time.perf_counter() - summing, 2)
     except (KeyboardInterrupt, SystemExit):
         outcome = PairsOutcome(run_dir, outcome.differences, interrupted=True)
     except LoadError as error:
@@ -175,11 +174,11 @@ def run_pairs(
     except httpx.HTTPError as error:
         outcome = PairsOutcome(run_dir, outcome.differences, error=f"a request failed: {error}")
     finally:
-        manifest["complete"] = outcome.complete
-        manifest["stopped_by"] = (
+        manifest.complete = outcome.complete
+        manifest.stopped_by = (
             "different answers" if outcome.stopped_on_difference
             else "interrupted" if outcome.interrupted else outcome.error
         )  # fmt: skip
-        manifest["ended_at"] = results.now_iso()
-        results.write_json(run_dir / results.MANIFEST, manifest)
+        manifest.ended_at = results.now_iso()
+        results.write_manifest(run_dir, manifest)
     return outcome

@@ -1,7 +1,6 @@
 """The console's answer to "is b faster, and by how much?": one line per point and mode,
 read from the run's summary (the stats stage's, as the report's)."""
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,13 +11,11 @@ from pairbench.ab.pair import BASELINE, CANDIDATE
 from pairbench.report.formatting import DIFFERENT_ANSWER, format_speedup
 from pairbench.report.leaderboard import measured_proof
 from pairbench.report.view import records
+from pairbench.results import as_float
 
 
 def _number(row: Mapping[str, Any], column: str) -> float:
-    try:
-        return float(row.get(column, math.nan))
-    except (TypeError, ValueError):
-        return math.nan
+    return as_float(row.get(column))
 
 
 def verdict_lines(summary: pd.DataFrame) -> list[str]:

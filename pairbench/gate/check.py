@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from pairbench import results
-from pairbench.stats.stage import read_summary as read_stats_summary
+from pairbench.results import as_float
 
 BASELINE_VERSION = 1
 DEFAULT_SPEEDUP_TOLERANCE = 0.25
@@ -41,6 +41,11 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
 }
 DEFAULT_COST_TOLERANCE = (0.02, 0.05)  # a cost not listed above
 KEY_COLUMNS = ["technique", "variant", "point"]
+# The summary columns the gate cannot do without (a summary lacking one is a ResultsError).
+GATED_COLUMNS = [
+    *KEY_COLUMNS, "baseline", "equivalent", "verdict", "speedup_p50", "speedup_ci_low",
+    "speedup_ci_high",
+]  # fmt: skip
 # A summary row is one variant at one point in one load mode: closed and open loop give
 # different figures, so a baseline's entry is matched in its own mode (closed when a
 # baseline or summary predates modes).
@@ -105,22 +110,6 @@ class Finding:
         )
 
 
-def as_float(value: Any) -> float:
-    """A table or baseline value as a float; NaN where it is missing or not a number."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def read_summary(run_dir: Path) -> pd.DataFrame:
-    """The run's summary.csv (the stats stage's, computed first if the run has none)."""
-    needed = [*KEY_COLUMNS, "baseline", "equivalent", "verdict"]
-    return read_stats_summary(
-        run_dir, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"]
-    )
-
-
 def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
     """The baseline document of a run: speedups with CIs and deterministic costs per variant."""
     manifest = results.read_manifest(run_dir)
@@ -142,10 +131,10 @@ def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
         )
     return {
         "version": BASELINE_VERSION,
-        "run_id": manifest.get("run_id"),
-        "profile": manifest.get("profile"),
-        "git_commit": manifest.get("git_commit"),
-        "environment": manifest.get("environment", {}),
+        "run_id": manifest.run_id,
+        "profile": manifest.profile,
+        "git_commit": manifest.git_commit,
+        "environment": manifest.environment,
         "speedup_tolerances": {},
         "cost_tolerances": {},
         "entries": entries,

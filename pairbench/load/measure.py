@@ -25,6 +25,7 @@ import pandas as pd
 
 from bench_app.technique import Technique
 from pairbench import results
+from pairbench.console import Log
 from pairbench.env.server import AppServer
 from pairbench.env.upstream import Upstream
 from pairbench.load.app_memory import segment_memory, watch_app
@@ -38,7 +39,6 @@ from pairbench.stats.rounds import round_ratio_ci, rounds_needed
 from pairbench.stats.stability import BUDGET_REACHED
 from pairbench.stats.summary import requests_per_second
 
-Log = Callable[[str], None]
 MIN_OPEN_LOOP_RATE = 1.0  # requests per second, when no capacity could be measured
 RESET_TIMEOUT_S = 600.0  # a reset may first wait for a previous segment's stragglers
 # Why a point stopped where it did (the manifest keeps it per point and mode):
@@ -153,7 +153,7 @@ def reset(
 def progress_line(frame: pd.DataFrame, seconds: float) -> str:
     """A segment's console line: the variant's own requests (a mixed workload's other
     kinds only counted), as the summary will show them."""
-    own = results.target_requests(frame)
+    own = requests.own(frame)
     measured = requests.measured(own)
     ok = requests.measured_successful(own)
     failures, dropped = len(measured) - len(ok), int((own["dropped"] == 1).sum())
@@ -187,10 +187,11 @@ def open_loop_rate(
 
 
 def round_medians(frames: list[pd.DataFrame]) -> list[float]:
-    """A variant's p50 of successful measured requests in each round (NaN if none)."""
+    """A variant's p50 of its measured, successful, own requests in each round (NaN if
+    none): the figure the summary reports, so the stopping rule judges what is shown."""
     found = []
     for frame in frames:
-        latencies = requests.measured_successful(frame)["latency_ms"]
+        latencies = requests.own_measured_successful(frame)["latency_ms"]
         found.append(float(latencies.median()) if len(latencies) else math.nan)
     return found
 
@@ -337,9 +338,7 @@ class PointMeasurer:
         results.append_rows(self.run_dir / results.SAMPLES, frame)
         results.append_rows(self.run_dir / results.SEGMENTS, pd.DataFrame([row]))
         if jobs:
-            keys = {
-                key: row[key] for key in ("technique", "variant", "point", "mode", "repetition")
-            }
+            keys = {key: row[key] for key in (*results.SEGMENT_KEY, "repetition")}
             frame_of_jobs = pd.DataFrame(jobs, columns=["requested_at", "done_at"]).assign(**keys)
             results.append_rows(self.run_dir / results.JOBS, frame_of_jobs[results.JOB_COLUMNS])
         raw_path.unlink()

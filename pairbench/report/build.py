@@ -38,9 +38,8 @@ TEMPLATE = "report.html.j2"
 def _run_warnings(run: results.Run, summary: pd.DataFrame) -> list[str]:
     """Whole-run problems a reader must see before any figure: unfinished parts, wrong answers."""
     found = []
-    micro = run.manifest.get("micro", {})
-    if isinstance(micro, dict) and micro.get("error"):
-        found.append(f"Microbenchmarks: {micro['error']}")
+    if run.manifest.micro.get("error"):
+        found.append(f"Microbenchmarks: {run.manifest.micro['error']}")
     wrong = summary[~summary["equivalent"].astype(bool)] if len(summary) else summary
     for technique, variant in sorted(set(zip(wrong["technique"], wrong["variant"], strict=True))):
         found.append(
@@ -147,7 +146,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         manifest=run.manifest,
         run_dir=str(run_dir),
         run_id=run.run_id,
-        complete=bool(run.manifest.get("complete", False)),
+        complete=run.manifest.complete,
         leaderboard=leaderboard if len(summary) else [],
         warnings=[str(message) for message in tables.warnings["message"]],
         run_warnings=_run_warnings(run, summary),

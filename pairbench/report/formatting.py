@@ -4,14 +4,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from pairbench.results import as_float
+
 DASH = "–"
 
 
 def _finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
+    return math.isfinite(as_float(value))
 
 
 def format_number(value: float) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pairbench.report.formatting import format_bytes, format_per_request
+from pairbench.results import as_float
 from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.stats.slo import SloCheck, slo_checks, slo_status
 
@@ -49,10 +50,7 @@ Row = Mapping[str, Any]
 
 
 def _value(row: Row, column: str) -> float:
-    try:
-        return float(row.get(column, math.nan))
-    except (TypeError, ValueError):
-        return math.nan
+    return as_float(row.get(column))
 
 
 def _check_text(check: SloCheck) -> str:

@@ -3,20 +3,21 @@
 `write_tables(run_dir)` computes every table from the measuring stages' files (samples,
 segments, equivalence, probe, micro.json, the manifest's plan) and writes them into
 the run directory, then stats.json to say they are complete. The runner calls it when
-measuring ends; `pairbench stats RUN_DIR` calls it again. `read_tables(run_dir)` reads
-them, writing them first for a run the stage never finished (an interrupted run, or
-one from before the stage wrote these tables).
+measuring ends (`pairbench run` also for a run interrupted or failed part way);
+`pairbench stats RUN_DIR` calls it again. `read_tables(run_dir)` and `read_summary` only
+read: tables the stage never finished, or wrote in an older version, are a ResultsError
+that says to rebuild them, so the report and the gate never rerun the statistics.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from bench_app.techniques import all_techniques
 from pairbench import results
+from pairbench.manifest import Manifest
 from pairbench.slo import slos_of_run
 from pairbench.stats.bandwidth import BANDWIDTH_COLUMNS, bandwidth_table
 from pairbench.stats.ceiling import ceiling_findings, ceiling_rps, ceiling_shares
@@ -32,6 +33,7 @@ from pairbench.stats.micro import MICRO_COLUMNS, read_micro, summarize_micro
 from pairbench.stats.overhead import OVERHEAD_SUMMARY_COLUMNS, read_overhead, summarize_overhead
 from pairbench.stats.probe_summary import PROBE_SUMMARY_COLUMNS, summarize_probe
 from pairbench.stats.queue_depth import QUEUE_DEPTH_COLUMNS, queue_depth
+from pairbench.stats.requests import own
 from pairbench.stats.stability import budget_findings, stability_findings
 from pairbench.stats.summary import (
     REQUIRED_SUMMARY_COLUMNS,
@@ -89,15 +91,15 @@ def baselines_of(run: results.Run) -> dict[str, str]:
     """Each technique's baseline variant: as the manifest recorded it, else the registry's,
     else (a technique since removed) the first variant in the samples."""
     found = {key: technique.baseline for key, technique in all_techniques().items()}
-    found.update(run.manifest.get("baselines", {}))
+    found.update(run.manifest.baselines)
     for technique, variants in run.samples.groupby("technique", sort=False)["variant"]:
         found.setdefault(str(technique), str(variants.iloc[0]))
     return found
 
 
-def technique_order(manifest: Mapping[str, Any], summary: pd.DataFrame) -> list[str]:
+def technique_order(manifest: Manifest, summary: pd.DataFrame) -> list[str]:
     """The run's techniques: as planned, then any other the samples hold."""
-    planned = [str(key) for key in manifest.get("techniques", [])]
+    planned = [str(key) for key in manifest.techniques]
     measured = [str(key) for key in dict.fromkeys(summary["technique"])]
     return planned + [key for key in measured if key not in planned]
 
@@ -106,13 +108,12 @@ def _growth(
     run: results.Run, summary: pd.DataFrame, probe: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """growth.csv and growth_points.csv: every swept technique's fits and fitted points."""
-    planned = run.manifest.get("points", {})
     fits, points = [], []
     for key in technique_order(run.manifest, summary):
         costs, source = point_costs(probe, summary, key)
         variants = list(dict.fromkeys(summary.loc[summary["technique"] == key, "variant"]))
         variants = variants or list(dict.fromkeys(variant for variant, _ in costs))
-        found = growth_table(key, planned.get(key, []), variants, costs, source)
+        found = growth_table(key, run.manifest.planned_points(key), variants, costs, source)
         fits.append(found.fits)
         points.append(found.points)
     return (
@@ -135,9 +136,9 @@ def compute_tables(run: results.Run) -> Tables:
     every_kind["ceiling_share"] = ceiling_shares(every_kind, ceiling)
     # The variants' own requests are what every other table is about; a mixed workload's
     # other requests (bystanders) get their summary rows, in request_kinds.csv.
-    summary = results.target_requests(every_kind)
+    summary = own(every_kind)
     request_kinds = every_kind.drop(summary.index)
-    samples = results.target_requests(run.samples)
+    samples = own(run.samples)
     probe = summarize_probe(run.probe)
     growth, growth_points = _growth(run, summary, probe)
     findings = stability_findings(samples, run.segments) + budget_findings(summary)
@@ -182,13 +183,27 @@ def tables_are_current(run_dir: Path) -> bool:
     return isinstance(done, dict) and done.get("version") == STATS_VERSION
 
 
-def _needs_stage(run_dir: Path) -> bool:
-    """Whether to (re)compute: the stage has not finished here, and there are samples to
-    compute from (a directory holding only a summary, as CI artifacts do, is read as is)."""
+def require_current_tables(run_dir: Path) -> None:
+    """Refuse (ResultsError) a run whose stats tables are missing or stale, saying how to
+    rebuild them; a directory holding only a summary and no samples (what CI keeps as
+    artifacts) is read as it is, since there is nothing to rebuild it from."""
+    results.read_manifest(run_dir)
     if tables_are_current(run_dir):
-        return False
+        return
     only_summary = (run_dir / results.SUMMARY).exists() and not (run_dir / results.SAMPLES).exists()
-    return not only_summary
+    if only_summary:
+        return
+    path = run_dir / results.STATS_DONE
+    done = results.read_json(path) if path.exists() else None
+    found = done.get("version") if isinstance(done, dict) else None
+    why = (
+        "the stats stage never finished on it"
+        if found is None
+        else f"its tables are version {found}, this pairbench reads version {STATS_VERSION}"
+    )
+    raise results.ResultsError(
+        f"{run_dir}: {why}: rebuild its tables with `pairbench stats {run_dir}`"
+    )
 
 
 def _read(run_dir: Path, field: str) -> pd.DataFrame:
@@ -197,20 +212,16 @@ def _read(run_dir: Path, field: str) -> pd.DataFrame:
 
 
 def read_tables(run_dir: Path) -> Tables:
-    """A run's tables as the stats stage wrote them, written first if it never finished."""
-    results.read_manifest(run_dir)
-    if _needs_stage(run_dir):
-        return write_tables(run_dir)
+    """A run's tables as the stats stage wrote them (ResultsError if missing or stale)."""
+    require_current_tables(run_dir)
     return Tables(**{field.name: _read(run_dir, field.name) for field in fields(Tables)})
 
 
 def read_summary(run_dir: Path, required: Sequence[str] = REQUIRED_SUMMARY_COLUMNS) -> pd.DataFrame:
-    """A run's summary.csv (computed by the stats stage first if it never finished).
+    """A run's summary.csv as the stats stage wrote it (ResultsError if missing or stale).
 
     `required` are the columns a reader cannot do without (ResultsError if absent).
     """
-    results.read_manifest(run_dir)
-    if _needs_stage(run_dir):
-        return write_tables(run_dir).summary
+    require_current_tables(run_dir)
     name, columns, _ = FILES["summary"]
     return results.read_run_table(run_dir / name, columns, list(required))

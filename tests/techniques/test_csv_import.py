@@ -16,9 +16,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from bench_app.db import make_engine
+from bench_app.payment_uploads import payments_csv
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques, csv_import
-from bench_app.techniques.csv_import import PAYMENTS, ROWS_PER_COPY, payments_csv
+from bench_app.techniques.csv_import import PAYMENTS, ROWS_PER_COPY
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.probe import probe_variant
 from tests.costs import costs_of

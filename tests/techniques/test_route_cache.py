@@ -1,6 +1,8 @@
 """route_cache: every variant answers the caller's own dashboard; the decorated route keeps
 successes only, per caller, for its role's TTL, and Cache-Control: no-cache skips it."""
 
+import itertools
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -122,7 +124,11 @@ async def test_an_entry_lives_as_long_as_its_role_allows(
     keys = [key async for key in app.state.redis.scan_iter(match=f"{KEY_SPACE}:*user=6:*")]
     assert len(keys) == 1
     ttl_ms = await app.state.redis.pttl(keys[0])
-    assert TTL_BY_ROLE[role] * 1000 - 1000 < ttl_ms <= TTL_BY_ROLE[role] * 1000
+    # Half the role's TTL as the floor: the roles' ranges stay apart, so the test still tells
+    # which TTL was set, and a loaded machine's delay between SET and PTTL cannot fail it.
+    assert TTL_BY_ROLE[role] * 500 < ttl_ms <= TTL_BY_ROLE[role] * 1000
+    ttls = sorted(TTL_BY_ROLE.values())
+    assert all(shorter * 2 <= longer for shorter, longer in itertools.pairwise(ttls))
 
 
 async def test_hits_and_misses_reach_the_metrics(
