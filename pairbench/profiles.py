@@ -11,8 +11,8 @@ SWEEP_CHOICES = (SWEEP_OFF, SWEEP_PROBE, SWEEP_LOAD)
 OPEN_LOOP_LOAD = 0.7
 PROBE_REQUESTS = 20  # sequential requests per variant and point, for the cost split and sweeps
 # (a profile may ask fewer: Profile.probe_requests), and per variant and RTT in --rtt-sweep
-# One request of the slowest variant: bulk_insert's row_by_row at rows=10000 commits 10,000
-# times, over 10 s on a quiet machine and past a minute on a busy one.
+# One request of the slowest variant: bulk_insert's row_by_row at its largest batch commits
+# 1,000 times, a second on a quiet machine and far longer on a busy one.
 REQUEST_TIMEOUT_S = 300.0
 # A closed-loop segment measures its round_s, or up to this many times longer until its
 # min_requests have answered (a variant whose requests take seconds).
