@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench_app.effects import Effect
+from bench_app.headline import P50, Headline
 from bench_app.settings import Settings
 
 PATH_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")  # "{user_id}" or "{user_id:int}"
@@ -121,6 +122,10 @@ class Technique:
     # GET ?since=&until= (unix times) -> {"jobs": [[requested_at, done_at], ...]}: the work
     # the requests of a segment handed to a worker, and when it was done (background_jobs).
     deferred_work_path: str | None = None
+    # The figure it is judged on (bench_app.headline): the leaderboard, the console, the
+    # stopping rule and the gate read it; p50 of the variant's own requests unless its
+    # point shows elsewhere (other clients' latency, memory, bytes).
+    headline: Headline = P50
 
     def __post_init__(self) -> None:
         if self.fresh_process and self.soak_process:

@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import secrets
 import sys
 import time
 from collections.abc import Sequence
@@ -113,7 +114,8 @@ def command_run(args: argparse.Namespace) -> int:
         return fail(str(error))
     profile = profile_from(args)
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
-    plan = LoadPlan(profile, modes, args.rate)
+    # A fresh seed per run shuffles the variants' order in each round; the manifest keeps it.
+    plan = LoadPlan(profile, modes, args.rate, order_seed=secrets.randbelow(2**31))
     results.require_writable(Path(args.reports_dir))  # as run() does its results dir
     outcome = run(
         plan, techniques, Path(args.results_dir), log, micro=not args.no_micro,
@@ -222,6 +224,9 @@ def check_in_browser(report_path: Path, run_dir: Path) -> int:
         print(f"pairbench: browser: {problem}", file=sys.stderr)
     for key in check.missing_sections:
         print(f"pairbench: browser: section #{key} missing or not drawn", file=sys.stderr)
+    if check.leaderboard_overflow_px > 1:
+        print(f"pairbench: browser: the leaderboard is {check.leaderboard_overflow_px:.0f} px "
+              "wider than a 1400 px window leaves it", file=sys.stderr)  # fmt: skip
     log(f"browser: {len(check.sections)} sections, {check.charts} charts; screenshot {screenshot}")
     return EXIT_OK if check.ok else EXIT_FAILED
 
@@ -575,9 +580,10 @@ def add_baseline_command(commands: Subcommands) -> None:
             "Record each variant's headline speedup (with its CI and verdict) and costs per "
             "request from a complete run, as the baseline `pairbench check` compares runs "
             "with. Make it from a run of the profile CI checks (.ci/run: --profile gate "
-            "--no-micro), on the machine kind CI runs on. The new file's speedup_tolerances "
-            "and cost_tolerances start empty (the defaults): widen one by hand, and say why "
-            'in a "notes" entry.'
+            "--no-micro), on the machine kind CI runs on. Its speedup_tolerances come from the "
+            "noise the run measured (its A/A control's CI and each technique's own spread; "
+            "the default where the run had no control); its cost_tolerances start empty (the "
+            'defaults): widen one by hand, and say why in a "notes" entry.'
         ),
     )
     baseline.add_argument("run_dir", metavar="RUN_DIR", help="a complete run under results/")

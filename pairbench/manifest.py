@@ -46,6 +46,12 @@ class Manifest:
     scale: float | None = None  # the seeded data's scale factor
     techniques: list[str] = field(default_factory=list)  # the planned technique keys, in order
     baselines: dict[str, str] = field(default_factory=dict)  # technique -> its baseline variant
+    # technique -> its headline (figure, kind, label): what it is judged on (bench_app.headline)
+    headlines: dict[str, Entry] = field(default_factory=dict)
+    order_seed: int | None = None  # seeds each round's shuffled variant order (load.measure)
+    control: str = ""  # the A/A control's "technique/variant" ("": none measured)
+    noise_floor: Entry | None = None  # the A/A control's CI (stats.noise_floor)
+    drift: list[str] = field(default_factory=list)  # drift warnings (stats.drift)
     users: int | None = None  # closed-loop users per segment
     rounds: Rounds = field(default_factory=Rounds)
     # Per point and mode: rounds run, planning rounds, why it stopped, the CI half-widths

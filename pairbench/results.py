@@ -83,6 +83,10 @@ WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE = "warmup", "measure", "cooldown"
 # the other requests of a mixed workload (bystanders, readers beside invalidations), each
 # its own distribution.
 TARGET_NAME = "target"
+# The A/A control's samples and rows are filed under this technique key (pairbench.load.control):
+# one cheap variant against itself, as two arms, whose CI is the run's noise floor.
+CONTROL_KEY = "aa_control"
+CONTROL_ARMS = ("a", "b")
 # What names a variant measured under one condition: the key of a segment's rows, and of
 # every per-variant table (samples, segments, jobs, summary, curves, queue depth).
 SEGMENT_KEY = ["technique", "variant", "point", "mode"]

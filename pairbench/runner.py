@@ -20,6 +20,7 @@ import httpx
 from bench_app.db import make_engine
 from bench_app.seed import seed
 from bench_app.settings import Settings
+from bench_app.steady_state import pause_autovacuum, resume_autovacuum, settle
 from bench_app.technique import Technique
 from pairbench import results
 from pairbench.console import Log
@@ -36,6 +37,7 @@ from pairbench.env.upstream import running_upstream
 from pairbench.env.worker import running_worker
 from pairbench.load.answers_under_load import check_answers_under_load
 from pairbench.load.ceiling import measure_ceiling_safely
+from pairbench.load.control import control_equivalence, control_of
 from pairbench.load.effects import Services
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.measure import LoadPlan, PointOutcome, measure
@@ -50,7 +52,10 @@ from pairbench.plan import Point, manifest_points, plan_points, resolve_points, 
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
 from pairbench.slo import DEFAULT_SLOS, Slos, slos_entry
 from pairbench.sources import capture_sources
-from pairbench.stats.stage import write_tables
+from pairbench.stats.drift import DRIFT_PREFIX
+from pairbench.stats.headline import manifest_entry as headline_entry
+from pairbench.stats.noise_floor import noise_floor
+from pairbench.stats.stage import Tables, write_tables
 from pairbench.topology import Topology
 
 GENERATOR_LOG = "generator.log"
@@ -67,6 +72,44 @@ def seed_database(settings: Settings, log: Log) -> None:
             await engine.dispose()
 
     asyncio.run(load())
+
+
+def settle_database(settings: Settings, log: Log) -> None:
+    """The database in a steady state before it is measured (bench_app.steady_state)."""
+
+    async def work() -> list[str]:
+        engine = make_engine(settings)
+        try:
+            return await settle(engine, settings.db_schema)
+        finally:
+            await engine.dispose()
+
+    started = time.perf_counter()
+    tables = asyncio.run(work())
+    log(f"database settled: VACUUM (ANALYZE) of {len(tables)} tables "
+        f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
+
+
+@contextmanager
+def autovacuum_off(settings: Settings, log: Log) -> Iterator[None]:
+    """Autovacuum off the app's tables while the run measures, back on afterwards."""
+
+    async def change(tables: list[str] | None) -> list[str]:
+        engine = make_engine(settings)
+        try:
+            if tables is None:
+                return await pause_autovacuum(engine, settings.db_schema)
+            await resume_autovacuum(engine, tables)
+            return tables
+        finally:
+            await engine.dispose()
+
+    paused = asyncio.run(change(None))
+    log(f"autovacuum paused on {len(paused)} tables while measuring")
+    try:
+        yield
+    finally:
+        asyncio.run(change(paused))
 
 
 def check_all_equivalent(
@@ -161,6 +204,10 @@ def start_manifest(
         scale=profile.scale,
         techniques=[technique.key for technique in techniques],
         baselines={technique.key: technique.baseline for technique in techniques},
+        headlines={technique.key: headline_entry(technique.headline) for technique in techniques},
+        # Each round's variant order is shuffled from this seed (pairbench.load.measure).
+        order_seed=plan.order_seed,
+        control=profile.control,
         users=profile.users,
         rounds=Rounds(
             warmup_min_s=profile.warmup_min_s,
@@ -185,8 +232,18 @@ def start_manifest(
         environment=results.environment({}),
         slos=slos_entry(slos),
     )
+    if profile.control:  # the A/A control's first arm is its baseline
+        manifest.baselines[results.CONTROL_KEY] = results.CONTROL_ARMS[0]
     results.write_manifest(run_dir, manifest)
     return manifest
+
+
+def record_trust(manifest: Manifest, tables: Tables) -> None:
+    """The run's noise floor (its A/A control's CI) and drift warnings, into the manifest."""
+    floor = noise_floor(tables.summary, manifest)
+    manifest.noise_floor = floor.manifest_entry() if floor else None
+    messages = [str(message) for message in tables.warnings["message"]]
+    manifest.drift = [message for message in messages if message.startswith(DRIFT_PREFIX)]
 
 
 def measure_overhead_safely(run_dir: Path, settings: Settings, log: Log) -> dict[str, Any]:
@@ -240,6 +297,7 @@ def run(
     log(f"run {run_dir.name}: profile {profile.name} ({profile.description}), {modes}; "
         f"techniques: {keys}")  # fmt: skip
     points = plan_points(techniques, profile)
+    control = control_of(profile)
     manifest = start_manifest(run_dir, plan, techniques, points, micro, distance, slos)
     topology = topology or Topology()
     manifest.topology = topology.manifest()
@@ -295,6 +353,8 @@ def run(
             )
             with stage("seed"):
                 seed_database(app_settings(urls, profile), log)
+                settle_database(app_settings(urls, profile), log)
+            services.enter_context(autovacuum_off(app_settings(urls, profile), log))
             environment = app_environment(
                 app_urls.database_url, app_urls.redis_url, profile.scale,
                 proxies[UPSTREAM].url if UPSTREAM in proxies else upstream.url,
@@ -312,6 +372,8 @@ def run(
                     equivalence = check_all_equivalent(
                         base_url, points, log, Services(urls.redis_url, urls.database_url)
                     )
+                    if control is not None:
+                        equivalence[results.CONTROL_KEY] = control_equivalence(profile)
                     results.write_json(run_dir / results.EQUIVALENCE, equivalence)
                     manifest.not_equivalent = not_equivalent(equivalence)
                     save_artifacts(run_dir, base_url, techniques, log)
@@ -344,6 +406,7 @@ def run(
                         keep_outcome,
                         app,
                         upstream,
+                        control=control,
                     )
                 with stage("answers under load"):
                     check_under_load(run_dir, base_url, points, equivalence, log)
@@ -367,7 +430,7 @@ def run(
                 if error:
                     log(f"warning: {error}")
         with stage("stats"):
-            write_tables(run_dir)
+            record_trust(manifest, write_tables(run_dir))
         outcome = RunOutcome(run_dir, not_equivalent=tuple(manifest.not_equivalent))
     except (KeyboardInterrupt, SystemExit):
         outcome = RunOutcome(run_dir, interrupted=True)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bench_app.db import SessionDep
+from bench_app.headline import MEMORY_GROWTH, Headline
 from bench_app.models import Base, quoted_name
 from bench_app.redis_metering import count_cache_lookups
 from bench_app.settings import Settings
@@ -154,6 +155,7 @@ TECHNIQUE = Technique(
     router=router,
     variants=("unbounded", "bounded"),
     baseline="unbounded",
+    headline=Headline(MEMORY_GROWTH),
     params={"ip": DEFAULT_IP},
     proof=(
         "app memory growth per 10k requests: every new address kept -> ~0 once full; the "

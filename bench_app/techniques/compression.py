@@ -26,6 +26,7 @@ from starlette_compress import CompressMiddleware
 from bench_app.content_encoding import EncodedJSONResponse
 from bench_app.db import SessionDep
 from bench_app.effects import PlainWhenNotAccepted
+from bench_app.headline import BYTES_SENT, Headline
 from bench_app.models import Post
 from bench_app.technique import Technique
 
@@ -119,6 +120,7 @@ TECHNIQUE = Technique(
     router=router,
     variants=("plain", "gzip_level9", "gzip_level6", "brotli_quality4"),
     baseline="plain",
+    headline=Headline(BYTES_SENT),
     params={"posts": DEFAULT_POSTS},
     sweep={"posts": [1, 10, 100, 1000]},
     effects=(PlainWhenNotAccepted(),),

@@ -26,6 +26,7 @@ from bench_app.asyncpg_copy import asyncpg_connection, metered_as_one_statement
 from bench_app.csv_records import CsvLineError, decode, records, streamed_lines, text_lines
 from bench_app.db import SessionDep
 from bench_app.effects import RowsStored
+from bench_app.headline import PEAK_MEMORY, Headline
 from bench_app.models import Base, quoted_name
 from bench_app.payment_uploads import DEFAULT_ROWS, HEADER, UPLOAD, upload
 from bench_app.technique import Technique
@@ -208,6 +209,7 @@ TECHNIQUE = Technique(
     router=router,
     variants=("naive", "streaming"),
     baseline="naive",
+    headline=Headline(PEAK_MEMORY),
     params={"rows": DEFAULT_ROWS},
     # ~85 bytes a line: at scale 1 (quick) up to ~10 MB, at scale 10 (standard) ~100 MB.
     sweep={"rows": [1_000, DEFAULT_ROWS, 120_000]},

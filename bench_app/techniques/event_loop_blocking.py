@@ -30,6 +30,7 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 
 from bench_app.catalogue_match import similar_names
+from bench_app.headline import Headline
 from bench_app.settings import Settings
 from bench_app.technique import Technique
 from bench_app.upstream_client import (
@@ -157,6 +158,7 @@ TECHNIQUE = Technique(
     router=router,
     variants=("blocking_in_async", "offloaded_to_thread", "cpu_offloaded_to_process"),
     baseline="blocking_in_async",
+    headline=Headline("p50_ms", "bystander"),
     scenario="scenarios.bystanders",
     params={"item": DEFAULT_ITEM},
     proof=(

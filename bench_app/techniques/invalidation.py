@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from bench_app.cache_fallback import or_fallback
 from bench_app.effects import KeysGone
 from bench_app.get_or_set import cached_bytes
+from bench_app.headline import Headline
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.responses import REDIS_UNAVAILABLE
 from bench_app.technique import Technique
@@ -192,6 +193,7 @@ TECHNIQUE = Technique(
     router=router,
     variants=("keys_del", "scan_unlink", "tag_set"),
     baseline="keys_del",
+    headline=Headline("p99_ms", "read"),
     scenario="scenarios.invalidation",
     params={"user_id": DEFAULT_USER_ID},
     proof=(

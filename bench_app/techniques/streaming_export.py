@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bench_app.db import SessionDep, get_session
+from bench_app.headline import PEAK_MEMORY, Headline
 from bench_app.models import Base, quoted_name
 from bench_app.seed import EPOCH
 from bench_app.settings import Settings, get_settings
@@ -171,6 +172,7 @@ TECHNIQUE = Technique(
     router=router,
     variants=("naive", "streaming"),
     baseline="naive",
+    headline=Headline(PEAK_MEMORY),
     params={"days": DEFAULT_DAYS},
     sweep={"days": [1, DAYS_HELD]},
     proof=(

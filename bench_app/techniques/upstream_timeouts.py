@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from bench_app.effects import DegradesTo
+from bench_app.headline import Headline
 from bench_app.technique import Technique
 from bench_app.upstream_client import (
     UPSTREAM_ERRORS,
@@ -121,6 +122,7 @@ TECHNIQUE = Technique(
     router=router,
     variants=("no_timeout", "deadline_fallback"),
     baseline="no_timeout",
+    headline=Headline("p50_ms", "bystander"),
     scenario="scenarios.stalling_upstream",
     params={"item": DEFAULT_ITEM},
     effects=(

@@ -73,7 +73,7 @@ def probe_variant(
     A warm-up request that alone outlasts the budget is kept as the one measured: what
     warming up takes off (first connections, lazy imports) is lost in a request that long,
     and sending it again would double the probe's slowest variants (bulk_insert's
-    row_by_row at rows=3000 takes about 4 s)."""
+    row_by_row at its largest batch waits for a thousand commits)."""
     request = technique.request(variant, params)
     started = time.monotonic()
     deadline, warmed_up = started + budget_s, started + budget_s * WARMUP_SHARE

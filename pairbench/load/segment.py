@@ -27,6 +27,7 @@ from pairbench.profiles import LOAD_WORKERS_WAIT_S, SEGMENT_STRETCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+WILDCARD_HOSTS = {"*", "0.0.0.0", "::"}  # a master bound to one listens on every address
 CPU_POLL_S = 0.5
 START_TIMEOUT_S = 120.0  # the generator's imports, on a busy machine
 GRACE_S = 60.0  # a segment's own start and stop (users finishing requests), beyond its time
@@ -61,6 +62,12 @@ class LoadWorkers:
     @property
     def total(self) -> int:
         return self.local + self.remote
+
+    def local_master(self, port: int) -> str:
+        """Where local workers find the master: the address it listens on, or loopback when
+        it listens on every address."""
+        host = LOOPBACK if self.bind in WILDCARD_HOSTS else self.bind
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def is_loopback(host: str) -> bool:
@@ -126,7 +133,7 @@ class LoadGenerator:
         self._reader.start()
         self._watched = psutil.Process(self.process.pid)
         # Started alongside, they wait for the master to listen (their imports take seconds).
-        self._start_workers(workers.local, f"{LOOPBACK}:{port}")
+        self._start_workers(workers.local, workers.local_master(port))
         try:
             self._reply(START_TIMEOUT_S, watch_cpu=False)  # its Locust master is listening
             if workers.total:
@@ -137,7 +144,7 @@ class LoadGenerator:
             raise
 
     def _start_workers(self, count: int, master: str) -> None:
-        """Local Locust workers; they reach the master over loopback whatever its bind."""
+        """Local Locust workers, joining the master at `master` (HOST:PORT)."""
         command = [sys.executable, "-m", "pairbench.load.worker", "--exit-with-parent"]
         with open(self.log_path, "ab") as log_file:
             for _ in range(count):

@@ -22,12 +22,19 @@ from pairbench.slo import slos_of_run
 from pairbench.stats.bandwidth import BANDWIDTH_COLUMNS, bandwidth_table
 from pairbench.stats.ceiling import ceiling_findings, ceiling_rps, ceiling_shares
 from pairbench.stats.curves import CURVE_COLUMNS, latency_curves
+from pairbench.stats.drift import drift_findings
 from pairbench.stats.growth import (
     GROWTH_COLUMNS,
     GROWTH_POINT_COLUMNS,
     REQUIRED_GROWTH_COLUMNS,
     growth_table,
     point_costs,
+)
+from pairbench.stats.headline import (
+    HEADLINE_COLUMNS,
+    headline_table,
+    headlines_of,
+    with_headlines,
 )
 from pairbench.stats.micro import MICRO_COLUMNS, read_micro, summarize_micro
 from pairbench.stats.overhead import OVERHEAD_SUMMARY_COLUMNS, read_overhead, summarize_overhead
@@ -44,10 +51,11 @@ from pairbench.stats.summary import (
 from pairbench.stats.timeline import TIMELINE_COLUMNS, latency_timeline
 
 # Raise when a table's columns or meaning change: older runs' tables are then recomputed.
+# 9: headline_* (each technique's own figure and its speedup);
 # 8: app_process, SLO status by the run's SLOs; 7: ceiling_share; 6: queue_depth.csv;
 # 5: request kinds, segment figures; 4: overhead_summary.csv; 3: bandwidth.csv;
 # 2: speedups from rounds, CI half-widths, stops
-STATS_VERSION = 8
+STATS_VERSION = 9
 WARNING_COLUMNS = ["technique", "message"]
 
 
@@ -71,7 +79,7 @@ class Tables:
 
 # Tables field -> (file, columns, columns a file must have to be read)
 FILES: dict[str, tuple[str, list[str], list[str]]] = {
-    "summary": (results.SUMMARY, SUMMARY_COLUMNS, REQUIRED_SUMMARY_COLUMNS),
+    "summary": (results.SUMMARY, [*SUMMARY_COLUMNS, *HEADLINE_COLUMNS], REQUIRED_SUMMARY_COLUMNS),
     "growth": (results.GROWTH, GROWTH_COLUMNS, REQUIRED_GROWTH_COLUMNS),
     "growth_points": (results.GROWTH_POINTS, GROWTH_POINT_COLUMNS, GROWTH_POINT_COLUMNS),
     "micro": (results.MICRO_SUMMARY, MICRO_COLUMNS, MICRO_COLUMNS[:3]),
@@ -127,9 +135,10 @@ def _growth(
 def compute_tables(run: results.Run) -> Tables:
     """Every table of the stats stage, from a run read with its samples."""
     baselines = baselines_of(run)
+    stopping = stopping_of(run.manifest)
     every_kind = summarize(
         run.samples, run.segments, run.equivalence, baselines,
-        stopping=stopping_of(run.manifest), slos=slos_of_run(run.manifest),
+        stopping=stopping, slos=slos_of_run(run.manifest),
     )  # fmt: skip
     # Each closed-loop row's segment throughput as a share of the generator's ceiling.
     ceiling = ceiling_rps(run.manifest)
@@ -138,11 +147,18 @@ def compute_tables(run: results.Run) -> Tables:
     # other requests (bystanders) get their summary rows, in request_kinds.csv.
     summary = own(every_kind)
     request_kinds = every_kind.drop(summary.index)
+    # Each variant's headline (its technique's own figure, of the requests it names).
+    segments = results.with_columns(run.segments, results.SEGMENT_COLUMNS)
+    every_sample = results.with_columns(run.samples, results.SAMPLE_COLUMNS)
+    headlines = headlines_of(run.manifest)
+    judged = headline_table(every_sample, segments, every_kind, headlines, baselines, stopping)
+    summary = with_headlines(summary, judged)
     samples = own(run.samples)
     probe = summarize_probe(run.probe)
     growth, growth_points = _growth(run, summary, probe)
     findings = stability_findings(samples, run.segments) + budget_findings(summary)
     findings += ceiling_findings(summary, ceiling)
+    findings += drift_findings(every_sample, segments, headlines)
     return Tables(
         summary=summary,
         growth=growth,
