@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI, HTTPException
 from sqlalchemy import text
 
-from bench_app import gc_watch, loop_lag, metrics, slow_queries
+from bench_app import gc_watch, loop_lag, metrics, slow_queries, streamed_costs
 from bench_app.db import make_engine, make_sessionmaker
 from bench_app.gc_watch import GcWatch, watching
 from bench_app.loop_lag import LoopLagSampler, sampling
@@ -23,6 +23,7 @@ from bench_app.responses import (
 )
 from bench_app.settings import Settings, get_settings
 from bench_app.slow_queries import SlowQueryLog
+from bench_app.streamed_costs import StreamedCosts
 from bench_app.techniques import all_techniques
 from bench_app.upstream_client import make_upstream_client
 
@@ -63,9 +64,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="pairbench target app", lifespan=lifespan)
     app.state.metrics = app_metrics
     app.state.slow_queries = slow_query_log
+    app.state.streamed_costs = StreamedCosts()
     # The cost meter, when on, also tells the metrics about each request: one layer for both.
     if settings.meter:
-        app.add_middleware(CostMeterMiddleware, slow_queries=slow_query_log, observer=app_metrics)
+        app.add_middleware(
+            CostMeterMiddleware,
+            slow_queries=slow_query_log,
+            observer=app_metrics,
+            streamed_costs=app.state.streamed_costs,
+        )
     elif app_metrics is not None:
         app.add_middleware(MetricsMiddleware, metrics=app_metrics)
     for error in REDIS_UNREACHABLE:
@@ -74,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(RegressionSwitch, spec=settings.inject_regression)
     for technique in all_techniques().values():
         app.include_router(technique.router)
+    if settings.mutant:  # tests only: one variant made subtly wrong (bench_app.mutants)
+        from bench_app.mutants import install_mutants
+
+        install_mutants(app, settings.mutant)
 
     @app.get("/health", responses=DATABASE_UNAVAILABLE)
     async def health() -> dict[str, str]:
@@ -95,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(slow_queries.router)
     app.include_router(loop_lag.router)  # each load segment's lag, for the harness
     app.include_router(gc_watch.router)  # and its collections
+    app.include_router(streamed_costs.router)  # a streamed response's whole costs, for its client
     if app_metrics is not None:
         app.include_router(metrics.router)
     return app

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bench_app.routing import route_template
 from bench_app.slow_queries import SlowQueryLog
+from bench_app.streamed_costs import WHOLE_COST_HEADER, StreamedCosts
 
 COST_HEADER = "x-cost"  # the one response header that carries a request's costs
 # The meter's fields, in the order the harness's sample files keep them. The header names
@@ -139,17 +140,22 @@ class RequestObserver(Protocol):
 
 class CostMeterMiddleware:
     """Puts each HTTP request's cost on its response (`x-cost`), files its slow statements,
-    and tells an observer (the metrics) when it ends: one middleware layer, not two."""
+    and tells an observer (the metrics) when it ends: one middleware layer, not two.
+
+    A streamed response's header carries its costs up to the first byte; its whole costs
+    go to `streamed_costs` as its body ends (bench_app.streamed_costs)."""
 
     def __init__(
         self,
         app: ASGIApp,
         slow_queries: SlowQueryLog | None = None,
         observer: RequestObserver | None = None,
+        streamed_costs: StreamedCosts | None = None,
     ) -> None:
         self.app = app
         self.slow_queries = slow_queries
         self.observer = observer
+        self.streamed_costs = streamed_costs
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -159,13 +165,33 @@ class CostMeterMiddleware:
         cost = RequestCost()
         token = _current_cost.set(cost)  # set and reset by hand: cheaper than metered()
         status = 500  # what the client gets if the app raises before it answers
+        # The start is held until the body's first piece says whether the body streams (more
+        # pieces follow): a streamed body does its work after the headers have left.
+        held: Message | None = None
+        streamed_costs, streamed_id = self.streamed_costs, ""
+
+        async def release(streams: bool) -> None:
+            nonlocal held, streamed_id
+            assert held is not None
+            headers = [*held.get("headers", ()), cost.header(time.perf_counter() - started)]
+            if streams and streamed_costs is not None:
+                streamed_id, path = streamed_costs.new_path()
+                headers.append((WHOLE_COST_HEADER.encode(), path))
+            message, held = {**held, "headers": headers}, None
+            await send(message)
 
         async def send_with_cost(message: Message) -> None:
-            nonlocal status
+            nonlocal status, held
             if message["type"] == "http.response.start":
-                status = message["status"]
-                header = cost.header(time.perf_counter() - started)
-                message = {**message, "headers": [*message.get("headers", ()), header]}
+                status, held = message["status"], message
+                return
+            if held is not None:
+                await release(
+                    message["type"] == "http.response.body" and bool(message.get("more_body"))
+                )
+            elif streamed_id and streamed_costs is not None and not message.get("more_body"):
+                # Recorded before the last piece leaves, so it is there when the client asks.
+                streamed_costs.record(streamed_id, cost.header(time.perf_counter() - started)[1])
             await send(message)
 
         observer = self.observer
@@ -173,6 +199,8 @@ class CostMeterMiddleware:
             observer.started()
         try:
             await self.app(scope, receive, send_with_cost)
+            if held is not None:  # a start with no body message after it
+                await release(False)
         finally:
             _current_cost.reset(token)
             if observer is not None:
@@ -289,13 +317,35 @@ class StatementMeter:
         cost.db_seconds += seconds
         if seconds > self.slow_query_s:
             cost.slow_statements = [*(cost.slow_statements or ()), (statement, seconds)]
-        if cursor.description is not None:  # a statement that returns rows
-            cost.rows += max(cursor.rowcount, 0)
-            if cost.db_bytes is not None:
-                # SQLAlchemy's asyncpg cursor has fetched all rows by now; they wait in its
-                # buffer for the result to read them. (A server-side cursor, as stream()
-                # uses, fetches later: its rows are not counted.)
-                cost.db_bytes += result_bytes(cursor.description, cursor._rows)
+        if cursor.description is None:  # a statement that returns no rows
+            return
+        if getattr(cursor, "server_side", False):
+            # A server-side cursor (stream(), yield_per) fetches its rows later, batch by batch,
+            # often while the response streams: each fetch is counted as it comes.
+            cursor._cursor = MeteredFetches(cursor._cursor, cost, cursor.description)
+            return
+        cost.rows += max(cursor.rowcount, 0)
+        if cost.db_bytes is not None:
+            # SQLAlchemy's asyncpg cursor has fetched all rows by now; they wait in its buffer
+            # for the result to read them.
+            cost.db_bytes += result_bytes(cursor.description, cursor._rows)
+
+
+class MeteredFetches:
+    """An asyncpg server-side cursor whose fetches count against the request that opened it:
+    their rows, bytes and the time spent waiting for them."""
+
+    def __init__(self, cursor: Any, cost: RequestCost, description: Sequence[Any]) -> None:
+        self.cursor, self.cost, self.description = cursor, cost, description
+
+    async def fetch(self, count: int, *, timeout: float | None = None) -> list[Any]:
+        started = time.perf_counter()
+        rows: list[Any] = await self.cursor.fetch(count, timeout=timeout)
+        self.cost.db_seconds += time.perf_counter() - started
+        self.cost.rows += len(rows)
+        if self.cost.db_bytes is not None:
+            self.cost.db_bytes += result_bytes(self.description, rows)
+        return rows
 
 
 def meter_engine(engine: AsyncEngine, slow_query_s: float = math.inf) -> None:

@@ -2,7 +2,17 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -17,6 +27,11 @@ class Base(AsyncAttrs, DeclarativeBase):
     """Declarative base; AsyncAttrs gives `obj.awaitable_attrs.rel`, async's lazy load."""
 
     metadata = MetaData(schema=get_settings().db_schema)
+
+
+def quoted_name(table: Table) -> str:
+    """A table's name in SQL text, quoted and with its schema: "pairbench"."posts"."""
+    return f'"{table.schema}"."{table.name}"'
 
 
 class User(Base):

@@ -7,7 +7,7 @@ a client, and the schema fuzzing in the tests, knows all of them in advance.
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -21,6 +21,11 @@ REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 # PostgreSQL down, restarting or refusing: the driver's errors (wrapped by SQLAlchemy), a
 # refused or reset socket, a connect that timed out. Only /health answers them: a 503.
 DATABASE_UNREACHABLE = (DBAPIError, OSError, TimeoutError)
+
+
+def json_response(body: bytes) -> Response:
+    """JSON that is already bytes (a cached answer), sent as it is: no second encoding."""
+    return Response(content=body, media_type="application/json")
 
 
 class ErrorDetail(BaseModel):

@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bench_app.models import Base, Comment, Post, SeedInfo, User
+from bench_app.models import Base, Comment, Post, SeedInfo, User, quoted_name
 from bench_app.settings import Settings, get_settings
 from bench_app.techniques import all_techniques
 
@@ -112,16 +112,11 @@ COLUMNS = {
 
 
 async def _loaded_fingerprint(conn: AsyncConnection) -> str | None:
-    exists = await conn.scalar(
-        text("SELECT to_regclass(:name) IS NOT NULL"), {"name": _qualified("seed_info")}
-    )
+    seed_info = quoted_name(cast(Table, SeedInfo.__table__))
+    exists = await conn.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": seed_info})
     if not exists:
         return None
     return await conn.scalar(select(SeedInfo.fingerprint))
-
-
-def _qualified(table: str) -> str:
-    return f"{get_settings().db_schema}.{table}"
 
 
 async def copy_rows(
@@ -170,7 +165,7 @@ async def seed(
         )
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        tables = ", ".join(f'"{schema}"."{table.name}"' for table in Base.metadata.sorted_tables)
+        tables = ", ".join(quoted_name(table) for table in Base.metadata.sorted_tables)
         # VACUUM too: the visibility map it sets decides whether the planner can use
         # index-only scans (a COUNT(*), say), so a run does not depend on whether
         # autovacuum has come by yet. (It cannot mark rows that a transaction opened

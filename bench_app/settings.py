@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the event-loop lag is sampled (bench_app.loop_lag).",
     )
+    mutant: str = Field(
+        default="",
+        validation_alias="PAIRBENCH_MUTANT",
+        description="Tests only: a technique one of whose variants answers subtly wrong "
+        "(bench_app.mutants), to prove the equivalence check catches it.",
+    )
     inject_regression: str = Field(
         default="",
         validation_alias="PAIRBENCH_INJECT_REGRESSION",

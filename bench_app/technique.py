@@ -12,6 +12,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bench_app.effects import Effect
+from bench_app.headline import P50, Headline
 from bench_app.settings import Settings
 
 PATH_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")  # "{user_id}" or "{user_id:int}"
@@ -37,10 +39,12 @@ class VariantRequest:
     method: str
     url: str
     body: RequestBody | None = None
+    caller_headers: Mapping[str, str] = field(default_factory=dict)  # the technique's own
 
     @property
     def headers(self) -> dict[str, str]:
-        return {} if self.body is None else {"content-type": self.body.content_type}
+        body = {} if self.body is None else {"content-type": self.body.content_type}
+        return {**body, **self.caller_headers}
 
     @property
     def content(self) -> bytes | None:
@@ -51,8 +55,10 @@ class VariantRequest:
 class Technique:
     """A performance technique served as paired endpoints with one contract.
 
-    Every variant answers the same parameters with the same body; the harness checks
-    that before it measures, so a faster wrong answer never counts as an optimization.
+    Every variant answers the same parameters with the same body, status, Content-Type and
+    declared effects; the harness checks that before it measures and on answers sampled
+    under load, and a variant that differs fails the run: a faster wrong answer never
+    counts as an optimization.
     A variant's key is its endpoint function's name; its path is the one in the route
     decorator, read from the router, so it is written once.
     """
@@ -61,7 +67,9 @@ class Technique:
     area: str
     title: str
     summary: str
-    guide_section: str  # the section of the seed guide the technique comes from
+    # The guide's heading the technique comes from, as bench_app.guide_sections names it;
+    # None where the guide has no section on it.
+    guide_section: str | None
     router: APIRouter
     variants: Sequence[str]  # endpoint function names, worst to best
     baseline: str
@@ -73,6 +81,17 @@ class Technique:
     proof: str = ""  # the one-line claim the deterministic costs prove
     caveats: str = ""  # where it does not win, what the figures leave out: in the report
     order_insensitive: bool = False
+    # What must hold after a variant's request beyond its body (bench_app.effects), checked
+    # like the body: keys gone, rows stored, the job done, a 304 on repeat, ...
+    effects: Sequence[Effect] = ()
+    # Error statuses the contract answers on purpose (declared in the OpenAPI), e.g. 503 when
+    # an upstream refuses: the equivalence check compares such answers like bodies, status
+    # and all, instead of counting them as a variant that failed.
+    contract_errors: tuple[int, ...] = ()
+    # Where an error answer only comes under concurrency (an overloaded upstream): the
+    # equivalence check also sends each variant this many requests at once, and every
+    # answer must be the baseline's body or the one declared error answer all variants give.
+    equivalence_burst: int = 0
     # Its win is fewer network round trips to PostgreSQL or Redis: `pairbench run
     # --rtt-sweep` probes it at each distance (pairbench.env.distance).
     round_trips: bool = False
@@ -82,6 +101,9 @@ class Technique:
     # Variants that take an upload are POSTed this body, made from a point's params; the
     # harness's one-off requests (equivalence, probe) send it, its scenario and micro too.
     request_body: BodyFactory | None = None
+    # Headers every request of the variant carries (equivalence, probe, micro, the default
+    # closed loop): e.g. the caller a per-user route answers. A scenario sends its own.
+    request_headers: Mapping[str, str] = field(default_factory=dict)
     # Optional hooks, for techniques that need more than a router:
     # Where the figures are the app's memory, a segment is not served by the run's shared
     # app (other techniques' allocations would be in it) but by a process of its own:
@@ -100,10 +122,16 @@ class Technique:
     # GET ?since=&until= (unix times) -> {"jobs": [[requested_at, done_at], ...]}: the work
     # the requests of a segment handed to a worker, and when it was done (background_jobs).
     deferred_work_path: str | None = None
+    # The figure it is judged on (bench_app.headline): the leaderboard, the console, the
+    # stopping rule and the gate read it; p50 of the variant's own requests unless its
+    # point shows elsewhere (other clients' latency, memory, bytes).
+    headline: Headline = P50
 
     def __post_init__(self) -> None:
         if self.fresh_process and self.soak_process:
             raise ValueError(f"{self.key}: fresh_process and soak_process exclude each other")
+        if self.equivalence_burst and not self.contract_errors:
+            raise ValueError(f"{self.key}: equivalence_burst needs the contract_errors it meets")
         if self.baseline not in self.variants:
             raise ValueError(f"{self.key}: baseline {self.baseline!r} is not one of its variants")
         missing = [variant for variant in self.variants if variant not in self.paths]
@@ -124,6 +152,13 @@ class Technique:
     def path(self, variant: str) -> str:
         return self.paths[variant]
 
+    def status(self, variant: str) -> int:
+        """The status the variant's route declares for its answer (200 unless it says)."""
+        for route in self.router.routes:
+            if isinstance(route, APIRoute) and route.name == variant and route.status_code:
+                return int(route.status_code)
+        return 200
+
     def url(self, variant: str, params: Mapping[str, Any] | None = None) -> str:
         """Path and query string for `variant` with `params` (the defaults if None): a
         parameter the path names ("/users/{user_id}") fills it, the rest make the query."""
@@ -142,5 +177,6 @@ class Technique:
         """How the harness requests `variant` with `params` (the defaults if None)."""
         url = self.url(variant, params)
         if self.request_body is None:
-            return VariantRequest("GET", url)
-        return VariantRequest("POST", url, self.request_body(dict(params or self.params)))
+            return VariantRequest("GET", url, caller_headers=self.request_headers)
+        body = self.request_body(dict(params or self.params))
+        return VariantRequest("POST", url, body, self.request_headers)

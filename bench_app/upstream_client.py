@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import aiohttp
 import httpx
 from fastapi import Depends, HTTPException, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from bench_app.metering import current_cost
 from bench_app.settings import Settings
@@ -111,6 +111,8 @@ class UpstreamItem(BaseModel):
     value: int
 
 
+UPSTREAM_BATCH = TypeAdapter(list[UpstreamItem])
+
 UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
     502: {"description": "The upstream service failed or could not be reached."}
 }
@@ -129,6 +131,31 @@ async def fetch_item(
             f"{route}/items/{item}", params=params, timeout=timeout or client.timeout
         ) as response:
             return item_from(response.status, await response.read())
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise HTTPException(502, f"upstream unreachable: {type(error).__name__}") from None
+
+
+async def fetch_unless_refused(
+    client: aiohttp.ClientSession, item: int, route: str
+) -> UpstreamItem | None:
+    """GET `{route}/items/{item}`: the record, or None when the upstream refused the call as
+    overloaded (503, worth another try later); any other failure is our 502."""
+    try:
+        async with client.get(f"{route}/items/{item}") as response:
+            body = await response.read()  # read in full, so the connection goes back to the pool
+            return None if response.status == 503 else item_from(response.status, body)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise HTTPException(502, f"upstream unreachable: {type(error).__name__}") from None
+
+
+async def fetch_items(client: aiohttp.ClientSession, items: list[int]) -> list[UpstreamItem]:
+    """GET the upstream's records of `items`, in order, in one batch call; a failure is our 502."""
+    try:
+        keys = ",".join(map(str, items))
+        async with client.get("/batch/items", params={"keys": keys}) as response:
+            if response.status != 200:
+                raise HTTPException(502, f"upstream answered {response.status}")
+            return UPSTREAM_BATCH.validate_json(await response.read())
     except (aiohttp.ClientError, TimeoutError) as error:
         raise HTTPException(502, f"upstream unreachable: {type(error).__name__}") from None
 

@@ -2,15 +2,18 @@
 
 import argparse
 import dataclasses
+import secrets
 import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
+from pairbench.ab.command import add_ab_parser
+from pairbench.ab.gate import add_against_options
 from pairbench.env.distance import DEFAULT_RTT_SWEEP_MS
 from pairbench.env.server import LOOPBACK
 from pairbench.load.segment import LoadError
@@ -90,6 +93,7 @@ def command_run(args: argparse.Namespace) -> int:
     from pairbench.report.build import build_report, headlines
     from pairbench.runner import run
     from pairbench.slo import SloError, read_slos
+    from pairbench.stats.stage import tables_are_current, write_tables
 
     keys = [key.strip() for key in args.only.split(",") if key.strip()] if args.only else None
     try:
@@ -110,7 +114,8 @@ def command_run(args: argparse.Namespace) -> int:
         return fail(str(error))
     profile = profile_from(args)
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
-    plan = LoadPlan(profile, modes, args.rate)
+    # A fresh seed per run shuffles the variants' order in each round; the manifest keeps it.
+    plan = LoadPlan(profile, modes, args.rate, order_seed=secrets.randbelow(2**31))
     results.require_writable(Path(args.reports_dir))  # as run() does its results dir
     outcome = run(
         plan, techniques, Path(args.results_dir), log, micro=not args.no_micro,
@@ -119,6 +124,8 @@ def command_run(args: argparse.Namespace) -> int:
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
     if (outcome.run_dir / results.SAMPLES).exists():
+        if not tables_are_current(outcome.run_dir):  # interrupted or failed before its stats
+            write_tables(outcome.run_dir)
         if not args.no_report:
             started = time.perf_counter()
             report_path = build_report(outcome.run_dir, Path(args.reports_dir))
@@ -133,6 +140,14 @@ def command_run(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         return fail(
             f"interrupted; what was measured is kept in {outcome.run_dir}", EXIT_INTERRUPTED
+        )
+    if outcome.not_equivalent:  # a faster wrong answer is not an optimization
+        for line in outcome.not_equivalent:
+            print(f"pairbench: NOT EQUIVALENT {line}", file=sys.stderr, flush=True)
+        return fail(
+            f"{len(outcome.not_equivalent)} variant(s) did not answer as their baseline "
+            "variant did; the run fails (its figures are kept)",
+            EXIT_FAILED,
         )
     return EXIT_OK if outcome.complete else EXIT_FAILED
 
@@ -194,7 +209,7 @@ def check_in_browser(report_path: Path, run_dir: Path) -> int:
     """Open the report in headless Chromium; 1 if it did not render cleanly."""
     from pairbench.report.browser import BrowserError, BrowserUnavailable, check_report
 
-    expected = [str(key) for key in results.read_manifest(run_dir).get("techniques", [])]
+    expected = list(results.read_manifest(run_dir).techniques)
     screenshot = run_dir / results.SCREENSHOT
     if report_path.parent.name.startswith("compare-"):
         expected = []  # a comparison's sections are the techniques both runs measured
@@ -209,6 +224,9 @@ def check_in_browser(report_path: Path, run_dir: Path) -> int:
         print(f"pairbench: browser: {problem}", file=sys.stderr)
     for key in check.missing_sections:
         print(f"pairbench: browser: section #{key} missing or not drawn", file=sys.stderr)
+    if check.leaderboard_overflow_px > 1:
+        print(f"pairbench: browser: the leaderboard is {check.leaderboard_overflow_px:.0f} px "
+              "wider than a 1400 px window leaves it", file=sys.stderr)  # fmt: skip
     log(f"browser: {len(check.sections)} sections, {check.charts} charts; screenshot {screenshot}")
     return EXIT_OK if check.ok else EXIT_FAILED
 
@@ -218,7 +236,7 @@ def command_list(args: argparse.Namespace) -> int:
         log(f"{technique.key}  [{technique.area}]  {technique.title}")
         log(f"    variants: {', '.join(technique.variants)} (baseline: {technique.baseline})")
         log(f"    proves:   {technique.proof}")
-        log(f"    guide:    {technique.guide_section}")
+        log(f"    guide:    {technique.guide_section or 'none (the guide has no section on it)'}")
     return EXIT_OK
 
 
@@ -279,13 +297,14 @@ def latest_run(results_dir: Path) -> Path:
 
 
 def command_baseline(args: argparse.Namespace) -> int:
-    from pairbench.gate.check import make_baseline, read_summary
+    from pairbench.gate.check import GATED_COLUMNS, make_baseline
+    from pairbench.stats.stage import read_summary
 
     run_dir = Path(args.run_dir)
     manifest = results.read_manifest(run_dir)
-    if not manifest.get("complete"):
+    if not manifest.complete:
         return fail(f"{run_dir} is an incomplete run; a baseline needs a complete one")
-    baseline = make_baseline(run_dir, read_summary(run_dir))
+    baseline = make_baseline(run_dir, read_summary(run_dir, GATED_COLUMNS))
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     results.write_json(output, baseline)
@@ -322,21 +341,26 @@ def slos_from(args: argparse.Namespace) -> "Slos | None":
 
 def command_check(args: argparse.Namespace) -> int:
     from pairbench.gate.check import (
+        GATED_COLUMNS,
         BaselineError,
         compare,
         not_gated,
         read_baseline,
-        read_summary,
     )
+    from pairbench.gate.equivalence_check import equivalence_findings
     from pairbench.gate.render import render_junit, render_markdown, render_text
     from pairbench.gate.slo_check import (
         check_slos,
-        default_points,
         render_slo_markdown,
         render_slo_text,
     )
     from pairbench.slo import SloError
+    from pairbench.stats.stage import read_summary
 
+    if args.against:  # your own app (#24): HEAD against a revision measured in this job
+        from pairbench.ab.gate import command_check_against
+
+        return command_check_against(args)
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
     try:
         slos = slos_from(args)  # monitoring (#12): --slo
@@ -344,21 +368,23 @@ def command_check(args: argparse.Namespace) -> int:
         return fail(str(error))
     findings, unchecked, markdown, checks = [], [], "", []
     try:
-        summary = read_summary(run_dir)
+        summary = read_summary(run_dir, GATED_COLUMNS)
+        # Whatever else is checked: a variant that answered wrong fails the gate.
+        findings = equivalence_findings(run_dir, summary)
         if slos is None or Path(args.baseline).exists():
             baseline = read_baseline(Path(args.baseline))
-            findings = compare(baseline, summary, parse_tolerances(args.tolerance))
+            findings += compare(baseline, summary, parse_tolerances(args.tolerance))
             unchecked = not_gated(baseline, summary)
             log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
-            log(render_text(findings, verbose=args.verbose, unchecked=unchecked))
-            markdown = render_markdown(findings, unchecked)
         else:
-            log(f"gate: {run_dir}: no baseline at {args.baseline}, so the SLOs alone")
+            log(f"gate: {run_dir}: no baseline at {args.baseline}: equivalence and the SLOs")
+        log(render_text(findings, verbose=args.verbose, unchecked=unchecked))
+        markdown = render_markdown(findings, unchecked)
     except BaselineError as error:
         return fail(f"{error}")
     slo_broken = False
     if slos is not None:  # monitoring (#12): the SLO table, like k6 thresholds
-        checks = check_slos(summary, slos, default_points(run_dir))
+        checks = check_slos(summary, slos, results.read_manifest(run_dir).default_points())
         log(render_slo_text(checks, slos, verbose=args.verbose))
         markdown += ("\n" if markdown else "") + render_slo_markdown(checks, slos)
         slo_broken = any(not check.met for check in checks)
@@ -378,25 +404,36 @@ def command_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pairbench",
-        description=(
-            "Measure what backend performance techniques are worth: each technique's naive and "
-            "optimized variants served by a real FastAPI app on real PostgreSQL and Redis, "
-            "loaded with Locust, compared with bootstrap confidence intervals."
-        ),
-        epilog=(
-            "Servers: DATABASE_URL and REDIS_URL select your own; unset, throwaway embedded "
-            "ones are started and removed. Load only ever goes to 127.0.0.1."
-        ),
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    # argparse %-formats help texts: a profile's "+/-10%" must reach it as "%%".
-    profiles = ", ".join(
-        f"{p.name} ({p.description.replace('%', '%%')})" for p in PROFILES.values()
-    )
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
+
+def profile_choices_help() -> str:
+    """The profiles and what each does, for --profile's help."""
+    # argparse %-formats help texts: a profile's "+/-10%" must reach it as "%%".
+    return ", ".join(f"{p.name} ({p.description.replace('%', '%%')})" for p in PROFILES.values())
+
+
+def add_profile_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help=help)
+
+
+def add_results_dir_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--results-dir", default="results", help=help)
+
+
+def add_reports_dir_option(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    parser.add_argument("--reports-dir", default="reports", help=help)
+
+
+def add_app_workers_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--app-workers", type=int, default=1, metavar="N",
+        help="serve the app from N uvicorn worker processes (default 1)",
+    )  # fmt: skip
+
+
+def add_run_command(commands: Subcommands) -> None:
+    """`pairbench run`: measure techniques."""
     run = commands.add_parser(
         "run",
         help="measure techniques; prints the report path at the end",
@@ -422,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
             "sweeps: quick probes each sweep point one request at a time; standard also loads it."
         ),
     )
-    run.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help=profiles)
+    add_profile_option(run, profile_choices_help())
     run.add_argument("--only", metavar="KEYS", help="comma-separated technique keys (default all)")
     run.add_argument(
         "--mode", choices=MODE_CHOICES, help="load mode(s), overriding the profile's (see below)"
@@ -459,8 +496,8 @@ def build_parser() -> argparse.ArgumentParser:
         "time, and fit their time per request against the RTT (default "
         f"{','.join(f'{rtt:g}ms' for rtt in DEFAULT_RTT_SWEEP_MS)})",
     )  # fmt: skip
-    run.add_argument("--results-dir", default="results", help="where run directories go")
-    run.add_argument("--reports-dir", default="reports", help="where HTML reports go")
+    add_results_dir_option(run, "where run directories go")
+    add_reports_dir_option(run, "where HTML reports go")
     scale = run.add_argument_group("more than one process or machine (see the README)")
     scale.add_argument(
         "--workers", type=int, default=0, metavar="N",
@@ -477,10 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"where the Locust master listens for workers (default {LOOPBACK}, a free port; "
         f"port {LOCUST_MASTER_PORT} if only HOST is given)",
     )  # fmt: skip
-    scale.add_argument(
-        "--app-workers", type=int, default=1, metavar="N",
-        help="serve the app from N uvicorn worker processes (default 1)",
-    )  # fmt: skip
+    add_app_workers_option(scale)
     scale.add_argument(
         "--app-host", default=LOOPBACK, metavar="HOST",
         help=f"the address the app listens on and load goes to (default {LOOPBACK})",
@@ -492,6 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.set_defaults(handler=command_run)
 
+
+def add_report_command(commands: Subcommands) -> None:
+    """`pairbench report`: rebuild a report, or compare two runs."""
     report = commands.add_parser(
         "report",
         help="rebuild a run's HTML report, or compare two runs (before, after)",
@@ -504,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "run_dirs", nargs="+", metavar="RUN_DIR", help="a directory under results/ (or two)"
     )
-    report.add_argument("--reports-dir", default="reports")
+    add_reports_dir_option(report)
     report.add_argument(
         "--check",
         action="store_true",
@@ -516,6 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=command_report)
 
+
+def add_stats_command(commands: Subcommands) -> None:
+    """`pairbench stats`: the stats stage alone."""
     stats = commands.add_parser(
         "stats",
         help="(re)compute a run's statistics tables from its raw files",
@@ -530,6 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("run_dir", metavar="RUN_DIR", help="a directory under results/")
     stats.set_defaults(handler=command_stats)
 
+
+def add_baseline_command(commands: Subcommands) -> None:
+    """`pairbench baseline`: a complete run as the gate's baseline."""
     baseline = commands.add_parser(
         "baseline",
         help="record a complete run's speedups and costs as the gate's baseline",
@@ -537,9 +580,10 @@ def build_parser() -> argparse.ArgumentParser:
             "Record each variant's headline speedup (with its CI and verdict) and costs per "
             "request from a complete run, as the baseline `pairbench check` compares runs "
             "with. Make it from a run of the profile CI checks (.ci/run: --profile gate "
-            "--no-micro), on the machine kind CI runs on. The new file's speedup_tolerances "
-            "and cost_tolerances start empty (the defaults): widen one by hand, and say why "
-            'in a "notes" entry.'
+            "--no-micro), on the machine kind CI runs on. Its speedup_tolerances come from the "
+            "noise the run measured (its A/A control's CI and each technique's own spread; "
+            "the default where the run had no control); its cost_tolerances start empty (the "
+            'defaults): widen one by hand, and say why in a "notes" entry.'
         ),
     )
     baseline.add_argument("run_dir", metavar="RUN_DIR", help="a complete run under results/")
@@ -549,6 +593,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     baseline.set_defaults(handler=command_baseline)
 
+
+def add_check_command(commands: Subcommands) -> None:
+    """`pairbench check`: the regression gate."""
     check = commands.add_parser(
         "check",
         help="regression gate: exit 0 no regression, 1 regression, 2 bad input",
@@ -565,7 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("run_dir", metavar="RUN_DIR", nargs="?", help="default: the newest run")
     check.add_argument("--baseline", default="results/baseline.json")
-    check.add_argument("--results-dir", default="results", help="where to find the newest run")
+    add_results_dir_option(check, "where to find the newest run")
     check.add_argument(
         "--tolerance", action="append", default=[], metavar="TECHNIQUE=FRACTION",
         help="allowed speedup drop for one technique (default 0.25); repeatable",
@@ -595,21 +642,48 @@ def build_parser() -> argparse.ArgumentParser:
             f"--slo-{name}", type=float, metavar=unit,
             help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",
         )  # fmt: skip
+    add_against_options(check)  # your own app (#24): --against REV
     check.set_defaults(handler=command_check)
 
+
+def add_list_command(commands: Subcommands) -> None:
+    """`pairbench list`: the catalog."""
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")
     listing.set_defaults(handler=command_list)
 
+
+def add_serve_command(commands: Subcommands) -> None:
+    """`pairbench serve`: services, data and the app until Ctrl-C."""
     serve = commands.add_parser("serve", help="services, data and the app up until Ctrl-C")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help="data scale")
-    serve.add_argument("--results-dir", default="results", help="where serve.log goes")
+    add_profile_option(serve, "data scale")
+    add_results_dir_option(serve, "where serve.log goes")
     add_distance_options(serve)
-    serve.add_argument(
-        "--app-workers", type=int, default=1, metavar="N",
-        help="serve the app from N uvicorn worker processes (default 1)",
-    )  # fmt: skip
+    add_app_workers_option(serve)
     serve.set_defaults(handler=command_serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pairbench",
+        description=(
+            "Measure what backend performance techniques are worth: each technique's naive and "
+            "optimized variants served by a real FastAPI app on real PostgreSQL and Redis, "
+            "loaded with Locust, compared with bootstrap confidence intervals."
+        ),
+        epilog=(
+            "Servers: DATABASE_URL and REDIS_URL select your own; unset, throwaway embedded "
+            "ones are started and removed. Load only ever goes to 127.0.0.1."
+        ),
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in (
+        add_run_command, add_report_command, add_stats_command, add_baseline_command,
+        add_check_command,
+        add_ab_parser,  # your own pair (#24): two endpoints or two revisions of your app
+        add_list_command, add_serve_command,
+    ):  # fmt: skip
+        add_command(commands)
     return parser
 
 

@@ -1,6 +1,5 @@
 """What a run measures: each technique at its default parameters and at its sweep points."""
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,11 +102,3 @@ def manifest_points(points: list[Point]) -> dict[str, list[dict[str, Any]]]:
 
 def _jsonable(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
-
-
-def segment_order(points: list[Point], repetitions: int) -> Iterator[tuple[int, Point, str]]:
-    """(repetition, point, variant) in measuring order: per point, variants interleaved."""
-    for point in points:
-        for repetition in range(repetitions):
-            for variant in point.technique.variants:
-                yield repetition, point, variant

@@ -11,8 +11,8 @@ SWEEP_CHOICES = (SWEEP_OFF, SWEEP_PROBE, SWEEP_LOAD)
 OPEN_LOOP_LOAD = 0.7
 PROBE_REQUESTS = 20  # sequential requests per variant and point, for the cost split and sweeps
 # (a profile may ask fewer: Profile.probe_requests), and per variant and RTT in --rtt-sweep
-# One request of the slowest variant: bulk_insert's row_by_row at rows=10000 commits 10,000
-# times, over 10 s on a quiet machine and past a minute on a busy one.
+# One request of the slowest variant: bulk_insert's row_by_row at its largest batch commits
+# 1,000 times, a second on a quiet machine and far longer on a busy one.
 REQUEST_TIMEOUT_S = 300.0
 # A closed-loop segment measures its round_s, or up to this many times longer until its
 # min_requests have answered (a variant whose requests take seconds).
@@ -64,6 +64,9 @@ class Profile:
     # Sequential requests per variant and point in the probe (within probe_budget_s): its
     # medians split each variant's time and fit the sweeps' growth curves.
     probe_requests: int = PROBE_REQUESTS
+    # The A/A control ("technique/variant"): that variant against itself as two arms, measured
+    # like any point; its speedup CI is the run's noise floor ("" for none).
+    control: str = ""
 
     @property
     def longest_segment_s(self) -> float:
@@ -74,6 +77,8 @@ class Profile:
         return self.target_half_width is not None and self.max_rounds > self.min_rounds
 
 
+# A cheap variant whose answer does not change under load: one small query.
+CONTROL = "projection/columns"
 # Budgets (#9), on a 2-core machine: smoke <= 3 min, quick <= 10 min, standard <= 45 min
 # in all. Standard loads its 24 defaults in both modes (open loop at the 11 without a
 # workload of their own): five rounds of every variant take ~1,450 s (a segment ~3 s
@@ -91,7 +96,7 @@ PROFILES = {
             load_budget_s=150, point_max_s=30, probe_budget_s=0.5,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.25,
-            overhead=False, ceiling_s=1.0, probe_requests=10,
+            overhead=False, ceiling_s=1.0, probe_requests=10, control=CONTROL,
         ),
         Profile(
             "gate", "the CI regression gate: three short rounds a point, for honest CIs",
@@ -100,7 +105,7 @@ PROFILES = {
             load_budget_s=300, point_max_s=20, probe_budget_s=0,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
-            overhead=False, own_processes=False, ceiling_s=0,
+            overhead=False, own_processes=False, ceiling_s=0, control=CONTROL,
         ),
         Profile(
             "quick", "minutes: rounds until each speedup is known to +/-10%, sweeps probed",
@@ -109,7 +114,7 @@ PROFILES = {
             load_budget_s=300, point_max_s=45, probe_budget_s=1,
             scale=1, sweep=SWEEP_PROBE, modes=(CLOSED,),
             micro_max_time_s=0.2, micro_min_rounds=10, micro_variant_budget_s=1.0,
-            probe_requests=10,
+            probe_requests=10, control=CONTROL,
         ),
         Profile(
             "standard", "careful: speedups to +/-5%, ten times the data, closed and open loop",
@@ -118,7 +123,7 @@ PROFILES = {
             load_budget_s=1700, point_max_s=120, probe_budget_s=5,
             scale=10, sweep=SWEEP_PROBE, modes=(CLOSED, OPEN),
             micro_max_time_s=1.0, micro_min_rounds=20, micro_variant_budget_s=5.0,
-            ceiling_s=3.0,
+            ceiling_s=3.0, control=CONTROL,
         ),
     )
 }  # fmt: skip

@@ -25,10 +25,13 @@ from typing import Any
 import pandas as pd
 
 from bench_app.metering import COST_FIELDS
+from pairbench.manifest import Manifest
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.csv.gz"
 SEGMENTS = "segments.csv"
+# A few of each variant's answers under load, with their bodies (pairbench.load.answer_sample)
+ANSWERS = "answers.jsonl"
 JOBS = "jobs.csv"  # each job of a segment: requested_at, done_at (deferred_work_path)
 EQUIVALENCE = "equivalence.json"
 SUMMARY = "summary.csv"
@@ -71,7 +74,6 @@ MODES = (CLOSED, OPEN)
 # A sample's phase: sent before measuring began (excluded), in the measuring window, or
 # after it (excluded: a closed-loop user finishing its task as the segment stops).
 WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE = "warmup", "measure", "cooldown"
-PHASES = (WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE)
 # samples.csv.gz, one row per request. In open-loop mode t_start is the *intended* send
 # time and latency_ms counts from it (so a stalled server cannot hide queued requests);
 # send_lag_ms is how late the generator actually sent, and a dropped send (never sent:
@@ -81,6 +83,14 @@ PHASES = (WARMUP_PHASE, MEASURE_PHASE, COOLDOWN_PHASE)
 # the other requests of a mixed workload (bystanders, readers beside invalidations), each
 # its own distribution.
 TARGET_NAME = "target"
+# The A/A control's samples and rows are filed under this technique key (pairbench.load.control):
+# one cheap variant against itself, as two arms, whose CI is the run's noise floor.
+CONTROL_KEY = "aa_control"
+CONTROL_ARMS = ("a", "b")
+# What names a variant measured under one condition: the key of a segment's rows, and of
+# every per-variant table (samples, segments, jobs, summary, curves, queue depth).
+SEGMENT_KEY = ["technique", "variant", "point", "mode"]
+SegmentKey = tuple[str, str, str, str]  # values of SEGMENT_KEY, as text
 SAMPLE_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "phase", "name", "t_start",
     "latency_ms", "status", "bytes", *COST_FIELDS, "error", "send_lag_ms", "dropped", "ttfb_ms",
@@ -140,14 +150,6 @@ TEXT_COLUMNS = [
 COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": "", "name": TARGET_NAME}
 
 
-def target_requests(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a variant's own requests (samples or summary), leaving out the other
-    kinds of a mixed workload; files from before the `name` column hold only those."""
-    if "name" not in frame:
-        return frame
-    return frame[frame["name"].fillna(TARGET_NAME).isin([TARGET_NAME, ""])]
-
-
 # Free space a run asks for before it starts: a standard run's samples and its report
 # take tens of MB, and a run that fills the disk would lose what it measured.
 MIN_FREE_BYTES = 100 * 2**20
@@ -155,6 +157,14 @@ MIN_FREE_BYTES = 100 * 2**20
 
 class ResultsError(Exception):
     """A run directory or one of its files is missing or malformed; the message names it."""
+
+
+def as_float(value: Any) -> float:
+    """A table, manifest or baseline value as a float; NaN where it is missing or not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def now_iso() -> str:
@@ -221,20 +231,29 @@ def read_json(path: Path) -> Any:
         raise ResultsError(f"{path} is not valid JSON ({error})") from None
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any]:
+def read_manifest(run_dir: Path) -> Manifest:
+    """A run's manifest, of this version or an older one (Manifest.from_json converts it)."""
     if not run_dir.is_dir():
         raise ResultsError(f"{run_dir} is not a directory: pass a run directory under results/")
-    manifest = read_json(run_dir / MANIFEST)
-    if not isinstance(manifest, dict) or "run_id" not in manifest:
+    document = read_json(run_dir / MANIFEST)
+    if not isinstance(document, dict) or "run_id" not in document:
         raise ResultsError(f"{run_dir / MANIFEST} has no run_id: not a pairbench manifest")
-    return manifest
+    try:
+        return Manifest.from_json(document)
+    except (TypeError, ValueError) as error:
+        raise ResultsError(f"{run_dir / MANIFEST} is not a pairbench manifest ({error})") from None
+
+
+def write_manifest(run_dir: Path, manifest: Manifest) -> None:
+    """Write a run's manifest (atomically): the one place manifest.json is written."""
+    write_json(run_dir / MANIFEST, manifest.to_json())
 
 
 def record_stage_time(run_dir: Path, stage: str, seconds: float) -> None:
     """Add a stage's wall time to the manifest's `stages` (for stages after the runner's)."""
     manifest = read_manifest(run_dir)
-    manifest.setdefault("stages", {})[stage] = round(seconds, 2)
-    write_json(run_dir / MANIFEST, manifest)
+    manifest.stages[stage] = round(seconds, 2)
+    write_manifest(run_dir, manifest)
 
 
 def append_rows(path: Path, frame: pd.DataFrame) -> None:
@@ -303,7 +322,7 @@ class Run:
     """Everything a run directory holds, as read from its files."""
 
     directory: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     samples: pd.DataFrame
     segments: pd.DataFrame
     jobs: pd.DataFrame  # work handed to a worker: when each job was requested and done
@@ -313,7 +332,7 @@ class Run:
 
     @property
     def run_id(self) -> str:
-        return str(self.manifest.get("run_id", self.directory.name))
+        return self.manifest.run_id
 
 
 def _optional_json(path: Path) -> Any:

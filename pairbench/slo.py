@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pairbench.manifest import Manifest
+
 SLO_P95_MS = 200.0
 SLO_ERROR_RATE = 0.01
 SLO_CACHE_HIT_RATE = 0.8
@@ -109,9 +111,9 @@ def with_settings(slos: Slos, settings: Mapping[str, Any], where: str) -> Slos:
     return replace(slos, **{name: _checked(name, value, where) for name, value in settings.items()})
 
 
-def slos_of_run(manifest: Mapping[str, Any]) -> Slos:
+def slos_of_run(manifest: Manifest) -> Slos:
     """The SLOs a run recorded (the defaults for a run from before they were recorded)."""
-    recorded = manifest.get("slos")
+    recorded = manifest.slos
     if not isinstance(recorded, dict):
         return DEFAULT_SLOS
     return with_settings(DEFAULT_SLOS, recorded, "the run's manifest.json (slos)")

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from locust import FastHttpUser, constant
 
-from bench_app.techniques.csv_import import upload
+from bench_app.payment_uploads import upload
 from scenarios.turns import in_turn, turns
 
 

@@ -5,12 +5,25 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from bench_app.metering import COST_FIELDS, COST_HEADER, parse_cost_header
+from bench_app.streamed_costs import WHOLE_COST_HEADER
 
 SAMPLE_COLUMNS = [
     "t_start", "latency_ms", "status", "bytes", *COST_FIELDS, "error", "ttfb_ms", "name",
     "worker",
 ]  # fmt: skip
 TTFB_CONTEXT_KEY = "ttfb_ms"  # a user that times the first byte puts it in the request's context
+# A user that reads a streamed body to its end puts its whole costs there (None: not known).
+WHOLE_COST_CONTEXT_KEY = "whole_cost"
+
+
+def cost_text(headers: Mapping[str, str], context: Mapping[str, Any]) -> str | None:
+    """A response's costs as an `x-cost` value: its header's, or for a streamed response (whose
+    header was sent before the body's work was done) the whole costs read after its body;
+    None (not metered) where those were not read."""
+    if WHOLE_COST_HEADER in headers:
+        whole: str | None = context.get(WHOLE_COST_CONTEXT_KEY)
+        return whole
+    return headers.get(COST_HEADER)
 
 
 def wire_bytes(headers: Mapping[str, str], response_length: int) -> int:
@@ -30,10 +43,11 @@ def sample_row(event: Mapping[str, Any], worker: str = "") -> list[Any]:
     response, exception = event.get("response"), event.get("exception")
     headers = getattr(response, "headers", None) or {}
     status = getattr(response, "status_code", 0) or 0
-    costs = parse_cost_header(headers.get(COST_HEADER)).values()
+    context = event.get("context") or {}
+    costs = parse_cost_header(cost_text(headers, context)).values()
     error = "" if exception is None else f"{type(exception).__name__}: {exception}"[:200]
     size = wire_bytes(headers, event["response_length"])
-    ttfb = (event.get("context") or {}).get(TTFB_CONTEXT_KEY)
+    ttfb = context.get(TTFB_CONTEXT_KEY)
     return [
         f"{event['start_time']:.6f}", f"{event['response_time']:.4f}", status, size, *costs,
         error, "" if ttfb is None else f"{ttfb:.4f}", event.get("name", ""), worker,

@@ -1,6 +1,8 @@
 """Locust user classes: a technique's own workload if it declares one, else back-to-back GETs."""
 
 import importlib
+from collections.abc import Mapping
+from typing import Any
 
 from locust import FastHttpUser, constant
 
@@ -16,18 +18,37 @@ def closed_loop_user(name: str, path: str) -> type[FastHttpUser]:
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [request_target]})
 
 
-def users_for(technique: str, name: str, path: str) -> list[type[FastHttpUser]]:
-    """The technique's own user classes if it declares a scenario module, else the closed loop.
+def request_user(name: str, path: str, request: Mapping[str, Any]) -> type[FastHttpUser]:
+    """A closed-loop user that sends `request` (method, headers, body) to `path` back to back:
+    a pair of the user's own endpoints (`pairbench ab`) that is more than a GET."""
+    method, headers = str(request["method"]), dict(request.get("headers") or {})
+    body = request.get("body")
+    content = None if body is None else str(body)
+
+    def send_request(self: FastHttpUser) -> None:
+        self.client.request(method, path, name=name, headers=headers, data=content)
+
+    return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [send_request]})
+
+
+def users_for(
+    technique: str, name: str, path: str, request: Mapping[str, Any] | None = None
+) -> list[type[FastHttpUser]]:
+    """The technique's own user classes if it declares a scenario module, else the closed loop
+    (sending `request`'s method, headers and body if given: a pair of `pairbench ab`).
 
     A scenario module has make_user(name, path), or, for a mixed workload, make_users(name,
     path) -> [the variant's user, then the users of the other request kinds, which name
     their requests otherwise (e.g. "bystander")]. The variant's requests are named `name`.
     """
-    scenario = all_techniques()[technique].scenario if technique else None
+    registered = all_techniques().get(technique) if technique else None
+    scenario = registered.scenario if registered is not None else None
     if scenario is not None:
         module = importlib.import_module(scenario)
         if hasattr(module, "make_users"):
             users: list[type[FastHttpUser]] = module.make_users(name, path)
             return users
         return [module.make_user(name, path)]
+    if request is not None:
+        return [request_user(name, path, request)]
     return [closed_loop_user(name, path)]

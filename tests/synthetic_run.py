@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pairbench import results
+from pairbench.stats.stage import write_tables
 
 VARIANTS = {"naive": (30.0, 51.0), "selectin": (10.0, 2.0), "joined": (8.0, 1.0)}  # p50, queries
 POINT = "authors=50"
@@ -53,6 +54,7 @@ def write_run(
     speed: float = 1.0,
     seed: int = 0,
     generator_ceiling: float | None = None,
+    stats: bool = True,
 ) -> None:
     """A run directory of `techniques`, each with naive/selectin/joined, 2 repetitions.
 
@@ -60,6 +62,8 @@ def write_run(
     probed, like the quick profile's. Latency grows with a point's `authors` and shrinks
     with `speed` (a later, faster run). Each closed-loop segment sends ~100 requests/s;
     `generator_ceiling` is the manifest's measured ceiling in requests/s (none if None).
+    With `stats` the stats stage ends it, as it ends a run (the report and the gate read
+    its tables); without, it is a run the stage never finished.
     """
     rng = np.random.default_rng(seed)
     samples: list[pd.DataFrame] = []
@@ -137,6 +141,8 @@ def write_run(
     (run_dir / results.MANIFEST).write_text(json.dumps(manifest))
     if micro:
         write_micro(run_dir, techniques, rng)
+    if stats:
+        write_tables(run_dir)
 
 
 def write_micro(run_dir: Path, techniques: tuple[str, ...], rng: np.random.Generator) -> None:

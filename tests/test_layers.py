@@ -71,3 +71,33 @@ def test_measuring_never_depends_on_the_report_or_the_gate(path: Path) -> None:
         name for name in imported(path) if name.startswith(("pairbench.report", "pairbench.gate"))
     }
     assert not wrong, f"{path.name} imports {sorted(wrong)}"
+
+
+# What writes a run's tables: the stats stage's entry points and pandas' and results' writers.
+TABLE_WRITERS = {"write_tables", "compute_tables", "to_csv", "append_rows", "write_json"}
+
+
+@pytest.mark.parametrize(
+    "path", modules("report") + modules("gate"), ids=lambda path: f"{path.parent.name}/{path.name}"
+)
+def test_report_and_gate_write_no_tables(path: Path) -> None:
+    """They read what the stats stage wrote; stale tables are an error that says to rebuild
+    them (`pairbench stats RUN`), never a recompute behind the reader's back."""
+    assert not called(path) & TABLE_WRITERS, (
+        f"{path.name} calls {sorted(called(path) & TABLE_WRITERS)}"
+    )
+
+
+def test_the_readers_of_tables_never_write_them() -> None:
+    """What the report and the gate call to read a run (read_tables, read_summary) reads only."""
+    tree = ast.parse((PACKAGE / "stats" / "stage.py").read_text())
+    readers = {"read_tables", "read_summary", "require_current_tables", "_read"}
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert readers <= set(functions)
+    for name in readers:
+        calls = {
+            node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            for node in ast.walk(functions[name])
+            if isinstance(node, ast.Call)
+        }
+        assert not calls & TABLE_WRITERS, f"{name} calls {sorted(calls & TABLE_WRITERS)}"

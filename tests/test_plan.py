@@ -3,8 +3,8 @@
 
 import dataclasses
 
+from bench_app.payment_uploads import payments_csv
 from bench_app.techniques import all_techniques
-from bench_app.techniques.csv_import import payments_csv
 from pairbench.plan import manifest_points, plan_points
 from pairbench.profiles import PROFILES, SWEEP_LOAD
 

@@ -131,7 +131,7 @@ def test_an_interrupted_run_keeps_what_it_measured(
     samples = pd.read_csv(samples_path)
     assert len(samples) > 0
     assert (run_dir / "summary.csv").is_file()
-    assert (run_dir / results.STATS_DONE).is_file()  # the report ran the stats stage
+    assert (run_dir / results.STATS_DONE).is_file()  # the run ran the stats stage on it
     assert "report:" in output
     # the delay proxy (started in the run's cwd) stopped with the run
     proxies = [

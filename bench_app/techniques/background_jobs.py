@@ -3,11 +3,11 @@
 Contract: GET ?item=K records what the upstream says about item K, as one row per request
 (table background_jobs_recorded, keyed by the job's id), and answers {"item": K} with a
 Location header naming the job (GET it for its status). The work is one slow upstream
-call (100 ms) and an insert. Inline, the request waits for it and answers 201 once the
-row exists. Enqueued, the request answers 202 as soon as the job is in the queue (saq on
-Redis); a separate worker process does the work, retrying a failed attempt with
-exponential backoff. The work does not vanish, it moves: the figures that matter are the
-request's latency and the job's enqueue-to-done latency, side by side.
+call (job_queue.SLOW_UPSTREAM_MS) and an insert. Inline, the request waits for it and
+answers 201 once the row exists. Enqueued, the request answers 202 as soon as the job is
+in the queue (saq on Redis); a separate worker process does the work, retrying a failed
+attempt with exponential backoff. The work does not vanish, it moves: the figures that
+matter are the request's latency and the job's enqueue-to-done latency, side by side.
 """
 
 import asyncio
@@ -24,17 +24,25 @@ from saq.job import Status
 from sqlalchemy import Table, select, text
 
 from bench_app.db import SessionsDep
+from bench_app.effects import JobDone
 from bench_app.job_queue import (
+    ATTEMPTS,
     JOB_FUNCTION,
+    RETRY_BACKOFF_MAX_S,
+    RETRY_DELAY_S,
+    SLOW_UPSTREAM_MS,
+    SWEEP_INTERVAL_S,
     JobQueue,
     RecordedItem,
     job_options,
     make_queue,
     record_item,
 )
+from bench_app.models import quoted_name
 from bench_app.responses import REDIS_UNAVAILABLE, not_found
 from bench_app.technique import Technique
 from bench_app.upstream_client import UPSTREAM_ERRORS, UpstreamDep
+from bench_app.worker import CONCURRENCY
 
 router = APIRouter(
     prefix="/background-jobs",
@@ -168,7 +176,7 @@ async def reset(queue: QueueDep, sessions: SessionsDep) -> dict[str, int]:
     """Let the previous segment's jobs finish, then empty the table: segments start alike."""
     await drain(queue)
     async with sessions() as session, session.begin():
-        await session.execute(text(f'TRUNCATE "{RECORDED.schema}"."{RECORDED.name}"'))
+        await session.execute(text(f"TRUNCATE {quoted_name(RECORDED)}"))
     return {"reset": 1}
 
 
@@ -188,38 +196,40 @@ TECHNIQUE = Technique(
     area="background work",
     title="Slow work inline vs a job queue and a worker (202 Accepted)",
     summary=(
-        "A request that does slow work before answering (here a 100 ms upstream call and an "
-        "insert: a report, a payment, an e-mail API) keeps its caller waiting for all of it. "
-        "Enqueued instead (saq on Redis), the request answers 202 Accepted with the job's "
-        "URL as soon as the job is stored, and a worker process does the work: up to 5 "
-        "attempts with exponential backoff and jitter (1 s, 2 s, ... capped at 8 s), a "
-        "timeout per attempt, and a sweep every second that hands a dead worker's jobs to "
-        "another. The job writes its row under its own id, so a job run twice writes once. "
-        "The work does not vanish: the summary shows the request's latency beside the "
-        "job's enqueue-to-done latency and the most jobs in progress. Both variants are "
-        "offered the same paced load (each user one request every 0.25 s), a rate the "
-        "worker keeps up with: back-to-back users would measure the backlog instead."
+        f"A request that does slow work before answering (here a {SLOW_UPSTREAM_MS} ms "
+        "upstream call and an insert: a report, a payment, an e-mail API) keeps its caller "
+        "waiting for all of it. Enqueued instead (saq on Redis), the request answers 202 "
+        "Accepted with the job's URL as soon as the job is stored, and a worker process does "
+        f"the work: up to {ATTEMPTS} attempts with exponential backoff and jitter "
+        f"({RETRY_DELAY_S:g} s, {2 * RETRY_DELAY_S:g} s, ... capped at {RETRY_BACKOFF_MAX_S:g}"
+        f" s), a timeout per attempt, and a sweep every {SWEEP_INTERVAL_S:g} s that hands a "
+        "dead worker's jobs to another. The job writes its row under its own id, so a job run "
+        "twice writes once. The work does not vanish: the summary shows the request's latency "
+        "beside the job's enqueue-to-done latency and the most jobs in progress. Both "
+        "variants are offered the same paced load (each user one request at a fixed pace, "
+        "scenarios.paced), a rate the worker keeps up with: back-to-back users would measure "
+        "the backlog instead."
     ),
-    guide_section="Background Tasks / Job Queues",
+    guide_section="Background Job Optimization / Efficient Queue Processing",
     router=router,
     variants=("inline", "enqueued"),
     baseline="inline",
     scenario="scenarios.paced",
     params={"item": DEFAULT_ITEM},
     proof=(
-        "request latency: ~ the work (100 ms upstream + insert) -> ~ an enqueue; "
+        f"request latency: ~ the work ({SLOW_UPSTREAM_MS} ms upstream + insert) -> ~ an enqueue; "
         "the work itself moves to the worker (enqueue-to-done latency, per segment)"
     ),
     caveats=(
         "The caller gets an acknowledgement, not the result: it must poll the job's URL (or "
         "be told) and cope with the job failing after the 202. Throughput of the work is "
-        "the worker's (16 jobs at once here), not the app's: past it the queue grows, which "
-        "the enqueue-to-done latency shows and the request latency never will (offered "
-        "enqueues back to back, ~490 a second here, the backlog reached 1,757 jobs and "
-        "enqueue-to-done p50 13 s within one 5 s segment). If Redis is "
-        "down, the request answers 503 (the job was not accepted) rather than pretending."
+        f"the worker's ({CONCURRENCY} jobs at once), not the app's: offered more, the queue "
+        "grows, which the enqueue-to-done latency and the most jobs in progress show (in "
+        "the summary, per segment) and the request latency never will. If Redis is down, "
+        "the request answers 503 (the job was not accepted) rather than pretending."
     ),
     lifespan=lifespan,
     reset_path="/background-jobs/reset",
     deferred_work_path="/background-jobs/deferred-work",
+    effects=(JobDone(fields=("status", "item", "value")),),
 )

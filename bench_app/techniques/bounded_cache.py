@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bench_app.db import SessionDep
-from bench_app.models import Base
+from bench_app.headline import MEMORY_GROWTH, Headline
+from bench_app.models import Base, quoted_name
 from bench_app.redis_metering import count_cache_lookups
 from bench_app.settings import Settings
 from bench_app.technique import Technique
@@ -129,7 +130,7 @@ ORGANIZATIONS = ["Example Telecom", "Backbone Networks", "Metro Fiber", "Campus 
 async def load_networks(conn: AsyncConnection, settings: Settings) -> dict[str, int]:
     """One row per /16 block, drawn from a hash of the block number."""
     await conn.execute(
-        text(GENERATE_NETWORKS.format(table=f'"{NETWORKS.schema}"."{NETWORKS.name}"')),
+        text(GENERATE_NETWORKS.format(table=quoted_name(NETWORKS))),
         {
             "places": PLACES, "place_count": len(PLACES),
             "organizations": ORGANIZATIONS, "organization_count": len(ORGANIZATIONS),
@@ -154,6 +155,7 @@ TECHNIQUE = Technique(
     router=router,
     variants=("unbounded", "bounded"),
     baseline="unbounded",
+    headline=Headline(MEMORY_GROWTH),
     params={"ip": DEFAULT_IP},
     proof=(
         "app memory growth per 10k requests: every new address kept -> ~0 once full; the "
@@ -171,8 +173,8 @@ TECHNIQUE = Technique(
         "segments, or sharing a process with other techniques, would hide the leak: Python "
         "would reuse the freed memory before asking for more. The growth per 10,000 requests "
         "is the figure; the peak also counts what the process held before (start-up and the "
-        "earlier segments' memo). A leak this slow (about 1.4 KB a request) takes hours to "
-        "exhaust a server: the rate is what matters."
+        "earlier segments' memo). A leak as slow as the run's growth per request may take "
+        "hours to exhaust a server: the rate is what matters."
     ),
     scenario="scenarios.bounded_cache",
     soak_process=True,

@@ -23,12 +23,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench_app.db import SessionDep
+from bench_app.effects import ConcurrentCallers
 from bench_app.get_or_set import get_or_set, store_bytes
 from bench_app.local_ttl_cache import LocalTTLCache
 from bench_app.models import Post, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_metering import count_cache_lookups
-from bench_app.responses import REDIS_UNAVAILABLE
+from bench_app.responses import REDIS_UNAVAILABLE, json_response
 from bench_app.seed import EPOCH
 from bench_app.technique import Technique
 
@@ -78,10 +79,6 @@ async def top_authors_json(session: AsyncSession, days: int, limit: int) -> byte
 
 def top_authors_key(days: int, limit: int) -> str:
     return f"{KEY_SPACE}:top_authors:days={days}:limit={limit}"
-
-
-def json_response(body: bytes) -> Response:
-    return Response(content=body, media_type="application/json")
 
 
 def get_local_cache(request: Request) -> LocalTTLCache[bytes]:
@@ -178,12 +175,13 @@ TECHNIQUE = Technique(
         "cache_hits / (cache_hits + cache_misses) per request, to read against the seed's "
         "target of more than 80%."
     ),
-    guide_section="Caching Strategies / Cache-Aside Pattern",
+    guide_section="Caching Strategies / Multi-Level Caching Implementation",
     router=router,
     variants=("database", "redis", "two_level"),
     baseline="database",
     params={"days": DEFAULT_DAYS, "limit": DEFAULT_LIMIT},
     sweep={"days": [7, 90, 365]},
+    effects=(ConcurrentCallers(vary={"limit": [5, 10, 20, 50]}),),
     proof=(
         "per request: queries 1 -> ~0 -> ~0; Redis commands 0 -> 1 -> ~0 (one per process per "
         f"{LOCAL_TTL_S:g} s); hit rate (hits / lookups) -> ~100% for both caches"

@@ -25,6 +25,8 @@ from starlette_compress import CompressMiddleware
 
 from bench_app.content_encoding import EncodedJSONResponse
 from bench_app.db import SessionDep
+from bench_app.effects import PlainWhenNotAccepted
+from bench_app.headline import BYTES_SENT, Headline
 from bench_app.models import Post
 from bench_app.technique import Technique
 
@@ -114,12 +116,14 @@ TECHNIQUE = Technique(
         "any of it pays depends on the link: the bandwidth table gives the speed below "
         "which it wins."
     ),
-    guide_section="Response Optimization / Response Compression",
+    guide_section="Response Optimization / Response Compression and Serialization",
     router=router,
     variants=("plain", "gzip_level9", "gzip_level6", "brotli_quality4"),
     baseline="plain",
+    headline=Headline(BYTES_SENT),
     params={"posts": DEFAULT_POSTS},
     sweep={"posts": [1, 10, 100, 1000]},
+    effects=(PlainWhenNotAccepted(),),
     proof="wire bytes per request fall ~2.4x (1 post) to ~6x (1000 posts), for encoder time",
     caveats=(
         "On loopback a byte costs next to nothing, so every encoding loses latency here; read "

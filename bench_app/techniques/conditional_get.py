@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from bench_app.cache_fallback import or_fallback
 from bench_app.db import SessionDep
+from bench_app.effects import ConcurrentCallers, Revalidates
 from bench_app.models import MAX_ID, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_metering import count_cache_lookups
@@ -192,7 +193,7 @@ TECHNIQUE = Technique(
         "copy of the body lets a 304 skip the database too. The load user keeps each "
         "ETag it receives and sends it back, as a browser does."
     ),
-    guide_section="Caching Strategies / HTTP Caching",
+    guide_section=None,  # the guide has no section on it
     router=router,
     variants=("full", "etag", "etag_cached"),
     baseline="full",
@@ -203,4 +204,5 @@ TECHNIQUE = Technique(
         "queries per request: 2 -> 2 -> 0; Redis commands: 0 -> 0 -> 1"
     ),
     reset_path="/conditional-get/reset",
+    effects=(Revalidates(), ConcurrentCallers(vary={"user_id": [1, 2, 3, 4]})),
 )

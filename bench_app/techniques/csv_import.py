@@ -10,9 +10,7 @@ content type. A point's `rows` is the client's: it sizes the upload the harness 
 (every point parameter rides in the query string; the endpoints take none).
 """
 
-import csv
-import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Annotated, Any, cast
 from uuid import UUID, uuid4
@@ -27,15 +25,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bench_app.asyncpg_copy import asyncpg_connection, metered_as_one_statement
 from bench_app.csv_records import CsvLineError, decode, records, streamed_lines, text_lines
 from bench_app.db import SessionDep
-from bench_app.models import Base
-from bench_app.technique import RequestBody, Technique
+from bench_app.effects import RowsStored
+from bench_app.headline import PEAK_MEMORY, Headline
+from bench_app.models import Base, quoted_name
+from bench_app.payment_uploads import DEFAULT_ROWS, HEADER, UPLOAD, upload
+from bench_app.technique import Technique
 
 router = APIRouter(prefix="/csv-import", tags=["csv_import"])
 
-DEFAULT_ROWS = 10_000
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024
 ROWS_PER_COPY = 5_000
-HEADER = ["id", "booked_on", "payer", "amount_cents", "reference"]
 
 
 class Payment(Base):
@@ -117,7 +116,7 @@ async def stored(session: AsyncSession, import_id: UUID) -> ImportReceipt:
         text(
             "SELECT count(*), coalesce(sum(amount_cents), 0),"
             " md5(coalesce(string_agg(concat_ws('|', line, id, booked_on, payer, amount_cents,"
-            f" reference), E'\\n' ORDER BY line), '')) FROM {qualified()}"
+            f" reference), E'\\n' ORDER BY line), '')) FROM {quoted_name(PAYMENTS)}"
             " WHERE import_id = :import_id"
         ),
         {"import_id": import_id},
@@ -127,39 +126,6 @@ async def stored(session: AsyncSession, import_id: UUID) -> ImportReceipt:
     return ImportReceipt(rows=rows, amount_cents=amount_cents, checksum=checksum)
 
 
-def qualified() -> str:
-    return f'"{PAYMENTS.schema}"."{PAYMENTS.name}"'
-
-
-def _either_plain_or_quoted(plain: str, characters: str = "") -> str:
-    """A field as a regex: `plain`, or quoted (where `characters` may also hold quotes)."""
-    quoted = f'"(?:{characters})"' if characters else f'"{plain}"'
-    return f"(?:{plain}|{quoted})"
-
-
-# What an importable upload looks like, as a regex for the OpenAPI (a subset of what the
-# endpoints accept: every text it matches is stored). Any character but quotes, commas
-# and line breaks (str.splitlines' too) outside quotes; inside, also commas and "".
-_TEXT = r'[^",\x00-\x1f\x7f-\x9f\u2028\u2029]'  # line breaks and control characters out
-_QUOTED_TEXT = r'(?:[^"\x00-\x1f\x7f-\x9f\u2028\u2029]|"")'
-_DATE = r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
-_LINE = ",".join(
-    [
-        _either_plain_or_quoted("[1-9][0-9]{0,17}"),
-        _either_plain_or_quoted(_DATE),
-        _either_plain_or_quoted(f"{_TEXT}{{1,100}}", f"{_QUOTED_TEXT}{{1,100}}"),
-        _either_plain_or_quoted("-?[0-9]{1,18}"),
-        _either_plain_or_quoted(f"{_TEXT}{{0,140}}", f"{_QUOTED_TEXT}{{0,140}}"),
-    ]
-)
-UPLOAD_PATTERN = rf"^(?:{','.join(HEADER)}(?:\r?\n{_LINE})*(?:\r?\n)?)?$"
-UPLOAD: dict[str, Any] = {
-    "requestBody": {
-        "required": False,  # no body: an empty import
-        "description": "The payments CSV, header first; Content-Length required.",
-        "content": {"text/csv": {"schema": {"type": "string", "pattern": UPLOAD_PATTERN}}},
-    }
-}
 UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     411: {"description": "No Content-Length header."},
     413: {"description": f"The upload is over {MAX_UPLOAD_BYTES // 2**20} MiB."},
@@ -221,45 +187,9 @@ async def copy_batch(driver: Any, batch: list[PaymentRecord]) -> None:
 @router.post("/reset")
 async def reset(session: SessionDep) -> dict[str, str]:
     """Empty the table (it waits for imports still writing): before each segment."""
-    await session.execute(text(f"TRUNCATE {qualified()}"))
+    await session.execute(text(f"TRUNCATE {quoted_name(PAYMENTS)}"))
     await session.commit()
     return {"status": "empty"}
-
-
-PAYERS = [
-    "Acme Corporation", "Globex International", "Initech Software, Inc.",
-    "Umbrella Pharmaceuticals, Ltd.", "Hooli XYZ", "Stark Industries",
-]  # fmt: skip
-REFERENCES = [  # what payers write in the reference field, quotes and commas included
-    "INV-{n:07d} for order {n:06d}, thank you",
-    "refund of order {n:06d}, partial (damaged in transit)",
-    'standing order "{n}" monthly rent, flat 4B',
-    "",
-    "salary advance {n:07d} approved by accounting",
-]
-
-
-def payments_csv(rows: int) -> bytes:
-    """The upload: `rows` payment lines, a function of their positions only (~85 bytes each)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADER)
-    writer.writerows(
-        (
-            n,
-            date(2026, 1 + n % 12, 1 + n % 28).isoformat(),
-            PAYERS[n % len(PAYERS)],
-            (n * 7919) % 200_000 - 50_000,
-            REFERENCES[n % len(REFERENCES)].format(n=n),
-        )
-        for n in range(1, rows + 1)
-    )
-    return buffer.getvalue().encode()
-
-
-def upload(params: Mapping[str, Any]) -> RequestBody:
-    """The body every variant is POSTed at a point: a CSV of the point's `rows`."""
-    return RequestBody(payments_csv(int(params.get("rows", DEFAULT_ROWS))), "text/csv")
 
 
 TECHNIQUE = Technique(
@@ -275,10 +205,11 @@ TECHNIQUE = Technique(
         "and one batch in memory whatever the size, and COPY skips per-row statement "
         "handling. One transaction around the batches keeps the import all or nothing."
     ),
-    guide_section="Memory Management / Batch Processing of Uploads",
+    guide_section="Memory Management / Memory Leak Prevention",
     router=router,
     variants=("naive", "streaming"),
     baseline="naive",
+    headline=Headline(PEAK_MEMORY),
     params={"rows": DEFAULT_ROWS},
     # ~85 bytes a line: at scale 1 (quick) up to ~10 MB, at scale 10 (standard) ~100 MB.
     sweep={"rows": [1_000, DEFAULT_ROWS, 120_000]},
@@ -304,4 +235,6 @@ TECHNIQUE = Technique(
     request_body=upload,
     fresh_process=True,
     reset_path="/csv-import/reset",
+    # Read back by another connection than the import's: committed, whole, in line order.
+    effects=(RowsStored(table=quoted_name(PAYMENTS), columns=("line", *HEADER), order_by="line"),),
 )

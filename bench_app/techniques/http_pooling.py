@@ -53,7 +53,7 @@ TECHNIQUE = Technique(
         "connections alive and reuses them. The upstream is a stub server in its own process "
         "answering after 10 ms; it counts the connections it accepts."
     ),
-    guide_section="HTTP Client Best Practices / Connection Pooling",
+    guide_section="HTTP Request Optimization / Connection Pooling and Request Optimization",
     router=router,
     variants=("client_per_call", "shared_client"),
     baseline="client_per_call",

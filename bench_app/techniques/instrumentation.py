@@ -205,7 +205,7 @@ TECHNIQUE = Technique(
         "path) pays a task group per request and adds label sets with every distinct id; "
         "a pure ASGI middleware labelling by route template keeps both small."
     ),
-    guide_section="Monitoring / Prometheus Metrics",
+    guide_section="Performance Monitoring / Application Performance Monitoring",
     router=router,
     variants=("naive", "optimized", "uninstrumented"),
     baseline="naive",

@@ -23,7 +23,9 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from bench_app.cache_fallback import or_fallback
+from bench_app.effects import KeysGone
 from bench_app.get_or_set import cached_bytes
+from bench_app.headline import Headline
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.responses import REDIS_UNAVAILABLE
 from bench_app.technique import Technique
@@ -163,6 +165,13 @@ async def reset(redis: RedisDep) -> dict[str, int]:
     return {"keys": CACHED_USERS * KEYS_PER_USER, "tag_sets": CACHED_USERS}
 
 
+@router.post("/refill", responses=REDIS_UNAVAILABLE)
+async def refill(redis: RedisDep, user_id: UserId = DEFAULT_USER_ID) -> dict[str, int]:
+    """Cache every fragment of one user again: what the equivalence check invalidates."""
+    await cache_fragments(redis, [user_id], range(KEYS_PER_USER))
+    return {"keys": KEYS_PER_USER}
+
+
 TECHNIQUE = Technique(
     key="invalidation",
     area="caching",
@@ -180,10 +189,11 @@ TECHNIQUE = Technique(
         'kind of their own, "read": their latency is what a concurrent reader suffers, '
         "and where KEYS costs most."
     ),
-    guide_section="Caching Strategies / Cache Invalidation",
+    guide_section="Caching Strategies / Multi-Level Caching Implementation",
     router=router,
     variants=("keys_del", "scan_unlink", "tag_set"),
     baseline="keys_del",
+    headline=Headline("p99_ms", "read"),
     scenario="scenarios.invalidation",
     params={"user_id": DEFAULT_USER_ID},
     proof=(
@@ -196,4 +206,10 @@ TECHNIQUE = Technique(
         "whole KEYS walk, one SCAN step, next to nothing."
     ),
     reset_path="/invalidation/reset",
+    effects=(
+        KeysGone(
+            pattern=lambda params: user_pattern(params["user_id"]),
+            refill_path="/invalidation/refill",
+        ),
+    ),
 )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench_app.db import SessionDep
 from bench_app.event_bus import EventBus
+from bench_app.headline import MEMORY_GROWTH, Headline
 from bench_app.models import User
 from bench_app.responses import not_found
 from bench_app.technique import Technique
@@ -106,6 +107,7 @@ TECHNIQUE = Technique(
     router=router,
     variants=("never_removed", "unsubscribed", "weak"),
     baseline="never_removed",
+    headline=Headline(MEMORY_GROWTH),
     params={"user_id": DEFAULT_USER_ID},
     proof=(
         "listeners left on the bus per request: 1 -> 0 -> 0; app memory growth per 10k "

@@ -91,7 +91,7 @@ TECHNIQUE = Technique(
         "heaviest profile, and a pool smaller than that keeps closing and reopening its "
         "overflow connections."
     ),
-    guide_section="Database Performance / Connection Pooling",
+    guide_section="Database Performance / Database Connection Optimization",
     router=router,
     variants=("connect_per_request", "pooled"),
     baseline="connect_per_request",

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
+from bench_app.effects import ConcurrentCallers
 from bench_app.single_flight import SingleFlight
 from bench_app.technique import Technique
 from bench_app.upstream_client import UPSTREAM_ERRORS, UpstreamDep, UpstreamItem, fetch_item
@@ -67,12 +68,14 @@ TECHNIQUE = Technique(
         "workload fires bursts: all load users wait for each other and then request the "
         "same item at once, so a burst is K = the number of users."
     ),
-    guide_section="HTTP Client Best Practices / Request Deduplication",
+    guide_section="HTTP Request Optimization / Connection Pooling and Request Optimization",
     router=router,
     variants=("every_caller_calls", "coalesced"),
     baseline="every_caller_calls",
     scenario="scenarios.bursts",
     params={"item": DEFAULT_ITEM},
+    # A flight is shared by callers asking the same; never by callers asking different items.
+    effects=(ConcurrentCallers(vary={"item": [1, 2, 3, 4, 5, 6]}),),
     proof="upstream calls per request, in bursts of K identical requests: 1 -> 1/K",
     caveats=(
         "What it saves is the upstream's work (and its rate limits and bill): the caller's "

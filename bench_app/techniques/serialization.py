@@ -97,7 +97,7 @@ TECHNIQUE = Technique(
         "fields leave the server. Hand-rolled orjson is faster still, by skipping the "
         "validation and the model's guarantee."
     ),
-    guide_section="Response Optimization / DTOs and Serialization",
+    guide_section="Response Optimization / Efficient Data Serialization",
     router=router,
     variants=("naive", "response_model", "orjson_unvalidated"),
     baseline="naive",

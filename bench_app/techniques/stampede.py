@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench_app.db import SessionsDep
+from bench_app.effects import ConcurrentCallers
 from bench_app.get_or_set import cached_bytes, get_or_set
 from bench_app.models import Comment, Post, User
 from bench_app.redis_client import RedisDep, cache_key
 from bench_app.redis_lock_flight import compute_in_one_process, recheck_then_compute
-from bench_app.responses import REDIS_UNAVAILABLE
+from bench_app.responses import REDIS_UNAVAILABLE, json_response
 from bench_app.stampede_flights import FlightsDep, flights_lifespan
 from bench_app.technique import Technique
 
@@ -69,10 +70,6 @@ async def most_discussed_json(sessions: async_sessionmaker[AsyncSession], top: i
 
 def report_key(top: int) -> str:
     return f"{KEY_SPACE}:most_discussed:top={top}"
-
-
-def json_response(body: bytes) -> Response:
-    return Response(content=body, media_type="application/json")
 
 
 @router.get("/every-miss-recomputes", response_model=list[DiscussedPost])
@@ -142,12 +139,13 @@ TECHNIQUE = Technique(
         "it at once, so every request misses (a hit rate of 0% by design). Recomputations "
         "per burst = queries per request x K, the number of load users."
     ),
-    guide_section="Caching Strategies / Cache Stampede Prevention",
+    guide_section=None,  # the guide has no section on it
     router=router,
     variants=("every_miss_recomputes", "single_flight", "single_flight_redis_lock"),
     baseline="every_miss_recomputes",
     scenario="scenarios.stampede",
     params={"top": DEFAULT_TOP},
+    effects=(ConcurrentCallers(vary={"top": [5, 10, 15, 20, 25, 30]}),),
     proof="recomputations per burst of K requests: K -> 1 -> 1 (queries per request: 1 -> 1/K)",
     lifespan=flights_lifespan,
     reset_path="/stampede/reset",

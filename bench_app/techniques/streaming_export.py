@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncResult, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bench_app.db import SessionDep, get_session
-from bench_app.models import Base
+from bench_app.headline import PEAK_MEMORY, Headline
+from bench_app.models import Base, quoted_name
 from bench_app.seed import EPOCH
 from bench_app.settings import Settings, get_settings
 from bench_app.technique import Technique
@@ -141,7 +142,7 @@ async def load_ledger(conn: AsyncConnection, settings: Settings) -> dict[str, in
     """Fill the ledger: entries evenly spaced over DAYS_HELD days, each drawn from its id's hash."""
     rows = ledger_size(settings)
     await conn.execute(
-        text(GENERATE_LEDGER.format(table=f'"{LEDGER.schema}"."{LEDGER.name}"')),
+        text(GENERATE_LEDGER.format(table=quoted_name(LEDGER))),
         {
             "first_day": EPOCH - timedelta(days=DAYS_HELD),
             "spacing_us": DAYS_HELD * 86_400_000_000 // rows,
@@ -167,10 +168,11 @@ TECHNIQUE = Technique(
         "StreamingResponse: memory stays flat whatever the size, and the first bytes leave "
         "at once."
     ),
-    guide_section="Memory Management / Streams for Large Data",
+    guide_section="Performance Optimization Checklist / Memory Management",
     router=router,
     variants=("naive", "streaming"),
     baseline="naive",
+    headline=Headline(PEAK_MEMORY),
     params={"days": DEFAULT_DAYS},
     sweep={"days": [1, DAYS_HELD]},
     proof=(
@@ -183,14 +185,16 @@ TECHNIQUE = Technique(
         "transaction) until its last byte is sent, so a slow client holds it longer: the "
         f"streaming variant lets at most {MAX_DOWNLOADS} downloads (half the pool) run at once"
         " and queues the rest, so other endpoints keep their connections. Its cost header "
-        "leaves with the first byte, before the rows are read: they show the query but 0 rows "
-        "(the naive variant's show every row), and its app time is the time to the first "
-        "byte. Once the headers are out, a failure mid-download can only cut the body short "
-        "(the client sees a truncated file, not a 500). Days scale with the data: 1, 30 (the "
-        "default) and 100 days are 1k, 30k and 100k rows at scale 1, ten times that at the "
-        "standard profile's scale 10, where the naive variant needs most of a segment for one"
-        " million-row export. The workload runs two downloads at a time (exports are heavy "
-        "and occasional), so the peak memory is what two concurrent exports cost."
+        "leaves with the first byte, before most rows are read: its costs (rows, DB time, "
+        "app time to the last byte) are recorded as the body ends and read after it "
+        "(bench_app.streamed_costs). Once the headers are out, a failure mid-download can only"
+        " cut the body short (the client sees a truncated file, not a 500). The rows grow "
+        f"with the days and the data's scale: {ENTRIES_PER_DAY_PER_SCALE:,} a day at scale 1 "
+        f"({DEFAULT_DAYS * ENTRIES_PER_DAY_PER_SCALE:,} at the default {DEFAULT_DAYS} days), "
+        f"ten times that at scale 10, where a {DAYS_HELD}-day naive export holds "
+        f"{DAYS_HELD * ENTRIES_PER_DAY_PER_SCALE * 10:,} rows at once. "
+        "The workload runs two downloads at a time (exports are heavy and occasional), so "
+        "the peak memory is what two concurrent exports cost."
     ),
     scenario="scenarios.streaming_export",
     fresh_process=True,

@@ -25,6 +25,8 @@ import aiohttp
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from bench_app.effects import DegradesTo
+from bench_app.headline import Headline
 from bench_app.technique import Technique
 from bench_app.upstream_client import (
     UPSTREAM_ERRORS,
@@ -38,6 +40,7 @@ router = APIRouter(
 )
 
 DEFAULT_ITEM = 1  # an item the stub answers at once: the equivalence check compares real answers
+STALLED_ITEM = 12  # an item the stub's /flaky stalls: where the fallback is the answer due
 ROUTE = "/flaky"  # the stub route that stalls a share of items
 # Ten times the upstream's usual answer time: a slow answer still arrives, a stall does not.
 DEADLINE_S = 0.1
@@ -115,12 +118,19 @@ TECHNIQUE = Technique(
         "are bystanders calling another endpoint that asks the same upstream, through the "
         "same pool of 2 connections, for a record that never stalls."
     ),
-    guide_section="HTTP Client Best Practices / Timeouts",
+    guide_section="HTTP Request Optimization / Connection Pooling and Request Optimization",
     router=router,
     variants=("no_timeout", "deadline_fallback"),
     baseline="no_timeout",
+    headline=Headline("p50_ms", "bystander"),
     scenario="scenarios.stalling_upstream",
     params={"item": DEFAULT_ITEM},
+    effects=(
+        DegradesTo(
+            params={"item": STALLED_ITEM},
+            fallback=lambda params: {"key": str(params["item"]), "value": None, "degraded": True},
+        ),
+    ),
     proof=(
         "p99 ~ the upstream's stall (1 s) or more -> ~ the deadline (100 ms); 5% answers "
         "degraded; bystanders' p99: waiting for a connection stalled calls hold -> ~ 10 ms"

@@ -81,6 +81,7 @@ def running_upstream(
         "--port", str(port), "--control-port", str(control_port),
         "--latency-ms", f"{config.latency_ms:g}", "--payload-bytes", str(config.payload_bytes),
         "--stall-share", f"{config.stall_share:g}", "--stall-ms", f"{config.stall_ms:g}",
+        "--capacity", str(config.capacity),
     ]  # fmt: skip
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log_file:

@@ -10,7 +10,12 @@ Routes on the service port (all GET, all JSON):
   /items/{key}            the item, after the latency (`latency_ms`, `bytes` override per call)
   /flaky/items/{key}      the same, but a set share of keys stall for `stall_ms` first
   /fail-once/items/{key}  503 the first time a key is asked for, then the item
-Control port: GET /stats -> {"connections": n, "requests": n}.
+  /overloaded/items/{key} the item, unless `capacity` calls to this route are already in
+                          flight: then an immediate 503, as a saturated server sheds load
+                          (so the more it is asked at once, the more it refuses)
+  /batch/items?keys=1,2   the records of up to MAX_BATCH_KEYS keys, in order, after one
+                          latency: one call for many items
+Control port: GET /stats -> {"connections": n, "requests": n, "refused": n}.
 """
 
 import argparse
@@ -37,6 +42,8 @@ DEFAULT_LATENCY_MS = 10.0
 DEFAULT_PAYLOAD_BYTES = 256
 DEFAULT_STALL_SHARE = 0.05
 DEFAULT_STALL_MS = 1000.0
+DEFAULT_CAPACITY = 4  # calls in flight on /overloaded before it refuses
+MAX_BATCH_KEYS = 1000
 MAX_LATENCY_MS = 60_000.0
 MAX_PAYLOAD_BYTES = 10_000_000
 # Longer than any client's idle expiry, as real upstreams keep connections (nginx: 75 s):
@@ -52,6 +59,7 @@ class StubConfig:
     payload_bytes: int = DEFAULT_PAYLOAD_BYTES
     stall_share: float = DEFAULT_STALL_SHARE  # of keys, on /flaky
     stall_ms: float = DEFAULT_STALL_MS
+    capacity: int = DEFAULT_CAPACITY  # of /overloaded
 
 
 @dataclass
@@ -61,6 +69,8 @@ class Counters:
     connections: int = 0
     requests: int = 0
     failed_once: set[str] = field(default_factory=set)  # /fail-once keys already failed
+    refused: int = 0  # /overloaded calls refused for want of capacity
+    overloaded_in_flight: int = 0
 
 
 COUNTERS = Counters()
@@ -87,11 +97,19 @@ def stalls(key: str, share: float) -> bool:
     return digest / 0x1_0000_0000 < share
 
 
-def item_body(key: str, payload_bytes: int) -> bytes:
+def item_record(key: str, payload_bytes: int) -> dict[str, Any]:
     payload = (key + ".") * (payload_bytes // (len(key) + 1) + 1)
-    return json.dumps(
-        {"key": key, "value": item_value(key), "payload": payload[:payload_bytes]}
-    ).encode()
+    return {"key": key, "value": item_value(key), "payload": payload[:payload_bytes]}
+
+
+def item_body(key: str, payload_bytes: int) -> bytes:
+    return json.dumps(item_record(key, payload_bytes)).encode()
+
+
+def batch_keys(query: dict[str, list[str]]) -> list[str] | None:
+    """The keys a /batch/items call asks for, or None when there are none or too many."""
+    keys = [key for key in ",".join(query.get("keys", [])).split(",") if key]
+    return keys if 0 < len(keys) <= MAX_BATCH_KEYS else None
 
 
 def _number(query: dict[str, list[str]], name: str, default: float, top: float) -> float:
@@ -108,6 +126,22 @@ async def _answer(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _answer_within_capacity(
+    send: Send, capacity: int, latency_ms: float, body: bytes
+) -> None:
+    """Serve the call if fewer than `capacity` are in flight, else refuse it at once (503)."""
+    if COUNTERS.overloaded_in_flight >= capacity:
+        COUNTERS.refused += 1
+        await _answer(send, 503, b'{"detail": "overloaded"}')
+        return
+    COUNTERS.overloaded_in_flight += 1
+    try:
+        await asyncio.sleep(latency_ms / 1000.0)
+    finally:
+        COUNTERS.overloaded_in_flight -= 1
+    await _answer(send, 200, body)
+
+
 def make_app(config: StubConfig) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """The stub as a bare ASGI app (no framework: the less it does, the less CPU it takes)."""
 
@@ -117,7 +151,11 @@ def make_app(config: StubConfig) -> Callable[[Scope, Receive, Send], Awaitable[N
         path: str = scope["path"]
         if scope["server"][1] not in SERVICE_PORT:
             if path == "/stats":
-                counts = {"connections": COUNTERS.connections, "requests": COUNTERS.requests}
+                counts = {
+                    "connections": COUNTERS.connections,
+                    "requests": COUNTERS.requests,
+                    "refused": COUNTERS.refused,
+                }
                 await _answer(send, 200, json.dumps(counts).encode())
             else:
                 await _answer(send, 404, b'{"detail": "not found"}')
@@ -126,9 +164,20 @@ def make_app(config: StubConfig) -> Callable[[Scope, Receive, Send], Awaitable[N
         query = parse_qs(scope["query_string"].decode())
         latency_ms = _number(query, "latency_ms", config.latency_ms, MAX_LATENCY_MS)
         size = int(_number(query, "bytes", config.payload_bytes, MAX_PAYLOAD_BYTES))
+        if path == "/batch/items":
+            keys = batch_keys(query)
+            if keys is None:
+                await _answer(send, 400, b'{"detail": "keys: 1 to 1000 comma-separated keys"}')
+                return
+            await asyncio.sleep(latency_ms / 1000.0)
+            await _answer(send, 200, json.dumps([item_record(k, size) for k in keys]).encode())
+            return
         route, found, key = path.rpartition("/items/")
-        if not (found and key) or route not in ("", "/flaky", "/fail-once"):
+        if not (found and key) or route not in ("", "/flaky", "/fail-once", "/overloaded"):
             await _answer(send, 404, b'{"detail": "not found"}')
+            return
+        if route == "/overloaded":
+            await _answer_within_capacity(send, config.capacity, latency_ms, item_body(key, size))
             return
         if route == "/flaky" and stalls(key, config.stall_share):
             latency_ms += config.stall_ms
@@ -174,8 +223,11 @@ def main() -> None:
     parser.add_argument("--payload-bytes", type=int, default=DEFAULT_PAYLOAD_BYTES)
     parser.add_argument("--stall-share", type=float, default=DEFAULT_STALL_SHARE)
     parser.add_argument("--stall-ms", type=float, default=DEFAULT_STALL_MS)
+    parser.add_argument("--capacity", type=int, default=DEFAULT_CAPACITY)
     args = parser.parse_args()
-    config = StubConfig(args.latency_ms, args.payload_bytes, args.stall_share, args.stall_ms)
+    config = StubConfig(
+        args.latency_ms, args.payload_bytes, args.stall_share, args.stall_ms, args.capacity
+    )
     exit_with_parent()
     serve(args.port, args.control_port, config)
 

@@ -4,8 +4,10 @@ Absolute times mean little on shared CI runners, so the gate compares what holds
 across machines: deterministic costs per request (queries, round trips, bytes) and
 speedup ratios measured within one run. It fails (exit 1) when:
   (a) a deterministic cost rose beyond the metric's tolerance;
-  (b) a speedup fell significantly: the current CI's upper bound is below the
-      baseline's CI lower bound times (1 - tolerance);
+  (b) a technique's headline speedup (its own figure, of the requests it names: p50 of
+      its own requests, readers' p99, bystanders' p50, memory growth, peak memory,
+      bytes) fell significantly: the current CI's upper bound is below the baseline's
+      CI lower bound times (1 - tolerance);
   (c) an optimized variant that beat its baseline variant no longer does.
 A variant the baseline does not cover (a new technique, variant or point) is not
 gated; the gate names each one, so nothing new passes unchecked in silence, and
@@ -21,9 +23,13 @@ from typing import Any
 import pandas as pd
 
 from pairbench import results
-from pairbench.stats.stage import read_summary as read_stats_summary
+from pairbench.results import as_float
+from pairbench.stats.tolerance import noise_tolerances
 
-BASELINE_VERSION = 1
+# 2: entries carry their headline (figure, speedup, CI); version 1 files, gated on p50,
+# are still read.
+BASELINE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 DEFAULT_SPEEDUP_TOLERANCE = 0.25
 # (relative, absolute) slack per deterministic cost. Counts that depend on timing (an
 # in-process cache refilling from Redis, a pool opening a spare connection) get more room.
@@ -41,6 +47,11 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
 }
 DEFAULT_COST_TOLERANCE = (0.02, 0.05)  # a cost not listed above
 KEY_COLUMNS = ["technique", "variant", "point"]
+# The summary columns the gate cannot do without (a summary lacking one is a ResultsError).
+GATED_COLUMNS = [
+    *KEY_COLUMNS, "baseline", "equivalent", "verdict", "speedup_p50", "speedup_ci_low",
+    "speedup_ci_high",
+]  # fmt: skip
 # A summary row is one variant at one point in one load mode: closed and open loop give
 # different figures, so a baseline's entry is matched in its own mode (closed when a
 # baseline or summary predates modes).
@@ -105,25 +116,29 @@ class Finding:
         )
 
 
-def as_float(value: Any) -> float:
-    """A table or baseline value as a float; NaN where it is missing or not a number."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def read_summary(run_dir: Path) -> pd.DataFrame:
-    """The run's summary.csv (the stats stage's, computed first if the run has none)."""
-    needed = [*KEY_COLUMNS, "baseline", "equivalent", "verdict"]
-    return read_stats_summary(
-        run_dir, [*needed, "speedup_p50", "speedup_ci_low", "speedup_ci_high"]
-    )
+def headline_entry(row: Mapping[Any, Any]) -> dict[str, Any] | None:
+    """A summary row's headline as a baseline records it (None where the row has none)."""
+    speedup = as_float(row.get("headline_speedup"))
+    if math.isnan(speedup):
+        return None
+    return {
+        "figure": str(row.get("headline_figure")),
+        "kind": str(row.get("headline_kind")),
+        "label": str(row.get("headline")),
+        "value": as_float(row.get("headline_value")),
+        "speedup": speedup,
+        "ci_low": as_float(row.get("headline_ci_low")),
+        "ci_high": as_float(row.get("headline_ci_high")),
+        "verdict": str(row.get("headline_verdict")),
+    }
 
 
 def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
-    """The baseline document of a run: speedups with CIs and deterministic costs per variant."""
+    """The baseline document of a run: speedups with CIs and deterministic costs per variant,
+    and each technique's speedup tolerance from the noise the run measured (its A/A floor
+    and the technique's own spread: pairbench.stats.tolerance)."""
     manifest = results.read_manifest(run_dir)
+    noise = noise_tolerances(summary)
     entries = []
     for row in summary.to_dict("records"):
         costs = {name: as_float(row.get(name)) for name in COST_TOLERANCES}
@@ -137,16 +152,18 @@ def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
                 "speedup_ci_low": as_float(row["speedup_ci_low"]),
                 "speedup_ci_high": as_float(row["speedup_ci_high"]),
                 "verdict": str(row["verdict"]),
+                "headline": headline_entry(row),
                 "costs": {name: value for name, value in costs.items() if not math.isnan(value)},
             }
         )
     return {
         "version": BASELINE_VERSION,
-        "run_id": manifest.get("run_id"),
-        "profile": manifest.get("profile"),
-        "git_commit": manifest.get("git_commit"),
-        "environment": manifest.get("environment", {}),
-        "speedup_tolerances": {},
+        "run_id": manifest.run_id,
+        "profile": manifest.profile,
+        "git_commit": manifest.git_commit,
+        "environment": manifest.environment,
+        "speedup_tolerances": noise.tolerances,
+        "noise": noise.manifest_entry(),
         "cost_tolerances": {},
         "entries": entries,
     }
@@ -161,7 +178,7 @@ def read_baseline(path: Path) -> dict[str, Any]:
     except results.ResultsError as error:
         raise BaselineError(f"{error}; make a new one with `pairbench baseline RUN_DIR`") from None
     entries = document.get("entries") if isinstance(document, dict) else None
-    if not isinstance(entries, list) or document.get("version") != BASELINE_VERSION:
+    if not isinstance(entries, list) or document.get("version") not in READABLE_VERSIONS:
         raise BaselineError(
             f"{path} is not a pairbench baseline (version {BASELINE_VERSION} with entries); "
             "make a new one with `pairbench baseline RUN_DIR`."
@@ -209,31 +226,64 @@ def saves_a_cost(entry: Mapping[str, Any], baseline_entry: Mapping[str, Any] | N
     return False
 
 
+@dataclass(frozen=True)
+class Judged:
+    """The speedup a baseline entry is gated on and the run's same figure: its headline
+    where both have one, else (a version 1 baseline) p50."""
+
+    name: str  # "speedup_p50", or "headline speedup (read p99)"
+    was: float
+    was_low: float
+    verdict: str  # the baseline's verdict on it
+    now: float
+    now_high: float
+
+
+def judged(entry: Mapping[str, Any], row: Mapping[str, Any]) -> Judged:
+    headline = entry.get("headline")
+    if isinstance(headline, Mapping) and not math.isnan(as_float(row.get("headline_speedup"))):
+        plain_p50 = headline.get("figure") == "p50_ms" and headline.get("kind") == "target"
+        return Judged(
+            "speedup_p50"
+            if plain_p50  # the summary's own column: the name the gate always gave it
+            else f"headline speedup ({headline.get('label', headline.get('figure'))})",
+            as_float(headline.get("speedup")), as_float(headline.get("ci_low")),
+            str(headline.get("verdict")),
+            as_float(row.get("headline_speedup")), as_float(row.get("headline_ci_high")),
+        )  # fmt: skip
+    was = as_float(entry["speedup_p50"])
+    return Judged(
+        "speedup_p50", was, as_float(entry.get("speedup_ci_low", was)), str(entry["verdict"]),
+        as_float(row.get("speedup_p50")), as_float(row.get("speedup_ci_high")),
+    )  # fmt: skip
+
+
 def _speedup_findings(
     entry: Mapping[str, Any], row: Mapping[str, Any], tolerance: float, saves_cost: bool
 ) -> list[Finding]:
-    """A significant fall of the speedup; and, for a variant whose win shows in time alone
-    (`saves_cost` False), its point estimate no longer above 1. A small win (1.1x) lands at
-    or below 1 in some runs by chance: only where no cost guards it is that risk worth it."""
-    if entry["is_baseline"] or entry["verdict"] != "faster":
+    """A significant fall of the headline speedup; and, for a variant whose win shows in
+    time alone (`saves_cost` False), its point estimate no longer above 1. A small win
+    (1.1x) lands at or below 1 in some runs by chance: only where no cost guards it is
+    that risk worth it."""
+    figure = judged(entry, row)
+    if entry["is_baseline"] or figure.verdict != "faster":
         return []  # only what was a significant win can regress
-    was = as_float(entry["speedup_p50"])
-    now, now_high = as_float(row.get("speedup_p50")), as_float(row.get("speedup_ci_high"))
+    was, now, now_high = figure.was, figure.now, figure.now_high
     where = (entry["technique"], entry["variant"], entry["point"])
     # Both runs are samples: a fall counts only when the current CI's upper bound is below
     # the baseline CI's lower bound, less the tolerance. Against the baseline's point
     # estimate alone, one noisy baseline run would make every later run look slower.
-    was_low = as_float(entry.get("speedup_ci_low", was))
+    was_low = figure.was_low
     limit = (was if math.isnan(was_low) else min(was, was_low)) * (1 - tolerance)
     fall = Finding(
-        *where, "speedup_p50 (CI upper bound)", was, now_high, limit,
+        *where, f"{figure.name} (CI upper bound)", was, now_high, limit,
         regressed=math.isnan(now_high) or now_high < limit,
         rule=f"CI upper bound may not fall below the baseline CI's low - {tolerance:.0%}",
     )  # fmt: skip
     if saves_cost:
         return [fall]
     beats = Finding(
-        *where, "speedup_p50 (beats its baseline variant)", was, now, 1.0,
+        *where, f"{figure.name} (beats its baseline variant)", was, now, 1.0,
         regressed=math.isnan(now) or now <= 1.0,
         rule="an optimized variant that won on time alone must still be faster than its baseline",
     )  # fmt: skip
@@ -273,6 +323,11 @@ def compare(
     }
     findings = []
     for entry in baseline["entries"]:
+        if entry["technique"] == results.CONTROL_KEY:
+            # The A/A control is the run's noise floor: a "win" there is chance alone, and
+            # its costs are its variant's, gated with its technique; measured first in a
+            # run, it also meets the app's pool as it fills (connections per request).
+            continue
         row = rows[row_key(entry)]
         saves_cost = saves_a_cost(entry, baseline_variants.get(_where(entry)))
         tolerance = tolerances.get(entry["technique"], default_tolerance)
@@ -291,4 +346,9 @@ def not_gated(baseline: Mapping[str, Any], summary: pd.DataFrame) -> list[NotGat
     an open-loop row is not gated by a baseline of closed-loop ones."""
     covered = {row_key(entry) for entry in baseline["entries"]}
     found = (row_key(row) for row in summary.to_dict("records"))
-    return [NotGated(*key) for key in dict.fromkeys(found) if key not in covered]
+    # The A/A control is the run's noise floor, not a technique: nothing to gate there.
+    return [
+        NotGated(*key)
+        for key in dict.fromkeys(found)
+        if key not in covered and key[0] != results.CONTROL_KEY
+    ]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from xml.etree import ElementTree
 
 from pairbench.gate.check import Finding, NotGated
-from pairbench.gate.slo_check import SloCheck
+from pairbench.gate.slo_check import SloFinding
 
 HEADER = ("status", "technique", "variant", "point", "metric", "baseline", "current", "limit")
 
@@ -89,7 +89,7 @@ def _case(
 def render_junit(
     findings: Sequence[Finding],
     unchecked: Sequence[NotGated] = (),
-    slo_checks: Sequence[SloCheck] = (),
+    slo_checks: Sequence[SloFinding] = (),
 ) -> str:
     """JUnit XML: one test case per check, a failure per regression or broken SLO, a
     skipped case per variant not gated."""

@@ -8,19 +8,18 @@ slow) at its technique's default parameters, in every load mode the run measured
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pairbench import results
 from pairbench.slo import Objective, Slos
 from pairbench.stats.slo import objective_value
 
 
 @dataclass(frozen=True)
-class SloCheck:
-    """One objective of one optimized variant: its measured value against the limit."""
+class SloFinding:
+    """The SLO gate's finding on one objective of one optimized variant: its measured value
+    against the limit (the report's per-row verdict is pairbench.stats.slo.SloCheck)."""
 
     technique: str
     variant: str
@@ -44,24 +43,13 @@ class SloCheck:
         )
 
 
-def default_points(run_dir: Path) -> dict[str, str]:
-    """Each technique's point at its default parameters, as the run's plan recorded it."""
-    points = results.read_manifest(run_dir).get("points", {})
-    return {
-        str(key): str(point["label"])
-        for key, planned in points.items()
-        for point in planned
-        if not point.get("swept")
-    }
-
-
 def _is_true(value: Any) -> bool:
     return value is True or str(value).strip().lower() == "true"
 
 
 def check_slos(
     summary: pd.DataFrame, slos: Slos, defaults: Mapping[str, str] | None = None
-) -> list[SloCheck]:
+) -> list[SloFinding]:
     """Every set objective of every optimized variant at its default point (all points of a
     technique with no recorded default), in every load mode."""
     checks = []
@@ -78,7 +66,7 @@ def check_slos(
             value = objective_value(row, objective)
             if value is not None:
                 checks.append(
-                    SloCheck(
+                    SloFinding(
                         technique, str(row["variant"]), point, str(row.get("mode") or "closed"),
                         objective, limit, value,
                     )
@@ -86,7 +74,7 @@ def check_slos(
     return checks
 
 
-def render_slo_text(checks: Sequence[SloCheck], slos: Slos, verbose: bool = False) -> str:
+def render_slo_text(checks: Sequence[SloFinding], slos: Slos, verbose: bool = False) -> str:
     broken = [check for check in checks if not check.met]
     lines = [check.describe() for check in checks if verbose or not check.met]
     variants = len({(check.technique, check.variant, check.mode) for check in checks})
@@ -97,7 +85,7 @@ def render_slo_text(checks: Sequence[SloCheck], slos: Slos, verbose: bool = Fals
     return "\n".join(lines)
 
 
-def render_slo_markdown(checks: Sequence[SloCheck], slos: Slos) -> str:
+def render_slo_markdown(checks: Sequence[SloFinding], slos: Slos) -> str:
     """The SLO table for check.md: every optimized variant against every objective."""
     broken = sum(not check.met for check in checks)
     icon = ":x:" if broken else ":white_check_mark:"

@@ -10,20 +10,19 @@ the generator and app together at their lightest: a lower bound of the generator
 """
 
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pairbench import results
+from pairbench.console import Log
 from pairbench.load.overhead import TARGETS
 from pairbench.load.segment import LoadError, LoadGenerator
 from pairbench.profiles import Profile
 from pairbench.stats.requests import failed
 from pairbench.stats.summary import measured_seconds
 
-Log = Callable[[str], None]
 CEILING_ROUTE = TARGETS["trivial"]  # /health/live: no I/O, the meter's own cost alone
 RAW_FILE = "ceiling.csv"  # its raw samples, removed once counted
 

@@ -33,6 +33,7 @@ from locust.event import Events
 from locust.runners import LocalRunner
 
 from pairbench.env.server import LOOPBACK
+from pairbench.load.answer_sample import AnswerSampler
 from pairbench.load.distributed import Master, quit_now
 from pairbench.load.open_loop import Schedule, run_schedule
 from pairbench.load.settle import SettleWatch
@@ -54,14 +55,18 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
     users, base_url = int(command["users"]), command["base_url"]
     # The variant's own requests are named TARGET_NAME; a mixed workload names its others.
     users_classes: list[type[User]] = [
-        *users_for(command["technique"], TARGET_NAME, command["target"])
+        *users_for(command["technique"], TARGET_NAME, command["target"], command.get("request"))
     ]
     recorder = SampleRecorder(command["samples"])
     watch = SettleWatch(float(command["warmup_max"]))
+    listeners: list[Callable[..., None]] = [recorder.on_request, watch.on_request]
+    answers = AnswerSampler(command["answers"], TARGET_NAME) if command.get("answers") else None
+    if answers is not None:  # a few answers for the equivalence check (not on Locust workers)
+        listeners.append(answers.on_request)
     runner, workers, tally = None, 0, {}
     try:
         if master is None:
-            runner = local_runner(base_url, users_classes, (recorder.on_request, watch.on_request))
+            runner = local_runner(base_url, users_classes, listeners)
             runner.start(users, spawn_rate=users * 100)  # all at once: no ramp to wait for
         else:
             master.environment.host = base_url
@@ -80,6 +85,8 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
         if runner is not None:
             runner.quit()
         recorder.close()
+        if answers is not None:
+            answers.close()
     return {
         "started": watch.started,
         "measure_start": measure_start,

@@ -12,7 +12,9 @@ just before (or, without that, from the uncontended probe), so every variant is 
 the same load, below capacity.
 """
 
+import json
 import math
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,8 +25,10 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from bench_app.headline import Headline
 from bench_app.technique import Technique
 from pairbench import results
+from pairbench.console import Log
 from pairbench.env.server import AppServer
 from pairbench.env.upstream import Upstream
 from pairbench.load.app_memory import segment_memory, watch_app
@@ -34,11 +38,11 @@ from pairbench.load.segment_figures import SegmentWatch
 from pairbench.plan import Point
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
 from pairbench.stats import requests
+from pairbench.stats.headline import round_figure
 from pairbench.stats.rounds import round_ratio_ci, rounds_needed
 from pairbench.stats.stability import BUDGET_REACHED
 from pairbench.stats.summary import requests_per_second
 
-Log = Callable[[str], None]
 MIN_OPEN_LOOP_RATE = 1.0  # requests per second, when no capacity could be measured
 RESET_TIMEOUT_S = 600.0  # a reset may first wait for a previous segment's stragglers
 # Why a point stopped where it did (the manifest keeps it per point and mode):
@@ -55,6 +59,33 @@ class LoadPlan:
     profile: Profile
     modes: tuple[str, ...]
     rate: float | None = None  # requests per second for every open-loop segment
+    # Seeds the order of the variants in each round (shuffled per round, so no variant
+    # always follows the same one: what a segment leaves behind falls on all alike).
+    order_seed: int = 0
+
+
+@dataclass(frozen=True)
+class Arms:
+    """What a point's rounds load: each arm's variant, the baseline arm, the technique key
+    its samples are filed under, and the figure its stopping rule judges."""
+
+    key: str
+    variants: Mapping[str, str]  # arm -> the variant it requests
+    baseline: str
+    headline: Headline
+
+    @classmethod
+    def of(cls, technique: Technique) -> "Arms":
+        """A technique's own arms: each variant once, named as itself."""
+        variants = {variant: variant for variant in technique.variants}
+        return cls(technique.key, variants, technique.baseline, technique.headline)
+
+
+def round_order(arms: list[str], rng: random.Random) -> list[str]:
+    """The arms in one round's order: every arm once, shuffled."""
+    order = list(arms)
+    rng.shuffle(order)
+    return order
 
 
 @dataclass
@@ -116,15 +147,17 @@ def tidy_samples(
     repetition: int,
     window: tuple[float, float],
     mode: str,
+    key: str | None = None,
 ) -> pd.DataFrame:
     """A generator's raw rows labelled with what they measured: sent in the measuring
     `window` (epoch seconds), before it (warm-up) or after it (cool-down, e.g. a burst
-    released as the segment ended); columns exactly SAMPLE_COLUMNS."""
+    released as the segment ended); columns exactly SAMPLE_COLUMNS. `key` files them under
+    another technique key than the point's (the A/A control's)."""
     frame = results.read_table(raw_path, ["t_start", "latency_ms", "status"])
     measure_start, measure_end = window
     starts = frame["t_start"].astype(float)
     frame = frame.assign(
-        technique=point.technique.key, variant=variant, point=point.label, mode=mode,
+        technique=key or point.technique.key, variant=variant, point=point.label, mode=mode,
         repetition=repetition,
         phase=np.select(
             [starts < measure_start, starts <= measure_end],
@@ -153,7 +186,7 @@ def reset(
 def progress_line(frame: pd.DataFrame, seconds: float) -> str:
     """A segment's console line: the variant's own requests (a mixed workload's other
     kinds only counted), as the summary will show them."""
-    own = results.target_requests(frame)
+    own = requests.own(frame)
     measured = requests.measured(own)
     ok = requests.measured_successful(own)
     failures, dropped = len(measured) - len(ok), int((own["dropped"] == 1).sum())
@@ -187,44 +220,43 @@ def open_loop_rate(
 
 
 def round_medians(frames: list[pd.DataFrame]) -> list[float]:
-    """A variant's p50 of successful measured requests in each round (NaN if none)."""
+    """A variant's p50 of its measured, successful, own requests in each round (NaN if
+    none): the figure the summary reports, so the stopping rule judges what is shown."""
     found = []
     for frame in frames:
-        latencies = requests.measured_successful(frame)["latency_ms"]
+        latencies = requests.own_measured_successful(frame)["latency_ms"]
         found.append(float(latencies.median()) if len(latencies) else math.nan)
     return found
 
 
-def _variant_round_medians(
-    frames: dict[str, list[pd.DataFrame]], technique: Technique
-) -> tuple[list[float], dict[str, list[float]]]:
-    """The baseline's round medians, and each other variant's."""
-    others = {
-        variant: round_medians(frames.get(variant, []))
-        for variant in technique.variants
-        if variant != technique.baseline
-    }
-    return round_medians(frames.get(technique.baseline, [])), others
+Rounds = dict[str, list[tuple[pd.DataFrame, Mapping[str, Any]]]]  # arm -> (samples, segment)
 
 
-def half_widths(
-    frames: dict[str, list[pd.DataFrame]], technique: Technique, planning_rounds: int
-) -> dict[str, float]:
-    """Each variant's p50 speedup CI half-width (a share of the estimate) so far."""
-    base, others = _variant_round_medians(frames, technique)
+def _arm_round_figures(rounds: Rounds, arms: Arms) -> tuple[list[float], dict[str, list[float]]]:
+    """The baseline arm's headline figure in each round so far, and each other arm's: the
+    figure its technique is judged on, of the requests it names (pairbench.stats.headline)."""
+
+    def figures(arm: str) -> list[float]:
+        return [round_figure(frame, row, arms.headline) for frame, row in rounds.get(arm, [])]
+
+    others = {arm: figures(arm) for arm in arms.variants if arm != arms.baseline}
+    return figures(arms.baseline), others
+
+
+def half_widths(rounds: Rounds, arms: Arms, planning_rounds: int) -> dict[str, float]:
+    """Each arm's headline speedup CI half-width (a share of the estimate) so far."""
+    base, others = _arm_round_figures(rounds, arms)
     return {
-        variant: round_ratio_ci(base, other, planning_rounds).half_width
-        for variant, other in others.items()
+        arm: round_ratio_ci(base, other, planning_rounds).half_width
+        for arm, other in others.items()
     }
 
 
-def planned_rounds(
-    frames: dict[str, list[pd.DataFrame]], technique: Technique, profile: Profile
-) -> int | None:
-    """Rounds in all that bring every speedup's CI within the target, judged from the
-    rounds so far (the planning rounds); None if some speedup has no usable rounds."""
+def planned_rounds(rounds: Rounds, arms: Arms, profile: Profile) -> int | None:
+    """Rounds in all that bring every headline speedup's CI within the target, judged from
+    the rounds so far (the planning rounds); None if some speedup has no usable rounds."""
     assert profile.target_half_width is not None
-    base, others = _variant_round_medians(frames, technique)
+    base, others = _arm_round_figures(rounds, arms)
     needed = profile.min_rounds
     for other in others.values():
         found = rounds_needed(base, other, profile.target_half_width)
@@ -263,27 +295,35 @@ class PointMeasurer:
         # Per point, its closed-loop frames by variant: they set its open-loop rate.
         self.closed: dict[str, dict[str, list[pd.DataFrame]]] = {}
 
-    def measure_point(self, point: Point, mode: str, share_s: float) -> PointOutcome:
-        """Rounds of `point` in `mode` until the target, the profile's maximum or `share_s`."""
-        profile, technique = self.plan.profile, point.technique
-        outcome = PointOutcome(technique.key, point.label, mode)
+    def measure_point(
+        self, point: Point, mode: str, share_s: float, arms: Arms | None = None
+    ) -> PointOutcome:
+        """Rounds of `point` in `mode` until the target, the profile's maximum or `share_s`;
+        `arms` what each round loads (the technique's variants unless given)."""
+        profile = self.plan.profile
+        arms = arms or Arms.of(point.technique)
+        outcome = PointOutcome(arms.key, point.label, mode)
+        # One order per round, from the run's seed and the point: reproducible from the
+        # manifest, and different from point to point.
+        rng = random.Random(f"{self.plan.order_seed}/{arms.key}/{point.label}/{mode}")
         rate = math.nan
         if mode == results.OPEN:
             rate = self.plan.rate or open_loop_rate(
                 self.closed.get(point.label, {}), self.probe, point
             )
-        frames: dict[str, list[pd.DataFrame]] = {}
+        rounds: Rounds = {}
         started = time.monotonic()
         planned = profile.min_rounds
         while outcome.rounds < planned:
-            for variant in technique.variants:
-                frame = self._segment(point, variant, mode, outcome.rounds, rate)
-                frames.setdefault(variant, []).append(frame)
+            for arm in round_order(list(arms.variants), rng):
+                rounds.setdefault(arm, []).append(
+                    self._segment(point, arms, arm, mode, outcome.rounds, rate)
+                )
             outcome.rounds += 1
             elapsed = time.monotonic() - started
             if profile.adaptive and outcome.rounds == profile.min_rounds:
                 affordable = int(share_s / (elapsed / outcome.rounds))
-                needed = planned_rounds(frames, technique, profile)
+                needed = planned_rounds(rounds, arms, profile)
                 planned, outcome.stopped = decide_rounds(needed, affordable, profile)
                 outcome.planning_rounds = profile.min_rounds
             elif (
@@ -299,17 +339,22 @@ class PointMeasurer:
         if not profile.adaptive:
             outcome.planning_rounds = outcome.rounds
         outcome.seconds = time.monotonic() - started
-        outcome.half_widths = half_widths(frames, technique, outcome.planning_rounds)
-        if mode == results.CLOSED:
-            self.closed[point.label] = frames
+        outcome.half_widths = half_widths(rounds, arms, outcome.planning_rounds)
+        if mode == results.CLOSED and arms.key == point.technique.key:
+            self.closed[point.label] = {
+                arm: [frame for frame, _ in found] for arm, found in rounds.items()
+            }
         return outcome
 
     def _segment(
-        self, point: Point, variant: str, mode: str, repetition: int, rate: float
-    ) -> pd.DataFrame:
+        self, point: Point, arms: Arms, arm: str, mode: str, repetition: int, rate: float
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """One segment of `arm`: its samples and its segment row, both written to the run."""
         profile, technique = self.plan.profile, point.technique
+        variant = arms.variants[arm]
         self.raw_dir.mkdir(exist_ok=True)
-        raw_path = self.raw_dir / f"{technique.key}.{variant}.{mode}.{repetition}.csv"
+        raw_path = self.raw_dir / f"{arms.key}.{arm}.{mode}.{repetition}.csv"
+        answers_path = raw_path.with_suffix(".answers.jsonl")
         target = technique.url(variant, point.params)
         # The shared app, or (where the figures are memory) a process of the segment's own.
         with self.apps.serving(technique, variant) as app:
@@ -325,34 +370,61 @@ class PointMeasurer:
                 segment = self.generator.closed(
                     technique.key, target, profile.users, warmup, profile.round_s, raw_path,
                     min_requests=profile.min_requests, base_url=app.base_url,
+                    answers_path=answers_path,
+                    request=load_request(technique, variant, point.params),
                 )  # fmt: skip
                 if segment.short_of_minimum:  # figures on too few requests: not silently
                     self.log(f"      {variant}: {segment.short_of_minimum}")
             reading = watcher.stop() if watcher else None  # memory hook
             window = (segment.measure_start, segment.measure_end)
-            row = _segment_row(point, variant, mode, repetition, rate, segment, profile)
+            row = _segment_row(point, arms.key, arm, mode, repetition, rate, segment, profile)
             row.update(segment_memory(reading, window, app.process, app.pid))  # memory hook
             figures, jobs = watch.finish(segment.measure_start, segment.measure_end)
             row.update(figures)
-        frame = tidy_samples(raw_path, point, variant, repetition, window, mode)
+        frame = tidy_samples(raw_path, point, arm, repetition, window, mode, arms.key)
         results.append_rows(self.run_dir / results.SAMPLES, frame)
         results.append_rows(self.run_dir / results.SEGMENTS, pd.DataFrame([row]))
         if jobs:
-            keys = {
-                key: row[key] for key in ("technique", "variant", "point", "mode", "repetition")
-            }
+            keys = {key: row[key] for key in (*results.SEGMENT_KEY, "repetition")}
             frame_of_jobs = pd.DataFrame(jobs, columns=["requested_at", "done_at"]).assign(**keys)
             results.append_rows(self.run_dir / results.JOBS, frame_of_jobs[results.JOB_COLUMNS])
         raw_path.unlink()
+        keep_answers(answers_path, self.run_dir / results.ANSWERS, point, variant)
         self.log(
-            f"      {variant:<24} "
-            f"{progress_line(frame, segment.measure_end - segment.measure_start)}"
+            f"      {arm:<24} {progress_line(frame, segment.measure_end - segment.measure_start)}"
         )
-        return frame
+        return frame, row
+
+
+def keep_answers(segment_path: Path, run_path: Path, point: Point, variant: str) -> None:
+    """Append a segment's sampled answers to the run's, each labelled with its variant."""
+    if not segment_path.exists():
+        return  # an open-loop segment, or one sent by Locust workers: none sampled
+    labels = {"technique": point.technique.key, "variant": variant, "point": point.label}
+    with segment_path.open() as lines, run_path.open("a") as kept:
+        for line in lines:
+            kept.write(json.dumps({**labels, **json.loads(line)}) + "\n")
+    segment_path.unlink()
+
+
+def load_request(
+    technique: Technique, variant: str, params: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """What a closed-loop user sends beyond a GET of its target, if anything: the method,
+    headers and body of the variant's request (a technique with a workload of its own sends
+    its own; a pair of `pairbench ab` may be a POST with headers)."""
+    if has_own_workload(technique):
+        return None
+    request = technique.request(variant, params)
+    if request.method == "GET" and not request.headers:
+        return None
+    body = None if request.content is None else request.content.decode()
+    return {"method": request.method, "headers": request.headers, "body": body}
 
 
 def _segment_row(
     point: Point,
+    key: str,
     variant: str,
     mode: str,
     repetition: int,
@@ -361,7 +433,7 @@ def _segment_row(
     profile: Profile,
 ) -> dict[str, Any]:
     return {
-        "technique": point.technique.key, "variant": variant, "point": point.label,
+        "technique": key, "variant": variant, "point": point.label,
         "mode": mode, "repetition": repetition, "started": segment.started,
         "measure_start": segment.measure_start, "measure_end": segment.measure_end,
         "ended": segment.ended,
@@ -404,27 +476,36 @@ def measure(
     on_point: Callable[[PointOutcome], None] = lambda outcome: None,
     app: AppServer | None = None,  # the shared app at base_url: its memory watched
     upstream: Upstream | None = None,
+    apps: SegmentApps | None = None,  # who serves each segment, if not the shared app
+    control: tuple[Point, Arms] | None = None,
 ) -> list[PointOutcome]:
     """Measure every loaded point in every mode; the outcomes say how each one stopped
     (each also handed to `on_point` as soon as its point is done). Segments of techniques
     whose figures are memory get app processes of their own (see pairbench.load.segment_apps):
-    `app` is never restarted."""
-    items = load_items(points, plan, log)
+    `app` is never restarted. `control` (pairbench.load.control), measured first in closed
+    loop, is the A/A pair whose CI is the run's noise floor."""
+    items: list[tuple[Point, str, Arms | None]] = [
+        (point, mode, None) for point, mode in load_items(points, plan, log)
+    ]
+    if control is not None:
+        items.insert(0, (control[0], results.CLOSED, control[1]))
     budget = LoadBudget(plan.profile.load_budget_s, len(items), plan.profile.point_max_s)
     outcomes: list[PointOutcome] = []
     started = time.monotonic()
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
-        apps = SegmentApps(base_url, client, app, log, plan.profile.own_processes)
+        if apps is None:
+            apps = SegmentApps(base_url, client, app, log, plan.profile.own_processes)
         measurer = PointMeasurer(run_dir, apps, generator, plan, probe, log, upstream)
         try:
-            for number, (point, mode) in enumerate(items, start=1):
+            for number, (point, mode, arms) in enumerate(items, start=1):
                 elapsed = time.monotonic() - started
                 eta = min(budget.left, budget.item_max_s * budget.items_left)
                 if outcomes:  # the pace so far, bounded by what the budget allows
                     eta = min(eta, elapsed / len(outcomes) * budget.items_left)
-                log(f"[{number}/{len(items)}] {point.technique.key} {point.label} {mode} loop "
+                key = point.technique.key if arms is None else f"{arms.key} (A/A control)"
+                log(f"[{number}/{len(items)}] {key} {point.label} {mode} loop "
                     f"(elapsed {_duration(elapsed)}, ETA {_duration(eta)}) ...")  # fmt: skip
-                outcome = measurer.measure_point(point, mode, budget.share())
+                outcome = measurer.measure_point(point, mode, budget.share(), arms)
                 budget.spend(outcome.seconds)
                 outcomes.append(outcome)
                 on_point(outcome)

@@ -14,6 +14,7 @@ watched apart from the harness; gevent and geventhttpclient make it cheap per re
 
 import argparse
 import csv
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ import gevent.pool
 from geventhttpclient import HTTPClient
 
 from bench_app.metering import COST_FIELDS, COST_HEADER, parse_cost_header
+from bench_app.streamed_costs import WHOLE_COST_HEADER
 
 RAW_COLUMNS = [
     "t_start", "latency_ms", "status", "bytes", *COST_FIELDS, "error", "send_lag_ms", "dropped",
@@ -95,6 +97,16 @@ class _Recorder:
         )
 
 
+def whole_cost(client: HTTPClient, path: str) -> str | None:
+    """A streamed response's whole costs, read after its body; None if the app has none."""
+    try:
+        answer = client.get(path)
+        cost: str | None = json.loads(answer.read())["cost"] if answer.status_code == 200 else None
+    except Exception:  # unknown costs, never a failed request: the request itself answered
+        return None
+    return cost
+
+
 def run_schedule(schedule: Schedule, handle: IO[str]) -> OpenLoopOutcome:
     """Send `schedule`, writing every send's raw row to `handle`; returns the counts."""
     url = urlsplit(schedule.base_url)
@@ -111,19 +123,23 @@ def run_schedule(schedule: Schedule, handle: IO[str]) -> OpenLoopOutcome:
             recorder.dropped(due)
             return
         status, size, costs, error = 0, 0, [""] * len(COST_FIELDS), ""
-        sent = time.perf_counter()
+        sent, done = time.perf_counter(), None
         try:
             response = client.get(schedule.path)
             body = response.read()
+            done = time.perf_counter()
             status, size = response.status_code, len(body)
             header = response.get(COST_HEADER)  # a list only if sent more than once
+            whole_cost_path = response.get(WHOLE_COST_HEADER)
+            if isinstance(whole_cost_path, str):  # streamed: its whole costs come after its body
+                header = whole_cost(client, whole_cost_path)
             costs = list(parse_cost_header(header if isinstance(header, str) else None).values())
         except Exception as failure:  # any failure to get an answer is a failed request
             error = f"{type(failure).__name__}: {failure}"[:200]
         finally:
             slots.release()
         outcome.sent += 1
-        recorder.sent(due, sent, time.perf_counter(), status, size, costs, error)
+        recorder.sent(due, sent, done or time.perf_counter(), status, size, costs, error)
 
     group = gevent.pool.Group()
     start = time.perf_counter() + START_DELAY_S

@@ -26,7 +26,6 @@ so the figure is an upper bound.)
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -39,8 +38,8 @@ from uvicorn.server import ServerState
 from bench_app.main import create_app
 from bench_app.settings import Settings
 from pairbench import results
+from pairbench.console import Log
 
-Log = Callable[[str], None]
 # Configuration -> the settings that make it (bench_app.settings). "off" is the floor.
 CONFIGURATIONS: dict[str, dict[str, bool]] = {
     "off": {"meter": False, "metrics": False},

@@ -16,6 +16,7 @@ import httpx
 import pandas as pd
 
 from bench_app.metering import COST_HEADER, parse_cost_header
+from bench_app.streamed_costs import WHOLE_COST_HEADER
 from bench_app.technique import Technique, VariantRequest
 from pairbench.env.memory import MemorySampler, watch_memory
 from pairbench.results import PROBE_COLUMNS
@@ -25,9 +26,15 @@ WARMUP_REQUESTS = 3  # unrecorded requests before a variant's probe, within
 WARMUP_SHARE = 0.25  # this share of its budget (at least one)
 
 
-def _costs(response: httpx.Response) -> dict[str, float]:
-    """The response's cost fields as numbers; NaN where not counted."""
-    fields = parse_cost_header(response.headers.get(COST_HEADER))
+def _costs(client: httpx.Client, response: httpx.Response) -> dict[str, float]:
+    """The response's cost fields as numbers, NaN where not counted: its header's, or a
+    streamed response's whole costs, read once its body has ended (NaN if the app has none)."""
+    cost = response.headers.get(COST_HEADER)
+    whole_cost_path = response.headers.get(WHOLE_COST_HEADER)
+    if whole_cost_path is not None:
+        answer = client.get(whole_cost_path)
+        cost = answer.json()["cost"] if answer.status_code == 200 else None
+    fields = parse_cost_header(cost)
     return {name: float(value) if value else float("nan") for name, value in fields.items()}
 
 
@@ -45,7 +52,7 @@ def timed_request(client: httpx.Client, request: VariantRequest) -> dict[str, An
     return {
         "latency_ms": (time.perf_counter() - started) * 1000,
         "bytes": size,
-        **_costs(response),
+        **_costs(client, response),
         "ttfb_ms": (first_byte - started) * 1000,
     }
 
@@ -66,7 +73,7 @@ def probe_variant(
     A warm-up request that alone outlasts the budget is kept as the one measured: what
     warming up takes off (first connections, lazy imports) is lost in a request that long,
     and sending it again would double the probe's slowest variants (bulk_insert's
-    row_by_row at rows=3000 takes about 4 s)."""
+    row_by_row at its largest batch waits for a thousand commits)."""
     request = technique.request(variant, params)
     started = time.monotonic()
     deadline, warmed_up = started + budget_s, started + budget_s * WARMUP_SHARE

@@ -9,9 +9,10 @@ import httpx
 import pandas as pd
 
 from pairbench import results
+from pairbench.console import Log
 from pairbench.env.distance import SWEPT, DelayProxy, Distance
 from pairbench.env.server import AppServer
-from pairbench.load.measure import Log, reset
+from pairbench.load.measure import reset
 from pairbench.load.probe import probe
 from pairbench.plan import Point
 from pairbench.profiles import PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile

@@ -26,8 +26,10 @@ import asyncpg
 import httpx
 import redis
 
+from pairbench.console import Log
 from pairbench.env.distance import DATABASE, REDIS, DelayProxy, Distance
 from pairbench.env.services import normalize_database_url
+from pairbench.manifest import Manifest
 
 ROUND_TRIPS = 200  # per setting; at 1 ms RTT a fifth of a second
 BLOCKS = 5  # the settings take turns in blocks, so the machine's drift falls on all alike
@@ -41,8 +43,6 @@ NO_BLOCK: Block = (lambda: None, 0.0)
 
 # (service URL, blocks, round trips per block) -> seconds of each round trip, per block
 RoundTrips = Callable[[str, list[Block], int], list[list[float]]]
-
-Log = Callable[[str], None]
 
 
 def _timed_blocks(
@@ -174,7 +174,7 @@ def measure_proxy(
 
 
 @contextmanager
-def watching_proxies(proxies: dict[str, DelayProxy], manifest: dict[str, Any]) -> Iterator[None]:
+def watching_proxies(proxies: dict[str, DelayProxy], manifest: Manifest) -> Iterator[None]:
     """Each proxy's share of a core during the block (the load): a proxy near a full core
     queues what it forwards, which a network would not, and the report says so."""
     started = time.perf_counter()
@@ -185,7 +185,7 @@ def watching_proxies(proxies: dict[str, DelayProxy], manifest: dict[str, Any]) -
         wall = time.perf_counter() - started
         for kind, proxy in proxies.items():
             share = (proxy.cpu_s() - cpu[kind]) / wall if wall > 0 else 0.0
-            manifest["distance"]["proxies"].setdefault(kind, {})["load_cpu_share"] = round(share, 3)
+            manifest.distance["proxies"].setdefault(kind, {})["load_cpu_share"] = round(share, 3)
 
 
 def measure_proxies(

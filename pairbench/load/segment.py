@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,7 @@ from pairbench.profiles import LOAD_WORKERS_WAIT_S, SEGMENT_STRETCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+WILDCARD_HOSTS = {"*", "0.0.0.0", "::"}  # a master bound to one listens on every address
 CPU_POLL_S = 0.5
 START_TIMEOUT_S = 120.0  # the generator's imports, on a busy machine
 GRACE_S = 60.0  # a segment's own start and stop (users finishing requests), beyond its time
@@ -62,6 +63,12 @@ class LoadWorkers:
     @property
     def total(self) -> int:
         return self.local + self.remote
+
+    def local_master(self, port: int) -> str:
+        """Where local workers find the master: the address it listens on, or loopback when
+        it listens on every address."""
+        host = LOOPBACK if self.bind in WILDCARD_HOSTS else self.bind
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def is_loopback(host: str) -> bool:
@@ -127,7 +134,7 @@ class LoadGenerator:
         self._reader.start()
         self._watched = psutil.Process(self.process.pid)
         # Started alongside, they wait for the master to listen (their imports take seconds).
-        self._start_workers(workers.local, f"{LOOPBACK}:{port}")
+        self._start_workers(workers.local, workers.local_master(port))
         try:
             self._reply(START_TIMEOUT_S, watch_cpu=False)  # its Locust master is listening
             if workers.total:
@@ -138,7 +145,7 @@ class LoadGenerator:
             raise
 
     def _start_workers(self, count: int, master: str) -> None:
-        """Local Locust workers; they reach the master over loopback whatever its bind."""
+        """Local Locust workers, joining the master at `master` (HOST:PORT)."""
         command = [sys.executable, "-m", "pairbench.load.worker", "--exit-with-parent"]
         with open(self.log_path, "ab") as log_file:
             for _ in range(count):
@@ -162,20 +169,26 @@ class LoadGenerator:
         samples_path: Path,
         min_requests: int = 0,
         base_url: str | None = None,
+        answers_path: Path | None = None,
+        request: Mapping[str, Any] | None = None,
     ) -> SegmentResult:
         """`users` closed-loop users on `target`: warm-up within `warmup` (min, max) seconds
         until latency settles, then `seconds` measured, or longer until `min_requests` of the
         variant's own succeeded: up to SEGMENT_STRETCH times, and that times the machine's
         runnable processes per core (a request takes as much longer on a busy machine);
-        raw samples go to a CSV."""
+        raw samples go to a CSV, a few answers (their bodies) to `answers_path`
+        (pairbench.load.answer_sample). `request` (method, headers, body) is what each user
+        sends when it is more than a GET (`pairbench ab`)."""
         max_seconds = seconds * SEGMENT_STRETCH * load_factor()
         return self._segment(
             {
+                **({"request": dict(request)} if request is not None else {}),
                 "op": "closed", "base_url": self._app(base_url), "technique": technique,
                 "target": target, "users": users,
                 "warmup_min": warmup[0], "warmup_max": warmup[1], "seconds": seconds,
                 "min_requests": min_requests, "max_seconds": max_seconds,
                 "samples": str(samples_path.resolve()),
+                "answers": str(answers_path.resolve()) if answers_path else "",
             },
             warmup[1] + max_seconds,
         )  # fmt: skip

@@ -13,18 +13,17 @@ The harness points the load generator, its resets and its per-segment watchers (
 jobs, memory) at the segment's app.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
 
 from bench_app.technique import Technique
+from pairbench.console import Log
 from pairbench.env.server import AppServer
 from pairbench.profiles import REQUEST_TIMEOUT_S
 from pairbench.results import APP_FRESH, APP_OWN, APP_SHARED
-
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)

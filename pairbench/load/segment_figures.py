@@ -46,6 +46,8 @@ class SegmentWatch:
             seen = self.upstream.counts() - self.upstream_before
             figures.update(upstream_connections=seen.connections, upstream_requests=seen.requests)
         response = self.client.get("/loop-lag", params={"since": since, "until": until})
+        if response.status_code == 404:  # a user's own app (`pairbench ab`): no lag, no GC
+            return figures, []
         response.raise_for_status()
         lags = np.asarray(response.json()["lags_ms"], dtype=float)
         if lags.size:

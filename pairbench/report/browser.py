@@ -32,7 +32,8 @@ FLAGS = (
     "--remote-debugging-port=0", "--no-first-run", "--no-default-browser-check",
     "--disable-extensions", "--hide-scrollbars", "--mute-audio",
 )  # fmt: skip
-VIEWPORT = {"width": 1440, "height": 1400, "deviceScaleFactor": 1, "mobile": False}
+# A 1400 px window: the leaderboard must fit it without scrolling sideways.
+VIEWPORT = {"width": 1400, "height": 1400, "deviceScaleFactor": 1, "mobile": False}
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
 # What the page reports of itself: technique sections and every chart's drawn size.
@@ -45,7 +46,10 @@ PAGE_PROBE = """(() => {
     width: box(svg).width, height: box(svg).height,
     shapes: svg.querySelectorAll("path, rect, line, polyline, polygon, use, text").length,
   }));
-  return {title: document.title, sections, charts};
+  const board = document.querySelector("table.leaderboard");
+  const room = board ? (board.closest(".scroll") || board.parentElement) : null;
+  const leaderboard = board ? {width: board.scrollWidth, room: room.clientWidth} : null;
+  return {title: document.title, sections, charts, leaderboard};
 })()"""
 
 
@@ -68,10 +72,13 @@ class PageCheck:
     charts: int
     blank_charts: list[str] = field(default_factory=list)  # charts drawn with no size or shapes
     screenshot: Path | None = None
+    # How far the leaderboard is wider than the room it has in the window (0: it fits).
+    leaderboard_overflow_px: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not (self.console_errors or self.missing_sections or self.blank_charts)
+        cut_off = self.leaderboard_overflow_px > 1.0
+        return not (self.console_errors or self.missing_sections or self.blank_charts or cut_off)
 
 
 def find_chromium() -> str | None:
@@ -293,4 +300,12 @@ def check_report(
         charts=len(page["charts"]),
         blank_charts=blank,
         screenshot=screenshot,
+        leaderboard_overflow_px=_overflow(page.get("leaderboard")),
     )
+
+
+def _overflow(board: dict[str, Any] | None) -> float:
+    """Pixels of the leaderboard beyond its container's width (0 without one)."""
+    if not board:
+        return 0.0
+    return max(0.0, float(board["width"]) - float(board["room"]))

@@ -27,9 +27,11 @@ from pairbench.report.view import (
 from pairbench.slo import DEFAULT_SLOS, Slos, slos_of_run
 from pairbench.stats.bootstrap import DEFAULT_RESAMPLES
 from pairbench.stats.ceiling import CEILING_SHARE, ceiling_rps
+from pairbench.stats.drift import DRIFT_PREFIX
 from pairbench.stats.growth import FLAT_RISE, LINEAR_BAND, MIN_POINTS_FOR_SHAPE
+from pairbench.stats.noise_floor import noise_floor, without_control
 from pairbench.stats.stability import MAX_GENERATOR_CPU, MAX_REPETITION_CV, MIN_SAMPLES
-from pairbench.stats.stage import read_tables, technique_order
+from pairbench.stats.stage import Tables, read_tables, technique_order
 
 REPORT_FILE = "index.html"
 TEMPLATE = "report.html.j2"
@@ -38,16 +40,22 @@ TEMPLATE = "report.html.j2"
 def _run_warnings(run: results.Run, summary: pd.DataFrame) -> list[str]:
     """Whole-run problems a reader must see before any figure: unfinished parts, wrong answers."""
     found = []
-    micro = run.manifest.get("micro", {})
-    if isinstance(micro, dict) and micro.get("error"):
-        found.append(f"Microbenchmarks: {micro['error']}")
+    if run.manifest.micro.get("error"):
+        found.append(f"Microbenchmarks: {run.manifest.micro['error']}")
     wrong = summary[~summary["equivalent"].astype(bool)] if len(summary) else summary
     for technique, variant in sorted(set(zip(wrong["technique"], wrong["variant"], strict=True))):
+        why = run.equivalence.get(technique, {}).get(variant, {}).get("detail", "not checked")
         found.append(
-            f"{technique}/{variant}: its answer did NOT match the baseline's; its speedup is "
-            "not an optimization (see the technique's equivalence table)"
+            f"{technique}/{variant}: NOT EQUIVALENT, its answer did not match the baseline's "
+            f"({why}); its speedup is not an optimization and the run fails"
         )
     return found
+
+
+def drift_warnings(tables: Tables) -> list[str]:
+    """The run's drift warnings (pairbench.stats.drift), as the warnings table holds them."""
+    messages = (str(message) for message in tables.warnings["message"])
+    return [message for message in messages if message.startswith(DRIFT_PREFIX)]
 
 
 def headlines(run_dir: Path, report_built: bool = True) -> list[str]:
@@ -57,7 +65,8 @@ def headlines(run_dir: Path, report_built: bool = True) -> list[str]:
     tables = read_tables(run_dir)
     summary = tables.summary
     lines = []
-    for key in dict.fromkeys(summary["technique"]):
+    floor = noise_floor(summary, run.manifest)
+    for key in dict.fromkeys(without_control(summary)["technique"]):
         rows = summary[summary["technique"] == key]
         labels = [str(label) for label in dict.fromkeys(rows["point"])]
         point = default_point(run, str(key), labels)
@@ -67,6 +76,10 @@ def headlines(run_dir: Path, report_built: bool = True) -> list[str]:
         lines.append(
             headline_text(str(key), records(chosen[chosen["mode"] == mode]), records(kinds))
         )
+    if floor is not None:
+        lines.append(floor.describe())
+    drift = drift_warnings(tables)
+    lines += drift
     near = summary[summary["ceiling_share"].astype(float) >= CEILING_SHARE]
     if len(near):
         variants = ", ".join(sorted(set(near["technique"] + "/" + near["variant"])))
@@ -128,7 +141,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
     run = results.read_run(run_dir, with_samples=False)
     summary = tables.summary
     slos = slos_of_run(run.manifest)
-    keys = technique_order(run.manifest, summary)
+    keys = technique_order(run.manifest, without_control(summary))
     sections = [technique_view(run, key, tables, slos) for key in keys]
     # monitoring (#12): each variant's slowest statements, and (below) what measuring cost.
     slow_queries = slow_queries_by_technique(run_dir)
@@ -147,9 +160,11 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         manifest=run.manifest,
         run_dir=str(run_dir),
         run_id=run.run_id,
-        complete=bool(run.manifest.get("complete", False)),
+        complete=run.manifest.complete,
         leaderboard=leaderboard if len(summary) else [],
         warnings=[str(message) for message in tables.warnings["message"]],
+        noise_floor=noise_floor(summary, run.manifest),
+        drift=drift_warnings(tables),
         run_warnings=_run_warnings(run, summary),
         sections=sections,
         bandwidth_links=list(LINK_NAMES.values()),

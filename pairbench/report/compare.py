@@ -21,7 +21,14 @@ from pairbench.stats.curves import LATENCY
 from pairbench.stats.stage import Tables, read_tables
 
 TEMPLATE = "compare.html.j2"
-FACTS = ("profile", "git_commit", "scale", "users", "duration_s", "repetitions", "started_at")
+FACTS = ("profile", "git_commit", "scale", "users", "started_at")  # Manifest fields
+ROUND_FACTS = ("round_s", "min_rounds", "max_rounds", "target_half_width")  # Rounds fields
+
+
+def _fact(record: object, name: str) -> object:
+    """A manifest field for the facts table; "?" where the run did not record it."""
+    value = getattr(record, name)
+    return "?" if value is None or value == "" else value
 
 
 def _overlay(
@@ -74,7 +81,11 @@ def build_comparison(before_dir: Path, after_dir: Path, reports_root: Path) -> P
         for run_id, found in techniques.items()
     }
     facts = [
-        (name, before.manifest.get(name, "?"), after.manifest.get(name, "?")) for name in FACTS
+        *((name, _fact(before.manifest, name), _fact(after.manifest, name)) for name in FACTS),
+        *(
+            (name, _fact(before.manifest.rounds, name), _fact(after.manifest.rounds, name))
+            for name in ROUND_FACTS
+        ),
     ]
     html = render(
         TEMPLATE,

@@ -4,14 +4,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from pairbench.results import as_float
+
 DASH = "–"
 
 
 def _finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
+    return math.isfinite(as_float(value))
 
 
 def format_number(value: float) -> str:
@@ -33,15 +32,21 @@ def format_ratio(ratio: float, low: float, high: float, baseline: bool = False) 
     return f"{ratio:.2f}x [{low:.2f}, {high:.2f}]"
 
 
+DIFFERENT_ANSWER = "(different answer)"
+
+
 def format_speedup(row: Mapping[str, Any], prefix: str = "speedup") -> str:
     """A summary row's speedup (p50 by default; "speedup_p95", "speedup_rps") with its CI."""
     column = "speedup_p50" if prefix == "speedup" else prefix
-    return format_ratio(
+    text = format_ratio(
         row.get(column, math.nan),
         row.get(f"{prefix}_ci_low", math.nan),
         row.get(f"{prefix}_ci_high", math.nan),
         bool(row.get("baseline", False)),
     )
+    # A faster different answer is no optimization: said beside the figure, wherever it is
+    # (`pairbench ab --allow-different` measures one on purpose).
+    return text if row.get("equivalent", True) else f"{text} {DIFFERENT_ANSWER}"
 
 
 def format_count(value: float) -> str:

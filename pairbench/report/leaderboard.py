@@ -11,7 +11,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pairbench.report.formatting import format_bytes, format_per_request
+from bench_app.headline import FIGURE_UNITS
+from pairbench.report.formatting import format_bytes, format_per_request, format_ratio
+from pairbench.results import as_float
 from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.stats.slo import SloCheck, slo_checks, slo_status
 
@@ -49,10 +51,7 @@ Row = Mapping[str, Any]
 
 
 def _value(row: Row, column: str) -> float:
-    try:
-        return float(row.get(column, math.nan))
-    except (TypeError, ValueError):
-        return math.nan
+    return as_float(row.get(column))
 
 
 def _check_text(check: SloCheck) -> str:
@@ -100,18 +99,31 @@ def measured_proof(baseline: Row, best: Row, limit: int = 2) -> str:
     return "; ".join(text for _, text in changes[:limit]) or "no metered count changed"
 
 
+def headline_speedup(row: Row) -> float:
+    """A row's speedup on its technique's headline figure (p50 for runs from before them)."""
+    speedup = _value(row, "headline_speedup")
+    return speedup if math.isfinite(speedup) else _value(row, "speedup_p50")
+
+
 def best_variant(rows: Sequence[Row]) -> Row | None:
-    """The non-baseline variant with the highest p50 speedup, preferring equivalent ones."""
-    candidates = [row for row in rows if not row.get("baseline")]
-    if not candidates:
+    """The equivalent non-baseline variant with the highest headline speedup; None if there
+    is none: a variant whose answer differed is never a technique's best. (Rows without an
+    `equivalent` figure, a workload's other request kinds, are judged by speed alone.)"""
+    equivalent = [row for row in rows if not row.get("baseline") and row.get("equivalent", True)]
+    if not equivalent:
         return None
-    equivalent = [row for row in candidates if row.get("equivalent")] or candidates
 
     def score(row: Row) -> float:
-        speedup = _value(row, "speedup_p50")
+        speedup = headline_speedup(row)
         return speedup if math.isfinite(speedup) else -math.inf
 
     return max(equivalent, key=score)
+
+
+def of_equivalent_variants(rows: Sequence[Row], kinds: Sequence[Row]) -> list[Row]:
+    """The kinds' rows of variants whose answers matched (`rows`: the technique's rows)."""
+    wrong = {row.get("variant") for row in rows if not row.get("equivalent", True)}
+    return [kind for kind in kinds if kind.get("variant") not in wrong]
 
 
 def other_kinds(kinds: Sequence[Row]) -> list[dict[str, Any]]:
@@ -138,6 +150,37 @@ def _kind_text(kind: Mapping[str, Any]) -> str:
     )
 
 
+def _figure(value: float, figure: str) -> str:
+    unit = FIGURE_UNITS.get(figure, "ms")
+    if unit == "B":
+        return format_bytes(value)
+    return f"{value:,.0f} {unit}" if abs(value) >= 1000 else f"{value:.3g} {unit}"
+
+
+def headline_of(baseline: Row | None, best: Row) -> dict[str, Any]:
+    """The best variant's headline: what it is ("read p99"), the speedup with its CI, the
+    verdict, and the figure from baseline to best ("117 ms -> 16.3 ms")."""
+    if not math.isfinite(_value(best, "headline_speedup")):  # a run from before headlines
+        figure, label, column = "p50_ms", "p50", "speedup"
+        speedup, verdict = _value(best, "speedup_p50"), str(best.get("verdict", ""))
+    else:
+        figure, label, column = str(best["headline_figure"]), str(best["headline"]), "headline"
+        speedup, verdict = _value(best, "headline_speedup"), str(best.get("headline_verdict"))
+    low, high = _value(best, f"{column}_ci_low"), _value(best, f"{column}_ci_high")
+    before = (
+        _value(baseline, "headline_value" if column == "headline" else figure)
+        if baseline
+        else math.nan
+    )
+    after = _value(best, "headline_value" if column == "headline" else figure)
+    return {
+        "label": label,
+        "speedup": format_ratio(speedup, low, high),
+        "verdict": verdict,
+        "change": f"{_figure(before, figure)} → {_figure(after, figure)}",
+    }
+
+
 def leaderboard_line(
     key: str,
     title: str,
@@ -160,11 +203,13 @@ def leaderboard_line(
         "title": title,
         "best": best,
         "baseline": baseline,
+        "headline": headline_of(baseline, best) if best else None,
         "proof": measured_proof(baseline, best) if baseline and best else "",
         "slos": [{"variant": row.get("variant"), **slo(row, slos)} for row in rows],
         "micro": micro_best,
         "warnings": warnings,
-        "kinds": other_kinds(kinds),
+        "kinds": other_kinds(of_equivalent_variants(rows, kinds)),
+        "not_equivalent": [row.get("variant") for row in rows if not row.get("equivalent", True)],
     }
 
 
@@ -172,14 +217,28 @@ def headline_text(key: str, rows: Sequence[Row], kinds: Sequence[Row] = ()) -> s
     """One line for a terminal: "n_plus_one: joined vs naive: p50 3.59x [3.37, 3.76] faster...",
     then what the workload's other requests (bystanders) saw."""
     baseline, best = next((row for row in rows if row.get("baseline")), None), best_variant(rows)
+    if (
+        baseline is not None
+        and best is None
+        and any(not row.get("equivalent", True) for row in rows)
+    ):
+        return f"{key}: no variant answered as {baseline.get('variant')} did: NOT EQUIVALENT"
     if baseline is None or best is None:
         return f"{key}: not enough data for a comparison"
+    headline = headline_of(baseline, best)
     low, high = _value(best, "speedup_ci_low"), _value(best, "speedup_ci_high")
+    p50 = (
+        ""
+        if headline["label"] == "p50"
+        else f"p50 {_value(best, 'speedup_p50'):.2f}x [{low:.2f}, {high:.2f}], "
+    )
     return (
         f"{key}: {best.get('variant')} vs {baseline.get('variant')}: "
-        f"p50 {_value(best, 'speedup_p50'):.2f}x [{low:.2f}, {high:.2f}] {best.get('verdict')} "
-        f"({_value(baseline, 'p50_ms'):.3g} -> {_value(best, 'p50_ms'):.3g} ms), "
+        f"{headline['label']} {headline['speedup']} {headline['verdict']} "
+        f"({headline['change'].replace('→', '->')}), {p50}"
         f"p95 {_value(best, 'speedup_p95'):.2f}x, throughput {_value(best, 'speedup_rps'):.2f}x; "
         f"{measured_proof(baseline, best)}"
-        + "".join(f"; {_kind_text(kind)}" for kind in other_kinds(kinds))
+        + "".join(
+            f"; {_kind_text(kind)}" for kind in other_kinds(of_equivalent_variants(rows, kinds))
+        )
     )

@@ -17,10 +17,7 @@ from pairbench import results
 
 
 def _finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
+    return math.isfinite(results.as_float(value))
 
 
 def load_memory_rows(rows: list[dict[str, Any]], matters: bool) -> list[dict[str, Any]]:

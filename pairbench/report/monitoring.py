@@ -6,13 +6,13 @@ keeps none).
 """
 
 import math
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pairbench import results
+from pairbench.manifest import Manifest
 from pairbench.stats.overhead import FLOOR, OVERHEAD_TARGET
 
 SLOWEST_PER_VARIANT = 3
@@ -20,13 +20,13 @@ SLOWEST_PER_VARIANT = 3
 NOISY_CI_WIDTH = 2 * OVERHEAD_TARGET
 
 
-def overhead_view(summary: pd.DataFrame, manifest: Mapping[str, Any]) -> dict[str, Any]:
+def overhead_view(summary: pd.DataFrame, manifest: Manifest) -> dict[str, Any]:
     """The trust section's table: per route, each configuration's CPU per request and its
     overhead over the floor, or why it was not measured."""
     if not len(summary):
-        noted = manifest.get("overhead")
+        noted = manifest.overhead
         error = noted.get("error") if isinstance(noted, dict) else None
-        reason = error or f"not measured in a {manifest.get('profile', '?')} run"
+        reason = error or f"not measured in a {manifest.profile} run"
         return {"measured": False, "reason": reason, "target": OVERHEAD_TARGET}
     rows = [{str(name): value for name, value in row.items()} for row in summary.to_dict("records")]
     measured = [row for row in rows if row["config"] != FLOOR]

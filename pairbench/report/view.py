@@ -65,17 +65,12 @@ def point_order(
     return head + swept + [label for label in rest if label not in swept]
 
 
-def planned_points(run: results.Run, key: str) -> list[dict[str, Any]]:
-    """A technique's points as the manifest planned them (label, params, swept, loaded)."""
-    found = run.manifest.get("points", {}).get(key, [])
-    return [point for point in found if isinstance(point, dict)]
-
-
 def default_point(run: results.Run, key: str, labels: Sequence[str]) -> str | None:
-    """The point at the technique's default parameters, as the plan recorded it."""
-    for point in planned_points(run, key):
-        if not point.get("swept") and point.get("label") in labels:
-            return str(point["label"])
+    """Of the points measured (`labels`), the one at the technique's default parameters as
+    the plan recorded it, else the first."""
+    default = run.manifest.default_point(key)
+    if default in labels:
+        return default
     return labels[0] if labels else None
 
 
@@ -269,10 +264,7 @@ def _point_view(
 
 
 def _present(value: Any) -> bool:
-    try:
-        return not math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
+    return not math.isnan(results.as_float(value))
 
 
 def _cost_columns(rows: pd.DataFrame) -> dict[str, str]:
@@ -323,8 +315,24 @@ def _bandwidth(
     if not len(rows):
         return []
     labels = [str(label) for label in dict.fromkeys(rows["point"])]
-    planned = run.manifest.get("points", {}).get(key, [])
+    planned = run.manifest.planned_points(key)
     return bandwidth_view(rows, point_order(planned, labels, default), order)
+
+
+def _pair_text(run: results.Run, key: str) -> dict[str, str]:
+    """A pair's title and summary from the manifest: its two sides, what was ignored."""
+    pair = run.manifest.ab.get(key)
+    if not isinstance(pair, dict):
+        return {}
+    sides = pair.get("sides", {})
+    summary = (
+        f"a (the baseline): {pair.get('method', 'GET')} {sides.get('a')}; b: {sides.get('b')}."
+    )
+    if pair.get("ignore"):
+        summary += f" Answers compared ignoring {pair['ignore']}."
+    if pair.get("allow_different"):
+        summary += " Measured with --allow-different: a b that answers differently is marked."
+    return {"title": f"your pair {key}", "summary": summary}
 
 
 def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> dict[str, Any]:
@@ -349,10 +357,11 @@ def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> di
     memory = memory_matters(technique, rows)
     probe_rows = at(tables.probe, technique=key)
     probed = [str(label) for label in dict.fromkeys(probe_rows["point"])]
-    probe_points = point_order(planned_points(run, key), probed, default)
+    probe_points = point_order(run.manifest.planned_points(key), probed, default)
     return {
         "key": key,
         **_declared(technique, key),
+        **_pair_text(run, key),  # a pair of the user's own endpoints (`pairbench ab`)
         "variants": order,
         "colors": colors,
         "default_point": default,
@@ -367,7 +376,7 @@ def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> di
                 memory,
                 slos,
             )  # fmt: skip
-            for label in point_order(planned_points(run, key), labels, default)
+            for label in point_order(run.manifest.planned_points(key), labels, default)
         ],
         "cost_columns": _cost_columns(rows),
         "caches": _uses_cache(rows),

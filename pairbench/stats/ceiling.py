@@ -10,26 +10,22 @@ judged. A mixed workload's segment sends every request kind, so all of them coun
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 import pandas as pd
 
-from pairbench.results import CLOSED
+from pairbench.manifest import Manifest
+from pairbench.results import CLOSED, SEGMENT_KEY, as_float
 from pairbench.stats.stability import segment_label
 
 CEILING_SHARE = 0.5  # a variant at half the ceiling or more is flagged
-SEGMENT_KEYS = ["technique", "variant", "point", "mode"]
 
 
-def ceiling_rps(manifest: Mapping[str, Any]) -> float:
+def ceiling_rps(manifest: Manifest) -> float:
     """The ceiling the run measured, in requests per second; NaN if it measured none."""
-    entry = manifest.get("generator_ceiling")
+    entry = manifest.generator_ceiling
     if not isinstance(entry, Mapping) or not entry.get("measured"):
         return math.nan
-    try:
-        rps = float(entry.get("rps", math.nan))
-    except (TypeError, ValueError):
-        return math.nan
+    rps = as_float(entry.get("rps"))
     return rps if rps > 0 else math.nan
 
 
@@ -38,7 +34,7 @@ def ceiling_shares(every_kind: pd.DataFrame, ceiling: float) -> "pd.Series[float
     together, as a share of the ceiling; NaN for open-loop rows or without a ceiling."""
     if every_kind.empty or not ceiling > 0:
         return pd.Series(math.nan, index=every_kind.index, dtype=float)
-    totals = every_kind.groupby(SEGMENT_KEYS, sort=False)["rps"].transform("sum")
+    totals = every_kind.groupby(SEGMENT_KEY, sort=False)["rps"].transform("sum")
     shares = totals.astype(float) / ceiling
     return shares.where(every_kind["mode"] == CLOSED)
 
@@ -52,7 +48,7 @@ def ceiling_findings(summary: pd.DataFrame, ceiling: float) -> list[tuple[str, s
     for (_, row), share in zip(summary.iterrows(), shares, strict=True):
         if not share >= CEILING_SHARE:
             continue
-        label = segment_label(*(str(row[key]) for key in SEGMENT_KEYS))
+        label = segment_label(*(str(row[key]) for key in SEGMENT_KEY))
         message = (
             f"{label}: throughput {share * ceiling:,.0f} req/s is {share:.0%} of the load "
             f"generator's ceiling ({ceiling:,.0f} req/s): the generator may limit this figure"

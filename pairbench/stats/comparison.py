@@ -12,33 +12,30 @@ import pandas as pd
 
 from pairbench import results
 from pairbench.stats.bootstrap import bootstrap_ratio_ci
-from pairbench.stats.requests import measured
+from pairbench.stats.requests import measured, own
 from pairbench.stats.significance import FASTER, SLOWER, verdict
-from pairbench.stats.stability import successful_repetitions
 from pairbench.stats.stage import read_summary
-from pairbench.stats.summary import RATIOS, throughput_bins
+from pairbench.stats.summary import RATIOS
 
-KEYS = ["technique", "point", "mode", "variant"]
+KEYS = results.SEGMENT_KEY
 FIGURES = ("p50_ms", "p95_ms", "p99_ms", "rps", "requests", "queries_per_request")
 BETTER, WORSE = "better", "worse"  # a run against another is better or worse, not faster
 
 
 def _measured(run: results.Run, key: tuple[str, ...]) -> pd.DataFrame:
+    """The measured requests of one variant and condition: its own, as in the summary."""
     samples = results.with_columns(run.samples, results.SAMPLE_COLUMNS)
     mask = pd.Series(True, index=samples.index)
     for column, value in zip(KEYS, key, strict=True):
         mask &= samples[column] == value
-    return measured(samples[mask])
+    return measured(own(samples[mask]))
 
 
 def between_runs(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, Any]:
     """after vs before on each headline ratio, from both runs' measured samples."""
     row: dict[str, Any] = {}
     for ratio in RATIOS:
-        arms = [
-            throughput_bins(frame) if ratio.of_throughput else successful_repetitions(frame)
-            for frame in (before, after)
-        ]
+        arms = [ratio.arm(frame) for frame in (before, after)]
         value, low, high = bootstrap_ratio_ci(
             arms[0], arms[1], ratio.statistic, higher_is_better=ratio.higher_is_better
         )

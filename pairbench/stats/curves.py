@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pairbench.results import OPEN, SAMPLE_COLUMNS, with_columns
+from pairbench.results import OPEN, SAMPLE_COLUMNS, SEGMENT_KEY, with_columns
 from pairbench.stats.requests import measured_successful
 
 TOP_PERCENTILE = 99.9
@@ -18,7 +18,6 @@ LATENCY, SERVICE = "latency", "service"  # from the intended send / from the act
 CURVE_COLUMNS = [
     "technique", "point", "mode", "variant", "series", "percentile", "latency_ms", "samples",
 ]  # fmt: skip
-KEYS = ["technique", "point", "mode", "variant"]
 
 
 def nines(percent: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -44,9 +43,9 @@ def latency_curves(samples: pd.DataFrame) -> pd.DataFrame:
     ok = measured_successful(with_columns(samples, SAMPLE_COLUMNS))
     grid = percentile_grid()
     parts = []
-    for key, frame in ok.groupby(KEYS, sort=False):
+    for key, frame in ok.groupby(SEGMENT_KEY, sort=False):
         series = {LATENCY: frame["latency_ms"].to_numpy(dtype=float)}
-        if key[2] == OPEN:
+        if key[3] == OPEN:
             lag = frame["send_lag_ms"].fillna(0.0).to_numpy(dtype=float)
             series[SERVICE] = series[LATENCY] - lag
         for name, values in series.items():
@@ -55,7 +54,7 @@ def latency_curves(samples: pd.DataFrame) -> pd.DataFrame:
                 continue
             part = pd.DataFrame({"percentile": grid, "latency_ms": curve(values, grid)})
             part = part.assign(series=name, samples=values.size)
-            parts.append(part.assign(**dict(zip(KEYS, (str(k) for k in key), strict=True))))
+            parts.append(part.assign(**dict(zip(SEGMENT_KEY, (str(k) for k in key), strict=True))))
     if not parts:
         return pd.DataFrame(columns=CURVE_COLUMNS)
     return pd.concat(parts, ignore_index=True)[CURVE_COLUMNS]

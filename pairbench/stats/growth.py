@@ -35,9 +35,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pairbench.results import CLOSED, RTT_PARAMETER
-
-Floats = npt.NDArray[np.float64]
+from pairbench.manifest import default_of
+from pairbench.results import CLOSED, RTT_PARAMETER, as_float
+from pairbench.stats.bootstrap import Floats
+from pairbench.stats.rounds import t_quantile
 
 FLAT_RISE = 0.2  # a rise below 20% of the cost at the smallest work is flat
 EXPONENTS = np.round(np.arange(0.05, 3.0001, 0.01), 2)  # the k tried in a + b*x^k
@@ -47,15 +48,6 @@ LINEAR_BAND = (0.8, 1.25)  # an exponent known to lie in here reads as linear
 # at least 2 degrees of freedom for the noise.
 MIN_POINTS_FOR_CURVE = 4
 MIN_POINTS_FOR_SHAPE = 5
-CONFIDENCE = 0.95
-# Student's t at 97.5% by degrees of freedom (for the two-sided 95% CI); 2.042 past 30 is
-# slightly conservative. The profile CI keeps the k whose error exceeds the best by at
-# most the F(1, df) = t^2 quantile's share.
-T_975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-    2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-    2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
 EXACT = 1e-12  # relative squared error below which points lie on the curve (rounding)
 
 TOO_FEW, FLAT, FALLING, LINEAR, LOGARITHMIC = (
@@ -141,10 +133,6 @@ def _nonnegative_fit(basis: Floats, y: Floats) -> tuple[float, float, float]:
     return best[0], best[1], error(best)
 
 
-def _t_quantile(degrees_of_freedom: int) -> float:
-    return T_975[min(degrees_of_freedom, len(T_975)) - 1]
-
-
 def _exponent_profile(x: Floats, y: Floats) -> tuple[float, float, float, float, float, float]:
     """(k, its CI low, its CI high, a, b, error) of the best a + b*x^k, a, b >= 0.
 
@@ -155,7 +143,8 @@ def _exponent_profile(x: Floats, y: Floats) -> tuple[float, float, float, float,
     errors = np.array([error for _, _, error in fits])
     best = int(np.argmin(errors))
     degrees_of_freedom = x.size - 3
-    limit = errors[best] * (1.0 + _t_quantile(degrees_of_freedom) ** 2 / degrees_of_freedom)
+    # F(1, df) is t(df)^2: the two-sided 95% t quantile, squared.
+    limit = errors[best] * (1.0 + t_quantile(degrees_of_freedom) ** 2 / degrees_of_freedom)
     inside = EXPONENTS[errors <= limit + EXACT]
     a, b, error = fits[best]
     return float(EXPONENTS[best]), float(inside.min()), float(inside.max()), a, b, error
@@ -252,10 +241,7 @@ def sentence(variant: str, parameter: str, fit: Fit) -> str:
 
 
 def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
+    number = as_float(value)
     return number if math.isfinite(number) else None
 
 
@@ -266,7 +252,7 @@ def sweep_series(points: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[st
     and `swept` (the parameter a sweep point varies, or None for the default point). The
     values come from the params, never from the labels.
     """
-    default = next((point for point in points if not point.get("swept")), None)
+    default = default_of(points)
     series: dict[str, list[tuple[str, float]]] = {}
     for point in points:
         name = point.get("swept")

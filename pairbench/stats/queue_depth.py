@@ -10,15 +10,15 @@ requested in the warm-up are not listed, so the first instants may count a few s
 """
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
+
+from pairbench.results import SEGMENT_KEY
+from pairbench.stats.bootstrap import Floats
 
 STEP_S = 0.1
 QUEUE_DEPTH_COLUMNS = [
     "technique", "point", "mode", "variant", "t_s", "jobs_mean", "jobs_max", "rounds",
 ]  # fmt: skip
-KEYS = ["technique", "point", "mode", "variant"]
-Floats = npt.NDArray[np.float64]
 
 
 def jobs_in_progress(requested: Floats, done: Floats, instants: Floats) -> Floats:
@@ -30,7 +30,7 @@ def jobs_in_progress(requested: Floats, done: Floats, instants: Floats) -> Float
 
 def _window(segments: pd.DataFrame, key: tuple[str, ...], repetition: object) -> Floats | None:
     """The instants of one segment's measured window, STEP_S apart, or None if unknown."""
-    technique, point, mode, variant = key
+    technique, variant, point, mode = key
     found = segments[
         (segments["technique"].astype(str) == technique)
         & (segments["point"].astype(str) == point)
@@ -48,7 +48,7 @@ def _window(segments: pd.DataFrame, key: tuple[str, ...], repetition: object) ->
 def queue_depth(jobs: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
     """QUEUE_DEPTH_COLUMNS: each variant's jobs in progress over its measured windows."""
     parts = []
-    for key, part in jobs.groupby(KEYS, sort=False):
+    for key, part in jobs.groupby(SEGMENT_KEY, sort=False):
         named = tuple(str(value) for value in key)
         rounds = []
         for repetition, rows in part.groupby("repetition"):
@@ -70,7 +70,7 @@ def queue_depth(jobs: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
                 "rounds": np.sum(~np.isnan(grid), axis=0),
             }
         )
-        parts.append(frame.assign(**dict(zip(KEYS, named, strict=True))))
+        parts.append(frame.assign(**dict(zip(SEGMENT_KEY, named, strict=True))))
     if not parts:
         return pd.DataFrame(columns=QUEUE_DEPTH_COLUMNS)
     return pd.concat(parts, ignore_index=True)[QUEUE_DEPTH_COLUMNS]

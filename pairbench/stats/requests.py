@@ -1,18 +1,31 @@
-"""Which requests count: the one definition of a measured, successful request.
+"""Which requests count: the one definition of the variant's measured, successful requests.
 
 A sample is *measured* when it fell in its segment's measure phase (not the warm-up)
 and was actually sent (an open-loop send the generator dropped never reached the app).
 A request *succeeded* when the app answered with a status below 400; status 0 is a
-connection error or a timeout. Latency percentiles and mean costs count the measured,
-successful requests; throughput and the error rate count every measured one.
+connection error or a timeout. A request is the variant's *own* when it is of the
+target kind: a mixed workload also sends other kinds (invalidation's readers, the
+bystanders of event_loop_blocking), each its own distribution, never pooled with the
+variant's. Latency percentiles and mean costs count the measured, successful requests;
+throughput and the error rate count every measured one.
 
 Frames are samples.csv.gz rows (results.SAMPLE_COLUMNS); every stage that filters
-them (the load's progress lines, the stats, the comparison) asks this module.
+them (the load's progress lines and stopping rule, the stats, the comparison) asks
+this module.
 """
 
 import pandas as pd
 
-from pairbench.results import MEASURE_PHASE
+from pairbench.results import MEASURE_PHASE, TARGET_NAME
+from pairbench.stats.bootstrap import Floats
+
+
+def own(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a variant's own requests (samples or summary rows), leaving out the other
+    kinds of a mixed workload; files from before the `name` column hold only those."""
+    if "name" not in frame:
+        return frame
+    return frame[frame["name"].fillna(TARGET_NAME).isin([TARGET_NAME, ""])]
 
 
 def sent(samples: pd.DataFrame) -> pd.DataFrame:
@@ -42,7 +55,25 @@ def measured(samples: pd.DataFrame) -> pd.DataFrame:
     return sent(samples[samples["phase"] == MEASURE_PHASE])
 
 
+def successful(samples: pd.DataFrame) -> pd.DataFrame:
+    """The requests sent and answered successfully (of the phases `samples` holds)."""
+    requests = sent(samples)
+    return requests[succeeded(requests)]
+
+
 def measured_successful(samples: pd.DataFrame) -> pd.DataFrame:
     """The measured, successful requests: the ones latency and cost figures are made of."""
-    requests = measured(samples)
-    return requests[succeeded(requests)]
+    return successful(samples[samples["phase"] == MEASURE_PHASE])
+
+
+def own_measured_successful(samples: pd.DataFrame) -> pd.DataFrame:
+    """The variant's measured, successful, own requests: what its headline figures (and the
+    stopping rule that decides how long to measure them) are made of."""
+    return measured_successful(own(samples))
+
+
+def successful_latencies_by_round(samples: pd.DataFrame) -> list[Floats]:
+    """Latencies of the successful requests, one array per round (repetition) in order; the
+    caller picks the phase and the request kind."""
+    ok = successful(samples)
+    return [part["latency_ms"].to_numpy(dtype=float) for _, part in ok.groupby("repetition")]

@@ -37,12 +37,19 @@ class RoundRatio:
     @property
     def half_width(self) -> float:
         """Half the CI's width as a share of the estimate (0.1: within +/-10%)."""
-        if not self.estimate > 0 or math.isnan(self.low) or math.isnan(self.high):
-            return float("nan")
-        return (self.high - self.low) / 2.0 / self.estimate
+        return relative_half_width(self.estimate, self.low, self.high)
 
 
-def _t_quantile(degrees_of_freedom: int, confidence: float) -> float:
+def relative_half_width(estimate: float, low: float, high: float) -> float:
+    """Half a ratio's CI width as a share of the ratio (0.1: within +/-10%); NaN without a
+    CI or a positive ratio."""
+    if not estimate > 0 or math.isnan(low) or math.isnan(high):
+        return float("nan")
+    return (high - low) / 2.0 / estimate
+
+
+def t_quantile(degrees_of_freedom: int, confidence: float = CONFIDENCE) -> float:
+    """Student's t quantile for a two-sided interval of `confidence` (2.571 at 5 dof, 95%)."""
     return float(scipy_stats.t.ppf(0.5 + confidence / 2.0, degrees_of_freedom))
 
 
@@ -81,7 +88,7 @@ def round_ratio_ci(
     if planning < 2:
         return RoundRatio(estimate, float("nan"), float("nan"), rounds)
     spread = float(logs[:planning].std(ddof=1))
-    half = _t_quantile(planning - 1, confidence) * spread / math.sqrt(rounds)
+    half = t_quantile(planning - 1, confidence) * spread / math.sqrt(rounds)
     return RoundRatio(estimate, estimate * math.exp(-half), estimate * math.exp(half), rounds)
 
 
@@ -103,5 +110,5 @@ def rounds_needed(
     allowed = math.asinh(target_half_width)
     if spread == 0.0:
         return planning
-    needed = (_t_quantile(planning - 1, confidence) * spread / allowed) ** 2
+    needed = (t_quantile(planning - 1, confidence) * spread / allowed) ** 2
     return max(planning, math.ceil(needed))

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pairbench.results import TARGET_NAME, target_requests
-from pairbench.stats.requests import measured, sent
+from pairbench.results import SEGMENT_KEY, TARGET_NAME, SegmentKey
+from pairbench.stats.requests import measured, own, sent
 
 PER_TARGET_REQUEST = ["stub_connections_per_request", "stub_calls_per_request"]
 SEGMENT_SUMMARY_COLUMNS = [
@@ -28,8 +28,6 @@ GC_PER_REQUESTS = 1_000
 # Variants' GC pauses "differ" (the report shows them) when the largest per 1,000 requests
 # is this many times the smallest: within it, collections are the run's background.
 GC_DIFFERENCE = 1.5
-KEYS = ["technique", "variant", "point", "mode"]
-SegmentKey = tuple[str, str, str, str]
 
 
 def segment_summary(
@@ -39,9 +37,9 @@ def segment_summary(
     found: dict[SegmentKey, dict[str, Any]] = {}
     if segments.empty:
         return found
-    requests = sent(target_requests(samples)).groupby(KEYS).size()
-    measured_requests = measured(samples).groupby(KEYS).size()
-    for key, part in segments.groupby(KEYS):
+    requests = sent(own(samples)).groupby(SEGMENT_KEY).size()
+    measured_requests = measured(samples).groupby(SEGMENT_KEY).size()
+    for key, part in segments.groupby(SEGMENT_KEY):
         named = (str(key[0]), str(key[1]), str(key[2]), str(key[3]))
         sent_requests = int(requests.get(key, 0))
         row = dict.fromkeys(SEGMENT_SUMMARY_COLUMNS, np.nan)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pairbench.results import as_float
 from pairbench.slo import DEFAULT_SLOS, Objective, Slos
 
 MET, MISSED, NO_DATA = "met", "missed", "no data"
@@ -27,16 +28,12 @@ class SloCheck:
     met: bool
 
 
-def _value(row: Mapping[str, Any], column: str) -> float:
-    try:
-        return float(row.get(column, math.nan))
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def cache_hit_rate(row: Mapping[str, Any]) -> float:
     """Hits / (hits + misses) per request of a summary row, NaN where no cache is metered."""
-    hits, misses = _value(row, "cache_hits_per_request"), _value(row, "cache_misses_per_request")
+    hits, misses = (
+        as_float(row.get("cache_hits_per_request")),
+        as_float(row.get("cache_misses_per_request")),
+    )
     if not (math.isfinite(hits) and math.isfinite(misses)) or hits + misses <= 0:
         return math.nan
     return hits / (hits + misses)
@@ -50,15 +47,15 @@ def objective_value(row: Mapping[str, Any], objective: Objective) -> float | Non
         rate = cache_hit_rate(row)
         return rate if math.isfinite(rate) else None
     if objective.name == "memory_share":
-        share = _value(row, "memory_share")
+        share = as_float(row.get("memory_share"))
         return share if math.isfinite(share) else None
-    return _value(row, objective.name)
+    return as_float(row.get(objective.name))
 
 
 def slo_checks(row: Mapping[str, Any], slos: Slos = DEFAULT_SLOS) -> list[SloCheck]:
     """The objectives that apply to a summary row (a cache hit rate only where a cache is
     metered); none when it has no successful request."""
-    if not math.isfinite(_value(row, "p95_ms")):
+    if not math.isfinite(as_float(row.get("p95_ms"))):
         return []
     checks = []
     for objective, limit in slos.limits():

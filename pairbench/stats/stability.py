@@ -15,10 +15,11 @@ from pairbench.results import (
     OPEN,
     SAMPLE_COLUMNS,
     SEGMENT_COLUMNS,
+    SEGMENT_KEY,
+    SegmentKey,
     with_columns,
 )
-from pairbench.stats.bootstrap import Floats
-from pairbench.stats.requests import failed, measured, sent
+from pairbench.stats.requests import failed, measured, sent, successful_latencies_by_round
 
 BUDGET_REACHED = "budget reached"  # why a point's rounds stopped short of the CI target
 MAX_REPETITION_CV = 0.10  # pyperf warns past 10% spread between runs
@@ -26,19 +27,11 @@ MAX_GENERATOR_CPU = 90.0  # past this the load generator, not the app, sets the 
 MIN_SAMPLES = 100
 MAX_LATE_SHARE = 0.01  # open loop: more late sends than this and the schedule slipped
 LATE_SEND_MS = 10.0  # an open-loop send this far behind its schedule counts as late
-SegmentKey = tuple[str, str, str, str]  # technique, variant, point, mode
-
-
-def successful_repetitions(frame: pd.DataFrame) -> list[Floats]:
-    """Latencies of the successful requests, one array per repetition (of measured ones)."""
-    requests = sent(frame)
-    ok = requests[~failed(requests)]
-    return [part["latency_ms"].to_numpy(dtype=float) for _, part in ok.groupby("repetition")]
 
 
 def repetition_cv(frame: pd.DataFrame) -> float:
     """Coefficient of variation of the repetition medians; NaN with fewer than two."""
-    medians = np.array([np.median(rep) for rep in successful_repetitions(frame)])
+    medians = np.array([np.median(rep) for rep in successful_latencies_by_round(frame)])
     if medians.size < 2 or medians.mean() <= 0:
         return float("nan")
     return float(medians.std(ddof=1) / medians.mean())
@@ -48,9 +41,8 @@ def segment_maxima(segments: pd.DataFrame, column: str) -> dict[SegmentKey, floa
     """Per (technique, variant, point, mode), the largest value of a segments column."""
     if segments.empty or column not in segments:
         return {}
-    keys = ["technique", "variant", "point", "mode"]
-    maxima = segments.groupby(keys, as_index=False)[column].max()
-    rows = zip(*(maxima[name] for name in [*keys, column]), strict=True)
+    maxima = segments.groupby(SEGMENT_KEY, as_index=False)[column].max()
+    rows = zip(*(maxima[name] for name in [*SEGMENT_KEY, column]), strict=True)
     return {(str(t), str(v), str(p), str(m)): float(value) for t, v, p, m, value in rows}
 
 
@@ -104,7 +96,7 @@ def stability_findings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[tu
     samples = with_columns(samples, SAMPLE_COLUMNS)
     segments = with_columns(segments, SEGMENT_COLUMNS)
     found: list[tuple[str, str]] = []
-    for key, everything in samples.groupby(["technique", "variant", "point", "mode"], sort=False):
+    for key, everything in samples.groupby(SEGMENT_KEY, sort=False):
         label = segment_label(*(str(part) for part in key))
         frame = everything[everything["phase"] == MEASURE_PHASE]  # dropped sends included
         if frame.empty:

@@ -3,24 +3,26 @@
 `write_tables(run_dir)` computes every table from the measuring stages' files (samples,
 segments, equivalence, probe, micro.json, the manifest's plan) and writes them into
 the run directory, then stats.json to say they are complete. The runner calls it when
-measuring ends; `pairbench stats RUN_DIR` calls it again. `read_tables(run_dir)` reads
-them, writing them first for a run the stage never finished (an interrupted run, or
-one from before the stage wrote these tables).
+measuring ends (`pairbench run` also for a run interrupted or failed part way);
+`pairbench stats RUN_DIR` calls it again. `read_tables(run_dir)` and `read_summary` only
+read: tables the stage never finished, or wrote in an older version, are a ResultsError
+that says to rebuild them, so the report and the gate never rerun the statistics.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from bench_app.techniques import all_techniques
 from pairbench import results
+from pairbench.manifest import Manifest
 from pairbench.slo import slos_of_run
 from pairbench.stats.bandwidth import BANDWIDTH_COLUMNS, bandwidth_table
 from pairbench.stats.ceiling import ceiling_findings, ceiling_rps, ceiling_shares
 from pairbench.stats.curves import CURVE_COLUMNS, latency_curves
+from pairbench.stats.drift import drift_findings
 from pairbench.stats.growth import (
     GROWTH_COLUMNS,
     GROWTH_POINT_COLUMNS,
@@ -28,10 +30,17 @@ from pairbench.stats.growth import (
     growth_table,
     point_costs,
 )
+from pairbench.stats.headline import (
+    HEADLINE_COLUMNS,
+    headline_table,
+    headlines_of,
+    with_headlines,
+)
 from pairbench.stats.micro import MICRO_COLUMNS, read_micro, summarize_micro
 from pairbench.stats.overhead import OVERHEAD_SUMMARY_COLUMNS, read_overhead, summarize_overhead
 from pairbench.stats.probe_summary import PROBE_SUMMARY_COLUMNS, summarize_probe
 from pairbench.stats.queue_depth import QUEUE_DEPTH_COLUMNS, queue_depth
+from pairbench.stats.requests import own
 from pairbench.stats.stability import budget_findings, stability_findings
 from pairbench.stats.summary import (
     REQUIRED_SUMMARY_COLUMNS,
@@ -42,10 +51,11 @@ from pairbench.stats.summary import (
 from pairbench.stats.timeline import TIMELINE_COLUMNS, latency_timeline
 
 # Raise when a table's columns or meaning change: older runs' tables are then recomputed.
+# 9: headline_* (each technique's own figure and its speedup);
 # 8: app_process, SLO status by the run's SLOs; 7: ceiling_share; 6: queue_depth.csv;
 # 5: request kinds, segment figures; 4: overhead_summary.csv; 3: bandwidth.csv;
 # 2: speedups from rounds, CI half-widths, stops
-STATS_VERSION = 8
+STATS_VERSION = 9
 WARNING_COLUMNS = ["technique", "message"]
 
 
@@ -69,7 +79,7 @@ class Tables:
 
 # Tables field -> (file, columns, columns a file must have to be read)
 FILES: dict[str, tuple[str, list[str], list[str]]] = {
-    "summary": (results.SUMMARY, SUMMARY_COLUMNS, REQUIRED_SUMMARY_COLUMNS),
+    "summary": (results.SUMMARY, [*SUMMARY_COLUMNS, *HEADLINE_COLUMNS], REQUIRED_SUMMARY_COLUMNS),
     "growth": (results.GROWTH, GROWTH_COLUMNS, REQUIRED_GROWTH_COLUMNS),
     "growth_points": (results.GROWTH_POINTS, GROWTH_POINT_COLUMNS, GROWTH_POINT_COLUMNS),
     "micro": (results.MICRO_SUMMARY, MICRO_COLUMNS, MICRO_COLUMNS[:3]),
@@ -89,15 +99,15 @@ def baselines_of(run: results.Run) -> dict[str, str]:
     """Each technique's baseline variant: as the manifest recorded it, else the registry's,
     else (a technique since removed) the first variant in the samples."""
     found = {key: technique.baseline for key, technique in all_techniques().items()}
-    found.update(run.manifest.get("baselines", {}))
+    found.update(run.manifest.baselines)
     for technique, variants in run.samples.groupby("technique", sort=False)["variant"]:
         found.setdefault(str(technique), str(variants.iloc[0]))
     return found
 
 
-def technique_order(manifest: Mapping[str, Any], summary: pd.DataFrame) -> list[str]:
+def technique_order(manifest: Manifest, summary: pd.DataFrame) -> list[str]:
     """The run's techniques: as planned, then any other the samples hold."""
-    planned = [str(key) for key in manifest.get("techniques", [])]
+    planned = [str(key) for key in manifest.techniques]
     measured = [str(key) for key in dict.fromkeys(summary["technique"])]
     return planned + [key for key in measured if key not in planned]
 
@@ -106,13 +116,12 @@ def _growth(
     run: results.Run, summary: pd.DataFrame, probe: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """growth.csv and growth_points.csv: every swept technique's fits and fitted points."""
-    planned = run.manifest.get("points", {})
     fits, points = [], []
     for key in technique_order(run.manifest, summary):
         costs, source = point_costs(probe, summary, key)
         variants = list(dict.fromkeys(summary.loc[summary["technique"] == key, "variant"]))
         variants = variants or list(dict.fromkeys(variant for variant, _ in costs))
-        found = growth_table(key, planned.get(key, []), variants, costs, source)
+        found = growth_table(key, run.manifest.planned_points(key), variants, costs, source)
         fits.append(found.fits)
         points.append(found.points)
     return (
@@ -126,22 +135,30 @@ def _growth(
 def compute_tables(run: results.Run) -> Tables:
     """Every table of the stats stage, from a run read with its samples."""
     baselines = baselines_of(run)
+    stopping = stopping_of(run.manifest)
     every_kind = summarize(
         run.samples, run.segments, run.equivalence, baselines,
-        stopping=stopping_of(run.manifest), slos=slos_of_run(run.manifest),
+        stopping=stopping, slos=slos_of_run(run.manifest),
     )  # fmt: skip
     # Each closed-loop row's segment throughput as a share of the generator's ceiling.
     ceiling = ceiling_rps(run.manifest)
     every_kind["ceiling_share"] = ceiling_shares(every_kind, ceiling)
     # The variants' own requests are what every other table is about; a mixed workload's
     # other requests (bystanders) get their summary rows, in request_kinds.csv.
-    summary = results.target_requests(every_kind)
+    summary = own(every_kind)
     request_kinds = every_kind.drop(summary.index)
-    samples = results.target_requests(run.samples)
+    # Each variant's headline (its technique's own figure, of the requests it names).
+    segments = results.with_columns(run.segments, results.SEGMENT_COLUMNS)
+    every_sample = results.with_columns(run.samples, results.SAMPLE_COLUMNS)
+    headlines = headlines_of(run.manifest)
+    judged = headline_table(every_sample, segments, every_kind, headlines, baselines, stopping)
+    summary = with_headlines(summary, judged)
+    samples = own(run.samples)
     probe = summarize_probe(run.probe)
     growth, growth_points = _growth(run, summary, probe)
     findings = stability_findings(samples, run.segments) + budget_findings(summary)
     findings += ceiling_findings(summary, ceiling)
+    findings += drift_findings(every_sample, segments, headlines)
     return Tables(
         summary=summary,
         growth=growth,
@@ -182,13 +199,27 @@ def tables_are_current(run_dir: Path) -> bool:
     return isinstance(done, dict) and done.get("version") == STATS_VERSION
 
 
-def _needs_stage(run_dir: Path) -> bool:
-    """Whether to (re)compute: the stage has not finished here, and there are samples to
-    compute from (a directory holding only a summary, as CI artifacts do, is read as is)."""
+def require_current_tables(run_dir: Path) -> None:
+    """Refuse (ResultsError) a run whose stats tables are missing or stale, saying how to
+    rebuild them; a directory holding only a summary and no samples (what CI keeps as
+    artifacts) is read as it is, since there is nothing to rebuild it from."""
+    results.read_manifest(run_dir)
     if tables_are_current(run_dir):
-        return False
+        return
     only_summary = (run_dir / results.SUMMARY).exists() and not (run_dir / results.SAMPLES).exists()
-    return not only_summary
+    if only_summary:
+        return
+    path = run_dir / results.STATS_DONE
+    done = results.read_json(path) if path.exists() else None
+    found = done.get("version") if isinstance(done, dict) else None
+    why = (
+        "the stats stage never finished on it"
+        if found is None
+        else f"its tables are version {found}, this pairbench reads version {STATS_VERSION}"
+    )
+    raise results.ResultsError(
+        f"{run_dir}: {why}: rebuild its tables with `pairbench stats {run_dir}`"
+    )
 
 
 def _read(run_dir: Path, field: str) -> pd.DataFrame:
@@ -197,20 +228,16 @@ def _read(run_dir: Path, field: str) -> pd.DataFrame:
 
 
 def read_tables(run_dir: Path) -> Tables:
-    """A run's tables as the stats stage wrote them, written first if it never finished."""
-    results.read_manifest(run_dir)
-    if _needs_stage(run_dir):
-        return write_tables(run_dir)
+    """A run's tables as the stats stage wrote them (ResultsError if missing or stale)."""
+    require_current_tables(run_dir)
     return Tables(**{field.name: _read(run_dir, field.name) for field in fields(Tables)})
 
 
 def read_summary(run_dir: Path, required: Sequence[str] = REQUIRED_SUMMARY_COLUMNS) -> pd.DataFrame:
-    """A run's summary.csv (computed by the stats stage first if it never finished).
+    """A run's summary.csv as the stats stage wrote it (ResultsError if missing or stale).
 
     `required` are the columns a reader cannot do without (ResultsError if absent).
     """
-    results.read_manifest(run_dir)
-    if _needs_stage(run_dir):
-        return write_tables(run_dir).summary
+    require_current_tables(run_dir)
     name, columns, _ = FILES["summary"]
     return results.read_run_table(run_dir / name, columns, list(required))

@@ -16,12 +16,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from bench_app.metering import COST_FIELDS
+from pairbench.manifest import Manifest
 from pairbench.results import (
     CLOSED,
     MEASURE_PHASE,
     OPEN,
     SAMPLE_COLUMNS,
     SEGMENT_COLUMNS,
+    SEGMENT_KEY,
     with_columns,
 )
 from pairbench.slo import DEFAULT_SLOS, Slos
@@ -33,8 +35,8 @@ from pairbench.stats.bootstrap import (
     bootstrap_ratio_ci,
 )
 from pairbench.stats.memory import MEMORY_COLUMNS, memory_figures
-from pairbench.stats.requests import failed, sent
-from pairbench.stats.rounds import RoundRatio, round_ratio_ci
+from pairbench.stats.requests import failed, sent, successful, successful_latencies_by_round
+from pairbench.stats.rounds import RoundRatio, relative_half_width, round_ratio_ci
 from pairbench.stats.segment_figures import (
     SEGMENT_SUMMARY_COLUMNS,
     segment_figures_of,
@@ -50,7 +52,6 @@ from pairbench.stats.stability import (
     repetition_cv,
     segment_maxima,
     stability_warnings,
-    successful_repetitions,
 )
 
 __all__ = [
@@ -77,6 +78,12 @@ class Ratio:
     @property
     def of_throughput(self) -> bool:
         return self.statistic is np.mean
+
+    def arm(self, frame: pd.DataFrame) -> list[Floats]:
+        """What this ratio resamples: throughput bins, or successful latencies, per round."""
+        return (
+            throughput_bins(frame) if self.of_throughput else successful_latencies_by_round(frame)
+        )
 
 
 RATIOS = (
@@ -150,7 +157,7 @@ def _describe(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts, throughput, latency percentiles and mean costs of one variant's requests."""
     requests = sent(frame)
     failures, nan = failed(requests), float("nan")
-    ok = requests[~failures]
+    ok = successful(frame)
     latency = ok["latency_ms"].to_numpy(dtype=float)
     row: dict[str, Any] = {
         "requests": len(requests),
@@ -190,11 +197,6 @@ def _centred(reported: float, resampled: float, low: float, high: float) -> tupl
     return min(low * scale, reported), max(high * scale, reported)
 
 
-def _arm(frame: pd.DataFrame, ratio: Ratio) -> list[Floats]:
-    """What a ratio resamples: throughput bins, or successful latencies, per repetition."""
-    return throughput_bins(frame) if ratio.of_throughput else successful_repetitions(frame)
-
-
 def _per_repetition(arm: list[Floats], ratio: Ratio) -> list[float]:
     """A ratio's statistic for each repetition alone: the units the U test compares."""
     if ratio.of_throughput:
@@ -208,7 +210,7 @@ def _per_round(frame: pd.DataFrame, ratio: Ratio) -> dict[int, float]:
     """A ratio's statistic in each round (repetition) with successful requests, by round."""
     found = {}
     for repetition in sorted(frame["repetition"].dropna().unique()):
-        arm = _arm(frame[frame["repetition"] == repetition], ratio)
+        arm = ratio.arm(frame[frame["repetition"] == repetition])
         if arm and len(arm[0]):
             found[int(repetition)] = _per_repetition(arm, ratio)[0]
     return found
@@ -239,26 +241,38 @@ def _compare(
     """
     row: dict[str, Any] = {}
     for ratio in RATIOS:
-        base_arm, other_arm = _arm(base, ratio), _arm(other, ratio)
-        by_rounds = _round_ci(base, other, ratio, planning)
-        if by_rounds is not None:
-            value, low, high = by_rounds.estimate, by_rounds.low, by_rounds.high
-        else:
-            value, low, high = bootstrap_ratio_ci(
-                base_arm, other_arm, ratio.statistic, resamples, seed,
-                higher_is_better=ratio.higher_is_better,
-            )  # fmt: skip
-            if ratio.of_throughput and value > 0:
-                reported = requests_per_second(other) / requests_per_second(base)
-                low, high = _centred(reported, value, low, high)
-                value = reported
+        base_arm, other_arm = ratio.arm(base), ratio.arm(other)
+        value, low, high = _ratio_ci(base, other, ratio, resamples, seed, planning)
         p = repetition_u_test(_per_repetition(base_arm, ratio), _per_repetition(other_arm, ratio))
         row.update({ratio.column: value, f"{ratio.ci}_ci_low": low, f"{ratio.ci}_ci_high": high})
         row[ratio.verdict] = verdict(low, high, p) if base_arm else "no baseline"
         if ratio.column == "speedup_p50":
             row["u_test_p"] = float("nan") if p is None else p
-            row["speedup_ci_half_width"] = (high - low) / 2.0 / value if value > 0 else np.nan
+            row["speedup_ci_half_width"] = relative_half_width(value, low, high)
     return row
+
+
+def _ratio_ci(
+    base: pd.DataFrame,
+    other: pd.DataFrame,
+    ratio: Ratio,
+    resamples: int,
+    seed: int,
+    planning: int | None,
+) -> tuple[float, float, float]:
+    """One headline ratio of `other` against `base` and its CI: (ratio, low, high)."""
+    by_rounds = _round_ci(base, other, ratio, planning)
+    if by_rounds is not None:
+        return by_rounds.estimate, by_rounds.low, by_rounds.high
+    value, low, high = bootstrap_ratio_ci(
+        ratio.arm(base), ratio.arm(other), ratio.statistic, resamples, seed,
+        higher_is_better=ratio.higher_is_better,
+    )  # fmt: skip
+    if ratio.of_throughput and value > 0:
+        reported = requests_per_second(other) / requests_per_second(base)
+        low, high = _centred(reported, value, low, high)
+        value = reported
+    return value, low, high
 
 
 def _baseline_row() -> dict[str, Any]:
@@ -279,11 +293,11 @@ def _unanswered_row(verdict_text: str) -> dict[str, Any]:
     return row
 
 
-def stopping_of(manifest: Mapping[str, Any]) -> dict[tuple[str, str, str], Mapping[str, Any]]:
+def stopping_of(manifest: Manifest) -> dict[tuple[str, str, str], Mapping[str, Any]]:
     """The manifest's record of how each point was measured, by (technique, point, mode)."""
     return {
         (str(entry["technique"]), str(entry["point"]), str(entry["mode"])): entry
-        for entry in manifest.get("stopping", [])
+        for entry in manifest.stopping
     }
 
 
@@ -332,15 +346,13 @@ def summarize(
         }
         for variant in sorted(parts, key=lambda name: name != base_name):
             key = (str(technique), variant, str(point), str(mode))
-            row: dict[str, Any] = dict(
-                zip(("technique", "variant", "point", "mode"), key, strict=True)
-            )
+            row: dict[str, Any] = dict(zip(SEGMENT_KEY, key, strict=True))
             row["name"] = str(kind)
             row["baseline"] = variant == base_name
             row.update(_describe(parts[variant]))
             found = equivalence.get(key[0], {}).get(variant, {})
             row["equivalent"] = bool(found.get("equivalent", False))
-            answered = bool(successful_repetitions(parts[variant]))
+            answered = bool(successful_latencies_by_round(parts[variant]))
             if row["baseline"] and answered:
                 row.update(_baseline_row())
             elif base_name in parts and answered:

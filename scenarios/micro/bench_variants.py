@@ -52,6 +52,9 @@ def _request_for(technique: str) -> Request:
     if module_name is not None:
         custom: Request = importlib.import_module(module_name).micro_request
         return custom
+    headers = dict(all_techniques()[technique].request_headers)
+    if headers:
+        return lambda client, url: client.get(url, headers=headers)
     return _get
 
 

@@ -4,8 +4,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from bench_app.payment_uploads import upload
 from bench_app.technique import RequestBody
-from bench_app.techniques.csv_import import upload
 
 _BODIES: dict[str, RequestBody] = {}
 

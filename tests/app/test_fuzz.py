@@ -12,8 +12,12 @@ its tables live in a schema of their own (PAIRBENCH_SCHEMA, seeded here, dropped
 and it gets a redis-server of its own, so whatever the writing endpoints do (resets,
 bulk inserts, invalidations) cannot touch what the other tests read.
 
-Bounded: FUZZ_EXAMPLES generated requests per operation and phase, plus the boundary
-cases; about a minute in all. The seed is printed; PAIRBENCH_FUZZ_SEED=<seed> replays it.
+As searching as `schemathesis run --max-examples 25 --checks all` against the served app:
+the same phases, 25 generated requests per operation, values drawn from the schema alone
+(no strategy of our own narrows what is sent). What keeps it within its time is
+choosing where the time goes: the few operations whose cost grows with a parameter
+(COSTLY) get their largest values a few times each, not 25 times. The seed is printed;
+PAIRBENCH_FUZZ_SEED=<seed> replays it.
 """
 
 import asyncio
@@ -25,24 +29,19 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 
 import httpx
 import hypothesis
 import pytest
 import schemathesis
-from hypothesis import strategies as st
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi import unregister_string_format
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from sqlalchemy import text
 
 from bench_app.db import make_engine
-from bench_app.models import MAX_ID
 from bench_app.settings import Settings
-from bench_app.techniques.pagination import CURSOR_FORMAT, Cursor
 from pairbench.env.server import app_environment, running_app
 from pairbench.env.services import ServiceUrls
 from pairbench.env.upstream import Upstream
@@ -50,17 +49,30 @@ from tests.conftest import TEST_SCALE
 from tests.throwaway_redis import throwaway_redis
 
 FUZZ_SCHEMA = "pairbench_fuzz"
-FUZZ_EXAMPLES = 6  # generated requests per operation in the fuzzing phase
+FUZZ_EXAMPLES = 25  # generated requests per operation in the fuzzing phase, as the CLI's run
 CALL_SEQUENCES = 10  # stateful phase: scenarios of linked calls ...
 SEQUENCE_STEPS = 6  # ... of at most this many requests each
-REQUEST_TIMEOUT_S = 20.0  # a request slower than this fails the test: the fuzz must stay bounded
+# A request slower than this fails the test: the fuzz must stay bounded. Above the CLI's
+# 10 s, as the test shares the machine with make test's others.
+REQUEST_TIMEOUT_S = 20.0
 SEED_TIMEOUT_S = 120.0
 SEED = int(os.environ.get("PAIRBENCH_FUZZ_SEED") or random.SystemRandom().getrandbits(32))
 
-# Valid requests too slow to send by the dozen, skipped above a size: their answer has the
-# same shape at any size, and the technique's own tests cover the sizes. row_by_row commits
-# each row: at its 10,000-row bound a request takes about a minute on a disk that syncs.
-COSTLY = {("GET", "/bulk-insert/row-by-row"): ("rows", 100)}
+# Valid requests too slow to send by the dozen: above a size, only a few of them an
+# operation are sent (the coverage phase's, which come first: the bound among them), and
+# the rest are drawn again. Their answer has the same shape at any size, and the
+# technique's own tests cover the sizes. n_plus_one's variants read every post of every
+# author; an export reads every day. row_by_row waits for a disk sync a row, by design:
+# seconds at its bound, far more on a busy disk; what its bound promises is a 422 past it
+# (sent), and how long a batch takes is the benchmark's to say, not a test's.
+COSTLY = {
+    ("GET", "/bulk-insert/row-by-row"): ("rows", 100, 0),
+    ("GET", "/n-plus-one/naive"): ("authors", 20, 2),
+    ("GET", "/n-plus-one/selectin"): ("authors", 20, 2),
+    ("GET", "/n-plus-one/joined"): ("authors", 20, 2),
+    ("GET", "/streaming-export/naive"): ("days", 3, 2),
+    ("GET", "/streaming-export/streaming"): ("days", 3, 2),
+}
 
 # The formats JSON Schema and OpenAPI define, which schemathesis generates by itself.
 STANDARD_FORMATS = {
@@ -69,13 +81,6 @@ STANDARD_FORMATS = {
     "json-pointer", "relative-json-pointer", "regex", "int32", "int64", "float", "double",
     "byte", "binary", "password",
 }  # fmt: skip
-# Values of the string formats the app's schema defines itself, each what the app
-# accepts: here, any cursor it could have returned.
-CUSTOM_FORMATS: dict[str, st.SearchStrategy[str]] = {
-    CURSOR_FORMAT: st.builds(
-        Cursor, st.datetimes(timezones=st.just(UTC)), st.integers(1, MAX_ID)
-    ).map(Cursor.encode),
-}
 
 
 @dataclass
@@ -84,6 +89,7 @@ class Tally:
 
     requests: Counter[str] = field(default_factory=Counter)
     seconds: Counter[str] = field(default_factory=Counter)  # per operation, for COSTLY
+    costly_sent: Counter[str] = field(default_factory=Counter)
     skipped_costly: int = 0
     failed: set[str] = field(default_factory=set)
 
@@ -144,7 +150,7 @@ def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
         f"\nschema fuzzing, seed {SEED}: {len(found.requests)} operations, "
         f"{sum(found.requests.values())} requests ({found.skipped_costly} costly ones skipped), "
         f"{len(found.failed)} failed{failed}; slowest: "
-        + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in found.seconds.most_common(4)),
+        + ", ".join(f"{label} {seconds:.1f} s" for label, seconds in found.seconds.most_common(6)),
     )
 
 
@@ -168,24 +174,21 @@ def fuzzed_api(fuzzed_app: str, request: pytest.FixtureRequest) -> Iterator[Open
         }
     )
     show(request, f"\nschema fuzzing with seed {SEED} (replay: PAIRBENCH_FUZZ_SEED={SEED})")
-    for name, strategy in CUSTOM_FORMATS.items():
-        schemathesis.openapi.format(name, strategy)
-    try:
-        yield schemathesis.openapi.from_url(f"{fuzzed_app}/openapi.json", config=config)
-    finally:
-        for name in CUSTOM_FORMATS:
-            unregister_string_format(name)
+    yield schemathesis.openapi.from_url(f"{fuzzed_app}/openapi.json", config=config)
 
 
 def send_unless_costly(case: Case, tally: Tally, **kwargs: Any) -> Any:
-    """Send the case (counted), or reject it when COSTLY says it is too slow to send."""
+    """Send the case (counted), or reject it when COSTLY says its operation has had its
+    share of large ones."""
     costly = COSTLY.get((case.method.upper(), case.path))
     if costly is not None:
-        name, most = costly
+        name, most, sends = costly
         value = str((case.query or {}).get(name, ""))
         if value.isdigit() and int(value) > most:
-            tally.skipped_costly += 1
-            hypothesis.reject()
+            if tally.costly_sent[case.operation.label] >= sends:
+                tally.skipped_costly += 1
+                hypothesis.reject()
+            tally.costly_sent[case.operation.label] += 1
     tally.requests[case.operation.label] += 1
     started = time.perf_counter()
     try:
@@ -194,12 +197,12 @@ def send_unless_costly(case: Case, tally: Tally, **kwargs: Any) -> Any:
         tally.seconds[case.operation.label] += time.perf_counter() - started
 
 
-def test_every_format_in_the_schema_is_one_the_fuzzing_can_generate(fuzzed_app: str) -> None:
-    """Else schemathesis would send any string where the app wants a value of its own kind."""
+def test_every_format_in_the_schema_is_a_standard_one(fuzzed_app: str) -> None:
+    """A format of the app's own would make any fuzzer (schemathesis's CLI too) send any
+    string where the app wants a value of its kind: declare its shape (a pattern) instead."""
     formats = set(formats_in(httpx.get(f"{fuzzed_app}/openapi.json", timeout=10).json()))
-    unknown = formats - STANDARD_FORMATS - CUSTOM_FORMATS.keys()
-    assert not unknown, f"add a strategy for {unknown} to CUSTOM_FORMATS"
-    assert CURSOR_FORMAT in formats
+    unknown = formats - STANDARD_FORMATS
+    assert not unknown, f"{unknown}: declare the values' shape with a pattern and a length"
 
 
 def formats_in(node: Any) -> Iterator[str]:

@@ -91,3 +91,14 @@ def test_a_path_parameter_is_filled_from_the_params() -> None:
     )
     with pytest.raises(ValueError, match="no value for the path parameter {user_id}"):
         technique.url("naive", {"detail": "long"})
+
+
+def test_the_techniques_headers_go_with_every_request_the_harness_makes() -> None:
+    caller = {"x-user-id": "7"}
+    technique = replace(declare("naive"), request_headers=caller)
+    assert technique.request("naive").headers == caller
+
+
+def test_a_burst_needs_the_declared_errors_it_compares() -> None:
+    with pytest.raises(ValueError, match="needs the contract_errors"):
+        replace(declare("naive"), equivalence_burst=8)

@@ -1,5 +1,6 @@
 """The upstream stub: a real server in its own process that counts what it is sent."""
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,36 @@ def test_fail_once_fails_the_first_call_per_key_only(upstream: Upstream) -> None
     statuses = [httpx.get(f"{upstream.url}/fail-once/items/once-{n}").status_code
                 for n in (1, 1, 2, 1)]  # fmt: skip
     assert statuses == [503, 200, 503, 200]
+
+
+async def test_overloaded_refuses_what_exceeds_its_capacity_in_flight(upstream: Upstream) -> None:
+    """capacity slow calls fill it: a call beside them is refused at once, one after them served."""
+    capacity = upstream.config.capacity
+    refused_before = httpx.get(f"{upstream.control_url}/stats").json()["refused"]
+    async with httpx.AsyncClient(base_url=upstream.url) as client:
+        holding = [
+            asyncio.create_task(client.get(f"/overloaded/items/{n}", params={"latency_ms": 300}))
+            for n in range(capacity)
+        ]
+        await asyncio.sleep(0.1)  # the slow calls are in flight
+        beside = await client.get("/overloaded/items/x")
+        held = await asyncio.gather(*holding)
+        after = await client.get("/overloaded/items/x")
+    assert [response.status_code for response in held] == [200] * capacity
+    assert beside.status_code == 503
+    assert after.json()["value"] == item_value("x")
+    assert httpx.get(f"{upstream.control_url}/stats").json()["refused"] == refused_before + 1
+
+
+def test_a_batch_call_answers_every_key_in_order(upstream: Upstream) -> None:
+    before = upstream.counts()
+    response = httpx.get(f"{upstream.url}/batch/items", params={"keys": "3,1,2"})
+    assert [record["value"] for record in response.json()] == [
+        item_value(key) for key in ("3", "1", "2")
+    ]
+    assert (upstream.counts() - before).requests == 1
+    for bad in ("", ",".join(map(str, range(1001)))):
+        assert httpx.get(f"{upstream.url}/batch/items", params={"keys": bad}).status_code == 400
 
 
 def test_the_stalled_share_of_keys_is_fixed() -> None:

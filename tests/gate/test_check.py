@@ -254,3 +254,31 @@ def test_check_strict_fails_on_variants_not_gated(
     assert "2 variant(s) not gated and --strict" in capsys.readouterr().err
     clean = write_run(tmp_path / "results" / "clean", summary_rows())
     assert cli.main(["check", "--strict", "--baseline", str(baseline_path), str(clean)]) == 0
+
+
+def test_a_variant_that_is_not_equivalent_fails_the_gate_baseline_or_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = write_run(tmp_path / "results" / "base", summary_rows())
+    baseline_path = tmp_path / "baseline.json"
+    assert cli.main(["baseline", str(base), "--output", str(baseline_path)]) == 0
+    wrong = summary_rows()
+    wrong.loc[wrong["variant"] == "joined", "equivalent"] = False
+    run_dir = write_run(tmp_path / "results" / "wrong", wrong)
+    detail = "authors=50: differs from naive at body[3].posts: 4 items vs 3"
+    (run_dir / "equivalence.json").write_text(
+        json.dumps({"n_plus_one": {"joined": {"equivalent": False, "detail": detail}}})
+    )
+    capsys.readouterr()
+    assert cli.main(["check", "--baseline", str(baseline_path), str(run_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "n_plus_one/joined at authors=50: equivalent" in out and detail in out
+    suite = ElementTree.fromstring((run_dir / "check.xml").read_text().split("?>", 1)[1])
+    failures = [case for case in suite.iter("testcase") if case.find("failure") is not None]
+    assert [case.get("classname") for case in failures] == ["n_plus_one.joined"]
+    assert detail in (failures[0].findtext("failure") or "")
+    # Without a baseline file (an SLO-only check), the wrong answer still fails it.
+    assert (
+        cli.main(["check", "--baseline", str(tmp_path / "none.json"), "--slo", str(run_dir)]) == 1
+    )
+    assert cli.main(["check", "--baseline", str(baseline_path), str(base)]) == 0

@@ -84,3 +84,17 @@ def test_load_goes_off_loopback_only_to_a_host_named_as_ones_own() -> None:
         Topology(remote).check()  # they could not reach an app on loopback
     with pytest.raises(LoadError, match="--master-bind"):
         Topology(LoadWorkers(remote=1), app_host="10.0.0.5", own_target="10.0.0.5").check()
+
+
+def test_a_master_its_workers_cannot_reach_is_refused_naming_the_fix() -> None:
+    # 192.0.2.10 (TEST-NET-1) is no address of this machine: nothing here could reach it
+    off_machine = LoadWorkers(local=1, bind="192.0.2.10", port=5557)
+    with pytest.raises(LoadError, match="not an address of this machine.*0.0.0.0"):
+        Topology(off_machine).check()
+    Topology(LoadWorkers(local=1, bind="0.0.0.0", port=5557)).check()
+
+
+def test_local_workers_join_the_master_where_it_listens() -> None:
+    assert LoadWorkers(local=1, bind="10.0.0.5").local_master(5557) == "10.0.0.5:5557"
+    assert LoadWorkers(local=1, bind="0.0.0.0").local_master(5557) == "127.0.0.1:5557"
+    assert LoadWorkers(local=1, bind="::1").local_master(5557) == "[::1]:5557"

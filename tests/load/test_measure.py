@@ -8,7 +8,7 @@ import pytest
 
 from bench_app.techniques import all_techniques
 from pairbench import results
-from pairbench.load.measure import open_loop_rate, progress_line, tidy_samples
+from pairbench.load.measure import open_loop_rate, progress_line, round_medians, tidy_samples
 from pairbench.load.open_loop import RAW_COLUMNS
 from pairbench.plan import Point
 from pairbench.profiles import OPEN_LOOP_LOAD
@@ -85,3 +85,14 @@ def test_a_segments_console_line_gives_the_variants_own_requests_and_counts_the_
     assert line == (
         "4 requests, 0 failed, p50 25.0 ms, ~2 req/s (and 6 requests of other kinds)"
     ), line
+
+
+def test_the_stopping_rule_judges_the_variants_own_requests_alone() -> None:
+    """A mixed workload's other kinds (readers, bystanders) are not the variant's figure:
+    the round medians the stopping rule compares are of the target requests only."""
+    names = [results.TARGET_NAME] * 3 + ["read"] * 6
+    frame = pd.DataFrame(
+        {"t_start": [1000.0 + i * 0.1 for i in range(9)], "phase": "measure", "name": names,
+         "latency_ms": [10.0, 20.0, 30.0] + [1.0] * 6, "status": 200, "dropped": 0}
+    )  # fmt: skip
+    assert round_medians([frame, frame[frame["name"] == results.TARGET_NAME]]) == [20.0, 20.0]

@@ -1,4 +1,5 @@
-"""Raw samples record the bytes on the wire, which Locust itself does not report."""
+"""Raw samples record the bytes on the wire, which Locust itself does not report, and a
+streamed response's whole costs, which its header cannot carry."""
 
 import subprocess
 import sys
@@ -8,11 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench_app.metering import COST_HEADER
 from bench_app.settings import Settings
+from bench_app.streamed_costs import WHOLE_COST_HEADER
 from bench_app.techniques import all_techniques
+from bench_app.techniques.streaming_export import ENTRIES_PER_DAY_PER_SCALE
 from pairbench.env.server import app_environment, running_app
 from pairbench.env.services import ServiceUrls
-from scenarios.samples import wire_bytes
+from scenarios.samples import WHOLE_COST_CONTEXT_KEY, cost_text, wire_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,3 +76,54 @@ def test_locust_samples_of_a_compressed_variant_hold_its_wire_bytes(
                 assert (samples["bytes"] == samples["body_bytes"]).all()
             else:
                 assert (samples["bytes"] * 3 < samples["body_bytes"]).all()
+
+
+def test_a_streamed_response_counts_its_whole_costs_or_none() -> None:
+    streamed = {COST_HEADER: "queries=1 app_ms=1.000", WHOLE_COST_HEADER: "/streamed-costs/1-1"}
+    whole = "queries=1 rows=30 app_ms=9.000"
+    assert cost_text(streamed, {WHOLE_COST_CONTEXT_KEY: whole}) == whole
+    assert cost_text(streamed, {}) is None  # never the header's costs to the first byte
+    assert cost_text({COST_HEADER: "queries=2 app_ms=1.000"}, {}) == "queries=2 app_ms=1.000"
+
+
+# Downloads both variants as the streaming_export workload does (scenarios.download).
+LOCUST_DOWNLOAD = textwrap.dedent(
+    """
+    import sys
+    from locust import FastHttpUser
+    from locust.env import Environment
+    from scenarios.download import timed_download
+    from scenarios.samples import SampleRecorder
+
+    base_url, out, *paths = sys.argv[1:]
+    user_class = type("Client", (FastHttpUser,), {"host": base_url, "tasks": []})
+    environment = Environment(user_classes=[user_class], host=base_url)
+    recorder = SampleRecorder(out)
+    environment.events.request.add_listener(recorder.on_request)
+    user = user_class(environment)
+    for path in paths:
+        timed_download(user, path, path)
+    recorder.close()
+    """
+)
+
+
+@pytest.mark.slow
+def test_locust_samples_of_a_streamed_download_count_every_row_it_sent(
+    seeded: Settings, service_urls: ServiceUrls, tmp_path: Path
+) -> None:
+    technique, days = all_techniques()["streaming_export"], 2
+    environment = app_environment(service_urls.database_url, service_urls.redis_url, seeded.scale)
+    out = tmp_path / "samples.csv"
+    paths = [technique.url(variant, {"days": days}) for variant in ("naive", "streaming")]
+    with running_app(environment, tmp_path / "server.log", log=lambda message: None) as url:
+        command = [sys.executable, "-c", LOCUST_DOWNLOAD, url, str(out), *paths]
+        subprocess.run(command, cwd=REPO_ROOT, check=True, timeout=120)
+    samples = pd.read_csv(out).set_index("name")
+    assert (samples["status"] == 200).all(), samples["error"]
+    naive, streaming = samples.loc[paths[0]], samples.loc[paths[1]]
+    assert naive["bytes"] == streaming["bytes"]  # the same export
+    # The naive variant read every row before its header left; streaming's were read while
+    # its body was sent, and the sample holds those too.
+    assert streaming["rows"] == naive["rows"] == days * ENTRIES_PER_DAY_PER_SCALE * seeded.scale
+    assert streaming["queries"] == naive["queries"] == 1

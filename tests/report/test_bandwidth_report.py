@@ -8,6 +8,7 @@ import pandas as pd
 from pairbench import results
 from pairbench.report.bandwidth_view import link_speed, net_saving
 from pairbench.report.build import build_report
+from pairbench.stats.stage import write_tables
 from tests.synthetic_run import POINT, write_run
 
 WIRE = {"naive": (100_000, 0.01), "selectin": (20_000, 1.0), "joined": (25_000, 0.2)}
@@ -21,12 +22,13 @@ def test_link_speeds_and_savings_in_words() -> None:
 
 def test_a_technique_that_meters_its_encoding_gets_the_bandwidth_table(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    write_run(run_dir, probe_only=("authors=500",))
+    write_run(run_dir, probe_only=("authors=500",), stats=False)
     probe = pd.read_csv(run_dir / results.PROBE)
     probe["body_bytes"] = 100_000
     probe["wire_bytes"] = probe["variant"].map(lambda variant: WIRE[variant][0])
     probe["encode_ms"] = probe["variant"].map(lambda variant: WIRE[variant][1])
     probe.to_csv(run_dir / results.PROBE, index=False)
+    write_tables(run_dir)
 
     html = build_report(run_dir, tmp_path / "reports").read_text()
     table = pd.read_csv(run_dir / results.BANDWIDTH)

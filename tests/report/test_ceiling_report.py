@@ -9,6 +9,7 @@ import pandas as pd
 
 from pairbench import results
 from pairbench.report.build import build_report, headlines
+from pairbench.stats.stage import write_tables
 from tests.synthetic_run import VARIANTS, write_run
 
 
@@ -66,10 +67,11 @@ def test_variants_far_below_the_ceiling_are_not_flagged(tmp_path: Path) -> None:
 
 def test_a_ceiling_not_measured_says_why_and_flags_nothing(tmp_path: Path) -> None:
     skipped, before = tmp_path / "skipped", tmp_path / "before"
-    write_run(skipped)
+    write_run(skipped, stats=False)
     manifest = json.loads((skipped / results.MANIFEST).read_text())
     manifest["generator_ceiling"] = {"measured": False, "error": "skipped by the gate profile"}
     (skipped / results.MANIFEST).write_text(json.dumps(manifest))
+    write_tables(skipped)
     write_run(before)  # a run from before the ceiling was measured
     for run_dir, fact in ((skipped, "not measured: skipped by the gate profile"),
                           (before, "not recorded")):  # fmt: skip

@@ -34,6 +34,7 @@ def test_the_best_variant_is_the_fastest_equivalent_one() -> None:
     best = best_variant(rows)
     assert best is not None and best["variant"] == "good"
     assert best_variant(rows[:1]) is None
+    assert best_variant(rows[:2]) is None  # a wrong answer is never the best, even alone
 
 
 def test_slos_check_p95_errors_and_the_cache_hit_rate_where_metered() -> None:

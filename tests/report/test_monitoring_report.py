@@ -6,6 +6,7 @@ import pandas as pd
 
 from pairbench.report.build import build_report
 from pairbench.results import OVERHEAD, SLOW_QUERIES
+from pairbench.stats.stage import write_tables
 from tests.synthetic_run import write_run
 
 
@@ -34,8 +35,9 @@ def write_slow_queries(run_dir: Path) -> None:
 
 def test_the_trust_section_shows_what_measuring_cost(tmp_path: Path) -> None:
     run_dir = tmp_path / "results" / "run-1"
-    write_run(run_dir)
+    write_run(run_dir, stats=False)
     write_overhead(run_dir)
+    write_tables(run_dir)
     html = build_report(run_dir, tmp_path / "reports").read_text()
     trust = html[html.index('id="trust"') : html.index('id="reading"')]
     assert "What measuring costs" in trust
@@ -47,12 +49,13 @@ def test_the_trust_section_shows_what_measuring_cost(tmp_path: Path) -> None:
 
 def test_a_busy_machine_is_said_to_loosen_the_bound(tmp_path: Path) -> None:
     run_dir = tmp_path / "results" / "run-1"
-    write_run(run_dir)
+    write_run(run_dir, stats=False)
     write_overhead(run_dir)
     table = pd.read_csv(run_dir / OVERHEAD)
     busy = (table["round"] % 2 == 0) & (table["config"] == "meter")
     table.loc[busy, "cpu_us_per_request"] *= 1.3  # half the rounds 30% slower
     table.to_csv(run_dir / OVERHEAD, index=False)
+    write_tables(run_dir)
     html = build_report(run_dir, tmp_path / "reports").read_text()
     assert "the machine was busy" in html
 

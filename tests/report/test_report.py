@@ -12,7 +12,7 @@ import pytest
 from pairbench import results
 from pairbench.report.build import build_report, headlines
 from pairbench.report.formatting import format_bytes, format_number, format_speedup
-from pairbench.stats.stage import read_summary
+from pairbench.stats.stage import read_summary, write_tables
 from pairbench.stats.summary import summarize
 from tests.synthetic_run import POINT, VARIANTS, write_run
 
@@ -64,10 +64,11 @@ def test_report_speedups_are_those_stats_computes(tmp_path: Path) -> None:
 
 def test_sweep_points_each_get_charts_and_a_growth_chart(tmp_path: Path) -> None:
     run_dir = tmp_path / "run-7"
-    write_run(run_dir, points=("authors=50", "authors=100", "authors=10"))
+    write_run(run_dir, points=("authors=50", "authors=100", "authors=10"), stats=False)
     equivalence = json.loads((run_dir / results.EQUIVALENCE).read_text())
     equivalence["n_plus_one"]["joined"] = {"equivalent": False, "detail": "differs at [0].posts"}
     (run_dir / results.EQUIVALENCE).write_text(json.dumps(equivalence))
+    write_tables(run_dir)
     html = build_report(run_dir, tmp_path / "reports").read_text()
     # the default point: 4 charts; each other point: percentiles, throughput, time split;
     # then cost against the work
@@ -79,7 +80,9 @@ def test_sweep_points_each_get_charts_and_a_growth_chart(tmp_path: Path) -> None
         < html.index("Under load at authors=100<")
     )
     assert "differs at [0].posts" in html and ">NO<" in html
-    assert "n_plus_one/joined: its answer did NOT match the baseline" in html  # run-level
+    assert "n_plus_one/joined: NOT EQUIVALENT, its answer did not match the baseline" in html
+    assert "differs at [0].posts); its speedup is not an optimization" in html  # run-level
+    assert "NOT EQUIVALENT: joined (never counted as its best)" in html  # the leaderboard
     summary = pd.read_csv(run_dir / results.SUMMARY)
     assert len(summary) == 9 and not summary.loc[summary["variant"] == "joined", "equivalent"].any()
     growth = pd.read_csv(run_dir / results.GROWTH)
@@ -151,9 +154,10 @@ def test_summary_is_built_once_then_read_back(tmp_path: Path) -> None:
 
 def test_a_run_with_no_samples_yet_still_reports(tmp_path: Path) -> None:
     run_dir = tmp_path / "run-6"
-    write_run(run_dir, complete=False)
+    write_run(run_dir, complete=False, stats=False)
     (run_dir / results.SAMPLES).unlink()
     (run_dir / results.SEGMENTS).unlink()
+    write_tables(run_dir)
     html = build_report(run_dir, tmp_path / "reports").read_text()
     assert "INTERRUPTED" in html and "No measured samples" in html
 
@@ -192,7 +196,6 @@ def test_the_warning_count_says_where_to_read_them_with_or_without_a_report(
 ) -> None:
     run_dir = tmp_path / "run-12"
     write_run(run_dir)
-    headlines(run_dir)  # computes the stats tables
     warned = pd.DataFrame([{"technique": "n_plus_one", "message": "a noisy round"}])
     warned.to_csv(run_dir / results.WARNINGS, index=False)
     assert headlines(run_dir)[-1].endswith("1 warning(s) on how far to trust these figures: "
@@ -206,13 +209,14 @@ def test_the_warning_count_says_where_to_read_them_with_or_without_a_report(
 def test_a_run_from_before_open_loop_mode_still_reports(tmp_path: Path) -> None:
     """Older run directories lack the mode, send_lag_ms and dropped columns and code.json."""
     run_dir = tmp_path / "run-11"
-    write_run(run_dir)
+    write_run(run_dir, stats=False)
     samples = pd.read_csv(run_dir / results.SAMPLES)
     samples.drop(columns=["mode", "send_lag_ms", "dropped"]).to_csv(
         run_dir / results.SAMPLES, index=False
     )
     segments = pd.read_csv(run_dir / results.SEGMENTS)
     segments.drop(columns=["mode", "rate"]).to_csv(run_dir / results.SEGMENTS, index=False)
+    write_tables(run_dir)
     html = build_report(run_dir, tmp_path / "reports").read_text()
     assert "Closed loop" in html and "selectinload" in html  # code from the registry
     assert set(pd.read_csv(run_dir / results.SUMMARY)["mode"]) == {"closed"}
@@ -220,7 +224,7 @@ def test_a_run_from_before_open_loop_mode_still_reports(tmp_path: Path) -> None:
 
 def test_the_memory_table_names_the_process_that_served_each_variant(tmp_path: Path) -> None:
     run_dir = tmp_path / "run-13"
-    write_run(run_dir, techniques=("retired_trick",))  # not registered: the run's data alone
+    write_run(run_dir, techniques=("retired_trick",), stats=False)  # not registered
     segments = pd.read_csv(run_dir / results.SEGMENTS)
     own = segments["variant"] != "naive"  # the optimized variants: each a soak of its own
     segments = segments.assign(
@@ -228,6 +232,7 @@ def test_the_memory_table_names_the_process_that_served_each_variant(tmp_path: P
         fresh_process=~own, app_pid=4321.0, rss_peak_mb=120.0, rss_measured_growth_mb=1.5,
     )  # fmt: skip
     segments.to_csv(run_dir / results.SEGMENTS, index=False)
+    write_tables(run_dir)
     html = build_report(run_dir, tmp_path / "reports").read_text()
     assert "App memory and first byte" in html
     assert html.count("<td>its own for the run</td>") == 2
@@ -236,9 +241,10 @@ def test_the_memory_table_names_the_process_that_served_each_variant(tmp_path: P
 
 def test_the_summary_and_report_judge_by_the_slos_the_run_recorded(tmp_path: Path) -> None:
     run_dir = tmp_path / "run-14"
-    write_run(run_dir)
+    write_run(run_dir, stats=False)
     manifest = json.loads((run_dir / results.MANIFEST).read_text())
     (run_dir / results.MANIFEST).write_text(json.dumps({**manifest, "slos": {"p95_ms": 0.001}}))
+    write_tables(run_dir)
     html = build_report(run_dir, tmp_path / "reports").read_text()
     summary = pd.read_csv(run_dir / results.SUMMARY)
     assert set(summary["slo"]) == {"missed"}  # nothing answers within a microsecond
@@ -249,7 +255,7 @@ def test_gc_pauses_are_shown_only_where_the_variants_differ(tmp_path: Path) -> N
     html = {}
     for case, naive_pause_ms in (("alike", 5.0), ("differ", 50.0)):
         run_dir = tmp_path / case
-        write_run(run_dir)
+        write_run(run_dir, stats=False)
         segments = pd.read_csv(run_dir / results.SEGMENTS)
         naive = segments["variant"] == "naive"
         segments = segments.assign(
@@ -257,6 +263,7 @@ def test_gc_pauses_are_shown_only_where_the_variants_differ(tmp_path: Path) -> N
             gc_pause_max_ms=1.0,
         )  # fmt: skip
         segments.to_csv(run_dir / results.SEGMENTS, index=False)
+        write_tables(run_dir)
         html[case] = build_report(run_dir, tmp_path / f"{case}-reports").read_text()
     assert "GC pause per 1k requests" not in html["alike"]
     assert "GC pause per 1k requests" in html["differ"]

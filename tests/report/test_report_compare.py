@@ -1,7 +1,9 @@
 """`pairbench report BEFORE AFTER`: two runs side by side, the ratio between them with its CI."""
 
+from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pairbench.cli import main
@@ -56,3 +58,16 @@ def test_the_command_line_takes_one_or_two_runs(
     assert main(["report", *map(str, two_runs), str(two_runs[0]), "--reports-dir", reports]) == 2
     assert main(["report", str(tmp_path / "missing"), "--reports-dir", reports]) == 2
     assert "is not a directory" in capsys.readouterr().err
+
+
+def test_the_ratio_between_runs_is_of_the_variants_own_requests(
+    two_runs: tuple[Path, Path],
+) -> None:
+    """Other request kinds of a mixed workload (bystanders) stay out of the before/after
+    ratio, as they stay out of the summary figures printed beside it."""
+    before, after = read_run(two_runs[0]), read_run(two_runs[1])
+    bystanders = after.samples.assign(name="bystander", latency_ms=after.samples["latency_ms"] * 50)
+    mixed = replace(after, samples=pd.concat([after.samples, bystanders], ignore_index=True))
+    alone, beside = compare_runs(before, after), compare_runs(before, mixed)
+    for column in ("speedup_p50", "speedup_ci_low", "speedup_ci_high", "speedup_rps"):
+        assert list(beside[column]) == pytest.approx(list(alone[column])), column

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from pairbench.load.ceiling import ceiling_figures
+from pairbench.manifest import Manifest
 from pairbench.stats.ceiling import CEILING_SHARE, ceiling_findings, ceiling_rps, ceiling_shares
 from pairbench.stats.stage import write_tables
 from pairbench.stats.summary import requests_per_second
@@ -86,7 +87,7 @@ def test_without_a_ceiling_nothing_is_flagged() -> None:
 def test_the_ceiling_is_read_from_the_manifest(
     manifest: dict[str, Any], expected: float | None
 ) -> None:
-    found = ceiling_rps(manifest)
+    found = ceiling_rps(Manifest.from_json({"run_id": "run", **manifest}))
     assert (math.isnan(found) and expected is None) or found == expected
 
 

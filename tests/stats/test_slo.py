@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from pairbench.manifest import Manifest
 from pairbench.slo import DEFAULT_SLOS, SloError, Slos, slos_entry, slos_of_run
 from pairbench.stats.slo import cache_hit_rate, slo_checks, slo_status
 
@@ -53,10 +54,10 @@ def test_a_projects_slos_replace_the_seeds() -> None:
 
 def test_a_run_judges_by_the_slos_it_recorded() -> None:
     own = Slos(p95_ms=100.0, p99_ms=None)
-    assert slos_of_run({"slos": slos_entry(own)}) == own
-    assert slos_of_run({}) == DEFAULT_SLOS  # a run from before the record
+    assert slos_of_run(Manifest(run_id="run", slos=slos_entry(own))) == own
+    assert slos_of_run(Manifest(run_id="run")) == DEFAULT_SLOS  # from before the record
     with pytest.raises(SloError, match=r"manifest.json \(slos\): p95_ms must be a number"):
-        slos_of_run({"slos": {"p95_ms": "fast"}})
+        slos_of_run(Manifest(run_id="run", slos={"p95_ms": "fast"}))
 
 
 def test_the_memory_share_is_judged_where_it_was_measured() -> None:

@@ -1,6 +1,7 @@
 """The stats stage: a run's raw files in, its tables out; the report and the gate read them."""
 
 import json
+import re
 import shutil
 from dataclasses import fields
 from pathlib import Path
@@ -19,8 +20,9 @@ from tests.synthetic_run import write_run
 def run_dir(tmp_path: Path) -> Path:
     found = tmp_path / "results" / "run-1"
     write_run(
-        found, modes=("closed", "open"), probe_only=("authors=10", "authors=1000"), micro=True
-    )
+        found, modes=("closed", "open"), probe_only=("authors=10", "authors=1000"), micro=True,
+        stats=False,
+    )  # fmt: skip
     return found
 
 
@@ -59,6 +61,7 @@ def test_the_tables_agree_with_the_one_definition_of_a_measured_successful_reque
 
 def test_the_report_needs_only_the_tables(run_dir: Path, tmp_path: Path) -> None:
     """Once the stage has run, the raw samples can go: the report reads no statistic's input."""
+    write_tables(run_dir)
     before = build_report(run_dir, tmp_path / "a").read_text()
     for name in (results.SAMPLES, results.SEGMENTS, results.PROBE, results.MICRO):
         (run_dir / name).unlink()
@@ -67,13 +70,23 @@ def test_the_report_needs_only_the_tables(run_dir: Path, tmp_path: Path) -> None
     assert after == before
 
 
-def test_a_run_the_stage_never_finished_gets_its_tables_on_first_read(run_dir: Path) -> None:
-    """An old run: a growth.csv of another layout and no stats.json; it is recomputed."""
+def test_a_run_the_stage_never_finished_is_an_error_saying_how_to_rebuild_it(
+    tmp_path: Path,
+) -> None:
+    """An old or interrupted run: a growth.csv of another layout and no stats.json. Reading
+    it is an error naming the command that rebuilds it, never a silent recompute."""
+    old = tmp_path / "results" / "old"
+    write_run(old, probe_only=("authors=10", "authors=1000"), stats=False)
     pd.DataFrame({"technique": ["n_plus_one"], "sentence": ["old"]}).to_csv(
-        run_dir / results.GROWTH, index=False
+        old / results.GROWTH, index=False
     )
-    tables = read_tables(run_dir)
-    assert (run_dir / results.STATS_DONE).is_file()
+    rebuild = f"rebuild its tables with `pairbench stats {old}`"
+    for read in (read_tables, read_summary, lambda run: build_report(run, tmp_path / "r")):
+        with pytest.raises(results.ResultsError, match="never finished.*" + re.escape(rebuild)):
+            read(old)
+    assert not (old / results.STATS_DONE).exists() and not (old / results.SUMMARY).exists()
+    assert cli.main(["stats", str(old)]) == 0
+    tables = read_tables(old)
     assert "old" not in set(tables.growth["sentence"]) and len(tables.growth) == 3
 
 
@@ -85,7 +98,8 @@ def test_finished_tables_are_read_not_recomputed(run_dir: Path) -> None:
     assert read_summary(run_dir).loc[0, "p50_ms"] == 12345.0
     assert read_tables(run_dir).summary.loc[0, "p50_ms"] == 12345.0
     (run_dir / results.STATS_DONE).write_text(json.dumps({"version": 0}))  # an older stage
-    assert read_summary(run_dir).loc[0, "p50_ms"] != 12345.0
+    with pytest.raises(results.ResultsError, match="tables are version 0, this pairbench"):
+        read_summary(run_dir)
 
 
 def test_a_directory_with_only_a_summary_is_read_as_it_is(run_dir: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques, bulk_insert
-from bench_app.techniques.bulk_insert import LINES, BatchReceipt, order_lines
+from bench_app.techniques.bulk_insert import LINES, MAX_ROWS, BatchReceipt, order_lines
 from pairbench.env.server import app_environment, running_app
 from pairbench.env.services import ServiceUrls
 from pairbench.load.measure import reset
@@ -123,7 +123,7 @@ async def test_reset_waits_for_a_batch_still_being_written(client: httpx.AsyncCl
     assert (await writing).json() == expected_receipt(rows)
 
 
-@pytest.mark.parametrize("bad", ["0", "10001", "-3", "many", "2.5"])
+@pytest.mark.parametrize("bad", ["0", str(MAX_ROWS + 1), "-3", "many", "2.5"])
 async def test_bad_rows_is_a_422_naming_the_parameter(client: httpx.AsyncClient, bad: str) -> None:
     for path in TECHNIQUE.paths.values():
         response = await client.get(f"{path}?rows={bad}")

@@ -16,9 +16,11 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from bench_app.db import make_engine
+from bench_app.payment_uploads import payments_csv
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques, csv_import
-from bench_app.techniques.csv_import import PAYMENTS, ROWS_PER_COPY, payments_csv
+from bench_app.techniques.csv_import import PAYMENTS, ROWS_PER_COPY
+from pairbench.load.effects import Services
 from pairbench.load.equivalence import check_equivalence
 from pairbench.load.probe import probe_variant
 from tests.costs import costs_of
@@ -166,19 +168,22 @@ async def test_the_openapi_declares_the_upload_and_its_errors(client: httpx.Asyn
         assert not operation.get("parameters")  # `rows` only sizes what the harness sends
 
 
-async def test_the_harness_posts_the_techniques_body_to_check_and_probe(app: FastAPI) -> None:
+async def test_the_harness_posts_the_techniques_body_to_check_and_probe(
+    app: FastAPI, seeded: Settings
+) -> None:
     params = {"rows": 300}
+    services = Services(seeded.redis_url, seeded.database_url)
     async with served(app) as base_url:
 
         def check_and_probe() -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
             with httpx.Client(base_url=base_url, timeout=60) as http:
-                verdicts = check_equivalence(http, TECHNIQUE, params)
+                verdicts = check_equivalence(http, TECHNIQUE, params, services)
                 probed = probe_variant(http, TECHNIQUE, "streaming", params, 2, budget_s=30)
             return verdicts, probed
 
         verdicts, probed = await asyncio.to_thread(check_and_probe)
     assert all(verdict["equivalent"] for verdict in verdicts.values()), verdicts
-    assert verdicts["streaming"]["detail"] == "same body as naive"
+    assert verdicts["streaming"]["detail"] == "same answer as naive"
     assert len(probed) == 2 and all(row["queries"] == 2 for row in probed)
     assert all(row["ttfb_ms"] <= row["latency_ms"] for row in probed)
 

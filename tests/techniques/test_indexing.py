@@ -9,10 +9,11 @@ import pytest
 from pydantic import TypeAdapter
 from sqlalchemy import text
 
+from bench_app.accounts import full_size, generate_accounts
 from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
-from bench_app.techniques.indexing import INDEXED, UNINDEXED, full_size, generate_accounts
+from bench_app.techniques.indexing import INDEXED, UNINDEXED
 from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["indexing"]

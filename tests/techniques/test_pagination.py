@@ -10,6 +10,7 @@ from sqlalchemy import text
 from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
+from bench_app.techniques.pagination import CURSOR_MAX_LENGTH
 from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["pagination"]
@@ -161,13 +162,11 @@ async def test_keyset_seeks_the_index_on_the_sort_key(
         ("size=0", "size"),
         ("size=101", "size"),
         ("after=not-a-cursor", "after"),
-        ("after=MjAyNnwx", "after"),  # base64 of "2026|1": decodes, but is no cursor
-        # Cursors in form, of no post the driver could look for (once 500s):
-        (
-            "after=MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHw5MjIzMzcyMDM2ODU0Nzc1ODA4",
-            "after",
-        ),  # id > BIGINT
-        ("after=MDAwMS0wMS0wMVQwMDowMDowMCswNTowMHwx", "after"),  # before year 1 in UTC
+        ("after=MjAyNnwx", "after"),  # base64 of "2026|1": not the declared shape
+        # In form but of no post the driver could look for (once 500s): the pattern bounds them
+        ("after=1_9223372036854775808", "after"),  # id > BIGINT
+        ("after=1_0", "after"),  # ids start at 1
+        ("after=" + "9" * 17 + "_1", "after"),  # past year 2286
         ("after=" + "A" * 129, "after"),  # longer than any cursor
     ],
 )
@@ -182,6 +181,18 @@ async def test_bad_parameters_are_a_422_naming_them(
             assert response.json()["detail"][0]["loc"] == ["query", parameter]
         else:
             assert response.status_code == 200, variant
+
+
+@pytest.mark.parametrize(
+    "after", ["-" + "9" * 16 + "_" + "9" * 18, "9" * 16 + "_" + "9" * 18, "0_1", "-0001_1"]
+)
+async def test_every_cursor_the_schema_allows_is_a_place_in_the_listing(
+    client: httpx.AsyncClient, after: str
+) -> None:
+    """The schema's pattern is the cursor's whole shape: what it allows, keyset answers."""
+    response = await client.get("/pagination/keyset", params={"after": after})
+    assert response.status_code == 200, response.text
+    assert len(after) <= CURSOR_MAX_LENGTH
 
 
 async def test_plans_show_offset_reading_every_row_before_the_page(

@@ -14,8 +14,10 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from bench_app.db import make_engine
+from bench_app.metering import parse_cost_header
 from bench_app.seed import EPOCH
 from bench_app.settings import Settings
+from bench_app.streamed_costs import WHOLE_COST_HEADER
 from bench_app.techniques import all_techniques
 from bench_app.techniques.streaming_export import (
     DAYS_HELD,
@@ -85,8 +87,26 @@ async def test_only_the_naive_variant_knows_its_length_and_rows_before_sending(
     assert "content-length" not in streaming.headers  # sent as it is produced
     rows = days * ENTRIES_PER_DAY_PER_SCALE
     assert (costs_of(naive)["queries"], costs_of(naive)["rows"]) == ("1", str(rows))
-    # The streaming variant's cost leaves with its first byte: the cursor opened, no row read.
-    assert (costs_of(streaming)["queries"], costs_of(streaming)["rows"]) == ("1", "0")
+    # The streaming variant's header leaves with its first byte: the cursor opened, its rows
+    # not yet all read (its whole costs come after its body).
+    assert costs_of(streaming)["queries"] == "1" and int(costs_of(streaming)["rows"]) < rows
+
+
+@pytest.mark.parametrize("days", [1, 3])
+async def test_a_streamed_exports_whole_costs_count_every_row_it_sent(
+    client: httpx.AsyncClient, days: int
+) -> None:
+    streaming = await client.get(TECHNIQUE.url("streaming", {"days": days}))
+    _, rows = parsed(streaming.content)
+    whole_cost_path = streaming.headers[WHOLE_COST_HEADER]
+    whole = await client.get(whole_cost_path)
+    assert whole.status_code == 200, whole.text
+    costs = parse_cost_header(whole.json()["cost"])
+    assert (costs["queries"], costs["rows"]) == ("1", str(len(rows)))
+    assert float(costs["app_ms"]) >= float(costs_of(streaming)["app_ms"])
+    assert (await client.get(whole_cost_path)).status_code == 404  # read once
+    naive = await client.get(TECHNIQUE.url("naive", {"days": days}))
+    assert WHOLE_COST_HEADER not in naive.headers  # its header's costs are whole already
 
 
 @pytest.mark.parametrize("bad", ["0", str(DAYS_HELD + 1), "-1", "many", "1.5"])

@@ -1,0 +1,212 @@
+"""Each variant's headline: the figure its technique is judged on, and its speedup with a CI.
+
+A technique declares its headline (bench_app.headline): a latency percentile of one
+request kind of its workload (its own requests, its readers, its bystanders), the app's
+memory (growth per 10,000 requests, or peak) or the bytes sent. Per round the figure is
+computed from that round alone (`round_figures`), and the speedup over the rounds is
+Stein's CI of pairbench.stats.rounds, as for p50; from a single round, a latency's CI is
+a bootstrap of its requests and a memory or bytes figure has none. The stopping rule
+(pairbench.load.measure) asks `round_figures` too, so it judges what the report shows.
+"""
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench_app.headline import MEMORY_GROWTH, PEAK_MEMORY, TARGET_KIND, Headline
+from bench_app.techniques import all_techniques
+from pairbench.manifest import Manifest
+from pairbench.stats.bootstrap import bootstrap_ratio_ci
+from pairbench.stats.memory import GROWTH_PER_REQUESTS
+from pairbench.stats.requests import measured, measured_successful
+from pairbench.stats.rounds import round_ratio_ci
+from pairbench.stats.significance import verdict
+
+HEADLINE_COLUMNS = [
+    "headline", "headline_figure", "headline_kind", "headline_value", "headline_speedup",
+    "headline_ci_low", "headline_ci_high", "headline_ci_half_width", "headline_verdict",
+]  # fmt: skip
+KEYS = ["technique", "variant", "point", "mode"]
+# RSS moves by pages and allocator arenas: a growth below this per 10,000 requests cannot be
+# told from none, so a round's growth counts as at least this much (a bounded cache's ~0
+# would otherwise make any ratio infinite or negative).
+GROWTH_FLOOR_MB = 0.5
+
+
+def headlines_of(manifest: Manifest) -> dict[str, Headline]:
+    """Each technique's headline: as the run's manifest recorded it, else the registry's."""
+    found = {key: technique.headline for key, technique in all_techniques().items()}
+    for key, entry in manifest.headlines.items():
+        if isinstance(entry, Mapping) and "figure" in entry:
+            found[str(key)] = Headline(str(entry["figure"]), str(entry.get("kind", "target")))
+    return found
+
+
+def manifest_entry(headline: Headline) -> dict[str, str]:
+    return {"figure": headline.figure, "kind": headline.kind, "label": headline.label}
+
+
+def of_kind(samples: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The samples of one request kind (`name`); files without the column hold only targets."""
+    if "name" not in samples:
+        return samples if kind == TARGET_KIND else samples.iloc[0:0]
+    names = samples["name"].fillna("").astype(str).replace("", TARGET_KIND)
+    return samples[names == kind]
+
+
+def _segment_value(segment: Mapping[str, Any], column: str) -> float:
+    try:
+        return float(segment.get(column, math.nan))
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def round_figure(
+    samples: pd.DataFrame, segment: Mapping[str, Any] | None, headline: Headline
+) -> float:
+    """The headline figure of one round of one variant, from its samples (every kind) and
+    its segment row (the memory figures); NaN where the round has none."""
+    requests = of_kind(samples, headline.kind)
+    if headline.percentile is not None:
+        latencies = measured_successful(requests)["latency_ms"].to_numpy(dtype=float)
+        return float(np.percentile(latencies, headline.percentile)) if latencies.size else math.nan
+    if headline.figure == PEAK_MEMORY:
+        return _segment_value(segment or {}, "rss_peak_mb")
+    if headline.figure == MEMORY_GROWTH:
+        growth, count = (
+            _segment_value(segment or {}, "rss_measured_growth_mb"),
+            len(measured(requests)),
+        )
+        if math.isnan(growth) or count == 0:
+            return math.nan
+        return max(growth / count * GROWTH_PER_REQUESTS, GROWTH_FLOOR_MB)
+    sizes = measured_successful(requests)["bytes"].astype(float).dropna()
+    return float(sizes.mean()) if len(sizes) else math.nan
+
+
+def round_figures(
+    samples: pd.DataFrame, segments: pd.DataFrame, headline: Headline
+) -> dict[int, float]:
+    """One variant's headline figure in each round (repetition) that has one, by round."""
+    found: dict[int, float] = {}
+    rows: dict[int, dict[str, Any]] = {}
+    for row in segments.to_dict("records"):
+        number = _segment_value({"r": row.get("repetition")}, "r")
+        if not math.isnan(number):
+            rows[int(number)] = {str(name): value for name, value in row.items()}
+    for repetition, part in samples.groupby("repetition", sort=True):
+        number = int(float(str(repetition)))
+        value = round_figure(part, rows.get(number), headline)
+        if not math.isnan(value):
+            found[number] = value
+    return found
+
+
+def headline_ratio(
+    base: Mapping[int, float], other: Mapping[int, float], planning_rounds: int | None
+) -> tuple[float, float, float]:
+    """The speedup (base / other, above 1 = better) over the rounds both have, with Stein's
+    CI; from one round the ratio alone; NaNs with none."""
+    common = sorted(set(base) & set(other))
+    if len(common) >= 2:
+        found = round_ratio_ci(
+            [base[key] for key in common], [other[key] for key in common], planning_rounds
+        )
+        return found.estimate, found.low, found.high
+    if len(common) == 1 and other[common[0]] > 0:
+        return base[common[0]] / other[common[0]], math.nan, math.nan
+    return math.nan, math.nan, math.nan
+
+
+def _single_round_latency(
+    base: pd.DataFrame, other: pd.DataFrame, headline: Headline
+) -> tuple[float, float, float]:
+    """From one round: a bootstrap of the kind's requests (cannot see round-to-round drift)."""
+    assert headline.percentile is not None
+    arms = [
+        [measured_successful(of_kind(frame, headline.kind))["latency_ms"].to_numpy(dtype=float)]
+        for frame in (base, other)
+    ]
+    return bootstrap_ratio_ci(arms[0], arms[1], headline.percentile)
+
+
+def _value(rows: pd.DataFrame, key: tuple[str, str, str, str], headline: Headline) -> float:
+    """The variant's figure over the whole point, as its summary row of that kind says."""
+    technique, variant, point, mode = key
+    names = rows["name"].fillna("").astype(str).replace("", TARGET_KIND)
+    chosen = rows[
+        (rows["technique"] == technique) & (rows["variant"] == variant)
+        & (rows["point"] == point) & (rows["mode"] == mode) & (names == headline.kind)
+    ]  # fmt: skip
+    if chosen.empty or headline.figure not in chosen:
+        return math.nan
+    return float(pd.to_numeric(chosen[headline.figure], errors="coerce").iloc[0])
+
+
+def headline_table(
+    samples: pd.DataFrame,
+    segments: pd.DataFrame,
+    every_kind: pd.DataFrame,
+    headlines: Mapping[str, Headline],
+    baselines: Mapping[str, str],
+    stopping: Mapping[tuple[str, str, str], Mapping[str, Any]],
+) -> pd.DataFrame:
+    """One row per technique x variant x point x mode of the samples: KEYS and
+    HEADLINE_COLUMNS. `every_kind` is the summary of every request kind (for the figure
+    over the whole point); `stopping` the manifest's planning rounds per point and mode."""
+    rows: list[dict[str, Any]] = []
+    measured_samples = measured(samples)
+    for (technique, point, mode), group in measured_samples.groupby(
+        ["technique", "point", "mode"], sort=False
+    ):
+        headline = headlines.get(str(technique), Headline())
+        base_name = baselines.get(str(technique))
+        planning = stopping.get((str(technique), str(point), str(mode)), {}).get("planning_rounds")
+        at_point = segments[
+            (segments["technique"].astype(str) == str(technique))
+            & (segments["point"].astype(str) == str(point))
+            & (segments["mode"].astype(str) == str(mode))
+        ]
+        parts = {str(name): part for name, part in group.groupby("variant", sort=False)}
+        figures = {
+            name: round_figures(part, at_point[at_point["variant"].astype(str) == name], headline)
+            for name, part in parts.items()
+        }
+        for variant in parts:
+            key = (str(technique), variant, str(point), str(mode))
+            row: dict[str, Any] = dict(zip(KEYS, key, strict=True))
+            row.update(
+                headline=headline.label, headline_figure=headline.figure,
+                headline_kind=headline.kind, headline_value=_value(every_kind, key, headline),
+            )  # fmt: skip
+            if variant == base_name:
+                speedup, low, high, found = 1.0, 1.0, 1.0, "baseline"
+            elif base_name not in parts:
+                speedup, low, high, found = math.nan, math.nan, math.nan, "no baseline"
+            else:
+                base, other = figures[base_name], figures[variant]
+                speedup, low, high = headline_ratio(base, other, planning)
+                if len(set(base) & set(other)) == 1 and headline.percentile is not None:
+                    speedup, low, high = _single_round_latency(
+                        parts[base_name], parts[variant], headline
+                    )
+                found = verdict(low, high) if not math.isnan(speedup) else "no data"
+            row.update(
+                headline_speedup=speedup, headline_ci_low=low, headline_ci_high=high,
+                headline_ci_half_width=(high - low) / 2.0 / speedup if speedup > 0 else math.nan,
+                headline_verdict=found,
+            )  # fmt: skip
+            rows.append(row)
+    return pd.DataFrame(rows, columns=[*KEYS, *HEADLINE_COLUMNS])
+
+
+def with_headlines(summary: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """The summary with each row's HEADLINE_COLUMNS (NaN where the table has none)."""
+    merged = summary.drop(columns=[c for c in HEADLINE_COLUMNS if c in summary]).merge(
+        table, on=KEYS, how="left"
+    )
+    merged.index = summary.index
+    return merged

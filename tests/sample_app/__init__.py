@@ -1,0 +1,1 @@
+"""A small FastAPI app written as if by someone else, for `pairbench ab` to measure."""

@@ -1,0 +1,123 @@
+"""Each technique judged on its own figure, of the requests it names."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench_app.headline import BYTES_SENT, MEMORY_GROWTH, P50, Headline
+from bench_app.techniques import all_techniques
+from pairbench import results
+from pairbench.manifest import Manifest
+from pairbench.stats.headline import (
+    GROWTH_FLOOR_MB,
+    headline_table,
+    headlines_of,
+    manifest_entry,
+    round_figure,
+    round_figures,
+)
+
+# The request kinds the workloads name (scenarios.invalidation, scenarios.bystanders; not
+# imported: Locust monkey-patches on import).
+READ_NAME, BYSTANDER_NAME = "read", "bystander"
+
+READ_P99 = Headline("p99_ms", READ_NAME)
+
+
+def samples(variant: str, repetition: int, kind: str, latencies: list[float]) -> pd.DataFrame:
+    count = len(latencies)
+    return pd.DataFrame(
+        {
+            "technique": "invalidation", "variant": variant, "point": "default",
+            "mode": results.CLOSED, "repetition": repetition, "phase": results.MEASURE_PHASE,
+            "name": kind, "t_start": np.arange(count) * 0.01, "latency_ms": latencies,
+            "status": 200, "bytes": 100.0, "dropped": 0,
+        }
+    )  # fmt: skip
+
+
+def mixed_round(variant: str, repetition: int, read_tail_ms: float) -> pd.DataFrame:
+    """Targets alike in both variants; readers alike at p50 but apart in their tail."""
+    reads = [5.0] * 95 + [read_tail_ms] * 5
+    return pd.concat(
+        [
+            samples(variant, repetition, "target", [40.0] * 50),
+            samples(variant, repetition, READ_NAME, reads),
+        ]
+    )
+
+
+def test_a_round_figure_is_of_the_requests_the_headline_names() -> None:
+    frame = mixed_round("keys_del", 0, read_tail_ms=120.0)
+    assert round_figure(frame, None, P50) == 40.0  # the targets
+    assert round_figure(frame, None, Headline("p50_ms", READ_NAME)) == 5.0
+    assert round_figure(frame, None, READ_P99) == pytest.approx(120.0)
+    assert math.isnan(round_figure(frame, None, Headline("p99_ms", BYSTANDER_NAME)))
+
+
+def test_the_headline_speedup_is_the_readers_tail_not_the_targets_p50() -> None:
+    rng = np.random.default_rng(1)
+    frames = []
+    for repetition in range(4):
+        jitter = float(rng.uniform(0.95, 1.05))
+        frames.append(mixed_round("keys_del", repetition, 120.0 * jitter))
+        frames.append(mixed_round("tag_set", repetition, 15.0 * jitter))
+    every = pd.concat(frames, ignore_index=True)
+    kinds = pd.DataFrame(
+        [
+            {"technique": "invalidation", "variant": variant, "point": "default",
+             "mode": results.CLOSED, "name": READ_NAME, "p99_ms": value}
+            for variant, value in (("keys_del", 120.0), ("tag_set", 15.0))
+        ]
+    )  # fmt: skip
+    table = headline_table(
+        every, pd.DataFrame(columns=results.SEGMENT_COLUMNS), kinds,
+        {"invalidation": READ_P99}, {"invalidation": "keys_del"}, {},
+    )  # fmt: skip
+    row = table.set_index("variant").loc["tag_set"]
+    assert row["headline"] == "read p99" and row["headline_value"] == 15.0
+    assert row["headline_speedup"] == pytest.approx(8.0, rel=0.01)
+    assert row["headline_ci_low"] > 7.0 and row["headline_verdict"] == "faster"
+    base = table.set_index("variant").loc["keys_del"]
+    assert base["headline_speedup"] == 1.0 and base["headline_verdict"] == "baseline"
+
+
+def test_memory_growth_per_round_comes_from_the_segment_and_is_floored() -> None:
+    frame = samples("bounded", 0, "target", [1.0] * 2000)
+    growing = {"rss_measured_growth_mb": 10.0}
+    assert round_figure(frame, growing, Headline(MEMORY_GROWTH)) == pytest.approx(50.0)
+    flat = {"rss_measured_growth_mb": -0.2}  # RSS may even shrink a little
+    assert round_figure(frame, flat, Headline(MEMORY_GROWTH)) == GROWTH_FLOOR_MB
+    segments = pd.DataFrame([{"repetition": 0, "rss_measured_growth_mb": 10.0}])
+    assert round_figures(frame, segments, Headline(MEMORY_GROWTH)) == {0: pytest.approx(50.0)}
+
+
+def test_bytes_are_the_mean_sent_per_request() -> None:
+    frame = samples("gzip", 0, "target", [1.0, 1.0]).assign(bytes=[100.0, 300.0])
+    assert round_figure(frame, None, Headline(BYTES_SENT)) == 200.0
+
+
+def test_a_headline_must_name_a_known_figure_and_memory_only_of_the_target() -> None:
+    with pytest.raises(ValueError, match="not one of"):
+        Headline("p42_ms")
+    with pytest.raises(ValueError, match="own requests only"):
+        Headline(MEMORY_GROWTH, READ_NAME)
+
+
+def test_the_catalogs_headlines_name_kinds_their_workloads_send() -> None:
+    declared = {key: technique.headline for key, technique in all_techniques().items()}
+    assert declared["invalidation"] == READ_P99
+    assert declared["event_loop_blocking"].kind == BYSTANDER_NAME
+    assert declared["upstream_timeouts"].kind == BYSTANDER_NAME
+    assert declared["bounded_cache"].figure == MEMORY_GROWTH
+    assert declared["listener_leak"].figure == MEMORY_GROWTH
+    assert declared["compression"].figure == BYTES_SENT
+    assert declared["n_plus_one"] == P50
+
+
+def test_a_runs_manifest_keeps_the_headlines_it_was_judged_by() -> None:
+    recorded = Manifest(run_id="run", headlines={"n_plus_one": manifest_entry(READ_P99)})
+    assert headlines_of(recorded)["n_plus_one"] == READ_P99
+    assert headlines_of(Manifest(run_id="run"))["n_plus_one"] == P50
