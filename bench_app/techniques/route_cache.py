@@ -24,7 +24,7 @@ from bench_app.db import SessionDep
 from bench_app.models import Post, User
 from bench_app.principal import Principal, PrincipalDep, Role, principal_headers
 from bench_app.redis_client import RedisDep
-from bench_app.responses import not_found
+from bench_app.responses import REDIS_UNAVAILABLE, not_found
 from bench_app.route_cache import KEY_SPACE, cached_route, entry_key
 from bench_app.seed import ROLES
 from bench_app.technique import Technique
@@ -123,7 +123,7 @@ def caller(user_id: int) -> Principal:
     return Principal(user_id, Role(ROLES[user_id % len(ROLES)]))
 
 
-@router.post("/reset")
+@router.post("/reset", responses=REDIS_UNAVAILABLE)
 async def reset(
     session: SessionDep, redis: RedisDep, posts: Posts = DEFAULT_POSTS
 ) -> dict[str, int]:

@@ -14,8 +14,8 @@ do its job without Redis, such as a cache reset or a job submission, says so).
 import asyncio
 import logging
 import subprocess
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -156,6 +156,7 @@ class Request:
     url: str
     variant: str | None = None  # None: a hook (reset, artifacts, params)
     content: bytes | None = None  # an upload's body
+    headers: Mapping[str, str] = field(default_factory=dict)  # the variant's own, e.g. the caller
 
     @property
     def path(self) -> str:
@@ -172,7 +173,7 @@ async def every_request_of(technique: Technique, client: httpx.AsyncClient) -> l
         found.append(hook)
     for variant in technique.variants:
         sent = technique.request(variant, params)
-        found.append(Request(technique, sent.method, sent.url, variant, sent.content))
+        found.append(Request(technique, sent.method, sent.url, variant, sent.content, sent.headers))
     if technique.reset_path:
         found.append(Request(technique, "POST", technique.reset_path))
     if technique.artifacts_path:
@@ -184,7 +185,12 @@ async def answers_to(
     client: httpx.AsyncClient, requests: list[Request]
 ) -> list[tuple[Request, httpx.Response]]:
     return [
-        (request, await client.request(request.method, request.url, content=request.content))
+        (
+            request,
+            await client.request(
+                request.method, request.url, content=request.content, headers=request.headers
+            ),
+        )
         for request in requests
     ]
 
