@@ -272,7 +272,9 @@ def test_postgres_restarting_under_load_costs_failures_that_are_counted(
         "--profile", "smoke", "--only", "n_plus_one", "--no-micro", "--round-s", str(ROUND_S),
         database_url=None, redis_url=service_urls.redis_url,
     )  # fmt: skip
-    wait_for_output(run, "[1/1] n_plus_one")  # the generator's ceiling is measured first
+    # The generator's ceiling and the A/A control come first; then the technique's point
+    # ("[2/2] n_plus_one authors=50 ...").
+    wait_for_output(run, "] n_plus_one ")
     # The first segment has begun once the generator opens its raw samples file (the point's
     # console line can come a second or two before that).
     wait_for_file(run, "raw/n_plus_one.naive.closed.0.csv")
