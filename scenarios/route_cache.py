@@ -21,6 +21,9 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
     )
 
     def ask(self: FastHttpUser) -> None:
-        self.client.get(path, name=name, headers=next(callers))
+        headers = next(callers)
+        # The caller is part of the request: the equivalence check on answers sampled under
+        # load asks the baseline with the same headers (pairbench.load.answer_sample).
+        self.client.get(path, name=name, headers=headers, context={"request_headers": headers})
 
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [ask]})

@@ -49,7 +49,11 @@ def sampled_answer(record: Mapping[str, Any], order_insensitive: bool) -> Any:
     kept by its digest, as a DigestBody."""
     if "sha256" in record:
         return DigestBody(int(record["length"]), str(record["sha256"]))
-    content = _decompressed(base64.b64decode(record["body"]), record["content_encoding"])
+    if "body_zlib" in record:
+        content = zlib.decompress(base64.b64decode(record["body_zlib"]))
+    else:
+        content = base64.b64decode(record["body"])
+    content = _decompressed(content, record["content_encoding"])
     if record["content_type"].startswith("application/json"):
         return _canonical(json.loads(content), order_insensitive)
     return RawBody(content)
@@ -67,6 +71,12 @@ class DigestBody:
         if not isinstance(body, RawBody):
             return None
         return cls(len(body.content), hashlib.sha256(body.content).hexdigest())
+
+
+def _brief(body: Any, limit: int = 120) -> str:
+    """A body as a message can quote it: its repr, cut short."""
+    text = repr(body)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def request_params(technique: Technique, variant: str, url: str, point: Point) -> dict[str, Any]:
@@ -108,11 +118,15 @@ def check_answers_under_load(
         if counted[where] > MAX_PER_VARIANT or not verdict["equivalent"]:
             continue
         params = request_params(technique, variant, record["url"], point)
-        key = (technique.key, json.dumps(params, sort_keys=True, default=str))
+        caller = record.get("request_headers") or {}
+        key = (technique.key, json.dumps([params, caller], sort_keys=True, default=str))
         if key not in expected:
             request = technique.request(technique.baseline, params)
             response = client.request(
-                request.method, request.url, headers=request.headers, content=request.content
+                request.method,
+                request.url,
+                headers={**request.headers, **caller},
+                content=request.content,
             )
             expected[key] = _canonical(decoded(response), technique.order_insensitive)
         actual = sampled_answer(record, technique.order_insensitive)
@@ -124,7 +138,7 @@ def check_answers_under_load(
             continue  # the documented degraded answer, which load may rightly bring about
         if isinstance(actual, DigestBody):  # compared by digest, as it was kept
             same = DigestBody.of(expected[key]) == actual
-            difference = None if same else f"body: {expected[key]!r} vs {actual.length} bytes"
+            difference = None if same else f"body: {_brief(expected[key])} vs {actual!r}"
         else:
             difference = first_difference(expected[key], actual)
         if difference:

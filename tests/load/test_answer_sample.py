@@ -62,8 +62,27 @@ def test_a_gzip_body_the_client_did_not_decode_is_decoded_for_the_comparison() -
 def test_a_large_body_is_kept_by_its_length_and_digest() -> None:
     large = event(10)
     large["response"].content = b"x" * (MAX_BODY_BYTES + 1)
+    large["response"].headers = {"content-type": "text/csv"}
     record = answer_record(large)
     assert record is not None and "body" not in record
     kept = sampled_answer(record, order_insensitive=False)
     assert kept == DigestBody.of(RawBody(b"x" * (MAX_BODY_BYTES + 1)))
     assert kept != DigestBody.of(RawBody(b"x" * MAX_BODY_BYTES))
+
+
+def test_a_large_json_body_is_kept_whole_and_compared_decoded() -> None:
+    rows = [{"id": number, "title": "x" * 40} for number in range(MAX_BODY_BYTES // 40)]
+    large = event(10)
+    large["response"].content = json.dumps(rows, indent=1).encode()  # other spacing
+    assert len(large["response"].content) > MAX_BODY_BYTES
+    record = answer_record(large)
+    assert record is not None and "sha256" not in record
+    assert sampled_answer(record, order_insensitive=False) == rows
+
+
+def test_headers_a_scenario_names_as_part_of_the_request_are_kept() -> None:
+    asked = {**event(10), "context": {"request_headers": {"x-user-id": "7"}}}
+    record = answer_record(asked)
+    assert record is not None and record["request_headers"] == {"x-user-id": "7"}
+    plain = answer_record(event(10))
+    assert plain is not None and "request_headers" not in plain
