@@ -1,12 +1,10 @@
 """The one abstraction: a technique is a router plus a declaration of its variants."""
 
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -15,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bench_app.effects import Effect
 from bench_app.headline import P50, Headline
 from bench_app.settings import Settings
+from bench_app.target import Target
 
-PATH_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")  # "{user_id}" or "{user_id:int}"
 AppLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 DataLoader = Callable[[AsyncConnection, Settings], Awaitable[dict[str, int]]]
 
@@ -96,8 +94,11 @@ class Technique:
     # --rtt-sweep` probes it at each distance (pairbench.env.distance).
     round_trips: bool = False
     # Where the workload is more than a GET of the variant's URL:
-    scenario: str | None = None  # module with make_user(name, path): its own Locust user
-    micro: str | None = None  # module with micro_request(client, url): its microbenchmark call
+    scenario: str | None = None  # module with make_user(name, target): its own Locust user
+    # The route (its endpoint function's name) a mixed workload's bystanders call beside the
+    # variant: steady unrelated traffic, whose latency shows what the variant does to others.
+    bystander: str | None = None
+    micro: str | None = None  # module with micro_request(client, target): its micro call
     # Variants that take an upload are POSTed this body, made from a point's params; the
     # harness's one-off requests (equivalence, probe) send it, its scenario and micro too.
     request_body: BodyFactory | None = None
@@ -140,13 +141,22 @@ class Technique:
                 f"{self.key}: no route named {', '.join(missing)} in its router "
                 "(a variant's key is its endpoint function's name)"
             )
+        if self.bystander is not None and self.bystander not in self.route_paths:
+            raise ValueError(
+                f"{self.key}: no route named {self.bystander} in its router for its bystanders"
+            )
+
+    @cached_property
+    def route_paths(self) -> Mapping[str, str]:
+        """Every route's path, by its name (its endpoint function's name)."""
+        return {
+            route.name: route.path for route in self.router.routes if isinstance(route, APIRoute)
+        }
 
     @cached_property
     def paths(self) -> Mapping[str, str]:
         """Each variant's path, from the router's route of the same name."""
-        routes = {
-            route.name: route.path for route in self.router.routes if isinstance(route, APIRoute)
-        }
+        routes = self.route_paths
         return {variant: routes[variant] for variant in self.variants if variant in routes}
 
     def path(self, variant: str) -> str:
@@ -159,24 +169,37 @@ class Technique:
                 return int(route.status_code)
         return 200
 
+    def target(self, variant: str, params: Mapping[str, Any] | None = None) -> Target:
+        """`variant`'s route with `params` (the defaults if None)."""
+        values = self.params if params is None else params
+        try:
+            return Target(self.path(variant), dict(values))
+        except ValueError as error:
+            raise ValueError(f"{self.key}: {error}") from None
+
+    def route_target(self, name: str, params: Mapping[str, Any] | None = None) -> Target:
+        """Any route of its router by name (a workload's readers', an expiry's) with `params`."""
+        if name not in self.route_paths:
+            raise ValueError(f"{self.key}: no route named {name} in its router")
+        try:
+            return Target(self.route_paths[name], dict(params or {}))
+        except ValueError as error:
+            raise ValueError(f"{self.key}: {error}") from None
+
+    def bystander_target(self) -> Target:
+        """The route its bystanders call (declared as `bystander`), without parameters."""
+        if self.bystander is None:
+            raise ValueError(f"{self.key} declares no bystander route for its mixed workload")
+        return self.route_target(self.bystander)
+
     def url(self, variant: str, params: Mapping[str, Any] | None = None) -> str:
-        """Path and query string for `variant` with `params` (the defaults if None): a
-        parameter the path names ("/users/{user_id}") fills it, the rest make the query."""
-        values = dict(params or self.params)
-
-        def fill(match: re.Match[str]) -> str:
-            if match.group(1) not in values:
-                raise ValueError(f"{self.key}: no value for the path parameter {match.group(0)}")
-            return quote(str(values.pop(match.group(1))), safe="")
-
-        path = PATH_PARAMETER.sub(fill, self.path(variant))
-        query = urlencode(values)
-        return f"{path}?{query}" if query else path
+        """Path and query string for `variant` with `params` (the defaults if None)."""
+        return self.target(variant, params).url
 
     def request(self, variant: str, params: Mapping[str, Any] | None = None) -> VariantRequest:
         """How the harness requests `variant` with `params` (the defaults if None)."""
-        url = self.url(variant, params)
+        target = self.target(variant, params)
         if self.request_body is None:
-            return VariantRequest("GET", url, caller_headers=self.request_headers)
-        body = self.request_body(dict(params or self.params))
-        return VariantRequest("POST", url, body, self.request_headers)
+            return VariantRequest("GET", target.url, caller_headers=self.request_headers)
+        body = self.request_body(dict(target.params))
+        return VariantRequest("POST", target.url, body, self.request_headers)

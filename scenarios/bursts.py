@@ -8,11 +8,13 @@ are back. This is what in-flight deduplication is for (request_coalescing).
 from locust import FastHttpUser, constant
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
+from bench_app.target import Target
 from scenarios.stampede import Barrier
 
 
-def make_user(name: str, path: str) -> type[FastHttpUser]:
-    """A user that requests `path` in bursts together with every other running user."""
+def make_user(name: str, target: Target) -> type[FastHttpUser]:
+    """A user that requests `target` in bursts together with every other running user."""
+    url = target.url
     barrier = Barrier()
 
     def burst(self: FastHttpUser) -> None:
@@ -23,6 +25,6 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
             return runner is not None and runner.state not in (STATE_SPAWNING, STATE_RUNNING)
 
         if barrier.wait(expected, lambda: None, stopping):
-            self.client.get(path, name=name)
+            self.client.get(url, name=name)
 
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [burst]})

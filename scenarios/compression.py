@@ -8,17 +8,19 @@ on the wire (scenarios.samples), not the decoded size Locust reports.
 
 from locust import FastHttpUser, constant
 
+from bench_app.target import Target
 from bench_app.techniques.compression import CLIENT_ACCEPT_ENCODING
 
 
-def make_user(name: str, path: str) -> type[FastHttpUser]:
-    """A closed-loop user requesting `path` back to back, accepting gzip and Brotli."""
+def make_user(name: str, target: Target) -> type[FastHttpUser]:
+    """A closed-loop user requesting `target` back to back, accepting gzip and Brotli."""
+    url = target.url
 
     class DecodingClient(FastHttpUser):
         wait_time = constant(0)
 
         def fetch(self) -> None:
-            self.client.get(path, name=name, headers={"Accept-Encoding": CLIENT_ACCEPT_ENCODING})
+            self.client.get(url, name=name, headers={"Accept-Encoding": CLIENT_ACCEPT_ENCODING})
 
         tasks = [fetch]
 

@@ -8,9 +8,12 @@ without an ETag (the `full` variant) leave it nothing to send.
 
 from locust import FastHttpUser, constant
 
+from bench_app.target import Target
 
-def make_user(name: str, path: str) -> type[FastHttpUser]:
-    """A closed-loop user requesting `path` with the ETag of its last copy, if it has one."""
+
+def make_user(name: str, target: Target) -> type[FastHttpUser]:
+    """A closed-loop user requesting `target` with the ETag of its last copy, if it has one."""
+    url = target.url
 
     class BrowserUser(FastHttpUser):
         wait_time = constant(0)
@@ -20,7 +23,7 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
 
         def revalidate(self) -> None:
             headers = {} if self.etag is None else {"If-None-Match": self.etag}
-            response = self.client.get(path, name=name, headers=headers)
+            response = self.client.get(url, name=name, headers=headers)
             if response.status_code == 200:
                 self.etag = response.headers.get("ETag")
 

@@ -16,16 +16,16 @@ READ_NAME: their latency is a distribution of its own, what a concurrent reader 
 
 import itertools
 import random
-from urllib.parse import urlencode, urlsplit
 
 from gevent.pool import Group
 from locust import FastHttpUser, constant_throughput
 
+from bench_app.target import Target
 from bench_app.techniques.invalidation import (
     INVALIDATED_USERS,
     KEYS_PER_USER,
-    READ_PATH,
     READ_USERS,
+    TECHNIQUE,
 )
 
 INVALIDATIONS_PER_S = 20.0  # the job's demand: users to invalidate per second, one at a time
@@ -34,12 +34,12 @@ READ_CONCURRENCY = 64  # connections per reader: reads held up by Redis must not
 READ_NAME = "read"
 
 
-def make_user(name: str, path: str) -> type[FastHttpUser]:
+def make_user(name: str, target: Target) -> type[FastHttpUser]:
     """Users for one invalidation variant: the first an invalidation job, the rest readers.
 
     The job's requests are named `name` (the variant's own), the readers' READ_NAME."""
     started = itertools.count()
-    variant_path = urlsplit(path).path
+    read = TECHNIQUE.route_target("read")
     invalidation_pace = constant_throughput(INVALIDATIONS_PER_S)
     read_pace = constant_throughput(READS_PER_S)
 
@@ -63,16 +63,11 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
 
         def step(self) -> None:
             if self.is_invalidator:
-                query = urlencode({"user_id": next(self.next_users)})
-                self.client.get(f"{variant_path}?{query}", name=name)
+                self.client.get(target.with_params(user_id=next(self.next_users)).url, name=name)
                 return
-            query = urlencode(
-                {
-                    "user_id": self.random.choice(READ_USERS),
-                    "item": self.random.randrange(KEYS_PER_USER),
-                }
-            )
-            self.reads.spawn(self.client.get, f"{READ_PATH}?{query}", name=READ_NAME)
+            user_id = self.random.choice(READ_USERS)
+            url = read.with_params(user_id=user_id, item=self.random.randrange(KEYS_PER_USER)).url
+            self.reads.spawn(self.client.get, url, name=READ_NAME)
 
         tasks = [step]
 

@@ -5,10 +5,11 @@ class per technique variant, at its default parameters. `pairbench run` does not
 this file: its load generator (pairbench.load.generator) drives Locust as a library
 with the same user classes (scenarios.users).
 
-By default a user requests its path back to back. A technique whose workload is
-more than that (a browser keeping ETags, bursts after expiry) declares a `scenario` module
-(in scenarios/) with `make_user(name, path) -> type[FastHttpUser]`, or `make_users` for a
-mixed workload (event_loop_blocking's and upstream_timeouts' bystanders).
+By default a user requests its target (a route's path and params) back to back. A
+technique whose workload is more than that (a browser keeping ETags, bursts after expiry)
+declares a `scenario` module (in scenarios/) with `make_user(name, target) ->
+type[FastHttpUser]`, or `make_users(name, target, bystander)` for a mixed workload beside
+the technique's bystander route (event_loop_blocking's and upstream_timeouts').
 """
 
 import gevent
@@ -19,7 +20,7 @@ from scenarios.users import users_for
 for technique in all_techniques().values():
     for variant in technique.variants:
         class_name = f"{technique.key}__{variant}"
-        for user_class in users_for(technique.key, class_name, technique.url(variant)):
+        for user_class in users_for(technique.key, class_name, technique.target(variant)):
             globals()[user_class.__name__] = user_class
 del user_class  # else Locust would find the last class twice
 

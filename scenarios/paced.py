@@ -10,14 +10,17 @@ less than PACE_S.
 
 from locust import FastHttpUser, constant_pacing
 
+from bench_app.target import Target
+
 PACE_S = 0.25
 
 
-def make_user(name: str, path: str) -> type[FastHttpUser]:
-    """A user requesting `path` once every PACE_S seconds."""
+def make_user(name: str, target: Target) -> type[FastHttpUser]:
+    """A user requesting `target` once every PACE_S seconds."""
+    url = target.url
 
     def request_target(self: FastHttpUser) -> None:
-        self.client.get(path, name=name)
+        self.client.get(url, name=name)
 
     return type(
         name, (FastHttpUser,), {"wait_time": constant_pacing(PACE_S), "tasks": [request_target]}

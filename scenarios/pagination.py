@@ -1,7 +1,7 @@
 """Pagination's Locust user: every variant asks for the same page, keyset by its cursor.
 
-`pairbench run` puts the cursor in the path already (Technique.params_path). Loaded by
-hand (`locust -f scenarios/locustfile.py --class-picker`), the path holds only the
+`pairbench run` puts the cursor in the target already (Technique.params_path). Loaded by
+hand (`locust -f scenarios/locustfile.py --class-picker`), the target holds only the
 default page number, so the user asks the app once, at start, for the `after` a client
 paging there would hold: otherwise keyset would serve page 1 while the others serve
 a deep page. That one request goes around Locust, so it is not among the samples.
@@ -10,35 +10,32 @@ a deep page. That one request goes around Locust, so it is not among the samples
 import json
 import urllib.request
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
 
+from bench_app.target import Target
 from bench_app.techniques.pagination import TECHNIQUE
 
 if TYPE_CHECKING:
     from locust import FastHttpUser
 
 
-def with_cursor(host: str, path: str) -> str:
-    """`path` with the `after` of the page it names, unless it has one."""
-    target, _, query = path.partition("?")
-    params = dict(parse_qsl(query, keep_blank_values=True))
-    if "after" in params or TECHNIQUE.params_path is None:
-        return path
-    url = f"{host}{TECHNIQUE.params_path}?{urlencode(params)}"
+def with_cursor(host: str, target: Target) -> Target:
+    """`target` with the `after` of the page it names, unless it has one."""
+    if "after" in target.params or TECHNIQUE.params_path is None:
+        return target
+    url = f"{host}{Target(TECHNIQUE.params_path, target.params).url}"
     with urllib.request.urlopen(url, timeout=60) as response:
-        params.update(json.load(response))
-    return f"{target}?{urlencode(params)}"
+        return target.with_params(**json.load(response))
 
 
-def make_user(name: str, path: str) -> "type[FastHttpUser]":
-    """A closed-loop user (no think time) requesting one page of `path`'s variant."""
+def make_user(name: str, target: Target) -> "type[FastHttpUser]":
+    """A closed-loop user (no think time) requesting one page of `target`'s variant."""
     from locust import FastHttpUser, constant  # here: importing Locust monkey-patches gevent
 
     def on_start(self: Any) -> None:
-        self.target = with_cursor(self.host, path)
+        self.page_url = with_cursor(self.host, target).url
 
     def request_page(self: Any) -> None:
-        self.client.get(self.target, name=name)
+        self.client.get(self.page_url, name=name)
 
     return type(
         name,

@@ -11,11 +11,13 @@ import itertools
 from locust import FastHttpUser, constant
 
 from bench_app.principal import principal_headers
+from bench_app.target import Target
 from bench_app.techniques.route_cache import WORKING_SET, caller
 
 
-def make_user(name: str, path: str) -> type[FastHttpUser]:
-    """A closed-loop user requesting `path` as the next caller of the working set."""
+def make_user(name: str, target: Target) -> type[FastHttpUser]:
+    """A closed-loop user requesting `target` as the next caller of the working set."""
+    url = target.url
     callers = itertools.cycle(
         [principal_headers(user_id, caller(user_id).role) for user_id in range(1, WORKING_SET + 1)]
     )
@@ -24,6 +26,6 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
         headers = next(callers)
         # The caller is part of the request: the equivalence check on answers sampled under
         # load asks the baseline with the same headers (pairbench.load.answer_sample).
-        self.client.get(path, name=name, headers=headers, context={"request_headers": headers})
+        self.client.get(url, name=name, headers=headers, context={"request_headers": headers})
 
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [ask]})

@@ -6,7 +6,7 @@ user): traffic does not slow down because an upstream stalls, and a closed-loop 
 stuck in a stall would simply stop asking, hiding the pile-up. Each request asks for the
 next item, 1, 2, 3, ..., ITEMS, 1, ... so every variant meets the upstream's stalled
 items (a fixed share of them) equally often. The other half are bystanders: steady
-requests, a short pause apart, to the technique's bystander endpoint, named "bystander".
+requests, a short pause apart, to the technique's bystander route, named "bystander".
 
 At a segment's end a user waits for its requests in flight (sent in the measured window,
 so they count; up to DRAIN_TIMEOUT_S) before it stops: cutting off the slowest would
@@ -14,12 +14,12 @@ flatter the variant.
 """
 
 import itertools
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from gevent.pool import Group
-from locust import FastHttpUser, constant, constant_throughput
+from locust import FastHttpUser, constant_throughput
 
-from scenarios.bystanders import BYSTANDER_NAME
+from bench_app.target import Target
+from scenarios.bystanders import bystander_user
 
 ITEMS = 1000
 ARRIVALS_PER_S = 10.0  # per arrivals user: 40 a second from 4 of them (8 users)
@@ -28,12 +28,9 @@ BYSTANDER_PAUSE_S = 0.1
 DRAIN_TIMEOUT_S = 20.0
 
 
-def make_users(name: str, path: str) -> list[type[FastHttpUser]]:
-    """[the arrivals user of `path`, the bystander user], in equal numbers."""
-    parts = urlsplit(path)
-    params = dict(parse_qsl(parts.query))
+def make_users(name: str, target: Target, bystander: Target) -> list[type[FastHttpUser]]:
+    """[the arrivals user of `target`, the user of `bystander`], in equal numbers."""
     walk = itertools.count()
-    bystander_path = parts.path.rsplit("/", 1)[0] + "/bystander"
     pace = constant_throughput(ARRIVALS_PER_S)
 
     class ArrivalsUser(FastHttpUser):
@@ -51,18 +48,10 @@ def make_users(name: str, path: str) -> list[type[FastHttpUser]]:
             return waited
 
         def send_next(self) -> None:
-            query = urlencode({**params, "item": next(walk) % ITEMS + 1})
-            self.in_flight.spawn(self.client.get, f"{parts.path}?{query}", name=name)
+            url = target.with_params(item=next(walk) % ITEMS + 1).url
+            self.in_flight.spawn(self.client.get, url, name=name)
 
         tasks = [send_next]
 
-    def bystand(self: FastHttpUser) -> None:
-        self.client.get(bystander_path, name=BYSTANDER_NAME)
-
-    bystander_user = type(
-        f"{name}__{BYSTANDER_NAME}",
-        (FastHttpUser,),
-        {"wait_time": constant(BYSTANDER_PAUSE_S), "tasks": [bystand]},
-    )
     ArrivalsUser.__name__ = ArrivalsUser.__qualname__ = name
-    return [ArrivalsUser, bystander_user]
+    return [ArrivalsUser, bystander_user(name, bystander, BYSTANDER_PAUSE_S)]

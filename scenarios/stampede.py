@@ -9,11 +9,13 @@ starts when every user is back at the barrier, so the bursts never overlap.
 import time
 import urllib.request
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from gevent.event import Event
 from locust import FastHttpUser, constant
 from locust.runners import STATE_RUNNING, STATE_SPAWNING
+
+from bench_app.target import Target
+from bench_app.techniques.stampede import TECHNIQUE
 
 BARRIER_TIMEOUT_S = 5.0  # a user that never arrives (stopping, slow) holds a burst no longer
 POLL_S = 0.05  # how often a waiting user checks whether the segment is over
@@ -47,18 +49,15 @@ class Barrier:
         return True
 
 
-def expire_url(host: str, target: str) -> str:
-    """The technique's expire endpoint, with the target's query (the same cache key)."""
-    query = urlsplit(target).query
-    return f"{host}/stampede/expire" + (f"?{query}" if query else "")
-
-
-def make_user(name: str, path: str) -> type[FastHttpUser]:
-    """A user that requests `path` in bursts together with every other running user."""
+def make_user(name: str, target: Target) -> type[FastHttpUser]:
+    """A user that requests `target` in bursts together with every other running user."""
     barrier = Barrier()
+    url = target.url
+    # The technique's expire route, with the target's params: the same cache key.
+    expire_url = TECHNIQUE.route_target("expire", target.params).url
 
     def expire(host: str) -> None:
-        request = urllib.request.Request(expire_url(host, path), method="POST")
+        request = urllib.request.Request(f"{host}{expire_url}", method="POST")
         with urllib.request.urlopen(request, timeout=EXPIRE_TIMEOUT_S) as response:
             response.read()
 
@@ -70,6 +69,6 @@ def make_user(name: str, path: str) -> type[FastHttpUser]:
             return runner is not None and runner.state not in (STATE_SPAWNING, STATE_RUNNING)
 
         if barrier.wait(expected, lambda: expire(self.host), stopping):
-            self.client.get(path, name=name)
+            self.client.get(url, name=name)
 
     return type(name, (FastHttpUser,), {"wait_time": constant(0), "tasks": [burst]})

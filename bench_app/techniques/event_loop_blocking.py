@@ -160,6 +160,7 @@ TECHNIQUE = Technique(
     baseline="blocking_in_async",
     headline=Headline("p50_ms", "bystander"),
     scenario="scenarios.bystanders",
+    bystander="bystander",
     params={"item": DEFAULT_ITEM},
     proof=(
         "bystander p99 and event-loop lag p99: ~ the blocking work's duration -> lower with "

@@ -42,7 +42,6 @@ SCAN_COUNT = 1000  # keys SCAN examines per step: Redis's own guidance for large
 INVALIDATED_USERS = range(1, CACHED_USERS // 2 + 1)
 DEFAULT_USER_ID = INVALIDATED_USERS[0]
 READ_USERS = range(CACHED_USERS // 2 + 1, CACHED_USERS + 1)
-READ_PATH = "/invalidation/read"  # the route of `read` below, for the load's readers
 
 UserId = Annotated[int, Query(ge=1, le=CACHED_USERS, description="Whose cached keys to drop.")]
 Item = Annotated[int, Query(ge=0, lt=KEYS_PER_USER, description="Which of the user's fragments.")]

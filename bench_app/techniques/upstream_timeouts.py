@@ -124,6 +124,7 @@ TECHNIQUE = Technique(
     baseline="no_timeout",
     headline=Headline("p50_ms", "bystander"),
     scenario="scenarios.stalling_upstream",
+    bystander="bystander",
     params={"item": DEFAULT_ITEM},
     effects=(
         DegradesTo(

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter
 
+from bench_app.target import Target
 from bench_app.technique import RequestBody, Technique, VariantRequest
 
 BASELINE, CANDIDATE = "a", "b"  # the variants' keys: a is the baseline b is compared with
@@ -83,10 +84,10 @@ class PairTechnique(Technique):
     def paths(self) -> Mapping[str, str]:
         return {variant: endpoint.path for variant, endpoint in self.endpoints.items()}
 
-    def url(self, variant: str, params: Mapping[str, Any] | None = None) -> str:
-        """The endpoint's path and query: its URL's own query, then the pair's parameters."""
+    def target(self, variant: str, params: Mapping[str, Any] | None = None) -> Target:
+        """The endpoint's path and parameters: its URL's own query, then the pair's."""
         values = dict(self.params if params is None else params)
-        return super().url(variant, {**self.endpoints[variant].query, **values})
+        return super().target(variant, {**self.endpoints[variant].query, **values})
 
     def request(self, variant: str, params: Mapping[str, Any] | None = None) -> VariantRequest:
         return PairRequest(

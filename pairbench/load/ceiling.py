@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench_app.target import Target
 from pairbench import results
 from pairbench.console import Log
 from pairbench.load.overhead import TARGETS
@@ -53,7 +54,7 @@ def measure_ceiling(
     raw_path = run_dir / RAW_FILE
     warmup = (profile.warmup_min_s, profile.warmup_max_s)
     segment = generator.closed(
-        "", CEILING_ROUTE, profile.users, warmup, profile.ceiling_s, raw_path
+        "", Target(CEILING_ROUTE), profile.users, warmup, profile.ceiling_s, raw_path
     )
     frame = results.read_table(raw_path, ["t_start", "latency_ms", "status"])
     raw_path.unlink()

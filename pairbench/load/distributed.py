@@ -35,6 +35,7 @@ from locust.env import Environment
 from locust.event import Events
 from locust.rpc.protocol import Message
 
+from bench_app.target import Target
 from pairbench.profiles import LOAD_WORKERS_WAIT_S
 
 # A Locust worker says it is ready as it connects, before its own handlers are registered: a
@@ -122,7 +123,7 @@ class Master:
         self,
         user_classes: list[type[User]],
         technique: str,
-        target: str,
+        target: Target,
         users: int,
         write: Callable[[Rows], None],
         on_rows: Callable[[Rows], None],
@@ -131,7 +132,8 @@ class Master:
         workers = self.wait_for_workers()
         self.segment = MasterSegment(write, on_rows, set(workers))
         self.environment.user_classes[:] = user_classes
-        self.runner.send_message(SEGMENT_MESSAGE, {"technique": technique, "target": target})
+        segment = {"technique": technique, "target": target.to_json()}
+        self.runner.send_message(SEGMENT_MESSAGE, segment)
         self.runner.start(users, spawn_rate=users)  # all at once: no ramp to wait for
         return len(workers)
 

@@ -32,6 +32,7 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import LocalRunner
 
+from bench_app.target import Target
 from pairbench.env.server import LOOPBACK
 from pairbench.load.answer_sample import AnswerSampler
 from pairbench.load.distributed import Master, quit_now
@@ -53,9 +54,10 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
     off the slowest requests would flatter the variant. With a Locust `master` the users
     run on its workers, which ship their samples here."""
     users, base_url = int(command["users"]), command["base_url"]
+    target = Target.from_json(command["target"])
     # The variant's own requests are named TARGET_NAME; a mixed workload names its others.
     users_classes: list[type[User]] = [
-        *users_for(command["technique"], TARGET_NAME, command["target"], command.get("request"))
+        *users_for(command["technique"], TARGET_NAME, target, command.get("request"))
     ]
     recorder = SampleRecorder(command["samples"])
     watch = SettleWatch(float(command["warmup_max"]))
@@ -71,7 +73,7 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
         else:
             master.environment.host = base_url
             workers = master.start(
-                users_classes, command["technique"], command["target"], users,
+                users_classes, command["technique"], target, users,
                 recorder.write, watch.on_rows,
             )  # fmt: skip
         measure_start = watch.wait(float(command["warmup_min"]), float(command["warmup_max"]))
@@ -115,7 +117,10 @@ def open_segment(command: dict[str, Any]) -> dict[str, Any]:
     """A fixed arrival rate for warm-up + `seconds`, timed from the due times."""
     warmup, seconds = float(command["warmup_max"]), float(command["seconds"])
     schedule = Schedule(
-        command["base_url"], command["target"], float(command["rate"]), warmup + seconds
+        command["base_url"],
+        Target.from_json(command["target"]).url,
+        float(command["rate"]),
+        warmup + seconds,
     )
     started = time.time()
     with open(command["samples"], "w", newline="") as handle:

@@ -355,7 +355,7 @@ class PointMeasurer:
         self.raw_dir.mkdir(exist_ok=True)
         raw_path = self.raw_dir / f"{arms.key}.{arm}.{mode}.{repetition}.csv"
         answers_path = raw_path.with_suffix(".answers.jsonl")
-        target = technique.url(variant, point.params)
+        target = technique.target(variant, point.params)
         # The shared app, or (where the figures are memory) a process of the segment's own.
         with self.apps.serving(technique, variant) as app:
             reset(app.client, technique, point.params)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from pairbench import results
 from pairbench.plan import Point
@@ -26,14 +27,16 @@ VARIANT_BUDGET_ENV = "PAIRBENCH_MICRO_VARIANT_BUDGET_S"
 OVERHEAD_S = 120.0  # pytest start-up, app lifespan, calibration, on top of the time budgets
 
 
-def micro_plan(points: list[Point]) -> list[dict[str, str]]:
-    """One case per variant at each technique's default point (params resolved)."""
+def micro_plan(points: list[Point]) -> list[dict[str, Any]]:
+    """One case per variant at each technique's default point (params resolved): its
+    target, and its URL for the record."""
     return [
         {
             "technique": point.technique.key,
             "variant": variant,
             "point": point.label,
             "url": point.technique.url(variant, point.params),
+            "target": point.technique.target(variant, point.params).to_json(),
         }
         for point in points
         if point.swept is None
@@ -43,7 +46,7 @@ def micro_plan(points: list[Point]) -> list[dict[str, str]]:
 
 def run_microbenchmarks(
     run_dir: Path,
-    plan: list[dict[str, str]],
+    plan: list[dict[str, Any]],
     environment: Mapping[str, str],
     profile: Profile,
     log: Callable[[str], None],

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from bench_app.target import Target
 from bench_app.technique import Technique
 from pairbench.env.server import LOOPBACK, free_port, load_factor, stop_process
 from pairbench.profiles import LOAD_WORKERS_WAIT_S, SEGMENT_STRETCH
@@ -162,7 +163,7 @@ class LoadGenerator:
     def closed(
         self,
         technique: str,
-        target: str,
+        target: Target,
         users: int,
         warmup: tuple[float, float],
         seconds: float,
@@ -184,7 +185,7 @@ class LoadGenerator:
             {
                 **({"request": dict(request)} if request is not None else {}),
                 "op": "closed", "base_url": self._app(base_url), "technique": technique,
-                "target": target, "users": users,
+                "target": target.to_json(), "users": users,
                 "warmup_min": warmup[0], "warmup_max": warmup[1], "seconds": seconds,
                 "min_requests": min_requests, "max_seconds": max_seconds,
                 "samples": str(samples_path.resolve()),
@@ -195,7 +196,7 @@ class LoadGenerator:
 
     def open(
         self,
-        target: str,
+        target: Target,
         rate: float,
         warmup_s: float,
         seconds: float,
@@ -205,9 +206,8 @@ class LoadGenerator:
         """`rate` requests per second on `target` for warm-up + `seconds`, from due times."""
         return self._segment(
             {
-                "op": "open", "base_url": self._app(base_url), "target": target, "rate": rate,
-                "warmup_min": warmup_s,
-                "warmup_max": warmup_s, "seconds": seconds,
+                "op": "open", "base_url": self._app(base_url), "target": target.to_json(),
+                "rate": rate, "warmup_min": warmup_s, "warmup_max": warmup_s, "seconds": seconds,
                 "samples": str(samples_path.resolve()),
             },
             warmup_s + seconds,

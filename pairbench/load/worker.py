@@ -28,6 +28,7 @@ from locust.rpc.protocol import Message
 from locust.runners import WorkerRunner
 
 from bench_app.parent_watch import exit_with_parent
+from bench_app.target import Target
 from bench_app.techniques import all_techniques
 from pairbench.load.distributed import (
     END_MESSAGE,
@@ -97,7 +98,9 @@ class Worker:
     def _on_segment(self, environment: Environment, msg: Message, **_: Any) -> None:
         """The users to run next; they spawn on Locust's own `spawn` message, after this one."""
         data = msg.data
-        environment.user_classes[:] = users_for(data["technique"], TARGET_NAME, data["target"])
+        environment.user_classes[:] = users_for(
+            data["technique"], TARGET_NAME, Target.from_json(data["target"])
+        )
         self.segment = WorkerSegment(self.name, self.process)
 
     def _on_end(self, environment: Environment, msg: Message, **_: Any) -> None:

@@ -20,9 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
+from bench_app.target import Target
 from bench_app.techniques import all_techniques
 
-Request = Callable[[httpx.AsyncClient, str], Awaitable[httpx.Response]]
+Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 SETUP_TIMEOUT_S = 120.0  # a reset, or the first call, that takes longer is stuck
 # Seconds a variant may take in all (PAIRBENCH_MICRO_VARIANT_BUDGET_S): one whose calls are
 # slow gets fewer rounds (at least MIN_SLOW_ROUNDS), so it cannot eat the others' time.
@@ -30,42 +31,46 @@ VARIANT_BUDGET_S = float(os.environ.get("PAIRBENCH_MICRO_VARIANT_BUDGET_S", "2.0
 MIN_SLOW_ROUNDS = 3
 
 
-def _cases() -> list[dict[str, str]]:
+def _cases() -> list[dict[str, Any]]:
     plan = os.environ.get("PAIRBENCH_MICRO_PLAN")
     if plan:
         with open(plan) as handle:
-            cases: list[dict[str, str]] = json.load(handle)
+            cases: list[dict[str, Any]] = json.load(handle)
             return cases
     return [
-        {"technique": key, "variant": variant, "point": "defaults", "url": technique.url(variant)}
+        {
+            "technique": key,
+            "variant": variant,
+            "point": "defaults",
+            "url": technique.url(variant),
+            "target": technique.target(variant).to_json(),
+        }
         for key, technique in all_techniques().items()
         for variant in technique.variants
     ]
 
 
-async def _get(client: httpx.AsyncClient, url: str) -> httpx.Response:
-    return await client.get(url)
-
-
-def _request_for(technique: str) -> Request:
+def _call_for(technique: str, target: Target) -> Call:
+    """The timed call of `target`: the technique's own, or a GET with its headers."""
     module_name = all_techniques()[technique].micro
     if module_name is not None:
-        custom: Request = importlib.import_module(module_name).micro_request
+        custom: Call = importlib.import_module(module_name).micro_request(target)
         return custom
-    headers = dict(all_techniques()[technique].request_headers)
+    url, headers = target.url, dict(all_techniques()[technique].request_headers)
     if headers:
-        return lambda client, url: client.get(url, headers=headers)
-    return _get
+        return lambda client: client.get(url, headers=headers)
+    return lambda client: client.get(url)
 
 
-async def _resolved_url(client: httpx.AsyncClient, case: dict[str, str]) -> str:
-    """The case's URL; by hand (no plan), with the technique's run-time params added."""
+async def _resolved_target(client: httpx.AsyncClient, case: dict[str, Any]) -> Target:
+    """The case's target; by hand (no plan), with the technique's run-time params added."""
     technique = all_techniques()[case["technique"]]
+    target = Target.from_json(case["target"])
     if os.environ.get("PAIRBENCH_MICRO_PLAN") or technique.params_path is None:
-        return case["url"]
+        return target
     response = await client.get(technique.params_path, params=dict(technique.params))
     response.raise_for_status()
-    return technique.url(case["variant"], {**technique.params, **response.json()})
+    return target.with_params(**response.json())
 
 
 def _bounded(loop: asyncio.Runner, call: Awaitable[Any], what: str) -> Any:
@@ -87,23 +92,23 @@ def bench_variant(
     pytestconfig: pytest.Config,
     loop: asyncio.Runner,
     client: httpx.AsyncClient,
-    case: dict[str, str],
+    case: dict[str, Any],
 ) -> None:
     technique = all_techniques()[case["technique"]]
-    request = _request_for(case["technique"])
     if technique.reset_path:
         _bounded(loop, client.post(technique.reset_path), "reset").raise_for_status()
-    url = _bounded(loop, _resolved_url(client, case), "resolving params")
+    target = _bounded(loop, _resolved_target(client, case), "resolving params")
+    call = _call_for(case["technique"], target)
     started = time.perf_counter()
-    first = _bounded(loop, request(client, url), "the first call")
+    first = _bounded(loop, call(client), "the first call")
     call_s = time.perf_counter() - started
-    assert first.status_code < 400, f"{url} answered {first.status_code}: {first.text[:200]}"
+    assert first.status_code < 400, f"{target.url} answered {first.status_code}: {first.text[:200]}"
     benchmark.group = f"{case['technique']} at {case['point']}"
     benchmark.extra_info.update(case)
     min_rounds = int(pytestconfig.getoption("benchmark_min_rounds"))
     if call_s * min_rounds > VARIANT_BUDGET_S:
         rounds = max(MIN_SLOW_ROUNDS, int(VARIANT_BUDGET_S / call_s))
         benchmark.extra_info["budget_limited"] = True
-        benchmark.pedantic(lambda: loop.run(request(client, url)), rounds=rounds, iterations=1)
+        benchmark.pedantic(lambda: loop.run(call(client)), rounds=rounds, iterations=1)
     else:
-        benchmark(lambda: loop.run(request(client, url)))
+        benchmark(lambda: loop.run(call(client)))

@@ -1,17 +1,15 @@
-"""csv_import's microbenchmark call: POST the point's CSV (built once per URL, not timed)."""
+"""csv_import's microbenchmark call: POST the point's CSV (built once, not timed)."""
 
-from urllib.parse import parse_qsl, urlsplit
+from collections.abc import Awaitable, Callable
 
 import httpx
 
 from bench_app.payment_uploads import upload
-from bench_app.technique import RequestBody
-
-_BODIES: dict[str, RequestBody] = {}
+from bench_app.target import Target
 
 
-async def micro_request(client: httpx.AsyncClient, url: str) -> httpx.Response:
-    body = _BODIES.get(url)
-    if body is None:
-        body = _BODIES[url] = upload(dict(parse_qsl(urlsplit(url).query)))
-    return await client.post(url, content=body.content, headers={"content-type": body.content_type})
+def micro_request(target: Target) -> Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]:
+    """The timed call: a POST of the CSV of the target's `rows` to its URL."""
+    url, body = target.url, upload(target.params)
+    headers = {"content-type": body.content_type}
+    return lambda client: client.post(url, content=body.content, headers=headers)

@@ -93,6 +93,40 @@ def test_a_path_parameter_is_filled_from_the_params() -> None:
         technique.url("naive", {"detail": "long"})
 
 
+def test_a_target_is_the_variants_route_and_its_params() -> None:
+    technique = declare("naive", "fast_path")
+    assert technique.target("naive").path == "/demo/naive"
+    assert technique.target("naive").params == {"size": 3}  # the defaults
+    assert technique.target("naive", {"size": 9}).url == "/demo/naive?size=9"
+
+
+def test_a_bystander_route_is_declared_by_name_and_must_exist() -> None:
+    mixed = APIRouter(prefix="/mixed")
+
+    @mixed.get("/naive")
+    async def naive() -> bool:
+        return True
+
+    @mixed.get("/bystander")
+    async def bystander() -> bool:
+        return True
+
+    technique = replace(declare("naive"), router=mixed, params={}, bystander="bystander")
+    assert technique.bystander_target().url == "/mixed/bystander"
+    assert technique.route_target("naive", {"size": 2}).url == "/mixed/naive?size=2"
+    with pytest.raises(ValueError, match="no route named idle"):
+        replace(technique, bystander="idle")
+    with pytest.raises(ValueError, match="declares no bystander route"):
+        declare("naive").bystander_target()
+
+
+def test_every_registered_bystander_is_a_route_apart_from_the_variants() -> None:
+    mixed = [technique for technique in all_techniques().values() if technique.bystander]
+    assert mixed, "event_loop_blocking and upstream_timeouts declare one"
+    for technique in mixed:
+        assert technique.bystander_target().path not in technique.paths.values(), technique.key
+
+
 def test_the_techniques_headers_go_with_every_request_the_harness_makes() -> None:
     caller = {"x-user-id": "7"}
     technique = replace(declare("naive"), request_headers=caller)

@@ -16,7 +16,7 @@ import pytest
 from pairbench.env.server import free_port
 from pairbench.load.segment import LoadError, LoadWorkers, running_generator
 from pairbench.topology import Topology
-from tests.load.test_generator import server  # noqa: F401 - the fixture
+from tests.load.test_generator import OK, server  # noqa: F401 - the fixture
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,10 +46,10 @@ def test_every_workers_samples_reach_the_segment_and_add_up(
     with running_generator(server, tmp_path / "generator.log", workers) as generator:
         local_pids = [process.pid for process in generator.worker_processes]
         segments = [
-            generator.closed("", "/ok", 4, (0.1, 0.5), 0.5, tmp_path / f"closed{index}.csv")
+            generator.closed("", OK, 4, (0.1, 0.5), 0.5, tmp_path / f"closed{index}.csv")
             for index in range(2)
         ]
-        opened = generator.open("/ok", 40.0, 0.2, 0.5, tmp_path / "open.csv")
+        opened = generator.open(OK, 40.0, 0.2, 0.5, tmp_path / "open.csv")
     for index, segment in enumerate(segments):
         assert segment.load_workers == 2
         samples = pd.read_csv(tmp_path / f"closed{index}.csv")

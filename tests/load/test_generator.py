@@ -12,8 +12,11 @@ import psutil
 import pytest
 
 from bench_app.metering import COST_HEADER
+from bench_app.target import Target
 from pairbench.env.server import free_port
 from pairbench.load.segment import LoadError, running_generator
+
+OK = Target("/ok")  # what OkHandler answers
 
 
 class OkHandler(BaseHTTPRequestHandler):
@@ -51,10 +54,10 @@ def test_one_process_runs_closed_and_open_segments_in_turn(server: str, tmp_path
     with running_generator(server, tmp_path / "generator.log") as generator:
         pid = generator.process.pid
         closed = [
-            generator.closed("", "/ok", 2, (0.1, 0.5), 0.5, tmp_path / f"closed{index}.csv")
+            generator.closed("", OK, 2, (0.1, 0.5), 0.5, tmp_path / f"closed{index}.csv")
             for index in range(2)
         ]
-        opened = generator.open("/ok", 40.0, 0.2, 0.5, tmp_path / "open.csv")
+        opened = generator.open(OK, 40.0, 0.2, 0.5, tmp_path / "open.csv")
         assert generator.process.pid == pid and generator.process.poll() is None
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
@@ -73,12 +76,10 @@ def test_one_process_runs_closed_and_open_segments_in_turn(server: str, tmp_path
 def test_a_segment_given_its_own_app_loads_that_one(server: str, tmp_path: Path) -> None:
     nothing_there = f"http://127.0.0.1:{free_port()}"  # the run's app, here: none listening
     with running_generator(nothing_there, tmp_path / "generator.log") as generator:
-        generator.closed(
-            "", "/ok", 2, (0.1, 0.2), 0.3, tmp_path / "closed.csv", base_url=server
-        )  # fmt: skip
-        generator.open("/ok", 20.0, 0.1, 0.3, tmp_path / "open.csv", base_url=server)
+        generator.closed("", OK, 2, (0.1, 0.2), 0.3, tmp_path / "closed.csv", base_url=server)
+        generator.open(OK, 20.0, 0.1, 0.3, tmp_path / "open.csv", base_url=server)
         with pytest.raises(LoadError, match="only loopback"):
-            generator.open("/ok", 20.0, 0.1, 0.3, tmp_path / "x.csv", "http://192.0.2.1:80")
+            generator.open(OK, 20.0, 0.1, 0.3, tmp_path / "x.csv", "http://192.0.2.1:80")
     for name in ("closed.csv", "open.csv"):
         samples = pd.read_csv(tmp_path / name)
         assert len(samples) > 0 and (samples["status"] == 200).all(), name
@@ -90,7 +91,7 @@ def test_a_generator_that_died_is_an_error_naming_its_log(server: str, tmp_path:
         os.kill(generator.process.pid, signal.SIGKILL)
         generator.process.wait()
         with pytest.raises(LoadError, match="generator.log"):
-            generator.closed("", "/ok", 1, (0.1, 0.2), 0.2, tmp_path / "samples.csv")
+            generator.closed("", OK, 1, (0.1, 0.2), 0.2, tmp_path / "samples.csv")
 
 
 def test_load_only_goes_to_loopback(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Raw samples record the bytes on the wire, which Locust itself does not report, and a
 streamed response's whole costs, which its header cannot carry."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -36,13 +37,15 @@ def test_an_unencoded_or_unsized_body_counts_what_locust_read() -> None:
 # Run apart: importing Locust monkey-patches the process for gevent.
 LOCUST_CLIENT = textwrap.dedent(
     """
+    import json
     import sys
     from locust.env import Environment
+    from bench_app.target import Target
     from scenarios.compression import make_user
     from scenarios.samples import SampleRecorder
 
-    base_url, path, out = sys.argv[1:]
-    user_class = make_user("Client", path)
+    base_url, target, out = sys.argv[1:]
+    user_class = make_user("Client", Target.from_json(json.loads(target)))
     user_class.host = base_url
     environment = Environment(user_classes=[user_class], host=base_url)
     recorder = SampleRecorder(out)
@@ -64,7 +67,7 @@ def test_locust_samples_of_a_compressed_variant_hold_its_wire_bytes(
     out = tmp_path / "samples.csv"
     with running_app(environment, tmp_path / "server.log", log=lambda message: None) as url:
         for variant in ("plain", "brotli_quality4"):
-            target = technique.url(variant, {"posts": 100})
+            target = json.dumps(technique.target(variant, {"posts": 100}).to_json())
             command = [sys.executable, "-c", LOCUST_CLIENT, url, target, str(out)]
             subprocess.run(command, cwd=REPO_ROOT, check=True, timeout=120)
             samples = pd.read_csv(out)

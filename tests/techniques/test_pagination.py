@@ -213,7 +213,7 @@ async def test_plans_show_offset_reading_every_row_before_the_page(
 def test_a_hand_driven_locust_user_gets_the_cursor_of_its_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """scenarios/pagination.py: a path without `after` (locust --class-picker) gets one."""
+    """scenarios/pagination.py: a target without `after` (locust --class-picker) gets one."""
     from scenarios import pagination as scenario
 
     asked = []
@@ -223,9 +223,9 @@ def test_a_hand_driven_locust_user_gets_the_cursor_of_its_page(
         return io.BytesIO(b'{"after": "abc="}')
 
     monkeypatch.setattr(scenario.urllib.request, "urlopen", urlopen)
-    resolved = scenario.with_cursor("http://app", "/pagination/keyset?page=250&size=20")
+    resolved = scenario.with_cursor("http://app", TECHNIQUE.target("keyset"))
     assert asked == ["http://app/pagination/cursor?page=250&size=20"]
-    assert resolved == "/pagination/keyset?page=250&size=20&after=abc%3D"
-    harness_path = "/pagination/keyset?page=1&size=20&after="  # the harness resolved it
-    assert scenario.with_cursor("http://app", harness_path) == harness_path
+    assert resolved.url == "/pagination/keyset?page=250&size=20&after=abc%3D"
+    resolved_by_harness = TECHNIQUE.target("keyset", {"page": 1, "size": 20, "after": ""})
+    assert scenario.with_cursor("http://app", resolved_by_harness) == resolved_by_harness
     assert len(asked) == 1
