@@ -1,5 +1,6 @@
 """Checks every technique's tests share: every variant answers the contract, rejects bad input."""
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import httpx
@@ -8,13 +9,35 @@ from bench_app.technique import Technique
 
 
 async def assert_every_variant_rejects(
-    client: httpx.AsyncClient, technique: Technique, name: str, bad: str
+    client: httpx.AsyncClient,
+    technique: Technique,
+    name: str,
+    bad: str | None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    in_header: bool = False,
+    variants: Collection[str] | None = None,
 ) -> None:
-    """Every variant answers `name=bad` with a 422 whose error names that query parameter."""
-    for path in technique.paths.values():
-        response = await client.get(f"{path}?{name}={bad}")
-        assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == ["query", name]
+    """Every variant (of `variants`; all by default) answers `name=bad` with a 422 whose
+    error names that parameter where it went and says why: in the path if the variant's
+    route names it, in a header if `in_header`, else in the query. `bad` None leaves the
+    parameter out (a required one). `params` and `headers` are sent beside it, valid."""
+    sent_headers = dict(headers or {})
+    values = dict(params or {})
+    if in_header:
+        sent_headers.pop(name, None)
+        if bad is not None:
+            sent_headers[name] = bad
+    elif bad is not None:
+        values[name] = bad
+    for variant in technique.variants if variants is None else variants:
+        target = technique.target(variant, values)
+        where = "header" if in_header else "path" if name in target.path_params else "query"
+        response = await client.get(target.url, headers=sent_headers)
+        assert response.status_code == 422, (variant, response.text)
+        detail = response.json()["detail"][0]
+        assert detail["loc"] == [where, name] and detail["msg"], (variant, detail)
 
 
 async def assert_every_variant_answers(

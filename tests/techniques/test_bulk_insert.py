@@ -18,6 +18,7 @@ from bench_app.techniques.bulk_insert import LINES, MAX_ROWS, BatchReceipt, orde
 from pairbench.env.server import app_environment, running_app
 from pairbench.env.services import ServiceUrls
 from pairbench.load.measure import reset
+from tests.contract import assert_every_variant_rejects
 from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["bulk_insert"]
@@ -125,8 +126,4 @@ async def test_reset_waits_for_a_batch_still_being_written(client: httpx.AsyncCl
 
 @pytest.mark.parametrize("bad", ["0", str(MAX_ROWS + 1), "-3", "many", "2.5"])
 async def test_bad_rows_is_a_422_naming_the_parameter(client: httpx.AsyncClient, bad: str) -> None:
-    for path in TECHNIQUE.paths.values():
-        response = await client.get(f"{path}?rows={bad}")
-        assert response.status_code == 422
-        detail = response.json()["detail"][0]
-        assert detail["loc"] == ["query", "rows"] and detail["msg"]
+    await assert_every_variant_rejects(client, TECHNIQUE, "rows", bad)

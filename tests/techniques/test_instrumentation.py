@@ -14,6 +14,7 @@ from bench_app.techniques.instrumentation import (
     ROUTE_TEMPLATE_REGISTRY,
     series_count,
 )
+from tests.contract import assert_every_variant_rejects
 from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["instrumentation"]
@@ -80,10 +81,7 @@ async def test_a_missing_user_is_a_404_from_every_variant(client: httpx.AsyncCli
 async def test_a_bad_id_is_a_422_naming_the_path_parameter(
     client: httpx.AsyncClient, bad: str
 ) -> None:
-    for variant in TECHNIQUE.variants:
-        response = await client.get(TECHNIQUE.path(variant).replace("{user_id}", bad))
-        assert response.status_code == 422, variant
-        assert response.json()["detail"][0]["loc"] == ["path", "user_id"]
+    await assert_every_variant_rejects(client, TECHNIQUE, "user_id", bad)  # in the path
 
 
 async def test_naive_adds_a_label_set_per_distinct_path_and_optimized_none(

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
+from tests.contract import assert_every_variant_rejects
 from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["n_plus_one"]
@@ -72,8 +73,4 @@ async def test_statements_per_request(client: httpx.AsyncClient, authors: int) -
 async def test_bad_authors_is_a_422_naming_the_parameter(
     client: httpx.AsyncClient, bad: str
 ) -> None:
-    for variant in TECHNIQUE.variants:
-        response = await client.get(f"{TECHNIQUE.path(variant)}?authors={bad}")
-        assert response.status_code == 422
-        detail = response.json()["detail"][0]
-        assert detail["loc"] == ["query", "authors"] and detail["msg"]
+    await assert_every_variant_rejects(client, TECHNIQUE, "authors", bad)

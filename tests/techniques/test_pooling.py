@@ -7,6 +7,7 @@ from sqlalchemy import text
 from bench_app.db import make_engine
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
+from tests.contract import assert_every_variant_rejects
 from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["pooling"]
@@ -55,8 +56,4 @@ async def test_connections_opened_per_request(client: httpx.AsyncClient, users: 
 
 @pytest.mark.parametrize("bad", ["0", "1001", "-3", "many", "2.5"])
 async def test_bad_users_is_a_422_naming_the_parameter(client: httpx.AsyncClient, bad: str) -> None:
-    for path in TECHNIQUE.paths.values():
-        response = await client.get(f"{path}?users={bad}")
-        assert response.status_code == 422
-        detail = response.json()["detail"][0]
-        assert detail["loc"] == ["query", "users"] and detail["msg"]
+    await assert_every_variant_rejects(client, TECHNIQUE, "users", bad)

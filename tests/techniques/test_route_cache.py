@@ -14,6 +14,7 @@ from bench_app.route_cache import KEY_SPACE
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
 from bench_app.techniques.route_cache import TTL_BY_ROLE, WORKING_SET, caller
+from tests.contract import assert_every_variant_rejects
 from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["route_cache"]
@@ -163,19 +164,18 @@ async def test_reset_caches_the_working_set_as_the_route_would(
 
 
 @pytest.mark.parametrize(
-    ("query", "headers", "where"),
+    ("name", "bad", "in_header"),
     [
-        ("posts=0", as_(1), ["query", "posts"]),
-        ("posts=51", as_(1), ["query", "posts"]),
-        ("", {"x-user-role": "member"}, ["header", "x-user-id"]),
-        ("", as_(1) | {"x-user-id": "0"}, ["header", "x-user-id"]),
-        ("", as_(1) | {"x-user-role": "root"}, ["header", "x-user-role"]),
+        ("posts", "0", False),
+        ("posts", "51", False),
+        ("x-user-id", None, True),  # no caller named
+        ("x-user-id", "0", True),
+        ("x-user-role", "root", True),
     ],
 )
 async def test_bad_input_is_a_422_naming_it(
-    client: httpx.AsyncClient, query: str, headers: dict[str, str], where: list[str]
+    client: httpx.AsyncClient, name: str, bad: str | None, in_header: bool
 ) -> None:
-    for path in TECHNIQUE.paths.values():
-        response = await client.get(f"{path}?{query}", headers=headers)
-        assert response.status_code == 422
-        assert response.json()["detail"][0]["loc"] == where
+    await assert_every_variant_rejects(
+        client, TECHNIQUE, name, bad, headers=as_(1), in_header=in_header
+    )
