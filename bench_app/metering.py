@@ -27,7 +27,7 @@ from bench_app.streamed_costs import WHOLE_COST_HEADER, StreamedCosts
 COST_HEADER = "x-cost"  # the one response header that carries a request's costs
 # The meter's fields, in the order the harness's sample files keep them. The header names
 # only those that are not zero (`x-cost: queries=1 db_ms=0.412 rows=1 app_ms=0.913`): one
-# short header costs the app a fraction of what a header per field did (#12).
+# short header costs the app a fraction of what a header per field did.
 COST_FIELDS = (
     "queries", "db_ms", "rows", "db_bytes", "connections", "redis_commands",
     "redis_round_trips", "cache_hits", "cache_misses", "upstream_calls",

@@ -19,7 +19,7 @@
 
 The request figures are counted in plain lists and handed to prometheus-client only when
 scraped: its Histogram and Counter take a lock and make a call per bucket and per sum on
-every observation, which one event loop needs no more than it needs the lock (#12).
+every observation, which one event loop needs no more than it needs the lock.
 
 Metrics live in the process that serves the request. Under one uvicorn worker (how
 pairbench serves) /metrics is the whole app. With several workers each keeps its own

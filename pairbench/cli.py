@@ -357,13 +357,13 @@ def command_check(args: argparse.Namespace) -> int:
     from pairbench.slo import SloError
     from pairbench.stats.stage import read_summary
 
-    if args.against:  # your own app (#24): HEAD against a revision measured in this job
+    if args.against:  # your own app: HEAD against a revision measured in this job
         from pairbench.ab.gate import command_check_against
 
         return command_check_against(args)
     run_dir = Path(args.run_dir) if args.run_dir else latest_run(Path(args.results_dir))
     try:
-        slos = slos_from(args)  # monitoring (#12): --slo
+        slos = slos_from(args)  # monitoring: --slo
     except SloError as error:
         return fail(str(error))
     findings, unchecked, markdown, checks = [], [], "", []
@@ -383,7 +383,7 @@ def command_check(args: argparse.Namespace) -> int:
     except BaselineError as error:
         return fail(f"{error}")
     slo_broken = False
-    if slos is not None:  # monitoring (#12): the SLO table, like k6 thresholds
+    if slos is not None:  # monitoring: the SLO table, like k6 thresholds
         checks = check_slos(summary, slos, results.read_manifest(run_dir).default_points())
         log(render_slo_text(checks, slos, verbose=args.verbose))
         markdown += ("\n" if markdown else "") + render_slo_markdown(checks, slos)
@@ -624,7 +624,7 @@ def add_check_command(commands: Subcommands) -> None:
         "--strict", action="store_true",
         help="also exit 1 when the run has variants the baseline does not cover (not gated)",
     )  # fmt: skip
-    # monitoring (#12): SLOs a user sets, checked like k6 thresholds.
+    # monitoring: SLOs a user sets, checked like k6 thresholds.
     check.add_argument(
         "--slo", action="store_true",
         help=(
@@ -642,7 +642,7 @@ def add_check_command(commands: Subcommands) -> None:
             f"--slo-{name}", type=float, metavar=unit,
             help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",
         )  # fmt: skip
-    add_against_options(check)  # your own app (#24): --against REV
+    add_against_options(check)  # your own app: --against REV
     check.set_defaults(handler=command_check)
 
 
@@ -680,7 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add_command in (
         add_run_command, add_report_command, add_stats_command, add_baseline_command,
         add_check_command,
-        add_ab_parser,  # your own pair (#24): two endpoints or two revisions of your app
+        add_ab_parser,  # your own pair: two endpoints or two revisions of your app
         add_list_command, add_serve_command,
     ):  # fmt: skip
         add_command(commands)

@@ -79,7 +79,7 @@ class Profile:
 
 # A cheap variant whose answer does not change under load: one small query.
 CONTROL = "projection/columns"
-# Budgets (#9), on a 2-core machine: smoke <= 3 min, quick <= 10 min, standard <= 45 min
+# Budgets, on a 2-core machine: smoke <= 3 min, quick <= 10 min, standard <= 45 min
 # in all. Standard loads its 24 defaults in both modes (open loop at the 11 without a
 # workload of their own): five rounds of every variant take ~1,450 s (a segment ~3 s
 # closed, ~3.5 s open, whose warm-up is always its maximum), and the 1,700 s load budget

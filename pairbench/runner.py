@@ -411,11 +411,11 @@ def run(
                 with stage("answers under load"):
                     check_under_load(run_dir, base_url, points, equivalence, log)
                     manifest.not_equivalent = not_equivalent(equivalence)
-                # monitoring (#12): what the load left: artifacts again (instrumentation's
+                # monitoring: what the load left: artifacts again (instrumentation's
                 # series counts), and the slow-query log by variant.
                 save_artifacts(run_dir, base_url, techniques, log)
                 save_slow_queries(run_dir, base_url, techniques, log)
-            # monitoring (#12): what the meter and /metrics cost, with the app stopped.
+            # monitoring: what the meter and /metrics cost, with the app stopped.
             if profile.overhead:
                 with stage("overhead"):
                     manifest.overhead = measure_overhead_safely(

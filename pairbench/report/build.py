@@ -143,7 +143,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
     slos = slos_of_run(run.manifest)
     keys = technique_order(run.manifest, without_control(summary))
     sections = [technique_view(run, key, tables, slos) for key in keys]
-    # monitoring (#12): each variant's slowest statements, and (below) what measuring cost.
+    # monitoring: each variant's slowest statements, and (below) what measuring cost.
     slow_queries = slow_queries_by_technique(run_dir)
     for section in sections:
         section["slow_queries"] = slow_queries.get(section["key"], [])
@@ -168,7 +168,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         run_warnings=_run_warnings(run, summary),
         sections=sections,
         bandwidth_links=list(LINK_NAMES.values()),
-        overhead=overhead_view(tables.overhead, run.manifest),  # monitoring (#12)
+        overhead=overhead_view(tables.overhead, run.manifest),  # monitoring
         slow_query_ms=slow_query_ms(run_dir),
     )
     target = reports_root / run.run_id / REPORT_FILE

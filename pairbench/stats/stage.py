@@ -72,7 +72,7 @@ class Tables:
     timeline: pd.DataFrame  # timeline.csv: p50 and p99 per time bin
     warnings: pd.DataFrame  # warnings.csv: what weakens a figure, per technique
     bandwidth: pd.DataFrame  # bandwidth.csv: where content encoding pays, by link speed
-    overhead: pd.DataFrame  # overhead_summary.csv: what the meter and /metrics cost (#12)
+    overhead: pd.DataFrame  # overhead_summary.csv: what the meter and /metrics cost
     request_kinds: pd.DataFrame  # request_kinds.csv: summary rows of mixed workloads' others
     queue_depth: pd.DataFrame  # queue_depth.csv: jobs in progress over the measured segments
 

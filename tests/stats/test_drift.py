@@ -8,7 +8,7 @@ from pairbench.stats.drift import DRIFT_PREFIX, DRIFT_SIGNIFICANCE, drift_findin
 
 
 def test_a_steady_fall_over_ten_rounds_is_a_trend() -> None:
-    medians = [456, 430, 420, 401, 390, 370, 352, 340, 331, 318]  # aggregation/naive (#21)
+    medians = [456, 430, 420, 401, 390, 370, 352, 340, 331, 318]  # shaped like aggregation/naive's
     trend = round_trend(medians)
     assert trend.rho == -1.0 and trend.significant
 
