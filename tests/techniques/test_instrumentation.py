@@ -149,15 +149,3 @@ async def test_the_evidence_states_each_variants_series(client: httpx.AsyncClien
     assert any(
         text.startswith("# HELP http_request_duration_seconds") for text in evidence.values()
     )
-
-
-def test_the_workload_walks_every_id_once_per_lap_across_segments() -> None:
-    from itertools import islice
-
-    from scenarios.instrumentation import id_walk
-
-    prefix = "/test-walk/users"
-    first_segment = list(islice(id_walk(prefix, count=5), 3))
-    next_segment = list(islice(id_walk(prefix, count=5), 4))  # a new user class, same walk
-    assert first_segment + next_segment == [1, 2, 3, 4, 5, 1, 2]
-    assert list(islice(id_walk("/other/users", count=5), 2)) == [1, 2]

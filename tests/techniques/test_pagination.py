@@ -1,6 +1,5 @@
 """pagination: every variant serves the same page, at its stated rows and queries."""
 
-import io
 from typing import Any
 
 import httpx
@@ -207,24 +206,3 @@ async def test_plans_show_offset_reading_every_row_before_the_page(
     counted = f"(actual rows={await post_count(seeded)} loops=1)"  # COUNT(*) visits every post
     assert counted in plans["offset_count, page=100"]
     assert "naive, page=250" in plans and "naive, page=100" not in plans  # the same everywhere
-
-
-def test_a_hand_driven_locust_user_gets_the_cursor_of_its_page(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """scenarios/pagination.py: a target without `after` (locust --class-picker) gets one."""
-    from scenarios import pagination as scenario
-
-    asked = []
-
-    def urlopen(url: str, timeout: float) -> io.BytesIO:
-        asked.append(url)
-        return io.BytesIO(b'{"after": "abc="}')
-
-    monkeypatch.setattr(scenario.urllib.request, "urlopen", urlopen)
-    resolved = scenario.with_cursor("http://app", TECHNIQUE.target("keyset"))
-    assert asked == ["http://app/pagination/cursor?page=250&size=20"]
-    assert resolved.url == "/pagination/keyset?page=250&size=20&after=abc%3D"
-    resolved_by_harness = TECHNIQUE.target("keyset", {"page": 1, "size": 20, "after": ""})
-    assert scenario.with_cursor("http://app", resolved_by_harness) == resolved_by_harness
-    assert len(asked) == 1
