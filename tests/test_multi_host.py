@@ -25,7 +25,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from tests.test_run_end_to_end import RUN_TIMEOUT_S, only_run_dir
+from tests.test_runner import RUN_TIMEOUT_S, only_run_dir
 
 pytestmark = pytest.mark.slow
 README = Path(__file__).resolve().parents[1] / "README.md"

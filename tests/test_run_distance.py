@@ -8,7 +8,7 @@ import pytest
 
 from pairbench import results
 from pairbench.env.services import ServiceUrls
-from tests.test_run_end_to_end import RUN_TIMEOUT_S, only_run_dir, pairbench
+from tests.test_runner import RUN_TIMEOUT_S, only_run_dir, pairbench
 
 pytestmark = pytest.mark.slow
 AUTHORS = 50  # n_plus_one's default

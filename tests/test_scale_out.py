@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pairbench.env.services import ServiceUrls
-from tests.test_run_end_to_end import RUN_TIMEOUT_S, only_run_dir, pairbench
+from tests.test_runner import RUN_TIMEOUT_S, only_run_dir, pairbench
 
 
 def test_a_target_off_loopback_is_refused_before_anything_starts(tmp_path: Path) -> None:

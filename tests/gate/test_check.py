@@ -1,4 +1,5 @@
-"""The regression gate's rules, on summaries whose answers are known."""
+"""The regression gate's rules, on summaries whose answers are known: costs, speedups
+within tolerances from the measured noise, headlines, baselines old and new."""
 
 import json
 from pathlib import Path
@@ -8,8 +9,17 @@ import pandas as pd
 import pytest
 
 from pairbench import cli
-from pairbench.gate.check import BaselineError, compare, make_baseline, not_gated, read_baseline
+from pairbench.gate.check import (
+    DEFAULT_SPEEDUP_TOLERANCE,
+    BaselineError,
+    compare,
+    make_baseline,
+    not_gated,
+    read_baseline,
+)
 from pairbench.gate.render import render_junit, render_markdown, render_text
+from pairbench.results import CONTROL_KEY, write_json
+from tests.stats.test_tolerance import summary as noisy_summary
 
 
 def summary_rows(selectin_speedup: float = 3.0, selectin_queries: float = 2.0) -> pd.DataFrame:
@@ -282,3 +292,89 @@ def test_a_variant_that_is_not_equivalent_fails_the_gate_baseline_or_not(
         cli.main(["check", "--baseline", str(tmp_path / "none.json"), "--slo", str(run_dir)]) == 1
     )
     assert cli.main(["check", "--baseline", str(baseline_path), str(base)]) == 0
+
+
+# Tolerances from the noise the baseline run measured, not one default.
+
+
+def test_a_baseline_records_its_noise_and_a_run_without_control_keeps_the_default(
+    tmp_path: Path,
+) -> None:
+    measured = make_baseline(write_run(tmp_path / "a", noisy_summary(2.0)), noisy_summary(2.0))
+    assert measured["speedup_tolerances"] == {"n_plus_one": pytest.approx(0.045)}
+    assert measured["noise"]["floor_half_width"] == 0.02
+    unmeasured = noisy_summary(2.0, floor=None)
+    old_style = make_baseline(write_run(tmp_path / "b", unmeasured), unmeasured)
+    assert old_style["speedup_tolerances"] == {}  # compare() falls back to the default
+
+
+def test_a_20_percent_fall_is_caught_that_the_old_default_let_pass(tmp_path: Path) -> None:
+    baseline = make_baseline(write_run(tmp_path / "base", noisy_summary(2.0)), noisy_summary(2.0))
+    assert not regressions(baseline, noisy_summary(2.0))  # unchanged code passes
+    assert regressions(baseline, noisy_summary(2.0 / 1.25))
+    with_default = {**baseline, "speedup_tolerances": {"*": DEFAULT_SPEEDUP_TOLERANCE}}
+    assert not regressions(with_default, noisy_summary(2.0 / 1.25))
+
+
+def test_the_control_is_never_gated_even_if_its_baseline_came_out_faster(
+    tmp_path: Path,
+) -> None:
+    lucky = noisy_summary(2.0).assign(connections_per_request=0.0)
+    lucky.loc[lucky["variant"] == "b", ["speedup_ci_low", "verdict"]] = [1.01, "faster"]
+    baseline = make_baseline(write_run(tmp_path / "base", lucky), lucky)
+    pool_filling = noisy_summary(2.0).assign(connections_per_request=0.0)
+    pool_filling.loc[pool_filling["technique"] == CONTROL_KEY, "connections_per_request"] = 0.06
+    pool_filling.loc[pool_filling["technique"] == CONTROL_KEY, "speedup_ci_high"] = 0.5
+    findings = compare(baseline, pool_filling)
+    assert findings and not any(finding.technique == CONTROL_KEY for finding in findings)
+    assert not any(finding.regressed for finding in findings)
+
+
+# Each technique's headline is guarded; baselines from before headlines still read.
+
+
+def with_read_tail(summary: pd.DataFrame, selectin_speedup: float) -> pd.DataFrame:
+    """The summary with a readers' p99 headline: selectin's is `selectin_speedup` x better."""
+    frame = summary.copy()
+    frame["headline"], frame["headline_figure"], frame["headline_kind"] = (
+        "read p99",
+        "p99_ms",
+        "read",
+    )
+    frame["headline_value"] = [120.0, 120.0 / selectin_speedup, 60.0]
+    frame["headline_speedup"] = [1.0, selectin_speedup, 2.0]
+    frame["headline_ci_low"] = [1.0, selectin_speedup * 0.9, 1.8]
+    frame["headline_ci_high"] = [1.0, selectin_speedup * 1.1, 2.2]
+    frame["headline_verdict"] = ["baseline", "faster", "faster"]
+    return frame
+
+
+def test_a_fall_of_the_headline_fails_though_p50_held(tmp_path: Path) -> None:
+    before = with_read_tail(summary_rows(), 8.0)
+    baseline = make_baseline(write_run(tmp_path / "base", before), before)
+    assert regressions(baseline, before) == []
+    tail_lost = with_read_tail(summary_rows(), 1.0)  # p50 columns unchanged
+    found = regressions(baseline, tail_lost)
+    assert any("selectin" in line and "headline speedup (read p99)" in line for line in found)
+
+
+def test_a_version_1_baseline_is_read_and_gated_on_p50(tmp_path: Path) -> None:
+    old = make_baseline(write_run(tmp_path / "base", summary_rows()), summary_rows())
+    old["version"] = 1
+    for entry in old["entries"]:  # type: ignore[attr-defined]
+        del entry["headline"]
+    path = tmp_path / "baseline.json"
+    write_json(path, old)
+    document = read_baseline(path)
+    current = with_read_tail(summary_rows(selectin_speedup=1.2), 8.0)  # headline fine, p50 fell
+    found = regressions(document, current)
+    assert any("selectin" in line and "speedup_p50" in line for line in found)
+
+
+@pytest.mark.parametrize("version", [0, 3])
+def test_an_unknown_baseline_version_is_refused(tmp_path: Path, version: int) -> None:
+    document = make_baseline(write_run(tmp_path / "base", summary_rows()), summary_rows())
+    document["version"] = version
+    write_json(tmp_path / "baseline.json", document)
+    with pytest.raises(Exception, match="not a pairbench baseline"):
+        read_baseline(tmp_path / "baseline.json")

@@ -1,17 +1,30 @@
 """Segments' raw rows become tidy samples and console lines; the open-loop rate comes from
-the baseline."""
+the baseline; each round's order of variants; the stopping rule judges the headline."""
 
+import math
+import random
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from bench_app.headline import P50, Headline
 from bench_app.techniques import all_techniques
 from pairbench import results
-from pairbench.load.measure import open_loop_rate, progress_line, round_medians, tidy_samples
+from pairbench.load.measure import (
+    Arms,
+    half_widths,
+    open_loop_rate,
+    planned_rounds,
+    progress_line,
+    round_medians,
+    round_order,
+    tidy_samples,
+)
 from pairbench.load.open_loop import RAW_COLUMNS
 from pairbench.plan import Point
-from pairbench.profiles import OPEN_LOOP_LOAD
+from pairbench.profiles import OPEN_LOOP_LOAD, PROFILES
 from scenarios.samples import SAMPLE_COLUMNS as LOCUST_COLUMNS
 
 POINT = Point(all_techniques()["n_plus_one"], {"authors": 50})
@@ -96,3 +109,80 @@ def test_the_stopping_rule_judges_the_variants_own_requests_alone() -> None:
          "latency_ms": [10.0, 20.0, 30.0] + [1.0] * 6, "status": 200, "dropped": 0}
     )  # fmt: skip
     assert round_medians([frame, frame[frame["name"] == results.TARGET_NAME]]) == [20.0, 20.0]
+
+
+# Each round's order of variants.
+
+
+def orders(seed: int, rounds: int = 12) -> list[list[str]]:
+    rng = random.Random(seed)
+    return [round_order(["naive", "offset", "keyset"], rng) for _ in range(rounds)]
+
+
+def test_every_round_has_every_variant_once_in_an_order_that_varies() -> None:
+    found = orders(seed=3)
+    assert all(sorted(order) == ["keyset", "naive", "offset"] for order in found)
+    assert len({tuple(order) for order in found}) > 1
+    assert len({order[0] for order in found}) > 1  # no variant always goes first
+
+
+def test_the_same_seed_gives_the_same_orders() -> None:
+    assert orders(seed=11) == orders(seed=11)
+    assert orders(seed=11) != orders(seed=12)
+
+
+# The stopping rule judges each technique's headline, of the requests it names.
+
+
+def segment(kind_latencies: dict[str, list[float]]) -> pd.DataFrame:
+    frames = [
+        pd.DataFrame(
+            {
+                "phase": results.MEASURE_PHASE,
+                "name": kind,
+                "latency_ms": values,
+                "status": 200,
+                "dropped": 0,
+            }
+        )
+        for kind, values in kind_latencies.items()
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def measured_rounds(
+    read_tails: dict[str, list[float]],
+) -> dict[str, list[tuple[pd.DataFrame, dict]]]:
+    """Per arm, rounds whose targets agree exactly and whose readers' p99 is given; the
+    targets of the second arm are noisy from round to round, the readers are not."""
+    rng = np.random.default_rng(0)
+    found: dict[str, list[tuple[pd.DataFrame, dict]]] = {}
+    for arm, tails in read_tails.items():
+        for tail in tails:
+            target = [40.0 * float(rng.uniform(0.5, 1.5)) if arm == "tag_set" else 40.0] * 20
+            frame = segment({"target": target, "read": [5.0] * 99 + [tail]})
+            found.setdefault(arm, []).append((frame, {}))
+    return found
+
+
+ARMS = {"keys_del": "keys_del", "tag_set": "tag_set"}
+
+
+def test_the_rounds_needed_and_the_ci_are_of_the_readers_tail_when_that_is_the_headline() -> None:
+    measured = measured_rounds({"keys_del": [120.0, 118.0, 121.0], "tag_set": [15.0, 15.2, 14.9]})
+    profile = PROFILES["quick"]
+    on_reads = Arms("invalidation", ARMS, "keys_del", Headline("p99_ms", "read"))
+    on_targets = Arms("invalidation", ARMS, "keys_del", P50)
+    steady = half_widths(measured, on_reads, 3)["tag_set"]
+    noisy = half_widths(measured, on_targets, 3)["tag_set"]
+    assert steady < 0.05 < noisy
+    assert planned_rounds(measured, on_reads, profile) == profile.min_rounds
+    needed = planned_rounds(measured, on_targets, profile)
+    assert needed is not None and needed > profile.min_rounds
+
+
+def test_a_headline_kind_the_rounds_lack_gives_no_plan() -> None:
+    measured = measured_rounds({"keys_del": [120.0, 118.0], "tag_set": [15.0, 15.2]})
+    on_bystanders = Arms("invalidation", ARMS, "keys_del", Headline("p50_ms", "bystander"))
+    assert planned_rounds(measured, on_bystanders, PROFILES["quick"]) is None
+    assert math.isnan(half_widths(measured, on_bystanders, 2)["tag_set"])

@@ -1,4 +1,5 @@
-"""`pairbench report BEFORE AFTER`: two runs side by side, the ratio between them with its CI."""
+"""Two runs compared: the ratio between them, of each variant's own requests, with its CI
+and verdict."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -6,8 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pairbench.cli import main
-from pairbench.report.compare import build_comparison
 from pairbench.results import read_run
 from pairbench.stats.comparison import compare_runs
 from tests.synthetic_run import write_run
@@ -36,28 +35,6 @@ def test_a_run_against_itself_shows_no_difference(two_runs: tuple[Path, Path]) -
     rows = compare_runs(run, run)
     assert (rows["speedup_p50"] == 1.0).all()
     assert set(rows["verdict"]) == {"no significant difference"}
-
-
-def test_the_comparison_page_overlays_both_runs(
-    two_runs: tuple[Path, Path], tmp_path: Path
-) -> None:
-    path = build_comparison(*two_runs, tmp_path / "reports")
-    assert path == tmp_path / "reports" / "compare-before-vs-after" / "index.html"
-    html = path.read_text()
-    assert html.count("<svg") == 1 and "naive before" in html and "naive after" in html
-    assert html.count(">better<") >= 6  # p50 and p95 of three variants, at least
-    assert "<script" not in html
-
-
-def test_the_command_line_takes_one_or_two_runs(
-    two_runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    reports = str(tmp_path / "reports")
-    assert main(["report", str(two_runs[0]), str(two_runs[1]), "--reports-dir", reports]) == 0
-    assert "compare-before-vs-after" in capsys.readouterr().out
-    assert main(["report", *map(str, two_runs), str(two_runs[0]), "--reports-dir", reports]) == 2
-    assert main(["report", str(tmp_path / "missing"), "--reports-dir", reports]) == 2
-    assert "is not a directory" in capsys.readouterr().err
 
 
 def test_the_ratio_between_runs_is_of_the_variants_own_requests(
