@@ -7,7 +7,7 @@ Locust WorkerRunners; workers on other hosts join the same master. Locust spawns
 stops the users on the workers; pairbench adds four messages on Locust's own channel:
 
     workers -> master  READY_MESSAGE    {}: this worker has its handlers of the others
-    master -> workers  SEGMENT_MESSAGE  {technique, target}: the user classes to run next
+    master -> workers  SEGMENT_MESSAGE  {technique, target, request}: the users to run next
     workers -> master  SAMPLES_MESSAGE  {rows}: raw sample rows, every SHIP_INTERVAL_S
     master -> workers  END_MESSAGE      {stop_timeout}: let the users finish, then report
 
@@ -25,7 +25,7 @@ report, and only then does the master stop, with nothing left to wait for.
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,12 +126,15 @@ class Master:
         users: int,
         write: Callable[[Rows], None],
         on_rows: Callable[[Rows], None],
+        request: Mapping[str, Any] | None = None,
     ) -> int:
-        """Start `users` users of `user_classes`, spread over the workers; how many workers."""
+        """Start `users` users of `user_classes`, spread over the workers; how many workers.
+        `request`: what each user sends when it is more than a GET (`pairbench ab`)."""
         workers = self.wait_for_workers()
         self.segment = MasterSegment(write, on_rows, set(workers))
         self.environment.user_classes[:] = user_classes
-        self.runner.send_message(SEGMENT_MESSAGE, {"technique": technique, "target": target})
+        segment = {"technique": technique, "target": target, "request": request}
+        self.runner.send_message(SEGMENT_MESSAGE, segment)
         self.runner.start(users, spawn_rate=users)  # all at once: no ramp to wait for
         return len(workers)
 

@@ -72,7 +72,7 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
             master.environment.host = base_url
             workers = master.start(
                 users_classes, command["technique"], command["target"], users,
-                recorder.write, watch.on_rows,
+                recorder.write, watch.on_rows, command.get("request"),
             )  # fmt: skip
         measure_start = watch.wait(float(command["warmup_min"]), float(command["warmup_max"]))
         min_requests, max_seconds = int(command["min_requests"]), float(command["max_seconds"])

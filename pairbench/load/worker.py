@@ -97,7 +97,9 @@ class Worker:
     def _on_segment(self, environment: Environment, msg: Message, **_: Any) -> None:
         """The users to run next; they spawn on Locust's own `spawn` message, after this one."""
         data = msg.data
-        environment.user_classes[:] = users_for(data["technique"], TARGET_NAME, data["target"])
+        environment.user_classes[:] = users_for(
+            data["technique"], TARGET_NAME, data["target"], data.get("request")
+        )
         self.segment = WorkerSegment(self.name, self.process)
 
     def _on_end(self, environment: Environment, msg: Message, **_: Any) -> None:
