@@ -5,8 +5,9 @@ import dataclasses
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -88,7 +89,7 @@ def add_distance_options(parser: argparse.ArgumentParser) -> None:
 
 def command_run(args: argparse.Namespace) -> int:
     from pairbench.load.measure import LoadPlan
-    from pairbench.report.build import build_report, headlines
+    from pairbench.report.build import headlines
     from pairbench.runner import run
     from pairbench.slo import SloError, read_slos
     from pairbench.stats.stage import tables_are_current, write_tables
@@ -124,17 +125,7 @@ def command_run(args: argparse.Namespace) -> int:
     if (outcome.run_dir / results.SAMPLES).exists():
         if not tables_are_current(outcome.run_dir):  # interrupted or failed before its stats
             write_tables(outcome.run_dir)
-        if not args.no_report:
-            started = time.perf_counter()
-            report_path = build_report(outcome.run_dir, Path(args.reports_dir))
-            results.record_stage_time(outcome.run_dir, "report", time.perf_counter() - started)
-        for line in headlines(outcome.run_dir, report_built=not args.no_report):
-            log(line)
-        log(f"summary: {outcome.run_dir / results.SUMMARY}")
-        if args.no_report:
-            log(f"report:  not built (--no-report); `pairbench report {outcome.run_dir}` builds it")
-        else:
-            log(f"report:  {report_path}")
+        report_and_print(args, outcome.run_dir, partial(headlines, outcome.run_dir))
     if outcome.interrupted:
         return fail(
             f"interrupted; what was measured is kept in {outcome.run_dir}", EXIT_INTERRUPTED
@@ -148,6 +139,27 @@ def command_run(args: argparse.Namespace) -> int:
             EXIT_FAILED,
         )
     return EXIT_OK if outcome.complete else EXIT_FAILED
+
+
+def report_and_print(
+    args: argparse.Namespace, run_dir: Path, lines: Callable[[bool], list[str]]
+) -> None:
+    """The run's report unless --no-report, then its `lines` (given whether the report was
+    built: the verdicts and how far to trust them) and where its summary and report are."""
+    from pairbench.report.build import build_report
+
+    report_path = None
+    if not args.no_report:
+        started = time.perf_counter()
+        report_path = build_report(run_dir, Path(args.reports_dir))
+        results.record_stage_time(run_dir, "report", time.perf_counter() - started)
+    for line in lines(report_path is not None):
+        log(line)
+    log(f"summary: {run_dir / results.SUMMARY}")
+    if report_path is None:
+        log(f"report:  not built (--no-report); `pairbench report {run_dir}` builds it")
+    else:
+        log(f"report:  {report_path}")
 
 
 def topology_from(args: argparse.Namespace) -> "Topology":

@@ -3,7 +3,6 @@
 import argparse
 import secrets
 import sys
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pairbench.cli import (
     add_scale_options,
     fail,
     log,
+    report_and_print,
     topology_from,
 )
 from pairbench.console import Log
@@ -270,7 +270,7 @@ def run_ab(
 def report_outcome(args: argparse.Namespace, outcome: "PairsOutcome") -> int:
     """Print the verdicts, build the report; the exit code."""
     from pairbench.ab.verdict import verdict_lines
-    from pairbench.report.build import build_report, trust_lines
+    from pairbench.report.build import trust_lines
     from pairbench.stats.stage import read_tables
 
     if outcome.stopped_on_difference:
@@ -289,20 +289,14 @@ def report_outcome(args: argparse.Namespace, outcome: "PairsOutcome") -> int:
         return EXIT_FAILED
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
-    if (outcome.run_dir / results.SUMMARY).exists():
-        if not args.no_report:
-            started = time.perf_counter()
-            path = build_report(outcome.run_dir, Path(args.reports_dir))
-            results.record_stage_time(outcome.run_dir, "report", time.perf_counter() - started)
-        for line in verdict_lines(read_tables(outcome.run_dir).summary):
-            log(line)
-        for line in trust_lines(outcome.run_dir, report_built=not args.no_report):
-            log(line)  # the noise floor, drift, warnings: as `pairbench run` prints them
-        log(f"summary: {outcome.run_dir / results.SUMMARY}")
-        if args.no_report:
-            log(f"report:  not built (--no-report); `pairbench report {outcome.run_dir}` builds it")
-        else:
-            log(f"report:  {path}")
+    run_dir = outcome.run_dir
+    if (run_dir / results.SUMMARY).exists():
+        # b against a at each point, then the noise floor, drift and warnings, as `run` prints
+        report_and_print(
+            args,
+            run_dir,
+            lambda built: verdict_lines(read_tables(run_dir).summary) + trust_lines(run_dir, built),
+        )
     if outcome.interrupted:
         return fail(
             f"interrupted; what was measured is kept in {outcome.run_dir}", EXIT_INTERRUPTED

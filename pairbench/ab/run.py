@@ -157,16 +157,13 @@ def pair_control(pairs: list[MeasuredPair], profile: Profile) -> tuple[Point, Ar
 
 
 @contextmanager
-def stage(manifest: Manifest, run_dir: Path, name: str, log: Log) -> Iterator[None]:
-    """Times a stage into the manifest (kept if the stage is interrupted), as a run does."""
+def stage(manifest: Manifest, name: str) -> Iterator[None]:
+    """Times a stage into the manifest, as a run does (the manifest is written after)."""
     started = time.perf_counter()
     try:
         yield
     finally:
-        seconds = time.perf_counter() - started
-        manifest.stages[name] = round(seconds, 2)
-        results.write_manifest(run_dir, manifest)
-        log(f"{name}: {seconds:.1f} s")
+        manifest.stages[name] = round(time.perf_counter() - started, 2)
 
 
 def run_pairs(
@@ -199,7 +196,7 @@ def run_pairs(
     results.write_manifest(run_dir, manifest)
     outcome = PairsOutcome(run_dir)
     try:
-        with stage(manifest, run_dir, "equivalence", log):
+        with stage(manifest, "equivalence"):
             differences = check_all_answers(pairs, run_dir, log, control)
         if differences and not allow_different:
             outcome = PairsOutcome(run_dir, differences, stopped_on_difference=True)
@@ -216,11 +213,11 @@ def run_pairs(
             {(m.pair.key, side): url for m in pairs for side, url in m.sides.base_urls.items()},
             {(m.pair.key, side): app for m in pairs for side, app in m.sides.served.items()},
         )
-        with stage(manifest, run_dir, "probe", log):
+        with stage(manifest, "probe"):
             probed = probe_uncontended(run_dir, apps, points, profile, log)
         base_url = pairs[0].sides.base_urls[BASELINE]
         with (
-            stage(manifest, run_dir, "load", log),
+            stage(manifest, "load"),
             running_generator(
                 base_url, run_dir / GENERATOR_LOG, topology.load_workers, topology.own_target
             ) as gen,
@@ -229,7 +226,7 @@ def run_pairs(
                 run_dir, base_url, points, plan, probed, log, gen, keep, apps=apps,
                 control=control,
             )  # fmt: skip
-        with stage(manifest, run_dir, "stats", log):
+        with stage(manifest, "stats"):
             record_trust(manifest, write_tables(run_dir))
     except (KeyboardInterrupt, SystemExit):
         outcome = PairsOutcome(run_dir, outcome.differences, interrupted=True)

@@ -97,16 +97,24 @@ def load_factor() -> float:
     return min(max(1.0, os.getloadavg()[0] / (cores or 1)), MAX_LOAD_FACTOR)
 
 
-def _health(base_url: str, deadline: float) -> tuple[str | None, str]:
-    """One /health check, allowed the time left (a cold worker's first one connects to the
-    database, seconds on a busy machine: cut short, it would only be asked again): the
-    process that answered 200 (None otherwise) and what the check got."""
+def _ask(url: str, deadline: float) -> httpx.Response | str:
+    """GET `url`, allowed the time left (a cold worker's first answer connects to the
+    database, seconds on a busy machine: cut short, it would only be asked again): its
+    response, or what went wrong."""
     try:
-        response = httpx.get(f"{base_url}/health", timeout=max(deadline - time.monotonic(), 0.1))
+        return httpx.get(url, timeout=max(deadline - time.monotonic(), 0.1))
     except httpx.ConnectError:
-        return None, "connection refused (not listening yet)"
+        return "connection refused (not listening yet)"
     except httpx.HTTPError as error:
-        return None, f"no answer ({type(error).__name__})"
+        return f"no answer ({type(error).__name__})"
+
+
+def _health(base_url: str, deadline: float) -> tuple[str | None, str]:
+    """One /health check: the process that answered 200 (None otherwise) and what the
+    check got."""
+    response = _ask(f"{base_url}/health", deadline)
+    if isinstance(response, str):
+        return None, response
     if response.status_code != 200:
         return None, f"{response.status_code}: {response.text[:200]}"
     pid = str(response.json()["process"])
@@ -116,12 +124,9 @@ def _health(base_url: str, deadline: float) -> tuple[str | None, str]:
 def _any_answer(base_url: str, deadline: float) -> tuple[str | None, str]:
     """One GET / of an app with no /health we know: any HTTP answer says it serves ("" for
     the process that answered, which it does not tell)."""
-    try:
-        response = httpx.get(f"{base_url}/", timeout=max(deadline - time.monotonic(), 0.1))
-    except httpx.ConnectError:
-        return None, "connection refused (not listening yet)"
-    except httpx.HTTPError as error:
-        return None, f"no answer ({type(error).__name__})"
+    response = _ask(f"{base_url}/", deadline)
+    if isinstance(response, str):
+        return None, response
     return "", f"HTTP {response.status_code}"
 
 
