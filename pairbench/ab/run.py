@@ -31,7 +31,7 @@ from pairbench.load.probe_stage import probe_uncontended
 from pairbench.load.segment import LoadError, running_generator
 from pairbench.manifest import Manifest
 from pairbench.plan import Point
-from pairbench.profiles import Profile
+from pairbench.profiles import SWEEP_LOAD, SWEEP_OFF, Profile
 from pairbench.runner import GENERATOR_LOG, record_trust, start_manifest
 from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.stats.stage import write_tables
@@ -186,6 +186,8 @@ def run_pairs(
     control = pair_control(pairs, profile)
     manifest = start_manifest(run_dir, plan, techniques, points, False, Distance(), slos)
     manifest.control = control[0].label if control else ""
+    # a pair's sweep points are loaded, each a point like its first (pairbench.ab.run)
+    manifest.sweep = SWEEP_LOAD if any(point.swept for point in points) else SWEEP_OFF
     manifest.ab = {measured.pair.key: ab_entry(measured, allow_different) for measured in pairs}
     manifest.topology = topology.manifest()
     manifest.generator_ceiling = {
