@@ -186,6 +186,10 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         complete=run.manifest.complete,
         leaderboard=leaderboard if len(summary) else [],
         warnings=[str(message) for message in tables.warnings["message"]],
+        control_warnings=[
+            str(message)
+            for message in at(tables.warnings, technique=results.CONTROL_KEY)["message"]
+        ],  # listed beside the sections' own, as the count above includes them
         noise_floor=noise_floor(summary, run.manifest),
         drift=drift_warnings(tables),
         run_warnings=_run_warnings(run, summary),
