@@ -7,8 +7,9 @@ Locust WorkerRunners; workers on other hosts join the same master. Locust spawns
 stops the users on the workers; pairbench adds four messages on Locust's own channel:
 
     workers -> master  READY_MESSAGE    {}: this worker has its handlers of the others
-    master -> workers  SEGMENT_MESSAGE  {technique, target, answers}: the user classes to
-                                        run next, and whether to sample their answers
+    master -> workers  SEGMENT_MESSAGE  {technique, target, request, answers}: the users to
+                                        run next (what they send beyond a GET, for
+                                        `pairbench ab`), and whether to sample their answers
     workers -> master  SAMPLES_MESSAGE  {rows}: raw sample rows, every SHIP_INTERVAL_S
     master -> workers  END_MESSAGE      {stop_timeout}: let the users finish, then report
 
@@ -27,7 +28,7 @@ report, and only then does the master stop, with nothing left to wait for.
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,16 +135,19 @@ class Master:
         write: Callable[[Rows], None],
         on_rows: Callable[[Rows], None],
         on_answers: Callable[[Answers], None] | None = None,
+        request: Mapping[str, Any] | None = None,
     ) -> int:
         """Start `users` users of `user_classes`, spread over the workers; how many workers.
         Their rows go to `write` and `on_rows`, their sampled answers (if wanted) to
-        `on_answers`."""
+        `on_answers`; `request` is what each user sends when it is more than a GET (a pair
+        of `pairbench ab`)."""
         workers = self.wait_for_workers()
         self.segment = MasterSegment(write, on_rows, set(workers), on_answers)
         self.environment.user_classes[:] = user_classes
         segment = {
             "technique": technique,
             "target": target.to_json(),
+            "request": request,
             "answers": on_answers is not None,
         }
         self.runner.send_message(SEGMENT_MESSAGE, segment)

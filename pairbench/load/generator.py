@@ -76,6 +76,7 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
             workers = master.start(
                 users_classes, command["technique"], target, users,
                 recorder.write, watch.on_rows, answers.add if answers is not None else None,
+                command.get("request"),
             )  # fmt: skip
         measure_start = watch.wait(float(command["warmup_min"]), float(command["warmup_max"]))
         min_requests, max_seconds = int(command["min_requests"]), float(command["max_seconds"])

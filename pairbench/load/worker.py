@@ -104,7 +104,7 @@ class Worker:
         """The users to run next; they spawn on Locust's own `spawn` message, after this one."""
         data = msg.data
         environment.user_classes[:] = users_for(
-            data["technique"], TARGET_NAME, Target.from_json(data["target"])
+            data["technique"], TARGET_NAME, Target.from_json(data["target"]), data.get("request")
         )
         self.segment = WorkerSegment(self.name, self.process, bool(data.get("answers")))
 
