@@ -15,6 +15,7 @@ import pandas as pd
 import psutil
 import pytest
 
+from bench_app.target import Target
 from pairbench.env.server import free_port
 from pairbench.load.segment import LoadError, LoadWorkers, running_generator
 from pairbench.topology import Topology
@@ -107,7 +108,7 @@ def test_workers_send_the_segments_own_request(tmp_path: Path) -> None:
     try:
         with running_generator(base_url, tmp_path / "gen.log", LoadWorkers(local=1)) as generator:
             segment = generator.closed(
-                "", "/pair", 2, (0.1, 0.3), 0.3, tmp_path / "closed.csv", request=request
+                "", Target("/pair"), 2, (0.1, 0.3), 0.3, tmp_path / "closed.csv", request=request
             )
     finally:
         httpd.shutdown()
