@@ -15,12 +15,13 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from saq.job import Job
 from saq.queue.redis import RedisQueue
 
@@ -187,7 +188,12 @@ class JobLanes:
             await process.wait()
 
     async def close(self) -> None:
+        """Stop the worker and delete what the queues kept (job_records' records kept
+        forever, say): a Redis that outlives the app is left as it was found."""
         await self._stop_process()
+        if self.process is None and self.watch is not None:  # it ever ran: there are records
+            with suppress(RedisError, OSError):  # Redis may be gone; nothing to clean then
+                await self.forget_records(self.job_pattern)
         if self.watch is not None:
             await self.watch.stop()
         await self.redis.aclose()

@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from bench_app.techniques import all_techniques
 from pairbench.load.segment_figures import deferred_work_figures, redis_used_memory
 
 
@@ -30,6 +31,7 @@ class RedisMemoryApp:
     def handle(self, request: httpx.Request) -> httpx.Response:
         if not self.served:
             return httpx.Response(404)
+        self.settled = request.url.params["settle"]
         self.reads += 1
         return httpx.Response(200, json={"used_memory": 10 * 2**20 + 3 * 2**20 * (self.reads - 1)})
 
@@ -37,9 +39,14 @@ class RedisMemoryApp:
 @pytest.mark.parametrize("served", [True, False])
 def test_redis_memory_is_read_around_the_segment_where_the_app_serves_it(served: bool) -> None:
     app = RedisMemoryApp(served)
+    judged_on_it = all_techniques()["job_records"]
     with httpx.Client(transport=httpx.MockTransport(app.handle), base_url="http://app") as client:
-        before = redis_used_memory(client)
-        after = redis_used_memory(client)
+        before = redis_used_memory(client, judged_on_it)
+        after = redis_used_memory(client, judged_on_it)
+        if served:
+            assert app.settled == "true"  # settled where it is the headline, else not
+            redis_used_memory(client, all_techniques()["n_plus_one"])
+            assert app.settled == "false"
     if served:
         assert before is not None and after is not None and (after - before) == 3 * 2**20
     else:
