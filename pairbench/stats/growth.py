@@ -354,7 +354,9 @@ def growth_table(
             fit = fit_growth([x for _, x, _ in found], [y for _, _, y in found])
             described = sentence(variant, parameter, fit)
             knee = None
-            if fit.shape == FALLING:
+            # A setting's sweep (its technique counts the work a request carries), or any
+            # whose cost falls: where more stops paying is its finding, not a slope.
+            if series.work_unit is not None or fit.shape == FALLING:
                 knee = find_knee([(x, y, series.work.get(label, 1.0)) for label, x, y in found])
             unit = series.work_unit or REQUESTS
             if knee is not None:
