@@ -24,17 +24,15 @@ import signal
 from typing import Any
 
 import aiohttp
+import asyncpg
 from redis.asyncio import Redis
 from saq import Worker
 from saq.queue.redis import RedisQueue
 from saq.types import TimersDict
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench_app import job_kinds
-from bench_app.db import make_engine, make_sessionmaker
 from bench_app.parent_watch import exit_with_parent
 from bench_app.settings import Settings, get_settings
-from bench_app.upstream_client import make_upstream_client
 
 CONCURRENCY_SETTINGS = (1, 2, 4, 8, 16, 32)  # jobs each worker runs at once
 RECORDS_CONCURRENCY = 8  # job_records' worker
@@ -69,10 +67,7 @@ class LaneWorker(Worker[Any]):
 
 
 def make_workers(
-    prefix: str,
-    redis: Redis,
-    upstream: aiohttp.ClientSession,
-    sessions: async_sessionmaker[AsyncSession],
+    prefix: str, redis: Redis, upstream: aiohttp.ClientSession, database: asyncpg.Pool, schema: str
 ) -> list[LaneWorker]:
     """One worker per setting, and job_records' one, each on its own queue."""
 
@@ -84,7 +79,7 @@ def make_workers(
         return job_kinds.hash_chunk(item)
 
     async def record_job(ctx: dict[str, Any], *, job_key: str, item: int) -> None:
-        await job_kinds.record_item(sessions, job_key, item)
+        await job_kinds.record_item(database, schema, job_key, item)
 
     timers = TimersDict(schedule=1, sweep=SWEEP_INTERVAL_S, abort=1, worker_info=10)
     lanes = [(lane_name(prefix, setting), setting) for setting in CONCURRENCY_SETTINGS]
@@ -104,9 +99,12 @@ def make_workers(
 async def serve(settings: Settings, prefix: str) -> None:
     """Run every lane's worker until SIGTERM or SIGINT."""
     redis = Redis.from_url(settings.redis_url)
-    upstream = make_upstream_client(settings)
-    engine = make_engine(settings)
-    workers = make_workers(prefix, redis, upstream, make_sessionmaker(engine))
+    # Its pool holds every job of the largest setting in flight at once.
+    connector = aiohttp.TCPConnector(limit=settings.upstream_max_connections)
+    upstream = aiohttp.ClientSession(settings.upstream_url, connector=connector)
+    dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    database = await asyncpg.create_pool(dsn, min_size=0, max_size=RECORDS_CONCURRENCY)
+    workers = make_workers(prefix, redis, upstream, database, settings.db_schema)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -120,7 +118,7 @@ async def serve(settings: Settings, prefix: str) -> None:
     await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
     await asyncio.gather(*running, return_exceptions=True)
     await upstream.close()
-    await engine.dispose()
+    await database.close()
     await redis.aclose()
 
 

@@ -10,18 +10,15 @@ Two kinds of work a queue meets, whose right concurrency differs:
 Both answer a number or digest that depends only on the item, so every concurrency gives
 the same results. A third job records an item as a row (job_records' work), keyed by the
 job, so a job run twice writes once.
+
+The worker process imports this and little else (aiohttp and asyncpg, not FastAPI or
+SQLAlchemy): the app starts it on its first batch, and its imports are that batch's wait.
 """
 
 import hashlib
 
 import aiohttp
-from sqlalchemy import Integer, String
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
-
-from bench_app.models import Base
-from bench_app.upstream_client import fetch_item
+import asyncpg
 
 IO_BOUND, CPU_BOUND = "io", "cpu"
 IO_LATENCY_MS = 10  # the upstream's answer time: what an I/O-bound job waits for
@@ -29,12 +26,16 @@ HASHED_BYTES = 1 << 20  # a CPU-bound job hashes 1 MiB: a few ms of one core
 # The bytes every CPU-bound job hashes after its item's number: fixed, so results repeat.
 CHUNK = bytes(range(256)) * (HASHED_BYTES // 256)
 DIGEST_CHARS = 16
+RECORDS_TABLE = "job_records_done"  # job_records' rows (its model: RecordedJob, there)
 
 
 async def wait_on_upstream(upstream: aiohttp.ClientSession, item: int) -> str:
     """The I/O-bound job: ask the upstream about `item`; its value, as text."""
-    found = await fetch_item(upstream, item, params={"latency_ms": str(IO_LATENCY_MS)})
-    return str(found.value)
+    params = {"latency_ms": str(IO_LATENCY_MS)}
+    async with upstream.get(f"/items/{item}", params=params) as response:
+        response.raise_for_status()  # a failed call fails the job
+        found = await response.json()
+    return str(found["value"])
 
 
 def hash_chunk(item: int) -> str:
@@ -44,23 +45,15 @@ def hash_chunk(item: int) -> str:
     return digest.hexdigest()[:DIGEST_CHARS]
 
 
-class RecordedJob(Base):
-    """What a job_records job leaves behind: one row per job, keyed by its id."""
-
-    __tablename__ = "job_records_done"
-
-    job_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    item: Mapped[int] = mapped_column(Integer)
-    value: Mapped[str] = mapped_column(String(DIGEST_CHARS))
-
-
-async def record_item(sessions: async_sessionmaker[AsyncSession], job_key: str, item: int) -> None:
-    """The job_records job: store the item with its digest, once per job key."""
-    statement = insert(RecordedJob).values(job_key=job_key, item=item, value=hash_item(item))
-    async with sessions() as session, session.begin():
-        await session.execute(statement.on_conflict_do_nothing(index_elements=["job_key"]))
-
-
 def hash_item(item: int) -> str:
     """A short digest of the item's number alone (job_records' value: cheap to compute)."""
     return hashlib.sha256(item.to_bytes(8, "big")).hexdigest()[:DIGEST_CHARS]
+
+
+async def record_item(pool: asyncpg.Pool, schema: str, job_key: str, item: int) -> None:
+    """The job_records job: store the item with its digest, once per job key."""
+    await pool.execute(
+        f'INSERT INTO "{schema}"."{RECORDS_TABLE}" (job_key, item, value) VALUES ($1, $2, $3) '
+        "ON CONFLICT (job_key) DO NOTHING",
+        job_key, item, hash_item(item),
+    )  # fmt: skip

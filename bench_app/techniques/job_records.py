@@ -17,15 +17,16 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
-from sqlalchemy import Table, select, text
+from sqlalchemy import Integer, String, Table, select, text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from bench_app.concurrency_worker import RECORD_JOB
 from bench_app.db import SessionDep, SessionsDep
 from bench_app.effects import RowsStored
 from bench_app.headline import REDIS_GROWTH, Headline
 from bench_app.job_batches import BatchFailed, JobLanes, LanesDep, lanes_lifespan
-from bench_app.job_kinds import RecordedJob
-from bench_app.models import quoted_name
+from bench_app.job_kinds import DIGEST_CHARS, RECORDS_TABLE
+from bench_app.models import Base, quoted_name
 from bench_app.responses import REDIS_UNAVAILABLE, ErrorDetail
 from bench_app.technique import Technique
 
@@ -41,6 +42,19 @@ router = APIRouter(
 DEFAULT_FIRST, DEFAULT_JOBS = 1, 10
 KEPT_FOREVER, DELETED_ON_FINISH = 0, -1  # saq's ttl: 0 keeps a record, below 0 deletes it
 SAQ_DEFAULT_TTL_S = 600
+
+
+class RecordedJob(Base):
+    """What a job leaves behind (bench_app.job_kinds.record_item writes it): a row per job,
+    keyed by its id, so a job run twice writes once."""
+
+    __tablename__ = RECORDS_TABLE
+
+    job_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item: Mapped[int] = mapped_column(Integer)
+    value: Mapped[str] = mapped_column(String(DIGEST_CHARS))
+
+
 RECORDED = cast(Table, RecordedJob.__table__)  # declarative gives a Table; typing says FromClause
 
 FirstItem = Annotated[int, Query(ge=1, le=1_000_000, description="The first item to record.")]
