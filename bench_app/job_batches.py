@@ -33,6 +33,7 @@ from bench_app.concurrency_worker import (
     records_lane,
 )
 from bench_app.job_completion import CompletionWatch
+from bench_app.metering import current_cost
 from bench_app.redis_metering import MeteredRedis
 from bench_app.settings import Settings, environment_of
 
@@ -163,6 +164,15 @@ class JobLanes:
         """The jobs' records (one MGET), None where a record is gone (expired or deleted)."""
         jobs: list[Job | None] = await self.queues[lane].jobs(keys)
         return [None if job is None else finished_job(job) for job in jobs]
+
+    async def count_kept(self, lane: str, keys: Sequence[str]) -> int:
+        """How many of these jobs' records the queue kept (one EXISTS), on the request's meter
+        as its job_records_kept."""
+        kept = int(await self.redis.exists(*(self.queues[lane].job_id(key) for key in keys)))
+        cost = current_cost()
+        if cost is not None:
+            cost.job_records_kept += kept
+        return kept
 
     async def forget_records(self, pattern: str) -> int:
         """Delete every job record whose id matches `pattern` (between segments): how many."""

@@ -85,14 +85,15 @@ async def test_the_app_reports_redis_memory_for_the_harness(
     assert reported["settled"] or os.environ.get("PYTEST_XDIST_WORKER")
 
 
-async def test_each_request_sends_its_enqueues_to_redis_and_one_query(
-    served: tuple[FastAPI, httpx.AsyncClient],
+@pytest.mark.parametrize(("variant", "kept"), [("kept_forever", "4"), ("deleted_on_finish", "0")])
+async def test_each_request_meters_its_enqueues_one_count_one_query_and_the_records_kept(
+    served: tuple[FastAPI, httpx.AsyncClient], variant: str, kept: str
 ) -> None:
     _, client = served
-    for variant in TECHNIQUE.variants:
-        await client.get(TECHNIQUE.url(variant, {"jobs": 4}))  # the enqueue script loaded
-        costs = costs_of(await client.get(TECHNIQUE.url(variant, {"jobs": 4})))
-        assert (costs["redis_commands"], costs["queries"]) == ("4", "1"), variant
+    await client.get(TECHNIQUE.url(variant, {"jobs": 4}))  # the enqueue script loaded
+    costs = costs_of(await client.get(TECHNIQUE.url(variant, {"jobs": 4})))
+    assert (costs["redis_commands"], costs["queries"]) == ("5", "1")
+    assert costs["job_records_kept"] == kept
 
 
 async def test_a_reset_empties_the_table_and_keeps_the_records_as_a_soak_does(
