@@ -14,6 +14,7 @@ import asyncio
 import os
 import sys
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -152,13 +153,29 @@ class JobLanes:
             ))  # fmt: skip
             statuses = await asyncio.wait_for(asyncio.gather(*finished), BATCH_TIMEOUT_S)
         except TimeoutError:
-            raise BatchFailed(f"the batch was not done within {BATCH_TIMEOUT_S:g} s") from None
+            state = await self._state(lane, keys)
+            raise BatchFailed(
+                f"the batch was not done within {BATCH_TIMEOUT_S:g} s ({state})"
+            ) from None
         finally:
             self.watch.forget(ids)
         failed = [status for status in statuses if status != COMPLETE]
         if failed:
             raise BatchFailed(f"{len(failed)} of {len(keys)} jobs ended {failed[0]}")
         return keys
+
+    async def _state(self, lane: str, keys: Sequence[str]) -> str:
+        """What a stuck batch's records say, and whether the worker is alive: for its error."""
+        jobs: list[Job | None] = await self.queues[lane].jobs(keys)
+        statuses = Counter("no record" if job is None else job.status.value for job in jobs)
+        process = self.process
+        alive = (
+            "no worker" if process is None
+            else f"worker {process.pid} " + (
+                "running" if process.returncode is None else f"exited {process.returncode}"
+            )
+        )  # fmt: skip
+        return ", ".join(f"{count} {status}" for status, count in statuses.items()) + f"; {alive}"
 
     async def finished(self, lane: str, keys: Sequence[str]) -> list[FinishedJob | None]:
         """The jobs' records (one MGET), None where a record is gone (expired or deleted)."""

@@ -3,6 +3,7 @@ runs that many jobs at once and no more; the same Redis commands per request; th
 URL reads its jobs' records; the app starts its worker and stops it; bad input is a 422."""
 
 import os
+import signal
 from collections.abc import AsyncIterator
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from saq.queue.redis import RedisQueue
 
+from bench_app import job_batches
 from bench_app.job_batches import JobLanes
 from bench_app.job_kinds import hash_chunk
 from bench_app.main import create_app
@@ -151,3 +153,25 @@ async def test_every_variant_rejects_bad_input(
 ) -> None:
     _, client = served
     await assert_every_variant_rejects(client, TECHNIQUE, name, bad)
+
+
+async def test_a_batch_the_worker_does_not_finish_fails_saying_what_its_jobs_records_say(
+    served: tuple[FastAPI, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, client = served
+    lanes: JobLanes = app.state.job_lanes
+    await lanes.started()
+    assert lanes.process is not None
+    monkeypatch.setattr(job_batches, "BATCH_TIMEOUT_S", 1.0)
+    os.kill(lanes.process.pid, signal.SIGSTOP)  # the worker we started: stuck, not gone
+    try:
+        response = await client.get(
+            TECHNIQUE.url("concurrent", {"kind": "io", "jobs": 3, "first": 1, "concurrency": 2})
+        )
+    finally:
+        os.kill(lanes.process.pid, signal.SIGCONT)
+    assert response.status_code == 502
+    assert response.json()["detail"] == (
+        "the batch failed: the batch was not done within 1 s "
+        f"(3 queued; worker {lanes.process.pid} running)"
+    )
