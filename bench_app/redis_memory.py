@@ -4,10 +4,10 @@ What a technique leaves in Redis (job_records' finished jobs' records) is memory
 not the app's: `INFO memory`'s used_memory, less what its clients' buffers hold
 (mem_clients_normal and mem_clients_slaves). Those come and go with connections and their
 traffic, not with data: with the job worker's blocked dequeues and the app's pool
-connected, they moved used_memory by up to 3 MB within segments that stored nothing. What
-is left still rises by a megabyte or more while load runs (replies, scripts, pub/sub) and
-takes up to a second to fall back once it stops; asked to settle, the route reads again
-every SETTLE_INTERVAL_S until two readings agree within SETTLED_BYTES (at most SETTLE_MAX_S).
+connected, they moved used_memory by megabytes within segments that stored nothing. What
+is left still rises while load runs (replies, scripts, pub/sub) and takes a moment to fall
+back once it stops; asked to settle, the route reads again every SETTLE_INTERVAL_S until
+two readings agree within SETTLED_BYTES (at most SETTLE_MAX_S).
 Asked through the app, like the event-loop lag, so the harness needs no Redis client; a
 user's own app (`pairbench ab`) has no such route, and its segments go without.
 """
