@@ -275,8 +275,8 @@ class StatementMeter:
 
     Dialect events rather than the engine's before/after_cursor_execute: any engine
     listener switches SQLAlchemy to its evented path at every step of an execution
-    (connect, begin, execute, commit), which cost ~15 us a statement on our machine;
-    these sit only where the statement goes to the driver and cost a few.
+    (connect, begin, execute, commit), which costs a measurable share of a short
+    statement; these sit only where the statement goes to the driver and cost far less.
     """
 
     def __init__(self, dialect: Dialect, slow_query_s: float) -> None:
