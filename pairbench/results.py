@@ -109,10 +109,11 @@ SEGMENT_MEMORY_COLUMNS = [
 # counted during it, and the app's event-loop lag over its measured window.
 # For work handed to a job worker (Technique.deferred_work_path): the jobs requested in the
 # measured window, done, their enqueue-to-done latency, and the most in progress at once.
+# redis_growth_mb: how far Redis's used_memory rose over the whole segment (warm-up included).
 SEGMENT_FIGURES = [
     "upstream_connections", "upstream_requests", "loop_lag_p99_ms", "loop_lag_max_ms",
     "loop_lag_samples", "jobs_done", "job_done_p50_ms", "job_done_p99_ms", "jobs_in_progress_max",
-    "gc_collections", "gc_pause_ms", "gc_pause_max_ms",
+    "gc_collections", "gc_pause_ms", "gc_pause_max_ms", "redis_growth_mb",
 ]  # fmt: skip
 SEGMENT_COLUMNS = [
     "technique", "variant", "point", "mode", "repetition", "started", "measure_start",
@@ -144,7 +145,7 @@ REQUIRED_PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms"]
 TEXT_COLUMNS = [
     "technique", "variant", "point", "mode", "phase", "name", "error", "worker", "verdict",
     "verdict_p95", "verdict_rps", "slo", "parameter", "shape", "curve", "source", "sentence",
-    "series", "message", "stopped",
+    "series", "rate_unit", "message", "stopped",
 ]  # fmt: skip
 # What files from before a column existed mean by its absence.
 COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": "", "name": TARGET_NAME}

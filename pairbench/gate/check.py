@@ -24,6 +24,8 @@ import pandas as pd
 
 from pairbench import results
 from pairbench.results import as_float
+from pairbench.stats.cost_spread import RULE as COST_SPREAD_RULE
+from pairbench.stats.cost_spread import cost_spreads
 from pairbench.stats.tolerance import noise_tolerances
 
 # 2: entries carry their headline (figure, speedup, CI); version 1 files, gated on p50,
@@ -45,6 +47,7 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
     "upstream_connections_per_request": (0.10, 0.05),
     "bytes_per_request": (0.02, 16.0),
     "listeners_kept_per_request": (0.02, 0.05),
+    "job_records_kept_per_request": (0.02, 0.05),
 }
 DEFAULT_COST_TOLERANCE = (0.02, 0.05)  # a cost not listed above
 KEY_COLUMNS = ["technique", "variant", "point"]
@@ -134,10 +137,30 @@ def headline_entry(row: Mapping[Any, Any]) -> dict[str, Any] | None:
     }
 
 
+def measured_cost_tolerances(run_dir: Path) -> dict[str, dict[str, list[float]]]:
+    """ "technique/variant" -> {cost: [relative, absolute]} for each cost that moved from
+    round to round of the run (pairbench.stats.cost_spread): its default slack, plus its
+    spread. A cost that never moved keeps the default, held as exact as ever."""
+    samples = results.read_run(run_dir).samples
+    summary_column = {name: name.removesuffix("_per_request") for name in COST_TOLERANCES}
+    summary_column["bytes_per_request"] = "bytes"
+    found: dict[str, dict[str, list[float]]] = {}
+    for (technique, variant), spreads in cost_spreads(samples, summary_column).items():
+        if technique == results.CONTROL_KEY:
+            continue  # never gated
+        widened = {}
+        for metric, spread in spreads.items():
+            relative, absolute = COST_TOLERANCES.get(metric, DEFAULT_COST_TOLERANCE)
+            widened[metric] = [relative, round(absolute + spread, 4)]
+        found[f"{technique}/{variant}"] = widened
+    return found
+
+
 def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
     """The baseline document of a run: speedups with CIs and deterministic costs per variant,
-    and each technique's speedup tolerance from the noise the run measured (its A/A floor
-    and the technique's own spread: pairbench.stats.tolerance)."""
+    each technique's speedup tolerance from the noise the run measured (its A/A floor and
+    the technique's own spread: pairbench.stats.tolerance), and each cost that moved from
+    round to round its room from that spread (measured_cost_tolerances)."""
     manifest = results.read_manifest(run_dir)
     noise = noise_tolerances(summary)
     entries = []
@@ -164,8 +187,8 @@ def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
         "git_commit": manifest.git_commit,
         "environment": manifest.environment,
         "speedup_tolerances": noise.tolerances,
-        "noise": noise.manifest_entry(),
-        "cost_tolerances": {},
+        "noise": {**noise.manifest_entry(), "cost_rule": f"default slack + {COST_SPREAD_RULE}"},
+        "cost_tolerances": measured_cost_tolerances(run_dir),
         "entries": entries,
     }
 

@@ -174,13 +174,14 @@ def _time_split_svg(tables: Tables, key: str, point: str, rows: list[dict[str, A
 
 
 def _growth_view(tables: Tables, key: str, colors: dict[str, str]) -> list[dict[str, Any]]:
-    """Per swept parameter: the cost-vs-work chart and its one-line fits, from growth.csv."""
+    """Per sweep: the cost-vs-work chart and its one-line fits (or knees), from growth.csv."""
     fits = at(tables.growth, technique=key)
     points = at(tables.growth_points, technique=key)
     views = []
-    for parameter in dict.fromkeys(fits["parameter"]):
-        rows = records(at(fits, parameter=str(parameter)))
-        found = at(points, parameter=str(parameter))
+    for series in dict.fromkeys(fits["series"]):
+        rows = records(at(fits, series=str(series)))
+        found = at(points, series=str(series))
+        parameter = str(rows[0]["parameter"]) if rows else str(series)
         measured = {
             variant: list(
                 zip(
@@ -192,12 +193,17 @@ def _growth_view(tables: Tables, key: str, colors: dict[str, str]) -> list[dict[
             for variant in colors
         }
         curves: dict[str, Curve] = {str(row["variant"]): fit_of(row).drawn() for row in rows}
-        title = f"Cost as {parameter} grows (dashed: the fitted curve)"
-        svg = growth_svg(str(parameter), measured, curves, colors, title,
-                         f"{key}-{parameter}-growth")  # fmt: skip
+        setting = any(isinstance(row.get("rate_unit"), str) and row["rate_unit"] for row in rows)
+        title = (
+            f"Cost as {series} rises (where it levels off is the knee)"
+            if setting
+            else f"Cost as {series} grows (dashed: the fitted curve)"
+        )
+        svg = growth_svg(parameter, measured, curves, colors, title,
+                         f"{key}-{series}-growth", setting=setting)  # fmt: skip
         views.append(
             {
-                "parameter": parameter,
+                "parameter": series,
                 "sentences": [str(row["sentence"]) for row in rows],
                 "source": str(rows[0]["source"]) if rows else "",
                 "svg": Markup(svg),

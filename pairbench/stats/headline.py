@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench_app.headline import MEMORY_GROWTH, PEAK_MEMORY, TARGET_KIND, Headline
+from bench_app.headline import MEMORY_GROWTH, PEAK_MEMORY, REDIS_GROWTH, TARGET_KIND, Headline
 from bench_app.techniques import all_techniques
 from pairbench.manifest import Manifest
 from pairbench.stats.bootstrap import bootstrap_ratio_ci
@@ -34,6 +34,9 @@ KEYS = ["technique", "variant", "point", "mode"]
 # told from none, so a round's growth counts as at least this much (a bounded cache's ~0
 # would otherwise make any ratio infinite or negative).
 GROWTH_FLOOR_MB = 0.5
+# Redis counts its memory to the byte, but its own bookkeeping (clients' buffers, a queue's
+# stats keys) moves it by kilobytes: below 10 bytes a request, growth is none.
+REDIS_GROWTH_FLOOR_MB = 0.1
 
 
 def headlines_of(manifest: Manifest) -> dict[str, Headline]:
@@ -67,8 +70,9 @@ def _segment_value(segment: Mapping[str, Any], column: str) -> float:
 def round_figure(
     samples: pd.DataFrame, segment: Mapping[str, Any] | None, headline: Headline
 ) -> float:
-    """The headline figure of one round of one variant, from its samples (every kind) and
-    its segment row (the memory figures); NaN where the round has none."""
+    """The headline figure of one round of one variant, from its samples (every kind, every
+    phase: each figure picks its own) and its segment row (the memory figures); NaN where
+    the round has none."""
     requests = of_kind(samples, headline.kind)
     if headline.percentile is not None:
         latencies = measured_successful(requests)["latency_ms"].to_numpy(dtype=float)
@@ -83,6 +87,12 @@ def round_figure(
         if math.isnan(growth) or count == 0:
             return math.nan
         return max(growth / count * GROWTH_PER_REQUESTS, GROWTH_FLOOR_MB)
+    if headline.figure == REDIS_GROWTH:
+        # Read before and after the whole segment: per request of every phase.
+        growth, count = _segment_value(segment or {}, "redis_growth_mb"), len(requests)
+        if math.isnan(growth) or count == 0:
+            return math.nan
+        return max(growth / count * GROWTH_PER_REQUESTS, REDIS_GROWTH_FLOOR_MB)
     sizes = measured_successful(requests)["bytes"].astype(float).dropna()
     return float(sizes.mean()) if len(sizes) else math.nan
 
@@ -158,8 +168,9 @@ def headline_table(
     HEADLINE_COLUMNS. `every_kind` is the summary of every request kind (for the figure
     over the whole point); `stopping` the manifest's planning rounds per point and mode."""
     rows: list[dict[str, Any]] = []
-    measured_samples = measured(samples)
-    for (technique, point, mode), group in measured_samples.groupby(
+    # Every phase: each figure takes the requests it counts (Redis's growth, read around the
+    # whole segment, counts the warm-up's too).
+    for (technique, point, mode), group in samples.groupby(
         ["technique", "point", "mode"], sort=False
     ):
         headline = headlines.get(str(technique), Headline())

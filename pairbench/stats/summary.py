@@ -360,7 +360,8 @@ def summarize(
             else:
                 row.update(_unanswered_row("no baseline" if answered else "no data"))
             segment_key = (key[0], variant, key[2], key[3])
-            row.update(memory_figures(_segments_of(segments, segment_key), parts[variant]))
+            sent = int((group["variant"] == variant).sum())  # every phase: Redis's growth's
+            row.update(memory_figures(_segments_of(segments, segment_key), parts[variant], sent))
             row.update(
                 users=users.get(segment_key, np.nan) if mode == CLOSED else np.nan,
                 rate=rates.get(segment_key, np.nan) if mode == OPEN else np.nan,

@@ -72,6 +72,9 @@ COSTLY = {
     ("GET", "/n-plus-one/joined"): ("authors", 20, 2),
     ("GET", "/streaming-export/naive"): ("days", 3, 2),
     ("GET", "/streaming-export/streaming"): ("days", 3, 2),
+    # A batch of I/O-bound jobs one at a time waits 10 ms a job: 64 of them take a second.
+    ("GET", "/queue-concurrency/one-at-a-time"): ("jobs", 8, 2),
+    ("GET", "/queue-concurrency/concurrent"): ("jobs", 8, 2),
 }
 
 # The formats JSON Schema and OpenAPI define, which schemathesis generates by itself.

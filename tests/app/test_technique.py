@@ -136,3 +136,14 @@ def test_the_techniques_headers_go_with_every_request_the_harness_makes() -> Non
 def test_a_burst_needs_the_declared_errors_it_compares() -> None:
     with pytest.raises(ValueError, match="needs the contract_errors"):
         replace(declare("naive"), equivalence_burst=8)
+
+
+def test_a_sweeps_named_starts_and_work_unit_must_be_its_params() -> None:
+    swept = replace(declare("naive"), sweep={"size": [1, 9]})
+    assert replace(swept, sweep_from={"big": {"size": 5}}, work_unit="size").work_unit == "size"
+    with pytest.raises(ValueError, match="sweep_from names starting points of no sweep"):
+        replace(declare("naive"), sweep_from={"big": {"size": 5}})
+    with pytest.raises(ValueError, match="colour is not one of its params"):
+        replace(swept, sweep_from={"red": {"colour": "red"}})
+    with pytest.raises(ValueError, match="jobs is not one of its params"):
+        replace(swept, work_unit="jobs")
