@@ -162,7 +162,17 @@ def run_pairs(
             # open-loop rate comes from the closed loop before it, or --rate.
             probe = pd.DataFrame(columns=results.PROBE_COLUMNS)
             probe.to_csv(run_dir / results.PROBE, index=False)
-            measure(run_dir, base_url, points, plan, probe, log, gen, keep, apps=apps)
+            measure(
+                points,
+                plan,
+                run_dir=run_dir,
+                base_url=base_url,
+                probe=probe,
+                generator=gen,
+                log=log,
+                on_point=keep,
+                apps=apps,
+            )
         manifest.stages["load"] = round(time.perf_counter() - loading, 2)
         summing = time.perf_counter()
         write_tables(run_dir)
