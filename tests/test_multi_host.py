@@ -150,14 +150,38 @@ def hosts() -> Iterator[Hosts]:
             ip("netns", "delete", namespace)  # the veth pair goes with it
 
 
+def with_option(argv: list[str], option: str, value: str) -> list[str]:
+    """The command line with OPTION set to VALUE, replacing the README's value if it has one."""
+    if option not in argv:
+        return [*argv, option, value]
+    at = argv.index(option)
+    return [*argv[: at + 1], value, *argv[at + 2 :]]
+
+
+# The README's topology as written (a local worker beside the remote one, one app process),
+# and the other two a user may pick: the remote worker alone, and either with the app on
+# several processes. Each is one short smoke run of a cheap technique.
+TOPOLOGIES = {
+    "as-written": {},
+    "as-written-two-app-workers": {"--app-workers": "2"},
+    "remote-alone-two-app-workers": {"--workers": "0", "--app-workers": "2"},
+}
+
+
+@pytest.mark.parametrize("topology", TOPOLOGIES)
 def test_the_readmes_multi_host_run_takes_samples_from_both_hosts(
-    hosts: Hosts, tmp_path: Path, request: pytest.FixtureRequest
+    topology: str, hosts: Hosts, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     run_line, worker_line = readme_commands()
-    # the example as written, shortened to one technique's smoke run
-    run_command = hosts.command(hosts.run, [*as_here(run_line), *RUN_ARGS])
+    assert "--remote-workers" in run_line and "--workers" in run_line
+    # the example as written, shortened to one technique's smoke run, in the topology asked
+    run_argv = as_here(run_line)
+    for option, value in TOPOLOGIES[topology].items():
+        run_argv = with_option(run_argv, option, value)
+    local_workers = int(run_argv[run_argv.index("--workers") + 1])
+    app_workers = int(TOPOLOGIES[topology].get("--app-workers", "1"))
+    run_command = hosts.command(hosts.run, [*run_argv, *RUN_ARGS])
     worker_command = hosts.command(hosts.other, as_here(worker_line))
-    assert "--remote-workers" in run_command and "--workers" in run_command
     environment = {
         key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")
     }  # the root namespace's servers are out of reach: the run starts embedded ones
@@ -184,15 +208,17 @@ def test_the_readmes_multi_host_run_takes_samples_from_both_hosts(
     run_dir = only_run_dir(tmp_path / "results")
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["complete"] is True
-    assert manifest["topology"]["local_load_workers"] == 1
+    assert manifest["topology"]["local_load_workers"] == local_workers
     assert manifest["topology"]["remote_load_workers"] == 1
+    assert manifest["topology"]["app_workers"] == app_workers
     samples = pd.read_csv(run_dir / "samples.csv.gz")
     segments = pd.read_csv(run_dir / "segments.csv")
-    assert (segments["load_workers"] == 2).all()
+    load_workers = local_workers + 1
+    assert (segments["load_workers"] == load_workers).all()
     per_worker = samples.groupby("worker").size()
-    assert len(per_worker) == 2, per_worker  # the local worker's and the other host's
+    assert len(per_worker) == load_workers, per_worker  # each local worker's, the other host's
     for variant, rows in samples.groupby("variant"):
-        assert rows["worker"].nunique() == 2, variant
+        assert rows["worker"].nunique() == load_workers, variant
     # None lost: the master checks each worker's count against the samples that arrived
     # (a gap fails the run), and every measured sample was answered.
     measured = samples[samples["phase"] == "measure"]
@@ -202,4 +228,4 @@ def test_the_readmes_multi_host_run_takes_samples_from_both_hosts(
     assert (summary["requests"] == counted).all()
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():
-        print(f"\nsamples per load worker: {per_worker.to_dict()}", flush=True)
+        print(f"\n{topology}: samples per load worker: {per_worker.to_dict()}", flush=True)
