@@ -74,6 +74,15 @@ class ConcurrentCallers:
     vary: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CallersInTurn:
+    """Callers named by each of `callers` (the request headers that say who is asking) ask
+    for the same URL one after another, from the technique's reset state: each gets the
+    baseline's answer for themselves, never an entry another caller left in a shared cache."""
+
+    callers: Sequence[Mapping[str, str]] = ()
+
+
 Effect = (
     KeysGone
     | RowsStored
@@ -81,5 +90,6 @@ Effect = (
     | Revalidates
     | PlainWhenNotAccepted
     | DegradesTo
-    | (ConcurrentCallers)
+    | ConcurrentCallers
+    | CallersInTurn
 )

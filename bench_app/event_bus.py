@@ -6,6 +6,10 @@ everything the listener refers to, until it unsubscribes. Three ways to hold a l
 - `subscribed`: strongly, for a `with` block (unsubscribed however the block ends);
 - `subscribe_weakly`: through a weak reference (a bound method's, weakref.WeakMethod), so
   the bus never keeps its object alive: when the object goes, its entry goes with it.
+
+A listener still subscribed when the request that subscribed it answers is metered as kept
+(`listeners_kept` in the request's `x-cost`): the leak, counted rather than inferred from
+memory.
 """
 
 import itertools
@@ -13,6 +17,8 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from bench_app.metering import RequestCost, current_cost
 
 Listener = Callable[[Any], None]
 
@@ -31,9 +37,11 @@ class EventBus:
         token = next(self._tokens)
         listeners = self._strong.setdefault(event, {})
         listeners[token] = listener
+        cost = _kept_by_this_request()
 
         def unsubscribe() -> None:
-            listeners.pop(token, None)
+            if listeners.pop(token, None) is not None:
+                _released(cost)
 
         return unsubscribe
 
@@ -50,7 +58,13 @@ class EventBus:
         """Call `listener` (a bound method) on every `event` while its object is alive."""
         token = next(self._tokens)
         listeners = self._weak.setdefault(event, {})
-        listeners[token] = weakref.WeakMethod(listener, lambda _: listeners.pop(token, None))
+        cost = _kept_by_this_request()
+
+        def gone(_: object) -> None:
+            if listeners.pop(token, None) is not None:
+                _released(cost)
+
+        listeners[token] = weakref.WeakMethod(listener, gone)
 
     def publish(self, event: str, payload: Any) -> int:
         """Call every listener of `event` with `payload`; how many were called."""
@@ -73,3 +87,18 @@ class EventBus:
         """Forget every listener (a process starting afresh)."""
         self._strong.clear()
         self._weak.clear()
+
+
+def _kept_by_this_request() -> RequestCost | None:
+    """Meter a new subscription as kept by the request being served (if one is)."""
+    cost = current_cost()
+    if cost is not None:
+        cost.listeners_kept += 1
+    return cost
+
+
+def _released(cost: RequestCost | None) -> None:
+    # The subscribing request's own record, whichever request happens to be current: a
+    # release after that request answered changes nothing it reported.
+    if cost is not None:
+        cost.listeners_kept -= 1

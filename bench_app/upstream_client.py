@@ -5,13 +5,13 @@ TCP connection opened for it as an upstream connection (the clients' own tracing
 report both), so "a client per call opens a connection per call" is a count on each
 response, not an inference from timings.
 
-The async client is aiohttp's, not httpx's. Measured against the stub on this 2-core
-machine (scenarios/http_client_cost.py, 2,000 calls): httpx.AsyncClient spent 1.1 ms of
-CPU per call one at a time, 2.7 ms at 80 concurrent calls and 4.2 ms at 400 (its pool,
-sized 160 here, scans its connections and queue on every request); aiohttp spent 0.13 to
-0.19 ms at every concurrency. On two cores that CPU is the app's capacity: with httpx,
-the concurrent fan-out variants came out slower than the sequential one, measuring the
-client instead of the technique. httpx stays for the synchronous client, where a blocking
+The async client is aiohttp's, not httpx's. Measured against the stub
+(scenarios/http_client_cost.py measures both on your machine), httpx.AsyncClient spent
+several times aiohttp's CPU per call, and more the more calls were in flight (its pool,
+sized 160 here, scans its connections and queue on every request), where aiohttp's stayed
+flat. On two cores that CPU is the app's capacity: with httpx, the concurrent fan-out
+variants came out slower than the sequential one, measuring the client instead of the
+technique. httpx stays for the synchronous client, where a blocking
 call is the point (event_loop_blocking).
 """
 

@@ -5,14 +5,13 @@ import dataclasses
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from bench_app.techniques import all_techniques, select_techniques
 from pairbench import results
-from pairbench.ab.command import add_ab_parser
-from pairbench.ab.gate import add_against_options
 from pairbench.env.distance import DEFAULT_RTT_SWEEP_MS
 from pairbench.env.server import LOOPBACK
 from pairbench.load.segment import LoadError
@@ -90,7 +89,7 @@ def add_distance_options(parser: argparse.ArgumentParser) -> None:
 
 def command_run(args: argparse.Namespace) -> int:
     from pairbench.load.measure import LoadPlan
-    from pairbench.report.build import build_report, headlines
+    from pairbench.report.build import headlines
     from pairbench.runner import run
     from pairbench.slo import SloError, read_slos
     from pairbench.stats.stage import tables_are_current, write_tables
@@ -126,17 +125,7 @@ def command_run(args: argparse.Namespace) -> int:
     if (outcome.run_dir / results.SAMPLES).exists():
         if not tables_are_current(outcome.run_dir):  # interrupted or failed before its stats
             write_tables(outcome.run_dir)
-        if not args.no_report:
-            started = time.perf_counter()
-            report_path = build_report(outcome.run_dir, Path(args.reports_dir))
-            results.record_stage_time(outcome.run_dir, "report", time.perf_counter() - started)
-        for line in headlines(outcome.run_dir, report_built=not args.no_report):
-            log(line)
-        log(f"summary: {outcome.run_dir / results.SUMMARY}")
-        if args.no_report:
-            log(f"report:  not built (--no-report); `pairbench report {outcome.run_dir}` builds it")
-        else:
-            log(f"report:  {report_path}")
+        report_and_print(args, outcome.run_dir, partial(headlines, outcome.run_dir))
     if outcome.interrupted:
         return fail(
             f"interrupted; what was measured is kept in {outcome.run_dir}", EXIT_INTERRUPTED
@@ -150,6 +139,27 @@ def command_run(args: argparse.Namespace) -> int:
             EXIT_FAILED,
         )
     return EXIT_OK if outcome.complete else EXIT_FAILED
+
+
+def report_and_print(
+    args: argparse.Namespace, run_dir: Path, lines: Callable[[bool], list[str]]
+) -> None:
+    """The run's report unless --no-report, then its `lines` (given whether the report was
+    built: the verdicts and how far to trust them) and where its summary and report are."""
+    from pairbench.report.build import build_report
+
+    report_path = None
+    if not args.no_report:
+        started = time.perf_counter()
+        report_path = build_report(run_dir, Path(args.reports_dir))
+        results.record_stage_time(run_dir, "report", time.perf_counter() - started)
+    for line in lines(report_path is not None):
+        log(line)
+    log(f"summary: {run_dir / results.SUMMARY}")
+    if report_path is None:
+        log(f"report:  not built (--no-report); `pairbench report {run_dir}` builds it")
+    else:
+        log(f"report:  {report_path}")
 
 
 def topology_from(args: argparse.Namespace) -> "Topology":
@@ -396,22 +406,69 @@ def profile_choices_help() -> str:
     return ", ".join(f"{p.name} ({p.description.replace('%', '%%')})" for p in PROFILES.values())
 
 
-def add_profile_option(parser: argparse.ArgumentParser, help: str) -> None:
-    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help=help)
+Options: TypeAlias = argparse.ArgumentParser | argparse._ArgumentGroup  # where an option goes
 
 
-def add_results_dir_option(parser: argparse.ArgumentParser, help: str) -> None:
+def add_profile_option(parser: Options, help: str, default: str = DEFAULT_PROFILE) -> None:
+    parser.add_argument("--profile", choices=PROFILES, default=default, help=help)
+
+
+def add_results_dir_option(parser: Options, help: str) -> None:
     parser.add_argument("--results-dir", default="results", help=help)
 
 
-def add_reports_dir_option(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+def add_reports_dir_option(parser: Options, help: str | None = None) -> None:
     parser.add_argument("--reports-dir", default="reports", help=help)
 
 
-def add_app_workers_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+def add_app_workers_option(parser: Options) -> None:
     parser.add_argument(
         "--app-workers", type=int, default=1, metavar="N",
         help="serve the app from N uvicorn worker processes (default 1)",
+    )  # fmt: skip
+
+
+def add_load_mode_options(parser: argparse.ArgumentParser, mode_help: str, rate_help: str) -> None:
+    """--mode and --rate: which load modes, and a fixed open-loop arrival rate."""
+    parser.add_argument("--mode", choices=MODE_CHOICES, help=mode_help)
+    parser.add_argument("--rate", type=float, metavar="REQ_PER_S", help=rate_help)
+
+
+def add_no_report_option(parser: Options) -> None:
+    parser.add_argument(
+        "--no-report", action="store_true",
+        help="stop after the stats tables (what `pairbench check` reads), without the HTML "
+        "report; `pairbench report RUN_DIR` builds it later",
+    )  # fmt: skip
+
+
+def add_scale_options(parser: argparse.ArgumentParser) -> None:
+    """Where the load comes from and what serves it (read by topology_from)."""
+    scale = parser.add_argument_group("more than one process or machine (see the README)")
+    scale.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="send closed-loop load from N local Locust worker processes (default 0: the "
+        "generator alone)",
+    )  # fmt: skip
+    scale.add_argument(
+        "--remote-workers", type=int, default=0, metavar="M",
+        help="also wait for M workers you start on other hosts "
+        "(python -m pairbench.load.worker --master HOST:PORT)",
+    )  # fmt: skip
+    scale.add_argument(
+        "--master-bind", metavar="HOST[:PORT]",
+        help=f"where the Locust master listens for workers (default {LOOPBACK}, a free port; "
+        f"port {LOCUST_MASTER_PORT} if only HOST is given)",
+    )  # fmt: skip
+    add_app_workers_option(scale)
+    scale.add_argument(
+        "--app-host", default=LOOPBACK, metavar="HOST",
+        help=f"the address the app listens on and load goes to (default {LOOPBACK})",
+    )  # fmt: skip
+    scale.add_argument(
+        "--own-target", metavar="HOST",
+        help="declare HOST, an address of this machine, as yours: load may go to it; "
+        "without this, load only ever goes to loopback",
     )  # fmt: skip
 
 
@@ -444,12 +501,9 @@ def add_run_command(commands: Subcommands) -> None:
     )
     add_profile_option(run, profile_choices_help())
     run.add_argument("--only", metavar="KEYS", help="comma-separated technique keys (default all)")
-    run.add_argument(
-        "--mode", choices=MODE_CHOICES, help="load mode(s), overriding the profile's (see below)"
-    )
-    run.add_argument(
-        "--rate", type=float, metavar="REQ_PER_S",
-        help="open-loop arrival rate for every variant, instead of one set from the baseline",
+    add_load_mode_options(
+        run, "load mode(s), overriding the profile's (see below)",
+        "open-loop arrival rate for every variant, instead of one set from the baseline",
     )  # fmt: skip
     run.add_argument(
         "--round-s", type=float, metavar="SECONDS",
@@ -465,11 +519,7 @@ def add_run_command(commands: Subcommands) -> None:
         f"({', '.join(f'{p.name} {p.sweep}' for p in PROFILES.values())})",
     )  # fmt: skip
     run.add_argument("--no-micro", action="store_true", help="skip the in-process microbenchmarks")
-    run.add_argument(
-        "--no-report", action="store_true",
-        help="stop after the stats tables (what `pairbench check` reads), without the HTML "
-        "report; `pairbench report RUN_DIR` builds it later",
-    )  # fmt: skip
+    add_no_report_option(run)
     add_distance_options(run)
     run.add_argument(
         "--rtt-sweep", nargs="?", type=rtt_sweep_option, metavar="RTTS",
@@ -481,32 +531,7 @@ def add_run_command(commands: Subcommands) -> None:
     )  # fmt: skip
     add_results_dir_option(run, "where run directories go")
     add_reports_dir_option(run, "where HTML reports go")
-    scale = run.add_argument_group("more than one process or machine (see the README)")
-    scale.add_argument(
-        "--workers", type=int, default=0, metavar="N",
-        help="send closed-loop load from N local Locust worker processes (default 0: the "
-        "generator alone)",
-    )  # fmt: skip
-    scale.add_argument(
-        "--remote-workers", type=int, default=0, metavar="M",
-        help="also wait for M workers you start on other hosts "
-        "(python -m pairbench.load.worker --master HOST:PORT)",
-    )  # fmt: skip
-    scale.add_argument(
-        "--master-bind", metavar="HOST[:PORT]",
-        help=f"where the Locust master listens for workers (default {LOOPBACK}, a free port; "
-        f"port {LOCUST_MASTER_PORT} if only HOST is given)",
-    )  # fmt: skip
-    add_app_workers_option(scale)
-    scale.add_argument(
-        "--app-host", default=LOOPBACK, metavar="HOST",
-        help=f"the address the app listens on and load goes to (default {LOOPBACK})",
-    )  # fmt: skip
-    scale.add_argument(
-        "--own-target", metavar="HOST",
-        help="declare HOST, an address of this machine, as yours: load may go to it; "
-        "without this, load only ever goes to loopback",
-    )  # fmt: skip
+    add_scale_options(run)
     run.set_defaults(handler=command_run)
 
 
@@ -625,7 +650,9 @@ def add_check_command(commands: Subcommands) -> None:
             f"--slo-{name}", type=float, metavar=unit,
             help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",
         )  # fmt: skip
-    add_against_options(check)  # your own app (#24): --against REV
+    from pairbench.ab.gate import add_against_options
+
+    add_against_options(check)  # your own app: --against REV
     check.set_defaults(handler=command_check)
 
 
@@ -647,6 +674,8 @@ def add_serve_command(commands: Subcommands) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pairbench.ab.command import add_ab_parser  # which reads this module's option helpers
+
     parser = argparse.ArgumentParser(
         prog="pairbench",
         description=(

@@ -8,6 +8,8 @@ it, while its other variants stay equivalent.
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,13 @@ from bench_app.main import create_app
 from bench_app.mutants import MUTANTS, MutantSwitchError, install_mutants
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
+from pairbench import results
+from pairbench.env.server import free_port
 from pairbench.load.answer_sample import answer_record
 from pairbench.load.answers_under_load import check_answers_under_load
 from pairbench.load.effects import Services
+from pairbench.load.measure import keep_answers, reset
+from pairbench.load.segment import REPO_ROOT, LoadWorkers, SegmentResult, running_generator
 from pairbench.plan import Point, resolve_points
 from pairbench.runner import check_all_equivalent
 from tests.served import served
@@ -100,3 +106,86 @@ async def test_an_answer_sampled_under_load_is_compared_with_the_baselines(
         "authors=50: under load, its answer to /n-plus-one/joined?authors=7 differs from "
         "naive's at body: 7 items vs 6"
     )
+
+
+def load_then_check(
+    base_url: str,
+    point: Point,
+    variants: list[str],
+    run_dir: Path,
+    workers: LoadWorkers | None = None,
+) -> tuple[dict[str, Any], list[SegmentResult]]:
+    """A segment of each of `variants` by the run's load generator (open loop unless given
+    Locust workers, then closed loop on them), their sampled answers kept as a run keeps
+    them, then checked as a run checks them."""
+    technique, segments = point.technique, []
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        log_path = run_dir / "generator.log"
+        with running_generator(base_url, log_path, workers or LoadWorkers()) as load:
+            for variant in variants:
+                reset(client, technique, point.params)
+                target, raw = technique.url(variant, point.params), run_dir / f"{variant}.csv"
+                answers = raw.with_suffix(".answers.jsonl")
+                if workers is None:
+                    segments.append(load.open(target, 20.0, 0.2, 0.8, raw, answers_path=answers))
+                else:
+                    segments.append(
+                        load.closed(
+                            technique.key, target, 4, (0.1, 0.5), 0.5, raw, answers_path=answers
+                        )
+                    )
+                keep_answers(answers, run_dir / results.ANSWERS, point, variant)
+        return check_answers_under_load(client, [point], run_dir / results.ANSWERS), segments
+
+
+@pytest.mark.slow
+async def test_a_mutant_is_caught_in_the_answers_sampled_under_open_loop_load(
+    mutated: tuple[str, Services], tmp_path: Path
+) -> None:
+    """n_plus_one's joined (mutated) and selectin (not) loaded open-loop: the open loop's
+    sampled answers are compared with the baseline's; joined's differs, selectin's does not."""
+    base_url, _ = mutated
+    technique = all_techniques()["n_plus_one"]
+    point = Point(technique, dict(technique.params))
+    found, _ = await asyncio.to_thread(
+        load_then_check, base_url, point, ["selectin", "joined"], tmp_path
+    )
+    # 20 answers in a second: the 10th of each variant's compared; selectin's is right.
+    assert found["n_plus_one"]["selectin"] == {"equivalent": True, "answers": 1}
+    verdict = found["n_plus_one"]["joined"]
+    assert not verdict["equivalent"], verdict
+    assert verdict["detail"] == (
+        "authors=50: under load, its answer to /n-plus-one/joined?authors=50 differs from "
+        "naive's at body: 50 items vs 49"
+    )
+
+
+@pytest.mark.slow
+async def test_a_mutant_is_caught_in_the_answers_a_remote_locust_worker_sampled(
+    mutated: tuple[str, Services], tmp_path: Path
+) -> None:
+    """route_cache's decorated_cache, mutated to serve one caller's entry to every other,
+    loaded by a Locust worker started as on another host: the answers it sampled reach the
+    master, and the baseline asked as the same callers answers otherwise."""
+    base_url, _ = mutated
+    technique = all_techniques()["route_cache"]
+    point = Point(technique, dict(technique.params))
+    port = free_port()
+    command = [sys.executable, "-m", "pairbench.load.worker", "--master", f"127.0.0.1:{port}"]
+    with open(tmp_path / "remote.log", "wb") as log:
+        remote = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=log)
+    try:
+        workers = LoadWorkers(remote=1, bind="127.0.0.1", port=port)
+        found, (segment,) = await asyncio.to_thread(
+            load_then_check, base_url, point, ["decorated_cache"], tmp_path, workers
+        )
+    finally:
+        remote.kill()
+        remote.wait()
+    assert segment.load_workers == 1
+    verdict = found["route_cache"]["decorated_cache"]
+    assert not verdict["equivalent"], verdict
+    assert verdict["detail"].startswith(
+        "posts=10: under load, its answer to /route-cache/decorated-cache?posts=10 differs "
+        "from no_cache's at body.first_name"
+    ), verdict

@@ -1,8 +1,9 @@
 """Slips a body alone does not show: a skipped effect, a shared flight or cache entry, a
-fallback where none was due. Each is a technique's optimized variant with one line of it
-wrong, the way a real change gets it wrong; the lessons keep the right line.
+fallback or an error where none was due. Each is a technique's optimized variant with one
+line of it wrong, the way a real change gets it wrong; the lessons keep the right line.
 """
 
+import asyncio
 import gzip
 import uuid
 from functools import partial
@@ -14,10 +15,13 @@ from bench_app.asyncpg_copy import asyncpg_connection, metered_as_one_statement
 from bench_app.cache_fallback import or_fallback
 from bench_app.csv_records import streamed_lines
 from bench_app.db import SessionDep, SessionsDep
-from bench_app.get_or_set import cached_bytes, get_or_set
+from bench_app.get_or_set import cached_bytes, get_or_set, store_bytes
+from bench_app.principal import PrincipalDep
 from bench_app.redis_client import RedisDep
 from bench_app.redis_lock_flight import recheck_then_compute
 from bench_app.responses import json_response
+from bench_app.retry_budget import full_jitter_s
+from bench_app.route_cache import KEY_SPACE as ROUTE_CACHE_KEYS
 from bench_app.stampede_flights import FlightsDep as StampedeFlightsDep
 from bench_app.techniques import (
     background_jobs,
@@ -28,10 +32,12 @@ from bench_app.techniques import (
     csv_import,
     invalidation,
     request_coalescing,
+    retries,
+    route_cache,
     stampede,
     upstream_timeouts,
 )
-from bench_app.upstream_client import UpstreamDep, UpstreamItem, fetch_item
+from bench_app.upstream_client import UpstreamDep, UpstreamItem, fetch_item, fetch_unless_refused
 
 
 async def tag_set(
@@ -170,3 +176,40 @@ async def deadline_fallback(
     except HTTPException:
         return upstream_timeouts.ItemOrFallback(key=str(item), value=None, degraded=True)
     return upstream_timeouts.ItemOrFallback(key=found.key, value=found.value, degraded=False)
+
+
+async def decorated_cache(
+    request: Request,
+    session: SessionDep,
+    redis: RedisDep,
+    caller: PrincipalDep,
+    posts: route_cache.Posts = route_cache.DEFAULT_POSTS,
+) -> Response:
+    """decorated_cache whose key is the URL alone, the caller left out: everyone asking the
+    URL after the first caller gets the first caller's dashboard from the shared cache."""
+    key = f"{ROUTE_CACHE_KEYS}:{request.url.path}?{request.url.query}"
+    hit = await cached_bytes(redis, key)
+    if hit is not None:
+        return json_response(hit)
+    answer = await route_cache.dashboard_of(session, caller.user_id, posts)
+    body = answer.model_dump_json().encode()
+    await store_bytes(redis, key, body, route_cache.TTL_BY_ROLE[caller.role])
+    return json_response(body)
+
+
+async def backoff_with_budget(
+    upstream: UpstreamDep,
+    budget: retries.RetryBudgetDep,
+    item: retries.ItemId = retries.DEFAULT_ITEM,
+) -> UpstreamItem:
+    """backoff_with_budget with `break` where it meant `return found`: the upstream's answer
+    falls through to the overloaded 503, an error where none was due."""
+    budget.deposit()
+    for attempt in range(1, retries.ATTEMPTS + 1):
+        found = await fetch_unless_refused(upstream, item, retries.ROUTE)
+        if found is not None:
+            break
+        if attempt == retries.ATTEMPTS or not budget.withdraw():
+            break
+        await asyncio.sleep(full_jitter_s(attempt, retries.BACKOFF_BASE_S, retries.BACKOFF_CAP_S))
+    raise retries.overloaded()

@@ -35,9 +35,9 @@ router = APIRouter(prefix="/bulk-insert", tags=["bulk_insert"])
 
 DEFAULT_ROWS = 100
 # The bound is the sweep's largest point, on purpose: row_by_row commits each line, so a
-# request holds a database connection for a commit's wait (a disk sync) per row: 10,000
-# rows took over 10 s on a quiet machine, 3,000 over 40 s on a busy one. A public endpoint
-# must not let one request tie the database up that long; 1,000 still shows the growth.
+# request holds a database connection for a commit's wait (a disk sync) per row: ten
+# thousand rows take many seconds, the more the busier the disk. A public endpoint must not
+# let one request tie the database up that long; 1,000 still shows the growth.
 MAX_ROWS = 1000
 
 RowCount = Annotated[

@@ -142,8 +142,8 @@ TECHNIQUE = Technique(
     area="concurrency",
     title="Event-loop blocking: blocking work in async def vs offloaded to a thread or a process",
     summary=(
-        "Synchronous work inside `async def` (here a blocking HTTP client call, then ~10 ms "
-        "of pure-Python CPU work; equally a sync database driver, time.sleep, or a "
+        "Synchronous work inside `async def` (here a blocking HTTP client call, then a "
+        "pure-Python difflib ranking; equally a sync database driver, time.sleep, or a "
         "template render) stops the event loop until it returns: no other request in the "
         "process makes progress meanwhile. anyio.to_thread.run_sync runs it in a worker "
         "thread (40 at most, anyio's default): blocking I/O releases the GIL while it "
@@ -163,7 +163,7 @@ TECHNIQUE = Technique(
     params={"item": DEFAULT_ITEM},
     proof=(
         "bystander p99 and event-loop lag p99: ~ the blocking work's duration -> lower with "
-        "the thread (the I/O wait) -> ~ 1 ms with the CPU work in a process"
+        "the thread (the I/O wait) -> near an idle loop's with the CPU work in a process"
     ),
     caveats=(
         "A thread helps only blocking work that releases the GIL: I/O, and C code that lets "

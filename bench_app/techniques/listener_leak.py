@@ -110,7 +110,7 @@ TECHNIQUE = Technique(
     headline=Headline(MEMORY_GROWTH),
     params={"user_id": DEFAULT_USER_ID},
     proof=(
-        "listeners left on the bus per request: 1 -> 0 -> 0; app memory growth per 10k "
+        "listeners kept on the bus per request: 1 -> 0 -> 0; app memory growth per 10k "
         "requests: every request's reader kept -> ~0; the same answer, 1 query each"
     ),
     caveats=(

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench_app.cache_fallback import or_fallback
 from bench_app.db import SessionDep
+from bench_app.effects import CallersInTurn
 from bench_app.models import Post, User
 from bench_app.principal import Principal, PrincipalDep, Role, principal_headers
 from bench_app.redis_client import RedisDep
@@ -176,4 +177,10 @@ TECHNIQUE = Technique(
     scenario="scenarios.route_cache",
     reset_path="/route-cache/reset",
     request_headers=principal_headers(1, Role.MEMBER),
+    # The leak a per-user cache must not have: the next caller served the last one's page.
+    effects=(
+        CallersInTurn(
+            callers=[principal_headers(user_id, caller(user_id).role) for user_id in range(2, 7)]
+        ),
+    ),
 )

@@ -1,8 +1,8 @@
 """`pairbench ab`: its options, and from them the pairs to run and where their sides are."""
 
 import argparse
+import secrets
 import sys
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -14,34 +14,40 @@ from pairbench.ab.config import PairEntry, PairsError, read_pairs
 from pairbench.ab.ignore import describe
 from pairbench.ab.pair import BASELINE, CANDIDATE, Endpoint, PairTechnique, make_pair
 from pairbench.ab.revisions import RevisionError, checked_out, repository_root
+from pairbench.cli import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    PYPROJECT,
+    add_load_mode_options,
+    add_no_report_option,
+    add_profile_option,
+    add_reports_dir_option,
+    add_results_dir_option,
+    add_scale_options,
+    fail,
+    log,
+    report_and_print,
+    topology_from,
+)
 from pairbench.console import Log
-from pairbench.env.server import ServerError
+from pairbench.env.server import LOOPBACK, ServerError
 from pairbench.load.measure import LoadPlan
 from pairbench.load.segment import LoadError, require_loopback
-from pairbench.profiles import MODE_CHOICES, PROFILES, Profile
+from pairbench.profiles import MODE_CHOICES, OPEN_LOOP_LOAD, PROFILES, Profile
 from pairbench.results import CLOSED
+from pairbench.topology import Topology
 
 if TYPE_CHECKING:
     from pairbench.ab.run import PairsOutcome, Sides
-    from pairbench.ab.serve import ServedApp
+    from pairbench.env.server import AppServer
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-PYPROJECT = "pyproject.toml"
 DEFAULT_NAME = "ab"
 SIDES = (BASELINE, CANDIDATE)
 
 
 class UsageError(Exception):
     """A bad combination of options or a bad value: exit 2 with the message."""
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"pairbench: error: {message}", file=sys.stderr, flush=True)
-    return code
 
 
 def _assignment(text: str, option: str) -> tuple[str, str]:
@@ -137,37 +143,37 @@ def plan_of(args: argparse.Namespace, pairs: list[PairTechnique], log: Log) -> L
         raise UsageError("open loop alone needs --rate (else its rate comes from closed loop)")
     if args.rate is not None and not args.rate > 0:
         raise UsageError("--rate must be a positive number of requests per second")
-    return LoadPlan(profile, modes, args.rate)
+    # A fresh seed per run shuffles a and b in each round, as `pairbench run` does.
+    return LoadPlan(profile, modes, args.rate, order_seed=secrets.randbelow(2**31))
 
 
 @dataclass(frozen=True)
 class Served:
-    """The app processes pairbench serves: the a sides' and the b sides' (one process for
-    both without --rev), and the revision each side is, if any."""
+    """The app servers pairbench runs: the a sides' and the b sides' (one server for both
+    without --rev), and the revision each side is, if any."""
 
-    apps: Mapping[str, "ServedApp"]
+    app: str  # "module:attribute"
+    commit: str  # the commit of the checkout it is served from ("": each side's revision)
+    apps: Mapping[str, "AppServer"]
     revisions: Mapping[str, str] = field(default_factory=dict)
 
 
 @contextmanager
 def serving(
-    app: str | None, app_dir: Path, revs: Sequence[str], run_dir: Path
+    app: str | None, app_dir: Path, revs: Sequence[str], run_dir: Path, topology: Topology
 ) -> Iterator[Served | None]:
-    """`app` served from `app_dir` (once, or at each of two revisions) for the block; None
-    without `app` (the user runs theirs). Its logs go into the run directory."""
+    """`app` served from `app_dir` (once, or at each of two revisions) for the block, by
+    the topology's app workers on its host; None without `app` (the user runs theirs). Its
+    logs go into the run directory."""
     from pairbench.ab.serve import serving_sides
 
     if app is None:
-        if revs:
-            raise UsageError("--rev needs --app module:app (pairbench serves each revision)")
         yield None
         return
     app_dir = app_dir.resolve()
     with ExitStack() as stack:
         described: dict[str, str] = {}
         if revs:
-            if len(revs) != 2:
-                raise UsageError("give --rev twice: the base revision, then the one to compare")
             inside = app_dir.relative_to(repository_root(app_dir))
             revisions = stack.enter_context(checked_out(app_dir, revs))
             dirs = {
@@ -176,29 +182,39 @@ def serving(
             described = {side: rev.describe() for side, rev in zip(SIDES, revisions, strict=True)}
         else:
             dirs = {side: app_dir for side in SIDES}
-        served = stack.enter_context(serving_sides(app, dirs, run_dir))
+        served = stack.enter_context(
+            serving_sides(app, dirs, run_dir, log, topology.app_workers, topology.app_host)
+        )
         log(f"serving {app}: " + ", ".join(
             f"{side} at {one.base_url} (pid {one.pid})" for side, one in served.items()
         ))  # fmt: skip
-        yield Served(served, described)
+        commit = "" if revs else results.git_commit(app_dir)
+        yield Served(app, commit, served, described)
 
 
-def check_sides(args: argparse.Namespace, revs: Sequence[str], a: Endpoint, b: Endpoint) -> None:
+def check_sides(
+    args: argparse.Namespace, revs: Sequence[str], a: Endpoint, b: Endpoint, topology: Topology
+) -> None:
     """Refuse what cannot be served or must not be loaded, before anything starts."""
     if args.app is None:
         if revs:
             raise UsageError("--rev needs --app module:app (pairbench serves each revision)")
         if a.base_url is None or b.base_url is None:
             raise UsageError("without --app, give two URLs (http://127.0.0.1:8000/path)")
+        if topology.app_workers != 1 or topology.app_host != LOOPBACK:
+            raise UsageError(
+                "--app-workers and --app-host are how pairbench serves --app module:app; "
+                "an app you run is served as you run it"
+            )
         for url in (a.base_url, b.base_url):
-            require_loopback(url, args.own_target)
+            require_loopback(url, topology.own_target)
     elif a.base_url is not None or b.base_url is not None:
         raise UsageError("with --app, give paths (/items), not URLs: pairbench serves the app")
     if revs and len(revs) != 2:
         raise UsageError("give --rev twice: the base revision, then the one to compare")
 
 
-def sides_for(args: argparse.Namespace, a: Endpoint, b: Endpoint, served: Served | None) -> "Sides":
+def sides_for(a: Endpoint, b: Endpoint, served: Served | None) -> "Sides":
     """Where a pair's a and b answer: its URLs, or the app pairbench serves."""
     from pairbench.ab.run import Sides
 
@@ -212,11 +228,16 @@ def sides_for(args: argparse.Namespace, a: Endpoint, b: Endpoint, served: Served
         if side in served.revisions else endpoint.describe()
         for side, endpoint in endpoints.items()
     }  # fmt: skip
-    return Sides(
-        {side: one.base_url for side, one in served.apps.items()},
-        {side: one.pid for side, one in served.apps.items()},
-        described,
-    )
+    urls = {side: one.base_url for side, one in served.apps.items()}
+    return Sides(urls, served.apps, described, served.app, served.commit)
+
+
+def topology_of(args: argparse.Namespace) -> Topology:
+    """The run's processes, as `pairbench run` takes them (cli.topology_from)."""
+    try:
+        return topology_from(args)
+    except (ValueError, LoadError) as error:
+        raise UsageError(str(error)) from None
 
 
 def run_ab(
@@ -228,27 +249,28 @@ def run_ab(
 
     made = [(entry, *technique_of(entry)) for entry in entries]
     plan = plan_of(args, [pair for _, pair, _, _ in made], log)
+    topology = topology_of(args)
     for _, pair, _, _ in made:
         if pair.ignore:
             log(f"{pair.key}: ignoring {describe(pair.ignore)}")
     slos = read_slos(Path(args.config))
     for _, _, a, b in made:  # refused before anything is written, served or sent
-        check_sides(args, revs, a, b)
+        check_sides(args, revs, a, b, topology)
     results_root = Path(args.results_dir)
     results.require_writable(results_root)  # before any app starts or any load is sent
     run_dir = results.new_run_dir(results_root, f"ab-{plan.profile.name}")
-    with serving(args.app, Path(args.app_dir), revs, run_dir) as served:
+    with serving(args.app, Path(args.app_dir), revs, run_dir, topology) as served:
         pairs = [
-            MeasuredPair(pair, sides_for(args, a, b, served), pair_points(pair, entry.sweep))
+            MeasuredPair(pair, sides_for(a, b, served), pair_points(pair, entry.sweep))
             for entry, pair, a, b in made
         ]
-        return run_pairs(pairs, plan, run_dir, log, args.own_target, args.allow_different, slos)
+        return run_pairs(pairs, plan, run_dir, log, topology, args.allow_different, slos)
 
 
 def report_outcome(args: argparse.Namespace, outcome: "PairsOutcome") -> int:
     """Print the verdicts, build the report; the exit code."""
     from pairbench.ab.verdict import verdict_lines
-    from pairbench.report.build import build_report
+    from pairbench.report.build import trust_lines
     from pairbench.stats.stage import read_tables
 
     if outcome.stopped_on_difference:
@@ -267,17 +289,14 @@ def report_outcome(args: argparse.Namespace, outcome: "PairsOutcome") -> int:
         return EXIT_FAILED
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
-    if (outcome.run_dir / results.SUMMARY).exists():
-        for line in verdict_lines(read_tables(outcome.run_dir).summary):
-            log(line)
-        log(f"summary: {outcome.run_dir / results.SUMMARY}")
-        if args.no_report:
-            log(f"report:  not built (--no-report); `pairbench report {outcome.run_dir}` builds it")
-        else:
-            started = time.perf_counter()
-            path = build_report(outcome.run_dir, Path(args.reports_dir))
-            results.record_stage_time(outcome.run_dir, "report", time.perf_counter() - started)
-            log(f"report:  {path}")
+    run_dir = outcome.run_dir
+    if (run_dir / results.SUMMARY).exists():
+        # b against a at each point, then the noise floor, drift and warnings, as `run` prints
+        report_and_print(
+            args,
+            run_dir,
+            lambda built: verdict_lines(read_tables(run_dir).summary) + trust_lines(run_dir, built),
+        )
     if outcome.interrupted:
         return fail(
             f"interrupted; what was measured is kept in {outcome.run_dir}", EXIT_INTERRUPTED
@@ -300,34 +319,18 @@ def command_ab(args: argparse.Namespace) -> int:
     return code
 
 
-def add_ab_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """The `ab` subcommand and its options."""
-    ab = commands.add_parser(
-        "ab",
-        help="measure two endpoints (or two revisions) of your own app: same answer, then "
-        "interleaved rounds to the profile's precision",
-        description=(
-            "Two endpoints of your app, compared as a technique's variants are: answers "
-            "checked equal first (JSON decoded; --ignore for fields that differ by design), "
-            "then both loaded in interleaved rounds until the speedup's CI meets the "
-            "profile's target; writes results/<run-id>/ and a report. Exit 0 measured, 1 "
-            "different answers (or a failed run), 2 bad input."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=(
-            "examples:\n"
-            "  pairbench ab http://127.0.0.1:8000/orders/slow http://127.0.0.1:8000/orders/fast\n"
-            "  pairbench ab --app myapp.main:app /orders/slow /orders/fast --sweep n=1,10,100\n"
-            "  pairbench ab --app myapp.main:app --rev main --rev HEAD /orders\n"
-            "  pairbench ab --all --app myapp.main:app  # the pairs in pyproject.toml\n"
-            "ignored fields: a name without a dot (generated_at) is that key at any depth; a\n"
-            "dotted path (meta.generated_at, items.etag) is that key from the answer's root,\n"
-            "lists on the way applying it to each item."
-        ),
+def add_app_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--app and --app-dir: the user's ASGI app pairbench serves (ab, check --against)."""
+    parser.add_argument(
+        "--app", metavar="MODULE:APP", help="serve this ASGI app (uvicorn) yourself"
     )
+    parser.add_argument("--app-dir", default=".", help="where --app's module is (default: here)")
+
+
+def add_ab_arguments(ab: argparse.ArgumentParser) -> None:
+    """`ab`'s arguments and options, on `ab` (its subparser, or a parser of its defaults)."""
     ab.add_argument("targets", nargs="*", metavar="URL_OR_PATH", help="endpoint a, then b")
-    ab.add_argument("--app", metavar="MODULE:APP", help="serve this ASGI app (uvicorn) yourself")
-    ab.add_argument("--app-dir", default=".", help="where --app's module is (default: here)")
+    add_app_options(ab)
     ab.add_argument(
         "--rev", action="append", default=[], metavar="REV",
         help="serve --app at this git revision (twice: base, then the one compared)",
@@ -356,18 +359,50 @@ def add_ab_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]
         "--allow-different", action="store_true",
         help="measure even when the answers differ (every figure of b is marked as such)",
     )  # fmt: skip
-    ab.add_argument("--profile", choices=PROFILES, default="quick")
-    ab.add_argument("--mode", choices=MODE_CHOICES, help="load mode(s), instead of the profile's")
-    ab.add_argument(
-        "--rate", type=float, metavar="REQ_PER_S",
-        help="open-loop arrival rate (default: 70%% of a's closed-loop throughput)",
+    add_profile_option(ab, "how long and how precisely (as for `pairbench run`)")
+    add_load_mode_options(
+        ab, "load mode(s), instead of the profile's",
+        f"open-loop arrival rate (default: {OPEN_LOOP_LOAD * 100:.0f}%% of a's closed-loop "
+        "throughput)",
     )  # fmt: skip
-    ab.add_argument("--no-report", action="store_true", help="stop after the stats tables")
-    ab.add_argument("--results-dir", default="results")
-    ab.add_argument("--reports-dir", default="reports")
-    ab.add_argument(
-        "--own-target", metavar="HOST",
-        help="declare HOST, an address of this machine, as yours: load may go to it; "
-        "without this, load only ever goes to loopback",
-    )  # fmt: skip
+    add_no_report_option(ab)
+    add_results_dir_option(ab, "where run directories go")
+    add_reports_dir_option(ab, "where HTML reports go")
+    add_scale_options(ab)
+
+
+def add_ab_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """The `ab` subcommand and its options."""
+    ab = commands.add_parser(
+        "ab",
+        help="measure two endpoints (or two revisions) of your own app: same answer, then "
+        "interleaved rounds to the profile's precision",
+        description=(
+            "Two endpoints of your app, compared as a technique's variants are: answers "
+            "checked equal first (JSON decoded; --ignore for fields that differ by design), "
+            "then each probed one request at a time, then both loaded in interleaved rounds "
+            "beside an A/A control (a against itself: the run's noise floor) until the "
+            "speedup's CI meets the profile's target; writes results/<run-id>/ and a report. "
+            "Exit 0 measured, 1 different answers (or a failed run), 2 bad input."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  pairbench ab http://127.0.0.1:8000/orders/slow http://127.0.0.1:8000/orders/fast\n"
+            "  pairbench ab --app myapp.main:app /orders/slow /orders/fast --sweep n=1,10,100\n"
+            "  pairbench ab --app myapp.main:app --rev main --rev HEAD /orders\n"
+            "  pairbench ab --all --app myapp.main:app  # the pairs in pyproject.toml\n"
+            "ignored fields: a name without a dot (generated_at) is that key at any depth; a\n"
+            "dotted path (meta.generated_at, items.etag) is that key from the answer's root,\n"
+            "lists on the way applying it to each item."
+        ),
+    )
+    add_ab_arguments(ab)
     ab.set_defaults(handler=command_ab)
+
+
+def ab_defaults() -> dict[str, object]:
+    """Every `ab` option at its default: what another command running pairs starts from."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_ab_arguments(parser)
+    return vars(parser.parse_args([]))

@@ -23,12 +23,13 @@ import pandas as pd
 from pairbench import results
 from pairbench.ab.config import PairEntry, PairsError, read_pairs
 from pairbench.ab.pair import BASELINE, CANDIDATE
+from pairbench.cli import EXIT_FAILED, EXIT_OK, fail, log
 from pairbench.gate.check import COST_TOLERANCES, Finding
 from pairbench.results import as_float
+from pairbench.stats.noise_floor import without_control
 
 DEFAULT_MAX_SLOWDOWN = 0.10
 HEAD = "HEAD"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def slowdown_finding(key: str, point: str, row: Any, max_slowdown: float) -> Finding:
@@ -59,8 +60,10 @@ def cost_findings(key: str, point: str, before: Any, after: Any) -> list[Finding
 
 
 def same_job_findings(summary: pd.DataFrame, max_slowdown: float) -> list[Finding]:
-    """Every check of HEAD (b) against REV (a), per pair, point and load mode."""
+    """Every check of HEAD (b) against REV (a), per pair, point and load mode (the A/A
+    control, REV against itself, is the run's noise floor, not a finding)."""
     findings = []
+    summary = without_control(summary)
     target = summary[summary["name"].fillna(results.TARGET_NAME) == results.TARGET_NAME]
     for (key, point, _), rows in target.groupby(["technique", "point", "mode"], sort=False):
         by_side = {str(row["variant"]): row for row in rows.to_dict("records")}
@@ -120,7 +123,7 @@ def entries_against(args: argparse.Namespace) -> list[PairEntry]:
 
 def command_check_against(args: argparse.Namespace) -> int:
     """Serve REV and HEAD side by side, measure them, gate HEAD on what was measured."""
-    from pairbench.ab.command import fail, log, report_outcome, run_ab
+    from pairbench.ab.command import UsageError, ab_defaults, report_outcome, run_ab
     from pairbench.ab.revisions import RevisionError
     from pairbench.env.server import ServerError
     from pairbench.gate.render import render_junit, render_markdown, render_text
@@ -131,11 +134,11 @@ def command_check_against(args: argparse.Namespace) -> int:
         return fail("--against needs --app module:app: pairbench serves REV and HEAD itself")
     if not 0 <= args.max_slowdown < 1:
         return fail("--max-slowdown must be a fraction from 0 to below 1 (e.g. 0.1)")
-    settings = {"mode": None, "rate": None, "own_target": None, "allow_different": True}
-    ab_args = argparse.Namespace(**{**vars(args), **settings})
+    # ab's defaults (its load modes, topology), then check's options; a difference is a finding
+    ab_args = argparse.Namespace(**{**ab_defaults(), **vars(args), "allow_different": True})
     try:
         outcome = run_ab(ab_args, entries_against(args), [args.against, HEAD])
-    except (ValueError, RevisionError, LoadError) as error:
+    except (ValueError, UsageError, RevisionError, LoadError) as error:
         return fail(str(error))
     except ServerError as error:
         return fail(str(error), EXIT_FAILED)
@@ -155,7 +158,8 @@ def command_check_against(args: argparse.Namespace) -> int:
 
 def add_against_options(check: argparse.ArgumentParser) -> None:
     """check's options for a same-job comparison with another revision."""
-    from pairbench.profiles import PROFILES
+    from pairbench.ab.command import add_app_options
+    from pairbench.cli import add_no_report_option, add_profile_option, add_reports_dir_option
 
     group = check.add_argument_group(
         "against a revision, measured in this job (no stored baseline)",
@@ -164,8 +168,7 @@ def add_against_options(check: argparse.ArgumentParser) -> None:
         "higher cost (x-cost header), or is significantly slower than --max-slowdown allows",
     )
     group.add_argument("--against", metavar="REV", help="the revision HEAD is gated against")
-    group.add_argument("--app", metavar="MODULE:APP", help="your ASGI app")
-    group.add_argument("--app-dir", default=".", help="where --app's module is (default: here)")
+    add_app_options(group)
     group.add_argument(
         "--path", action="append", default=[], metavar="PATH",
         help="an endpoint to compare (repeatable); default: the endpoints of "
@@ -177,6 +180,6 @@ def add_against_options(check: argparse.ArgumentParser) -> None:
         "--max-slowdown", type=float, default=DEFAULT_MAX_SLOWDOWN, metavar="FRACTION",
         help=f"how much slower HEAD may be (default {DEFAULT_MAX_SLOWDOWN})",
     )  # fmt: skip
-    group.add_argument("--profile", choices=PROFILES, default="gate")
-    group.add_argument("--reports-dir", default="reports")
-    group.add_argument("--no-report", action="store_true", help="no HTML report")
+    add_profile_option(group, "how long and how precisely (default: gate)", default="gate")
+    add_reports_dir_option(group)
+    add_no_report_option(group)

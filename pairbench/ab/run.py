@@ -1,19 +1,20 @@
-"""A run of pairs: same answers first, then interleaved rounds, then the stats tables.
+"""A run of pairs: same answers first, then the probe, interleaved rounds, then the stats.
 
-It writes the same run directory a technique's run does (manifest, equivalence, samples,
-segments, then summary and the other tables), so `pairbench report` and `pairbench check`
-read it as they read any run. Each pair is a technique of the run; several pairs (`--all`)
-share one run, one load generator and one report.
+It writes the same run directory a technique's run does (manifest, equivalence, probe,
+samples, segments, then summary and the other tables, and the A/A control's noise floor),
+so `pairbench report` and `pairbench check` read it as they read any run. Each pair is a
+technique of the run; several pairs (`--all`) share one run, one load generator, one
+control and one report.
 """
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pandas as pd
 
 from bench_app.technique import Technique
 from pairbench import results
@@ -23,22 +24,30 @@ from pairbench.ab.pair import BASELINE, PairTechnique
 from pairbench.ab.serve import PairApps
 from pairbench.console import Log
 from pairbench.env.distance import Distance
-from pairbench.load.measure import LoadPlan, PointOutcome, measure
+from pairbench.env.server import AppServer
+from pairbench.load.control import arms_equivalence, control_arms
+from pairbench.load.measure import Arms, LoadPlan, PointOutcome, measure
+from pairbench.load.probe_stage import probe_uncontended
 from pairbench.load.segment import LoadError, running_generator
+from pairbench.manifest import Manifest
 from pairbench.plan import Point
-from pairbench.runner import GENERATOR_LOG, start_manifest
+from pairbench.profiles import SWEEP_LOAD, SWEEP_OFF, Profile
+from pairbench.runner import GENERATOR_LOG, record_trust, start_manifest
 from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.stats.stage import write_tables
+from pairbench.topology import Topology
 
 
 @dataclass(frozen=True)
 class Sides:
-    """Where a pair's a and b are served, and the pids of the processes pairbench serves
-    them from (none for an app the user runs)."""
+    """Where a pair's a and b are served, and the app servers pairbench runs them on (none
+    for an app the user runs)."""
 
     base_urls: Mapping[str, str]
-    pids: Mapping[str, int]
+    served: Mapping[str, AppServer]
     described: Mapping[str, str]  # each side as the manifest says it: its URL or revision
+    app: str = ""  # the "module:attribute" pairbench serves ("": an app the user runs)
+    commit: str = ""  # the commit of the checkout it is served from ("": not one checkout)
 
 
 @dataclass(frozen=True)
@@ -77,9 +86,14 @@ def pair_points(pair: PairTechnique, sweep: tuple[str, list[Any]] | None) -> lis
 def ab_entry(measured: MeasuredPair, allow_different: bool) -> dict[str, Any]:
     """What the manifest says of a pair: each side, the request, what was ignored."""
     pair = measured.pair
+    swept = {point.swept for point in measured.points if point.swept}
     return {
         "sides": dict(measured.sides.described),
+        "app": measured.sides.app,
+        "commit": measured.sides.commit,
         "method": pair.method,
+        "params": {name: str(value) for name, value in pair.params.items()},
+        "sweep": {name: [str(point.params[name]) for point in measured.points] for name in swept},
         "headers": dict(pair.headers),
         "body": pair.body,
         "ignore": describe(pair.ignore),
@@ -87,9 +101,26 @@ def ab_entry(measured: MeasuredPair, allow_different: bool) -> dict[str, Any]:
     }
 
 
-def check_all_answers(pairs: list[MeasuredPair], run_dir: Path, log: Log) -> dict[str, AnswerCheck]:
-    """Every pair's answers at every point, kept as equivalence.json; the first difference
-    of each pair whose answers differ."""
+def pair_requests(measured: MeasuredPair) -> dict[str, str]:
+    """Each side's request as sent at the pair's first point, in HTTP's own form: what the
+    report shows of a pair where it shows a technique's code."""
+    pair, params = measured.pair, measured.points[0].params
+    found = {}
+    for side in measured.sides.described:
+        request = pair.request(side, params)
+        lines = [f"{request.method} {request.url} HTTP/1.1"]
+        lines += [f"{name}: {value}" for name, value in request.headers.items()]
+        if request.content is not None:
+            lines += ["", request.content.decode(errors="replace")]
+        found[side] = "\n".join(lines) + "\n"
+    return found
+
+
+def check_all_answers(
+    pairs: list[MeasuredPair], run_dir: Path, log: Log, control: tuple[Point, Arms] | None
+) -> dict[str, AnswerCheck]:
+    """Every pair's answers at every point, kept as equivalence.json (with the control's
+    arms, equal by construction); the first difference of each pair whose answers differ."""
     verdicts, differences = {}, {}
     for measured in pairs:
         pair, base_urls = measured.pair, measured.sides.base_urls
@@ -105,8 +136,34 @@ def check_all_answers(pairs: list[MeasuredPair], run_dir: Path, log: Log) -> dic
         else:
             ignored = f", ignoring {describe(pair.ignore)}" if pair.ignore else ""
             log(f"{pair.key}: same answer at {len(checks)} point(s){ignored}")
+    if control is not None:
+        verdicts[results.CONTROL_KEY] = arms_equivalence(control[0].label)
     results.write_json(run_dir / results.EQUIVALENCE, verdicts)
     return differences
+
+
+def pair_control(pairs: list[MeasuredPair], profile: Profile) -> tuple[Point, Arms] | None:
+    """The run's A/A control: side a of the first pair against itself at its first point,
+    as a technique run measures a cheap variant against itself (None if the profile has no
+    control). Its CI is the noise floor every speedup of the run is read against."""
+    if not profile.control:
+        return None
+    first = pairs[0]
+    point = first.points[0]
+    name = f"{first.pair.key}/{BASELINE}"
+    if point.params:  # say at which parameters
+        name += f" at {point.label}"
+    return Point(first.pair, dict(point.params), given_label=name), control_arms(BASELINE)
+
+
+@contextmanager
+def stage(manifest: Manifest, name: str) -> Iterator[None]:
+    """Times a stage into the manifest, as a run does (the manifest is written after)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        manifest.stages[name] = round(time.perf_counter() - started, 2)
 
 
 def run_pairs(
@@ -114,32 +171,35 @@ def run_pairs(
     plan: LoadPlan,
     run_dir: Path,
     log: Log = print,
-    own_target: str | None = None,
+    topology: Topology | None = None,
     allow_different: bool = False,
     slos: Slos = DEFAULT_SLOS,
 ) -> PairsOutcome:
-    """Check each pair's a and b answer alike at every point, then measure them all,
-    interleaved, writing into `run_dir` (a new one: results.new_run_dir); a difference
-    stops the run before any load unless `allow_different`."""
+    """Check each pair's a and b answer alike at every point, then probe them one request at
+    a time and measure them all, interleaved, beside the A/A control, writing into `run_dir`
+    (a new one: results.new_run_dir); a difference stops the run before any load unless
+    `allow_different`. `topology`: the load workers, and the host the user named as theirs."""
+    topology = topology or Topology()
+    profile = plan.profile
     points = [point for measured in pairs for point in measured.points]
     techniques: list[Technique] = [measured.pair for measured in pairs]
+    control = pair_control(pairs, profile)
     manifest = start_manifest(run_dir, plan, techniques, points, False, Distance(), slos)
+    manifest.control = control[0].label if control else ""
+    # a pair's sweep points are loaded, each a point like its first (pairbench.ab.run)
+    manifest.sweep = SWEEP_LOAD if any(point.swept for point in points) else SWEEP_OFF
     manifest.ab = {measured.pair.key: ab_entry(measured, allow_different) for measured in pairs}
-    manifest.generator_ceiling = {"measured": False, "why": "not measured by `pairbench ab`"}
-    code = {
-        measured.pair.key: {
-            side: f"# {measured.pair.method} {text}\n"
-            for side, text in measured.sides.described.items()
-        }
-        for measured in pairs
-    }
-    results.write_json(run_dir / results.CODE, code)
+    manifest.topology = topology.manifest()
+    manifest.generator_ceiling = {
+        "measured": False, "error": "`pairbench ab` knows no route of your app that does no work",
+    }  # fmt: skip
+    manifest.overhead = {"measured": False, "error": "`pairbench ab` adds no meter to your app"}
+    results.write_json(run_dir / results.CODE, {m.pair.key: pair_requests(m) for m in pairs})
     results.write_manifest(run_dir, manifest)
     outcome = PairsOutcome(run_dir)
     try:
-        started = time.perf_counter()
-        differences = check_all_answers(pairs, run_dir, log)
-        manifest.stages["equivalence"] = round(time.perf_counter() - started, 2)
+        with stage(manifest, "equivalence"):
+            differences = check_all_answers(pairs, run_dir, log, control)
         if differences and not allow_different:
             outcome = PairsOutcome(run_dir, differences, stopped_on_difference=True)
             return outcome
@@ -153,30 +213,31 @@ def run_pairs(
 
         apps = PairApps(
             {(m.pair.key, side): url for m in pairs for side, url in m.sides.base_urls.items()},
-            {(m.pair.key, side): pid for m in pairs for side, pid in m.sides.pids.items()},
+            {(m.pair.key, side): app for m in pairs for side, app in m.sides.served.items()},
         )
+        with stage(manifest, "probe"):
+            probed = probe_uncontended(run_dir, apps, points, profile, log)
         base_url = pairs[0].sides.base_urls[BASELINE]
-        loading = time.perf_counter()
-        with running_generator(base_url, run_dir / GENERATOR_LOG, own_host=own_target) as gen:
-            # No uncontended probe: its one client cannot reach two revisions' apps. An
-            # open-loop rate comes from the closed loop before it, or --rate.
-            probe = pd.DataFrame(columns=results.PROBE_COLUMNS)
-            probe.to_csv(run_dir / results.PROBE, index=False)
+        with (
+            stage(manifest, "load"),
+            running_generator(
+                base_url, run_dir / GENERATOR_LOG, topology.load_workers, topology.own_target
+            ) as gen,
+        ):
             measure(
                 points,
                 plan,
                 run_dir=run_dir,
                 base_url=base_url,
-                probe=probe,
+                probe=probed,
                 generator=gen,
                 log=log,
                 on_point=keep,
                 apps=apps,
+                control=control,
             )
-        manifest.stages["load"] = round(time.perf_counter() - loading, 2)
-        summing = time.perf_counter()
-        write_tables(run_dir)
-        manifest.stages["stats"] = round(time.perf_counter() - summing, 2)
+        with stage(manifest, "stats"):
+            record_trust(manifest, write_tables(run_dir))
     except (KeyboardInterrupt, SystemExit):
         outcome = PairsOutcome(run_dir, outcome.differences, interrupted=True)
     except LoadError as error:

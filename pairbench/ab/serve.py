@@ -1,113 +1,63 @@
-"""The user's ASGI app served by pairbench (uvicorn in a subprocess), and who serves each
-side of a pair during a segment.
+"""The user's ASGI app served by pairbench, and who serves each side of a pair during a segment.
 
-`pairbench ab --app module:app` serves the app itself from the current directory, once;
-with `--rev` it serves it once per revision, each from a worktree of its own
-(pairbench.ab.revisions), side by side on their own loopback ports, with the user's
-environment (the same Python, the same DATABASE_URL and REDIS_URL: the same services).
+`pairbench ab --app module:app` serves the app as a run serves bench_app
+(pairbench.env.server: uvicorn in a subprocess on a free port, `--app-workers` processes),
+from the current directory, once; with `--rev` it serves it once per revision, each from a
+worktree of its own (pairbench.ab.revisions), side by side on their own ports, with the
+user's environment (the same Python, the same DATABASE_URL and REDIS_URL: the same
+services).
 """
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 
 from bench_app.technique import Technique
-from pairbench.env.server import LOOPBACK, START_TIMEOUT_S, ServerError, free_port, stop_process
+from pairbench.console import Log
+from pairbench.env.server import LOOPBACK, AppServer, AppTarget, serving_app
 from pairbench.load.segment_apps import SegmentApp, SegmentApps
 from pairbench.profiles import REQUEST_TIMEOUT_S
 from pairbench.results import APP_SHARED
 
-POLL_S = 0.1
 
-
-@dataclass(frozen=True)
-class ServedApp:
-    """One app process pairbench serves: where it answers and its pid (its memory watched)."""
-
-    base_url: str
-    pid: int
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def _wait_answering(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Until the app answers any HTTP request (a user's app has no health route we know)."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServerError(
-                f"your app exited with code {process.returncode} while starting; its log "
-                f"({log_path}) ends with:\n{_tail(log_path)}"
-            )
-        try:
-            httpx.get(base_url + "/", timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(POLL_S)
-    raise ServerError(
-        f"your app did not answer at {base_url} within {START_TIMEOUT_S:.0f} s; its log "
-        f"({log_path}) ends with:\n{_tail(log_path)}"
-    )
-
-
-class UserApp:
-    """`app` ("module:attribute", an ASGI app) served by uvicorn from `app_dir` on a free
-    loopback port: started, then waited for, so that two start side by side."""
-
-    def __init__(self, app: str, app_dir: Path, log_path: Path) -> None:
-        self.port, self.log_path = free_port(), log_path
-        command = [
-            sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host", LOOPBACK,
-            "--port", str(self.port), "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
-        python_path = os.pathsep.join(filter(None, [str(app_dir), os.environ.get("PYTHONPATH")]))
-        environment = {**os.environ, "PYTHONPATH": python_path}
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as log_file:
-            self.process = subprocess.Popen(
-                command, cwd=app_dir, env=environment, stdout=log_file, stderr=log_file
-            )
-
-    @property
-    def served(self) -> ServedApp:
-        return ServedApp(f"http://{LOOPBACK}:{self.port}", self.process.pid)
-
-    def wait(self) -> None:
-        _wait_answering(self.served.base_url, self.process, self.log_path)
-
-    def stop(self) -> None:
-        stop_process(self.process)
+def user_environment(app_dir: Path) -> dict[str, str]:
+    """The user's environment, with `app_dir` first on the import path: a revision's
+    worktree wins over the checkout an editable install points at."""
+    python_path = os.pathsep.join(filter(None, [str(app_dir), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": python_path}
 
 
 @contextmanager
 def serving_sides(
-    app: str, app_dirs: Mapping[str, Path], log_dir: Path
-) -> Iterator[dict[str, ServedApp]]:
-    """One app process per directory in `app_dirs` (variant -> directory), for the block;
-    variants given the same directory share one process."""
-    started: dict[Path, UserApp] = {}
-    try:
-        for variant, app_dir in app_dirs.items():
-            if app_dir not in started:
-                started[app_dir] = UserApp(app, app_dir, log_dir / f"app.{variant}.log")
-        for one in started.values():
-            one.wait()
-        yield {variant: started[app_dir].served for variant, app_dir in app_dirs.items()}
-    finally:
-        for one in started.values():
-            one.stop()
+    app: str,
+    app_dirs: Mapping[str, Path],
+    log_dir: Path,
+    log: Log,
+    workers: int = 1,
+    host: str = LOOPBACK,
+) -> Iterator[dict[str, AppServer]]:
+    """`app` served from each directory in `app_dirs` (side -> directory) for the block;
+    sides given the same directory share one server."""
+    with ExitStack() as stack:
+        started: dict[Path, AppServer] = {}
+        for side, app_dir in app_dirs.items():
+            if app_dir in started:
+                continue
+            target, log_path = AppTarget(app, app_dir=app_dir), log_dir / f"app.{side}.log"
+            started[app_dir] = stack.enter_context(
+                serving_app(
+                    user_environment(app_dir),
+                    log_path,
+                    log,
+                    host=host,
+                    workers=workers,
+                    target=target,
+                )
+            )
+        yield {side: started[app_dir] for side, app_dir in app_dirs.items()}
 
 
 Side = tuple[str, str]  # (pair, variant): one side of one pair
@@ -118,20 +68,20 @@ class PairApps(SegmentApps):
     app, a revision's own for `--rev`, the URL's for an app the user runs. Processes
     pairbench serves have their memory watched."""
 
-    def __init__(self, base_urls: Mapping[Side, str], pids: Mapping[Side, int]) -> None:
+    def __init__(self, base_urls: Mapping[Side, str], servers: Mapping[Side, AppServer]) -> None:
         self._clients = {
             url: httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S)
             for url in dict.fromkeys(base_urls.values())
         }
         first = next(iter(self._clients))
         super().__init__(first, self._clients[first], None, lambda _: None)
-        self.base_urls, self.pids = dict(base_urls), dict(pids)
+        self.base_urls, self.servers = dict(base_urls), dict(servers)
 
     @contextmanager
     def serving(self, technique: Technique, variant: str) -> Iterator[SegmentApp]:
         base_url = self.base_urls[technique.key, variant]
-        pid = self.pids.get((technique.key, variant))
-        pids = [] if pid is None else [pid]
+        server = self.servers.get((technique.key, variant))
+        pid, pids = (None, []) if server is None else (server.pid, server.pids)
         yield SegmentApp(base_url, self._clients[base_url], pid, pids, APP_SHARED)
 
     def close(self) -> None:

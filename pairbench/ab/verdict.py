@@ -12,6 +12,7 @@ from pairbench.report.formatting import DIFFERENT_ANSWER, format_speedup
 from pairbench.report.leaderboard import measured_proof
 from pairbench.report.view import records
 from pairbench.results import as_float
+from pairbench.stats.noise_floor import without_control
 
 
 def _number(row: Mapping[str, Any], column: str) -> float:
@@ -22,6 +23,7 @@ def verdict_lines(summary: pd.DataFrame) -> list[str]:
     """b against a at every point and mode: p50s, the p50 speedup with its 95% CI and the
     verdict, and the metered costs that changed (where the app reports them)."""
     lines = []
+    summary = without_control(summary)  # its line is the noise floor's (report.build)
     target = summary[summary["name"].fillna(results.TARGET_NAME) == results.TARGET_NAME]
     for (pair, point, mode), rows in target.groupby(["technique", "point", "mode"], sort=False):
         by_variant = {str(row["variant"]): row for row in records(rows)}

@@ -1,5 +1,9 @@
 """Start and stop the target app (uvicorn in a subprocess) on a free loopback port.
 
+The target is bench_app unless told otherwise: `pairbench ab --app module:app` serves a
+user's ASGI app the same way (an `AppTarget`), waited for by any HTTP answer, since it
+has no /health route we know.
+
 With `workers` > 1 uvicorn serves it from that many processes sharing the port (its own
 --workers: a supervisor and its children). Everything in-process is then per process: the
 cost meter (per request, so still exact), the in-process caches (bounded_cache's memo,
@@ -17,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -31,6 +36,25 @@ STOP_TIMEOUT_S = 10.0
 
 class ServerError(Exception):
     """The target app did not start; the message includes the tail of its log."""
+
+
+@dataclass(frozen=True)
+class AppTarget:
+    """What uvicorn serves: an ASGI app ("module:attribute", or a factory of one), the
+    directory its module is imported from and run in (None: as installed), and whether it
+    answers GET /health with its process id (then each worker process is waited for)."""
+
+    app: str
+    factory: bool = False
+    app_dir: Path | None = None
+    reports_process: bool = False
+
+    def uvicorn_arguments(self) -> list[str]:
+        found = [self.app, *(["--factory"] if self.factory else [])]
+        return found + (["--app-dir", str(self.app_dir)] if self.app_dir is not None else [])
+
+
+BENCH_APP = AppTarget("bench_app.main:create_app", factory=True, reports_process=True)
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -73,51 +97,79 @@ def load_factor() -> float:
     return min(max(1.0, os.getloadavg()[0] / (cores or 1)), MAX_LOAD_FACTOR)
 
 
-def _health(base_url: str, deadline: float) -> tuple[str | None, str]:
-    """One /health check, allowed the time left (a cold worker's first one connects to the
-    database, seconds on a busy machine: cut short, it would only be asked again): the
-    process that answered 200 (None otherwise) and what the check got."""
+def _ask(url: str, deadline: float) -> httpx.Response | str:
+    """GET `url`, allowed the time left (a cold worker's first answer connects to the
+    database, seconds on a busy machine: cut short, it would only be asked again): its
+    response, or what went wrong."""
     try:
-        response = httpx.get(f"{base_url}/health", timeout=max(deadline - time.monotonic(), 0.1))
+        return httpx.get(url, timeout=max(deadline - time.monotonic(), 0.1))
     except httpx.ConnectError:
-        return None, "connection refused (not listening yet)"
+        return "connection refused (not listening yet)"
     except httpx.HTTPError as error:
-        return None, f"no answer ({type(error).__name__})"
+        return f"no answer ({type(error).__name__})"
+
+
+def _health(base_url: str, deadline: float) -> tuple[str | None, str]:
+    """One /health check: the process that answered 200 (None otherwise) and what the
+    check got."""
+    response = _ask(f"{base_url}/health", deadline)
+    if isinstance(response, str):
+        return None, response
     if response.status_code != 200:
         return None, f"{response.status_code}: {response.text[:200]}"
     pid = str(response.json()["process"])
     return pid, f"200 from process {pid}"
 
 
+def _any_answer(base_url: str, deadline: float) -> tuple[str | None, str]:
+    """One GET / of an app with no /health we know: any HTTP answer says it serves ("" for
+    the process that answered, which it does not tell)."""
+    response = _ask(f"{base_url}/", deadline)
+    if isinstance(response, str):
+        return None, response
+    return "", f"HTTP {response.status_code}"
+
+
 def _wait_serving(
-    base_url: str, process: subprocess.Popen[bytes], workers: int, log_path: Path
+    base_url: str,
+    process: subprocess.Popen[bytes],
+    workers: int,
+    log_path: Path,
+    target: AppTarget = BENCH_APP,
 ) -> None:
     """Until each of the app's `workers` processes has answered /health with 200 (each check
-    on a new connection), within START_TIMEOUT_S times the machine's load_factor()."""
+    on a new connection), or, for a target that does not report its process, until it
+    answers anything; within START_TIMEOUT_S times the machine's load_factor()."""
     factor = load_factor()
     timeout_s = START_TIMEOUT_S * factor
     deadline = time.monotonic() + timeout_s
+    check, needed = (_health, workers) if target.reports_process else (_any_answer, 1)
     seen: set[str] = set()
     last = "nothing yet"
-    while len(seen) < workers and time.monotonic() < deadline:
+    while len(seen) < needed and time.monotonic() < deadline:
         if process.poll() is not None:
             raise ServerError(
                 f"the target app exited with code {process.returncode} while starting; "
                 f"its log ({log_path}) ends with:\n{_tail(log_path)}"
             )
-        pid, last = _health(base_url, deadline)
+        pid, last = check(base_url, deadline)
         if pid is not None:
             seen.add(pid)
         else:
             time.sleep(POLL_S)
-    if len(seen) < workers:
+    if len(seen) < needed:
         processes = f"each of its {workers} worker processes" if workers > 1 else "it"
+        awaited = (
+            f"{base_url}/health with 200 from {processes}" if target.reports_process
+            else f"GET {base_url}/ with any HTTP status"
+        )  # fmt: skip
         raise ServerError(
-            f"the target app did not answer {base_url}/health with 200 from {processes} "
+            f"the target app did not answer {awaited} "
             f"within {timeout_s:.0f} s ({START_TIMEOUT_S:.0f} s times {factor:.1f}, the "
             f"machine's runnable processes per core; {len(seen)} answered; the last check "
-            f"got: {last}): a process answers once it has imported the app, run its start-up "
-            f"and reached the database; its log ({log_path}) ends with:\n{_tail(log_path)}"
+            f"got: {last}): a process answers once it has imported the app and run its "
+            f"start-up{' (which reaches the database)' if target.reports_process else ''}; "
+            f"its log ({log_path}) ends with:\n{_tail(log_path)}"
         )
 
 
@@ -153,10 +205,11 @@ class AppServer:
         port: int | None = None,
         host: str = LOOPBACK,
         workers: int = 1,
+        target: AppTarget = BENCH_APP,
     ):
         self.environment = dict(environment)
         self.log_path = log_path
-        self.host, self.workers = host, workers
+        self.host, self.workers, self.target = host, workers, target
         self.port = port or free_port(host)
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -182,11 +235,12 @@ class AppServer:
         ]
 
     def start(self) -> float:
-        """Start the app and wait until it answers /health; the seconds that took."""
+        """Start the app and wait until it serves (/health, or any answer: _wait_serving);
+        the seconds that took."""
         if self._process is not None:
             raise ServerError("the target app is already running")
         command = [
-            sys.executable, "-m", "uvicorn", "bench_app.main:create_app", "--factory",
+            sys.executable, "-m", "uvicorn", *self.target.uvicorn_arguments(),
             "--host", self.host, "--port", str(self.port), "--no-access-log",
             "--log-level", "warning",
             *(["--workers", str(self.workers)] if self.workers > 1 else []),
@@ -195,10 +249,11 @@ class AppServer:
         started = time.perf_counter()
         with open(self.log_path, "ab") as log_file:
             self._process = subprocess.Popen(
-                command, env=self.environment, stdout=log_file, stderr=log_file
-            )
+                command, env=self.environment, stdout=log_file, stderr=log_file,
+                cwd=self.target.app_dir,
+            )  # fmt: skip
         try:
-            _wait_serving(self.base_url, self._process, self.workers, self.log_path)
+            _wait_serving(self.base_url, self._process, self.workers, self.log_path, self.target)
         except ServerError:
             self.stop()
             raise
@@ -218,9 +273,10 @@ def serving_app(
     port: int | None = None,
     host: str = LOOPBACK,
     workers: int = 1,
+    target: AppTarget = BENCH_APP,
 ) -> Iterator[AppServer]:
-    """Serve bench_app (on loopback unless told) for the duration of the block."""
-    server = AppServer(environment, log_path, port, host, workers)
+    """Serve bench_app, or `target`, (on loopback unless told) for the duration of the block."""
+    server = AppServer(environment, log_path, port, host, workers, target)
     try:
         seconds = server.start()
         processes = f", {workers} worker processes" if workers > 1 else ""

@@ -44,6 +44,7 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
     # how the stalls overlap (upstream_timeouts: 0.02-0.05 a request).
     "upstream_connections_per_request": (0.10, 0.05),
     "bytes_per_request": (0.02, 16.0),
+    "listeners_kept_per_request": (0.02, 0.05),
 }
 DEFAULT_COST_TOLERANCE = (0.02, 0.05)  # a cost not listed above
 KEY_COLUMNS = ["technique", "variant", "point"]

@@ -18,6 +18,11 @@ class ControlError(ValueError):
     """A profile's control names no variant of the catalog."""
 
 
+def control_arms(variant: str) -> Arms:
+    """The control's two arms, both requesting `variant`, filed under CONTROL_KEY."""
+    return Arms(CONTROL_KEY, dict.fromkeys(CONTROL_ARMS, variant), CONTROL_ARMS[0], P50)
+
+
 def control_of(profile: Profile) -> tuple[Point, Arms] | None:
     """The profile's control point and its two arms (None if it has no control)."""
     if not profile.control:
@@ -27,10 +32,15 @@ def control_of(profile: Profile) -> tuple[Point, Arms] | None:
     if technique is None or variant not in technique.variants:
         raise ControlError(f"profile {profile.name}: control {profile.control!r} is no variant")
     point = Point(technique, dict(technique.params), given_label=profile.control)
-    return point, Arms(CONTROL_KEY, dict.fromkeys(CONTROL_ARMS, variant), CONTROL_ARMS[0], P50)
+    return point, control_arms(variant)
 
 
 def control_equivalence(profile: Profile) -> dict[str, dict[str, object]]:
     """The control's arms in equivalence.json: one variant, so equal by construction."""
-    detail = f"both arms are {profile.control}"
+    return arms_equivalence(profile.control)
+
+
+def arms_equivalence(control: str) -> dict[str, dict[str, object]]:
+    """The arms of the control `control` names in equivalence.json: equal by construction."""
+    detail = f"both arms are {control}"
     return {arm: {"equivalent": True, "detail": detail} for arm in CONTROL_ARMS}

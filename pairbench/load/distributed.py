@@ -7,14 +7,17 @@ Locust WorkerRunners; workers on other hosts join the same master. Locust spawns
 stops the users on the workers; pairbench adds four messages on Locust's own channel:
 
     workers -> master  READY_MESSAGE    {}: this worker has its handlers of the others
-    master -> workers  SEGMENT_MESSAGE  {technique, target}: the user classes to run next
+    master -> workers  SEGMENT_MESSAGE  {technique, target, request, answers}: the users to
+                                        run next (what they send beyond a GET, for
+                                        `pairbench ab`), and whether to sample their answers
     workers -> master  SAMPLES_MESSAGE  {rows}: raw sample rows, every SHIP_INTERVAL_S
     master -> workers  END_MESSAGE      {stop_timeout}: let the users finish, then report
 
 A worker's last rows ride on its Locust stats report (the `report_to_master` event) under
-REPORT_KEY, with how many requests it sent and its peak CPU: the master checks that every
-request a worker counted reached the samples file, and the run watches the busiest
-worker's CPU as it watches the lone generator's.
+REPORT_KEY, with the answers it sampled for the equivalence check (its own 10th, 100th,
+... answer: pairbench.load.answer_sample), how many requests it sent and its peak CPU: the
+master checks that every request a worker counted reached the samples file, and the run
+watches the busiest worker's CPU as it watches the lone generator's.
 
 The segment's end is the master's, not Locust's `stop`: a Locust worker told to stop sleeps
 its whole stop timeout before it is ready again, which would add 30 s to every segment. So
@@ -25,7 +28,7 @@ report, and only then does the master stop, with nothing left to wait for.
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +56,7 @@ class DistributedError(Exception):
 
 
 Rows = list[list[Any]]
+Answers = list[dict[str, Any]]  # records made by pairbench.load.answer_sample.answer_record
 
 
 @dataclass
@@ -62,6 +66,7 @@ class MasterSegment:
     write: Callable[[Rows], None]  # to the segment's samples file
     on_rows: Callable[[Rows], None]  # e.g. the warm-up watch
     workers: set[str]
+    on_answers: Callable[[Answers], None] | None = None  # None: answers are not sampled
     received: dict[str, int] = field(default_factory=dict)  # worker id -> rows received
     finals: dict[str, dict[str, Any]] = field(default_factory=dict)  # worker id -> tally
 
@@ -98,6 +103,8 @@ class Master:
         if report is None or self.segment is None or client_id not in self.segment.workers:
             return
         self.segment.add(client_id, report["rows"])
+        if report.get("answers") and self.segment.on_answers is not None:
+            self.segment.on_answers(report["answers"])
         if report.get("final") is not None:
             self.segment.finals[client_id] = report["final"]
 
@@ -126,12 +133,23 @@ class Master:
         users: int,
         write: Callable[[Rows], None],
         on_rows: Callable[[Rows], None],
+        on_answers: Callable[[Answers], None] | None = None,
+        request: Mapping[str, Any] | None = None,
     ) -> int:
-        """Start `users` users of `user_classes`, spread over the workers; how many workers."""
+        """Start `users` users of `user_classes`, spread over the workers; how many workers.
+        Their rows go to `write` and `on_rows`, their sampled answers (if wanted) to
+        `on_answers`; `request` is what each user sends when it is more than a GET (a pair
+        of `pairbench ab`)."""
         workers = self.wait_for_workers()
-        self.segment = MasterSegment(write, on_rows, set(workers))
+        self.segment = MasterSegment(write, on_rows, set(workers), on_answers)
         self.environment.user_classes[:] = user_classes
-        self.runner.send_message(SEGMENT_MESSAGE, {"technique": technique, "target": target})
+        segment = {
+            "technique": technique,
+            "target": target,
+            "request": request,
+            "answers": on_answers is not None,
+        }
+        self.runner.send_message(SEGMENT_MESSAGE, segment)
         self.runner.start(users, spawn_rate=users)  # all at once: no ramp to wait for
         return len(workers)
 

@@ -2,7 +2,8 @@
 
 Each effect becomes an observation, a plain JSON-like value the equivalence check compares
 with the baseline variant's the way it compares bodies: keys left, rows stored, the job's
-state, the copy a revalidating client ends up holding, the answers concurrent callers got.
+state, the copy a revalidating client ends up holding, the answers concurrent callers (or
+callers in turn) got.
 """
 
 import asyncio
@@ -17,6 +18,7 @@ import httpx
 import redis
 
 from bench_app.effects import (
+    CallersInTurn,
     ConcurrentCallers,
     DegradesTo,
     Effect,
@@ -77,7 +79,7 @@ def name_of(effect: Effect) -> str:
 
 def needs_reset(effect: Effect) -> bool:
     """Whether each variant's request must start from the technique's reset state."""
-    return isinstance(effect, RowsStored | ConcurrentCallers)
+    return isinstance(effect, RowsStored | ConcurrentCallers | CallersInTurn)
 
 
 def _redis(probe: Probe) -> redis.Redis:
@@ -156,6 +158,10 @@ def _concurrent(probe: Probe, effect: ConcurrentCallers) -> list[Any]:
     return [probe.answer(response) for response in responses]
 
 
+def _in_turn(probe: Probe, effect: CallersInTurn) -> list[Any]:
+    return [probe.answer(probe.send(headers=caller)) for caller in effect.callers]
+
+
 def prepare(effect: Effect, probe: Probe) -> Any:
     """What to note before the request (the keys there to drop)."""
     if isinstance(effect, KeysGone):
@@ -182,6 +188,8 @@ def observe(effect: Effect, probe: Probe, response: httpx.Response, before: Any)
     if isinstance(effect, DegradesTo):
         fallback = dict(effect.fallback(effect.params))
         return {"answer": probe.answer(probe.send(effect.params)), "fallback": fallback}
+    if isinstance(effect, CallersInTurn):
+        return _in_turn(probe, effect)
     return _concurrent(probe, effect)
 
 

@@ -53,7 +53,9 @@ def _canonical(body: Any, order_insensitive: bool) -> Any:
 
 
 def _short(value: Any, limit: int = 120) -> str:
-    """A text said as it is (shortened); anything else by its kind."""
+    """A text or an error answer said as it is (shortened); anything else by its kind."""
+    if isinstance(value, ErrorAnswer):
+        value = repr(value)
     if not isinstance(value, str):
         return type(value).__name__
     return repr(value) if len(value) <= limit else repr(value[: limit - 3] + "...")
@@ -62,7 +64,8 @@ def _short(value: Any, limit: int = 120) -> str:
 def first_difference(expected: Any, actual: Any, where: str = "body") -> str | None:
     """Where two decoded JSON values first differ, e.g. 'body[3].posts[0].title', or None."""
     if type(expected) is not type(actual):
-        if isinstance(expected, str) or isinstance(actual, str):  # e.g. "HTTP 404": say it
+        if isinstance(expected, str | ErrorAnswer) or isinstance(actual, str | ErrorAnswer):
+            # e.g. "HTTP 404" or an error answer where a body was due: say it
             return f"{where}: {_short(expected)} vs {_short(actual)}"
         return f"{where}: {type(expected).__name__} vs {type(actual).__name__}"
     if isinstance(expected, dict):

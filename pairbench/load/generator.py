@@ -33,7 +33,7 @@ from locust.event import Events
 from locust.runners import LocalRunner
 
 from pairbench.env.server import LOOPBACK
-from pairbench.load.answer_sample import AnswerSampler
+from pairbench.load.answer_sample import AnswerSampler, write_answers
 from pairbench.load.distributed import Master, quit_now
 from pairbench.load.open_loop import Schedule, run_schedule
 from pairbench.load.settle import SettleWatch
@@ -60,8 +60,9 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
     recorder = SampleRecorder(command["samples"])
     watch = SettleWatch(float(command["warmup_max"]))
     listeners: list[Callable[..., None]] = [recorder.on_request, watch.on_request]
-    answers = AnswerSampler(command["answers"], TARGET_NAME) if command.get("answers") else None
-    if answers is not None:  # a few answers for the equivalence check (not on Locust workers)
+    # A few answers for the equivalence check: sampled here, or by each Locust worker.
+    answers = AnswerSampler(TARGET_NAME) if command.get("answers") else None
+    if answers is not None and master is None:
         listeners.append(answers.on_request)
     runner, workers, tally = None, 0, {}
     try:
@@ -72,7 +73,8 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
             master.environment.host = base_url
             workers = master.start(
                 users_classes, command["technique"], command["target"], users,
-                recorder.write, watch.on_rows,
+                recorder.write, watch.on_rows, answers.add if answers is not None else None,
+                command.get("request"),
             )  # fmt: skip
         measure_start = watch.wait(float(command["warmup_min"]), float(command["warmup_max"]))
         min_requests, max_seconds = int(command["min_requests"]), float(command["max_seconds"])
@@ -86,7 +88,7 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
             runner.quit()
         recorder.close()
         if answers is not None:
-            answers.close()
+            write_answers(command["answers"], answers.take())
     return {
         "started": watch.started,
         "measure_start": measure_start,
@@ -112,14 +114,18 @@ def local_runner(
 
 
 def open_segment(command: dict[str, Any]) -> dict[str, Any]:
-    """A fixed arrival rate for warm-up + `seconds`, timed from the due times."""
+    """A fixed arrival rate for warm-up + `seconds`, timed from the due times; a few answers
+    sampled for the equivalence check, as in closed loop."""
     warmup, seconds = float(command["warmup_max"]), float(command["seconds"])
     schedule = Schedule(
         command["base_url"], command["target"], float(command["rate"]), warmup + seconds
     )
     started = time.time()
+    answers = AnswerSampler() if command.get("answers") else None
     with open(command["samples"], "w", newline="") as handle:
-        outcome = run_schedule(schedule, handle)
+        outcome = run_schedule(schedule, handle, answers)
+    if answers is not None:
+        write_answers(command["answers"], answers.take())
     return {
         "started": started,
         "measure_start": started + warmup,

@@ -363,8 +363,9 @@ class PointMeasurer:
             watcher = watch_app(app.pids)  # memory hook
             if mode == results.OPEN:
                 segment = self.generator.open(
-                    target, rate, profile.warmup_max_s, profile.round_s, raw_path, app.base_url
-                )
+                    target, rate, profile.warmup_max_s, profile.round_s, raw_path, app.base_url,
+                    answers_path,
+                )  # fmt: skip
             else:
                 warmup = (profile.warmup_min_s, profile.warmup_max_s)
                 segment = self.generator.closed(
@@ -399,7 +400,7 @@ class PointMeasurer:
 def keep_answers(segment_path: Path, run_path: Path, point: Point, variant: str) -> None:
     """Append a segment's sampled answers to the run's, each labelled with its variant."""
     if not segment_path.exists():
-        return  # an open-loop segment, or one sent by Locust workers: none sampled
+        return  # a segment that failed before it sampled any
     labels = {"technique": point.technique.key, "variant": variant, "point": point.label}
     with segment_path.open() as lines, run_path.open("a") as kept:
         for line in lines:

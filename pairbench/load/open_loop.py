@@ -6,7 +6,8 @@ users would have sent during the stall are never measured: coordinated omission.
 request i is due at start + i / rate whatever happened before; its latency counts from
 that due time, so waiting for a free connection is part of it. A send more than
 `max_lag_s` behind schedule is dropped and counted, which bounds the run in time and
-in memory when the app cannot keep up.
+in memory when the app cannot keep up. Like the closed loop, it keeps a few answers with
+their bodies for the equivalence check (pairbench.load.answer_sample).
 
 Run as a subprocess (`python -m pairbench.load.open_loop ...`), like Locust, so its CPU is
 watched apart from the harness; gevent and geventhttpclient make it cheap per request.
@@ -29,6 +30,12 @@ from geventhttpclient import HTTPClient
 
 from bench_app.metering import COST_FIELDS, COST_HEADER, parse_cost_header
 from bench_app.streamed_costs import WHOLE_COST_HEADER
+from pairbench.load.answer_sample import (
+    SAMPLED_HEADERS,
+    AnswerSampler,
+    kept_answer,
+    write_answers,
+)
 
 RAW_COLUMNS = [
     "t_start", "latency_ms", "status", "bytes", *COST_FIELDS, "error", "send_lag_ms", "dropped",
@@ -107,8 +114,11 @@ def whole_cost(client: HTTPClient, path: str) -> str | None:
     return cost
 
 
-def run_schedule(schedule: Schedule, handle: IO[str]) -> OpenLoopOutcome:
-    """Send `schedule`, writing every send's raw row to `handle`; returns the counts."""
+def run_schedule(
+    schedule: Schedule, handle: IO[str], answers: AnswerSampler | None = None
+) -> OpenLoopOutcome:
+    """Send `schedule`, writing every send's raw row to `handle` and offering every answer
+    to `answers`; returns the counts."""
     url = urlsplit(schedule.base_url)
     client = HTTPClient(
         url.hostname or "127.0.0.1", url.port, concurrency=schedule.max_in_flight,
@@ -129,6 +139,9 @@ def run_schedule(schedule: Schedule, handle: IO[str]) -> OpenLoopOutcome:
             body = response.read()
             done = time.perf_counter()
             status, size = response.status_code, len(body)
+            if answers is not None and answers.due():
+                headers = {name: response.get(name) for name in SAMPLED_HEADERS}
+                answers.keep(kept_answer(schedule.path, status, headers, body))
             header = response.get(COST_HEADER)  # a list only if sent more than once
             whole_cost_path = response.get(WHOLE_COST_HEADER)
             if isinstance(whole_cost_path, str):  # streamed: its whole costs come after its body
@@ -165,14 +178,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="CSV file for the raw samples")
     parser.add_argument("--max-in-flight", type=int, default=MAX_IN_FLIGHT)
     parser.add_argument("--max-lag", type=float, default=MAX_LAG_S, help="seconds; then dropped")
+    parser.add_argument("--answers", help="JSON-lines file for a few sampled answers")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.seconds <= 0:
         parser.error("--rate and --seconds must be positive")
     schedule = Schedule(
         args.base_url, args.path, args.rate, args.seconds, args.max_in_flight, args.max_lag
     )
+    answers = AnswerSampler() if args.answers else None
     with open(args.out, "w", newline="") as handle:
-        outcome = run_schedule(schedule, handle)
+        outcome = run_schedule(schedule, handle, answers)
+    if answers is not None:
+        write_answers(args.answers, answers.take())
     print(f"scheduled {outcome.scheduled}, sent {outcome.sent}, dropped {outcome.dropped}")
     return 0
 

@@ -19,6 +19,7 @@ from bench_app.metering import COST_HEADER, parse_cost_header
 from bench_app.streamed_costs import WHOLE_COST_HEADER
 from bench_app.technique import Technique, VariantRequest
 from pairbench.env.memory import MemorySampler, watch_memory
+from pairbench.load.segment_apps import SegmentApps
 from pairbench.results import PROBE_COLUMNS
 
 PROBE_RSS_INTERVAL_S = 0.005
@@ -108,24 +109,27 @@ def _watch(pid: int | Sequence[int] | None) -> MemorySampler | None:
 
 
 def probe(
-    client: httpx.Client,
+    apps: SegmentApps,
     points: Iterable[tuple[Technique, str, dict[str, Any]]],
     requests: int,
     budget_s: float,
-    reset: Callable[[Technique], None] = lambda technique: None,
-    app_pid: int | Sequence[int] | None = None,
+    reset: Callable[[httpx.Client, Technique], None] = lambda client, technique: None,
 ) -> pd.DataFrame:
     """The uncontended probe of every variant at every (technique, point label, params).
 
-    `reset` puts a technique's state back before each variant, as before a load segment;
-    `app_pid`, if given, is the app process whose memory each request's row records.
+    `apps` says which app serves each variant (its client, and the processes whose memory
+    each request's row records); `reset` puts a technique's state back before each
+    variant, as before a load segment.
     """
     rows = []
     for technique, label, params in points:
         for variant in technique.variants:
-            reset(technique)
-            for row in probe_variant(
-                client, technique, variant, params, requests, budget_s, app_pid
-            ):
-                rows.append({"technique": technique.key, "variant": variant, "point": label, **row})
+            with apps.serving(technique, variant) as app:
+                reset(app.client, technique)
+                for row in probe_variant(
+                    app.client, technique, variant, params, requests, budget_s, app.pids or None
+                ):
+                    rows.append(
+                        {"technique": technique.key, "variant": variant, "point": label, **row}
+                    )
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)

@@ -14,6 +14,7 @@ from pairbench.env.distance import SWEPT, DelayProxy, Distance
 from pairbench.env.server import AppServer
 from pairbench.load.measure import reset
 from pairbench.load.probe import probe
+from pairbench.load.segment_apps import SegmentApps
 from pairbench.plan import Point
 from pairbench.profiles import PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
 
@@ -23,20 +24,21 @@ SWEEP_TURNS = 4
 
 
 def probe_points(
-    app: AppServer, points: list[Point], requests: int, budget_s: float
+    app: AppServer | SegmentApps, points: list[Point], requests: int, budget_s: float
 ) -> pd.DataFrame:
-    """One request at a time per variant: the cost split without load (see pairbench.load.probe)."""
+    """One request at a time per variant: the cost split without load (see pairbench.load.probe).
+    `app`: the run's app, or who serves each variant (a pair's sides, `pairbench ab`)."""
+    targets = [(point.technique, point.label, point.params) for point in points]
+    if isinstance(app, SegmentApps):
+        return probe(app, targets, requests, budget_s, reset)
     with httpx.Client(base_url=app.base_url, timeout=REQUEST_TIMEOUT_S) as client:
-        targets = [(point.technique, point.label, point.params) for point in points]
-        return probe(
-            client, targets, requests, budget_s,
-            lambda technique: reset(client, technique),
-            app.pids,  # memory hook: each request's rise of the app's memory is recorded
-        )  # fmt: skip
+        # memory hook: each request's rise of the app's memory is recorded
+        shared = SegmentApps(app.base_url, client, app, lambda _: None, own_processes=False)
+        return probe(shared, targets, requests, budget_s, reset)
 
 
 def probe_uncontended(
-    run_dir: Path, app: AppServer, points: list[Point], profile: Profile, log: Log
+    run_dir: Path, app: AppServer | SegmentApps, points: list[Point], profile: Profile, log: Log
 ) -> pd.DataFrame:
     """The probe of the plan's points, kept as probe.csv. A profile without a probe budget
     (the gate, which reads none of its figures) skips it."""

@@ -201,14 +201,17 @@ class LoadGenerator:
         seconds: float,
         samples_path: Path,
         base_url: str | None = None,
+        answers_path: Path | None = None,
     ) -> SegmentResult:
-        """`rate` requests per second on `target` for warm-up + `seconds`, from due times."""
+        """`rate` requests per second on `target` for warm-up + `seconds`, from due times;
+        raw samples to a CSV, a few answers to `answers_path`, as in closed loop."""
         return self._segment(
             {
                 "op": "open", "base_url": self._app(base_url), "target": target, "rate": rate,
                 "warmup_min": warmup_s,
                 "warmup_max": warmup_s, "seconds": seconds,
                 "samples": str(samples_path.resolve()),
+                "answers": str(answers_path.resolve()) if answers_path else "",
             },
             warmup_s + seconds,
         )  # fmt: skip

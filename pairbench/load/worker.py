@@ -4,9 +4,9 @@
 
 It connects to the run's master (the generator of `pairbench run --workers N`, or of one
 with --remote-workers M and --master-bind on another host), runs the users the master
-spawns, and ships each request's raw sample row back on Locust's own channel (see
-pairbench.load.distributed). It needs the same checkout as the master (the user classes
-are scenarios/'s) and exits when the master quits.
+spawns, and ships each request's raw sample row back on Locust's own channel, with a few
+answers for the equivalence check (see pairbench.load.distributed). It needs the same
+checkout as the master (the user classes are scenarios/'s) and exits when the master quits.
 """
 
 import locust  # noqa: F401, I001 - first: it monkey-patches the process for gevent
@@ -29,6 +29,7 @@ from locust.runners import WorkerRunner
 
 from bench_app.parent_watch import exit_with_parent
 from bench_app.techniques import all_techniques
+from pairbench.load.answer_sample import AnswerSampler
 from pairbench.load.distributed import (
     END_MESSAGE,
     READY_MESSAGE,
@@ -49,12 +50,14 @@ MASTER_POLL_S = 0.1
 
 
 class WorkerSegment:
-    """This worker's share of the master's current segment: rows not yet shipped, and the
-    tally its end reports (requests sent, peak CPU as percent of one core)."""
+    """This worker's share of the master's current segment: rows not yet shipped, answers
+    sampled (if the master wants them), and the tally its end reports (requests sent, peak
+    CPU as percent of one core)."""
 
-    def __init__(self, worker: str, process: psutil.Process) -> None:
+    def __init__(self, worker: str, process: psutil.Process, sample_answers: bool) -> None:
         self.worker, self.process = worker, process
         self.rows: list[list[Any]] = []
+        self.answers = AnswerSampler(TARGET_NAME) if sample_answers else None
         self.requests = 0
         self.cpu_max = 0.0
         self.ended = False
@@ -64,6 +67,8 @@ class WorkerSegment:
         """Locust's `request` event: one raw sample row, shipped with the next batch."""
         self.rows.append(sample_row(event, self.worker))
         self.requests += 1
+        if self.answers is not None:
+            self.answers.on_request(**event)
 
     def take_rows(self) -> list[list[Any]]:
         rows, self.rows = self.rows, []
@@ -97,8 +102,10 @@ class Worker:
     def _on_segment(self, environment: Environment, msg: Message, **_: Any) -> None:
         """The users to run next; they spawn on Locust's own `spawn` message, after this one."""
         data = msg.data
-        environment.user_classes[:] = users_for(data["technique"], TARGET_NAME, data["target"])
-        self.segment = WorkerSegment(self.name, self.process)
+        environment.user_classes[:] = users_for(
+            data["technique"], TARGET_NAME, data["target"], data.get("request")
+        )
+        self.segment = WorkerSegment(self.name, self.process, bool(data.get("answers")))
 
     def _on_end(self, environment: Environment, msg: Message, **_: Any) -> None:
         """Stop the users gracefully (requests in flight are answered), then report at once."""
@@ -118,6 +125,8 @@ class Worker:
         if segment is None:
             return
         report: dict[str, Any] = {"rows": segment.take_rows(), "final": None}
+        if segment.answers is not None:
+            report["answers"] = segment.answers.take()
         if segment.ended:
             report["final"] = {"requests": segment.requests, "cpu_max": segment.cpu_max}
             self.segment = None

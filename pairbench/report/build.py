@@ -45,6 +45,12 @@ def _run_warnings(run: results.Run, summary: pd.DataFrame) -> list[str]:
     wrong = summary[~summary["equivalent"].astype(bool)] if len(summary) else summary
     for technique, variant in sorted(set(zip(wrong["technique"], wrong["variant"], strict=True))):
         why = run.equivalence.get(technique, {}).get(variant, {}).get("detail", "not checked")
+        if technique in run.manifest.ab:  # measured on purpose: `pairbench ab --allow-different`
+            found.append(
+                f"{technique}/{variant}: DIFFERENT ANSWER, b did not answer as a did ({why}); "
+                f"measured anyway (--allow-different): its figures compare unlike answers"
+            )
+            continue
         found.append(
             f"{technique}/{variant}: NOT EQUIVALENT, its answer did not match the baseline's "
             f"({why}); its speedup is not an optimization and the run fails"
@@ -65,7 +71,6 @@ def headlines(run_dir: Path, report_built: bool = True) -> list[str]:
     tables = read_tables(run_dir)
     summary = tables.summary
     lines = []
-    floor = noise_floor(summary, run.manifest)
     for key in dict.fromkeys(without_control(summary)["technique"]):
         rows = summary[summary["technique"] == key]
         labels = [str(label) for label in dict.fromkeys(rows["point"])]
@@ -76,6 +81,21 @@ def headlines(run_dir: Path, report_built: bool = True) -> list[str]:
         lines.append(
             headline_text(str(key), records(chosen[chosen["mode"] == mode]), records(kinds))
         )
+    return lines + _trust_lines(run, tables, report_built)
+
+
+def trust_lines(run_dir: Path, report_built: bool = True) -> list[str]:
+    """How far to trust a run's figures, for a terminal: its noise floor, drift, figures
+    the load generator may limit, and how many warnings there are and where to read them."""
+    return _trust_lines(
+        results.read_run(run_dir, with_samples=False), read_tables(run_dir), report_built
+    )
+
+
+def _trust_lines(run: results.Run, tables: Tables, report_built: bool) -> list[str]:
+    summary, run_dir = tables.summary, run.directory
+    lines = []
+    floor = noise_floor(summary, run.manifest)
     if floor is not None:
         lines.append(floor.describe())
     drift = drift_warnings(tables)
@@ -151,6 +171,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         leaderboard_line(
             section["key"], section["title"], headline_rows(section), section["micro"],
             len(section["warnings"]), headline_kinds(section), slos,
+            measured_anyway=bool(section["pair"]),  # b, whatever it answered (the marks say)
         )
         for section in sections
     ]  # fmt: skip
@@ -158,11 +179,17 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         TEMPLATE,
         slos,
         manifest=run.manifest,
+        pairs=bool(run.manifest.ab),  # a run of `pairbench ab`: the user's pairs, not the catalog
+        probed=len(tables.probe) > 0,
         run_dir=str(run_dir),
         run_id=run.run_id,
         complete=run.manifest.complete,
         leaderboard=leaderboard if len(summary) else [],
         warnings=[str(message) for message in tables.warnings["message"]],
+        control_warnings=[
+            str(message)
+            for message in at(tables.warnings, technique=results.CONTROL_KEY)["message"]
+        ],  # listed beside the sections' own, as the count above includes them
         noise_floor=noise_floor(summary, run.manifest),
         drift=drift_warnings(tables),
         run_warnings=_run_warnings(run, summary),

@@ -189,11 +189,16 @@ def leaderboard_line(
     warnings: int,
     kinds: Sequence[Row] = (),
     slos: Slos = DEFAULT_SLOS,
+    measured_anyway: bool = False,
 ) -> dict[str, Any]:
     """One technique's line: rows are its headline summary rows (one point, one mode), kinds
-    the rows of its workload's other requests at that point and mode."""
+    the rows of its workload's other requests at that point and mode. `measured_anyway`: a
+    variant whose answer differed may still be the line's (a pair of `pairbench ab`, measured
+    with --allow-different; every figure of it is marked)."""
     baseline = next((row for row in rows if row.get("baseline")), None)
     best = best_variant(rows)
+    if best is None and measured_anyway:
+        best = next((row for row in rows if not row.get("baseline")), None)
     micro_best = next(
         (row for row in micro if best is not None and row.get("variant") == best.get("variant")),
         None,

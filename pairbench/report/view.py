@@ -16,11 +16,13 @@ from markupsafe import Markup
 from bench_app.technique import Technique
 from bench_app.techniques import all_techniques
 from pairbench import results
+from pairbench.ab.pair import CANDIDATE
 from pairbench.report import charts
 from pairbench.report.bandwidth_view import bandwidth_view
 from pairbench.report.charts_growth import Curve, growth_svg
 from pairbench.report.charts_timeline import latency_over_time_svg, queue_depth_svg
 from pairbench.report.code_view import highlighted
+from pairbench.report.formatting import DIFFERENT_ANSWER
 from pairbench.report.leaderboard import cost_name, slo
 from pairbench.report.memory_view import load_memory_rows, memory_matters, probe_memory_rows
 from pairbench.slo import DEFAULT_SLOS, Slos
@@ -207,9 +209,16 @@ def _growth_view(tables: Tables, key: str, colors: dict[str, str]) -> list[dict[
 def _code_view(
     run: results.Run, technique: Technique | None, key: str, order: list[str]
 ) -> list[dict[str, Any]]:
+    """Each variant's source; a pair's (`pairbench ab`) request, captioned with its side."""
     sources = run.code.get(key) or (capture_sources([technique])[key] if technique else {})
+    pair = run.manifest.ab.get(key)
+    sides = pair.get("sides", {}) if isinstance(pair, dict) else {}
     return [
-        {"variant": variant, "html": highlighted(sources[variant])}
+        {
+            "variant": variant,
+            "caption": f"{variant}: {sides[variant]}" if variant in sides else variant,
+            "html": highlighted(sources[variant], http=pair is not None),
+        }
         for variant in order
         if variant in sources
     ]
@@ -247,6 +256,8 @@ def _point_view(
         "memory_rows": load_memory_rows(cost_rows, memory),
         "split_svg": _time_split_svg(tables, key, label, cost_rows),
         "jobs": any(_present(row.get("job_done_p50_ms")) for row in cost_rows),
+        # the app's event-loop lag, which bench_app reports (a user's app need not)
+        "lag": any(_present(row.get("loop_lag_p99_ms")) for row in cost_rows),
         "gc": gc_pauses_differ(  # shown where the variants' collections differ
             [
                 float(row["gc_pause_ms_per_1k"])
@@ -319,20 +330,66 @@ def _bandwidth(
     return bandwidth_view(rows, point_order(planned, labels, default), order)
 
 
-def _pair_text(run: results.Run, key: str) -> dict[str, str]:
-    """A pair's title and summary from the manifest: its two sides, what was ignored."""
+def _served_by(pair: Mapping[str, Any], topology: Mapping[str, Any]) -> str:
+    """Who served a pair's sides: pairbench (the app, where from, how many processes), or
+    the user (the URLs given)."""
+    if not pair.get("app"):
+        return "your app, as you run it, at the URLs above"
+    workers = int(topology.get("app_workers", 1) or 1)
+    processes = f"{workers} uvicorn process{'es' if workers > 1 else ''}"
+    if not pair.get("commit"):
+        return (
+            f"{pair['app']}, served by pairbench at each side's revision (a git worktree "
+            f"each, side by side: {processes} a side)"
+        )
+    return f"{pair['app']}, served by pairbench ({processes}) from commit {pair['commit']}"
+
+
+def _request_text(pair: Mapping[str, Any]) -> str:
+    """The request both sides were sent: method, parameters, headers, body."""
+    params = pair.get("params") or {}
+    text = f"{pair.get('method', 'GET')}"
+    text += " with " + ", ".join(f"{k}={v}" for k, v in params.items()) if params else ""
+    for name, values in (pair.get("sweep") or {}).items():
+        text += f"; {name} swept over {', '.join(str(value) for value in values)}"
+    if pair.get("headers"):
+        text += "; headers " + ", ".join(f"{k}: {v}" for k, v in pair["headers"].items())
+    if pair.get("body") is not None:
+        body = str(pair["body"])
+        text += f"; body {body[:120]}{'…' if len(body) > 120 else ''}"
+    return text
+
+
+def _pair_view(run: results.Run, key: str) -> dict[str, Any]:
+    """What a pair of the user's own endpoints (`pairbench ab`) is, from the manifest and
+    equivalence.json: its sides, the request, what the answers were compared on and
+    whether they matched; nothing for a technique."""
     pair = run.manifest.ab.get(key)
     if not isinstance(pair, dict):
         return {}
     sides = pair.get("sides", {})
-    summary = (
-        f"a (the baseline): {pair.get('method', 'GET')} {sides.get('a')}; b: {sides.get('b')}."
-    )
+    answer = run.equivalence.get(key, {}).get(CANDIDATE, {})
+    compared = "JSON decoded, byte for byte otherwise"
     if pair.get("ignore"):
-        summary += f" Answers compared ignoring {pair['ignore']}."
-    if pair.get("allow_different"):
-        summary += " Measured with --allow-different: a b that answers differently is marked."
-    return {"title": f"your pair {key}", "summary": summary}
+        compared += f", ignoring {pair['ignore']}"
+    if not answer:
+        same = "not checked"
+    elif answer.get("equivalent"):
+        same = f"yes: {answer.get('detail')}"
+    else:
+        same = (
+            f"NO: {answer.get('detail')}. Measured anyway (--allow-different): every figure "
+            f"of b is marked {DIFFERENT_ANSWER}"
+        )
+    facts = {
+        "a, the baseline": str(sides.get("a")),
+        "b, compared with a": str(sides.get("b")),
+        "Served by": _served_by(pair, run.manifest.topology),
+        "Request (both sides)": _request_text(pair),
+        "Answers compared": compared,
+        "Same answer": same,
+    }
+    return {"title": f"{key}: {sides.get('b')} against {sides.get('a')}", "pair": facts}
 
 
 def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> dict[str, Any]:
@@ -361,7 +418,9 @@ def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> di
     return {
         "key": key,
         **_declared(technique, key),
-        **_pair_text(run, key),  # a pair of the user's own endpoints (`pairbench ab`)
+        "pair": {},
+        "noun": "pair" if key in run.manifest.ab else "technique",
+        **_pair_view(run, key),  # a pair of the user's own endpoints (`pairbench ab`)
         "variants": order,
         "colors": colors,
         "default_point": default,

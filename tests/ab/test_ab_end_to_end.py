@@ -69,6 +69,7 @@ def test_equal_pairs_print_a_verdict_with_its_ci_and_costs_and_write_a_report(
         tmp_path, "ab", "--all", "--config", str(config),
         "--app", SAMPLE_APP, "--app-dir", str(REPO_ROOT),
         "--profile", "smoke", "--reports-dir", str(tmp_path / "reports"),
+        "--workers", "1", "--app-workers", "2",  # as `pairbench run` takes them
     )  # fmt: skip
     printed = capsys.readouterr()
     assert code == 0, printed.out + printed.err
@@ -81,20 +82,50 @@ def test_equal_pairs_print_a_verdict_with_its_ci_and_costs_and_write_a_report(
     (run_dir,) = (tmp_path / "results").iterdir()
     report = tmp_path / "reports" / run_dir.name / "index.html"
     assert f"report:  {report}" in printed.out
+    # the A/A control, the first pair's a against itself: the run's noise floor, printed
+    control = "totals/a at customers=40"
+    assert f"noise floor (A/A control: {control} against itself, 1 round): " in printed.out
     html = report.read_text()
     assert 'id="totals"' in html and 'id="orders"' in html
-    # each pair's section says what its sides are and what was ignored
-    assert "a (the baseline): GET /totals/per-customer-scan; b: /totals/indexed." in html
-    assert "ignoring generated_at (key name)" in html
+    # each pair's section says what its sides are, the request, what was ignored, the answers
+    for fact in (
+        "<dt>a, the baseline</dt><dd>/totals/per-customer-scan</dd>",
+        "<dt>b, compared with a</dt><dd>/totals/indexed</dd>",
+        "<dt>Request (both sides)</dt><dd>GET; customers swept over 40; headers accept: "
+        "application/json</dd>",
+        "<dt>Answers compared</dt><dd>JSON decoded, byte for byte otherwise, ignoring "
+        "generated_at (key name)</dd>",
+        "<dt>Same answer</dt><dd>yes: same body as a at customers=40 (ignoring generated_at",
+        "<dt>Served by</dt><dd>tests.sample_app.main:app, served by pairbench (2 uvicorn "
+        "processes) from commit ",
+        f"Noise floor</strong> (the A/A control: {control} measured against",
+    ):
+        assert fact in html, fact
+    # and nothing of the catalog's: bench_app's services, meter, microbenchmarks, guide
+    for catalog in ("technique registry", "upstream stub", "In-process", "Data scale", "guide"):
+        assert catalog not in html, catalog
     summary = pd.read_csv(run_dir / results.SUMMARY)
     assert sorted(zip(summary["technique"], summary["variant"], strict=True)) == [
+        (results.CONTROL_KEY, "a"), (results.CONTROL_KEY, "b"),
         ("orders", "a"), ("orders", "b"), ("totals", "a"), ("totals", "b"),
     ]  # fmt: skip
     assert (summary["requests"] > 0).all() and (summary["failures"] == 0).all()
     assert summary["equivalent"].all()
+    # the probe: each side of each pair one request at a time before the load
+    probe = pd.read_csv(run_dir / results.PROBE)
+    assert set(zip(probe["technique"], probe["variant"], probe["point"], strict=True)) == {
+        ("totals", "a", "customers=40"), ("totals", "b", "customers=40"),
+        ("orders", "a", "customers=20"), ("orders", "b", "customers=20"),
+    }  # fmt: skip
+    assert (probe.loc[probe["technique"] == "orders", "queries"] > 0).all()
     manifest = json.loads((run_dir / results.MANIFEST).read_text())
     assert manifest["complete"]
     assert manifest["ab"]["totals"]["ignore"] == "generated_at (key name)"
+    assert manifest["control"] == control and manifest["noise_floor"]["control"] == control
+    assert manifest["noise_floor"]["rounds"] == 1 and "probe" in manifest["stages"]
+    assert manifest["topology"]["app_workers"] == 2
+    segments = pd.read_csv(run_dir / results.SEGMENTS)
+    assert (segments["load_workers"] == 1).all()  # every segment sent by the Locust worker
 
 
 def test_a_different_answer_stops_the_run_before_any_load(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pairbench.cli import main
+from pairbench.report.build import build_report
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +81,15 @@ def test_a_regression_between_two_commits_fails_the_gate(
     (run_dir,) = (tmp_path / "results").iterdir()
     assert "REGRESSION" in (run_dir / "check.md").read_text()
     assert 'failures="1"' in (run_dir / "check.xml").read_text()
+    # the report (built later, from the run alone) says what each side was: a revision each
+    html = build_report(run_dir, tmp_path / "reports").read_text()
+    for fact in (
+        "<dt>a, the baseline</dt><dd>HEAD~1 (",
+        "<dt>b, compared with a</dt><dd>HEAD (",
+        "<dt>Served by</dt><dd>shop:app, served by pairbench at each side&#39;s revision",
+        "Noise floor</strong> (the A/A control: primes/a measured against",
+    ):
+        assert fact in html, fact
     worktrees = subprocess.run(
         ["git", "-C", str(repo), "worktree", "list"], capture_output=True, text=True, check=True
     )

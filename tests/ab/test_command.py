@@ -20,6 +20,11 @@ from pairbench.cli import main
         (["--app", "shop:app", "/a", "/b", "-p", "n"], "--param 'n' must be NAME=VALUE"),
         (["--app", "shop:app", "/a", "/b", "-H", "accept"], "--header 'accept' must be"),
         (["--all", "/a", "/b"], "give no paths or URLs"),
+        (
+            ["http://127.0.0.1:1/a", "http://127.0.0.1:1/b", "--app-workers", "2"],
+            "--app-workers and --app-host are how pairbench serves --app",
+        ),
+        (["--app", "shop:app", "/a", "/b", "--workers", "-1"], "--workers 0 or more"),
     ],
 )
 def test_bad_input_is_refused_before_anything_starts(

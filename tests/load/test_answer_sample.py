@@ -6,7 +6,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from pairbench.load.answer_sample import MAX_BODY_BYTES, SAMPLED_AT, AnswerSampler, answer_record
+from pairbench.load.answer_sample import (
+    MAX_BODY_BYTES,
+    SAMPLED_AT,
+    AnswerSampler,
+    answer_record,
+    write_answers,
+)
 from pairbench.load.answers_under_load import DigestBody, sampled_answer
 from pairbench.load.equivalence import RawBody
 
@@ -23,11 +29,12 @@ def event(number: int, name: str = "target", status: int = 200) -> dict[str, Any
 
 def test_the_sampler_keeps_the_named_requests_at_the_sampled_counts(tmp_path: Path) -> None:
     path = tmp_path / "answers.jsonl"
-    sampler = AnswerSampler(str(path), "target")
+    sampler = AnswerSampler("target")
     for number in range(1, 1200):
         sampler.on_request(**event(number))
         sampler.on_request(**event(number, name="bystander"))  # another kind: not counted
-    sampler.close()
+    write_answers(str(path), sampler.take())
+    assert sampler.take() == []  # taken once
     kept = [json.loads(line) for line in path.read_text().splitlines()]
     assert [record["url"] for record in kept] == [
         f"/demo?n={n}" for n in sorted(SAMPLED_AT) if n < 1200

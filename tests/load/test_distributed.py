@@ -6,7 +6,9 @@ on another host, by its documented command line against the master's bind addres
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
@@ -70,6 +72,49 @@ def test_every_workers_samples_reach_the_segment_and_add_up(
         psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
         for pid in local_pids
     )
+
+
+class PostOnly(BaseHTTPRequestHandler):
+    """Answers 200 only to the request a pair of `pairbench ab` sends: POST, its header and
+    body; 405 to a plain GET."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        ok = self.headers.get("x-pair") == "yes" and body == b'{"n": 3}'
+        self._answer(200 if ok else 400)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._answer(405)
+
+    def _answer(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.mark.slow
+def test_workers_send_the_segments_own_request(tmp_path: Path) -> None:
+    """A pair's method, headers and body reach the Locust workers' users, not a plain GET."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), PostOnly)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    request = {"method": "POST", "headers": {"x-pair": "yes"}, "body": '{"n": 3}'}
+    try:
+        with running_generator(base_url, tmp_path / "gen.log", LoadWorkers(local=1)) as generator:
+            segment = generator.closed(
+                "", "/pair", 2, (0.1, 0.3), 0.3, tmp_path / "closed.csv", request=request
+            )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    samples = pd.read_csv(tmp_path / "closed.csv")
+    assert segment.load_workers == 1 and len(samples) > 0
+    assert (samples["status"] == 200).all(), samples["status"].value_counts()
 
 
 def test_load_goes_off_loopback_only_to_a_host_named_as_ones_own() -> None:

@@ -7,6 +7,7 @@ hide it. Assertions compare the two views of the same requests, never a wall tim
 """
 
 import io
+import json
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ import pandas as pd
 import pytest
 
 from bench_app.metering import COST_HEADER
+from pairbench.load.answers_under_load import sampled_answer
 from pairbench.load.open_loop import RAW_COLUMNS, Schedule, run_schedule
 from pairbench.load.segment import LoadError, require_loopback
 from pairbench.stats.summary import percentile
@@ -106,10 +108,17 @@ def test_the_command_line_writes_the_csv(stalling_server: str, tmp_path: Path) -
         sys.executable, "-m", "pairbench.load.open_loop", "--base-url", stalling_server,
         "--path", "/x", "--rate", "50", "--seconds", "0.4", "--out", str(out),
     ]  # fmt: skip
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    finished = subprocess.run(
+        [*command, "--answers", str(tmp_path / "answers.jsonl")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
     assert finished.returncode == 0, finished.stderr
     assert "scheduled 20" in finished.stdout
     assert len(pd.read_csv(out)) == 20
+    # Of 20 answers, the 10th is kept with its body, for the equivalence check.
+    (kept,) = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
+    assert kept["url"] == "/x" and kept["content_type"] == "application/json"
+    assert sampled_answer(kept, order_insensitive=False) == {"ok": True}
 
 
 def test_load_is_for_loopback_only() -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench_app.db import get_session, make_engine
 from bench_app.event_bus import EventBus
+from bench_app.metering import metered
 from bench_app.models import User
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
@@ -74,8 +75,12 @@ async def test_only_the_listener_never_removed_stays_on_the_bus(
             assert (await client.get(TECHNIQUE.url(variant))).status_code == 200
         left = USER_EVENTS.listener_count(USER_CHANGED) - before
         assert left == LEFT_BEHIND[variant] * requests, variant
-    # The leaked listeners are live: a change calls every one of them.
-    assert USER_EVENTS.publish(USER_CHANGED, 1) == requests
+        # ... and each request's meter says what it left: the leak, counted
+        kept = costs_of(await client.get(TECHNIQUE.url(variant)))["listeners_kept"]
+        assert kept == str(LEFT_BEHIND[variant]), variant
+    # The leaked listeners are live: a change calls every one of them (the metered
+    # request's too).
+    assert USER_EVENTS.publish(USER_CHANGED, 1) == requests + 1
 
 
 async def test_a_request_for_no_user_is_a_404_and_only_never_removed_still_leaks(
@@ -87,6 +92,11 @@ async def test_a_request_for_no_user_is_a_404_and_only_never_removed_still_leaks
         assert response.status_code == 404
         assert "no user has the id" in response.json()["detail"]
         assert USER_EVENTS.listener_count(USER_CHANGED) - before == LEFT_BEHIND[variant]
+        # The meter reads the bus as the 404 leaves, while the error's traceback still holds
+        # the weak listener's reader: it goes a moment later (just above), so only the
+        # strong ones are sure.
+        kept = int(costs_of(response)["listeners_kept"])
+        assert kept == LEFT_BEHIND[variant] or variant == "weak", variant
 
 
 class PublishingSession:
@@ -134,6 +144,22 @@ def test_a_weak_listener_goes_with_its_reader_and_a_strong_one_keeps_it() -> Non
     assert bus.listener_count(USER_CHANGED) == 1
     unsubscribe()
     assert bus.listener_count(USER_CHANGED) == 0
+
+
+def test_a_kept_listener_is_metered_on_the_request_that_left_it() -> None:
+    bus = EventBus()
+    with metered() as leaving:
+        reader = ProfileReader(1)
+        bus.subscribe_weakly(USER_CHANGED, reader.on_user_changed)
+        unsubscribe = bus.subscribe(USER_CHANGED, ProfileReader(2).on_user_changed)
+        with bus.subscribed(USER_CHANGED, ProfileReader(3).on_user_changed):
+            pass
+    assert leaving.listeners_kept == 2
+    with metered() as later:  # another request lets them go: its own count is untouched
+        unsubscribe()
+        del reader
+    assert later.listeners_kept == 0
+    assert leaving.listeners_kept == 0 and bus.listener_count(USER_CHANGED) == 0
 
 
 def test_the_run_is_a_soak_in_a_process_of_its_own() -> None:
