@@ -6,7 +6,6 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PYPROJECT = "pyproject.toml"  # where a project sets its SLOs ([tool.pairbench.slo])
 MAX_ROUND_S = 600.0  # a round longer than ten minutes is a mistake, not a measurement
+SERVE_LOG = "serve.log"  # the app's log under `pairbench serve`
 
 
 def log(message: str) -> None:
@@ -251,40 +251,21 @@ def command_list(args: argparse.Namespace) -> int:
 
 
 def command_serve(args: argparse.Namespace) -> int:
-    from pairbench.env.distance import DATABASE, REDIS, UPSTREAM, running_proxy
-    from pairbench.env.server import app_environment, running_app
-    from pairbench.env.services import running_services
-    from pairbench.env.upstream import running_upstream
-    from pairbench.env.worker import running_worker
-    from pairbench.runner import app_settings, seed_database
+    """The run's environment (pairbench.env.environment), its app up until Ctrl-C."""
+    from pairbench.env.environment import Environment
+    from pairbench.env.server import ServerError
+    from pairbench.env.services import ServiceError
 
-    profile = PROFILES[args.profile]
-    log_dir = Path(args.results_dir)
+    scale = PROFILES[args.profile].scale
     try:
-        with (
-            running_services(log) as urls,
-            running_upstream(log_dir / "upstream.log", log) as upstream,
-            ExitStack() as proxies,
-        ):
-            seed_database(app_settings(urls, profile), log)
-            distance = distance_from(args)
-            found = {DATABASE: urls.database_url, REDIS: urls.redis_url, UPSTREAM: upstream.url}
-            for kind in distance.proxied():
-                log_path = log_dir / f"proxy-{kind}.log"
-                proxy = proxies.enter_context(
-                    running_proxy(kind, found[kind], distance.rtt_of(kind), log_path, log)
-                )
-                found[kind] = proxy.url
-            environment = app_environment(
-                found[DATABASE], found[REDIS], profile.scale, found[UPSTREAM]
-            )
-            log_path = log_dir / "serve.log"
-            with (
-                running_app(
-                    environment, log_path, log, port=args.port, workers=args.app_workers
-                ) as base_url,
-                running_worker(environment, log_dir / "worker.log", log),
-            ):
+        with Environment(Path(args.results_dir), distance_from(args), scale, log) as env:
+            env.start_dependencies()
+            env.load_data()
+            env.start_worker()
+            with env.serving_app(
+                port=args.port, workers=args.app_workers, log_name=SERVE_LOG
+            ) as app:
+                base_url = app.base_url
                 log(
                     f"serving {base_url} (docs: {base_url}/docs, Prometheus metrics: "
                     f"{base_url}/metrics); Ctrl-C stops everything."
@@ -293,6 +274,8 @@ def command_serve(args: argparse.Namespace) -> int:
                 log(f"load it by hand: {locust}")
                 while True:
                     time.sleep(3600)
+    except (ServiceError, ServerError) as error:
+        return fail(str(error), EXIT_FAILED)
     except KeyboardInterrupt:
         log("stopped")
     return EXIT_OK

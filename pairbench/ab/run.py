@@ -225,9 +225,17 @@ def run_pairs(
             ) as gen,
         ):
             measure(
-                run_dir, base_url, points, plan, probed, log, gen, keep, apps=apps,
+                points,
+                plan,
+                run_dir=run_dir,
+                base_url=base_url,
+                probe=probed,
+                generator=gen,
+                log=log,
+                on_point=keep,
+                apps=apps,
                 control=control,
-            )  # fmt: skip
+            )
         with stage(manifest, "stats"):
             record_trust(manifest, write_tables(run_dir))
     except (KeyboardInterrupt, SystemExit):

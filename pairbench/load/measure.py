@@ -467,24 +467,31 @@ def _duration(seconds: float) -> str:
 
 
 def measure(
-    run_dir: Path,
-    base_url: str,
     points: list[Point],
     plan: LoadPlan,
+    *,
+    run_dir: Path,
+    base_url: str,
     probe: pd.DataFrame,
-    log: Log,
     generator: LoadGenerator,
+    log: Log,
     on_point: Callable[[PointOutcome], None] = lambda outcome: None,
-    app: AppServer | None = None,  # the shared app at base_url: its memory watched
+    app: AppServer | None = None,
     upstream: Upstream | None = None,
-    apps: SegmentApps | None = None,  # who serves each segment, if not the shared app
+    apps: SegmentApps | None = None,
     control: tuple[Point, Arms] | None = None,
 ) -> list[PointOutcome]:
-    """Measure every loaded point in every mode; the outcomes say how each one stopped
-    (each also handed to `on_point` as soon as its point is done). Segments of techniques
-    whose figures are memory get app processes of their own (see pairbench.load.segment_apps):
-    `app` is never restarted. `control` (pairbench.load.control), measured first in closed
-    loop, is the A/A pair whose CI is the run's noise floor."""
+    """Measure every loaded point of `points` in every mode of `plan`, writing into
+    `run_dir`; the outcomes say how each one stopped (each also handed to `on_point` as
+    soon as its point is done).
+
+    `base_url` is the app's, `probe` the uncontended probe's table (a point's open-loop
+    rate falls back on it), `generator` sends the load and `upstream` is the stub, whose
+    calls each segment counts. Segments of techniques whose figures are memory get app
+    processes of their own (pairbench.load.segment_apps), unless `apps` says who serves
+    each segment: `app`, the shared app at `base_url`, is watched and never restarted.
+    `control` (pairbench.load.control), measured first in closed loop, is the A/A pair
+    whose CI is the run's noise floor."""
     items: list[tuple[Point, str, Arms | None]] = [
         (point, mode, None) for point, mode in load_items(points, plan, log)
     ]

@@ -71,9 +71,15 @@ def test_memory_segments_get_processes_of_their_own_and_the_shared_app_lives_on(
     logged: list[str] = []
     with running_generator(shared_app.base_url, tmp_path / "generator.log") as generator:
         measure(
-            tmp_path, shared_app.base_url, points, plan, probe, logged.append, generator,
+            points,
+            plan,
+            run_dir=tmp_path,
+            base_url=shared_app.base_url,
+            probe=probe,
+            generator=generator,
+            log=logged.append,
             app=shared_app,
-        )  # fmt: skip
+        )
 
     assert shared_app.pid == shared_pid and not gone(shared_pid), "the shared app was restarted"
     segments = pd.read_csv(tmp_path / results.SEGMENTS)
