@@ -107,12 +107,17 @@ class JobLanes:
             for queue in self.queues.values():
                 await queue.connect()
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench_app.concurrency_worker",
-                env={**os.environ, **environment_of(self.settings),
-                     LANES_PREFIX_VARIABLE: self.prefix},
+                sys.executable,
+                "-m",
+                "bench_app.concurrency_worker",
+                env={
+                    **os.environ,
+                    **environment_of(self.settings),
+                    LANES_PREFIX_VARIABLE: self.prefix,
+                },
                 stdout=asyncio.subprocess.PIPE,
                 start_new_session=True,  # stopped by the app, not by a Ctrl-C meant for it
-            )  # fmt: skip
+            )
             assert self.process.stdout is not None
             try:
                 line = await asyncio.wait_for(self.process.stdout.readline(), START_TIMEOUT_S)
@@ -144,13 +149,20 @@ class JobLanes:
         ids = [queue.job_id(key) for key in keys]
         finished = self.watch.expect(ids)  # before the enqueue: no notice can come first
         try:
-            await asyncio.gather(*(
-                queue.enqueue(
-                    function, key=key, retries=ATTEMPTS, timeout=JOB_TIMEOUT_S, heartbeat=0,
-                    ttl=ttl, **dict(kwargs),
+            await asyncio.gather(
+                *(
+                    queue.enqueue(
+                        function,
+                        key=key,
+                        retries=ATTEMPTS,
+                        timeout=JOB_TIMEOUT_S,
+                        heartbeat=0,
+                        ttl=ttl,
+                        **dict(kwargs),
+                    )
+                    for key, kwargs in zip(keys, arguments, strict=True)
                 )
-                for key, kwargs in zip(keys, arguments, strict=True)
-            ))  # fmt: skip
+            )
             statuses = await asyncio.wait_for(asyncio.gather(*finished), BATCH_TIMEOUT_S)
         except TimeoutError:
             state = await self._state(lane, keys)
@@ -170,11 +182,11 @@ class JobLanes:
         statuses = Counter("no record" if job is None else job.status.value for job in jobs)
         process = self.process
         alive = (
-            "no worker" if process is None
-            else f"worker {process.pid} " + (
-                "running" if process.returncode is None else f"exited {process.returncode}"
-            )
-        )  # fmt: skip
+            "no worker"
+            if process is None
+            else f"worker {process.pid} "
+            + ("running" if process.returncode is None else f"exited {process.returncode}")
+        )
         return ", ".join(f"{count} {status}" for status, count in statuses.items()) + f"; {alive}"
 
     async def finished(self, lane: str, keys: Sequence[str]) -> list[FinishedJob | None]:
@@ -228,9 +240,12 @@ class JobLanes:
 
 def finished_job(job: Job) -> FinishedJob:
     return FinishedJob(
-        key=job.key, status=job.status.value, result=job.result,
-        queued_s=job.queued / 1000, done_s=job.completed / 1000,
-    )  # fmt: skip
+        key=job.key,
+        status=job.status.value,
+        result=job.result,
+        queued_s=job.queued / 1000,
+        done_s=job.completed / 1000,
+    )
 
 
 def job_arguments(items: Iterable[int]) -> list[dict[str, Any]]:

@@ -55,5 +55,7 @@ async def record_item(pool: asyncpg.Pool, schema: str, job_key: str, item: int) 
     await pool.execute(
         f'INSERT INTO "{schema}"."{RECORDS_TABLE}" (job_key, item, value) VALUES ($1, $2, $3) '
         "ON CONFLICT (job_key) DO NOTHING",
-        job_key, item, hash_item(item),
-    )  # fmt: skip
+        job_key,
+        item,
+        hash_item(item),
+    )

@@ -29,11 +29,24 @@ COST_HEADER = "x-cost"  # the one response header that carries a request's costs
 # only those that are not zero (`x-cost: queries=1 db_ms=0.412 rows=1 app_ms=0.913`): one
 # short header costs the app a fraction of what a header per field did.
 COST_FIELDS = (
-    "queries", "db_ms", "rows", "db_bytes", "connections", "redis_commands",
-    "redis_round_trips", "cache_hits", "cache_misses", "upstream_calls",
-    "upstream_connections", "listeners_kept", "job_records_kept", "app_ms", "body_bytes",
-    "wire_bytes", "encode_ms",
-)  # fmt: skip
+    "queries",
+    "db_ms",
+    "rows",
+    "db_bytes",
+    "connections",
+    "redis_commands",
+    "redis_round_trips",
+    "cache_hits",
+    "cache_misses",
+    "upstream_calls",
+    "upstream_connections",
+    "listeners_kept",
+    "job_records_kept",
+    "app_ms",
+    "body_bytes",
+    "wire_bytes",
+    "encode_ms",
+)
 # Counted only where a route opts in: absent means "not counted" (""), never zero.
 OPTIONAL_COST_FIELDS = frozenset({"db_bytes", "body_bytes", "wire_bytes", "encode_ms"})
 _ABSENT = {field: "" if field in OPTIONAL_COST_FIELDS else "0" for field in COST_FIELDS}

@@ -33,9 +33,14 @@ class Point:
 
     def with_params(self, extra: dict[str, Any]) -> "Point":
         return Point(
-            self.technique, {**self.params, **extra}, self.label, self.swept, self.loaded,
-            self.rtt_ms, self.series,
-        )  # fmt: skip
+            self.technique,
+            {**self.params, **extra},
+            self.label,
+            self.swept,
+            self.loaded,
+            self.rtt_ms,
+            self.series,
+        )
 
 
 def plan_points(techniques: list[Technique], profile: Profile) -> list[Point]:
@@ -56,9 +61,14 @@ def plan_points(techniques: list[Technique], profile: Profile) -> list[Point]:
                     params = {**technique.params, **start, name: value}
                     if params != dict(technique.params):
                         points.append(
-                            Point(technique, params, swept=name,
-                                  loaded=profile.sweep == SWEEP_LOAD, series=series)
-                        )  # fmt: skip
+                            Point(
+                                technique,
+                                params,
+                                swept=name,
+                                loaded=profile.sweep == SWEEP_LOAD,
+                                series=series,
+                            )
+                        )
     return points
 
 
@@ -98,8 +108,12 @@ def manifest_points(points: list[Point]) -> dict[str, list[dict[str, Any]]]:
         params = {name: _jsonable(value) for name, value in point.params.items()}
         if point.rtt_ms is not None:  # what the growth fit reads its work from
             params[RTT_PARAMETER] = point.rtt_ms
-        entry = {"label": point.label, "params": params, "swept": point.swept,
-                 "loaded": point.loaded}  # fmt: skip
+        entry = {
+            "label": point.label,
+            "params": params,
+            "swept": point.swept,
+            "loaded": point.loaded,
+        }
         if point.series is not None:  # named only where a technique names its sweeps' starts
             entry["series"] = point.series
         if point.swept and point.technique.work_unit is not None:

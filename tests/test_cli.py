@@ -97,9 +97,18 @@ def test_serve_brings_up_the_runs_environment_until_ctrl_c(
     the app (not the harness) goes through; Ctrl-C stops them all."""
     port = free_port()
     process = pairbench(
-        "serve", "--profile", "smoke", "--port", str(port), "--results-dir", str(tmp_path),
-        "--db-rtt", "0.2ms", urls=service_urls, cwd=tmp_path,
-    )  # fmt: skip
+        "serve",
+        "--profile",
+        "smoke",
+        "--port",
+        str(port),
+        "--results-dir",
+        str(tmp_path),
+        "--db-rtt",
+        "0.2ms",
+        urls=service_urls,
+        cwd=tmp_path,
+    )
     watchdog = threading.Timer(SERVE_TIMEOUT_S, process.kill)
     watchdog.start()
     try:

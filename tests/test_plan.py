@@ -66,9 +66,10 @@ def test_a_sweep_from_named_starts_plans_each_start_and_the_manifest_names_them(
     assert starts == set(technique.sweep_from) and len(swept) == 2 * 6
     for point in swept:
         assert point.params == {
-            **technique.params, **technique.sweep_from[str(point.series)],
+            **technique.params,
+            **technique.sweep_from[str(point.series)],
             "concurrency": point.params["concurrency"],
-        }  # fmt: skip
+        }
     entries = manifest_points(points)["queue_concurrency"]
     assert "series" not in entries[0] and "work_unit" not in entries[0]
     assert {(entry["series"], entry["work_unit"]) for entry in entries[1:]} == {

@@ -168,9 +168,11 @@ async def batch_state(
     unfinished = [job.status for job in records if job.status != "complete"]
     missing = ["missing"] if len(records) < jobs else []
     return BatchState(
-        batch=batch, status=(unfinished + missing + ["complete"])[0], jobs=len(records),
+        batch=batch,
+        status=(unfinished + missing + ["complete"])[0],
+        jobs=len(records),
         results=[str(job.result) for job in records],
-    )  # fmt: skip
+    )
 
 
 class DeferredWork(BaseModel):
@@ -220,7 +222,7 @@ TECHNIQUE = Technique(
         "jobs": DEFAULT_JOBS,
         "first": DEFAULT_FIRST,
         "concurrency": DEFAULT_CONCURRENCY,
-    },  # fmt: skip
+    },
     sweep={"concurrency": list(CONCURRENCY_SETTINGS)},
     sweep_from={
         "I/O-bound jobs": {"kind": IO_BOUND, "jobs": SWEPT_JOBS},

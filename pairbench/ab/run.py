@@ -191,8 +191,9 @@ def run_pairs(
     manifest.ab = {measured.pair.key: ab_entry(measured, allow_different) for measured in pairs}
     manifest.topology = topology.manifest()
     manifest.generator_ceiling = {
-        "measured": False, "error": "`pairbench ab` knows no route of your app that does no work",
-    }  # fmt: skip
+        "measured": False,
+        "error": "`pairbench ab` knows no route of your app that does no work",
+    }
     manifest.overhead = {"measured": False, "error": "`pairbench ab` adds no meter to your app"}
     results.write_json(run_dir / results.CODE, {m.pair.key: pair_requests(m) for m in pairs})
     results.write_manifest(run_dir, manifest)
@@ -247,9 +248,12 @@ def run_pairs(
     finally:
         manifest.complete = outcome.complete
         manifest.stopped_by = (
-            "different answers" if outcome.stopped_on_difference
-            else "interrupted" if outcome.interrupted else outcome.error
-        )  # fmt: skip
+            "different answers"
+            if outcome.stopped_on_difference
+            else "interrupted"
+            if outcome.interrupted
+            else outcome.error
+        )
         manifest.ended_at = results.now_iso()
         results.write_manifest(run_dir, manifest)
     return outcome

@@ -53,9 +53,14 @@ DEFAULT_COST_TOLERANCE = (0.02, 0.05)  # a cost not listed above
 KEY_COLUMNS = ["technique", "variant", "point"]
 # The summary columns the gate cannot do without (a summary lacking one is a ResultsError).
 GATED_COLUMNS = [
-    *KEY_COLUMNS, "baseline", "equivalent", "verdict", "speedup_p50", "speedup_ci_low",
+    *KEY_COLUMNS,
+    "baseline",
+    "equivalent",
+    "verdict",
+    "speedup_p50",
+    "speedup_ci_low",
     "speedup_ci_high",
-]  # fmt: skip
+]
 # A summary row is one variant at one point in one load mode: closed and open loop give
 # different figures, so a baseline's entry is matched in its own mode (closed when a
 # baseline or summary predates modes).
@@ -228,11 +233,17 @@ def _cost_findings(
         limit = was * (1 + relative) + absolute
         findings.append(
             Finding(
-                entry["technique"], entry["variant"], entry["point"], metric, was, now, limit,
+                entry["technique"],
+                entry["variant"],
+                entry["point"],
+                metric,
+                was,
+                now,
+                limit,
                 regressed=math.isnan(now) or now > limit,
                 rule=f"cost may rise at most {relative:.0%} + {absolute:g}",
             )
-        )  # fmt: skip
+        )
     return findings
 
 
@@ -271,15 +282,21 @@ def judged(entry: Mapping[str, Any], row: Mapping[str, Any]) -> Judged:
             "speedup_p50"
             if plain_p50  # the summary's own column: the name the gate always gave it
             else f"headline speedup ({headline.get('label', headline.get('figure'))})",
-            as_float(headline.get("speedup")), as_float(headline.get("ci_low")),
+            as_float(headline.get("speedup")),
+            as_float(headline.get("ci_low")),
             str(headline.get("verdict")),
-            as_float(row.get("headline_speedup")), as_float(row.get("headline_ci_high")),
-        )  # fmt: skip
+            as_float(row.get("headline_speedup")),
+            as_float(row.get("headline_ci_high")),
+        )
     was = as_float(entry["speedup_p50"])
     return Judged(
-        "speedup_p50", was, as_float(entry.get("speedup_ci_low", was)), str(entry["verdict"]),
-        as_float(row.get("speedup_p50")), as_float(row.get("speedup_ci_high")),
-    )  # fmt: skip
+        "speedup_p50",
+        was,
+        as_float(entry.get("speedup_ci_low", was)),
+        str(entry["verdict"]),
+        as_float(row.get("speedup_p50")),
+        as_float(row.get("speedup_ci_high")),
+    )
 
 
 def _speedup_findings(
@@ -300,17 +317,25 @@ def _speedup_findings(
     was_low = figure.was_low
     limit = (was if math.isnan(was_low) else min(was, was_low)) * (1 - tolerance)
     fall = Finding(
-        *where, f"{figure.name} (CI upper bound)", was, now_high, limit,
+        *where,
+        f"{figure.name} (CI upper bound)",
+        was,
+        now_high,
+        limit,
         regressed=math.isnan(now_high) or now_high < limit,
         rule=f"CI upper bound may not fall below the baseline CI's low - {tolerance:.0%}",
-    )  # fmt: skip
+    )
     if saves_cost:
         return [fall]
     beats = Finding(
-        *where, f"{figure.name} (beats its baseline variant)", was, now, 1.0,
+        *where,
+        f"{figure.name} (beats its baseline variant)",
+        was,
+        now,
+        1.0,
         regressed=math.isnan(now) or now <= 1.0,
         rule="an optimized variant that won on time alone must still be faster than its baseline",
-    )  # fmt: skip
+    )
     return [fall, beats]
 
 

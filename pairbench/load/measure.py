@@ -108,14 +108,18 @@ class PointOutcome:
 
     def manifest_entry(self) -> dict[str, Any]:
         return {
-            "technique": self.technique, "point": self.point, "mode": self.mode,
-            "rounds": self.rounds, "planning_rounds": self.planning_rounds,
-            "stopped": self.stopped, "seconds": round(self.seconds, 2),
+            "technique": self.technique,
+            "point": self.point,
+            "mode": self.mode,
+            "rounds": self.rounds,
+            "planning_rounds": self.planning_rounds,
+            "stopped": self.stopped,
+            "seconds": round(self.seconds, 2),
             "half_widths": {
                 variant: None if math.isnan(width) else round(width, 4)
                 for variant, width in self.half_widths.items()
             },
-        }  # fmt: skip
+        }
 
 
 def round_cap_s(rounds: int, share_s: float, profile: Profile) -> float:
@@ -157,14 +161,17 @@ def tidy_samples(
     measure_start, measure_end = window
     starts = frame["t_start"].astype(float)
     frame = frame.assign(
-        technique=key or point.technique.key, variant=variant, point=point.label, mode=mode,
+        technique=key or point.technique.key,
+        variant=variant,
+        point=point.label,
+        mode=mode,
         repetition=repetition,
         phase=np.select(
             [starts < measure_start, starts <= measure_end],
             [results.WARMUP_PHASE, results.MEASURE_PHASE],
             results.COOLDOWN_PHASE,
         ),
-    )  # fmt: skip
+    )
     return results.with_columns(frame, results.SAMPLE_COLUMNS)[results.SAMPLE_COLUMNS]
 
 
@@ -363,17 +370,28 @@ class PointMeasurer:
             watcher = watch_app(app.pids)  # memory hook
             if mode == results.OPEN:
                 segment = self.generator.open(
-                    target, rate, profile.warmup_max_s, profile.round_s, raw_path, app.base_url,
+                    target,
+                    rate,
+                    profile.warmup_max_s,
+                    profile.round_s,
+                    raw_path,
+                    app.base_url,
                     answers_path,
-                )  # fmt: skip
+                )
             else:
                 warmup = (profile.warmup_min_s, profile.warmup_max_s)
                 segment = self.generator.closed(
-                    technique.key, target, profile.users, warmup, profile.round_s, raw_path,
-                    min_requests=profile.min_requests, base_url=app.base_url,
+                    technique.key,
+                    target,
+                    profile.users,
+                    warmup,
+                    profile.round_s,
+                    raw_path,
+                    min_requests=profile.min_requests,
+                    base_url=app.base_url,
                     answers_path=answers_path,
                     request=load_request(technique, variant, point.params),
-                )  # fmt: skip
+                )
                 if segment.short_of_minimum:  # figures on too few requests: not silently
                     self.log(f"      {variant}: {segment.short_of_minimum}")
             reading = watcher.stop() if watcher else None  # memory hook
@@ -434,15 +452,20 @@ def _segment_row(
     profile: Profile,
 ) -> dict[str, Any]:
     return {
-        "technique": key, "variant": variant, "point": point.label,
-        "mode": mode, "repetition": repetition, "started": segment.started,
-        "measure_start": segment.measure_start, "measure_end": segment.measure_end,
+        "technique": key,
+        "variant": variant,
+        "point": point.label,
+        "mode": mode,
+        "repetition": repetition,
+        "started": segment.started,
+        "measure_start": segment.measure_start,
+        "measure_end": segment.measure_end,
         "ended": segment.ended,
         "users": profile.users if mode == results.CLOSED else math.nan,
         "rate": rate if mode == results.OPEN else math.nan,
         "generator_cpu_max": segment.generator_cpu_max,
         "load_workers": segment.load_workers,
-    }  # fmt: skip
+    }
 
 
 def load_items(points: list[Point], plan: LoadPlan, log: Log) -> list[tuple[Point, str]]:
@@ -453,9 +476,11 @@ def load_items(points: list[Point], plan: LoadPlan, log: Log) -> list[tuple[Poin
             continue
         for mode in plan.modes:
             if mode == results.OPEN and has_own_workload(point.technique):
-                log(f"{point.technique.key} {point.label}: open loop skipped: its workload is "
+                log(
+                    f"{point.technique.key} {point.label}: open loop skipped: its workload is "
                     f"its own Locust user ({point.technique.scenario}), which only runs "
-                    "closed-loop")  # fmt: skip
+                    "closed-loop"
+                )
                 continue
             items.append((point, mode))
     return items
@@ -511,8 +536,10 @@ def measure(
                 if outcomes:  # the pace so far, bounded by what the budget allows
                     eta = min(eta, elapsed / len(outcomes) * budget.items_left)
                 key = point.technique.key if arms is None else f"{arms.key} (A/A control)"
-                log(f"[{number}/{len(items)}] {key} {point.label} {mode} loop "
-                    f"(elapsed {_duration(elapsed)}, ETA {_duration(eta)}) ...")  # fmt: skip
+                log(
+                    f"[{number}/{len(items)}] {key} {point.label} {mode} loop "
+                    f"(elapsed {_duration(elapsed)}, ETA {_duration(eta)}) ..."
+                )
                 outcome = measurer.measure_point(point, mode, budget.share(), arms)
                 budget.spend(outcome.seconds)
                 outcomes.append(outcome)

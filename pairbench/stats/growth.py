@@ -58,23 +58,54 @@ MIN_POINTS_FOR_SHAPE = 5
 EXACT = 1e-12  # relative squared error below which points lie on the curve (rounding)
 
 TOO_FEW, FLAT, FALLING, LINEAR, LOGARITHMIC = (
-    "too few points", "flat", "falling", "linear", "logarithmic",
-)  # fmt: skip
+    "too few points",
+    "flat",
+    "falling",
+    "linear",
+    "logarithmic",
+)
 UNKNOWN = "not enough points to tell"
 LINE, POWER, LOG = "line", "power", "log"  # the curve a fit draws
 # `series`: the sweep (its parameter, from the defaults or a named start); the knee_* and
 # best_* columns (with rate_unit, per second) are set where the cost falls: a setting's sweep.
 GROWTH_COLUMNS = [
-    "technique", "series", "parameter", "variant", "points", "slope_ms_per_unit",
-    "intercept_ms", "shape", "exponent", "exponent_ci_low", "exponent_ci_high", "curve",
-    "curve_a", "curve_b", "curve_k", "x_min", "x_max", "source", "knee_value",
-    "knee_rate_per_s", "best_value", "best_rate_per_s", "rate_unit", "sentence",
-]  # fmt: skip
+    "technique",
+    "series",
+    "parameter",
+    "variant",
+    "points",
+    "slope_ms_per_unit",
+    "intercept_ms",
+    "shape",
+    "exponent",
+    "exponent_ci_low",
+    "exponent_ci_high",
+    "curve",
+    "curve_a",
+    "curve_b",
+    "curve_k",
+    "x_min",
+    "x_max",
+    "source",
+    "knee_value",
+    "knee_rate_per_s",
+    "best_value",
+    "best_rate_per_s",
+    "rate_unit",
+    "sentence",
+]
 REQUIRED_GROWTH_COLUMNS = ["technique", "series", "parameter", "variant", "shape", "sentence"]
 GROWTH_POINT_COLUMNS = [
-    "technique", "series", "parameter", "variant", "point", "value", "cost_ms", "rate_per_s",
+    "technique",
+    "series",
+    "parameter",
+    "variant",
+    "point",
+    "value",
+    "cost_ms",
+    "rate_per_s",
     "source",
-]  # fmt: skip
+]
 PROBE_SOURCE, LOAD_SOURCE = "one request at a time (median)", "under load (p50)"
 
 
@@ -187,9 +218,17 @@ def fit_growth(work: Sequence[float], cost: Sequence[float]) -> Fit:
         return Fit(math.nan, math.nan, TOO_FEW, int(x.size))
     a, b, _ = _nonnegative_fit(x, y)
     line = Fit(
-        b, a, LINEAR, int(x.size), curve=LINE, a=a, b=b, k=1.0,
-        x_min=float(x.min()), x_max=float(x.max()),
-    )  # fmt: skip
+        b,
+        a,
+        LINEAR,
+        int(x.size),
+        curve=LINE,
+        a=a,
+        b=b,
+        k=1.0,
+        x_min=float(x.min()),
+        x_max=float(x.max()),
+    )
     first_cost = max(float(y[x == x.min()].mean()), a + b * float(x.min()))
     if b * (x.max() - x.min()) < FLAT_RISE * first_cost:
         if first_cost - float(y[x == x.max()].mean()) > FLAT_RISE * first_cost:
@@ -363,27 +402,46 @@ def growth_table(
                 described = knee_sentence(variant, parameter, knee, unit)
             fits.append(
                 {
-                    "technique": technique, "series": series.name, "parameter": parameter,
+                    "technique": technique,
+                    "series": series.name,
+                    "parameter": parameter,
                     "variant": variant,
-                    "points": fit.points, "slope_ms_per_unit": fit.slope,
-                    "intercept_ms": fit.intercept, "shape": fit.shape, "exponent": fit.exponent,
-                    "exponent_ci_low": fit.exponent_ci[0], "exponent_ci_high": fit.exponent_ci[1],
-                    "curve": fit.curve, "curve_a": fit.a, "curve_b": fit.b, "curve_k": fit.k,
-                    "x_min": fit.x_min, "x_max": fit.x_max, "source": source,
+                    "points": fit.points,
+                    "slope_ms_per_unit": fit.slope,
+                    "intercept_ms": fit.intercept,
+                    "shape": fit.shape,
+                    "exponent": fit.exponent,
+                    "exponent_ci_low": fit.exponent_ci[0],
+                    "exponent_ci_high": fit.exponent_ci[1],
+                    "curve": fit.curve,
+                    "curve_a": fit.a,
+                    "curve_b": fit.b,
+                    "curve_k": fit.k,
+                    "x_min": fit.x_min,
+                    "x_max": fit.x_max,
+                    "source": source,
                     "knee_value": knee.value if knee else math.nan,
                     "knee_rate_per_s": knee.rate if knee else math.nan,
                     "best_value": knee.best_value if knee else math.nan,
                     "best_rate_per_s": knee.best_rate if knee else math.nan,
-                    "rate_unit": unit if knee else "", "sentence": described,
+                    "rate_unit": unit if knee else "",
+                    "sentence": described,
                 }
-            )  # fmt: skip
+            )
             measured += [
-                {"technique": technique, "series": series.name, "parameter": parameter,
-                 "variant": variant, "point": label, "value": value, "cost_ms": cost,
-                 "rate_per_s": rate_per_s(cost, series.work.get(label, 1.0)),
-                 "source": source}
+                {
+                    "technique": technique,
+                    "series": series.name,
+                    "parameter": parameter,
+                    "variant": variant,
+                    "point": label,
+                    "value": value,
+                    "cost_ms": cost,
+                    "rate_per_s": rate_per_s(cost, series.work.get(label, 1.0)),
+                    "source": source,
+                }
                 for label, value, cost in found
-            ]  # fmt: skip
+            ]
     return Growth(
         pd.DataFrame(fits, columns=GROWTH_COLUMNS),
         pd.DataFrame(measured, columns=GROWTH_POINT_COLUMNS),
@@ -399,10 +457,16 @@ def fit_of(row: Mapping[str, Any]) -> Fit:
 
     curve = row.get("curve")
     return Fit(
-        slope=number("slope_ms_per_unit"), intercept=number("intercept_ms"),
-        shape=str(row.get("shape", "")), points=int(number("points") or 0),
+        slope=number("slope_ms_per_unit"),
+        intercept=number("intercept_ms"),
+        shape=str(row.get("shape", "")),
+        points=int(number("points") or 0),
         exponent=number("exponent"),
         exponent_ci=(number("exponent_ci_low"), number("exponent_ci_high")),
-        curve=curve if curve in (LINE, POWER, LOG) else "", a=number("curve_a"),
-        b=number("curve_b"), k=number("curve_k"), x_min=number("x_min"), x_max=number("x_max"),
-    )  # fmt: skip
+        curve=curve if curve in (LINE, POWER, LOG) else "",
+        a=number("curve_a"),
+        b=number("curve_b"),
+        k=number("curve_k"),
+        x_min=number("x_min"),
+        x_max=number("x_max"),
+    )

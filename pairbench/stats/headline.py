@@ -26,9 +26,16 @@ from pairbench.stats.rounds import round_ratio_ci
 from pairbench.stats.significance import verdict
 
 HEADLINE_COLUMNS = [
-    "headline", "headline_figure", "headline_kind", "headline_value", "headline_speedup",
-    "headline_ci_low", "headline_ci_high", "headline_ci_half_width", "headline_verdict",
-]  # fmt: skip
+    "headline",
+    "headline_figure",
+    "headline_kind",
+    "headline_value",
+    "headline_speedup",
+    "headline_ci_low",
+    "headline_ci_high",
+    "headline_ci_half_width",
+    "headline_verdict",
+]
 KEYS = ["technique", "variant", "point", "mode"]
 # RSS moves by pages and allocator arenas: a growth below this per 10,000 requests cannot be
 # told from none, so a round's growth counts as at least this much (a bounded cache's ~0
@@ -148,9 +155,12 @@ def _value(rows: pd.DataFrame, key: tuple[str, str, str, str], headline: Headlin
     technique, variant, point, mode = key
     names = rows["name"].fillna("").astype(str).replace("", TARGET_KIND)
     chosen = rows[
-        (rows["technique"] == technique) & (rows["variant"] == variant)
-        & (rows["point"] == point) & (rows["mode"] == mode) & (names == headline.kind)
-    ]  # fmt: skip
+        (rows["technique"] == technique)
+        & (rows["variant"] == variant)
+        & (rows["point"] == point)
+        & (rows["mode"] == mode)
+        & (names == headline.kind)
+    ]
     if chosen.empty or headline.figure not in chosen:
         return math.nan
     return float(pd.to_numeric(chosen[headline.figure], errors="coerce").iloc[0])
@@ -190,9 +200,11 @@ def headline_table(
             key = (str(technique), variant, str(point), str(mode))
             row: dict[str, Any] = dict(zip(KEYS, key, strict=True))
             row.update(
-                headline=headline.label, headline_figure=headline.figure,
-                headline_kind=headline.kind, headline_value=_value(every_kind, key, headline),
-            )  # fmt: skip
+                headline=headline.label,
+                headline_figure=headline.figure,
+                headline_kind=headline.kind,
+                headline_value=_value(every_kind, key, headline),
+            )
             if variant == base_name:
                 speedup, low, high, found = 1.0, 1.0, 1.0, "baseline"
             elif base_name not in parts:
@@ -206,10 +218,12 @@ def headline_table(
                     )
                 found = verdict(low, high) if not math.isnan(speedup) else "no data"
             row.update(
-                headline_speedup=speedup, headline_ci_low=low, headline_ci_high=high,
+                headline_speedup=speedup,
+                headline_ci_low=low,
+                headline_ci_high=high,
                 headline_ci_half_width=(high - low) / 2.0 / speedup if speedup > 0 else math.nan,
                 headline_verdict=found,
-            )  # fmt: skip
+            )
             rows.append(row)
     return pd.DataFrame(rows, columns=[*KEYS, *HEADLINE_COLUMNS])
 

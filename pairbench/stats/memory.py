@@ -15,9 +15,15 @@ from pairbench.results import APP_FRESH, APP_SHARED
 from pairbench.stats.requests import measured, measured_successful
 
 MEMORY_COLUMNS = [
-    "peak_rss_mb", "rss_growth_mb", "rss_growth_per_10k_mb", "fresh_process", "app_process",
-    "ttfb_p50_ms", "memory_share", "redis_growth_per_10k_mb",
-]  # fmt: skip
+    "peak_rss_mb",
+    "rss_growth_mb",
+    "rss_growth_per_10k_mb",
+    "fresh_process",
+    "app_process",
+    "ttfb_p50_ms",
+    "memory_share",
+    "redis_growth_per_10k_mb",
+]
 GROWTH_PER_REQUESTS = 10_000
 # Below this many requests, a growth rate is mostly the noise of a few allocations.
 MIN_REQUESTS_FOR_GROWTH_RATE = 1_000

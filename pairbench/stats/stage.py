@@ -138,9 +138,13 @@ def compute_tables(run: results.Run) -> Tables:
     baselines = baselines_of(run)
     stopping = stopping_of(run.manifest)
     every_kind = summarize(
-        run.samples, run.segments, run.equivalence, baselines,
-        stopping=stopping, slos=slos_of_run(run.manifest),
-    )  # fmt: skip
+        run.samples,
+        run.segments,
+        run.equivalence,
+        baselines,
+        stopping=stopping,
+        slos=slos_of_run(run.manifest),
+    )
     # Each closed-loop row's segment throughput as a share of the generator's ceiling.
     ceiling = ceiling_rps(run.manifest)
     every_kind["ceiling_share"] = ceiling_shares(every_kind, ceiling)

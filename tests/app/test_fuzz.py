@@ -79,11 +79,33 @@ COSTLY = {
 
 # The formats JSON Schema and OpenAPI define, which schemathesis generates by itself.
 STANDARD_FORMATS = {
-    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname",
-    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uri-template", "uuid",
-    "json-pointer", "relative-json-pointer", "regex", "int32", "int64", "float", "double",
-    "byte", "binary", "password",
-}  # fmt: skip
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uri-template",
+    "uuid",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+    "int32",
+    "int64",
+    "float",
+    "double",
+    "byte",
+    "binary",
+    "password",
+}
 
 
 @dataclass
@@ -127,8 +149,11 @@ def fuzzed_app(
         try:
             seeding = subprocess.run(
                 [sys.executable, "-m", "bench_app.seed"],
-                env=environment, capture_output=True, text=True, timeout=SEED_TIMEOUT_S,
-            )  # fmt: skip
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=SEED_TIMEOUT_S,
+            )
             assert seeding.returncode == 0, seeding.stderr[-2000:]
             with running_app(environment, directory / "server.log", log=lambda _: None) as url:
                 yield url

@@ -26,9 +26,16 @@ async def fast_path(size: int = 1) -> int:
 
 def declare(*variants: str) -> Technique:
     return Technique(
-        key="demo", area="test", title="demo", summary="", guide_section="", router=router,
-        variants=variants, baseline="naive", params={"size": 3},
-    )  # fmt: skip
+        key="demo",
+        area="test",
+        title="demo",
+        summary="",
+        guide_section="",
+        router=router,
+        variants=variants,
+        baseline="naive",
+        params={"size": 3},
+    )
 
 
 def test_a_variant_path_is_its_route_of_the_same_name() -> None:
@@ -82,9 +89,16 @@ def test_a_path_parameter_is_filled_from_the_params() -> None:
         return user_id
 
     technique = Technique(
-        key="demo", area="test", title="demo", summary="", guide_section="", router=users,
-        variants=("naive",), baseline="naive", params={"user_id": 7},
-    )  # fmt: skip
+        key="demo",
+        area="test",
+        title="demo",
+        summary="",
+        guide_section="",
+        router=users,
+        variants=("naive",),
+        baseline="naive",
+        params={"user_id": 7},
+    )
     assert technique.url("naive") == "/demo/naive/users/7"
     assert technique.url("naive", {"user_id": "a/b", "detail": "long"}) == (
         "/demo/naive/users/a%2Fb?detail=long"

@@ -24,36 +24,57 @@ def samples() -> pd.DataFrame:
             # 20 requests a round averaging `mean` calls: some retried once, one failed.
             retried = round((mean - 1.0) * 20)
             for index in range(20):
-                rows.append({
-                    "technique": "retries", "variant": variant, "point": "item=1",
-                    "mode": results.CLOSED, "repetition": repetition,
-                    "phase": results.MEASURE_PHASE, "name": "target", "t_start": float(index),
-                    "latency_ms": 10.0, "status": 200, "dropped": 0, "bytes": 25.0,
-                    "queries": 0.0, "upstream_calls": 2.0 if index < retried else 1.0,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "technique": "retries",
+                        "variant": variant,
+                        "point": "item=1",
+                        "mode": results.CLOSED,
+                        "repetition": repetition,
+                        "phase": results.MEASURE_PHASE,
+                        "name": "target",
+                        "t_start": float(index),
+                        "latency_ms": 10.0,
+                        "status": 200,
+                        "dropped": 0,
+                        "bytes": 25.0,
+                        "queries": 0.0,
+                        "upstream_calls": 2.0 if index < retried else 1.0,
+                    }
+                )
             rows.append({**rows[-1], "status": 503, "upstream_calls": 9.0})  # not counted
     return pd.DataFrame(rows)
 
 
 def summary() -> pd.DataFrame:
     rows = [
-        {"variant": variant, "baseline": variant == "no_retry", "upstream_calls_per_request":
-         float(np.mean(calls)), "queries_per_request": 0.0, "bytes_per_request": 25.0}
+        {
+            "variant": variant,
+            "baseline": variant == "no_retry",
+            "upstream_calls_per_request": float(np.mean(calls)),
+            "queries_per_request": 0.0,
+            "bytes_per_request": 25.0,
+        }
         for variant, calls in ROUND_CALLS.items()
-    ]  # fmt: skip
+    ]
     frame = pd.DataFrame(rows).assign(
-        technique="retries", point="item=1", equivalent=True, speedup_p50=1.0,
-        speedup_ci_low=0.9, speedup_ci_high=1.1, verdict="no significant difference",
-    )  # fmt: skip
+        technique="retries",
+        point="item=1",
+        equivalent=True,
+        speedup_p50=1.0,
+        speedup_ci_low=0.9,
+        speedup_ci_high=1.1,
+        verdict="no significant difference",
+    )
     return frame
 
 
 def test_the_spread_is_t_standard_deviations_of_the_round_means() -> None:
     found = cost_spreads(samples(), {"upstream_calls_per_request": "upstream_calls"})
     expected = t_quantile(2) * float(np.std(ROUND_CALLS["immediate_retries"], ddof=1))
-    assert found == {("retries", "immediate_retries"): {
-        "upstream_calls_per_request": pytest.approx(expected)
-    }}  # fmt: skip
+    assert found == {
+        ("retries", "immediate_retries"): {"upstream_calls_per_request": pytest.approx(expected)}
+    }
 
 
 def test_a_baseline_widens_only_the_costs_that_moved(tmp_path: Path) -> None:

@@ -215,10 +215,15 @@ def test_a_sweep_from_named_starts_is_a_series_of_each_without_the_default_point
     points = [{"label": "default", "params": {"kind": "io", "jobs": 4, "c": 8}, "swept": None}]
     for kind, start in (("io", "I/O-bound jobs"), ("cpu", "CPU-bound jobs")):
         points += [
-            {"label": f"{kind}{c}", "params": {"kind": kind, "jobs": 32, "c": c}, "swept": "c",
-             "series": start, "work_unit": "jobs"}
+            {
+                "label": f"{kind}{c}",
+                "params": {"kind": kind, "jobs": 32, "c": c},
+                "swept": "c",
+                "series": start,
+                "work_unit": "jobs",
+            }
             for c in (1, 2, 4, 8)
-        ]  # fmt: skip
+        ]
     assert sweep_series(points) == {
         "c, I/O-bound jobs": [(f"io{c}", float(c)) for c in (1, 2, 4, 8)],
         "c, CPU-bound jobs": [(f"cpu{c}", float(c)) for c in (1, 2, 4, 8)],

@@ -31,12 +31,20 @@ def samples(variant: str, repetition: int, kind: str, latencies: list[float]) ->
     count = len(latencies)
     return pd.DataFrame(
         {
-            "technique": "invalidation", "variant": variant, "point": "default",
-            "mode": results.CLOSED, "repetition": repetition, "phase": results.MEASURE_PHASE,
-            "name": kind, "t_start": np.arange(count) * 0.01, "latency_ms": latencies,
-            "status": 200, "bytes": 100.0, "dropped": 0,
+            "technique": "invalidation",
+            "variant": variant,
+            "point": "default",
+            "mode": results.CLOSED,
+            "repetition": repetition,
+            "phase": results.MEASURE_PHASE,
+            "name": kind,
+            "t_start": np.arange(count) * 0.01,
+            "latency_ms": latencies,
+            "status": 200,
+            "bytes": 100.0,
+            "dropped": 0,
         }
-    )  # fmt: skip
+    )
 
 
 def mixed_round(variant: str, repetition: int, read_tail_ms: float) -> pd.DataFrame:
@@ -68,15 +76,25 @@ def test_the_headline_speedup_is_the_readers_tail_not_the_targets_p50() -> None:
     every = pd.concat(frames, ignore_index=True)
     kinds = pd.DataFrame(
         [
-            {"technique": "invalidation", "variant": variant, "point": "default",
-             "mode": results.CLOSED, "name": READ_NAME, "p99_ms": value}
+            {
+                "technique": "invalidation",
+                "variant": variant,
+                "point": "default",
+                "mode": results.CLOSED,
+                "name": READ_NAME,
+                "p99_ms": value,
+            }
             for variant, value in (("keys_del", 120.0), ("tag_set", 15.0))
         ]
-    )  # fmt: skip
+    )
     table = headline_table(
-        every, pd.DataFrame(columns=results.SEGMENT_COLUMNS), kinds,
-        {"invalidation": READ_P99}, {"invalidation": "keys_del"}, {},
-    )  # fmt: skip
+        every,
+        pd.DataFrame(columns=results.SEGMENT_COLUMNS),
+        kinds,
+        {"invalidation": READ_P99},
+        {"invalidation": "keys_del"},
+        {},
+    )
     row = table.set_index("variant").loc["tag_set"]
     assert row["headline"] == "read p99" and row["headline_value"] == 15.0
     assert row["headline_speedup"] == pytest.approx(8.0, rel=0.01)
@@ -114,14 +132,24 @@ def test_the_headline_table_judges_redis_growth_on_every_phase_of_each_round() -
             warmup = samples(variant, repetition, "target", [1.0] * 250)
             measured = samples(variant, repetition, "target", [1.0] * 750)
             frames += [warmup.assign(phase=results.WARMUP_PHASE), measured]
-            rows.append({"technique": "invalidation", "variant": variant, "point": "default",
-                         "mode": results.CLOSED, "repetition": repetition,
-                         "redis_growth_mb": grown})  # fmt: skip
+            rows.append(
+                {
+                    "technique": "invalidation",
+                    "variant": variant,
+                    "point": "default",
+                    "mode": results.CLOSED,
+                    "repetition": repetition,
+                    "redis_growth_mb": grown,
+                }
+            )
     table = headline_table(
-        pd.concat(frames, ignore_index=True), pd.DataFrame(rows),
+        pd.concat(frames, ignore_index=True),
+        pd.DataFrame(rows),
         pd.DataFrame(columns=["technique", "variant", "point", "mode", "name"]),
-        {"invalidation": Headline(REDIS_GROWTH)}, {"invalidation": "kept_forever"}, {},
-    )  # fmt: skip
+        {"invalidation": Headline(REDIS_GROWTH)},
+        {"invalidation": "kept_forever"},
+        {},
+    )
     row = table.set_index("variant").loc["deleted_on_finish"]
     # 0.75 MB over 1,000 requests sent is 7.5 MB per 10k; none is the floor's 0.1.
     assert row["headline_speedup"] == pytest.approx(7.5 / REDIS_GROWTH_FLOOR_MB)

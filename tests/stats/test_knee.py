@@ -7,8 +7,10 @@ from pairbench.stats.knee import KNEE_SHARE, MIN_GAIN, find_knee, knee_sentence,
 
 def test_the_knee_is_the_smallest_setting_within_the_share_of_the_best() -> None:
     # Rates 100, 190, 260, 290, 300 jobs/s (10 jobs a request): 290 is within 10% of 300.
-    points = [(c, 10 / rate * 1000, 10.0) for c, rate in
-              ((1, 100), (2, 190), (4, 260), (8, 290), (16, 300))]  # fmt: skip
+    points = [
+        (c, 10 / rate * 1000, 10.0)
+        for c, rate in ((1, 100), (2, 190), (4, 260), (8, 290), (16, 300))
+    ]
     knee = find_knee(points)
     assert knee is not None
     assert (knee.value, knee.best_value, knee.top) == (8, 16, 16)

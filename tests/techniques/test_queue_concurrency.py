@@ -63,9 +63,14 @@ async def running_at_once(lanes: JobLanes, lane: str, keys: list[str]) -> int:
     return max(sum(1 for start, end in spans if start <= moment < end) for moment, _ in spans)
 
 
-@pytest.mark.parametrize(("variant", "concurrency", "most"), [
-    ("one_at_a_time", 8, 1), ("concurrent", 1, 1), ("concurrent", 4, 4),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("variant", "concurrency", "most"),
+    [
+        ("one_at_a_time", 8, 1),
+        ("concurrent", 1, 1),
+        ("concurrent", 4, 4),
+    ],
+)
 async def test_the_worker_runs_as_many_jobs_at_once_as_its_setting_and_no_more(
     served: tuple[FastAPI, httpx.AsyncClient], variant: str, concurrency: int, most: int
 ) -> None:
@@ -92,8 +97,10 @@ async def test_the_batchs_url_reads_every_job_complete_with_its_result(
         state = await client.get(response.headers["location"])
         assert state.status_code == 200, state.text
         assert {key: state.json()[key] for key in ("status", "jobs", "results")} == {
-            "status": "complete", "jobs": 5, "results": expected_results("cpu", 7, 5),
-        }  # fmt: skip
+            "status": "complete",
+            "jobs": 5,
+            "results": expected_results("cpu", 7, 5),
+        }
     unknown = "0" * 32
     assert (await client.get(f"/queue-concurrency/batches/{unknown}?jobs=3")).status_code == 404
 
