@@ -124,13 +124,18 @@ async def generate_accounts(conn: AsyncConnection, table: str, rows: int, seed: 
     await conn.execute(
         text(GENERATE_ACCOUNTS.format(table=table)),
         {
-            "first_names": FIRST_NAMES, "first_count": len(FIRST_NAMES),
-            "last_names": LAST_NAMES, "last_count": len(LAST_NAMES),
+            "first_names": FIRST_NAMES,
+            "first_count": len(FIRST_NAMES),
+            "last_names": LAST_NAMES,
+            "last_count": len(LAST_NAMES),
             "roles": [role for role, share in ROLE_SHARES.items() for _ in range(share)],
-            "active_percent": ACTIVE_PERCENT, "epoch": EPOCH,
-            "window_s": LAST_SEEN_WINDOW_S, "rows": rows, "seed": seed,
+            "active_percent": ACTIVE_PERCENT,
+            "epoch": EPOCH,
+            "window_s": LAST_SEEN_WINDOW_S,
+            "rows": rows,
+            "seed": seed,
         },
-    )  # fmt: skip
+    )
 
 
 def accounts_loader(unindexed: Copies, indexed: Copies) -> DataLoader:

@@ -11,9 +11,23 @@ import difflib
 SUGGESTIONS = 3
 CATALOGUE_SIZE = 120  # ~10 ms here: half the upstream's latency, the I/O part
 _WORDS = (
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-    "juliet", "kilo", "lima", "mike", "november", "oscar", "papa",
-)  # fmt: skip
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+)
 CATALOGUE = tuple(
     f"{_WORDS[number % 16]}-{_WORDS[number * 7 % 16]}-{number}" for number in range(CATALOGUE_SIZE)
 )

@@ -3,7 +3,8 @@
 Most techniques are judged on the p50 latency of the variant's own requests. Some show
 their point elsewhere: in the latency of other clients sharing a resource with it (the
 readers beside an invalidation, the bystanders beside a blocking call), in the app's
-memory (a leak's growth, an export's peak) or in the bytes sent. The leaderboard, the
+memory (a leak's growth, an export's peak), in Redis's (job records kept) or in the bytes
+sent. The leaderboard, the
 console, the stopping rule and the gate all read this one declaration.
 """
 
@@ -15,6 +16,8 @@ LATENCY_FIGURES = {"p50_ms": 50.0, "p95_ms": 95.0, "p99_ms": 99.0}  # column -> 
 MEMORY_GROWTH = "rss_growth_per_10k_mb"  # the app's RSS growth per 10,000 requests (a soak)
 PEAK_MEMORY = "peak_rss_mb"  # the app's highest RSS in a segment (a fresh process each)
 BYTES_SENT = "bytes_per_request"  # bytes on the wire per request (after any encoding)
+# Redis's used_memory growth per 10,000 requests: what a technique leaves behind in Redis
+REDIS_GROWTH = "redis_growth_per_10k_mb"
 FIGURE_NAMES = {
     "p50_ms": "p50",
     "p95_ms": "p95",
@@ -22,8 +25,9 @@ FIGURE_NAMES = {
     MEMORY_GROWTH: "memory growth per 10k requests",
     PEAK_MEMORY: "peak memory",
     BYTES_SENT: "bytes sent",
+    REDIS_GROWTH: "Redis memory growth per 10k requests",
 }
-FIGURE_UNITS = {MEMORY_GROWTH: "MB", PEAK_MEMORY: "MB", BYTES_SENT: "B"}  # latencies: ms
+FIGURE_UNITS = {MEMORY_GROWTH: "MB", PEAK_MEMORY: "MB", BYTES_SENT: "B", REDIS_GROWTH: "MB"}
 
 
 @dataclass(frozen=True)

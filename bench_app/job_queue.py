@@ -149,8 +149,12 @@ async def record_item(
     """
     found = await fetch_item(upstream, item, route, params={"latency_ms": str(SLOW_UPSTREAM_MS)})
     statement = insert(RecordedItem).values(
-        job_key=job_key, item=item, value=found.value, attempts=attempt,
-        requested_at=requested_at, done_at=time.time(),
-    )  # fmt: skip
+        job_key=job_key,
+        item=item,
+        value=found.value,
+        attempts=attempt,
+        requested_at=requested_at,
+        done_at=time.time(),
+    )
     async with sessions() as session, session.begin():
         await session.execute(statement.on_conflict_do_nothing(index_elements=["job_key"]))

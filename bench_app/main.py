@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI, HTTPException
 from sqlalchemy import text
 
-from bench_app import gc_watch, loop_lag, metrics, slow_queries, streamed_costs
+from bench_app import gc_watch, loop_lag, metrics, redis_memory, slow_queries, streamed_costs
 from bench_app.db import make_engine, make_sessionmaker
 from bench_app.gc_watch import GcWatch, watching
 from bench_app.loop_lag import LoopLagSampler, sampling
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(slow_queries.router)
     app.include_router(loop_lag.router)  # each load segment's lag, for the harness
     app.include_router(gc_watch.router)  # and its collections
+    app.include_router(redis_memory.router)  # and how far Redis's memory grew
     app.include_router(streamed_costs.router)  # a streamed response's whole costs, for its client
     if app_metrics is not None:
         app.include_router(metrics.router)

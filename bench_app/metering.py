@@ -29,10 +29,24 @@ COST_HEADER = "x-cost"  # the one response header that carries a request's costs
 # only those that are not zero (`x-cost: queries=1 db_ms=0.412 rows=1 app_ms=0.913`): one
 # short header costs the app a fraction of what a header per field did.
 COST_FIELDS = (
-    "queries", "db_ms", "rows", "db_bytes", "connections", "redis_commands",
-    "redis_round_trips", "cache_hits", "cache_misses", "upstream_calls",
-    "upstream_connections", "listeners_kept", "app_ms", "body_bytes", "wire_bytes", "encode_ms",
-)  # fmt: skip
+    "queries",
+    "db_ms",
+    "rows",
+    "db_bytes",
+    "connections",
+    "redis_commands",
+    "redis_round_trips",
+    "cache_hits",
+    "cache_misses",
+    "upstream_calls",
+    "upstream_connections",
+    "listeners_kept",
+    "job_records_kept",
+    "app_ms",
+    "body_bytes",
+    "wire_bytes",
+    "encode_ms",
+)
 # Counted only where a route opts in: absent means "not counted" (""), never zero.
 OPTIONAL_COST_FIELDS = frozenset({"db_bytes", "body_bytes", "wire_bytes", "encode_ms"})
 _ABSENT = {field: "" if field in OPTIONAL_COST_FIELDS else "0" for field in COST_FIELDS}
@@ -69,6 +83,9 @@ class RequestCost:
     # Listeners the request subscribed to an app-level event bus and left there when it
     # answered (bench_app.event_bus): a leak's count, one kept listener at a time.
     listeners_kept: int = 0
+    # Finished jobs' records the request's jobs left in the job queue's Redis when it answered
+    # (bench_app.job_batches): what a queue piles up, one record at a time.
+    job_records_kept: int = 0
     # Set only where a route encodes its body (bench_app.content_encoding); None (left out of
     # the header) elsewhere. The body before and after content encoding, and the time spent on it.
     body_bytes: int | None = None
@@ -105,6 +122,8 @@ class RequestCost:
             parts.append(b"upstream_connections=%d" % self.upstream_connections)
         if self.listeners_kept:
             parts.append(b"listeners_kept=%d" % self.listeners_kept)
+        if self.job_records_kept:
+            parts.append(b"job_records_kept=%d" % self.job_records_kept)
         if self.body_bytes is not None:
             parts.append(b"body_bytes=%d" % self.body_bytes)
         if self.wire_bytes is not None:

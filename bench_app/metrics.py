@@ -178,7 +178,8 @@ class AppMetrics:
                 {
                     "http_requests_in_flight": ("Requests being served.", lambda: self.in_flight),
                     "pairbench_db_pool_checked_out": (
-                        "Pooled database connections in use.", lambda: self._pool("checkedout")
+                        "Pooled database connections in use.",
+                        lambda: self._pool("checkedout"),
                     ),
                     "pairbench_db_pool_overflow": (
                         "Connections opened beyond the pool's size (negative: room left).",
@@ -199,7 +200,7 @@ class AppMetrics:
                     ),
                 }
             )
-        )  # fmt: skip
+        )
 
     def _pool(self, method: str) -> float | None:
         read = getattr(self.pool, method, None)

@@ -48,9 +48,13 @@ UPLOAD: dict[str, Any] = {
 }
 
 PAYERS = [
-    "Acme Corporation", "Globex International", "Initech Software, Inc.",
-    "Umbrella Pharmaceuticals, Ltd.", "Hooli XYZ", "Stark Industries",
-]  # fmt: skip
+    "Acme Corporation",
+    "Globex International",
+    "Initech Software, Inc.",
+    "Umbrella Pharmaceuticals, Ltd.",
+    "Hooli XYZ",
+    "Stark Industries",
+]
 REFERENCES = [  # what payers write in the reference field, quotes and commas included
     "INV-{n:07d} for order {n:06d}, thank you",
     "refund of order {n:06d}, partial (damaged in transit)",

@@ -37,8 +37,11 @@ NO_CACHE = "no-cache"  # the request's Cache-Control directive that skips the lo
 
 Endpoint = Callable[..., Awaitable[BaseModel]]
 # The names the wrapper gives the parameters it adds; a route must not use them itself.
-ADDED = {"route_cache_request": Request, "route_cache_redis": RedisDep,
-         "route_cache_principal": PrincipalDep}  # fmt: skip
+ADDED = {
+    "route_cache_request": Request,
+    "route_cache_redis": RedisDep,
+    "route_cache_principal": PrincipalDep,
+}
 
 
 def entry_key(template: str, query: list[tuple[str, str]], caller: Principal) -> str:

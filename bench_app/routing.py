@@ -54,9 +54,12 @@ def get_through(
 
     def register(endpoint: Endpoint) -> Endpoint:
         router.add_api_route(
-            path, endpoint, methods=["GET"], route_class_override=route_class_with(middleware),
+            path,
+            endpoint,
+            methods=["GET"],
+            route_class_override=route_class_with(middleware),
             **route,
-        )  # fmt: skip
+        )
         return endpoint
 
     return register

@@ -99,6 +99,18 @@ class Settings(BaseSettings):
     )
 
 
+def environment_of(settings: Settings) -> dict[str, str]:
+    """The environment variables that make another process (a worker the app starts) read
+    `settings` back as they are."""
+    found = {}
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        value = getattr(settings, name)
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        found[alias if isinstance(alias, str) else name.upper()] = text
+    return found
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings of this process, read once."""

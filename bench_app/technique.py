@@ -76,6 +76,14 @@ class Technique:
     # The sweep's values are sizes the harness makes (an upload's rows), not sizes of the
     # seeded data: a run multiplies them by its profile's data scale, as the data grows.
     sweep_scales: bool = False
+    # Where the sweep is better run from other parameters than the defaults (more work per
+    # request, another kind of job): named starting points, each the defaults with some
+    # changed. The sweep then runs from each, as a series of its own (queue_concurrency's
+    # worker concurrency for I/O-bound and for CPU-bound jobs).
+    sweep_from: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The parameter counting the units of work one request hands on (queue_concurrency's
+    # "jobs"): a sweep's fits then also give that work's rate, units per second.
+    work_unit: str | None = None
     proof: str = ""  # the one-line claim the deterministic costs prove
     caveats: str = ""  # where it does not win, what the figures leave out: in the report
     order_insensitive: bool = False
@@ -135,6 +143,13 @@ class Technique:
             raise ValueError(f"{self.key}: equivalence_burst needs the contract_errors it meets")
         if self.baseline not in self.variants:
             raise ValueError(f"{self.key}: baseline {self.baseline!r} is not one of its variants")
+        if self.sweep_from and not self.sweep:
+            raise ValueError(f"{self.key}: sweep_from names starting points of no sweep")
+        unknown = {name for base in self.sweep_from.values() for name in base} - set(self.params)
+        if self.work_unit is not None:
+            unknown |= {self.work_unit} - set(self.params)
+        if unknown:
+            raise ValueError(f"{self.key}: {', '.join(sorted(unknown))} is not one of its params")
         missing = [variant for variant in self.variants if variant not in self.paths]
         if missing:
             raise ValueError(

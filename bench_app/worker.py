@@ -24,8 +24,9 @@ SHUTDOWN_GRACE_S = 1
 READY_LINE = "pairbench worker ready"  # printed once it dequeues; the harness waits for it
 
 
-async def record_item(ctx: dict[str, Any], *, job_key: str, item: int, requested_at: float,
-                      route: str = "") -> None:  # fmt: skip
+async def record_item(
+    ctx: dict[str, Any], *, job_key: str, item: int, requested_at: float, route: str = ""
+) -> None:
     """saq's entry point for the job: the work itself is job_queue.record_item."""
     attempt = int(ctx["job"].attempts)
     await job_queue.record_item(

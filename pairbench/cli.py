@@ -6,7 +6,6 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PYPROJECT = "pyproject.toml"  # where a project sets its SLOs ([tool.pairbench.slo])
 MAX_ROUND_S = 600.0  # a round longer than ten minutes is a mistake, not a measurement
+SERVE_LOG = "serve.log"  # the app's log under `pairbench serve`
 
 
 def log(message: str) -> None:
@@ -82,9 +82,11 @@ def distance_from(args: argparse.Namespace) -> "Distance":
 def add_distance_options(parser: argparse.ArgumentParser) -> None:
     for name, what in (("db", "PostgreSQL"), ("redis", "Redis"), ("upstream", "the upstream stub")):
         parser.add_argument(
-            f"--{name}-rtt", type=rtt_option, metavar="RTT",
+            f"--{name}-rtt",
+            type=rtt_option,
+            metavar="RTT",
             help=f"put {what} this round trip away (e.g. 0.5ms, 500us) through a delay proxy",
-        )  # fmt: skip
+        )
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -117,9 +119,15 @@ def command_run(args: argparse.Namespace) -> int:
     plan = LoadPlan(profile, modes, args.rate, order_seed=secrets.randbelow(2**31))
     results.require_writable(Path(args.reports_dir))  # as run() does its results dir
     outcome = run(
-        plan, techniques, Path(args.results_dir), log, micro=not args.no_micro,
-        distance=distance_from(args), topology=topology, slos=slos,
-    )  # fmt: skip
+        plan,
+        techniques,
+        Path(args.results_dir),
+        log,
+        micro=not args.no_micro,
+        distance=distance_from(args),
+        topology=topology,
+        slos=slos,
+    )
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
     if (outcome.run_dir / results.SAMPLES).exists():
@@ -175,9 +183,11 @@ def topology_from(args: argparse.Namespace) -> "Topology":
     if port and not port.isdigit():
         raise ValueError(f"--master-bind {args.master_bind!r}: the port must be a number")
     workers = LoadWorkers(
-        local=args.workers, remote=args.remote_workers, bind=bind or LOOPBACK,
+        local=args.workers,
+        remote=args.remote_workers,
+        bind=bind or LOOPBACK,
         port=int(port) if port else (LOCUST_MASTER_PORT if args.master_bind else None),
-    )  # fmt: skip
+    )
     topology = Topology(workers, args.app_workers, args.app_host, args.own_target)
     topology.check()
     return topology
@@ -235,8 +245,11 @@ def check_in_browser(report_path: Path, run_dir: Path) -> int:
     for key in check.missing_sections:
         print(f"pairbench: browser: section #{key} missing or not drawn", file=sys.stderr)
     if check.leaderboard_overflow_px > 1:
-        print(f"pairbench: browser: the leaderboard is {check.leaderboard_overflow_px:.0f} px "
-              "wider than a 1400 px window leaves it", file=sys.stderr)  # fmt: skip
+        print(
+            f"pairbench: browser: the leaderboard is {check.leaderboard_overflow_px:.0f} px "
+            "wider than a 1400 px window leaves it",
+            file=sys.stderr,
+        )
     log(f"browser: {len(check.sections)} sections, {check.charts} charts; screenshot {screenshot}")
     return EXIT_OK if check.ok else EXIT_FAILED
 
@@ -251,40 +264,21 @@ def command_list(args: argparse.Namespace) -> int:
 
 
 def command_serve(args: argparse.Namespace) -> int:
-    from pairbench.env.distance import DATABASE, REDIS, UPSTREAM, running_proxy
-    from pairbench.env.server import app_environment, running_app
-    from pairbench.env.services import running_services
-    from pairbench.env.upstream import running_upstream
-    from pairbench.env.worker import running_worker
-    from pairbench.runner import app_settings, seed_database
+    """The run's environment (pairbench.env.environment), its app up until Ctrl-C."""
+    from pairbench.env.environment import Environment
+    from pairbench.env.server import ServerError
+    from pairbench.env.services import ServiceError
 
-    profile = PROFILES[args.profile]
-    log_dir = Path(args.results_dir)
+    scale = PROFILES[args.profile].scale
     try:
-        with (
-            running_services(log) as urls,
-            running_upstream(log_dir / "upstream.log", log) as upstream,
-            ExitStack() as proxies,
-        ):
-            seed_database(app_settings(urls, profile), log)
-            distance = distance_from(args)
-            found = {DATABASE: urls.database_url, REDIS: urls.redis_url, UPSTREAM: upstream.url}
-            for kind in distance.proxied():
-                log_path = log_dir / f"proxy-{kind}.log"
-                proxy = proxies.enter_context(
-                    running_proxy(kind, found[kind], distance.rtt_of(kind), log_path, log)
-                )
-                found[kind] = proxy.url
-            environment = app_environment(
-                found[DATABASE], found[REDIS], profile.scale, found[UPSTREAM]
-            )
-            log_path = log_dir / "serve.log"
-            with (
-                running_app(
-                    environment, log_path, log, port=args.port, workers=args.app_workers
-                ) as base_url,
-                running_worker(environment, log_dir / "worker.log", log),
-            ):
+        with Environment(Path(args.results_dir), distance_from(args), scale, log) as env:
+            env.start_dependencies()
+            env.load_data()
+            env.start_worker()
+            with env.serving_app(
+                port=args.port, workers=args.app_workers, log_name=SERVE_LOG
+            ) as app:
+                base_url = app.base_url
                 log(
                     f"serving {base_url} (docs: {base_url}/docs, Prometheus metrics: "
                     f"{base_url}/metrics); Ctrl-C stops everything."
@@ -293,6 +287,8 @@ def command_serve(args: argparse.Namespace) -> int:
                 log(f"load it by hand: {locust}")
                 while True:
                     time.sleep(3600)
+    except (ServiceError, ServerError) as error:
+        return fail(str(error), EXIT_FAILED)
     except KeyboardInterrupt:
         log("stopped")
     return EXIT_OK
@@ -333,9 +329,13 @@ def parse_tolerances(pairs: list[str]) -> dict[str, float]:
     return tolerances
 
 
-SLO_OPTIONS = {"p95_ms": "slo_p95_ms", "p99_ms": "slo_p99_ms", "error_rate": "slo_error_rate",
-               "cache_hit_rate": "slo_cache_hit_rate",
-               "memory_share": "slo_memory_share"}  # fmt: skip
+SLO_OPTIONS = {
+    "p95_ms": "slo_p95_ms",
+    "p99_ms": "slo_p99_ms",
+    "error_rate": "slo_error_rate",
+    "cache_hit_rate": "slo_cache_hit_rate",
+    "memory_share": "slo_memory_share",
+}
 
 
 def slos_from(args: argparse.Namespace) -> "Slos | None":
@@ -440,9 +440,12 @@ def add_reports_dir_option(parser: Options, help: str | None = None) -> None:
 
 def add_app_workers_option(parser: Options) -> None:
     parser.add_argument(
-        "--app-workers", type=int, default=1, metavar="N",
+        "--app-workers",
+        type=int,
+        default=1,
+        metavar="N",
         help="serve the app from N uvicorn worker processes (default 1)",
-    )  # fmt: skip
+    )
 
 
 def add_load_mode_options(parser: argparse.ArgumentParser, mode_help: str, rate_help: str) -> None:
@@ -453,40 +456,51 @@ def add_load_mode_options(parser: argparse.ArgumentParser, mode_help: str, rate_
 
 def add_no_report_option(parser: Options) -> None:
     parser.add_argument(
-        "--no-report", action="store_true",
+        "--no-report",
+        action="store_true",
         help="stop after the stats tables (what `pairbench check` reads), without the HTML "
         "report; `pairbench report RUN_DIR` builds it later",
-    )  # fmt: skip
+    )
 
 
 def add_scale_options(parser: argparse.ArgumentParser) -> None:
     """Where the load comes from and what serves it (read by topology_from)."""
     scale = parser.add_argument_group("more than one process or machine (see the README)")
     scale.add_argument(
-        "--workers", type=int, default=0, metavar="N",
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
         help="send closed-loop load from N local Locust worker processes (default 0: the "
         "generator alone)",
-    )  # fmt: skip
+    )
     scale.add_argument(
-        "--remote-workers", type=int, default=0, metavar="M",
+        "--remote-workers",
+        type=int,
+        default=0,
+        metavar="M",
         help="also wait for M workers you start on other hosts "
         "(python -m pairbench.load.worker --master HOST:PORT)",
-    )  # fmt: skip
+    )
     scale.add_argument(
-        "--master-bind", metavar="HOST[:PORT]",
+        "--master-bind",
+        metavar="HOST[:PORT]",
         help=f"where the Locust master listens for workers (default {LOOPBACK}, a free port; "
         f"port {LOCUST_MASTER_PORT} if only HOST is given)",
-    )  # fmt: skip
+    )
     add_app_workers_option(scale)
     scale.add_argument(
-        "--app-host", default=LOOPBACK, metavar="HOST",
+        "--app-host",
+        default=LOOPBACK,
+        metavar="HOST",
         help=f"the address the app listens on and load goes to (default {LOOPBACK})",
-    )  # fmt: skip
+    )
     scale.add_argument(
-        "--own-target", metavar="HOST",
+        "--own-target",
+        metavar="HOST",
         help="declare HOST, an address of this machine, as yours: load may go to it; "
         "without this, load only ever goes to loopback",
-    )  # fmt: skip
+    )
 
 
 def add_run_command(commands: Subcommands) -> None:
@@ -519,33 +533,40 @@ def add_run_command(commands: Subcommands) -> None:
     add_profile_option(run, profile_choices_help())
     run.add_argument("--only", metavar="KEYS", help="comma-separated technique keys (default all)")
     add_load_mode_options(
-        run, "load mode(s), overriding the profile's (see below)",
+        run,
+        "load mode(s), overriding the profile's (see below)",
         "open-loop arrival rate for every variant, instead of one set from the baseline",
-    )  # fmt: skip
+    )
     run.add_argument(
-        "--round-s", type=float, metavar="SECONDS",
+        "--round-s",
+        type=float,
+        metavar="SECONDS",
         help="measured seconds per variant per round, instead of the profile's "
         f"({', '.join(f'{p.name} {p.round_s:g}' for p in PROFILES.values())}); "
         "the manifest records it",
-    )  # fmt: skip
+    )
     run.add_argument(
-        "--sweep", choices=SWEEP_CHOICES,
+        "--sweep",
+        choices=SWEEP_CHOICES,
         help="the techniques' sweep points: off, probe (one request at a time) or load (also "
         "measured in rounds under load, like the defaults: at standard, about three times as "
         "long), instead of the profile's "
         f"({', '.join(f'{p.name} {p.sweep}' for p in PROFILES.values())})",
-    )  # fmt: skip
+    )
     run.add_argument("--no-micro", action="store_true", help="skip the in-process microbenchmarks")
     add_no_report_option(run)
     add_distance_options(run)
     run.add_argument(
-        "--rtt-sweep", nargs="?", type=rtt_sweep_option, metavar="RTTS",
+        "--rtt-sweep",
+        nargs="?",
+        type=rtt_sweep_option,
+        metavar="RTTS",
         const=DEFAULT_RTT_SWEEP_MS,
         help="also probe the round-trip techniques (n_plus_one, batch_get, bulk_insert, "
         "pooling) with PostgreSQL and Redis at each of these round trips, one request at a "
         "time, and fit their time per request against the RTT (default "
         f"{','.join(f'{rtt:g}ms' for rtt in DEFAULT_RTT_SWEEP_MS)})",
-    )  # fmt: skip
+    )
     add_results_dir_option(run, "where run directories go")
     add_reports_dir_option(run, "where HTML reports go")
     add_scale_options(run)
@@ -613,9 +634,10 @@ def add_baseline_command(commands: Subcommands) -> None:
     )
     baseline.add_argument("run_dir", metavar="RUN_DIR", help="a complete run under results/")
     baseline.add_argument(
-        "--output", default="results/baseline.json",
+        "--output",
+        default="results/baseline.json",
         help="baseline file to write (default: results/baseline.json, replaced if there)",
-    )  # fmt: skip
+    )
     baseline.set_defaults(handler=command_baseline)
 
 
@@ -639,19 +661,24 @@ def add_check_command(commands: Subcommands) -> None:
     check.add_argument("--baseline", default="results/baseline.json")
     add_results_dir_option(check, "where to find the newest run")
     check.add_argument(
-        "--tolerance", action="append", default=[], metavar="TECHNIQUE=FRACTION",
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="TECHNIQUE=FRACTION",
         help="allowed speedup drop for one technique (default 0.25); repeatable",
-    )  # fmt: skip
+    )
     check.add_argument(
         "--verbose", action="store_true", help="print every check, not only failures"
     )
     check.add_argument(
-        "--strict", action="store_true",
+        "--strict",
+        action="store_true",
         help="also exit 1 when the run has variants the baseline does not cover (not gated)",
-    )  # fmt: skip
+    )
     # monitoring: SLOs a user sets, checked like k6 thresholds.
     check.add_argument(
-        "--slo", action="store_true",
+        "--slo",
+        action="store_true",
         help=(
             "also fail when an optimized variant breaks an SLO at its default parameters: "
             "[tool.pairbench.slo] in pyproject.toml, else the seed's (p95 < 200 ms, errors "
@@ -659,14 +686,21 @@ def add_check_command(commands: Subcommands) -> None:
             "to check.md. Without a baseline "
             "file, checks the SLOs alone"
         ),
-    )  # fmt: skip
+    )
     check.add_argument("--config", default=PYPROJECT, help="the file with [tool.pairbench.slo]")
-    for name, unit in (("p95-ms", "MS"), ("p99-ms", "MS"), ("error-rate", "FRACTION"),
-                       ("cache-hit-rate", "FRACTION"), ("memory-share", "FRACTION")):  # fmt: skip
+    for name, unit in (
+        ("p95-ms", "MS"),
+        ("p99-ms", "MS"),
+        ("error-rate", "FRACTION"),
+        ("cache-hit-rate", "FRACTION"),
+        ("memory-share", "FRACTION"),
+    ):
         check.add_argument(
-            f"--slo-{name}", type=float, metavar=unit,
+            f"--slo-{name}",
+            type=float,
+            metavar=unit,
             help=f"the {name.replace('-', ' ')} SLO, overriding the config (implies --slo)",
-        )  # fmt: skip
+        )
     from pairbench.ab.gate import add_against_options
 
     add_against_options(check)  # your own app: --against REV
@@ -707,11 +741,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add_command in (
-        add_run_command, add_report_command, add_stats_command, add_baseline_command,
+        add_run_command,
+        add_report_command,
+        add_stats_command,
+        add_baseline_command,
         add_check_command,
         add_ab_parser,  # your own pair: two endpoints or two revisions of your app
-        add_list_command, add_serve_command,
-    ):  # fmt: skip
+        add_list_command,
+        add_serve_command,
+    ):
         add_command(commands)
     return parser
 

@@ -1,5 +1,6 @@
 """What a run measures: each technique at its default parameters and at its sweep points."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,9 @@ class Point:
     swept: str | None = None  # the parameter this sweep point varies; None for the defaults
     loaded: bool = True  # measured under load, not only probed one request at a time
     rtt_ms: float | None = None  # an RTT sweep point's round trip, set on the proxies
+    # The named starting point (Technique.sweep_from) a sweep point was swept from; None
+    # for a sweep from the defaults, whose series is named by its parameter.
+    series: str | None = None
 
     @property
     def label(self) -> str:
@@ -29,9 +33,14 @@ class Point:
 
     def with_params(self, extra: dict[str, Any]) -> "Point":
         return Point(
-            self.technique, {**self.params, **extra}, self.label, self.swept, self.loaded,
+            self.technique,
+            {**self.params, **extra},
+            self.label,
+            self.swept,
+            self.loaded,
             self.rtt_ms,
-        )  # fmt: skip
+            self.series,
+        )
 
 
 def plan_points(techniques: list[Technique], profile: Profile) -> list[Point]:
@@ -41,15 +50,25 @@ def plan_points(techniques: list[Technique], profile: Profile) -> list[Point]:
         points.append(Point(technique, dict(technique.params)))
         if profile.sweep == SWEEP_OFF:
             continue
-        for name, values in technique.sweep.items():
-            for value in values:
-                if technique.sweep_scales:
-                    value = round(value * profile.scale)
-                params = {**technique.params, name: value}
-                if params != dict(technique.params):
-                    points.append(
-                        Point(technique, params, swept=name, loaded=profile.sweep == SWEEP_LOAD)
-                    )
+        starts: list[tuple[str | None, Mapping[str, Any]]] = [(None, {})]
+        if technique.sweep_from:
+            starts = list(technique.sweep_from.items())
+        for series, start in starts:
+            for name, values in technique.sweep.items():
+                for value in values:
+                    if technique.sweep_scales:
+                        value = round(value * profile.scale)
+                    params = {**technique.params, **start, name: value}
+                    if params != dict(technique.params):
+                        points.append(
+                            Point(
+                                technique,
+                                params,
+                                swept=name,
+                                loaded=profile.sweep == SWEEP_LOAD,
+                                series=series,
+                            )
+                        )
     return points
 
 
@@ -89,14 +108,17 @@ def manifest_points(points: list[Point]) -> dict[str, list[dict[str, Any]]]:
         params = {name: _jsonable(value) for name, value in point.params.items()}
         if point.rtt_ms is not None:  # what the growth fit reads its work from
             params[RTT_PARAMETER] = point.rtt_ms
-        found.setdefault(point.technique.key, []).append(
-            {
-                "label": point.label,
-                "params": params,
-                "swept": point.swept,
-                "loaded": point.loaded,
-            }
-        )
+        entry = {
+            "label": point.label,
+            "params": params,
+            "swept": point.swept,
+            "loaded": point.loaded,
+        }
+        if point.series is not None:  # named only where a technique names its sweeps' starts
+            entry["series"] = point.series
+        if point.swept and point.technique.work_unit is not None:
+            entry["work_unit"] = point.technique.work_unit  # what the sweep's rate counts
+        found.setdefault(point.technique.key, []).append(entry)
     return found
 
 

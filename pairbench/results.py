@@ -60,14 +60,34 @@ OVERHEAD_SUMMARY = "overhead_summary.csv"  # the meter's overhead per route and 
 REQUEST_KINDS = "request_kinds.csv"
 QUEUE_DEPTH = "queue_depth.csv"  # jobs in progress over the measured segment, per variant
 STATS_TABLES = (
-    SUMMARY, GROWTH, GROWTH_POINTS, MICRO_SUMMARY, PROBE_SUMMARY, LATENCY_CURVES, TIMELINE,
-    WARNINGS, BANDWIDTH, OVERHEAD_SUMMARY, REQUEST_KINDS, QUEUE_DEPTH,
-)  # fmt: skip
+    SUMMARY,
+    GROWTH,
+    GROWTH_POINTS,
+    MICRO_SUMMARY,
+    PROBE_SUMMARY,
+    LATENCY_CURVES,
+    TIMELINE,
+    WARNINGS,
+    BANDWIDTH,
+    OVERHEAD_SUMMARY,
+    REQUEST_KINDS,
+    QUEUE_DEPTH,
+)
 STATS_DONE = "stats.json"  # written last: the tables are complete, and by which version
 KEY_PACKAGES = (
-    "fastapi", "uvicorn", "sqlalchemy", "asyncpg", "redis", "locust", "gevent",
-    "geventhttpclient", "pytest-benchmark", "numpy", "pandas", "matplotlib",
-)  # fmt: skip
+    "fastapi",
+    "uvicorn",
+    "sqlalchemy",
+    "asyncpg",
+    "redis",
+    "locust",
+    "gevent",
+    "geventhttpclient",
+    "pytest-benchmark",
+    "numpy",
+    "pandas",
+    "matplotlib",
+)
 
 CLOSED, OPEN = "closed", "open"  # load modes: N users back to back / a fixed arrival rate
 MODES = (CLOSED, OPEN)
@@ -92,60 +112,156 @@ CONTROL_ARMS = ("a", "b")
 SEGMENT_KEY = ["technique", "variant", "point", "mode"]
 SegmentKey = tuple[str, str, str, str]  # values of SEGMENT_KEY, as text
 SAMPLE_COLUMNS = [
-    "technique", "variant", "point", "mode", "repetition", "phase", "name", "t_start",
-    "latency_ms", "status", "bytes", *COST_FIELDS, "error", "send_lag_ms", "dropped", "ttfb_ms",
+    "technique",
+    "variant",
+    "point",
+    "mode",
+    "repetition",
+    "phase",
+    "name",
+    "t_start",
+    "latency_ms",
+    "status",
+    "bytes",
+    *COST_FIELDS,
+    "error",
+    "send_lag_ms",
+    "dropped",
+    "ttfb_ms",
     "worker",  # the Locust worker that sent it ("" when the generator worked alone)
-]  # fmt: skip
+]
 # The app process's resident memory during a segment (pairbench.load.app_memory), in MiB;
 # app_process: which process served the segment (pairbench.load.segment_apps): the run's
 # shared app, a fresh one started just for it, or the variant's own for the whole run (a
 # soak); fresh_process: app_process is fresh (older runs have only this); app_pid: its pid.
 APP_SHARED, APP_FRESH, APP_OWN = "shared", "fresh", "own"
 SEGMENT_MEMORY_COLUMNS = [
-    "app_process", "fresh_process", "app_pid", "rss_start_mb", "rss_peak_mb", "rss_end_mb",
-    "rss_growth_mb", "rss_measured_growth_mb", "memory_available_mb",
-]  # fmt: skip
+    "app_process",
+    "fresh_process",
+    "app_pid",
+    "rss_start_mb",
+    "rss_peak_mb",
+    "rss_end_mb",
+    "rss_growth_mb",
+    "rss_measured_growth_mb",
+    "memory_available_mb",
+]
 # Figures of a whole segment (pairbench.load.segment_figures): what the upstream stub
 # counted during it, and the app's event-loop lag over its measured window.
 # For work handed to a job worker (Technique.deferred_work_path): the jobs requested in the
 # measured window, done, their enqueue-to-done latency, and the most in progress at once.
+# redis_growth_mb: how far Redis's used_memory rose over the whole segment (warm-up included).
 SEGMENT_FIGURES = [
-    "upstream_connections", "upstream_requests", "loop_lag_p99_ms", "loop_lag_max_ms",
-    "loop_lag_samples", "jobs_done", "job_done_p50_ms", "job_done_p99_ms", "jobs_in_progress_max",
-    "gc_collections", "gc_pause_ms", "gc_pause_max_ms",
-]  # fmt: skip
+    "upstream_connections",
+    "upstream_requests",
+    "loop_lag_p99_ms",
+    "loop_lag_max_ms",
+    "loop_lag_samples",
+    "jobs_done",
+    "job_done_p50_ms",
+    "job_done_p99_ms",
+    "jobs_in_progress_max",
+    "gc_collections",
+    "gc_pause_ms",
+    "gc_pause_max_ms",
+    "redis_growth_mb",
+]
 SEGMENT_COLUMNS = [
-    "technique", "variant", "point", "mode", "repetition", "started", "measure_start",
-    "measure_end", "ended", "users", "rate", "generator_cpu_max", "load_workers",
-    *SEGMENT_MEMORY_COLUMNS, *SEGMENT_FIGURES,
-]  # fmt: skip
+    "technique",
+    "variant",
+    "point",
+    "mode",
+    "repetition",
+    "started",
+    "measure_start",
+    "measure_end",
+    "ended",
+    "users",
+    "rate",
+    "generator_cpu_max",
+    "load_workers",
+    *SEGMENT_MEMORY_COLUMNS,
+    *SEGMENT_FIGURES,
+]
 # jobs.csv: one row per job requested in a segment's measured window (unix times).
 JOB_COLUMNS = [
-    "technique", "variant", "point", "mode", "repetition", "requested_at", "done_at",
-]  # fmt: skip
+    "technique",
+    "variant",
+    "point",
+    "mode",
+    "repetition",
+    "requested_at",
+    "done_at",
+]
 PROBE_COLUMNS = [
-    "technique", "variant", "point", "latency_ms", "bytes", *COST_FIELDS, "ttfb_ms",
-    "rss_peak_mb", "rss_rise_mb",
-]  # fmt: skip
+    "technique",
+    "variant",
+    "point",
+    "latency_ms",
+    "bytes",
+    *COST_FIELDS,
+    "ttfb_ms",
+    "rss_peak_mb",
+    "rss_rise_mb",
+]
 # overhead.csv: one row per batch of requests to one app configuration (load.overhead).
 OVERHEAD_COLUMNS = [
-    "target", "path", "config", "round", "requests", "failures", "cpu_s", "wall_s",
+    "target",
+    "path",
+    "config",
+    "round",
+    "requests",
+    "failures",
+    "cpu_s",
+    "wall_s",
     "cpu_us_per_request",
-]  # fmt: skip
+]
 # slow_queries.csv: one row per variant and SQL text slower than the threshold.
 SLOW_QUERY_COLUMNS = [
-    "technique", "variant", "route", "statement", "count", "max_ms", "mean_ms", "threshold_ms",
-]  # fmt: skip
+    "technique",
+    "variant",
+    "route",
+    "statement",
+    "count",
+    "max_ms",
+    "mean_ms",
+    "threshold_ms",
+]
 REQUIRED_SAMPLE_COLUMNS = [  # runs from before open-loop mode lack the others
-    "technique", "variant", "point", "repetition", "phase", "t_start", "latency_ms", "status",
-]  # fmt: skip
+    "technique",
+    "variant",
+    "point",
+    "repetition",
+    "phase",
+    "t_start",
+    "latency_ms",
+    "status",
+]
 REQUIRED_SEGMENT_COLUMNS = ["technique", "variant", "point", "repetition", "generator_cpu_max"]
 REQUIRED_PROBE_COLUMNS = ["technique", "variant", "point", "latency_ms"]
 TEXT_COLUMNS = [
-    "technique", "variant", "point", "mode", "phase", "name", "error", "worker", "verdict",
-    "verdict_p95", "verdict_rps", "slo", "parameter", "shape", "curve", "source", "sentence",
-    "series", "message", "stopped",
-]  # fmt: skip
+    "technique",
+    "variant",
+    "point",
+    "mode",
+    "phase",
+    "name",
+    "error",
+    "worker",
+    "verdict",
+    "verdict_p95",
+    "verdict_rps",
+    "slo",
+    "parameter",
+    "shape",
+    "curve",
+    "source",
+    "sentence",
+    "series",
+    "rate_unit",
+    "message",
+    "stopped",
+]
 # What files from before a column existed mean by its absence.
 COLUMN_DEFAULTS: dict[str, Any] = {"mode": CLOSED, "dropped": 0, "error": "", "name": TARGET_NAME}
 
@@ -384,8 +500,11 @@ def git_commit(repo: Path) -> str:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo, capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")

@@ -1,46 +1,38 @@
-"""A run: plan -> services -> seed -> app -> equivalence -> probe -> load -> micro -> stats.
+"""A run: plan -> environment -> equivalence -> probe -> load -> micro -> stats.
 
-Variants of a technique are measured interleaved (A B C A B C ...) so drift of the
-machine falls on all of them alike (pairbench.load.measure), once the load generator's
-ceiling is known (pairbench.load.ceiling). Every stage leaves its files in
-the run directory, so an interrupted run keeps what it measured and the stats and the
-report can be rebuilt from them alone.
+`run` plans the points and starts the manifest; `Run.measure` then reads as the stages in
+order, each a method timed into the manifest. Variants of a technique are measured
+interleaved (A B C A B C ...) so drift of the machine falls on all of them alike
+(pairbench.load.measure), once the load generator's ceiling is known
+(pairbench.load.ceiling). Every stage leaves its files in the run directory, so an
+interrupted run keeps what it measured and the stats and the report can be rebuilt from
+them alone.
 """
 
-import asyncio
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 
-from bench_app.db import make_engine
-from bench_app.seed import seed
 from bench_app.settings import Settings
-from bench_app.steady_state import pause_autovacuum, resume_autovacuum, settle
 from bench_app.technique import Technique
 from pairbench import results
 from pairbench.console import Log
-from pairbench.env.distance import (
-    DATABASE,
-    REDIS,
-    UPSTREAM,
-    Distance,
-    running_proxy,
-)
-from pairbench.env.server import ServerError, app_environment, serving_app
-from pairbench.env.services import ServiceError, ServiceUrls, running_services, server_versions
-from pairbench.env.upstream import running_upstream
-from pairbench.env.worker import running_worker
+from pairbench.env.distance import Distance
+from pairbench.env.environment import Environment
+from pairbench.env.server import AppServer, ServerError
+from pairbench.env.services import ServiceError, server_versions
 from pairbench.load.answers_under_load import check_answers_under_load
 from pairbench.load.ceiling import measure_ceiling_safely
 from pairbench.load.control import control_equivalence, control_of
 from pairbench.load.effects import Services
 from pairbench.load.equivalence import check_equivalence
-from pairbench.load.measure import LoadPlan, PointOutcome, measure
+from pairbench.load.measure import Arms, LoadPlan, PointOutcome, measure
 from pairbench.load.micro import micro_plan, run_microbenchmarks
 from pairbench.load.overhead import OverheadError, measure_overhead
 from pairbench.load.probe_stage import probe_rtt_sweep, probe_uncontended
@@ -59,57 +51,6 @@ from pairbench.stats.stage import Tables, write_tables
 from pairbench.topology import Topology
 
 GENERATOR_LOG = "generator.log"
-
-
-def seed_database(settings: Settings, log: Log) -> None:
-    async def load() -> None:
-        engine = make_engine(settings)
-        try:
-            outcome = await seed(engine, settings, log)
-            if not outcome.loaded:
-                log(f"data already loaded: {outcome.users} users, {outcome.posts} posts")
-        finally:
-            await engine.dispose()
-
-    asyncio.run(load())
-
-
-def settle_database(settings: Settings, log: Log) -> None:
-    """The database in a steady state before it is measured (bench_app.steady_state)."""
-
-    async def work() -> list[str]:
-        engine = make_engine(settings)
-        try:
-            return await settle(engine, settings.db_schema)
-        finally:
-            await engine.dispose()
-
-    started = time.perf_counter()
-    tables = asyncio.run(work())
-    log(f"database settled: VACUUM (ANALYZE) of {len(tables)} tables "
-        f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
-
-
-@contextmanager
-def autovacuum_off(settings: Settings, log: Log) -> Iterator[None]:
-    """Autovacuum off the app's tables while the run measures, back on afterwards."""
-
-    async def change(tables: list[str] | None) -> list[str]:
-        engine = make_engine(settings)
-        try:
-            if tables is None:
-                return await pause_autovacuum(engine, settings.db_schema)
-            await resume_autovacuum(engine, tables)
-            return tables
-        finally:
-            await engine.dispose()
-
-    paused = asyncio.run(change(None))
-    log(f"autovacuum paused on {len(paused)} tables while measuring")
-    try:
-        yield
-    finally:
-        asyncio.run(change(paused))
 
 
 def check_all_equivalent(
@@ -256,10 +197,6 @@ def measure_overhead_safely(run_dir: Path, settings: Settings, log: Log) -> dict
     return {"measured": True}
 
 
-def app_settings(urls: ServiceUrls, profile: Profile) -> Settings:
-    return Settings(database_url=urls.database_url, redis_url=urls.redis_url, scale=profile.scale)
-
-
 @dataclass(frozen=True)
 class RunOutcome:
     """Where a run left its files and whether it measured everything it planned."""
@@ -275,6 +212,206 @@ class RunOutcome:
         return not self.interrupted and self.error is None
 
 
+@dataclass
+class Run:
+    """A run under way: what it measures, where it writes, and the manifest it keeps up to
+    date there. Each method below is a stage, timed into the manifest."""
+
+    plan: LoadPlan
+    techniques: list[Technique]
+    run_dir: Path
+    manifest: Manifest
+    log: Log
+    micro: bool
+    distance: Distance
+    topology: Topology
+    control: tuple[Point, Arms] | None  # the A/A pair (pairbench.load.control), if any
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def profile(self) -> Profile:
+        return self.plan.profile
+
+    def measure(self, points: list[Point]) -> RunOutcome:
+        """Every stage in order; whatever happens, the manifest says how the run ended."""
+        outcome = RunOutcome(self.run_dir)
+        try:
+            with Environment(self.run_dir, self.distance, self.profile.scale, self.log) as env:
+                self.start_environment(env)
+                with env.serving_app(
+                    self.topology.app_host, workers=self.topology.app_workers
+                ) as app:
+                    points, equivalence = self.check_equivalence(app.base_url, points, env)
+                    probed = self.probe(app, points, env)
+                    self.load(app, points, probed, env)
+                    self.check_under_load(app.base_url, points, equivalence)
+                    self.save_what_the_load_left(app.base_url)
+                self.measure_overhead(env)  # with the app stopped
+                self.run_microbenchmarks(points, env)
+            with self.stage("stats"):
+                record_trust(self.manifest, write_tables(self.run_dir))
+            outcome = RunOutcome(self.run_dir, not_equivalent=tuple(self.manifest.not_equivalent))
+        except (KeyboardInterrupt, SystemExit):
+            outcome = RunOutcome(self.run_dir, interrupted=True)
+        except (ServiceError, ServerError, LoadError, results.ResultsError) as error:
+            outcome = RunOutcome(self.run_dir, error=str(error))
+        except httpx.HTTPError as error:
+            outcome = RunOutcome(
+                self.run_dir, error=f"the target app failed a harness request: {error}"
+            )
+        finally:
+            self.manifest.complete = outcome.complete
+            self.manifest.stopped_by = "interrupted" if outcome.interrupted else outcome.error
+            self.manifest.ended_at = results.now_iso()
+            self.write_manifest()
+        return outcome
+
+    def write_manifest(self) -> None:
+        results.write_manifest(self.run_dir, self.manifest)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Times a stage into the manifest (kept even if the stage is interrupted)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            self.manifest.stages[name] = round(seconds, 2)
+            self.write_manifest()
+            so_far = time.perf_counter() - self.started
+            self.log(f"{name}: {seconds:.1f} s (run so far {so_far:.0f} s)")
+
+    def start_environment(self, env: Environment) -> None:
+        """The dependencies (with their proxies' cost measured before the app starts), the
+        data settled, autovacuum paused, and the job worker, which the microbenchmarks
+        need too."""
+        with self.stage("services"):
+            dependencies = env.start_dependencies()
+        self.manifest.environment = results.environment(server_versions(dependencies.services))
+        self.write_manifest()
+        if dependencies.proxies:
+            with self.stage("distance"):
+                self.manifest.distance["proxies"] = measure_proxies(
+                    dependencies.proxies, dependencies.direct, self.distance, self.log
+                )
+        with self.stage("seed"):
+            env.load_data()
+            env.settle_data()
+        env.pause_autovacuum()
+        env.start_worker()
+
+    def check_equivalence(
+        self, base_url: str, points: list[Point], env: Environment
+    ) -> tuple[list[Point], dict[str, Any]]:
+        """The points with their parameters resolved, and each variant's answer checked
+        against its baseline's at every one of them (the effects seen directly)."""
+        with self.stage("equivalence"):
+            points = resolve_points(base_url, points)
+            self.manifest.points = manifest_points(points)
+            services = env.dependencies.services
+            equivalence = check_all_equivalent(
+                base_url, points, self.log, Services(services.redis_url, services.database_url)
+            )
+            if self.control is not None:
+                equivalence[results.CONTROL_KEY] = control_equivalence(self.profile)
+            results.write_json(self.run_dir / results.EQUIVALENCE, equivalence)
+            self.manifest.not_equivalent = not_equivalent(equivalence)
+            save_artifacts(self.run_dir, base_url, self.techniques, self.log)
+        return points, equivalence
+
+    def probe(self, app: AppServer, points: list[Point], env: Environment) -> pd.DataFrame:
+        """One request at a time: every point, then the RTT sweep's (if asked for)."""
+        with self.stage("probe"):
+            probed = probe_uncontended(self.run_dir, app, points, self.profile, self.log)
+        if self.distance.sweep_ms:
+            with self.stage("rtt sweep"):
+                swept = rtt_sweep_points(points, self.distance.sweep_ms)
+                self.manifest.points = manifest_points(points + swept)
+                probe_rtt_sweep(
+                    self.run_dir,
+                    app,
+                    swept,
+                    env.dependencies.proxies,
+                    self.distance,
+                    self.profile,
+                    self.log,
+                )
+        return probed
+
+    def load(
+        self, app: AppServer, points: list[Point], probed: pd.DataFrame, env: Environment
+    ) -> None:
+        """The generator's ceiling, then every loaded point in rounds (pairbench.load.measure)."""
+        with (
+            self.stage("load"),
+            running_generator(
+                app.base_url,
+                self.run_dir / GENERATOR_LOG,
+                self.topology.load_workers,
+                self.topology.own_target,
+            ) as generator,
+            watching_proxies(env.dependencies.proxies, self.manifest),
+        ):
+            # What the generator sends at most, before any figure depends on it.
+            self.manifest.generator_ceiling = measure_ceiling_safely(
+                generator, self.run_dir, self.profile, self.log
+            )
+            self.write_manifest()
+            measure(
+                points,
+                self.plan,
+                run_dir=self.run_dir,
+                base_url=app.base_url,
+                probe=probed,
+                generator=generator,
+                log=self.log,
+                on_point=self.keep_outcome,
+                app=app,  # the shared app: its memory watched, never restarted
+                upstream=env.dependencies.upstream,
+                control=self.control,
+            )
+
+    def keep_outcome(self, point: PointOutcome) -> None:
+        """How a point's rounds stopped, into the manifest as soon as it is measured."""
+        self.manifest.stopping.append(point.manifest_entry())
+        self.write_manifest()
+
+    def check_under_load(
+        self, base_url: str, points: list[Point], equivalence: dict[str, Any]
+    ) -> None:
+        """The answers sampled under load against the baseline's (into `equivalence`)."""
+        with self.stage("answers under load"):
+            check_under_load(self.run_dir, base_url, points, equivalence, self.log)
+            self.manifest.not_equivalent = not_equivalent(equivalence)
+
+    def save_what_the_load_left(self, base_url: str) -> None:
+        """Artifacts again (instrumentation's series counts), and the slow-query log by
+        variant."""
+        save_artifacts(self.run_dir, base_url, self.techniques, self.log)
+        save_slow_queries(self.run_dir, base_url, self.techniques, self.log)
+
+    def measure_overhead(self, env: Environment) -> None:
+        """What the meter and /metrics cost, if the profile asks (the app must be stopped)."""
+        if self.profile.overhead:
+            with self.stage("overhead"):
+                self.manifest.overhead = measure_overhead_safely(
+                    self.run_dir, env.app_settings(), self.log
+                )
+
+    def run_microbenchmarks(self, points: list[Point], env: Environment) -> None:
+        """The in-process microbenchmarks, if planned; their failure is noted, not fatal."""
+        if not self.micro:
+            return
+        with self.stage("micro"):
+            error = run_microbenchmarks(
+                self.run_dir, micro_plan(points), env.app_environment(), self.profile, self.log
+            )
+        self.manifest.micro["error"] = error
+        if error:
+            self.log(f"warning: {error}")
+
+
 def run(
     plan: LoadPlan,
     techniques: list[Technique],
@@ -286,161 +423,24 @@ def run(
     slos: Slos = DEFAULT_SLOS,
 ) -> RunOutcome:
     """Measure `techniques` as `plan` says; whatever happens, the run dir keeps the samples.
+    `distance` puts dependencies behind delay proxies (none by default: all on loopback);
     `topology` says which processes send the load and serve it (one each by default);
     `slos` are the objectives its variants are judged by (pairbench.slo)."""
     profile = plan.profile
-    distance = distance or Distance()  # no proxies: every dependency on loopback
+    distance = distance or Distance()
+    topology = topology or Topology()
     results.require_writable(results_root)  # before any server starts or any load is sent
     run_dir = results.new_run_dir(results_root, profile.name)
     keys = ", ".join(technique.key for technique in techniques)
     modes = " and ".join(f"{mode} loop" for mode in plan.modes)
-    log(f"run {run_dir.name}: profile {profile.name} ({profile.description}), {modes}; "
-        f"techniques: {keys}")  # fmt: skip
+    log(
+        f"run {run_dir.name}: profile {profile.name} ({profile.description}), {modes}; "
+        f"techniques: {keys}"
+    )
     points = plan_points(techniques, profile)
     control = control_of(profile)
     manifest = start_manifest(run_dir, plan, techniques, points, micro, distance, slos)
-    topology = topology or Topology()
     manifest.topology = topology.manifest()
     results.write_json(run_dir / results.CODE, capture_sources(techniques))
-    outcome = RunOutcome(run_dir)
-
-    @contextmanager
-    def stage(name: str) -> Iterator[None]:
-        """Times a stage into the manifest (kept even if the stage is interrupted)."""
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            seconds = time.perf_counter() - started
-            manifest.stages[name] = round(seconds, 2)
-            results.write_manifest(run_dir, manifest)
-            log(f"{name}: {seconds:.1f} s (run so far {time.perf_counter() - run_started:.0f} s)")
-
-    def keep_outcome(point: PointOutcome) -> None:
-        manifest.stopping.append(point.manifest_entry())
-        results.write_manifest(run_dir, manifest)
-
-    run_started = time.perf_counter()
-    try:
-        with ExitStack() as services:
-            with stage("services"):
-                urls = services.enter_context(running_services(log))
-                # The outbound techniques' upstream stub.
-                upstream = services.enter_context(running_upstream(run_dir / "upstream.log", log))
-                direct = {
-                    DATABASE: urls.database_url,
-                    REDIS: urls.redis_url,
-                    UPSTREAM: upstream.url,
-                }
-                proxies = {
-                    kind: services.enter_context(
-                        running_proxy(kind, direct[kind], distance.rtt_of(kind),
-                                      run_dir / f"proxy-{kind}.log", log)
-                    )
-                    for kind in distance.proxied()
-                }  # fmt: skip
-            manifest.environment = results.environment(server_versions(urls))
-            results.write_manifest(run_dir, manifest)
-            if proxies:
-                with stage("distance"):
-                    manifest.distance["proxies"] = measure_proxies(proxies, direct, distance, log)
-            # The app (and its worker, the overhead and micro stages) reach each dependency
-            # through its proxy; the harness's seeding goes direct.
-            app_urls = replace(
-                urls,
-                database_url=proxies[DATABASE].url if DATABASE in proxies else urls.database_url,
-                redis_url=proxies[REDIS].url if REDIS in proxies else urls.redis_url,
-            )
-            with stage("seed"):
-                seed_database(app_settings(urls, profile), log)
-                settle_database(app_settings(urls, profile), log)
-            services.enter_context(autovacuum_off(app_settings(urls, profile), log))
-            environment = app_environment(
-                app_urls.database_url, app_urls.redis_url, profile.scale,
-                proxies[UPSTREAM].url if UPSTREAM in proxies else upstream.url,
-            )  # fmt: skip
-            # background_jobs' job worker; up through the microbenchmarks, which enqueue jobs too.
-            services.enter_context(running_worker(environment, run_dir / "worker.log", log))
-            with serving_app(
-                environment, run_dir / "server.log", log,
-                host=topology.app_host, workers=topology.app_workers,
-            ) as app:  # fmt: skip
-                base_url = app.base_url
-                with stage("equivalence"):
-                    points = resolve_points(base_url, points)
-                    manifest.points = manifest_points(points)
-                    equivalence = check_all_equivalent(
-                        base_url, points, log, Services(urls.redis_url, urls.database_url)
-                    )
-                    if control is not None:
-                        equivalence[results.CONTROL_KEY] = control_equivalence(profile)
-                    results.write_json(run_dir / results.EQUIVALENCE, equivalence)
-                    manifest.not_equivalent = not_equivalent(equivalence)
-                    save_artifacts(run_dir, base_url, techniques, log)
-                with stage("probe"):
-                    probed = probe_uncontended(run_dir, app, points, profile, log)
-                if distance.sweep_ms:
-                    with stage("rtt sweep"):
-                        swept = rtt_sweep_points(points, distance.sweep_ms)
-                        manifest.points = manifest_points(points + swept)
-                        probe_rtt_sweep(run_dir, app, swept, proxies, distance, profile, log)
-                with (
-                    stage("load"),
-                    running_generator(
-                        base_url, run_dir / GENERATOR_LOG, topology.load_workers,
-                        topology.own_target,
-                    ) as gen,
-                    watching_proxies(proxies, manifest),
-                ):  # fmt: skip
-                    # What the generator sends at most, before any figure depends on it.
-                    manifest.generator_ceiling = measure_ceiling_safely(gen, run_dir, profile, log)
-                    results.write_manifest(run_dir, manifest)
-                    measure(  # memory hook: the shared app, watched (never restarted)
-                        run_dir,
-                        base_url,
-                        points,
-                        plan,
-                        probed,
-                        log,
-                        gen,
-                        keep_outcome,
-                        app,
-                        upstream,
-                        control=control,
-                    )
-                with stage("answers under load"):
-                    check_under_load(run_dir, base_url, points, equivalence, log)
-                    manifest.not_equivalent = not_equivalent(equivalence)
-                # monitoring: what the load left: artifacts again (instrumentation's
-                # series counts), and the slow-query log by variant.
-                save_artifacts(run_dir, base_url, techniques, log)
-                save_slow_queries(run_dir, base_url, techniques, log)
-            # monitoring: what the meter and /metrics cost, with the app stopped.
-            if profile.overhead:
-                with stage("overhead"):
-                    manifest.overhead = measure_overhead_safely(
-                        run_dir, app_settings(app_urls, profile), log
-                    )
-            if micro:
-                with stage("micro"):
-                    error = run_microbenchmarks(
-                        run_dir, micro_plan(points), environment, profile, log
-                    )
-                manifest.micro["error"] = error
-                if error:
-                    log(f"warning: {error}")
-        with stage("stats"):
-            record_trust(manifest, write_tables(run_dir))
-        outcome = RunOutcome(run_dir, not_equivalent=tuple(manifest.not_equivalent))
-    except (KeyboardInterrupt, SystemExit):
-        outcome = RunOutcome(run_dir, interrupted=True)
-    except (ServiceError, ServerError, LoadError, results.ResultsError) as error:
-        outcome = RunOutcome(run_dir, error=str(error))
-    except httpx.HTTPError as error:
-        outcome = RunOutcome(run_dir, error=f"the target app failed a harness request: {error}")
-    finally:
-        manifest.complete = outcome.complete
-        manifest.stopped_by = "interrupted" if outcome.interrupted else outcome.error
-        manifest.ended_at = results.now_iso()
-        results.write_manifest(run_dir, manifest)
-    return outcome
+    current = Run(plan, techniques, run_dir, manifest, log, micro, distance, topology, control)
+    return current.measure(points)

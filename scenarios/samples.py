@@ -8,9 +8,16 @@ from bench_app.metering import COST_FIELDS, COST_HEADER, parse_cost_header
 from bench_app.streamed_costs import WHOLE_COST_HEADER
 
 SAMPLE_COLUMNS = [
-    "t_start", "latency_ms", "status", "bytes", *COST_FIELDS, "error", "ttfb_ms", "name",
+    "t_start",
+    "latency_ms",
+    "status",
+    "bytes",
+    *COST_FIELDS,
+    "error",
+    "ttfb_ms",
+    "name",
     "worker",
-]  # fmt: skip
+]
 TTFB_CONTEXT_KEY = "ttfb_ms"  # a user that times the first byte puts it in the request's context
 # A user that reads a streamed body to its end puts its whole costs there (None: not known).
 WHOLE_COST_CONTEXT_KEY = "whole_cost"
@@ -49,9 +56,16 @@ def sample_row(event: Mapping[str, Any], worker: str = "") -> list[Any]:
     size = wire_bytes(headers, event["response_length"])
     ttfb = context.get(TTFB_CONTEXT_KEY)
     return [
-        f"{event['start_time']:.6f}", f"{event['response_time']:.4f}", status, size, *costs,
-        error, "" if ttfb is None else f"{ttfb:.4f}", event.get("name", ""), worker,
-    ]  # fmt: skip
+        f"{event['start_time']:.6f}",
+        f"{event['response_time']:.4f}",
+        status,
+        size,
+        *costs,
+        error,
+        "" if ttfb is None else f"{ttfb:.4f}",
+        event.get("name", ""),
+        worker,
+    ]
 
 
 class SampleRecorder:

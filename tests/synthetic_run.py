@@ -18,9 +18,16 @@ SAMPLES_PER_SEGMENT = 260
 
 
 def _segment_samples(
-    rng: np.random.Generator, technique: str, point: str, mode: str, repetition: int,
-    variant: str, clock: float, scale: float, speed: float = 1.0,
-) -> pd.DataFrame:  # fmt: skip
+    rng: np.random.Generator,
+    technique: str,
+    point: str,
+    mode: str,
+    repetition: int,
+    variant: str,
+    clock: float,
+    scale: float,
+    speed: float = 1.0,
+) -> pd.DataFrame:
     median, queries = VARIANTS[variant]
     median /= speed
     count = SAMPLES_PER_SEGMENT
@@ -28,14 +35,26 @@ def _segment_samples(
     lag = np.full(count, np.nan) if mode == "closed" else rng.uniform(0.0, 2.0, count)
     return pd.DataFrame(
         {
-            "technique": technique, "variant": variant, "point": point, "mode": mode,
-            "repetition": repetition, "phase": np.where(np.arange(count) < 20, "warmup", "measure"),
-            "t_start": clock + np.arange(count) * 0.01, "latency_ms": latency, "status": 200,
-            "bytes": 4200, "queries": queries * scale, "db_ms": latency * 0.5,
-            "redis_commands": 0.0, "upstream_calls": 0.0, "app_ms": latency * 0.8, "error": "",
-            "send_lag_ms": lag, "dropped": 0,
+            "technique": technique,
+            "variant": variant,
+            "point": point,
+            "mode": mode,
+            "repetition": repetition,
+            "phase": np.where(np.arange(count) < 20, "warmup", "measure"),
+            "t_start": clock + np.arange(count) * 0.01,
+            "latency_ms": latency,
+            "status": 200,
+            "bytes": 4200,
+            "queries": queries * scale,
+            "db_ms": latency * 0.5,
+            "redis_commands": 0.0,
+            "upstream_calls": 0.0,
+            "app_ms": latency * 0.8,
+            "error": "",
+            "send_lag_ms": lag,
+            "dropped": 0,
         }
-    )  # fmt: skip
+    )
 
 
 def _point_params(point: str) -> dict[str, Any]:
@@ -76,11 +95,16 @@ def write_run(
             for latency in rng.lognormal(math.log(median * (0.4 + 0.6 * scale)), 0.1, 20):
                 probe.append(
                     {
-                        "technique": technique, "variant": variant, "point": point,
-                        "latency_ms": latency, "bytes": 4200, "queries": queries,
-                        "db_ms": latency * 0.4, "app_ms": latency * 0.7,
+                        "technique": technique,
+                        "variant": variant,
+                        "point": point,
+                        "latency_ms": latency,
+                        "bytes": 4200,
+                        "queries": queries,
+                        "db_ms": latency * 0.4,
+                        "app_ms": latency * 0.7,
                     }
-                )  # fmt: skip
+                )
         if point in probe_only:
             continue
         for mode, repetition, variant in itertools.product(modes, range(2), VARIANTS):
@@ -91,12 +115,18 @@ def write_run(
             )
             segments.append(
                 {
-                    "technique": technique, "variant": variant, "point": point, "mode": mode,
-                    "repetition": repetition, "started": clock, "ended": clock + 2.7,
+                    "technique": technique,
+                    "variant": variant,
+                    "point": point,
+                    "mode": mode,
+                    "repetition": repetition,
+                    "started": clock,
+                    "ended": clock + 2.7,
                     "users": 4 if mode == "closed" else math.nan,
-                    "rate": 60.0 if mode == "open" else math.nan, "generator_cpu_max": 35.0,
+                    "rate": 60.0 if mode == "open" else math.nan,
+                    "generator_cpu_max": 35.0,
                 }
-            )  # fmt: skip
+            )
             clock += 3.0
     run_dir.mkdir(parents=True)
     pd.concat(samples).to_csv(run_dir / results.SAMPLES, index=False)
@@ -113,31 +143,55 @@ def write_run(
     planned = {
         technique: [
             {
-                "label": point, "params": _point_params(point),
-                "swept": None if index == 0 else "authors", "loaded": point in points,
+                "label": point,
+                "params": _point_params(point),
+                "swept": None if index == 0 else "authors",
+                "loaded": point in points,
             }
             for index, point in enumerate(points + probe_only)
         ]
         for technique in techniques
-    }  # fmt: skip
+    }
     manifest = {
-        "run_id": run_dir.name, "profile": "smoke", "started_at": "2024-01-01T00:00:00+00:00",
-        "ended_at": "2024-01-01T00:01:00+00:00" if complete else None, "complete": complete,
-        "git_commit": "abc123", "scale": 0.1, "techniques": list(techniques), "users": 4,
-        "duration_s": 2.6, "warmup_s": 0.2, "repetitions": 2, "modes": list(modes),
-        "points": planned, "sweep": "probe" if probe_only else "off",
+        "run_id": run_dir.name,
+        "profile": "smoke",
+        "started_at": "2024-01-01T00:00:00+00:00",
+        "ended_at": "2024-01-01T00:01:00+00:00" if complete else None,
+        "complete": complete,
+        "git_commit": "abc123",
+        "scale": 0.1,
+        "techniques": list(techniques),
+        "users": 4,
+        "duration_s": 2.6,
+        "warmup_s": 0.2,
+        "repetitions": 2,
+        "modes": list(modes),
+        "points": planned,
+        "sweep": "probe" if probe_only else "off",
         "micro": {"planned": micro, "max_time_s": 0.1, "min_rounds": 5, "error": None},
         "environment": {
-            "python": "3.12.1", "platform": "Linux", "cpu_model": "Test CPU", "cores": 8,
-            "postgresql": "16.2", "redis": "7.2.4", "packages": {"fastapi": "0.130.0"},
+            "python": "3.12.1",
+            "platform": "Linux",
+            "cpu_model": "Test CPU",
+            "cores": 8,
+            "postgresql": "16.2",
+            "redis": "7.2.4",
+            "packages": {"fastapi": "0.130.0"},
         },
-    }  # fmt: skip
+    }
     if generator_ceiling is not None:
         manifest["generator_ceiling"] = {
-            "measured": True, "endpoint": "/health/live", "users": 4, "seconds": 2.0,
-            "measured_s": 2.0, "rps": generator_ceiling, "requests": int(generator_ceiling * 2),
-            "failures": 0, "generator_cpu_max": 60.0, "load_workers": 0,
-        }  # fmt: skip
+            "measured": True,
+            "endpoint": "/health/live",
+            "users": 4,
+            "seconds": 2.0,
+            "measured_s": 2.0,
+            "rps": generator_ceiling,
+            "requests": int(generator_ceiling * 2),
+            "failures": 0,
+            "generator_cpu_max": 60.0,
+            "load_workers": 0,
+        }
     (run_dir / results.MANIFEST).write_text(json.dumps(manifest))
     if micro:
         write_micro(run_dir, techniques, rng)

@@ -1,10 +1,20 @@
-"""The command line's options and its errors a user can cause."""
+"""The command line's options and its errors a user can cause; `serve` end to end."""
 
+import signal
+import threading
 from pathlib import Path
 
+import httpx
+import psutil
 import pytest
 
+from bench_app.settings import Settings
 from pairbench.cli import build_parser, main
+from pairbench.env.server import free_port
+from pairbench.env.services import ServiceUrls
+from tests.test_run_end_to_end import pairbench
+
+SERVE_TIMEOUT_S = 180  # a start is mostly CPU: minutes on a loaded machine
 
 
 def test_run_help_explains_the_load_modes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,3 +79,60 @@ def test_a_malformed_slo_table_stops_a_run_before_it_starts(
     assert main(["run", "--results-dir", str(tmp_path / "results")]) == 2
     assert "pyproject.toml [tool.pairbench.slo]: p95_ms must be a number" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()
+
+
+def test_serve_refuses_a_bad_database_url_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://somewhere/db")
+    assert main(["serve", "--results-dir", str(tmp_path)]) == 1
+    assert "is not a PostgreSQL URL. Use postgresql://" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_serve_brings_up_the_runs_environment_until_ctrl_c(
+    seeded: Settings, service_urls: ServiceUrls, tmp_path: Path
+) -> None:
+    """The app, its job worker, the upstream stub and the database's delay proxy, which
+    the app (not the harness) goes through; Ctrl-C stops them all."""
+    port = free_port()
+    process = pairbench(
+        "serve",
+        "--profile",
+        "smoke",
+        "--port",
+        str(port),
+        "--results-dir",
+        str(tmp_path),
+        "--db-rtt",
+        "0.2ms",
+        urls=service_urls,
+        cwd=tmp_path,
+    )
+    watchdog = threading.Timer(SERVE_TIMEOUT_S, process.kill)
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        output = []
+        for line in process.stdout:
+            output.append(line)
+            if line.startswith("load it by hand"):
+                break
+        assert process.poll() is None, "".join(output)
+        base_url = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base_url}/n-plus-one/joined", timeout=30).status_code == 200
+        children = psutil.Process(process.pid).children(recursive=True)
+        commands = {child.pid: " ".join(child.cmdline()) for child in children}
+        (proxy,) = [line for line in commands.values() if "pairbench.env.delay_proxy" in line]
+        (app,) = [pid for pid, line in commands.items() if "uvicorn" in line]
+        assert any("bench_app.worker" in line for line in commands.values())
+        assert any("pairbench.env.upstream_stub" in line for line in commands.values())
+        proxy_port = proxy.split("--port ")[1].split()[0]
+        assert f"127.0.0.1:{proxy_port}" in psutil.Process(app).environ()["DATABASE_URL"]
+
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+    assert process.returncode == 0 and rest.strip().endswith("stopped"), rest
+    assert not [child.pid for child in children if child.is_running()]

@@ -12,9 +12,20 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pairbench"
 STATISTICS = {
-    "percentile", "quantile", "median", "mean", "std", "var", "polyfit", "lstsq",
-    "bootstrap_ci", "bootstrap_ratio_ci", "summarize", "fit_growth", "mann_whitney_u",
-}  # fmt: skip
+    "percentile",
+    "quantile",
+    "median",
+    "mean",
+    "std",
+    "var",
+    "polyfit",
+    "lstsq",
+    "bootstrap_ci",
+    "bootstrap_ratio_ci",
+    "summarize",
+    "fit_growth",
+    "mann_whitney_u",
+}
 RENDERING = ("matplotlib", "jinja2", "markupsafe", "pygments", "pairbench.report", "pairbench.gate")
 
 

@@ -22,10 +22,15 @@ POINTS = {
 
 def test_a_manifest_reads_back_as_it_was_written(tmp_path: Path) -> None:
     written = Manifest(
-        run_id="run-1", profile="quick", techniques=["n_plus_one"], users=4,
-        rounds=Rounds(round_s=0.75, min_rounds=3, max_rounds=10), points=POINTS,
-        stages={"load": 12.5}, slos={"p95_ms": 200.0, "error_rate": None},
-    )  # fmt: skip
+        run_id="run-1",
+        profile="quick",
+        techniques=["n_plus_one"],
+        users=4,
+        rounds=Rounds(round_s=0.75, min_rounds=3, max_rounds=10),
+        points=POINTS,
+        stages={"load": 12.5},
+        slos={"p95_ms": 200.0, "error_rate": None},
+    )
     tmp_path.joinpath("run-1").mkdir()
     results.write_manifest(tmp_path / "run-1", written)
     assert results.read_manifest(tmp_path / "run-1") == written
@@ -41,9 +46,10 @@ def test_an_old_manifests_legacy_keys_become_todays_fields(tmp_path: Path) -> No
     assert {"repetitions", "duration_s", "warmup_s"} <= set(document)
     manifest = results.read_manifest(tmp_path / "old")
     assert manifest.rounds == Rounds(
-        round_s=document["duration_s"], warmup_max_s=document["warmup_s"],
+        round_s=document["duration_s"],
+        warmup_max_s=document["warmup_s"],
         min_rounds=document["repetitions"],
-    )  # fmt: skip
+    )
     assert not set(LEGACY_KEYS) & set(manifest.to_json()) and not manifest.unknown
 
 

@@ -188,14 +188,21 @@ def test_the_readmes_multi_host_run_takes_samples_from_both_hosts(
     repository = Path(__file__).resolve().parents[1]
     with open(tmp_path / "worker.log", "wb") as worker_log:
         worker = subprocess.Popen(
-            worker_command, cwd=repository, env=environment, stdout=worker_log,
+            worker_command,
+            cwd=repository,
+            env=environment,
+            stdout=worker_log,
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
         try:
             run = subprocess.run(
-                run_command, cwd=tmp_path, env=environment, capture_output=True, text=True,
+                run_command,
+                cwd=tmp_path,
+                env=environment,
+                capture_output=True,
+                text=True,
                 timeout=RUN_TIMEOUT_S,
-            )  # fmt: skip
+            )
             worker_said = (tmp_path / "worker.log").read_text(errors="replace")[-2000:]
             assert run.returncode == 0, run.stdout + run.stderr + worker_said
             # the other host's worker exits when the run's master quits

@@ -17,9 +17,17 @@ def test_a_run_with_a_mutant_fails_naming_it_and_the_gate_fails_on_it(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
     ran = pairbench(
-        "run", "--profile", "smoke", "--only", "n_plus_one", "--no-micro", "--no-report",
-        urls=service_urls, cwd=tmp_path, extra_env={"PAIRBENCH_MUTANT": "n_plus_one"},
-    )  # fmt: skip
+        "run",
+        "--profile",
+        "smoke",
+        "--only",
+        "n_plus_one",
+        "--no-micro",
+        "--no-report",
+        urls=service_urls,
+        cwd=tmp_path,
+        extra_env={"PAIRBENCH_MUTANT": "n_plus_one"},
+    )
     assert ran.returncode == 1, ran.stdout + ran.stderr
     named = "NOT EQUIVALENT n_plus_one/joined: authors=50: differs from naive at body: 50 items"
     assert named in ran.stderr
@@ -31,9 +39,14 @@ def test_a_run_with_a_mutant_fails_naming_it_and_the_gate_fails_on_it(
 
     # No baseline file: the gate still holds the run to equivalence (and the SLOs).
     checked = pairbench(
-        "check", str(run_dir), "--baseline", str(tmp_path / "none.json"), "--slo",
-        urls=service_urls, cwd=tmp_path,
-    )  # fmt: skip
+        "check",
+        str(run_dir),
+        "--baseline",
+        str(tmp_path / "none.json"),
+        "--slo",
+        urls=service_urls,
+        cwd=tmp_path,
+    )
     assert checked.returncode == 1, checked.stdout + checked.stderr
     assert f"n_plus_one/joined at authors=50: {METRIC}" in checked.stdout
     suite = ElementTree.fromstring((run_dir / "check.xml").read_text().split("?>", 1)[1])

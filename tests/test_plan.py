@@ -55,3 +55,24 @@ def test_a_sweep_of_sizes_the_harness_makes_grows_with_the_profiles_scale() -> N
     assert quick == {"rows=10000": True, "rows=1000": False, "rows=120000": False}
     assert standard == {"rows=10000": True, "rows=100000": False, "rows=1200000": False}
     assert 95e6 < len(payments_csv(12_000)) * 100 < 110e6  # the largest: about 100 MB
+
+
+def test_a_sweep_from_named_starts_plans_each_start_and_the_manifest_names_them() -> None:
+    technique = all_techniques()["queue_concurrency"]
+    points = plan_points([technique], PROFILES["quick"])
+    default, swept = points[0], points[1:]
+    assert default.swept is None and default.params == dict(technique.params)
+    starts = {point.series for point in swept}
+    assert starts == set(technique.sweep_from) and len(swept) == 2 * 6
+    for point in swept:
+        assert point.params == {
+            **technique.params,
+            **technique.sweep_from[str(point.series)],
+            "concurrency": point.params["concurrency"],
+        }
+    entries = manifest_points(points)["queue_concurrency"]
+    assert "series" not in entries[0] and "work_unit" not in entries[0]
+    assert {(entry["series"], entry["work_unit"]) for entry in entries[1:]} == {
+        (start, "jobs") for start in technique.sweep_from
+    }
+    assert [point.label for point in plan_points([technique], PROFILES["smoke"])] == [default.label]

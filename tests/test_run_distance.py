@@ -18,9 +18,21 @@ def test_a_run_at_a_distance_says_so_and_sweeps_the_round_trip(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
     process = pairbench(
-        "run", "--profile", "smoke", "--only", "n_plus_one", "--no-micro", "--mode", "closed",
-        "--db-rtt", "0.2ms", "--rtt-sweep", "0,1ms", urls=service_urls, cwd=tmp_path,
-    )  # fmt: skip
+        "run",
+        "--profile",
+        "smoke",
+        "--only",
+        "n_plus_one",
+        "--no-micro",
+        "--mode",
+        "closed",
+        "--db-rtt",
+        "0.2ms",
+        "--rtt-sweep",
+        "0,1ms",
+        urls=service_urls,
+        cwd=tmp_path,
+    )
     output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
     assert process.returncode == 0, output
     assert "database proxy: +" in output  # its cost, measured before the app starts
@@ -40,8 +52,10 @@ def test_a_run_at_a_distance_says_so_and_sweeps_the_round_trip(
     probe = pd.read_csv(run_dir / results.PROBE)
     swept = probe[probe["point"].isin(["rtt_ms=0", "rtt_ms=1"])]
     assert set(swept.groupby("variant")["queries"].unique().map(tuple)) == {
-        (AUTHORS + 1.0,), (2.0,), (1.0,)
-    }  # fmt: skip
+        (AUTHORS + 1.0,),
+        (2.0,),
+        (1.0,),
+    }
     at_one_ms = swept[swept["point"] == "rtt_ms=1"].groupby("variant")["latency_ms"].min()
     assert at_one_ms["naive"] >= (AUTHORS + 1) * 1.0 and at_one_ms["joined"] >= 1.0
     growth = pd.read_csv(run_dir / results.GROWTH)

@@ -205,9 +205,14 @@ def test_ctrl_c_mid_segment_leaves_no_process_behind(
     """Ctrl-C during load, and a second one while the run shuts down: every process it
     started (embedded PostgreSQL and Redis, the app, the load generator) is gone."""
     run = start_run(
-        "--profile", "smoke", "--only", "n_plus_one", "--no-micro",
-        database_url=None, redis_url=None,
-    )  # fmt: skip
+        "--profile",
+        "smoke",
+        "--only",
+        "n_plus_one",
+        "--no-micro",
+        database_url=None,
+        redis_url=None,
+    )
     app, generator = wait_for_load(run)
     time.sleep(0.5)  # into the segment
     ours = processes_of(run)
@@ -251,9 +256,15 @@ def restart_postgres(postmaster: psutil.Process, log: Path) -> tuple[float, floa
     with open(log, "wb") as output:  # a file: the new server inherits it, and keeps it open
         subprocess.run(
             [str(pg_ctl), "restart", "-D", pgdata, "-m", "fast", "-w", "-t", "30"],
-            user=user, cwd=Path(pgdata).parent, stdin=subprocess.DEVNULL, stdout=output,
-            stderr=subprocess.STDOUT, start_new_session=True, check=True, timeout=60,
-        )  # fmt: skip
+            user=user,
+            cwd=Path(pgdata).parent,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            check=True,
+            timeout=60,
+        )
     return began, time.time()
 
 
@@ -269,9 +280,16 @@ def test_postgres_restarting_under_load_costs_failures_that_are_counted(
     itself, and the requests that failed meanwhile are failures in the samples, the
     summary and the report's warnings, not dropped."""
     run = start_run(
-        "--profile", "smoke", "--only", "n_plus_one", "--no-micro", "--round-s", str(ROUND_S),
-        database_url=None, redis_url=service_urls.redis_url,
-    )  # fmt: skip
+        "--profile",
+        "smoke",
+        "--only",
+        "n_plus_one",
+        "--no-micro",
+        "--round-s",
+        str(ROUND_S),
+        database_url=None,
+        redis_url=service_urls.redis_url,
+    )
     # The generator's ceiling and the A/A control come first; then the technique's point
     # ("[2/2] n_plus_one authors=50 ...").
     wait_for_output(run, "] n_plus_one ")
@@ -316,10 +334,18 @@ def test_a_results_dir_it_cannot_use_stops_the_run_before_anything_starts(
 ) -> None:
     with unusable(tmp_path / "disk") as disk:
         run = start_run(
-            "--profile", "smoke", "--only", "n_plus_one", "--no-micro",
-            "--results-dir", str(disk / "results"), "--reports-dir", str(disk / "reports"),
-            database_url=None, redis_url=None,
-        )  # fmt: skip
+            "--profile",
+            "smoke",
+            "--only",
+            "n_plus_one",
+            "--no-micro",
+            "--results-dir",
+            str(disk / "results"),
+            "--reports-dir",
+            str(disk / "reports"),
+            database_url=None,
+            redis_url=None,
+        )
         code = wait_exit(run)
         assert not (disk / "results").exists() or list((disk / "results").iterdir()) == []
     assert code == 2, run.output

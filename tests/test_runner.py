@@ -47,9 +47,16 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
 ) -> None:
     """Closed and open loop, microbenchmarks, report, and the report checked in Chromium."""
     process = pairbench(
-        "run", "--profile", "smoke", "--only", "n_plus_one", "--mode", "both",
-        urls=service_urls, cwd=tmp_path,
-    )  # fmt: skip
+        "run",
+        "--profile",
+        "smoke",
+        "--only",
+        "n_plus_one",
+        "--mode",
+        "both",
+        urls=service_urls,
+        cwd=tmp_path,
+    )
     output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
     assert process.returncode == 0, output
     report_line = output.strip().splitlines()[-1]
@@ -112,9 +119,19 @@ def test_an_interrupted_run_keeps_what_it_measured(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
     process = pairbench(
-        "run", "--profile", "smoke", "--only", "n_plus_one", "--no-micro", "--mode", "both",
-        "--redis-rtt", "0.1ms", urls=service_urls, cwd=tmp_path,
-    )  # fmt: skip
+        "run",
+        "--profile",
+        "smoke",
+        "--only",
+        "n_plus_one",
+        "--no-micro",
+        "--mode",
+        "both",
+        "--redis-rtt",
+        "0.1ms",
+        urls=service_urls,
+        cwd=tmp_path,
+    )
     deadline = time.monotonic() + RUN_TIMEOUT_S
     samples_path = None
     while samples_path is None and time.monotonic() < deadline and process.poll() is None:

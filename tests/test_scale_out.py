@@ -15,10 +15,21 @@ from tests.test_runner import RUN_TIMEOUT_S, only_run_dir, pairbench
 
 def test_a_target_off_loopback_is_refused_before_anything_starts(tmp_path: Path) -> None:
     finished = subprocess.run(
-        [sys.executable, "-m", "pairbench.cli", "run", "--only", "n_plus_one",
-         "--app-host", "192.0.2.10"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pairbench.cli",
+            "run",
+            "--only",
+            "n_plus_one",
+            "--app-host",
+            "192.0.2.10",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert finished.returncode == 2
     assert "refusing to send load to '192.0.2.10'" in finished.stderr
     assert "--own-target 192.0.2.10" in finished.stderr  # the fix, named
@@ -30,9 +41,19 @@ def test_two_load_workers_against_two_app_workers(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
     process = pairbench(
-        "run", "--profile", "smoke", "--only", "n_plus_one", "--no-micro",
-        "--workers", "2", "--app-workers", "2", urls=service_urls, cwd=tmp_path,
-    )  # fmt: skip
+        "run",
+        "--profile",
+        "smoke",
+        "--only",
+        "n_plus_one",
+        "--no-micro",
+        "--workers",
+        "2",
+        "--app-workers",
+        "2",
+        urls=service_urls,
+        cwd=tmp_path,
+    )
     output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
     assert process.returncode == 0, output
     run_dir = only_run_dir(tmp_path / "results")

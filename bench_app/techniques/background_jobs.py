@@ -104,9 +104,12 @@ async def enqueued(response: Response, queue: QueueDep, item: ItemId = DEFAULT_I
     job_key = uuid.uuid4().hex
     try:
         await queue.enqueue(
-            JOB_FUNCTION, job_key=job_key, item=item, requested_at=time.time(),
+            JOB_FUNCTION,
+            job_key=job_key,
+            item=item,
+            requested_at=time.time(),
             **job_options(job_key),
-        )  # fmt: skip
+        )
     except (RedisError, OSError):
         raise HTTPException(
             503,
@@ -134,8 +137,13 @@ async def job_state(job_key: JobKey, queue: QueueDep, sessions: SessionsDep) -> 
     async with sessions() as session:
         row = await session.get(RecordedItem, job_key)
     if row is not None:
-        return JobState(job=job_key, status=Status.COMPLETE.value, item=row.item,
-                        value=row.value, attempts=row.attempts)  # fmt: skip
+        return JobState(
+            job=job_key,
+            status=Status.COMPLETE.value,
+            item=row.item,
+            value=row.value,
+            attempts=row.attempts,
+        )
     if queue_down:
         raise HTTPException(503, "the job queue (Redis) cannot be reached; retry later")
     if job is None:

@@ -118,12 +118,17 @@ FROM generate_series(0, 65535) AS b,
                 [1 + (h >> 32 & 65535) % :place_count], '|')) AS places(place)
 """
 PLACES = [
-    "DE|Bavaria|Munich|Europe/Berlin", "FR|Ile-de-France|Paris|Europe/Paris",
-    "US|California|San Francisco|America/Los_Angeles", "US|New York|New York|America/New_York",
-    "JP|Tokyo|Tokyo|Asia/Tokyo", "BR|Sao Paulo|Sao Paulo|America/Sao_Paulo",
-    "IN|Karnataka|Bengaluru|Asia/Kolkata", "AU|New South Wales|Sydney|Australia/Sydney",
-    "NG|Lagos|Lagos|Africa/Lagos", "CA|Ontario|Toronto|America/Toronto",
-]  # fmt: skip
+    "DE|Bavaria|Munich|Europe/Berlin",
+    "FR|Ile-de-France|Paris|Europe/Paris",
+    "US|California|San Francisco|America/Los_Angeles",
+    "US|New York|New York|America/New_York",
+    "JP|Tokyo|Tokyo|Asia/Tokyo",
+    "BR|Sao Paulo|Sao Paulo|America/Sao_Paulo",
+    "IN|Karnataka|Bengaluru|Asia/Kolkata",
+    "AU|New South Wales|Sydney|Australia/Sydney",
+    "NG|Lagos|Lagos|Africa/Lagos",
+    "CA|Ontario|Toronto|America/Toronto",
+]
 ORGANIZATIONS = ["Example Telecom", "Backbone Networks", "Metro Fiber", "Campus Net", "Cloudy"]
 
 
@@ -132,11 +137,13 @@ async def load_networks(conn: AsyncConnection, settings: Settings) -> dict[str, 
     await conn.execute(
         text(GENERATE_NETWORKS.format(table=quoted_name(NETWORKS))),
         {
-            "places": PLACES, "place_count": len(PLACES),
-            "organizations": ORGANIZATIONS, "organization_count": len(ORGANIZATIONS),
+            "places": PLACES,
+            "place_count": len(PLACES),
+            "organizations": ORGANIZATIONS,
+            "organization_count": len(ORGANIZATIONS),
             "seed": settings.seed,
         },
-    )  # fmt: skip
+    )
     return {NETWORKS.name: 65_536}
 
 

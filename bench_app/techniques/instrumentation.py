@@ -75,9 +75,11 @@ class RawPathHistogram(BaseHTTPMiddleware):
     def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
         super().__init__(app)
         self.duration = Histogram(
-            "http_request_duration_seconds", "Request duration.", ["method", "path", "status"],
+            "http_request_duration_seconds",
+            "Request duration.",
+            ["method", "path", "status"],
             registry=registry,
-        )  # fmt: skip
+        )
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         started = time.perf_counter()
@@ -89,9 +91,12 @@ class RawPathHistogram(BaseHTTPMiddleware):
 
 
 @get_through(
-    router, "/naive/users/{user_id}", Middleware(RawPathHistogram, registry=RAW_PATH_REGISTRY),
-    response_model=UserOut, responses=NOT_FOUND,
-)  # fmt: skip
+    router,
+    "/naive/users/{user_id}",
+    Middleware(RawPathHistogram, registry=RAW_PATH_REGISTRY),
+    response_model=UserOut,
+    responses=NOT_FOUND,
+)
 async def naive(session: SessionDep, user_id: UserId) -> UserOut:
     """Timed by a BaseHTTPMiddleware labelling by raw path: a new label set for every id."""
     return await read_user(session, user_id)
@@ -107,9 +112,12 @@ class RouteTemplateHistogram:
     def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
         self.app = app
         self.duration = Histogram(
-            "http_request_duration_seconds", "Request duration.", ["method", "route", "status"],
-            buckets=SLO_BUCKETS, registry=registry,
-        )  # fmt: skip
+            "http_request_duration_seconds",
+            "Request duration.",
+            ["method", "route", "status"],
+            buckets=SLO_BUCKETS,
+            registry=registry,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -131,10 +139,12 @@ class RouteTemplateHistogram:
 
 
 @get_through(
-    router, "/optimized/users/{user_id}",
+    router,
+    "/optimized/users/{user_id}",
     Middleware(RouteTemplateHistogram, registry=ROUTE_TEMPLATE_REGISTRY),
-    response_model=UserOut, responses=NOT_FOUND,
-)  # fmt: skip
+    response_model=UserOut,
+    responses=NOT_FOUND,
+)
 async def optimized(session: SessionDep, user_id: UserId) -> UserOut:
     """Timed by a pure ASGI middleware labelling by route template: one label set per status
     class, however many ids."""

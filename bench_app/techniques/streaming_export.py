@@ -146,12 +146,16 @@ async def load_ledger(conn: AsyncConnection, settings: Settings) -> dict[str, in
         {
             "first_day": EPOCH - timedelta(days=DAYS_HELD),
             "spacing_us": DAYS_HELD * 86_400_000_000 // rows,
-            "counterparties": COUNTERPARTIES, "counterparty_count": len(COUNTERPARTIES),
-            "currencies": CURRENCIES, "currency_count": len(CURRENCIES),
-            "memos": MEMOS, "memo_count": len(MEMOS),
-            "rows": rows, "seed": settings.seed,
+            "counterparties": COUNTERPARTIES,
+            "counterparty_count": len(COUNTERPARTIES),
+            "currencies": CURRENCIES,
+            "currency_count": len(CURRENCIES),
+            "memos": MEMOS,
+            "memo_count": len(MEMOS),
+            "rows": rows,
+            "seed": settings.seed,
         },
-    )  # fmt: skip
+    )
     return {LEDGER.name: rows}
 
 

@@ -125,8 +125,15 @@ def technique_of(entry: PairEntry) -> tuple[PairTechnique, Endpoint, Endpoint]:
     except ValueError as error:
         raise UsageError(f"pair {entry.name}: {error}") from None
     pair = make_pair(
-        entry.name, a, b, entry.params, entry.method, entry.headers, entry.body, entry.ignore,
-    )  # fmt: skip
+        entry.name,
+        a,
+        b,
+        entry.params,
+        entry.method,
+        entry.headers,
+        entry.body,
+        entry.ignore,
+    )
     return pair, a, b
 
 
@@ -185,9 +192,10 @@ def serving(
         served = stack.enter_context(
             serving_sides(app, dirs, run_dir, log, topology.app_workers, topology.app_host)
         )
-        log(f"serving {app}: " + ", ".join(
-            f"{side} at {one.base_url} (pid {one.pid})" for side, one in served.items()
-        ))  # fmt: skip
+        log(
+            f"serving {app}: "
+            + ", ".join(f"{side} at {one.base_url} (pid {one.pid})" for side, one in served.items())
+        )
         commit = "" if revs else results.git_commit(app_dir)
         yield Served(app, commit, served, described)
 
@@ -225,9 +233,10 @@ def sides_for(a: Endpoint, b: Endpoint, served: Served | None) -> "Sides":
         return Sides(urls, {}, described)
     described = {
         side: f"{served.revisions[side]}: {endpoint.describe()}"
-        if side in served.revisions else endpoint.describe()
+        if side in served.revisions
+        else endpoint.describe()
         for side, endpoint in endpoints.items()
-    }  # fmt: skip
+    }
     urls = {side: one.base_url for side, one in served.apps.items()}
     return Sides(urls, served.apps, described, served.app, served.commit)
 
@@ -276,16 +285,18 @@ def report_outcome(args: argparse.Namespace, outcome: "PairsOutcome") -> int:
     if outcome.stopped_on_difference:
         for key, different in outcome.differences.items():
             what = (
-                f"at {different.point}, {different.difference}" if different.failed
+                f"at {different.point}, {different.difference}"
+                if different.failed
                 else f"a and b answer differently at {different.point}: first difference at "
                 f"{different.difference}"
-            )  # fmt: skip
+            )
             print(f"pairbench: {key}: {what}", file=sys.stderr, flush=True)
         print(
             "pairbench: not measured (--ignore FIELD for a field that differs by design, "
             "--allow-different to measure anyway)",
-            file=sys.stderr, flush=True,
-        )  # fmt: skip
+            file=sys.stderr,
+            flush=True,
+        )
         return EXIT_FAILED
     if outcome.error:
         print(f"pairbench: error: {outcome.error}", file=sys.stderr, flush=True)
@@ -332,9 +343,12 @@ def add_ab_arguments(ab: argparse.ArgumentParser) -> None:
     ab.add_argument("targets", nargs="*", metavar="URL_OR_PATH", help="endpoint a, then b")
     add_app_options(ab)
     ab.add_argument(
-        "--rev", action="append", default=[], metavar="REV",
+        "--rev",
+        action="append",
+        default=[],
+        metavar="REV",
         help="serve --app at this git revision (twice: base, then the one compared)",
-    )  # fmt: skip
+    )
     ab.add_argument("--all", action="store_true", help="run the pairs of [tool.pairbench.pairs]")
     ab.add_argument("--config", default=PYPROJECT, help="the pyproject.toml with the pairs")
     ab.add_argument("--name", default=DEFAULT_NAME, help="the pair's name in the run and report")
@@ -345,26 +359,35 @@ def add_ab_arguments(ab: argparse.ArgumentParser) -> None:
     )
     request.add_argument("--body", help="the request body, or @FILE")
     request.add_argument(
-        "-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="a query (or {path}) parameter; repeatable",
-    )  # fmt: skip
+    )
     request.add_argument(
         "--sweep", metavar="NAME=V1,V2,...", help="measure at each value of one parameter"
     )
     request.add_argument(
-        "--ignore", action="append", default=[], metavar="FIELD",
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="FIELD",
         help="an answer field that differs by design (key name or dotted path); repeatable",
-    )  # fmt: skip
+    )
     request.add_argument(
-        "--allow-different", action="store_true",
+        "--allow-different",
+        action="store_true",
         help="measure even when the answers differ (every figure of b is marked as such)",
-    )  # fmt: skip
+    )
     add_profile_option(ab, "how long and how precisely (as for `pairbench run`)")
     add_load_mode_options(
-        ab, "load mode(s), instead of the profile's",
+        ab,
+        "load mode(s), instead of the profile's",
         f"open-loop arrival rate (default: {OPEN_LOOP_LOAD * 100:.0f}%% of a's closed-loop "
         "throughput)",
-    )  # fmt: skip
+    )
     add_no_report_option(ab)
     add_results_dir_option(ab, "where run directories go")
     add_reports_dir_option(ab, "where HTML reports go")

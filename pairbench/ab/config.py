@@ -83,9 +83,16 @@ def _entry(pyproject: Path, name: str, value: Any) -> PairEntry:
     if body is not None and not isinstance(body, str):
         raise PairsError(f"{where}: 'body' must be a string")
     return PairEntry(
-        name, value["a"], value["b"], dict(params), tuple(ignore), method.upper(), dict(headers),
-        body, _sweep(where, value.get("sweep")),
-    )  # fmt: skip
+        name,
+        value["a"],
+        value["b"],
+        dict(params),
+        tuple(ignore),
+        method.upper(),
+        dict(headers),
+        body,
+        _sweep(where, value.get("sweep")),
+    )
 
 
 def _scalar(value: Any) -> bool:

@@ -39,11 +39,17 @@ def slowdown_finding(key: str, point: str, row: Any, max_slowdown: float) -> Fin
         high = as_float(row.get("speedup_p50"))
     limit = 1.0 - max_slowdown
     return Finding(
-        key, CANDIDATE, point, "speedup_p50 (HEAD over REV, CI upper bound)", 1.0, high, limit,
+        key,
+        CANDIDATE,
+        point,
+        "speedup_p50 (HEAD over REV, CI upper bound)",
+        1.0,
+        high,
+        limit,
         bool(high < limit),
         f"HEAD may be at most {max_slowdown:.0%} slower than REV; it is significantly slower "
         "when its p50 speedup's 95% CI lies wholly below that",
-    )  # fmt: skip
+    )
 
 
 def cost_findings(key: str, point: str, before: Any, after: Any) -> list[Finding]:
@@ -82,7 +88,7 @@ def same_job_findings(summary: pd.DataFrame, max_slowdown: float) -> list[Findin
                     1.0,
                     True,
                     "HEAD must answer as REV does",
-                )  # fmt: skip
+                )
             )
         findings.append(slowdown_finding(str(key), str(point), head, max_slowdown))
         findings += cost_findings(str(key), str(point), rev, head)
@@ -115,7 +121,7 @@ def entries_against(args: argparse.Namespace) -> list[PairEntry]:
             pair.headers,
             pair.body,
             pair.sweep,
-        )  # fmt: skip
+        )
         for pair in pairs
         for side, endpoint in ((BASELINE, pair.a), (CANDIDATE, pair.b))
     ]
@@ -170,16 +176,22 @@ def add_against_options(check: argparse.ArgumentParser) -> None:
     group.add_argument("--against", metavar="REV", help="the revision HEAD is gated against")
     add_app_options(group)
     group.add_argument(
-        "--path", action="append", default=[], metavar="PATH",
+        "--path",
+        action="append",
+        default=[],
+        metavar="PATH",
         help="an endpoint to compare (repeatable); default: the endpoints of "
         "[tool.pairbench.pairs]",
-    )  # fmt: skip
+    )
     group.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
     group.add_argument("--ignore", action="append", default=[], metavar="FIELD")
     group.add_argument(
-        "--max-slowdown", type=float, default=DEFAULT_MAX_SLOWDOWN, metavar="FRACTION",
+        "--max-slowdown",
+        type=float,
+        default=DEFAULT_MAX_SLOWDOWN,
+        metavar="FRACTION",
         help=f"how much slower HEAD may be (default {DEFAULT_MAX_SLOWDOWN})",
-    )  # fmt: skip
+    )
     add_profile_option(group, "how long and how precisely (default: gate)", default="gate")
     add_reports_dir_option(group)
     add_no_report_option(group)

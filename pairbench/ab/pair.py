@@ -111,11 +111,20 @@ def make_pair(
 ) -> PairTechnique:
     """The pair `name`: `a` is the baseline, `b` the endpoint compared with it."""
     return PairTechnique(
-        key=name, area="your app", title=f"{name}: {b.describe()} vs {a.describe()}",
+        key=name,
+        area="your app",
+        title=f"{name}: {b.describe()} vs {a.describe()}",
         summary=f"{method} {a.describe()} (a) against {method} {b.describe()} (b), same answer "
         "required" + (f" apart from {', '.join(ignore)}" if ignore else ""),
-        guide_section="", router=APIRouter(), variants=(BASELINE, CANDIDATE), baseline=BASELINE,
-        params=dict(params or {}), sweep=dict(sweep or {}),
-        endpoints={BASELINE: a, CANDIDATE: b}, method=method.upper(),
-        headers=dict(headers or {}), body=body, ignore=ignore,
-    )  # fmt: skip
+        guide_section="",
+        router=APIRouter(),
+        variants=(BASELINE, CANDIDATE),
+        baseline=BASELINE,
+        params=dict(params or {}),
+        sweep=dict(sweep or {}),
+        endpoints={BASELINE: a, CANDIDATE: b},
+        method=method.upper(),
+        headers=dict(headers or {}),
+        body=body,
+        ignore=ignore,
+    )

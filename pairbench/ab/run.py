@@ -191,8 +191,9 @@ def run_pairs(
     manifest.ab = {measured.pair.key: ab_entry(measured, allow_different) for measured in pairs}
     manifest.topology = topology.manifest()
     manifest.generator_ceiling = {
-        "measured": False, "error": "`pairbench ab` knows no route of your app that does no work",
-    }  # fmt: skip
+        "measured": False,
+        "error": "`pairbench ab` knows no route of your app that does no work",
+    }
     manifest.overhead = {"measured": False, "error": "`pairbench ab` adds no meter to your app"}
     results.write_json(run_dir / results.CODE, {m.pair.key: pair_requests(m) for m in pairs})
     results.write_manifest(run_dir, manifest)
@@ -225,9 +226,17 @@ def run_pairs(
             ) as gen,
         ):
             measure(
-                run_dir, base_url, points, plan, probed, log, gen, keep, apps=apps,
+                points,
+                plan,
+                run_dir=run_dir,
+                base_url=base_url,
+                probe=probed,
+                generator=gen,
+                log=log,
+                on_point=keep,
+                apps=apps,
                 control=control,
-            )  # fmt: skip
+            )
         with stage(manifest, "stats"):
             record_trust(manifest, write_tables(run_dir))
     except (KeyboardInterrupt, SystemExit):
@@ -239,9 +248,12 @@ def run_pairs(
     finally:
         manifest.complete = outcome.complete
         manifest.stopped_by = (
-            "different answers" if outcome.stopped_on_difference
-            else "interrupted" if outcome.interrupted else outcome.error
-        )  # fmt: skip
+            "different answers"
+            if outcome.stopped_on_difference
+            else "interrupted"
+            if outcome.interrupted
+            else outcome.error
+        )
         manifest.ended_at = results.now_iso()
         results.write_manifest(run_dir, manifest)
     return outcome

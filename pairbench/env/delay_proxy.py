@@ -241,12 +241,16 @@ async def serve_control(
             except ValueError:
                 writer.write(b"error: rtt takes milliseconds\n")
         elif command == "stats":
-            figures = {"rtt_ms": clock.rtt_s * 1000, "connections": clock.connections,
-                       "open": clock.open, "bytes": clock.bytes,
-                       "lateness_us": clock.lateness_s * 1e6,
-                       "lead_us": clock.lead.margin_s * 1e6,
-                       "margin_us": selector.margin.margin_s * 1e6,
-                       "polled_ms": selector.polled_s * 1e3}  # fmt: skip
+            figures = {
+                "rtt_ms": clock.rtt_s * 1000,
+                "connections": clock.connections,
+                "open": clock.open,
+                "bytes": clock.bytes,
+                "lateness_us": clock.lateness_s * 1e6,
+                "lead_us": clock.lead.margin_s * 1e6,
+                "margin_us": selector.margin.margin_s * 1e6,
+                "polled_ms": selector.polled_s * 1e3,
+            }
             writer.write((json.dumps(figures) + "\n").encode())
         else:
             writer.write(b"error: commands are `rtt MS` and `stats`\n")

@@ -159,9 +159,18 @@ def running_proxy(
     port, control_port = free_port(), free_port()
     target = proxy_target(kind, url)
     command = [
-        sys.executable, "-m", "pairbench.env.delay_proxy", "--port", str(port),
-        "--control-port", str(control_port), "--target", target, "--rtt-ms", f"{rtt_ms:g}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pairbench.env.delay_proxy",
+        "--port",
+        str(port),
+        "--control-port",
+        str(control_port),
+        "--target",
+        target,
+        "--rtt-ms",
+        f"{rtt_ms:g}",
+    ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     offset = log_path.stat().st_size if log_path.exists() else 0
     with open(log_path, "ab") as log_file:

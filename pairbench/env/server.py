@@ -160,9 +160,10 @@ def _wait_serving(
     if len(seen) < needed:
         processes = f"each of its {workers} worker processes" if workers > 1 else "it"
         awaited = (
-            f"{base_url}/health with 200 from {processes}" if target.reports_process
+            f"{base_url}/health with 200 from {processes}"
+            if target.reports_process
             else f"GET {base_url}/ with any HTTP status"
-        )  # fmt: skip
+        )
         raise ServerError(
             f"the target app did not answer {awaited} "
             f"within {timeout_s:.0f} s ({START_TIMEOUT_S:.0f} s times {factor:.1f}, the "
@@ -240,18 +241,29 @@ class AppServer:
         if self._process is not None:
             raise ServerError("the target app is already running")
         command = [
-            sys.executable, "-m", "uvicorn", *self.target.uvicorn_arguments(),
-            "--host", self.host, "--port", str(self.port), "--no-access-log",
-            "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            *self.target.uvicorn_arguments(),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
             *(["--workers", str(self.workers)] if self.workers > 1 else []),
-        ]  # fmt: skip
+        ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         with open(self.log_path, "ab") as log_file:
             self._process = subprocess.Popen(
-                command, env=self.environment, stdout=log_file, stderr=log_file,
+                command,
+                env=self.environment,
+                stdout=log_file,
+                stderr=log_file,
                 cwd=self.target.app_dir,
-            )  # fmt: skip
+            )
         try:
             _wait_serving(self.base_url, self._process, self.workers, self.log_path, self.target)
         except ServerError:

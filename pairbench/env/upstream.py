@@ -77,12 +77,24 @@ def running_upstream(
     port, control_port = free_port(), free_port()
     upstream = Upstream(f"http://{LOOPBACK}:{port}", f"http://{LOOPBACK}:{control_port}", config)
     command = [
-        sys.executable, "-m", "pairbench.env.upstream_stub",
-        "--port", str(port), "--control-port", str(control_port),
-        "--latency-ms", f"{config.latency_ms:g}", "--payload-bytes", str(config.payload_bytes),
-        "--stall-share", f"{config.stall_share:g}", "--stall-ms", f"{config.stall_ms:g}",
-        "--capacity", str(config.capacity),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pairbench.env.upstream_stub",
+        "--port",
+        str(port),
+        "--control-port",
+        str(control_port),
+        "--latency-ms",
+        f"{config.latency_ms:g}",
+        "--payload-bytes",
+        str(config.payload_bytes),
+        "--stall-share",
+        f"{config.stall_share:g}",
+        "--stall-ms",
+        f"{config.stall_ms:g}",
+        "--capacity",
+        str(config.capacity),
+    ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log_file:
         # A session of its own: Ctrl-C reaches only the harness, which stops it in order.

@@ -24,6 +24,8 @@ import pandas as pd
 
 from pairbench import results
 from pairbench.results import as_float
+from pairbench.stats.cost_spread import RULE as COST_SPREAD_RULE
+from pairbench.stats.cost_spread import cost_spreads
 from pairbench.stats.tolerance import noise_tolerances
 
 # 2: entries carry their headline (figure, speedup, CI); version 1 files, gated on p50,
@@ -45,14 +47,20 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
     "upstream_connections_per_request": (0.10, 0.05),
     "bytes_per_request": (0.02, 16.0),
     "listeners_kept_per_request": (0.02, 0.05),
+    "job_records_kept_per_request": (0.02, 0.05),
 }
 DEFAULT_COST_TOLERANCE = (0.02, 0.05)  # a cost not listed above
 KEY_COLUMNS = ["technique", "variant", "point"]
 # The summary columns the gate cannot do without (a summary lacking one is a ResultsError).
 GATED_COLUMNS = [
-    *KEY_COLUMNS, "baseline", "equivalent", "verdict", "speedup_p50", "speedup_ci_low",
+    *KEY_COLUMNS,
+    "baseline",
+    "equivalent",
+    "verdict",
+    "speedup_p50",
+    "speedup_ci_low",
     "speedup_ci_high",
-]  # fmt: skip
+]
 # A summary row is one variant at one point in one load mode: closed and open loop give
 # different figures, so a baseline's entry is matched in its own mode (closed when a
 # baseline or summary predates modes).
@@ -134,10 +142,30 @@ def headline_entry(row: Mapping[Any, Any]) -> dict[str, Any] | None:
     }
 
 
+def measured_cost_tolerances(run_dir: Path) -> dict[str, dict[str, list[float]]]:
+    """ "technique/variant" -> {cost: [relative, absolute]} for each cost that moved from
+    round to round of the run (pairbench.stats.cost_spread): its default slack, plus its
+    spread. A cost that never moved keeps the default, held as exact as ever."""
+    samples = results.read_run(run_dir).samples
+    summary_column = {name: name.removesuffix("_per_request") for name in COST_TOLERANCES}
+    summary_column["bytes_per_request"] = "bytes"
+    found: dict[str, dict[str, list[float]]] = {}
+    for (technique, variant), spreads in cost_spreads(samples, summary_column).items():
+        if technique == results.CONTROL_KEY:
+            continue  # never gated
+        widened = {}
+        for metric, spread in spreads.items():
+            relative, absolute = COST_TOLERANCES.get(metric, DEFAULT_COST_TOLERANCE)
+            widened[metric] = [relative, round(absolute + spread, 4)]
+        found[f"{technique}/{variant}"] = widened
+    return found
+
+
 def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
     """The baseline document of a run: speedups with CIs and deterministic costs per variant,
-    and each technique's speedup tolerance from the noise the run measured (its A/A floor
-    and the technique's own spread: pairbench.stats.tolerance)."""
+    each technique's speedup tolerance from the noise the run measured (its A/A floor and
+    the technique's own spread: pairbench.stats.tolerance), and each cost that moved from
+    round to round its room from that spread (measured_cost_tolerances)."""
     manifest = results.read_manifest(run_dir)
     noise = noise_tolerances(summary)
     entries = []
@@ -164,8 +192,8 @@ def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
         "git_commit": manifest.git_commit,
         "environment": manifest.environment,
         "speedup_tolerances": noise.tolerances,
-        "noise": noise.manifest_entry(),
-        "cost_tolerances": {},
+        "noise": {**noise.manifest_entry(), "cost_rule": f"default slack + {COST_SPREAD_RULE}"},
+        "cost_tolerances": measured_cost_tolerances(run_dir),
         "entries": entries,
     }
 
@@ -205,11 +233,17 @@ def _cost_findings(
         limit = was * (1 + relative) + absolute
         findings.append(
             Finding(
-                entry["technique"], entry["variant"], entry["point"], metric, was, now, limit,
+                entry["technique"],
+                entry["variant"],
+                entry["point"],
+                metric,
+                was,
+                now,
+                limit,
                 regressed=math.isnan(now) or now > limit,
                 rule=f"cost may rise at most {relative:.0%} + {absolute:g}",
             )
-        )  # fmt: skip
+        )
     return findings
 
 
@@ -248,15 +282,21 @@ def judged(entry: Mapping[str, Any], row: Mapping[str, Any]) -> Judged:
             "speedup_p50"
             if plain_p50  # the summary's own column: the name the gate always gave it
             else f"headline speedup ({headline.get('label', headline.get('figure'))})",
-            as_float(headline.get("speedup")), as_float(headline.get("ci_low")),
+            as_float(headline.get("speedup")),
+            as_float(headline.get("ci_low")),
             str(headline.get("verdict")),
-            as_float(row.get("headline_speedup")), as_float(row.get("headline_ci_high")),
-        )  # fmt: skip
+            as_float(row.get("headline_speedup")),
+            as_float(row.get("headline_ci_high")),
+        )
     was = as_float(entry["speedup_p50"])
     return Judged(
-        "speedup_p50", was, as_float(entry.get("speedup_ci_low", was)), str(entry["verdict"]),
-        as_float(row.get("speedup_p50")), as_float(row.get("speedup_ci_high")),
-    )  # fmt: skip
+        "speedup_p50",
+        was,
+        as_float(entry.get("speedup_ci_low", was)),
+        str(entry["verdict"]),
+        as_float(row.get("speedup_p50")),
+        as_float(row.get("speedup_ci_high")),
+    )
 
 
 def _speedup_findings(
@@ -277,17 +317,25 @@ def _speedup_findings(
     was_low = figure.was_low
     limit = (was if math.isnan(was_low) else min(was, was_low)) * (1 - tolerance)
     fall = Finding(
-        *where, f"{figure.name} (CI upper bound)", was, now_high, limit,
+        *where,
+        f"{figure.name} (CI upper bound)",
+        was,
+        now_high,
+        limit,
         regressed=math.isnan(now_high) or now_high < limit,
         rule=f"CI upper bound may not fall below the baseline CI's low - {tolerance:.0%}",
-    )  # fmt: skip
+    )
     if saves_cost:
         return [fall]
     beats = Finding(
-        *where, f"{figure.name} (beats its baseline variant)", was, now, 1.0,
+        *where,
+        f"{figure.name} (beats its baseline variant)",
+        was,
+        now,
+        1.0,
         regressed=math.isnan(now) or now <= 1.0,
         rule="an optimized variant that won on time alone must still be faster than its baseline",
-    )  # fmt: skip
+    )
     return [fall, beats]
 
 

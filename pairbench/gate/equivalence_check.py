@@ -26,9 +26,15 @@ def equivalence_findings(run_dir: Path, summary: pd.DataFrame) -> list[Finding]:
         detail = checked.get(str(technique), {}).get(str(variant), {}).get("detail", "not checked")
         findings.append(
             Finding(
-                str(technique), str(variant), str(point), METRIC, 1.0, float(bool(same)), 1.0,
+                str(technique),
+                str(variant),
+                str(point),
+                METRIC,
+                1.0,
+                float(bool(same)),
+                1.0,
                 regressed=not bool(same),
                 rule=f"a variant must answer as its baseline variant does: {detail}",
             )
-        )  # fmt: skip
+        )
     return findings

@@ -17,9 +17,13 @@ def _cells(finding: Finding) -> tuple[str, ...]:
     status = "REGRESSION" if finding.regressed else "ok"
     numbers = (finding.baseline, finding.current, finding.limit)
     return (
-        status, finding.technique, finding.variant, finding.point, finding.metric,
+        status,
+        finding.technique,
+        finding.variant,
+        finding.point,
+        finding.metric,
         *(f"{number:.4g}" for number in numbers),
-    )  # fmt: skip
+    )
 
 
 def verdict_line(findings: Sequence[Finding], unchecked: Sequence[NotGated] = ()) -> str:
@@ -40,8 +44,14 @@ def render_text(
     shown = [f for f in findings if verbose or f.regressed]
     rows = [HEADER, *(_cells(finding) for finding in shown)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(HEADER))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in rows] if shown else []  # fmt: skip
+    lines = (
+        [
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in rows
+        ]
+        if shown
+        else []
+    )
     lines += [f.describe() for f in shown if f.regressed]
     lines += [variant.describe() for variant in unchecked]
     return "\n".join([*lines, verdict_line(findings, unchecked)])

@@ -67,10 +67,15 @@ def check_slos(
             if value is not None:
                 checks.append(
                     SloFinding(
-                        technique, str(row["variant"]), point, str(row.get("mode") or "closed"),
-                        objective, limit, value,
+                        technique,
+                        str(row["variant"]),
+                        point,
+                        str(row.get("mode") or "closed"),
+                        objective,
+                        limit,
+                        value,
                     )
-                )  # fmt: skip
+                )
     return checks
 
 

@@ -70,11 +70,13 @@ def measure_ceiling(
         # with Locust workers the ceiling is theirs together, as the segments' load is
         "load_workers": segment.load_workers,
     }
-    log(f"generator ceiling: {entry['rps']:,.0f} req/s on {CEILING_ROUTE} "
+    log(
+        f"generator ceiling: {entry['rps']:,.0f} req/s on {CEILING_ROUTE} "
         f"({profile.users} users, {figures['measured_s']:.1f} s, "
         f"{figures['failures']} failed, generator CPU {entry['generator_cpu_max']:.0f}%"
         + (f", {segment.load_workers} Locust workers" if segment.load_workers else "")
-        + ")")  # fmt: skip
+        + ")"
+    )
     return entry
 
 

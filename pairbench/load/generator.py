@@ -74,10 +74,15 @@ def closed_segment(command: dict[str, Any], master: Master | None = None) -> dic
         else:
             master.environment.host = base_url
             workers = master.start(
-                users_classes, command["technique"], target, users,
-                recorder.write, watch.on_rows, answers.add if answers is not None else None,
+                users_classes,
+                command["technique"],
+                target,
+                users,
+                recorder.write,
+                watch.on_rows,
+                answers.add if answers is not None else None,
                 command.get("request"),
-            )  # fmt: skip
+            )
         measure_start = watch.wait(float(command["warmup_min"]), float(command["warmup_max"]))
         min_requests, max_seconds = int(command["min_requests"]), float(command["max_seconds"])
         measure_end = watch.measure(float(command["seconds"]), min_requests, max_seconds)
@@ -171,9 +176,11 @@ def serve(commands: IO[str], replies: IO[str], master: Master | None = None) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pairbench.load.generator", description=__doc__)
     parser.add_argument(
-        "--workers", type=int, default=0,
+        "--workers",
+        type=int,
+        default=0,
         help="run closed-loop users on this many Locust workers (this process their master)",
-    )  # fmt: skip
+    )
     parser.add_argument("--master-bind", default=LOOPBACK, help="where workers connect")
     parser.add_argument("--master-port", type=int, default=LOCUST_MASTER_PORT)
     args = parser.parse_args(argv)

@@ -108,14 +108,18 @@ class PointOutcome:
 
     def manifest_entry(self) -> dict[str, Any]:
         return {
-            "technique": self.technique, "point": self.point, "mode": self.mode,
-            "rounds": self.rounds, "planning_rounds": self.planning_rounds,
-            "stopped": self.stopped, "seconds": round(self.seconds, 2),
+            "technique": self.technique,
+            "point": self.point,
+            "mode": self.mode,
+            "rounds": self.rounds,
+            "planning_rounds": self.planning_rounds,
+            "stopped": self.stopped,
+            "seconds": round(self.seconds, 2),
             "half_widths": {
                 variant: None if math.isnan(width) else round(width, 4)
                 for variant, width in self.half_widths.items()
             },
-        }  # fmt: skip
+        }
 
 
 def round_cap_s(rounds: int, share_s: float, profile: Profile) -> float:
@@ -157,14 +161,17 @@ def tidy_samples(
     measure_start, measure_end = window
     starts = frame["t_start"].astype(float)
     frame = frame.assign(
-        technique=key or point.technique.key, variant=variant, point=point.label, mode=mode,
+        technique=key or point.technique.key,
+        variant=variant,
+        point=point.label,
+        mode=mode,
         repetition=repetition,
         phase=np.select(
             [starts < measure_start, starts <= measure_end],
             [results.WARMUP_PHASE, results.MEASURE_PHASE],
             results.COOLDOWN_PHASE,
         ),
-    )  # fmt: skip
+    )
     return results.with_columns(frame, results.SAMPLE_COLUMNS)[results.SAMPLE_COLUMNS]
 
 
@@ -363,17 +370,28 @@ class PointMeasurer:
             watcher = watch_app(app.pids)  # memory hook
             if mode == results.OPEN:
                 segment = self.generator.open(
-                    target, rate, profile.warmup_max_s, profile.round_s, raw_path, app.base_url,
+                    target,
+                    rate,
+                    profile.warmup_max_s,
+                    profile.round_s,
+                    raw_path,
+                    app.base_url,
                     answers_path,
-                )  # fmt: skip
+                )
             else:
                 warmup = (profile.warmup_min_s, profile.warmup_max_s)
                 segment = self.generator.closed(
-                    technique.key, target, profile.users, warmup, profile.round_s, raw_path,
-                    min_requests=profile.min_requests, base_url=app.base_url,
+                    technique.key,
+                    target,
+                    profile.users,
+                    warmup,
+                    profile.round_s,
+                    raw_path,
+                    min_requests=profile.min_requests,
+                    base_url=app.base_url,
                     answers_path=answers_path,
                     request=load_request(technique, variant, point.params),
-                )  # fmt: skip
+                )
                 if segment.short_of_minimum:  # figures on too few requests: not silently
                     self.log(f"      {variant}: {segment.short_of_minimum}")
             reading = watcher.stop() if watcher else None  # memory hook
@@ -434,15 +452,20 @@ def _segment_row(
     profile: Profile,
 ) -> dict[str, Any]:
     return {
-        "technique": key, "variant": variant, "point": point.label,
-        "mode": mode, "repetition": repetition, "started": segment.started,
-        "measure_start": segment.measure_start, "measure_end": segment.measure_end,
+        "technique": key,
+        "variant": variant,
+        "point": point.label,
+        "mode": mode,
+        "repetition": repetition,
+        "started": segment.started,
+        "measure_start": segment.measure_start,
+        "measure_end": segment.measure_end,
         "ended": segment.ended,
         "users": profile.users if mode == results.CLOSED else math.nan,
         "rate": rate if mode == results.OPEN else math.nan,
         "generator_cpu_max": segment.generator_cpu_max,
         "load_workers": segment.load_workers,
-    }  # fmt: skip
+    }
 
 
 def load_items(points: list[Point], plan: LoadPlan, log: Log) -> list[tuple[Point, str]]:
@@ -453,9 +476,11 @@ def load_items(points: list[Point], plan: LoadPlan, log: Log) -> list[tuple[Poin
             continue
         for mode in plan.modes:
             if mode == results.OPEN and has_own_workload(point.technique):
-                log(f"{point.technique.key} {point.label}: open loop skipped: its workload is "
+                log(
+                    f"{point.technique.key} {point.label}: open loop skipped: its workload is "
                     f"its own Locust user ({point.technique.scenario}), which only runs "
-                    "closed-loop")  # fmt: skip
+                    "closed-loop"
+                )
                 continue
             items.append((point, mode))
     return items
@@ -467,24 +492,31 @@ def _duration(seconds: float) -> str:
 
 
 def measure(
-    run_dir: Path,
-    base_url: str,
     points: list[Point],
     plan: LoadPlan,
+    *,
+    run_dir: Path,
+    base_url: str,
     probe: pd.DataFrame,
-    log: Log,
     generator: LoadGenerator,
+    log: Log,
     on_point: Callable[[PointOutcome], None] = lambda outcome: None,
-    app: AppServer | None = None,  # the shared app at base_url: its memory watched
+    app: AppServer | None = None,
     upstream: Upstream | None = None,
-    apps: SegmentApps | None = None,  # who serves each segment, if not the shared app
+    apps: SegmentApps | None = None,
     control: tuple[Point, Arms] | None = None,
 ) -> list[PointOutcome]:
-    """Measure every loaded point in every mode; the outcomes say how each one stopped
-    (each also handed to `on_point` as soon as its point is done). Segments of techniques
-    whose figures are memory get app processes of their own (see pairbench.load.segment_apps):
-    `app` is never restarted. `control` (pairbench.load.control), measured first in closed
-    loop, is the A/A pair whose CI is the run's noise floor."""
+    """Measure every loaded point of `points` in every mode of `plan`, writing into
+    `run_dir`; the outcomes say how each one stopped (each also handed to `on_point` as
+    soon as its point is done).
+
+    `base_url` is the app's, `probe` the uncontended probe's table (a point's open-loop
+    rate falls back on it), `generator` sends the load and `upstream` is the stub, whose
+    calls each segment counts. Segments of techniques whose figures are memory get app
+    processes of their own (pairbench.load.segment_apps), unless `apps` says who serves
+    each segment: `app`, the shared app at `base_url`, is watched and never restarted.
+    `control` (pairbench.load.control), measured first in closed loop, is the A/A pair
+    whose CI is the run's noise floor."""
     items: list[tuple[Point, str, Arms | None]] = [
         (point, mode, None) for point, mode in load_items(points, plan, log)
     ]
@@ -504,8 +536,10 @@ def measure(
                 if outcomes:  # the pace so far, bounded by what the budget allows
                     eta = min(eta, elapsed / len(outcomes) * budget.items_left)
                 key = point.technique.key if arms is None else f"{arms.key} (A/A control)"
-                log(f"[{number}/{len(items)}] {key} {point.label} {mode} loop "
-                    f"(elapsed {_duration(elapsed)}, ETA {_duration(eta)}) ...")  # fmt: skip
+                log(
+                    f"[{number}/{len(items)}] {key} {point.label} {mode} loop "
+                    f"(elapsed {_duration(elapsed)}, ETA {_duration(eta)}) ..."
+                )
                 outcome = measurer.measure_point(point, mode, budget.share(), arms)
                 budget.spend(outcome.seconds)
                 outcomes.append(outcome)

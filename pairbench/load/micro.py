@@ -54,14 +54,28 @@ def run_microbenchmarks(
     """Run the plan's cases into run_dir/micro.json; None on success, else what went wrong."""
     (run_dir / PLAN_FILE).write_text(json.dumps(plan, indent=2) + "\n")
     command = [
-        sys.executable, "-m", "pytest", str(MICRO_DIR), "-c", str(MICRO_DIR / "pytest.ini"),
-        "--rootdir", str(REPO_ROOT), "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-        f"--benchmark-json={run_dir.resolve() / results.MICRO}", "--benchmark-save-data",
+        sys.executable,
+        "-m",
+        "pytest",
+        str(MICRO_DIR),
+        "-c",
+        str(MICRO_DIR / "pytest.ini"),
+        "--rootdir",
+        str(REPO_ROOT),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        f"--benchmark-json={run_dir.resolve() / results.MICRO}",
+        "--benchmark-save-data",
         f"--benchmark-max-time={profile.micro_max_time_s}",
         f"--benchmark-min-rounds={profile.micro_min_rounds}",
-        "--benchmark-min-time=0.000005", "--benchmark-warmup=on",
-        "--benchmark-warmup-iterations=3", "--benchmark-disable-gc",
-    ]  # fmt: skip
+        "--benchmark-min-time=0.000005",
+        "--benchmark-warmup=on",
+        "--benchmark-warmup-iterations=3",
+        "--benchmark-disable-gc",
+    ]
     budget = OVERHEAD_S + len(plan) * (
         profile.micro_max_time_s * 3 + profile.micro_variant_budget_s
     )
@@ -77,9 +91,14 @@ def run_microbenchmarks(
     with open(log_path, "wb") as log_file:
         try:
             finished = subprocess.run(
-                command, env=env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-                timeout=budget, check=False,
-            )  # fmt: skip
+                command,
+                env=env,
+                cwd=REPO_ROOT,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                timeout=budget,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             return f"microbenchmarks did not finish within {budget:.0f} s (see {log_path})"
     if finished.returncode != 0:

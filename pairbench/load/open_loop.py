@@ -38,8 +38,15 @@ from pairbench.load.answer_sample import (
 )
 
 RAW_COLUMNS = [
-    "t_start", "latency_ms", "status", "bytes", *COST_FIELDS, "error", "send_lag_ms", "dropped",
-]  # fmt: skip
+    "t_start",
+    "latency_ms",
+    "status",
+    "bytes",
+    *COST_FIELDS,
+    "error",
+    "send_lag_ms",
+    "dropped",
+]
 MAX_IN_FLIGHT = 64  # connections; far more than a loopback app needs below its capacity
 MAX_LAG_S = 1.0
 TIMEOUT_S = 10.0
@@ -121,9 +128,12 @@ def run_schedule(
     to `answers`; returns the counts."""
     url = urlsplit(schedule.base_url)
     client = HTTPClient(
-        url.hostname or "127.0.0.1", url.port, concurrency=schedule.max_in_flight,
-        connection_timeout=schedule.timeout_s, network_timeout=schedule.timeout_s,
-    )  # fmt: skip
+        url.hostname or "127.0.0.1",
+        url.port,
+        concurrency=schedule.max_in_flight,
+        connection_timeout=schedule.timeout_s,
+        network_timeout=schedule.timeout_s,
+    )
     slots = gevent.lock.BoundedSemaphore(schedule.max_in_flight)
     recorder, outcome = _Recorder(handle), OpenLoopOutcome()
 

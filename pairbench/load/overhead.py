@@ -148,10 +148,18 @@ async def _measure(settings: Settings, rounds: int) -> list[dict[str, object]]:
                         totals[name] = [a + b for a, b in zip(totals[name], measured, strict=True)]
                 for name, (failures, cpu, wall) in totals.items():
                     rows.append(
-                        {"target": target, "path": path, "config": name, "round": round_number,
-                         "requests": TURNS, "failures": failures, "cpu_s": cpu, "wall_s": wall,
-                         "cpu_us_per_request": cpu / TURNS * 1e6}
-                    )  # fmt: skip
+                        {
+                            "target": target,
+                            "path": path,
+                            "config": name,
+                            "round": round_number,
+                            "requests": TURNS,
+                            "failures": failures,
+                            "cpu_s": cpu,
+                            "wall_s": wall,
+                            "cpu_us_per_request": cpu / TURNS * 1e6,
+                        }
+                    )
     return rows
 
 

@@ -47,8 +47,10 @@ def probe_uncontended(
         found = pd.DataFrame(columns=results.PROBE_COLUMNS)
         found.to_csv(run_dir / results.PROBE, index=False)
         return found
-    log(f"probing each variant at {len(points)} point(s), up to {profile.probe_requests} "
-        f"sequential requests or {profile.probe_budget_s:g} s each ...")  # fmt: skip
+    log(
+        f"probing each variant at {len(points)} point(s), up to {profile.probe_requests} "
+        f"sequential requests or {profile.probe_budget_s:g} s each ..."
+    )
     found = probe_points(app, points, profile.probe_requests, profile.probe_budget_s)
     found.to_csv(run_dir / results.PROBE, index=False)
     return found
@@ -69,8 +71,10 @@ def probe_rtt_sweep(
     swept = [proxies[kind] for kind in SWEPT]
     found = [pd.read_csv(run_dir / results.PROBE)]
     requests = math.ceil(PROBE_REQUESTS / SWEEP_TURNS)
-    log(f"RTT sweep: PostgreSQL and Redis at {', '.join(f'{rtt:g}' for rtt in distance.sweep_ms)} "
-        f"ms, taking {SWEEP_TURNS} turns of up to {requests} requests per variant")  # fmt: skip
+    log(
+        f"RTT sweep: PostgreSQL and Redis at {', '.join(f'{rtt:g}' for rtt in distance.sweep_ms)} "
+        f"ms, taking {SWEEP_TURNS} turns of up to {requests} requests per variant"
+    )
     try:
         for _ in range(SWEEP_TURNS):
             for rtt_ms in distance.sweep_ms:

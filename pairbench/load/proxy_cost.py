@@ -152,11 +152,16 @@ def measure_proxy(
         error = extra_ms / rtt_ms - 1
         proxy_error = round((extra_ms - idle_ms) / rtt_ms - 1, 4)
         delays.append(
-            {"rtt_ms": rtt_ms, "extra_ms": round(extra_ms, 4), "error": round(error, 4),
-             "idle_ms": round(idle_ms, 4), "proxy_error": proxy_error,
-             "agrees": abs(proxy_error) <= AGREEMENT,
-             "cpu_us_per_round_trip": round(cpu_us[(rtt_ms, 0.0)], 1)}
-        )  # fmt: skip
+            {
+                "rtt_ms": rtt_ms,
+                "extra_ms": round(extra_ms, 4),
+                "error": round(error, 4),
+                "idle_ms": round(idle_ms, 4),
+                "proxy_error": proxy_error,
+                "agrees": abs(proxy_error) <= AGREEMENT,
+                "cpu_us_per_round_trip": round(cpu_us[(rtt_ms, 0.0)], 1),
+            }
+        )
     lateness_us = float(proxy.stats()["lateness_us"])  # the busier the machine, the later
     proxy.set_rtt(run_rtt_ms)
     return {
@@ -203,7 +208,9 @@ def measure_proxies(
             for delay in cost["delays"]
         )
         added, cpu = cost["added_us"], cost["cpu_us_per_round_trip"]
-        log(f"{kind} proxy: +{added:.0f} µs and {cpu:.0f} µs CPU per round trip at RTT 0; "
-            f"per round trip it adds {delays or 'nothing else'}")  # fmt: skip
+        log(
+            f"{kind} proxy: +{added:.0f} µs and {cpu:.0f} µs CPU per round trip at RTT 0; "
+            f"per round trip it adds {delays or 'nothing else'}"
+        )
         found[kind] = cost
     return found

@@ -124,9 +124,13 @@ class LoadGenerator:
         self.worker_processes: list[subprocess.Popen[bytes]] = []
         with open(log_path, "ab") as log_file:
             self.process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, bufsize=0,
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                bufsize=0,
                 cwd=REPO_ROOT,
-            )  # fmt: skip
+            )
         assert self.process.stdout is not None
         self._lines: queue.Queue[bytes] = queue.Queue()
         self._reader = threading.Thread(
@@ -157,7 +161,7 @@ class LoadGenerator:
                         stdout=log_file,
                         stderr=log_file,
                         cwd=REPO_ROOT,
-                    )  # fmt: skip
+                    )
                 )
 
     def closed(
@@ -184,15 +188,21 @@ class LoadGenerator:
         return self._segment(
             {
                 **({"request": dict(request)} if request is not None else {}),
-                "op": "closed", "base_url": self._app(base_url), "technique": technique,
-                "target": target.to_json(), "users": users,
-                "warmup_min": warmup[0], "warmup_max": warmup[1], "seconds": seconds,
-                "min_requests": min_requests, "max_seconds": max_seconds,
+                "op": "closed",
+                "base_url": self._app(base_url),
+                "technique": technique,
+                "target": target.to_json(),
+                "users": users,
+                "warmup_min": warmup[0],
+                "warmup_max": warmup[1],
+                "seconds": seconds,
+                "min_requests": min_requests,
+                "max_seconds": max_seconds,
                 "samples": str(samples_path.resolve()),
                 "answers": str(answers_path.resolve()) if answers_path else "",
             },
             warmup[1] + max_seconds,
-        )  # fmt: skip
+        )
 
     def open(
         self,
@@ -208,13 +218,18 @@ class LoadGenerator:
         raw samples to a CSV, a few answers to `answers_path`, as in closed loop."""
         return self._segment(
             {
-                "op": "open", "base_url": self._app(base_url), "target": target.to_json(),
-                "rate": rate, "warmup_min": warmup_s, "warmup_max": warmup_s, "seconds": seconds,
+                "op": "open",
+                "base_url": self._app(base_url),
+                "target": target.to_json(),
+                "rate": rate,
+                "warmup_min": warmup_s,
+                "warmup_max": warmup_s,
+                "seconds": seconds,
                 "samples": str(samples_path.resolve()),
                 "answers": str(answers_path.resolve()) if answers_path else "",
             },
             warmup_s + seconds,
-        )  # fmt: skip
+        )
 
     def _app(self, base_url: str | None) -> str:
         """The app a segment loads: its own if given (on loopback too), else the run's."""
@@ -261,10 +276,14 @@ class LoadGenerator:
         self._send(command)
         reply, cpu_max = self._reply(seconds + GRACE_S, watch_cpu=True)
         return SegmentResult(
-            reply["started"], reply["measure_start"], reply["measure_end"], reply["ended"],
-            max(cpu_max, reply.get("workers_cpu_max", 0.0)), reply.get("load_workers", 0),
+            reply["started"],
+            reply["measure_start"],
+            reply["measure_end"],
+            reply["ended"],
+            max(cpu_max, reply.get("workers_cpu_max", 0.0)),
+            reply.get("load_workers", 0),
             reply.get("short_of_minimum", ""),
-        )  # fmt: skip
+        )
 
     def _reply(self, timeout_s: float, watch_cpu: bool) -> tuple[dict[str, Any], float]:
         """The generator's next reply, watching its CPU (percent of one core) meanwhile."""

@@ -87,8 +87,10 @@ class SegmentApps:
             if soak is None:
                 soak = OwnApp(shared, f"server.{technique.key}.{variant}.log")
                 self._soaks[technique.key, variant] = soak
-                self.log(f"      (app process {soak.server.pid} of its own for {variant}'s "
-                         f"soak, ready in {soak.seconds:.1f} s)")  # fmt: skip
+                self.log(
+                    f"      (app process {soak.server.pid} of its own for {variant}'s "
+                    f"soak, ready in {soak.seconds:.1f} s)"
+                )
             yield soak.segment_app(APP_OWN)
             return
         fresh = OwnApp(shared, f"server.{technique.key}.{variant}.log")

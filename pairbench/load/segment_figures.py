@@ -1,5 +1,7 @@
 """Figures of a whole load segment, beside its per-request samples: what the stub counted
-(upstream connections and requests), the app's event-loop lag and its garbage collections.
+(upstream connections and requests), the app's event-loop lag and its garbage collections,
+and how far Redis's memory grew (used_memory, read before the load and after it: over the
+whole segment, warm-up included).
 
 The measuring loop brackets each segment:
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 
+from bench_app.headline import REDIS_GROWTH
 from bench_app.technique import Technique
 from pairbench.env.upstream import Upstream, UpstreamCounts
 from pairbench.results import SEGMENT_FIGURES
@@ -30,13 +33,14 @@ class SegmentWatch:
     upstream: Upstream | None
     technique: Technique
     upstream_before: UpstreamCounts | None
+    redis_before: int | None = None  # Redis's used_memory as the segment started (bytes)
 
     @classmethod
     def start(
         cls, client: httpx.Client, upstream: Upstream | None, technique: Technique
     ) -> "SegmentWatch":
         before = upstream.counts() if upstream is not None else None
-        return cls(client, upstream, technique, before)
+        return cls(client, upstream, technique, before, redis_used_memory(client, technique))
 
     def finish(self, since: float, until: float) -> tuple[dict[str, float], list[list[float]]]:
         """The segment's figures, keyed as SEGMENT_FIGURES, and the (requested_at, done_at)
@@ -64,6 +68,9 @@ class SegmentWatch:
             gc_pause_ms=float(collected["pause_ms"]),
             gc_pause_max_ms=float(collected["max_pause_ms"]),
         )
+        redis_after = redis_used_memory(self.client, self.technique)
+        if self.redis_before is not None and redis_after is not None:
+            figures.update(redis_growth_mb=(redis_after - self.redis_before) / 2**20)
         jobs: list[list[float]] = []
         if self.technique.deferred_work_path is not None:
             jobs = self._deferred_work(since, until)
@@ -78,6 +85,18 @@ class SegmentWatch:
         response.raise_for_status()
         jobs: list[list[float]] = response.json()["jobs"]
         return jobs
+
+
+def redis_used_memory(client: httpx.Client, technique: Technique) -> int | None:
+    """Redis's used_memory as the app reads it (settled at rest where it is the technique's
+    headline: bench_app.redis_memory), or None where the app has no such route."""
+    settle = technique.headline.figure == REDIS_GROWTH
+    response = client.get("/redis-memory", params={"settle": settle})
+    if response.status_code == 404:  # a user's own app (`pairbench ab`)
+        return None
+    response.raise_for_status()
+    used: int = response.json()["used_memory"]
+    return used
 
 
 def deferred_work_figures(jobs: list[list[float]]) -> dict[str, float]:

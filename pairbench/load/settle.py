@@ -53,8 +53,12 @@ class SettleWatch:
     def on_rows(self, rows: list[list[Any]]) -> None:
         """Raw sample rows shipped by Locust workers (scenarios.samples.SAMPLE_COLUMNS)."""
         for row in rows:
-            self._answered(float(row[1]), float(row[0]), str(row[NAME_COLUMN]),
-                           int(float(row[STATUS_COLUMN] or 0)))  # fmt: skip
+            self._answered(
+                float(row[1]),
+                float(row[0]),
+                str(row[NAME_COLUMN]),
+                int(float(row[STATUS_COLUMN] or 0)),
+            )
 
     def _answered(self, response_time: float, start_time: float, name: str, status: int) -> None:
         finished = start_time + response_time / 1000.0

@@ -29,8 +29,9 @@ def slow_query_rows(log_document: dict[str, object], techniques: list[Technique]
     for statement in statements if isinstance(statements, list) else []:
         owner = variants.get(str(statement.get("route")))
         if owner is not None:
-            rows.append({"technique": owner[0], "variant": owner[1], **statement,
-                         "threshold_ms": threshold})  # fmt: skip
+            rows.append(
+                {"technique": owner[0], "variant": owner[1], **statement, "threshold_ms": threshold}
+            )
     return pd.DataFrame(rows, columns=results.SLOW_QUERY_COLUMNS)
 
 

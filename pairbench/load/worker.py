@@ -172,13 +172,16 @@ def parse_master(address: str) -> tuple[str, int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pairbench.load.worker", description=__doc__)
     parser.add_argument(
-        "--master", required=True, metavar="HOST[:PORT]",
+        "--master",
+        required=True,
+        metavar="HOST[:PORT]",
         help=f"the run's Locust master (port {LOCUST_MASTER_PORT} unless given)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--exit-with-parent", action="store_true",
+        "--exit-with-parent",
+        action="store_true",
         help="exit when the process that started this one does (the harness's local workers)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     if args.exit_with_parent:
         exit_with_parent()

@@ -28,10 +28,17 @@ from websockets.sync.client import ClientConnection, connect
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--remote-debugging-port=0", "--no-first-run", "--no-default-browser-check",
-    "--disable-extensions", "--hide-scrollbars", "--mute-audio",
-)  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--remote-debugging-port=0",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--mute-audio",
+)
 # A 1400 px window: the leaderboard must fit it without scrolling sideways.
 VIEWPORT = {"width": 1400, "height": 1400, "deviceScaleFactor": 1, "mobile": False}
 START_TIMEOUT_S = 30.0
@@ -99,9 +106,12 @@ class _DevTools:
         self.events: list[dict[str, Any]] = []
 
     def call(
-        self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        session: str | None = None,
         timeout_s: float = 30.0,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         number = next(self._ids)
         message: dict[str, Any] = {"id": number, "method": method, "params": params or {}}
         if session:
@@ -273,8 +283,10 @@ def check_report(
         with open(log, "wb") as log_file:
             process = subprocess.Popen(
                 [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             url = _devtools_url(process, profile, log)
             with connect(url, max_size=None, open_timeout=START_TIMEOUT_S) as socket:

@@ -169,12 +169,17 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
         section["slow_queries"] = slow_queries.get(section["key"], [])
     leaderboard = [
         leaderboard_line(
-            section["key"], section["title"], headline_rows(section), section["micro"],
-            len(section["warnings"]), headline_kinds(section), slos,
+            section["key"],
+            section["title"],
+            headline_rows(section),
+            section["micro"],
+            len(section["warnings"]),
+            headline_kinds(section),
+            slos,
             measured_anyway=bool(section["pair"]),  # b, whatever it answered (the marks say)
         )
         for section in sections
-    ]  # fmt: skip
+    ]
     html = render(
         TEMPLATE,
         slos,

@@ -83,10 +83,13 @@ def percentile_curves_svg(series: Sequence[Series], title: str, salt: str) -> st
     for line in series:
         if len(line.latency_ms):
             axes.plot(
-                nines(line.percentiles), line.latency_ms,
-                label=f"{line.label} (n={line.samples:,})", color=line.color,
-                linestyle="--" if line.dashed else "-", linewidth=1.6,
-            )  # fmt: skip
+                nines(line.percentiles),
+                line.latency_ms,
+                label=f"{line.label} (n={line.samples:,})",
+                color=line.color,
+                linestyle="--" if line.dashed else "-",
+                linewidth=1.6,
+            )
     log_ms_axis(axes)
     axes.xaxis.set_major_locator(FixedLocator(nines(PERCENTILE_TICKS).tolist()))
     axes.xaxis.set_minor_locator(NullLocator())

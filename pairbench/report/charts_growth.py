@@ -21,10 +21,12 @@ def growth_svg(
     colors: Mapping[str, str],
     title: str,
     salt: str,
+    setting: bool = False,
 ) -> str:
     """Cost (ms) at each sweep value, one colour per variant, its fitted curve dashed.
 
-    `curves` are the stats stage's fits, already evaluated over the measured range.
+    `curves` are the stats stage's fits, already evaluated over the measured range;
+    `setting`: the parameter is a setting (a worker's concurrency), not work.
     """
     figure = Figure(figsize=(CHART_WIDTH_IN, 3.2))
     axes = figure.add_subplot()
@@ -49,6 +51,8 @@ def growth_svg(
         axes.set_ylabel("ms per request")
     if parameter == RTT_PARAMETER:
         axes.set_xlabel("round trip to PostgreSQL and Redis, ms (the RTT sweep)")
+    elif setting:
+        axes.set_xlabel(f"{parameter} (a setting)")
     else:
         axes.set_xlabel(f"{parameter} (work: {singular(parameter)}s per request)")
     style_axes(axes, title)

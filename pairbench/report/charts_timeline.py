@@ -32,9 +32,13 @@ def latency_over_time_svg(
                 part["t_s"], part["p50_ms"], color=color, linewidth=1.4, label=f"{variant} p50"
             )
             axes.plot(
-                part["t_s"], part["p99_ms"], color=color, linewidth=0.9, linestyle=":",
+                part["t_s"],
+                part["p99_ms"],
+                color=color,
+                linewidth=0.9,
+                linestyle=":",
                 label=f"{variant} p99",
-            )  # fmt: skip
+            )
         width = float(timeline["bin_s"].iloc[0])
         axes.set_xlabel(f"seconds since the first measured request ({width:.2g} s bins)")
         log_ms_axis(axes)
@@ -58,10 +62,21 @@ def queue_depth_svg(depth: pd.DataFrame, colors: Mapping[str, str], title: str, 
         part = depth[depth["variant"] == variant]
         if part.empty:
             continue
-        axes.plot(part["t_s"], part["jobs_mean"], color=color, linewidth=1.4,
-                  label=f"{variant}, mean of rounds")  # fmt: skip
-        axes.plot(part["t_s"], part["jobs_max"], color=color, linewidth=0.9, linestyle=":",
-                  label=f"{variant}, most in a round")  # fmt: skip
+        axes.plot(
+            part["t_s"],
+            part["jobs_mean"],
+            color=color,
+            linewidth=1.4,
+            label=f"{variant}, mean of rounds",
+        )
+        axes.plot(
+            part["t_s"],
+            part["jobs_max"],
+            color=color,
+            linewidth=0.9,
+            linestyle=":",
+            label=f"{variant}, most in a round",
+        )
     axes.set_xlabel("seconds into the measured window")
     axes.set_ylabel("jobs requested, not yet done")
     axes.set_ylim(bottom=0)

@@ -59,11 +59,15 @@ def _sections(
             for mode in results.MODES
             if ((part["point"] == point) & (part["mode"] == mode)).any()
         ]
-        sections.append({
-            "key": key,
-            "rows": [{str(n): v for n, v in r.items()} for r in part.to_dict("records")],
-            "charts": [_overlay(before, after, key, str(point), mode, variants) for mode in modes],
-        })  # fmt: skip
+        sections.append(
+            {
+                "key": key,
+                "rows": [{str(n): v for n, v in r.items()} for r in part.to_dict("records")],
+                "charts": [
+                    _overlay(before, after, key, str(point), mode, variants) for mode in modes
+                ],
+            }
+        )
     return sections
 
 

@@ -31,9 +31,12 @@ COST_NAMES = {  # summary column -> what it counts, where the column name is not
 # Timings are noisy and cache hits grow as misses shrink: neither proves anything alone.
 # The server's wire bytes repeat the client's bytes sent.
 NOT_PROOF = (
-    "db_ms_per_request", "app_ms_per_request", "encode_ms_per_request",
-    "cache_hits_per_request", "wire_bytes_per_request",
-)  # fmt: skip
+    "db_ms_per_request",
+    "app_ms_per_request",
+    "encode_ms_per_request",
+    "cache_hits_per_request",
+    "wire_bytes_per_request",
+)
 
 
 def cost_name(column: str) -> str:

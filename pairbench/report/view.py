@@ -83,9 +83,13 @@ def curve_series(
     rows = curves[(curves["variant"] == variant) & (curves["series"] == series)]
     samples = int(rows["samples"].iloc[0]) if len(rows) else 0
     return charts.Series(
-        label, rows["percentile"].to_numpy(dtype=float), rows["latency_ms"].to_numpy(dtype=float),
-        samples, color, dashed,
-    )  # fmt: skip
+        label,
+        rows["percentile"].to_numpy(dtype=float),
+        rows["latency_ms"].to_numpy(dtype=float),
+        samples,
+        color,
+        dashed,
+    )
 
 
 def at(table: pd.DataFrame, **where: str) -> pd.DataFrame:
@@ -97,9 +101,15 @@ def at(table: pd.DataFrame, **where: str) -> pd.DataFrame:
 
 
 def _load_view(
-    tables: Tables, key: str, point: str, mode: str, rows: list[dict[str, Any]],
-    colors: dict[str, str], timeline: bool, slos: Slos,
-) -> dict[str, Any]:  # fmt: skip
+    tables: Tables,
+    key: str,
+    point: str,
+    mode: str,
+    rows: list[dict[str, Any]],
+    colors: dict[str, str],
+    timeline: bool,
+    slos: Slos,
+) -> dict[str, Any]:
     """One point under one load mode: its rows and charts."""
     curves = at(tables.latency_curves, technique=key, point=point, mode=mode)
     salt, where = f"{key}-{point}-{mode}", f" at {point}" if point else ""
@@ -107,10 +117,14 @@ def _load_view(
     if mode == results.OPEN:
         series = []
         for variant, color in colors.items():
-            series.append(curve_series(curves, variant, LATENCY, f"{variant}, from intended send",
-                                       color))  # fmt: skip
-            series.append(curve_series(curves, variant, SERVICE, f"{variant}, from actual send",
-                                       color, dashed=True))  # fmt: skip
+            series.append(
+                curve_series(curves, variant, LATENCY, f"{variant}, from intended send", color)
+            )
+            series.append(
+                curve_series(
+                    curves, variant, SERVICE, f"{variant}, from actual send", color, dashed=True
+                )
+            )
         title = (
             f"Open loop{where}: latency from the intended send time (solid) vs from the actual send"
         )
@@ -127,7 +141,7 @@ def _load_view(
                 "requests per second",
                 f"{salt}-rps",
                 [colors.get(str(bar[0]), "#333") for bar in bars],
-            )  # fmt: skip
+            )
         )
     if timeline:
         title = f"Latency over time{where}, {mode} loop (interleaved segments; warm-up excluded)"
@@ -162,7 +176,7 @@ def _time_split_svg(tables: Tables, key: str, point: str, rows: list[dict[str, A
                 float(row["db_ms_per_request"]),
                 float(row["app_ms_per_request"]),
                 float(row["mean_ms"]),
-            )  # fmt: skip
+            )
             for row in rows
         }
         how = "under load (mean per request)"
@@ -174,13 +188,14 @@ def _time_split_svg(tables: Tables, key: str, point: str, rows: list[dict[str, A
 
 
 def _growth_view(tables: Tables, key: str, colors: dict[str, str]) -> list[dict[str, Any]]:
-    """Per swept parameter: the cost-vs-work chart and its one-line fits, from growth.csv."""
+    """Per sweep: the cost-vs-work chart and its one-line fits (or knees), from growth.csv."""
     fits = at(tables.growth, technique=key)
     points = at(tables.growth_points, technique=key)
     views = []
-    for parameter in dict.fromkeys(fits["parameter"]):
-        rows = records(at(fits, parameter=str(parameter)))
-        found = at(points, parameter=str(parameter))
+    for series in dict.fromkeys(fits["series"]):
+        rows = records(at(fits, series=str(series)))
+        found = at(points, series=str(series))
+        parameter = str(rows[0]["parameter"]) if rows else str(series)
         measured = {
             variant: list(
                 zip(
@@ -192,12 +207,18 @@ def _growth_view(tables: Tables, key: str, colors: dict[str, str]) -> list[dict[
             for variant in colors
         }
         curves: dict[str, Curve] = {str(row["variant"]): fit_of(row).drawn() for row in rows}
-        title = f"Cost as {parameter} grows (dashed: the fitted curve)"
-        svg = growth_svg(str(parameter), measured, curves, colors, title,
-                         f"{key}-{parameter}-growth")  # fmt: skip
+        setting = any(isinstance(row.get("rate_unit"), str) and row["rate_unit"] for row in rows)
+        title = (
+            f"Cost as {series} rises (where it levels off is the knee)"
+            if setting
+            else f"Cost as {series} grows (dashed: the fitted curve)"
+        )
+        svg = growth_svg(
+            parameter, measured, curves, colors, title, f"{key}-{series}-growth", setting=setting
+        )
         views.append(
             {
-                "parameter": parameter,
+                "parameter": series,
                 "sentences": [str(row["sentence"]) for row in rows],
                 "source": str(rows[0]["source"]) if rows else "",
                 "svg": Markup(svg),
@@ -434,7 +455,7 @@ def technique_view(run: results.Run, key: str, tables: Tables, slos: Slos) -> di
                 label == default,
                 memory,
                 slos,
-            )  # fmt: skip
+            )
             for label in point_order(run.manifest.planned_points(key), labels, default)
         ],
         "cost_columns": _cost_columns(rows),

@@ -22,10 +22,20 @@ from pairbench import results
 LINKS_MBIT_S = {"10mbit": 10.0, "100mbit": 100.0, "1gbit": 1000.0}
 METERED = ("body_bytes", "wire_bytes", "encode_ms")  # the meter's encoding costs
 BANDWIDTH_COLUMNS = [
-    "technique", "point", "variant", "baseline", "body_bytes", "wire_bytes", "wire_ratio",
-    "encode_ms", "bytes_saved", "encode_ms_added", "break_even_mbit_s",
-    *(f"net_saving_ms_{link}" for link in LINKS_MBIT_S), "source",
-]  # fmt: skip
+    "technique",
+    "point",
+    "variant",
+    "baseline",
+    "body_bytes",
+    "wire_bytes",
+    "wire_ratio",
+    "encode_ms",
+    "bytes_saved",
+    "encode_ms_added",
+    "break_even_mbit_s",
+    *(f"net_saving_ms_{link}" for link in LINKS_MBIT_S),
+    "source",
+]
 PROBE_SOURCE, LOAD_SOURCE = "probe median", "load mean"
 
 
@@ -107,6 +117,6 @@ def bandwidth_table(
                         for link, mbit_s in LINKS_MBIT_S.items()
                     },
                     "source": row["source"],
-                }  # fmt: skip
+                }
             )
     return pd.DataFrame(rows, columns=BANDWIDTH_COLUMNS)

@@ -16,8 +16,15 @@ TOP_PERCENTILE = 99.9
 CURVE_POINTS = 200
 LATENCY, SERVICE = "latency", "service"  # from the intended send / from the actual send
 CURVE_COLUMNS = [
-    "technique", "point", "mode", "variant", "series", "percentile", "latency_ms", "samples",
-]  # fmt: skip
+    "technique",
+    "point",
+    "mode",
+    "variant",
+    "series",
+    "percentile",
+    "latency_ms",
+    "samples",
+]
 
 
 def nines(percent: npt.ArrayLike) -> npt.NDArray[np.float64]:

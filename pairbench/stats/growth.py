@@ -23,6 +23,12 @@ Over the RTT sweep (pairbench.env.distance) the work is the round trip to the da
 in ms, so the slope, ms per ms, is how many round trips a request waits for: "naive +51 x
 RTT per request".
 
+A sweep whose cost falls as its parameter rises is of a setting, not of work (a job
+worker's concurrency): its finding is where it stops falling, the knee of
+pairbench.stats.knee, stated as a rate. A technique may sweep from named starting points
+besides its defaults (Technique.sweep_from: I/O-bound and CPU-bound jobs), each a series
+of its own.
+
 Costs come from the uncontended probe (medians: no queueing in them), else the loaded p50.
 """
 
@@ -38,6 +44,7 @@ import pandas as pd
 from pairbench.manifest import default_of
 from pairbench.results import CLOSED, RTT_PARAMETER, as_float
 from pairbench.stats.bootstrap import Floats
+from pairbench.stats.knee import REQUESTS, find_knee, knee_sentence, rate_per_s
 from pairbench.stats.rounds import t_quantile
 
 FLAT_RISE = 0.2  # a rise below 20% of the cost at the smallest work is flat
@@ -51,17 +58,54 @@ MIN_POINTS_FOR_SHAPE = 5
 EXACT = 1e-12  # relative squared error below which points lie on the curve (rounding)
 
 TOO_FEW, FLAT, FALLING, LINEAR, LOGARITHMIC = (
-    "too few points", "flat", "falling", "linear", "logarithmic",
-)  # fmt: skip
+    "too few points",
+    "flat",
+    "falling",
+    "linear",
+    "logarithmic",
+)
 UNKNOWN = "not enough points to tell"
 LINE, POWER, LOG = "line", "power", "log"  # the curve a fit draws
+# `series`: the sweep (its parameter, from the defaults or a named start); the knee_* and
+# best_* columns (with rate_unit, per second) are set where the cost falls: a setting's sweep.
 GROWTH_COLUMNS = [
-    "technique", "parameter", "variant", "points", "slope_ms_per_unit", "intercept_ms",
-    "shape", "exponent", "exponent_ci_low", "exponent_ci_high", "curve", "curve_a", "curve_b",
-    "curve_k", "x_min", "x_max", "source", "sentence",
-]  # fmt: skip
-REQUIRED_GROWTH_COLUMNS = ["technique", "parameter", "variant", "shape", "sentence"]
-GROWTH_POINT_COLUMNS = ["technique", "parameter", "variant", "point", "value", "cost_ms", "source"]
+    "technique",
+    "series",
+    "parameter",
+    "variant",
+    "points",
+    "slope_ms_per_unit",
+    "intercept_ms",
+    "shape",
+    "exponent",
+    "exponent_ci_low",
+    "exponent_ci_high",
+    "curve",
+    "curve_a",
+    "curve_b",
+    "curve_k",
+    "x_min",
+    "x_max",
+    "source",
+    "knee_value",
+    "knee_rate_per_s",
+    "best_value",
+    "best_rate_per_s",
+    "rate_unit",
+    "sentence",
+]
+REQUIRED_GROWTH_COLUMNS = ["technique", "series", "parameter", "variant", "shape", "sentence"]
+GROWTH_POINT_COLUMNS = [
+    "technique",
+    "series",
+    "parameter",
+    "variant",
+    "point",
+    "value",
+    "cost_ms",
+    "rate_per_s",
+    "source",
+]
 PROBE_SOURCE, LOAD_SOURCE = "one request at a time (median)", "under load (p50)"
 
 
@@ -174,9 +218,17 @@ def fit_growth(work: Sequence[float], cost: Sequence[float]) -> Fit:
         return Fit(math.nan, math.nan, TOO_FEW, int(x.size))
     a, b, _ = _nonnegative_fit(x, y)
     line = Fit(
-        b, a, LINEAR, int(x.size), curve=LINE, a=a, b=b, k=1.0,
-        x_min=float(x.min()), x_max=float(x.max()),
-    )  # fmt: skip
+        b,
+        a,
+        LINEAR,
+        int(x.size),
+        curve=LINE,
+        a=a,
+        b=b,
+        k=1.0,
+        x_min=float(x.min()),
+        x_max=float(x.max()),
+    )
     first_cost = max(float(y[x == x.min()].mean()), a + b * float(x.min()))
     if b * (x.max() - x.min()) < FLAT_RISE * first_cost:
         if first_cost - float(y[x == x.max()].mean()) > FLAT_RISE * first_cost:
@@ -245,26 +297,55 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def sweep_series(points: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[str, float]]]:
-    """Per swept parameter, its (point label, value) pairs, the default point included.
+@dataclass(frozen=True)
+class SweepSeries:
+    """One sweep of one parameter from one starting point: its points by value."""
 
-    `points` are a technique's planned points as the manifest records them: label, params
-    and `swept` (the parameter a sweep point varies, or None for the default point). The
-    values come from the params, never from the labels.
+    name: str  # the parameter, or "parameter, start" for a named start (sweep_from)
+    parameter: str
+    pairs: list[tuple[str, float]]  # (point label, value), by value
+    work: dict[str, float]  # point label -> units of work per request (Technique.work_unit)
+    work_unit: str | None = None
+
+
+def sweeps_of(points: Sequence[Mapping[str, Any]]) -> list[SweepSeries]:
+    """A technique's sweeps, each a parameter from one start, the default point included in
+    the sweeps from the defaults.
+
+    `points` are a technique's planned points as the manifest records them: label, params,
+    `swept` (the parameter a sweep point varies, or None for the default point), and for a
+    sweep from a named start its `series`. The values come from the params, never from the
+    labels.
     """
     default = default_of(points)
-    series: dict[str, list[tuple[str, float]]] = {}
+    found: dict[str, SweepSeries] = {}
     for point in points:
         name = point.get("swept")
-        value = _number(point.get("params", {}).get(name)) if name else None
-        if name and value is not None:
-            series.setdefault(str(name), []).append((str(point["label"]), value))
-    for name, pairs in series.items():
-        value = _number(default.get("params", {}).get(name)) if default else None
-        if default is not None and value is not None:
-            pairs.append((str(default["label"]), value))
-        pairs.sort(key=lambda pair: pair[1])
-    return series
+        params = point.get("params", {})
+        value = _number(params.get(name)) if name else None
+        if not name or value is None:
+            continue
+        start = point.get("series")
+        key = f"{name}, {start}" if start else str(name)
+        unit = point.get("work_unit")
+        series = found.setdefault(
+            key, SweepSeries(key, str(name), [], {}, str(unit) if unit else None)
+        )
+        series.pairs.append((str(point["label"]), value))
+        work = _number(params.get(unit)) if unit else None
+        if work is not None:
+            series.work[str(point["label"])] = work
+    for series in found.values():
+        value = _number(default.get("params", {}).get(series.parameter)) if default else None
+        if default is not None and value is not None and series.name == series.parameter:
+            series.pairs.append((str(default["label"]), value))
+        series.pairs.sort(key=lambda pair: pair[1])
+    return list(found.values())
+
+
+def sweep_series(points: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[str, float]]]:
+    """Per sweep (sweeps_of), its (point label, value) pairs."""
+    return {series.name: series.pairs for series in sweeps_of(points)}
 
 
 def point_costs(
@@ -298,32 +379,69 @@ def growth_table(
     costs: Mapping[tuple[str, str], float],
     source: str,
 ) -> Growth:
-    """One fit per swept parameter x variant, and the measured points each one fits."""
+    """One fit per sweep x variant, and the measured points each one fits; where the cost
+    falls as the parameter rises (a setting, not work), the knee (pairbench.stats.knee)."""
     fits, measured = [], []
-    for parameter, pairs in sweep_series(points).items():
+    for series in sweeps_of(points):
+        parameter = series.parameter
         for variant in variants:
             found = [
                 (label, value, costs[(variant, label)])
-                for label, value in pairs
+                for label, value in series.pairs
                 if (variant, label) in costs
             ]
             fit = fit_growth([x for _, x, _ in found], [y for _, _, y in found])
+            described = sentence(variant, parameter, fit)
+            knee = None
+            # A setting's sweep (its technique counts the work a request carries), or any
+            # whose cost falls: where more stops paying is its finding, not a slope.
+            if series.work_unit is not None or fit.shape == FALLING:
+                knee = find_knee([(x, y, series.work.get(label, 1.0)) for label, x, y in found])
+            unit = series.work_unit or REQUESTS
+            if knee is not None:
+                described = knee_sentence(variant, parameter, knee, unit)
             fits.append(
                 {
-                    "technique": technique, "parameter": parameter, "variant": variant,
-                    "points": fit.points, "slope_ms_per_unit": fit.slope,
-                    "intercept_ms": fit.intercept, "shape": fit.shape, "exponent": fit.exponent,
-                    "exponent_ci_low": fit.exponent_ci[0], "exponent_ci_high": fit.exponent_ci[1],
-                    "curve": fit.curve, "curve_a": fit.a, "curve_b": fit.b, "curve_k": fit.k,
-                    "x_min": fit.x_min, "x_max": fit.x_max, "source": source,
-                    "sentence": sentence(variant, parameter, fit),
+                    "technique": technique,
+                    "series": series.name,
+                    "parameter": parameter,
+                    "variant": variant,
+                    "points": fit.points,
+                    "slope_ms_per_unit": fit.slope,
+                    "intercept_ms": fit.intercept,
+                    "shape": fit.shape,
+                    "exponent": fit.exponent,
+                    "exponent_ci_low": fit.exponent_ci[0],
+                    "exponent_ci_high": fit.exponent_ci[1],
+                    "curve": fit.curve,
+                    "curve_a": fit.a,
+                    "curve_b": fit.b,
+                    "curve_k": fit.k,
+                    "x_min": fit.x_min,
+                    "x_max": fit.x_max,
+                    "source": source,
+                    "knee_value": knee.value if knee else math.nan,
+                    "knee_rate_per_s": knee.rate if knee else math.nan,
+                    "best_value": knee.best_value if knee else math.nan,
+                    "best_rate_per_s": knee.best_rate if knee else math.nan,
+                    "rate_unit": unit if knee else "",
+                    "sentence": described,
                 }
-            )  # fmt: skip
+            )
             measured += [
-                {"technique": technique, "parameter": parameter, "variant": variant,
-                 "point": label, "value": value, "cost_ms": cost, "source": source}
+                {
+                    "technique": technique,
+                    "series": series.name,
+                    "parameter": parameter,
+                    "variant": variant,
+                    "point": label,
+                    "value": value,
+                    "cost_ms": cost,
+                    "rate_per_s": rate_per_s(cost, series.work.get(label, 1.0)),
+                    "source": source,
+                }
                 for label, value, cost in found
-            ]  # fmt: skip
+            ]
     return Growth(
         pd.DataFrame(fits, columns=GROWTH_COLUMNS),
         pd.DataFrame(measured, columns=GROWTH_POINT_COLUMNS),
@@ -339,10 +457,16 @@ def fit_of(row: Mapping[str, Any]) -> Fit:
 
     curve = row.get("curve")
     return Fit(
-        slope=number("slope_ms_per_unit"), intercept=number("intercept_ms"),
-        shape=str(row.get("shape", "")), points=int(number("points") or 0),
+        slope=number("slope_ms_per_unit"),
+        intercept=number("intercept_ms"),
+        shape=str(row.get("shape", "")),
+        points=int(number("points") or 0),
         exponent=number("exponent"),
         exponent_ci=(number("exponent_ci_low"), number("exponent_ci_high")),
-        curve=curve if curve in (LINE, POWER, LOG) else "", a=number("curve_a"),
-        b=number("curve_b"), k=number("curve_k"), x_min=number("x_min"), x_max=number("x_max"),
-    )  # fmt: skip
+        curve=curve if curve in (LINE, POWER, LOG) else "",
+        a=number("curve_a"),
+        b=number("curve_b"),
+        k=number("curve_k"),
+        x_min=number("x_min"),
+        x_max=number("x_max"),
+    )

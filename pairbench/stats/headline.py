@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench_app.headline import MEMORY_GROWTH, PEAK_MEMORY, TARGET_KIND, Headline
+from bench_app.headline import MEMORY_GROWTH, PEAK_MEMORY, REDIS_GROWTH, TARGET_KIND, Headline
 from bench_app.techniques import all_techniques
 from pairbench.manifest import Manifest
 from pairbench.stats.bootstrap import bootstrap_ratio_ci
@@ -26,14 +26,24 @@ from pairbench.stats.rounds import round_ratio_ci
 from pairbench.stats.significance import verdict
 
 HEADLINE_COLUMNS = [
-    "headline", "headline_figure", "headline_kind", "headline_value", "headline_speedup",
-    "headline_ci_low", "headline_ci_high", "headline_ci_half_width", "headline_verdict",
-]  # fmt: skip
+    "headline",
+    "headline_figure",
+    "headline_kind",
+    "headline_value",
+    "headline_speedup",
+    "headline_ci_low",
+    "headline_ci_high",
+    "headline_ci_half_width",
+    "headline_verdict",
+]
 KEYS = ["technique", "variant", "point", "mode"]
 # RSS moves by pages and allocator arenas: a growth below this per 10,000 requests cannot be
 # told from none, so a round's growth counts as at least this much (a bounded cache's ~0
 # would otherwise make any ratio infinite or negative).
 GROWTH_FLOOR_MB = 0.5
+# Redis counts its memory to the byte, but its own bookkeeping (clients' buffers, a queue's
+# stats keys) moves it by kilobytes: below 10 bytes a request, growth is none.
+REDIS_GROWTH_FLOOR_MB = 0.1
 
 
 def headlines_of(manifest: Manifest) -> dict[str, Headline]:
@@ -67,8 +77,9 @@ def _segment_value(segment: Mapping[str, Any], column: str) -> float:
 def round_figure(
     samples: pd.DataFrame, segment: Mapping[str, Any] | None, headline: Headline
 ) -> float:
-    """The headline figure of one round of one variant, from its samples (every kind) and
-    its segment row (the memory figures); NaN where the round has none."""
+    """The headline figure of one round of one variant, from its samples (every kind, every
+    phase: each figure picks its own) and its segment row (the memory figures); NaN where
+    the round has none."""
     requests = of_kind(samples, headline.kind)
     if headline.percentile is not None:
         latencies = measured_successful(requests)["latency_ms"].to_numpy(dtype=float)
@@ -83,6 +94,12 @@ def round_figure(
         if math.isnan(growth) or count == 0:
             return math.nan
         return max(growth / count * GROWTH_PER_REQUESTS, GROWTH_FLOOR_MB)
+    if headline.figure == REDIS_GROWTH:
+        # Read before and after the whole segment: per request of every phase.
+        growth, count = _segment_value(segment or {}, "redis_growth_mb"), len(requests)
+        if math.isnan(growth) or count == 0:
+            return math.nan
+        return max(growth / count * GROWTH_PER_REQUESTS, REDIS_GROWTH_FLOOR_MB)
     sizes = measured_successful(requests)["bytes"].astype(float).dropna()
     return float(sizes.mean()) if len(sizes) else math.nan
 
@@ -138,9 +155,12 @@ def _value(rows: pd.DataFrame, key: tuple[str, str, str, str], headline: Headlin
     technique, variant, point, mode = key
     names = rows["name"].fillna("").astype(str).replace("", TARGET_KIND)
     chosen = rows[
-        (rows["technique"] == technique) & (rows["variant"] == variant)
-        & (rows["point"] == point) & (rows["mode"] == mode) & (names == headline.kind)
-    ]  # fmt: skip
+        (rows["technique"] == technique)
+        & (rows["variant"] == variant)
+        & (rows["point"] == point)
+        & (rows["mode"] == mode)
+        & (names == headline.kind)
+    ]
     if chosen.empty or headline.figure not in chosen:
         return math.nan
     return float(pd.to_numeric(chosen[headline.figure], errors="coerce").iloc[0])
@@ -158,8 +178,9 @@ def headline_table(
     HEADLINE_COLUMNS. `every_kind` is the summary of every request kind (for the figure
     over the whole point); `stopping` the manifest's planning rounds per point and mode."""
     rows: list[dict[str, Any]] = []
-    measured_samples = measured(samples)
-    for (technique, point, mode), group in measured_samples.groupby(
+    # Every phase: each figure takes the requests it counts (Redis's growth, read around the
+    # whole segment, counts the warm-up's too).
+    for (technique, point, mode), group in samples.groupby(
         ["technique", "point", "mode"], sort=False
     ):
         headline = headlines.get(str(technique), Headline())
@@ -179,9 +200,11 @@ def headline_table(
             key = (str(technique), variant, str(point), str(mode))
             row: dict[str, Any] = dict(zip(KEYS, key, strict=True))
             row.update(
-                headline=headline.label, headline_figure=headline.figure,
-                headline_kind=headline.kind, headline_value=_value(every_kind, key, headline),
-            )  # fmt: skip
+                headline=headline.label,
+                headline_figure=headline.figure,
+                headline_kind=headline.kind,
+                headline_value=_value(every_kind, key, headline),
+            )
             if variant == base_name:
                 speedup, low, high, found = 1.0, 1.0, 1.0, "baseline"
             elif base_name not in parts:
@@ -195,10 +218,12 @@ def headline_table(
                     )
                 found = verdict(low, high) if not math.isnan(speedup) else "no data"
             row.update(
-                headline_speedup=speedup, headline_ci_low=low, headline_ci_high=high,
+                headline_speedup=speedup,
+                headline_ci_low=low,
+                headline_ci_high=high,
                 headline_ci_half_width=(high - low) / 2.0 / speedup if speedup > 0 else math.nan,
                 headline_verdict=found,
-            )  # fmt: skip
+            )
             rows.append(row)
     return pd.DataFrame(rows, columns=[*KEYS, *HEADLINE_COLUMNS])
 

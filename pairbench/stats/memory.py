@@ -15,15 +15,23 @@ from pairbench.results import APP_FRESH, APP_SHARED
 from pairbench.stats.requests import measured, measured_successful
 
 MEMORY_COLUMNS = [
-    "peak_rss_mb", "rss_growth_mb", "rss_growth_per_10k_mb", "fresh_process", "app_process",
-    "ttfb_p50_ms", "memory_share",
-]  # fmt: skip
+    "peak_rss_mb",
+    "rss_growth_mb",
+    "rss_growth_per_10k_mb",
+    "fresh_process",
+    "app_process",
+    "ttfb_p50_ms",
+    "memory_share",
+    "redis_growth_per_10k_mb",
+]
 GROWTH_PER_REQUESTS = 10_000
 # Below this many requests, a growth rate is mostly the noise of a few allocations.
 MIN_REQUESTS_FOR_GROWTH_RATE = 1_000
 
 
-def memory_figures(segments: pd.DataFrame, samples: pd.DataFrame) -> dict[str, Any]:
+def memory_figures(
+    segments: pd.DataFrame, samples: pd.DataFrame, sent: int | None = None
+) -> dict[str, Any]:
     """One variant's figures at one point and mode, from its segment rows and its samples.
 
     peak_rss_mb: the app's highest RSS in any of its segments; rss_growth_mb: the mean
@@ -34,7 +42,9 @@ def memory_figures(segments: pd.DataFrame, samples: pd.DataFrame) -> dict[str, A
     differ, and from fresh_process for runs older than the column); ttfb_p50_ms: median
     time to first byte of measured, successful requests (where the workload timed it);
     memory_share: peak_rss_mb over the memory available to the app (the memory SLO's
-    figure). NaN (or False) where the run has no such data.
+    figure); redis_growth_per_10k_mb: Redis's used_memory growth over the segments (read
+    around each whole segment), per 10,000 of the `sent` requests of every phase. NaN (or
+    False) where the run has no such data.
     """
     nan = math.nan
     peaks = _floats(segments, "rss_peak_mb")
@@ -43,6 +53,7 @@ def memory_figures(segments: pd.DataFrame, samples: pd.DataFrame) -> dict[str, A
     requests = len(measured(samples))
     ok = measured_successful(samples)
     ttfb = ok["ttfb_ms"].dropna().to_numpy(dtype=float) if "ttfb_ms" in ok else np.array([])
+    redis_growths = _floats(segments, "redis_growth_mb")
     fresh = [_true(value) for value in segments.get("fresh_process", [])]
     return {
         "peak_rss_mb": float(peaks.max()) if peaks.size else nan,
@@ -57,6 +68,11 @@ def memory_figures(segments: pd.DataFrame, samples: pd.DataFrame) -> dict[str, A
         "ttfb_p50_ms": float(np.median(ttfb)) if ttfb.size else nan,
         "memory_share": (
             float(peaks.max()) / float(available.min()) if peaks.size and available.size else nan
+        ),
+        "redis_growth_per_10k_mb": (
+            float(redis_growths.sum()) / sent * GROWTH_PER_REQUESTS
+            if redis_growths.size and sent
+            else nan
         ),
     }
 

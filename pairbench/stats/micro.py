@@ -16,9 +16,20 @@ from pairbench.stats.bootstrap import bootstrap_ratio_ci
 from pairbench.stats.significance import verdict
 
 MICRO_COLUMNS = [
-    "technique", "variant", "point", "baseline", "rounds", "median_us", "iqr_us", "min_us",
-    "ops_per_s", "speedup", "speedup_ci_low", "speedup_ci_high", "verdict",
-]  # fmt: skip
+    "technique",
+    "variant",
+    "point",
+    "baseline",
+    "rounds",
+    "median_us",
+    "iqr_us",
+    "min_us",
+    "ops_per_s",
+    "speedup",
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "verdict",
+]
 
 
 def read_micro(run_dir: Path) -> list[dict[str, Any]]:
@@ -56,10 +67,16 @@ def summarize_micro(benchmarks: list[dict[str, Any]], baselines: Mapping[str, st
             rounds = variants[variant]
             q1, median, q3 = np.percentile(rounds, [25, 50, 75])
             row: dict[str, Any] = {
-                "technique": technique, "variant": variant, "point": point,
-                "baseline": variant == base_name, "rounds": len(rounds), "median_us": median,
-                "iqr_us": q3 - q1, "min_us": rounds.min(), "ops_per_s": 1e6 / median,
-            }  # fmt: skip
+                "technique": technique,
+                "variant": variant,
+                "point": point,
+                "baseline": variant == base_name,
+                "rounds": len(rounds),
+                "median_us": median,
+                "iqr_us": q3 - q1,
+                "min_us": rounds.min(),
+                "ops_per_s": 1e6 / median,
+            }
             if variant == base_name:
                 row.update(speedup=1.0, speedup_ci_low=1.0, speedup_ci_high=1.0, verdict="baseline")
             elif base is None:

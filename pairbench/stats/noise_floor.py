@@ -52,10 +52,14 @@ class NoiseFloor:
             return None if math.isnan(value) else round(value, 4)
 
         return {
-            "control": self.control, "speedup": rounded(self.speedup), "ci_low": rounded(self.low),
-            "ci_high": rounded(self.high), "half_width": rounded(self.half_width),
-            "rounds": self.rounds, "verdict": self.verdict,
-        }  # fmt: skip
+            "control": self.control,
+            "speedup": rounded(self.speedup),
+            "ci_low": rounded(self.low),
+            "ci_high": rounded(self.high),
+            "half_width": rounded(self.half_width),
+            "rounds": self.rounds,
+            "verdict": self.verdict,
+        }
 
 
 def noise_floor(summary: pd.DataFrame, manifest: Manifest) -> NoiseFloor | None:
@@ -77,9 +81,13 @@ def noise_floor(summary: pd.DataFrame, manifest: Manifest) -> NoiseFloor | None:
 
     rounds = number("repetitions")
     return NoiseFloor(
-        str(control), number("speedup_p50"), number("speedup_ci_low"), number("speedup_ci_high"),
-        0 if math.isnan(rounds) else int(rounds), str(row.get("verdict", "")),
-    )  # fmt: skip
+        str(control),
+        number("speedup_p50"),
+        number("speedup_ci_low"),
+        number("speedup_ci_high"),
+        0 if math.isnan(rounds) else int(rounds),
+        str(row.get("verdict", "")),
+    )
 
 
 def without_control(frame: pd.DataFrame) -> pd.DataFrame:

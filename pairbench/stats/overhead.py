@@ -17,9 +17,18 @@ from pairbench.stats.bootstrap import bootstrap_ci
 FLOOR = "off"  # the configuration with neither the meter nor /metrics (load.overhead)
 OVERHEAD_TARGET = 0.03  # the meter and /metrics together may cost at most 3% throughput
 OVERHEAD_SUMMARY_COLUMNS = [
-    "target", "path", "config", "rounds", "requests", "cpu_us_per_request",
-    "extra_us_per_request", "overhead", "overhead_ci_low", "overhead_ci_high", "within_target",
-]  # fmt: skip
+    "target",
+    "path",
+    "config",
+    "rounds",
+    "requests",
+    "cpu_us_per_request",
+    "extra_us_per_request",
+    "overhead",
+    "overhead_ci_low",
+    "overhead_ci_high",
+    "within_target",
+]
 
 
 def read_overhead(run_dir: Path) -> pd.DataFrame:

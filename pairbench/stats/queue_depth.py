@@ -17,8 +17,15 @@ from pairbench.stats.bootstrap import Floats
 
 STEP_S = 0.1
 QUEUE_DEPTH_COLUMNS = [
-    "technique", "point", "mode", "variant", "t_s", "jobs_mean", "jobs_max", "rounds",
-]  # fmt: skip
+    "technique",
+    "point",
+    "mode",
+    "variant",
+    "t_s",
+    "jobs_mean",
+    "jobs_max",
+    "rounds",
+]
 
 
 def jobs_in_progress(requested: Floats, done: Floats, instants: Floats) -> Floats:

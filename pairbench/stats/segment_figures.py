@@ -20,10 +20,17 @@ from pairbench.stats.requests import measured, own, sent
 
 PER_TARGET_REQUEST = ["stub_connections_per_request", "stub_calls_per_request"]
 SEGMENT_SUMMARY_COLUMNS = [
-    "stub_connections_per_request", "stub_calls_per_request", "loop_lag_p99_ms", "loop_lag_max_ms",
-    "job_done_p50_ms", "job_done_p99_ms", "jobs_in_progress_max", "gc_collections_per_1k",
-    "gc_pause_ms_per_1k", "gc_pause_max_ms",
-]  # fmt: skip
+    "stub_connections_per_request",
+    "stub_calls_per_request",
+    "loop_lag_p99_ms",
+    "loop_lag_max_ms",
+    "job_done_p50_ms",
+    "job_done_p99_ms",
+    "jobs_in_progress_max",
+    "gc_collections_per_1k",
+    "gc_pause_ms_per_1k",
+    "gc_pause_max_ms",
+]
 GC_PER_REQUESTS = 1_000
 # Variants' GC pauses "differ" (the report shows them) when the largest per 1,000 requests
 # is this many times the smallest: within it, collections are the run's background.

@@ -101,9 +101,12 @@ def stability_findings(samples: pd.DataFrame, segments: pd.DataFrame) -> list[tu
         frame = everything[everything["phase"] == MEASURE_PHASE]  # dropped sends included
         if frame.empty:
             found.append(
-                (str(key[0]), f"{label}: no request was measured; all {len(everything)} fell "
-                 "in the warm-up: the app is far slower than the profile's segments allow")
-            )  # fmt: skip
+                (
+                    str(key[0]),
+                    f"{label}: no request was measured; all {len(everything)} fell "
+                    "in the warm-up: the app is far slower than the profile's segments allow",
+                )
+            )
             continue
         warnings: list[str] = []
         spread = repetition_cv(frame)

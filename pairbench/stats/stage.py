@@ -51,11 +51,12 @@ from pairbench.stats.summary import (
 from pairbench.stats.timeline import TIMELINE_COLUMNS, latency_timeline
 
 # Raise when a table's columns or meaning change: older runs' tables are then recomputed.
+# 10: growth by series (a sweep from a named start), knees of a setting's sweep;
 # 9: headline_* (each technique's own figure and its speedup);
 # 8: app_process, SLO status by the run's SLOs; 7: ceiling_share; 6: queue_depth.csv;
 # 5: request kinds, segment figures; 4: overhead_summary.csv; 3: bandwidth.csv;
 # 2: speedups from rounds, CI half-widths, stops
-STATS_VERSION = 9
+STATS_VERSION = 10
 WARNING_COLUMNS = ["technique", "message"]
 
 
@@ -137,9 +138,13 @@ def compute_tables(run: results.Run) -> Tables:
     baselines = baselines_of(run)
     stopping = stopping_of(run.manifest)
     every_kind = summarize(
-        run.samples, run.segments, run.equivalence, baselines,
-        stopping=stopping, slos=slos_of_run(run.manifest),
-    )  # fmt: skip
+        run.samples,
+        run.segments,
+        run.equivalence,
+        baselines,
+        stopping=stopping,
+        slos=slos_of_run(run.manifest),
+    )
     # Each closed-loop row's segment throughput as a share of the generator's ceiling.
     ceiling = ceiling_rps(run.manifest)
     every_kind["ceiling_share"] = ceiling_shares(every_kind, ceiling)

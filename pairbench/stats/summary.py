@@ -55,10 +55,20 @@ from pairbench.stats.stability import (
 )
 
 __all__ = [
-    "MAX_GENERATOR_CPU", "MAX_REPETITION_CV", "MIN_SAMPLES", "PERCENTILES", "SUMMARY_COLUMNS",
-    "VERDICTS", "bootstrap_ratio_ci", "percentile", "stability_warnings", "requests_per_second",
-    "summarize", "throughput_bins", "verdict",
-]  # fmt: skip
+    "MAX_GENERATOR_CPU",
+    "MAX_REPETITION_CV",
+    "MIN_SAMPLES",
+    "PERCENTILES",
+    "SUMMARY_COLUMNS",
+    "VERDICTS",
+    "bootstrap_ratio_ci",
+    "percentile",
+    "stability_warnings",
+    "requests_per_second",
+    "summarize",
+    "throughput_bins",
+    "verdict",
+]
 
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0, "p999_ms": 99.9}
 BINS_PER_REPETITION = 8  # throughput is resampled over at least this many time bins
@@ -92,17 +102,54 @@ RATIOS = (
     Ratio("speedup_rps", "speedup_rps", "verdict_rps", np.mean, True),
 )
 SUMMARY_COLUMNS = [
-    "technique", "variant", "point", "mode", "name", "baseline", "requests", "failures",
-    "error_rate", "rps", "rps_ci_low", "rps_ci_high", *PERCENTILES, "max_ms", "mean_ms",
-    *(f"{name}_per_request" for name in COST_FIELDS), "bytes_per_request", "equivalent",
-    "speedup_p50", "speedup_ci_low", "speedup_ci_high", "speedup_ci_half_width", "verdict",
-    "speedup_p95", "speedup_p95_ci_low", "speedup_p95_ci_high", "verdict_p95",
-    "speedup_rps", "speedup_rps_ci_low", "speedup_rps_ci_high", "verdict_rps",
-    "u_test_p", "repetition_cv", "repetitions", "users", "rate", "dropped", "late_sends",
-    "service_p50_ms", "service_p99_ms", "generator_cpu_max", "ceiling_share", "cache_hit_rate",
-    "slo", "stopped",
-    *MEMORY_COLUMNS, *SEGMENT_SUMMARY_COLUMNS,
-]  # fmt: skip
+    "technique",
+    "variant",
+    "point",
+    "mode",
+    "name",
+    "baseline",
+    "requests",
+    "failures",
+    "error_rate",
+    "rps",
+    "rps_ci_low",
+    "rps_ci_high",
+    *PERCENTILES,
+    "max_ms",
+    "mean_ms",
+    *(f"{name}_per_request" for name in COST_FIELDS),
+    "bytes_per_request",
+    "equivalent",
+    "speedup_p50",
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "speedup_ci_half_width",
+    "verdict",
+    "speedup_p95",
+    "speedup_p95_ci_low",
+    "speedup_p95_ci_high",
+    "verdict_p95",
+    "speedup_rps",
+    "speedup_rps_ci_low",
+    "speedup_rps_ci_high",
+    "verdict_rps",
+    "u_test_p",
+    "repetition_cv",
+    "repetitions",
+    "users",
+    "rate",
+    "dropped",
+    "late_sends",
+    "service_p50_ms",
+    "service_p99_ms",
+    "generator_cpu_max",
+    "ceiling_share",
+    "cache_hit_rate",
+    "slo",
+    "stopped",
+    *MEMORY_COLUMNS,
+    *SEGMENT_SUMMARY_COLUMNS,
+]
 REQUIRED_SUMMARY_COLUMNS = ["technique", "variant", "point", "p50_ms"]
 COST_COLUMNS = {  # summary column -> the meter's column it averages over successful requests
     **{f"{name}_per_request": name for name in COST_FIELDS},
@@ -225,9 +272,11 @@ def _round_ci(
     if len(common) < 2:
         return None
     return round_ratio_ci(
-        [base_rounds[key] for key in common], [other_rounds[key] for key in common],
-        planning_rounds, higher_is_better=ratio.higher_is_better,
-    )  # fmt: skip
+        [base_rounds[key] for key in common],
+        [other_rounds[key] for key in common],
+        planning_rounds,
+        higher_is_better=ratio.higher_is_better,
+    )
 
 
 def _compare(
@@ -265,9 +314,13 @@ def _ratio_ci(
     if by_rounds is not None:
         return by_rounds.estimate, by_rounds.low, by_rounds.high
     value, low, high = bootstrap_ratio_ci(
-        ratio.arm(base), ratio.arm(other), ratio.statistic, resamples, seed,
+        ratio.arm(base),
+        ratio.arm(other),
+        ratio.statistic,
+        resamples,
+        seed,
         higher_is_better=ratio.higher_is_better,
-    )  # fmt: skip
+    )
     if ratio.of_throughput and value > 0:
         reported = requests_per_second(other) / requests_per_second(base)
         low, high = _centred(reported, value, low, high)
@@ -360,7 +413,8 @@ def summarize(
             else:
                 row.update(_unanswered_row("no baseline" if answered else "no data"))
             segment_key = (key[0], variant, key[2], key[3])
-            row.update(memory_figures(_segments_of(segments, segment_key), parts[variant]))
+            sent = int((group["variant"] == variant).sum())  # every phase: Redis's growth's
+            row.update(memory_figures(_segments_of(segments, segment_key), parts[variant], sent))
             row.update(
                 users=users.get(segment_key, np.nan) if mode == CLOSED else np.nan,
                 rate=rates.get(segment_key, np.nan) if mode == OPEN else np.nan,

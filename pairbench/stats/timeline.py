@@ -14,8 +14,15 @@ from pairbench.stats.requests import measured_successful
 MAX_BINS = 150
 MIN_BIN_S = 0.5
 TIMELINE_COLUMNS = [
-    "technique", "point", "mode", "variant", "t_s", "p50_ms", "p99_ms", "bin_s",
-]  # fmt: skip
+    "technique",
+    "point",
+    "mode",
+    "variant",
+    "t_s",
+    "p50_ms",
+    "p99_ms",
+    "bin_s",
+]
 
 
 def binned_percentiles(frame: pd.DataFrame, origin: float, width: float) -> pd.DataFrame:
@@ -53,7 +60,7 @@ def latency_timeline(samples: pd.DataFrame) -> pd.DataFrame:
                     mode=str(mode),
                     variant=str(variant),
                     bin_s=width,
-                )  # fmt: skip
+                )
             )
     if not parts:
         return pd.DataFrame(columns=TIMELINE_COLUMNS)

@@ -66,11 +66,24 @@ def test_equal_pairs_print_a_verdict_with_its_ci_and_costs_and_write_a_report(
     config.write_text(PAIRS)
     os.environ["DATABASE_URL"] = service_urls.database_url  # restored by the fixture below
     code = pairbench(
-        tmp_path, "ab", "--all", "--config", str(config),
-        "--app", SAMPLE_APP, "--app-dir", str(REPO_ROOT),
-        "--profile", "smoke", "--reports-dir", str(tmp_path / "reports"),
-        "--workers", "1", "--app-workers", "2",  # as `pairbench run` takes them
-    )  # fmt: skip
+        tmp_path,
+        "ab",
+        "--all",
+        "--config",
+        str(config),
+        "--app",
+        SAMPLE_APP,
+        "--app-dir",
+        str(REPO_ROOT),
+        "--profile",
+        "smoke",
+        "--reports-dir",
+        str(tmp_path / "reports"),
+        "--workers",
+        "1",
+        "--app-workers",
+        "2",  # as `pairbench run` takes them
+    )
     printed = capsys.readouterr()
     assert code == 0, printed.out + printed.err
     for pair, point in (("totals", "customers=40"), ("orders", "customers=20")):
@@ -106,17 +119,23 @@ def test_equal_pairs_print_a_verdict_with_its_ci_and_costs_and_write_a_report(
         assert catalog not in html, catalog
     summary = pd.read_csv(run_dir / results.SUMMARY)
     assert sorted(zip(summary["technique"], summary["variant"], strict=True)) == [
-        (results.CONTROL_KEY, "a"), (results.CONTROL_KEY, "b"),
-        ("orders", "a"), ("orders", "b"), ("totals", "a"), ("totals", "b"),
-    ]  # fmt: skip
+        (results.CONTROL_KEY, "a"),
+        (results.CONTROL_KEY, "b"),
+        ("orders", "a"),
+        ("orders", "b"),
+        ("totals", "a"),
+        ("totals", "b"),
+    ]
     assert (summary["requests"] > 0).all() and (summary["failures"] == 0).all()
     assert summary["equivalent"].all()
     # the probe: each side of each pair one request at a time before the load
     probe = pd.read_csv(run_dir / results.PROBE)
     assert set(zip(probe["technique"], probe["variant"], probe["point"], strict=True)) == {
-        ("totals", "a", "customers=40"), ("totals", "b", "customers=40"),
-        ("orders", "a", "customers=20"), ("orders", "b", "customers=20"),
-    }  # fmt: skip
+        ("totals", "a", "customers=40"),
+        ("totals", "b", "customers=40"),
+        ("orders", "a", "customers=20"),
+        ("orders", "b", "customers=20"),
+    }
     assert (probe.loc[probe["technique"] == "orders", "queries"] > 0).all()
     manifest = json.loads((run_dir / results.MANIFEST).read_text())
     assert manifest["complete"]
@@ -132,10 +151,19 @@ def test_a_different_answer_stops_the_run_before_any_load(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = pairbench(
-        tmp_path, "ab", "--app", SAMPLE_APP, "--app-dir", str(REPO_ROOT),
-        "/totals/indexed", "/totals/from-orders",
-        "--ignore", "generated_at", "--profile", "smoke",
-    )  # fmt: skip
+        tmp_path,
+        "ab",
+        "--app",
+        SAMPLE_APP,
+        "--app-dir",
+        str(REPO_ROOT),
+        "/totals/indexed",
+        "/totals/from-orders",
+        "--ignore",
+        "generated_at",
+        "--profile",
+        "smoke",
+    )
     printed = capsys.readouterr()
     assert code == 1, printed.out + printed.err
     assert "first difference at body.customers: 100 items vs 80" in printed.err

@@ -63,11 +63,25 @@ def repo(tmp_path: Path) -> Path:
 
 
 def check_against(repo: Path, tmp_path: Path, *extra: str) -> int:
-    return main([
-        "check", "--against", "HEAD~1", "--app", "shop:app", "--app-dir", str(repo),
-        "--path", "/primes", "--profile", "smoke", "--no-report",
-        "--results-dir", str(tmp_path / "results"), *extra,
-    ])  # fmt: skip
+    return main(
+        [
+            "check",
+            "--against",
+            "HEAD~1",
+            "--app",
+            "shop:app",
+            "--app-dir",
+            str(repo),
+            "--path",
+            "/primes",
+            "--profile",
+            "smoke",
+            "--no-report",
+            "--results-dir",
+            str(tmp_path / "results"),
+            *extra,
+        ]
+    )
 
 
 def test_a_regression_between_two_commits_fails_the_gate(

@@ -12,9 +12,14 @@ def summary(head: dict[str, object], rev: dict[str, object] | None = None) -> pd
     base = {"technique": "orders", "point": "default", "mode": "closed", "name": "target"}
     rev_row = {**base, "variant": "a", "equivalent": True, "speedup_p50": 1.0, **(rev or {})}
     head_row = {
-        **base, "variant": "b", "equivalent": True, "speedup_p50": 1.0, "speedup_ci_low": 0.95,
-        "speedup_ci_high": 1.05, **head,
-    }  # fmt: skip
+        **base,
+        "variant": "b",
+        "equivalent": True,
+        "speedup_p50": 1.0,
+        "speedup_ci_low": 0.95,
+        "speedup_ci_high": 1.05,
+        **head,
+    }
     return pd.DataFrame([rev_row, head_row])
 
 

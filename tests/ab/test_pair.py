@@ -35,9 +35,13 @@ def test_a_variants_url_has_its_own_query_then_the_pairs_parameters() -> None:
 
 def test_a_request_carries_the_method_headers_and_a_typed_body() -> None:
     pair = make_pair(
-        "p", Endpoint.parse("/a"), Endpoint.parse("/b"), method="put",
-        headers={"authorization": "Bearer t"}, body='{"n": 1}',
-    )  # fmt: skip
+        "p",
+        Endpoint.parse("/a"),
+        Endpoint.parse("/b"),
+        method="put",
+        headers={"authorization": "Bearer t"},
+        body='{"n": 1}',
+    )
     request = pair.request("b")
     assert (request.method, request.url, request.content) == ("PUT", "/b", b'{"n": 1}')
     assert request.headers == {"content-type": "application/json", "authorization": "Bearer t"}

@@ -63,8 +63,11 @@ def test_promtool_runs_the_rules_unit_tests() -> None:
     promtool = require_promtool()
     result = subprocess.run(
         [promtool, "test", "rules", str(RULE_TESTS)],
-        capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT_S, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=PROMTOOL_TIMEOUT_S,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
@@ -81,8 +84,11 @@ def test_promtool_fails_a_rule_whose_threshold_moved(tmp_path: Path) -> None:
     copied.write_text(RULE_TESTS.read_text())
     result = subprocess.run(
         [promtool, "test", "rules", str(copied)],
-        capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT_S, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=PROMTOOL_TIMEOUT_S,
+        check=False,
+    )
     assert result.returncode != 0
     assert "PairbenchSlowRoute" in result.stdout + result.stderr
 
@@ -98,9 +104,12 @@ def test_metric_names_are_read_from_promql() -> None:
 async def test_every_metric_the_rules_read_is_exported(app: FastAPI) -> None:
     expressions = rule_expressions()
     assert set(expressions) == {
-        "PairbenchSlowRoute", "PairbenchErrorRate", "PairbenchMemoryHigh",
-        "PairbenchEventLoopLag", "PairbenchCacheHitRate",
-    }  # fmt: skip
+        "PairbenchSlowRoute",
+        "PairbenchErrorRate",
+        "PairbenchMemoryHigh",
+        "PairbenchEventLoopLag",
+        "PairbenchCacheHitRate",
+    }
     async with served(app) as base_url, httpx.AsyncClient(base_url=base_url) as client:
         assert (await client.get("/batch-get/mget?users=5")).is_success  # times and a cache
         response = await client.get("/metrics")

@@ -72,15 +72,40 @@ COSTLY = {
     ("GET", "/n-plus-one/joined"): ("authors", 20, 2),
     ("GET", "/streaming-export/naive"): ("days", 3, 2),
     ("GET", "/streaming-export/streaming"): ("days", 3, 2),
+    # A batch of I/O-bound jobs one at a time waits 10 ms a job: 64 of them take a second.
+    ("GET", "/queue-concurrency/one-at-a-time"): ("jobs", 8, 2),
+    ("GET", "/queue-concurrency/concurrent"): ("jobs", 8, 2),
 }
 
 # The formats JSON Schema and OpenAPI define, which schemathesis generates by itself.
 STANDARD_FORMATS = {
-    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname",
-    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uri-template", "uuid",
-    "json-pointer", "relative-json-pointer", "regex", "int32", "int64", "float", "double",
-    "byte", "binary", "password",
-}  # fmt: skip
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uri-template",
+    "uuid",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+    "int32",
+    "int64",
+    "float",
+    "double",
+    "byte",
+    "binary",
+    "password",
+}
 
 
 @dataclass
@@ -124,8 +149,11 @@ def fuzzed_app(
         try:
             seeding = subprocess.run(
                 [sys.executable, "-m", "bench_app.seed"],
-                env=environment, capture_output=True, text=True, timeout=SEED_TIMEOUT_S,
-            )  # fmt: skip
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=SEED_TIMEOUT_S,
+            )
             assert seeding.returncode == 0, seeding.stderr[-2000:]
             with running_app(environment, directory / "server.log", log=lambda _: None) as url:
                 yield url

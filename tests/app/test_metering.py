@@ -95,8 +95,10 @@ async def test_slow_statements_are_logged_and_kept_by_route(
     assert sum(row["count"] for row in rows) == (2 + 1) + (3 + 1)
     assert any("FROM pairbench.posts" in row["statement"] for row in rows)
     assert all(row["max_ms"] >= row["mean_ms"] > 0 for row in rows)
-    assert any("slow statement" in message and "/n-plus-one/naive" in message
-               for message in caplog.messages)  # fmt: skip
+    assert any(
+        "slow statement" in message and "/n-plus-one/naive" in message
+        for message in caplog.messages
+    )
 
 
 def test_the_slow_query_log_keeps_the_slowest_few_per_route() -> None:

@@ -230,8 +230,10 @@ async def test_every_redis_user_answers_through_an_outage(
             assert "Redis" in response.json()["detail"], request.url
             continue
         assert response.status_code == before.status_code, (
-            request.url, response.status_code, response.text[:200],
-        )  # fmt: skip
+            request.url,
+            response.status_code,
+            response.text[:200],
+        )
     for technique in all_techniques().values():
         bodies = {
             request.variant: sort_if(technique, decoded(response))  # a CSV as its bytes

@@ -26,9 +26,16 @@ async def fast_path(size: int = 1) -> int:
 
 def declare(*variants: str) -> Technique:
     return Technique(
-        key="demo", area="test", title="demo", summary="", guide_section="", router=router,
-        variants=variants, baseline="naive", params={"size": 3},
-    )  # fmt: skip
+        key="demo",
+        area="test",
+        title="demo",
+        summary="",
+        guide_section="",
+        router=router,
+        variants=variants,
+        baseline="naive",
+        params={"size": 3},
+    )
 
 
 def test_a_variant_path_is_its_route_of_the_same_name() -> None:
@@ -82,9 +89,16 @@ def test_a_path_parameter_is_filled_from_the_params() -> None:
         return user_id
 
     technique = Technique(
-        key="demo", area="test", title="demo", summary="", guide_section="", router=users,
-        variants=("naive",), baseline="naive", params={"user_id": 7},
-    )  # fmt: skip
+        key="demo",
+        area="test",
+        title="demo",
+        summary="",
+        guide_section="",
+        router=users,
+        variants=("naive",),
+        baseline="naive",
+        params={"user_id": 7},
+    )
     assert technique.url("naive") == "/demo/naive/users/7"
     assert technique.url("naive", {"user_id": "a/b", "detail": "long"}) == (
         "/demo/naive/users/a%2Fb?detail=long"
@@ -136,3 +150,14 @@ def test_the_techniques_headers_go_with_every_request_the_harness_makes() -> Non
 def test_a_burst_needs_the_declared_errors_it_compares() -> None:
     with pytest.raises(ValueError, match="needs the contract_errors"):
         replace(declare("naive"), equivalence_burst=8)
+
+
+def test_a_sweeps_named_starts_and_work_unit_must_be_its_params() -> None:
+    swept = replace(declare("naive"), sweep={"size": [1, 9]})
+    assert replace(swept, sweep_from={"big": {"size": 5}}, work_unit="size").work_unit == "size"
+    with pytest.raises(ValueError, match="sweep_from names starting points of no sweep"):
+        replace(declare("naive"), sweep_from={"big": {"size": 5}})
+    with pytest.raises(ValueError, match="colour is not one of its params"):
+        replace(swept, sweep_from={"red": {"colour": "red"}})
+    with pytest.raises(ValueError, match="jobs is not one of its params"):
+        replace(swept, work_unit="jobs")

@@ -37,8 +37,9 @@ def test_latency_and_payload_can_be_set_per_call(upstream: Upstream) -> None:
 
 
 def test_fail_once_fails_the_first_call_per_key_only(upstream: Upstream) -> None:
-    statuses = [httpx.get(f"{upstream.url}/fail-once/items/once-{n}").status_code
-                for n in (1, 1, 2, 1)]  # fmt: skip
+    statuses = [
+        httpx.get(f"{upstream.url}/fail-once/items/once-{n}").status_code for n in (1, 1, 2, 1)
+    ]
     assert statuses == [503, 200, 503, 200]
 
 
@@ -93,5 +94,6 @@ def test_it_stops_with_the_block_leaving_nothing_running(tmp_path: Path) -> None
     with running_upstream(tmp_path / "stub.log", lambda message: None, StubConfig(latency_ms=1)):
         started = [child for child in ours.children(recursive=True) if child.pid not in before]
         assert any("upstream_stub" in " ".join(child.cmdline()) for child in started)
-    assert not [child for child in started if child.is_running()
-                and child.status() != psutil.STATUS_ZOMBIE]  # fmt: skip
+    assert not [
+        child for child in started if child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+    ]

@@ -26,10 +26,17 @@ def summary_rows(selectin_speedup: float = 3.0, selectin_queries: float = 2.0) -
     """A summary of n_plus_one as the stats stage writes it."""
     rows = [
         ("naive", True, 1.0, 1.0, 1.0, "baseline", 51.0),
-        ("selectin", False, selectin_speedup, selectin_speedup * 0.9, selectin_speedup * 1.1,
-         "faster" if selectin_speedup * 0.9 > 1 else "no significant difference", selectin_queries),
+        (
+            "selectin",
+            False,
+            selectin_speedup,
+            selectin_speedup * 0.9,
+            selectin_speedup * 1.1,
+            "faster" if selectin_speedup * 0.9 > 1 else "no significant difference",
+            selectin_queries,
+        ),
         ("joined", False, 2.5, 2.2, 2.8, "faster", 1.0),
-    ]  # fmt: skip
+    ]
     columns = ["variant", "baseline", "speedup_p50", "speedup_ci_low", "speedup_ci_high"]
     frame = pd.DataFrame(rows, columns=[*columns, "verdict", "queries_per_request"])
     frame.insert(0, "technique", "n_plus_one")
@@ -230,8 +237,10 @@ def test_a_baseline_gates_its_own_load_mode_and_names_the_others_not_gated(
     assert regressions(baseline, summary) == []  # the open-loop rows are not compared
     unchecked = not_gated(baseline, summary)
     assert [(v.variant, v.mode) for v in unchecked] == [
-        ("naive", "open"), ("selectin", "open"), ("joined", "open"),
-    ]  # fmt: skip
+        ("naive", "open"),
+        ("selectin", "open"),
+        ("joined", "open"),
+    ]
     assert "not gated: n_plus_one/joined at authors=50 (open loop): the baseline" in (
         render_text(compare(baseline, summary), unchecked=unchecked)
     )

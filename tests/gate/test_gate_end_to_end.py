@@ -26,15 +26,29 @@ def pairbench(
     }
     return subprocess.run(
         [sys.executable, "-m", "pairbench.cli", *args],
-        cwd=cwd, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
-    )  # fmt: skip
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
 
 
 def smoke_run(urls: ServiceUrls, cwd: Path, extra_env: dict[str, str] | None = None) -> Path:
     before = set((cwd / "results").glob("*-smoke*"))
     # The gate reads no microbenchmark and no report, only the stats tables.
-    ran = pairbench("run", "--profile", "smoke", "--only", "n_plus_one", "--no-micro",
-                    "--no-report", urls=urls, cwd=cwd, extra_env=extra_env)  # fmt: skip
+    ran = pairbench(
+        "run",
+        "--profile",
+        "smoke",
+        "--only",
+        "n_plus_one",
+        "--no-micro",
+        "--no-report",
+        urls=urls,
+        cwd=cwd,
+        extra_env=extra_env,
+    )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     (run_dir,) = set((cwd / "results").glob("*-smoke*")) - before
     assert "report:  not built (--no-report)" in ran.stdout

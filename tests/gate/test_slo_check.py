@@ -19,10 +19,18 @@ def summary(p95: dict[str, float], errors: float = 0.0) -> pd.DataFrame:
     for point, slow in (("authors=50", 1.0), ("authors=1000", 50.0)):
         for variant, value in p95.items():
             rows.append(
-                {"technique": "n_plus_one", "variant": variant, "point": point, "mode": "closed",
-                 "baseline": variant == "naive", "p95_ms": value * slow, "p99_ms": value * 2,
-                 "error_rate": errors, "cache_hits_per_request": float("nan")}
-            )  # fmt: skip
+                {
+                    "technique": "n_plus_one",
+                    "variant": variant,
+                    "point": point,
+                    "mode": "closed",
+                    "baseline": variant == "naive",
+                    "p95_ms": value * slow,
+                    "p99_ms": value * 2,
+                    "error_rate": errors,
+                    "cache_hits_per_request": float("nan"),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -52,12 +60,17 @@ def test_a_broken_slo_is_named_with_its_value_and_limit() -> None:
 
 def write_run(run_dir: Path, frame: pd.DataFrame) -> Path:
     run_dir.mkdir(parents=True)
-    points = {"n_plus_one": [{"label": "authors=50", "swept": None},
-                             {"label": "authors=1000", "swept": "authors"}]}  # fmt: skip
+    points = {
+        "n_plus_one": [
+            {"label": "authors=50", "swept": None},
+            {"label": "authors=1000", "swept": "authors"},
+        ]
+    }
     manifest = {"run_id": run_dir.name, "complete": True, "points": points}
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
-    frame.assign(equivalent=True, verdict="", speedup_p50=1.0, speedup_ci_low=1.0,
-                 speedup_ci_high=1.0).to_csv(run_dir / "summary.csv", index=False)  # fmt: skip
+    frame.assign(
+        equivalent=True, verdict="", speedup_p50=1.0, speedup_ci_low=1.0, speedup_ci_high=1.0
+    ).to_csv(run_dir / "summary.csv", index=False)
     return run_dir
 
 

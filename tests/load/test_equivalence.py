@@ -68,8 +68,11 @@ def test_a_degraded_answer_must_be_the_documented_fallback() -> None:
     full = {"key": "12", "value": 7, "degraded": False}
 
     def answer(body: Any) -> dict[str, Any]:
-        return {"body": [], "content-type": "application/json",
-                name: {"answer": body, "fallback": fallback}}  # fmt: skip
+        return {
+            "body": [],
+            "content-type": "application/json",
+            name: {"answer": body, "fallback": fallback},
+        }
 
     assert answer_difference(technique, answer(full), answer(full)) is None
     assert answer_difference(technique, answer(full), answer(fallback)) is None
@@ -80,10 +83,17 @@ def test_a_degraded_answer_must_be_the_documented_fallback() -> None:
 
 def burst_technique(router: APIRouter) -> Technique:
     return Technique(
-        key="burst", area="test", title="burst", summary="", guide_section="", router=router,
-        variants=("base", "alike", "other_error", "undeclared"), baseline="base",
-        contract_errors=(503,), equivalence_burst=6,
-    )  # fmt: skip
+        key="burst",
+        area="test",
+        title="burst",
+        summary="",
+        guide_section="",
+        router=router,
+        variants=("base", "alike", "other_error", "undeclared"),
+        baseline="base",
+        contract_errors=(503,),
+        equivalence_burst=6,
+    )
 
 
 def test_a_burst_compares_declared_errors_like_bodies() -> None:
@@ -112,8 +122,11 @@ def test_a_burst_compares_declared_errors_like_bodies() -> None:
     with httpx.Client(transport=httpx.MockTransport(answer), base_url="http://t") as client:
         found = check_equivalence(client, technique, {"burst": 1})
     assert [found[variant]["equivalent"] for variant in technique.variants] == [
-        True, True, False, False,
-    ]  # fmt: skip
+        True,
+        True,
+        False,
+        False,
+    ]
     assert "3 the declared error answer" in found["alike"]["detail"]
     assert "differs from base's HTTP 503" in found["other_error"]["detail"]
     assert "HTTP 502, outside its contract" in found["undeclared"]["detail"]

@@ -31,8 +31,10 @@ POINT = Point(all_techniques()["n_plus_one"], {"authors": 50})
 
 
 def raw_csv(path: Path, columns: list[str], starts: list[float]) -> Path:
-    rows = [{column: "" for column in columns} | {"t_start": t, "latency_ms": 5.0, "status": 200}
-            for t in starts]  # fmt: skip
+    rows = [
+        {column: "" for column in columns} | {"t_start": t, "latency_ms": 5.0, "status": 200}
+        for t in starts
+    ]
     pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
     return path
 
@@ -52,18 +54,28 @@ def test_both_generators_rows_become_the_same_tidy_columns(
 def test_the_open_loop_rate_is_a_share_of_the_baselines_closed_loop_throughput() -> None:
     starts = [1000.0 + i * 0.01 for i in range(500)]  # 100 requests per second
     frame = pd.DataFrame(
-        {"t_start": starts, "latency_ms": 1.0, "status": 200, "phase": "measure",
-         "repetition": 0, "dropped": 0}
-    )  # fmt: skip
+        {
+            "t_start": starts,
+            "latency_ms": 1.0,
+            "status": 200,
+            "phase": "measure",
+            "repetition": 0,
+            "dropped": 0,
+        }
+    )
     rate = open_loop_rate({"naive": [frame]}, pd.DataFrame(columns=results.PROBE_COLUMNS), POINT)
     assert rate == pytest.approx(OPEN_LOOP_LOAD * 500 / 4.991)
 
 
 def test_without_closed_loop_results_the_probe_sets_a_lower_rate() -> None:
     probe = pd.DataFrame(
-        {"technique": "n_plus_one", "variant": ["naive", "naive", "joined"],
-         "point": "authors=50", "latency_ms": [20.0, 20.0, 2.0]}
-    )  # fmt: skip
+        {
+            "technique": "n_plus_one",
+            "variant": ["naive", "naive", "joined"],
+            "point": "authors=50",
+            "latency_ms": [20.0, 20.0, 2.0],
+        }
+    )
     assert open_loop_rate({}, probe, POINT) == pytest.approx(OPEN_LOOP_LOAD * 50.0)
 
 
@@ -73,9 +85,13 @@ def test_locusts_request_name_is_kept_as_the_samples_kind(tmp_path: Path) -> Non
     recorder = SampleRecorder(str(tmp_path / "raw.csv"))
     for name in ("target", "bystander"):
         recorder.on_request(
-            response_time=5.0, response_length=10, response=None, exception=None,
-            start_time=100.0, name=name,
-        )  # fmt: skip
+            response_time=5.0,
+            response_length=10,
+            response=None,
+            exception=None,
+            start_time=100.0,
+            name=name,
+        )
     recorder.close()
     frame = tidy_samples(tmp_path / "raw.csv", POINT, "naive", 0, (0.0, 1e12), mode="closed")
     assert list(frame["name"]) == ["target", "bystander"]
@@ -90,10 +106,15 @@ def test_open_loop_rows_are_the_variants_own_requests(tmp_path: Path) -> None:
 def test_a_segments_console_line_gives_the_variants_own_requests_and_counts_the_others() -> None:
     names = [results.TARGET_NAME] * 4 + ["read"] * 6
     frame = pd.DataFrame(
-        {"t_start": [1000.0 + i * 0.1 for i in range(10)], "phase": "measure", "name": names,
-         "latency_ms": [10.0, 20.0, 30.0, 40.0] + [1.0] * 6, "status": [200] * 9 + [500],
-         "dropped": 0}
-    )  # fmt: skip
+        {
+            "t_start": [1000.0 + i * 0.1 for i in range(10)],
+            "phase": "measure",
+            "name": names,
+            "latency_ms": [10.0, 20.0, 30.0, 40.0] + [1.0] * 6,
+            "status": [200] * 9 + [500],
+            "dropped": 0,
+        }
+    )
     line = progress_line(frame, seconds=2.0)
     assert line == (
         "4 requests, 0 failed, p50 25.0 ms, ~2 req/s (and 6 requests of other kinds)"
@@ -105,9 +126,15 @@ def test_the_stopping_rule_judges_the_variants_own_requests_alone() -> None:
     the round medians the stopping rule compares are of the target requests only."""
     names = [results.TARGET_NAME] * 3 + ["read"] * 6
     frame = pd.DataFrame(
-        {"t_start": [1000.0 + i * 0.1 for i in range(9)], "phase": "measure", "name": names,
-         "latency_ms": [10.0, 20.0, 30.0] + [1.0] * 6, "status": 200, "dropped": 0}
-    )  # fmt: skip
+        {
+            "t_start": [1000.0 + i * 0.1 for i in range(9)],
+            "phase": "measure",
+            "name": names,
+            "latency_ms": [10.0, 20.0, 30.0] + [1.0] * 6,
+            "status": 200,
+            "dropped": 0,
+        }
+    )
     assert round_medians([frame, frame[frame["name"] == results.TARGET_NAME]]) == [20.0, 20.0]
 
 

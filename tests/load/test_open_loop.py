@@ -105,13 +105,26 @@ def test_sends_too_far_behind_are_dropped_and_counted(stalling_server: str) -> N
 def test_the_command_line_writes_the_csv(stalling_server: str, tmp_path: Path) -> None:
     out = tmp_path / "raw.csv"
     command = [
-        sys.executable, "-m", "pairbench.load.open_loop", "--base-url", stalling_server,
-        "--path", "/x", "--rate", "50", "--seconds", "0.4", "--out", str(out),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pairbench.load.open_loop",
+        "--base-url",
+        stalling_server,
+        "--path",
+        "/x",
+        "--rate",
+        "50",
+        "--seconds",
+        "0.4",
+        "--out",
+        str(out),
+    ]
     finished = subprocess.run(
         [*command, "--answers", str(tmp_path / "answers.jsonl")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert finished.returncode == 0, finished.stderr
     assert "scheduled 20" in finished.stdout
     assert len(pd.read_csv(out)) == 20

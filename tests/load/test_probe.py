@@ -30,9 +30,16 @@ async def slow() -> int:  # a variant whose one request outlasts the probe's bud
 
 
 TECHNIQUE = Technique(
-    key="probed", area="test", title="probed", summary="", guide_section="", router=router,
-    variants=("fast", "slow"), baseline="fast", params={},
-)  # fmt: skip
+    key="probed",
+    area="test",
+    title="probed",
+    summary="",
+    guide_section="",
+    router=router,
+    variants=("fast", "slow"),
+    baseline="fast",
+    params={},
+)
 
 
 async def probe_both(budget_s: float) -> dict[str, int]:

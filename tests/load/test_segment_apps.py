@@ -36,13 +36,27 @@ MEASURED_LOOKUPS = 2_000
 CONCURRENT_LOOKUPS = 4
 # Two short rounds: enough to see a soak process kept from one round to the next.
 TWO_SHORT_ROUNDS = Profile(
-    "two-short-rounds", "a test's: two short rounds a point",
-    users=2, warmup_min_s=0.1, warmup_max_s=0.2, round_s=0.3, min_requests=1,
-    min_rounds=2, max_rounds=2, target_half_width=None,
-    load_budget_s=300, point_max_s=120, probe_budget_s=0.1,
-    scale=1, sweep=SWEEP_OFF, modes=(results.CLOSED,),
-    micro_max_time_s=0.01, micro_min_rounds=1, micro_variant_budget_s=0.1, overhead=False,
-)  # fmt: skip
+    "two-short-rounds",
+    "a test's: two short rounds a point",
+    users=2,
+    warmup_min_s=0.1,
+    warmup_max_s=0.2,
+    round_s=0.3,
+    min_requests=1,
+    min_rounds=2,
+    max_rounds=2,
+    target_half_width=None,
+    load_budget_s=300,
+    point_max_s=120,
+    probe_budget_s=0.1,
+    scale=1,
+    sweep=SWEEP_OFF,
+    modes=(results.CLOSED,),
+    micro_max_time_s=0.01,
+    micro_min_rounds=1,
+    micro_variant_budget_s=0.1,
+    overhead=False,
+)
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +85,15 @@ def test_memory_segments_get_processes_of_their_own_and_the_shared_app_lives_on(
     logged: list[str] = []
     with running_generator(shared_app.base_url, tmp_path / "generator.log") as generator:
         measure(
-            tmp_path, shared_app.base_url, points, plan, probe, logged.append, generator,
+            points,
+            plan,
+            run_dir=tmp_path,
+            base_url=shared_app.base_url,
+            probe=probe,
+            generator=generator,
+            log=logged.append,
             app=shared_app,
-        )  # fmt: skip
+        )
 
     assert shared_app.pid == shared_pid and not gone(shared_pid), "the shared app was restarted"
     segments = pd.read_csv(tmp_path / results.SEGMENTS)
@@ -108,9 +128,15 @@ def entry_floor_bytes() -> int:
     """A lower bound of what the unbounded memo keeps per new address: the key, the model
     and its field dict (the field values, fresh strings from each row, not counted)."""
     location = Location(
-        ip="203.0.113.7", country="DE", region="Bavaria", city="Munich",
-        time_zone="Europe/Berlin", asn=64512, organization="Metro Fiber", accuracy_km=25,
-    )  # fmt: skip
+        ip="203.0.113.7",
+        country="DE",
+        region="Bavaria",
+        city="Munich",
+        time_zone="Europe/Berlin",
+        asn=64512,
+        organization="Metro Fiber",
+        accuracy_km=25,
+    )
     return sys.getsizeof("203.0.113.7") + sys.getsizeof(location) + sys.getsizeof(location.__dict__)
 
 
@@ -168,6 +194,8 @@ def test_without_own_processes_the_shared_app_serves_memory_techniques_too(
             for variant in technique.variants:
                 with apps.serving(technique, variant) as app:
                     assert (app.pid, app.base_url, app.process) == (
-                        shared_app.pid, shared_app.base_url, "shared",
-                    )  # fmt: skip
+                        shared_app.pid,
+                        shared_app.base_url,
+                        "shared",
+                    )
         apps.close()

@@ -28,9 +28,12 @@ def chromium() -> None:
 def test_a_report_renders_every_section_and_chart_without_errors(tmp_path: Path) -> None:
     run_dir = tmp_path / "results" / "run-1"
     write_run(
-        run_dir, techniques=("n_plus_one", "retired_trick"), modes=("closed", "open"),
-        probe_only=("authors=10", "authors=1000"), micro=True,
-    )  # fmt: skip
+        run_dir,
+        techniques=("n_plus_one", "retired_trick"),
+        modes=("closed", "open"),
+        probe_only=("authors=10", "authors=1000"),
+        micro=True,
+    )
     html = build_report(run_dir, tmp_path / "reports")
     check = check_report(html, ["n_plus_one", "retired_trick"], run_dir / results.SCREENSHOT)
     assert check.console_errors == []

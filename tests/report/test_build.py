@@ -198,8 +198,9 @@ def test_the_warning_count_says_where_to_read_them_with_or_without_a_report(
     write_run(run_dir)
     warned = pd.DataFrame([{"technique": "n_plus_one", "message": "a noisy round"}])
     warned.to_csv(run_dir / results.WARNINGS, index=False)
-    assert headlines(run_dir)[-1].endswith("1 warning(s) on how far to trust these figures: "
-                                           "see the report")  # fmt: skip
+    assert headlines(run_dir)[-1].endswith(
+        "1 warning(s) on how far to trust these figures: see the report"
+    )
     last = headlines(run_dir, report_built=False)[-1]
     assert last.endswith(
         f"see {run_dir / results.WARNINGS} and the report `pairbench report` builds"
@@ -229,8 +230,11 @@ def test_the_memory_table_names_the_process_that_served_each_variant(tmp_path: P
     own = segments["variant"] != "naive"  # the optimized variants: each a soak of its own
     segments = segments.assign(
         app_process=np.where(own, results.APP_OWN, results.APP_FRESH),
-        fresh_process=~own, app_pid=4321.0, rss_peak_mb=120.0, rss_measured_growth_mb=1.5,
-    )  # fmt: skip
+        fresh_process=~own,
+        app_pid=4321.0,
+        rss_peak_mb=120.0,
+        rss_measured_growth_mb=1.5,
+    )
     segments.to_csv(run_dir / results.SEGMENTS, index=False)
     write_tables(run_dir)
     html = build_report(run_dir, tmp_path / "reports").read_text()
@@ -259,9 +263,10 @@ def test_gc_pauses_are_shown_only_where_the_variants_differ(tmp_path: Path) -> N
         segments = pd.read_csv(run_dir / results.SEGMENTS)
         naive = segments["variant"] == "naive"
         segments = segments.assign(
-            gc_collections=10.0, gc_pause_ms=np.where(naive, naive_pause_ms, 5.0),
+            gc_collections=10.0,
+            gc_pause_ms=np.where(naive, naive_pause_ms, 5.0),
             gc_pause_max_ms=1.0,
-        )  # fmt: skip
+        )
         segments.to_csv(run_dir / results.SEGMENTS, index=False)
         write_tables(run_dir)
         html[case] = build_report(run_dir, tmp_path / f"{case}-reports").read_text()

@@ -73,7 +73,9 @@ def test_a_ceiling_not_measured_says_why_and_flags_nothing(tmp_path: Path) -> No
     (skipped / results.MANIFEST).write_text(json.dumps(manifest))
     write_tables(skipped)
     write_run(before)  # a run from before the ceiling was measured
-    for run_dir, fact in ((skipped, "not measured: skipped by the gate profile"),
-                          (before, "not recorded")):  # fmt: skip
+    for run_dir, fact in (
+        (skipped, "not measured: skipped by the gate profile"),
+        (before, "not recorded"),
+    ):
         html = build_report(run_dir, tmp_path / "reports").read_text()
         assert ceiling_fact(html) == fact and "% of ceiling" not in html

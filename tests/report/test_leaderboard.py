@@ -67,22 +67,49 @@ def test_a_rare_count_from_zero_does_not_outrank_a_real_change() -> None:
 def test_a_mixed_workload_line_names_what_the_bystanders_saw() -> None:
     """Each other request kind gets the variant that served it best, not the target's best."""
     target = [
-        {"variant": "naive", "baseline": True, "speedup_p50": 1.0, "equivalent": True,
-         "p50_ms": 40.0},
-        {"variant": "thread", "baseline": False, "speedup_p50": 1.3, "equivalent": True,
-         "p50_ms": 30.0, "speedup_ci_low": 1.2, "speedup_ci_high": 1.4, "verdict": "faster"},
-        {"variant": "process", "baseline": False, "speedup_p50": 1.1, "equivalent": True,
-         "p50_ms": 36.0},
-    ]  # fmt: skip
+        {
+            "variant": "naive",
+            "baseline": True,
+            "speedup_p50": 1.0,
+            "equivalent": True,
+            "p50_ms": 40.0,
+        },
+        {
+            "variant": "thread",
+            "baseline": False,
+            "speedup_p50": 1.3,
+            "equivalent": True,
+            "p50_ms": 30.0,
+            "speedup_ci_low": 1.2,
+            "speedup_ci_high": 1.4,
+            "verdict": "faster",
+        },
+        {
+            "variant": "process",
+            "baseline": False,
+            "speedup_p50": 1.1,
+            "equivalent": True,
+            "p50_ms": 36.0,
+        },
+    ]
     bystanders = [
-        {**row, "name": "bystander", "speedup_p50": speedup, "p99_ms": p99,
-         "speedup_ci_low": speedup * 0.9, "speedup_ci_high": speedup * 1.1, "verdict": "faster"}
+        {
+            **row,
+            "name": "bystander",
+            "speedup_p50": speedup,
+            "p99_ms": p99,
+            "speedup_ci_low": speedup * 0.9,
+            "speedup_ci_high": speedup * 1.1,
+            "verdict": "faster",
+        }
         for row, speedup, p99 in zip(target, (1.0, 3.0, 20.0), (48.0, 20.0, 1.5), strict=True)
-    ]  # fmt: skip
+    ]
     [kind] = leaderboard_line("blocking", "t", target, [], 0, bystanders)["kinds"]
     assert (kind["name"], kind["best"]["variant"], kind["baseline"]["p99_ms"]) == (
-        "bystander", "process", 48.0,
-    )  # fmt: skip
+        "bystander",
+        "process",
+        48.0,
+    )
     line = headline_text("blocking", target, bystanders)
     assert line.startswith("blocking: thread vs naive: p50 1.30x")
     assert line.endswith("; bystander: process p50 20.00x [18.00, 22.00] faster, p99 48 -> 1.5 ms")
@@ -92,19 +119,53 @@ def test_a_mixed_workload_line_names_what_the_bystanders_saw() -> None:
 # The headline: a readers' p99 (invalidation), not the variant's own p50.
 
 HEADLINE_ROWS = [
-    {"variant": "keys_del", "baseline": True, "equivalent": True, "speedup_p50": 1.0,
-     "p50_ms": 2.0, "headline": "read p99", "headline_figure": "p99_ms", "headline_value": 117.7,
-     "headline_speedup": 1.0, "headline_ci_low": 1.0, "headline_ci_high": 1.0,
-     "headline_verdict": "baseline"},
-    {"variant": "scan_unlink", "baseline": False, "equivalent": True, "speedup_p50": 0.32,
-     "speedup_ci_low": 0.28, "speedup_ci_high": 0.36, "p50_ms": 6.2, "headline": "read p99",
-     "headline_figure": "p99_ms", "headline_value": 30.0, "headline_speedup": 3.9,
-     "headline_ci_low": 2.9, "headline_ci_high": 5.3, "headline_verdict": "faster"},
-    {"variant": "tag_set", "baseline": False, "equivalent": True, "speedup_p50": 0.9,
-     "speedup_ci_low": 0.8, "speedup_ci_high": 1.0, "p50_ms": 2.2, "headline": "read p99",
-     "headline_figure": "p99_ms", "headline_value": 16.3, "headline_speedup": 7.2,
-     "headline_ci_low": 5.0, "headline_ci_high": 9.9, "headline_verdict": "faster"},
-]  # fmt: skip
+    {
+        "variant": "keys_del",
+        "baseline": True,
+        "equivalent": True,
+        "speedup_p50": 1.0,
+        "p50_ms": 2.0,
+        "headline": "read p99",
+        "headline_figure": "p99_ms",
+        "headline_value": 117.7,
+        "headline_speedup": 1.0,
+        "headline_ci_low": 1.0,
+        "headline_ci_high": 1.0,
+        "headline_verdict": "baseline",
+    },
+    {
+        "variant": "scan_unlink",
+        "baseline": False,
+        "equivalent": True,
+        "speedup_p50": 0.32,
+        "speedup_ci_low": 0.28,
+        "speedup_ci_high": 0.36,
+        "p50_ms": 6.2,
+        "headline": "read p99",
+        "headline_figure": "p99_ms",
+        "headline_value": 30.0,
+        "headline_speedup": 3.9,
+        "headline_ci_low": 2.9,
+        "headline_ci_high": 5.3,
+        "headline_verdict": "faster",
+    },
+    {
+        "variant": "tag_set",
+        "baseline": False,
+        "equivalent": True,
+        "speedup_p50": 0.9,
+        "speedup_ci_low": 0.8,
+        "speedup_ci_high": 1.0,
+        "p50_ms": 2.2,
+        "headline": "read p99",
+        "headline_figure": "p99_ms",
+        "headline_value": 16.3,
+        "headline_speedup": 7.2,
+        "headline_ci_low": 5.0,
+        "headline_ci_high": 9.9,
+        "headline_verdict": "faster",
+    },
+]
 
 
 def test_the_best_variant_is_the_best_on_the_headline_not_on_p50() -> None:

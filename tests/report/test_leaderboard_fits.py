@@ -11,9 +11,13 @@ from tests.synthetic_run import write_run
 # The catalog's longest variant names, in place of the synthetic run's short ones.
 LONG_NAMES = {"selectin": "cpu_offloaded_to_process", "joined": "single_flight_redis_lock"}
 TECHNIQUES = (
-    "n_plus_one", "event_loop_blocking", "request_coalescing", "conditional_get",
-    "streaming_export", "upstream_timeouts",
-)  # fmt: skip
+    "n_plus_one",
+    "event_loop_blocking",
+    "request_coalescing",
+    "conditional_get",
+    "streaming_export",
+    "upstream_timeouts",
+)
 
 
 def with_long_names(run_dir: Path) -> None:

@@ -12,24 +12,41 @@ from tests.synthetic_run import write_run
 
 def write_overhead(run_dir: Path) -> None:
     rows = [
-        {"target": target, "path": path, "config": config, "round": round_number,
-         "requests": 30, "failures": 0, "cpu_s": 0.0, "wall_s": 0.0,
-         "cpu_us_per_request": base + extra}
+        {
+            "target": target,
+            "path": path,
+            "config": config,
+            "round": round_number,
+            "requests": 30,
+            "failures": 0,
+            "cpu_s": 0.0,
+            "wall_s": 0.0,
+            "cpu_us_per_request": base + extra,
+        }
         for round_number in range(4)
-        for target, path, base in (("trivial", "/health/live", 200.0),
-                                   ("one statement", "/health", 800.0))
+        for target, path, base in (
+            ("trivial", "/health/live", 200.0),
+            ("one statement", "/health", 800.0),
+        )
         for config, extra in (("off", 0.0), ("meter", 4.0), ("meter+metrics", 12.0))
-    ]  # fmt: skip
+    ]
     pd.DataFrame(rows).to_csv(run_dir / OVERHEAD, index=False)
 
 
 def write_slow_queries(run_dir: Path) -> None:
     rows = [
-        {"technique": "n_plus_one", "variant": "naive", "route": "/n-plus-one/naive",
-         "statement": f"SELECT posts {n} <slow>", "count": n, "max_ms": 60.0 + n,
-         "mean_ms": 55.0, "threshold_ms": 50.0}
+        {
+            "technique": "n_plus_one",
+            "variant": "naive",
+            "route": "/n-plus-one/naive",
+            "statement": f"SELECT posts {n} <slow>",
+            "count": n,
+            "max_ms": 60.0 + n,
+            "mean_ms": 55.0,
+            "threshold_ms": 50.0,
+        }
         for n in range(5)
-    ]  # fmt: skip
+    ]
     pd.DataFrame(rows).to_csv(run_dir / SLOW_QUERIES, index=False)
 
 

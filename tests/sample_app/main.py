@@ -103,10 +103,11 @@ def indexed(customers: int = CustomersParameter) -> Totals:
         counts[order.customer_id] += 1
         amounts[order.customer_id] += order.amount_cents
     totals = [
-        CustomerTotal(customer_id=customer_id, orders=counts[customer_id],
-                      amount_cents=amounts[customer_id])
+        CustomerTotal(
+            customer_id=customer_id, orders=counts[customer_id], amount_cents=amounts[customer_id]
+        )
         for customer_id in ids
-    ]  # fmt: skip
+    ]
     return Totals(generated_at=now(), customers=totals)
 
 
@@ -120,8 +121,9 @@ def from_orders(customers: int = CustomersParameter) -> Totals:
         counts[order.customer_id] = counts.get(order.customer_id, 0) + 1
         amounts[order.customer_id] = amounts.get(order.customer_id, 0) + order.amount_cents
     totals = [
-        CustomerTotal(customer_id=customer_id, orders=counts[customer_id],
-                      amount_cents=amounts[customer_id])
+        CustomerTotal(
+            customer_id=customer_id, orders=counts[customer_id], amount_cents=amounts[customer_id]
+        )
         for customer_id in sorted(counts)
-    ]  # fmt: skip
+    ]
     return Totals(generated_at=now(), customers=totals)

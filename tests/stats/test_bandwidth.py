@@ -23,11 +23,17 @@ BASELINES = {"compression": "plain", "n_plus_one": "naive"}
 def probe_rows(point: str, variant: str, body: int, wire: int, encode_ms: list[float]) -> list:
     return [
         {
-            "technique": "compression", "variant": variant, "point": point, "latency_ms": 1.0,
-            "bytes": wire, "body_bytes": body, "wire_bytes": wire, "encode_ms": ms,
+            "technique": "compression",
+            "variant": variant,
+            "point": point,
+            "latency_ms": 1.0,
+            "bytes": wire,
+            "body_bytes": body,
+            "wire_bytes": wire,
+            "encode_ms": ms,
         }
         for ms in encode_ms
-    ]  # fmt: skip
+    ]
 
 
 def test_break_even_is_bits_saved_per_second_of_encoding() -> None:
@@ -71,20 +77,28 @@ def test_points_not_probed_come_from_the_load_and_unmetered_techniques_are_left_
     summary = pd.DataFrame(
         [
             {
-                "technique": "compression", "variant": variant, "point": "posts=10",
-                "mode": "closed", "body_bytes_per_request": 11_000.0,
-                "wire_bytes_per_request": wire, "encode_ms_per_request": encode,
+                "technique": "compression",
+                "variant": variant,
+                "point": "posts=10",
+                "mode": "closed",
+                "body_bytes_per_request": 11_000.0,
+                "wire_bytes_per_request": wire,
+                "encode_ms_per_request": encode,
             }
             for variant, wire, encode in (("plain", 11_000.0, 0.0), ("gzip", 2_750.0, 0.3))
         ]
         + [
             {
-                "technique": "n_plus_one", "variant": "naive", "point": "authors=50",
-                "mode": "closed", "body_bytes_per_request": math.nan,
-                "wire_bytes_per_request": math.nan, "encode_ms_per_request": math.nan,
+                "technique": "n_plus_one",
+                "variant": "naive",
+                "point": "authors=50",
+                "mode": "closed",
+                "body_bytes_per_request": math.nan,
+                "wire_bytes_per_request": math.nan,
+                "encode_ms_per_request": math.nan,
             }
         ]
-    )  # fmt: skip
+    )
     table = bandwidth_table(pd.DataFrame(), summary, BASELINES)
     assert list(table["variant"]) == ["plain", "gzip"] and set(table["source"]) == {LOAD_SOURCE}
     assert table.iloc[1]["break_even_mbit_s"] == pytest.approx(8250 * 8 / 0.0003 / 1e6)

@@ -21,11 +21,17 @@ def rows(*specs: tuple[str, str, float, str]) -> pd.DataFrame:
     """Summary rows of n_plus_one at one point: (variant, mode, rps, request kind)."""
     return pd.DataFrame(
         [
-            {"technique": "n_plus_one", "variant": variant, "point": "authors=50",
-             "mode": mode, "name": name, "rps": rps}
+            {
+                "technique": "n_plus_one",
+                "variant": variant,
+                "point": "authors=50",
+                "mode": mode,
+                "name": name,
+                "rps": rps,
+            }
             for variant, mode, rps, name in specs
         ]
-    )  # fmt: skip
+    )
 
 
 def flagged(summary: pd.DataFrame, ceiling: float = CEILING) -> list[str]:

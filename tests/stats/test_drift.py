@@ -38,13 +38,19 @@ def run_samples(medians: dict[str, list[float]]) -> pd.DataFrame:
             frames.append(
                 pd.DataFrame(
                     {
-                        "technique": "aggregation", "variant": variant, "point": "default",
-                        "mode": results.CLOSED, "repetition": repetition,
-                        "phase": results.MEASURE_PHASE, "name": "target",
-                        "latency_ms": [median] * 30, "status": 200, "dropped": 0,
+                        "technique": "aggregation",
+                        "variant": variant,
+                        "point": "default",
+                        "mode": results.CLOSED,
+                        "repetition": repetition,
+                        "phase": results.MEASURE_PHASE,
+                        "name": "target",
+                        "latency_ms": [median] * 30,
+                        "status": 200,
+                        "dropped": 0,
                     }
                 )
-            )  # fmt: skip
+            )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -208,3 +208,56 @@ def test_sweep_values_come_from_params_not_labels() -> None:
     assert sweep_series(points) == {
         "count": [("small", 10.0), ("default", 100.0), ("large", 1000.0)]
     }
+
+
+def test_a_sweep_from_named_starts_is_a_series_of_each_without_the_default_point() -> None:
+    """queue_concurrency's worker concurrency, swept for I/O-bound and CPU-bound jobs."""
+    points = [{"label": "default", "params": {"kind": "io", "jobs": 4, "c": 8}, "swept": None}]
+    for kind, start in (("io", "I/O-bound jobs"), ("cpu", "CPU-bound jobs")):
+        points += [
+            {
+                "label": f"{kind}{c}",
+                "params": {"kind": kind, "jobs": 32, "c": c},
+                "swept": "c",
+                "series": start,
+                "work_unit": "jobs",
+            }
+            for c in (1, 2, 4, 8)
+        ]
+    assert sweep_series(points) == {
+        "c, I/O-bound jobs": [(f"io{c}", float(c)) for c in (1, 2, 4, 8)],
+        "c, CPU-bound jobs": [(f"cpu{c}", float(c)) for c in (1, 2, 4, 8)],
+    }
+    # I/O-bound: halves with each doubling until 4, then no better; CPU-bound: 2 is the best.
+    costs = {("concurrent", f"io{c}"): 320.0 / min(c, 4) for c in (1, 2, 4, 8)}
+    costs |= {
+        ("concurrent", f"cpu{c}"): {1: 100.0, 2: 50.0, 4: 54.0, 8: 55.0}[c] for c in (1, 2, 4, 8)
+    }
+    costs |= {("one_at_a_time", label): 320.0 for label in ("io1", "io2", "io4", "io8")}
+    growth = growth_table("queue_concurrency", points, ["one_at_a_time", "concurrent"], costs, "p")
+    fits = growth.fits.set_index(["series", "variant"])
+    io = fits.loc[("c, I/O-bound jobs", "concurrent")]
+    assert (io["parameter"], io["knee_value"], io["rate_unit"]) == ("c", 4.0, "jobs")
+    assert io["knee_rate_per_s"] == pytest.approx(32 / 0.080)  # 32 jobs in 80 ms
+    assert io["sentence"] == (
+        "concurrent levels off at c 4: 400 jobs/s, within 10% of its best (400 jobs/s at 4); "
+        "the setting to pick on this machine"
+    )
+    assert fits.loc[("c, CPU-bound jobs", "concurrent"), "knee_value"] == 2.0
+    assert fits.loc[("c, I/O-bound jobs", "one_at_a_time"), "sentence"] == (
+        "one_at_a_time: more c does not pay here: its best (100 jobs/s at 1) is under 1.5x "
+        "its rate at 1 (100 jobs/s); the setting to pick is 1"
+    )
+    rates = growth.points.set_index(["variant", "point"])["rate_per_s"]
+    assert rates[("concurrent", "cpu2")] == pytest.approx(640.0)
+
+
+def test_a_sweep_of_work_gets_no_knee() -> None:
+    points = [
+        {"label": "a", "params": {"rows": 10}, "swept": None},
+        {"label": "b", "params": {"rows": 100}, "swept": "rows"},
+        {"label": "c", "params": {"rows": 1000}, "swept": "rows"},
+    ]
+    costs = {("v", "a"): 2.0, ("v", "b"): 11.0, ("v", "c"): 101.0}
+    fits = growth_table("t", points, ["v"], costs, "p").fits
+    assert fits["series"].tolist() == ["rows"] and math.isnan(fits["knee_value"].iloc[0])

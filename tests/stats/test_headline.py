@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench_app.headline import BYTES_SENT, MEMORY_GROWTH, P50, Headline
+from bench_app.headline import BYTES_SENT, MEMORY_GROWTH, P50, REDIS_GROWTH, Headline
 from bench_app.techniques import all_techniques
 from pairbench import results
 from pairbench.manifest import Manifest
 from pairbench.stats.headline import (
     GROWTH_FLOOR_MB,
+    REDIS_GROWTH_FLOOR_MB,
     headline_table,
     headlines_of,
     manifest_entry,
@@ -30,12 +31,20 @@ def samples(variant: str, repetition: int, kind: str, latencies: list[float]) ->
     count = len(latencies)
     return pd.DataFrame(
         {
-            "technique": "invalidation", "variant": variant, "point": "default",
-            "mode": results.CLOSED, "repetition": repetition, "phase": results.MEASURE_PHASE,
-            "name": kind, "t_start": np.arange(count) * 0.01, "latency_ms": latencies,
-            "status": 200, "bytes": 100.0, "dropped": 0,
+            "technique": "invalidation",
+            "variant": variant,
+            "point": "default",
+            "mode": results.CLOSED,
+            "repetition": repetition,
+            "phase": results.MEASURE_PHASE,
+            "name": kind,
+            "t_start": np.arange(count) * 0.01,
+            "latency_ms": latencies,
+            "status": 200,
+            "bytes": 100.0,
+            "dropped": 0,
         }
-    )  # fmt: skip
+    )
 
 
 def mixed_round(variant: str, repetition: int, read_tail_ms: float) -> pd.DataFrame:
@@ -67,15 +76,25 @@ def test_the_headline_speedup_is_the_readers_tail_not_the_targets_p50() -> None:
     every = pd.concat(frames, ignore_index=True)
     kinds = pd.DataFrame(
         [
-            {"technique": "invalidation", "variant": variant, "point": "default",
-             "mode": results.CLOSED, "name": READ_NAME, "p99_ms": value}
+            {
+                "technique": "invalidation",
+                "variant": variant,
+                "point": "default",
+                "mode": results.CLOSED,
+                "name": READ_NAME,
+                "p99_ms": value,
+            }
             for variant, value in (("keys_del", 120.0), ("tag_set", 15.0))
         ]
-    )  # fmt: skip
+    )
     table = headline_table(
-        every, pd.DataFrame(columns=results.SEGMENT_COLUMNS), kinds,
-        {"invalidation": READ_P99}, {"invalidation": "keys_del"}, {},
-    )  # fmt: skip
+        every,
+        pd.DataFrame(columns=results.SEGMENT_COLUMNS),
+        kinds,
+        {"invalidation": READ_P99},
+        {"invalidation": "keys_del"},
+        {},
+    )
     row = table.set_index("variant").loc["tag_set"]
     assert row["headline"] == "read p99" and row["headline_value"] == 15.0
     assert row["headline_speedup"] == pytest.approx(8.0, rel=0.01)
@@ -92,6 +111,49 @@ def test_memory_growth_per_round_comes_from_the_segment_and_is_floored() -> None
     assert round_figure(frame, flat, Headline(MEMORY_GROWTH)) == GROWTH_FLOOR_MB
     segments = pd.DataFrame([{"repetition": 0, "rss_measured_growth_mb": 10.0}])
     assert round_figures(frame, segments, Headline(MEMORY_GROWTH)) == {0: pytest.approx(50.0)}
+
+
+def test_redis_growth_per_round_counts_every_request_of_its_segment_and_is_floored() -> None:
+    """Read before and after the whole segment: the warm-up's requests are in it too."""
+    measured = samples("kept_forever", 0, "target", [1.0] * 1500)
+    warmup = samples("kept_forever", 0, "target", [1.0] * 500).assign(phase=results.WARMUP_PHASE)
+    frame = pd.concat([warmup, measured], ignore_index=True)
+    kept = {"redis_growth_mb": 1.5}  # 2,000 records of ~786 bytes
+    assert round_figure(frame, kept, Headline(REDIS_GROWTH)) == pytest.approx(7.5)
+    shrunk = {"redis_growth_mb": -0.01}  # another key expired meanwhile
+    assert round_figure(frame, shrunk, Headline(REDIS_GROWTH)) == REDIS_GROWTH_FLOOR_MB
+    assert math.isnan(round_figure(frame, {}, Headline(REDIS_GROWTH)))
+
+
+def test_the_headline_table_judges_redis_growth_on_every_phase_of_each_round() -> None:
+    frames, rows = [], []
+    for repetition in range(3):
+        for variant, grown in (("kept_forever", 0.75), ("deleted_on_finish", 0.0)):
+            warmup = samples(variant, repetition, "target", [1.0] * 250)
+            measured = samples(variant, repetition, "target", [1.0] * 750)
+            frames += [warmup.assign(phase=results.WARMUP_PHASE), measured]
+            rows.append(
+                {
+                    "technique": "invalidation",
+                    "variant": variant,
+                    "point": "default",
+                    "mode": results.CLOSED,
+                    "repetition": repetition,
+                    "redis_growth_mb": grown,
+                }
+            )
+    table = headline_table(
+        pd.concat(frames, ignore_index=True),
+        pd.DataFrame(rows),
+        pd.DataFrame(columns=["technique", "variant", "point", "mode", "name"]),
+        {"invalidation": Headline(REDIS_GROWTH)},
+        {"invalidation": "kept_forever"},
+        {},
+    )
+    row = table.set_index("variant").loc["deleted_on_finish"]
+    # 0.75 MB over 1,000 requests sent is 7.5 MB per 10k; none is the floor's 0.1.
+    assert row["headline_speedup"] == pytest.approx(7.5 / REDIS_GROWTH_FLOOR_MB)
+    assert row["headline"] == "Redis memory growth per 10k requests"
 
 
 def test_bytes_are_the_mean_sent_per_request() -> None:
@@ -114,6 +176,7 @@ def test_the_catalogs_headlines_name_kinds_their_workloads_send() -> None:
     assert declared["bounded_cache"].figure == MEMORY_GROWTH
     assert declared["listener_leak"].figure == MEMORY_GROWTH
     assert declared["compression"].figure == BYTES_SENT
+    assert declared["job_records"].figure == REDIS_GROWTH
     assert declared["n_plus_one"] == P50
 
 

@@ -89,3 +89,11 @@ def test_memory_share_is_the_peak_over_the_least_memory_available() -> None:
     figures = memory_figures(segments, samples(10))
     assert figures["memory_share"] == pytest.approx(170.0 / 800.0)
     assert math.isnan(memory_figures(SEGMENTS, samples(10))["memory_share"])
+
+
+def test_redis_growth_is_per_10k_requests_sent_in_every_phase() -> None:
+    segments = SEGMENTS.assign(redis_growth_mb=[0.5, 0.25, 0.25])
+    figures = memory_figures(segments, samples(10), sent=2_000)
+    assert figures["redis_growth_per_10k_mb"] == pytest.approx(5.0)
+    assert math.isnan(memory_figures(SEGMENTS, samples(10), sent=2_000)["redis_growth_per_10k_mb"])
+    assert "redis_growth_per_10k_mb" in SUMMARY_COLUMNS

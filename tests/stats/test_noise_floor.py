@@ -12,17 +12,38 @@ from pairbench.stats.noise_floor import noise_floor, without_control
 def summary(verdict: str = "no significant difference") -> pd.DataFrame:
     return pd.DataFrame(
         [
-            {"technique": CONTROL_KEY, "variant": "a", "point": "projection/columns",
-             "speedup_p50": 1.0, "speedup_ci_low": 1.0, "speedup_ci_high": 1.0,
-             "repetitions": 6, "verdict": "baseline"},
-            {"technique": CONTROL_KEY, "variant": "b", "point": "projection/columns",
-             "speedup_p50": 1.01, "speedup_ci_low": 0.96, "speedup_ci_high": 1.06,
-             "repetitions": 6, "verdict": verdict},
-            {"technique": "projection", "variant": "columns", "point": "default",
-             "speedup_p50": 2.0, "speedup_ci_low": 1.8, "speedup_ci_high": 2.2,
-             "repetitions": 6, "verdict": "faster"},
+            {
+                "technique": CONTROL_KEY,
+                "variant": "a",
+                "point": "projection/columns",
+                "speedup_p50": 1.0,
+                "speedup_ci_low": 1.0,
+                "speedup_ci_high": 1.0,
+                "repetitions": 6,
+                "verdict": "baseline",
+            },
+            {
+                "technique": CONTROL_KEY,
+                "variant": "b",
+                "point": "projection/columns",
+                "speedup_p50": 1.01,
+                "speedup_ci_low": 0.96,
+                "speedup_ci_high": 1.06,
+                "repetitions": 6,
+                "verdict": verdict,
+            },
+            {
+                "technique": "projection",
+                "variant": "columns",
+                "point": "default",
+                "speedup_p50": 2.0,
+                "speedup_ci_low": 1.8,
+                "speedup_ci_high": 2.2,
+                "repetitions": 6,
+                "verdict": "faster",
+            },
         ]
-    )  # fmt: skip
+    )
 
 
 def test_the_floor_is_the_second_arms_ci_against_the_first() -> None:

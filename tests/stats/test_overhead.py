@@ -12,10 +12,15 @@ def table(extra_us: dict[str, float], rounds: int = 8) -> pd.DataFrame:
         drift = 1.0 + 0.3 * (round_number % 3)  # the machine's load moves all configs alike
         for config, extra in extra_us.items():
             rows.append(
-                {"target": "trivial", "path": "/health/live", "config": config,
-                 "round": round_number, "requests": 30,
-                 "cpu_us_per_request": (200.0 + extra) * drift}
-            )  # fmt: skip
+                {
+                    "target": "trivial",
+                    "path": "/health/live",
+                    "config": config,
+                    "round": round_number,
+                    "requests": 30,
+                    "cpu_us_per_request": (200.0 + extra) * drift,
+                }
+            )
     return pd.DataFrame(rows)
 
 

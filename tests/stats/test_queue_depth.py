@@ -27,13 +27,20 @@ def test_each_variant_gets_its_rounds_mean_and_most_on_the_window_clock() -> Non
     """A backlog that grows in one round and not the other: the mean halves it, the most
     keeps it; instants count from each round's own window start, which never meet."""
     segments = pd.DataFrame(
-        [segment("enqueued", 0, 100.0, 0.3), segment("enqueued", 1, 200.0, 0.2),
-         segment("inline", 0, 300.0, 0.3)]
-    )  # fmt: skip
+        [
+            segment("enqueued", 0, 100.0, 0.3),
+            segment("enqueued", 1, 200.0, 0.2),
+            segment("inline", 0, 300.0, 0.3),
+        ]
+    )
     jobs = pd.DataFrame(
-        [job("enqueued", 0, 100.0, 101.0), job("enqueued", 0, 100.15, 101.0),
-         job("enqueued", 1, 200.0, 200.05), job("inline", 0, 300.0, 300.01)]
-    )  # fmt: skip
+        [
+            job("enqueued", 0, 100.0, 101.0),
+            job("enqueued", 0, 100.15, 101.0),
+            job("enqueued", 1, 200.0, 200.05),
+            job("inline", 0, 300.0, 300.01),
+        ]
+    )
     table = queue_depth(jobs, segments)
     enqueued = table[table["variant"] == "enqueued"]
     assert np.allclose(enqueued["t_s"], [0.0, STEP_S, 2 * STEP_S])

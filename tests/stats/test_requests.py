@@ -22,8 +22,12 @@ def rows() -> pd.DataFrame:
 
 def test_measured_means_sent_in_the_measure_phase() -> None:
     assert list(measured(rows())["kind"]) == [
-        "ok", "not_modified", "server_error", "bad_request", "connection_error",
-    ]  # fmt: skip
+        "ok",
+        "not_modified",
+        "server_error",
+        "bad_request",
+        "connection_error",
+    ]
     assert "dropped" not in list(sent(rows())["kind"])
 
 

@@ -13,31 +13,54 @@ BASELINES = {"event_loop_blocking": "blocking"}
 def samples_of(variant: str, name: str, latency_ms: float, count: int = 200) -> pd.DataFrame:
     rng = np.random.default_rng(len(variant) + len(name))
     return pd.DataFrame(
-        {"technique": "event_loop_blocking", "variant": variant, "point": "item=1",
-         "mode": "closed", "repetition": 0, "phase": "measure", "name": name,
-         "t_start": 1000.0 + np.arange(count) * 0.01,
-         "latency_ms": rng.lognormal(np.log(latency_ms), 0.1, count), "status": 200,
-         "dropped": 0, "upstream_calls": 1.0 if name == "target" else 0.0}
-    )  # fmt: skip
+        {
+            "technique": "event_loop_blocking",
+            "variant": variant,
+            "point": "item=1",
+            "mode": "closed",
+            "repetition": 0,
+            "phase": "measure",
+            "name": name,
+            "t_start": 1000.0 + np.arange(count) * 0.01,
+            "latency_ms": rng.lognormal(np.log(latency_ms), 0.1, count),
+            "status": 200,
+            "dropped": 0,
+            "upstream_calls": 1.0 if name == "target" else 0.0,
+        }
+    )
 
 
 def segment(
     variant: str, connections: float, lag_p99: float, gc_pause_ms: float = 8.0
 ) -> dict[str, object]:
-    return {"technique": "event_loop_blocking", "variant": variant, "point": "item=1",
-            "mode": "closed", "repetition": 0, "users": 8, "generator_cpu_max": 20.0,
-            "upstream_connections": connections, "upstream_requests": 200.0,
-            "loop_lag_p99_ms": lag_p99, "loop_lag_max_ms": lag_p99 * 2,
-            "gc_collections": 20.0, "gc_pause_ms": gc_pause_ms,
-            "gc_pause_max_ms": gc_pause_ms / 4}  # fmt: skip
+    return {
+        "technique": "event_loop_blocking",
+        "variant": variant,
+        "point": "item=1",
+        "mode": "closed",
+        "repetition": 0,
+        "users": 8,
+        "generator_cpu_max": 20.0,
+        "upstream_connections": connections,
+        "upstream_requests": 200.0,
+        "loop_lag_p99_ms": lag_p99,
+        "loop_lag_max_ms": lag_p99 * 2,
+        "gc_collections": 20.0,
+        "gc_pause_ms": gc_pause_ms,
+        "gc_pause_max_ms": gc_pause_ms / 4,
+    }
 
 
 @pytest.fixture
 def summary() -> pd.DataFrame:
     samples = pd.concat(
-        [samples_of("blocking", "target", 20.0), samples_of("blocking", "bystander", 15.0),
-         samples_of("offloaded", "target", 18.0), samples_of("offloaded", "bystander", 1.5)]
-    )  # fmt: skip
+        [
+            samples_of("blocking", "target", 20.0),
+            samples_of("blocking", "bystander", 15.0),
+            samples_of("offloaded", "target", 18.0),
+            samples_of("offloaded", "bystander", 1.5),
+        ]
+    )
     segments = pd.DataFrame(
         [segment("blocking", 100.0, 40.0, gc_pause_ms=80.0), segment("offloaded", 0.0, 2.0)]
     )

@@ -46,8 +46,10 @@ def test_a_projects_slos_replace_the_seeds() -> None:
     cached = {**row, "cache_hits_per_request": 0.7, "cache_misses_per_request": 0.3}
     own = Slos(p95_ms=100.0, p99_ms=400.0, cache_hit_rate=None)
     assert [(check.name, check.met) for check in slo_checks(cached, own)] == [
-        ("p95_ms", False), ("p99_ms", False), ("error_rate", True),
-    ]  # fmt: skip
+        ("p95_ms", False),
+        ("p99_ms", False),
+        ("error_rate", True),
+    ]
     assert slo_status(cached, own) == "missed"
     assert slo_status(row, Slos(p95_ms=150.0, p99_ms=500.0)) == "met"
 

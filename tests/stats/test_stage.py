@@ -20,9 +20,12 @@ from tests.synthetic_run import write_run
 def run_dir(tmp_path: Path) -> Path:
     found = tmp_path / "results" / "run-1"
     write_run(
-        found, modes=("closed", "open"), probe_only=("authors=10", "authors=1000"), micro=True,
+        found,
+        modes=("closed", "open"),
+        probe_only=("authors=10", "authors=1000"),
+        micro=True,
         stats=False,
-    )  # fmt: skip
+    )
     return found
 
 
@@ -53,9 +56,10 @@ def test_the_tables_agree_with_the_one_definition_of_a_measured_successful_reque
         assert row["p50_ms"] == pytest.approx(mine["latency_ms"].median())
         curve = tables.latency_curves
         counted = curve[
-            (curve["variant"] == row["variant"]) & (curve["mode"] == row["mode"])
+            (curve["variant"] == row["variant"])
+            & (curve["mode"] == row["mode"])
             & (curve["series"] == "latency")
-        ]  # fmt: skip
+        ]
         assert set(counted["samples"]) == {len(mine)}
 
 

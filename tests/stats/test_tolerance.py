@@ -17,9 +17,16 @@ def summary(selectin: float, half_width: float = 0.05, floor: float | None = 0.0
     """n_plus_one with selectin `selectin`x faster (+/- half_width), and an A/A control."""
     rows = [
         ("n_plus_one", "naive", True, 1.0, 1.0, 1.0, "baseline"),
-        ("n_plus_one", "selectin", False, selectin, selectin * (1 - half_width),
-         selectin * (1 + half_width), "faster"),
-    ]  # fmt: skip
+        (
+            "n_plus_one",
+            "selectin",
+            False,
+            selectin,
+            selectin * (1 - half_width),
+            selectin * (1 + half_width),
+            "faster",
+        ),
+    ]
     if floor is not None:
         rows += [
             (CONTROL_KEY, "a", True, 1.0, 1.0, 1.0, "baseline"),
@@ -27,9 +34,16 @@ def summary(selectin: float, half_width: float = 0.05, floor: float | None = 0.0
         ]
     frame = pd.DataFrame(
         rows,
-        columns=["technique", "variant", "baseline", "speedup_p50", "speedup_ci_low",
-                 "speedup_ci_high", "verdict"],
-    )  # fmt: skip
+        columns=[
+            "technique",
+            "variant",
+            "baseline",
+            "speedup_p50",
+            "speedup_ci_low",
+            "speedup_ci_high",
+            "verdict",
+        ],
+    )
     frame["point"] = "default"
     frame["equivalent"] = True
     frame["queries_per_request"] = 2.0

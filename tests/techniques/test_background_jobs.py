@@ -137,9 +137,13 @@ async def test_nothing_is_lost_when_the_worker_is_killed_mid_run(
     try:
         for job_key, item in jobs.items():
             await queue.enqueue(
-                JOB_FUNCTION, job_key=job_key, item=item, requested_at=time.time(),
-                route="/fail-once", **job_options(job_key),
-            )  # fmt: skip
+                JOB_FUNCTION,
+                job_key=job_key,
+                item=item,
+                requested_at=time.time(),
+                route="/fail-once",
+                **job_options(job_key),
+            )
         deadline = time.monotonic() + WAIT_S
         while not await recorded(settings, list(jobs)):
             assert time.monotonic() < deadline, "the first worker wrote nothing"
@@ -153,9 +157,10 @@ async def test_nothing_is_lost_when_the_worker_is_killed_mid_run(
         # Done = every job has finished for good: jobs the dead worker was running (some with
         # their row already written) are found by the sweep after their attempt timeout.
         while unfinished := [
-            key for key in jobs if (job := await queue.job(key)) is None
-            or job.status not in TERMINAL_STATUSES
-        ]:  # fmt: skip
+            key
+            for key in jobs
+            if (job := await queue.job(key)) is None or job.status not in TERMINAL_STATUSES
+        ]:
             if time.monotonic() > deadline + WAIT_S:
                 states = [await queue.job(key) for key in unfinished]
                 raise AssertionError(f"unfinished: {[job and job.info(True) for job in states]}")

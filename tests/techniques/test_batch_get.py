@@ -84,9 +84,12 @@ async def test_round_trips_on_a_warm_cache(client: httpx.AsyncClient, count: int
     for variant, (commands, round_trips) in expected.items():
         response = await client.get(TECHNIQUE.url(variant, {"first": 1, "count": count}))
         assert costs(response) == {
-            "queries": 0, "redis-commands": commands, "redis-round-trips": round_trips,
-            "cache-hits": count, "cache-misses": 0,
-        }, variant  # fmt: skip
+            "queries": 0,
+            "redis-commands": commands,
+            "redis-round-trips": round_trips,
+            "cache-hits": count,
+            "cache-misses": 0,
+        }, variant
 
 
 async def test_misses_are_loaded_in_one_query_and_cached_in_one_round_trip(
@@ -99,9 +102,12 @@ async def test_misses_are_loaded_in_one_query_and_cached_in_one_round_trip(
         one_each = {"one_get_each": (10, 10), "concurrent_gets": (10, 10), "pipeline": (10, 1)}
         read_commands, read_trips = one_each.get(variant, (1, 1))
         assert costs(response) == {
-            "queries": 1, "redis-commands": read_commands + 3,
-            "redis-round-trips": read_trips + 1, "cache-hits": 7, "cache-misses": 3,
-        }, variant  # fmt: skip
+            "queries": 1,
+            "redis-commands": read_commands + 3,
+            "redis-round-trips": read_trips + 1,
+            "cache-hits": 7,
+            "cache-misses": 3,
+        }, variant
         again = await client.get(TECHNIQUE.url(variant, {"first": 1, "count": 10}))
         assert costs(again)["cache-misses"] == 0
 

@@ -71,9 +71,12 @@ async def test_database_variant_queries_every_time(client: httpx.AsyncClient) ->
     for _ in range(3):
         response = await client.get(TECHNIQUE.url("database"))
         assert costs(response) == {
-            "queries": 1, "redis-commands": 0, "redis-round-trips": 0,
-            "cache-hits": 0, "cache-misses": 0,
-        }  # fmt: skip
+            "queries": 1,
+            "redis-commands": 0,
+            "redis-round-trips": 0,
+            "cache-hits": 0,
+            "cache-misses": 0,
+        }
 
 
 async def test_redis_variant_queries_once_then_only_gets(client: httpx.AsyncClient) -> None:
@@ -81,13 +84,25 @@ async def test_redis_variant_queries_once_then_only_gets(client: httpx.AsyncClie
     miss = costs(await client.get(TECHNIQUE.url("redis", COLD)))
     hits = [costs(await client.get(TECHNIQUE.url("redis", COLD))) for _ in range(3)]
     assert miss == {
-        "queries": 1, "redis-commands": 2, "redis-round-trips": 2,
-        "cache-hits": 0, "cache-misses": 1,
-    }  # fmt: skip  # GET (miss), then SET with its TTL
-    assert hits == [
-        {"queries": 0, "redis-commands": 1, "redis-round-trips": 1, "cache-hits": 1,
-         "cache-misses": 0}
-    ] * 3  # fmt: skip
+        "queries": 1,
+        "redis-commands": 2,
+        "redis-round-trips": 2,
+        "cache-hits": 0,
+        "cache-misses": 1,
+    }  # GET (miss), then SET with its TTL
+    assert (
+        hits
+        == [
+            {
+                "queries": 0,
+                "redis-commands": 1,
+                "redis-round-trips": 1,
+                "cache-hits": 1,
+                "cache-misses": 0,
+            }
+        ]
+        * 3
+    )
 
 
 async def test_two_level_variant_serves_repeats_from_process_memory(
@@ -97,13 +112,25 @@ async def test_two_level_variant_serves_repeats_from_process_memory(
     miss = costs(await client.get(TECHNIQUE.url("two_level", COLD)))
     hits = [costs(await client.get(TECHNIQUE.url("two_level", COLD))) for _ in range(3)]
     assert miss == {
-        "queries": 1, "redis-commands": 2, "redis-round-trips": 2,
-        "cache-hits": 0, "cache-misses": 1,
-    }  # fmt: skip
-    assert hits == [
-        {"queries": 0, "redis-commands": 0, "redis-round-trips": 0, "cache-hits": 1,
-         "cache-misses": 0}
-    ] * 3  # fmt: skip
+        "queries": 1,
+        "redis-commands": 2,
+        "redis-round-trips": 2,
+        "cache-hits": 0,
+        "cache-misses": 1,
+    }
+    assert (
+        hits
+        == [
+            {
+                "queries": 0,
+                "redis-commands": 0,
+                "redis-round-trips": 0,
+                "cache-hits": 1,
+                "cache-misses": 0,
+            }
+        ]
+        * 3
+    )
 
 
 async def test_two_level_falls_back_to_redis_before_the_database(
@@ -113,25 +140,37 @@ async def test_two_level_falls_back_to_redis_before_the_database(
     await client.get(TECHNIQUE.url("redis", COLD))  # fills Redis, not this process's local cache
     response = await client.get(TECHNIQUE.url("two_level", COLD))
     assert costs(response) == {
-        "queries": 0, "redis-commands": 1, "redis-round-trips": 1,
-        "cache-hits": 1, "cache-misses": 0,
-    }  # fmt: skip
+        "queries": 0,
+        "redis-commands": 1,
+        "redis-round-trips": 1,
+        "cache-hits": 1,
+        "cache-misses": 0,
+    }
 
 
 EXACT_COSTS = {  # per request, every request of a segment that starts after a reset
     "database": {
-        "queries": 1, "redis-commands": 0, "redis-round-trips": 0, "cache-hits": 0,
+        "queries": 1,
+        "redis-commands": 0,
+        "redis-round-trips": 0,
+        "cache-hits": 0,
         "cache-misses": 0,
     },
     "redis": {
-        "queries": 0, "redis-commands": 1, "redis-round-trips": 1, "cache-hits": 1,
+        "queries": 0,
+        "redis-commands": 1,
+        "redis-round-trips": 1,
+        "cache-hits": 1,
         "cache-misses": 0,
     },
     "two_level": {
-        "queries": 0, "redis-commands": 0, "redis-round-trips": 0, "cache-hits": 1,
+        "queries": 0,
+        "redis-commands": 0,
+        "redis-round-trips": 0,
+        "cache-hits": 1,
         "cache-misses": 0,
     },
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("params", [dict(TECHNIQUE.params), {"days": 90, "limit": 50}])

@@ -26,11 +26,13 @@ async def expected_user(settings: Settings, user_id: int) -> dict[str, object]:
         async with engine.connect() as conn:
             row = (
                 await conn.execute(
-                    text(f"SELECT id, first_name, last_name FROM {settings.db_schema}.users "
-                         "WHERE id = :id"),
+                    text(
+                        f"SELECT id, first_name, last_name FROM {settings.db_schema}.users "
+                        "WHERE id = :id"
+                    ),
                     {"id": user_id},
                 )
-            ).one()  # fmt: skip
+            ).one()
     finally:
         await engine.dispose()
     return {"id": row.id, "first_name": row.first_name, "last_name": row.last_name}

@@ -45,9 +45,12 @@ async def expected_dashboard(settings: Settings, user_id: int, posts: int) -> di
     finally:
         await engine.dispose()
     return {
-        "user_id": user_id, "first_name": user.first_name, "last_name": user.last_name,
-        "post_count": len(rows), "latest": rows[:posts],
-    }  # fmt: skip
+        "user_id": user_id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "post_count": len(rows),
+        "latest": rows[:posts],
+    }
 
 
 def as_(user_id: int, role: Role = Role.MEMBER, **extra: str) -> dict[str, str]:
