@@ -2,10 +2,11 @@
 
 Cases come from PAIRBENCH_MICRO_PLAN (a JSON list written by `pairbench run`, with run-
 time params resolved), else from the registry's defaults. A variant is requested with a
-GET of its URL, unless its technique declares a `micro` module (in scenarios/micro/) with
-`async def micro_request(client: httpx.AsyncClient, url: str) -> httpx.Response`.
-That module lives here, not in the technique's Locust scenario: importing Locust
-monkey-patches the process for gevent, which stalls the asyncio loop timed here.
+GET of its target's URL, unless its technique declares a `micro` module (in
+scenarios/micro/) with `micro_request(target: Target) -> Call`: the timed call, built
+once (its URL, its body) outside the timing. That module lives here, not in the
+technique's Locust scenario: importing Locust monkey-patches the process for gevent,
+which stalls the asyncio loop timed here.
 """
 
 import asyncio
