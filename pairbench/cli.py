@@ -628,8 +628,9 @@ def add_baseline_command(commands: Subcommands) -> None:
             "with. Make it from a run of the profile CI checks (.ci/run: --profile gate "
             "--no-micro), on the machine kind CI runs on. Its speedup_tolerances come from the "
             "noise the run measured (its A/A control's CI and each technique's own spread; "
-            "the default where the run had no control); its cost_tolerances start empty (the "
-            'defaults): widen one by hand, and say why in a "notes" entry.'
+            "the default where the run had no control). A cost per request is held exactly "
+            "(within the default slack) unless its round means moved in the run; then its "
+            "cost_tolerances entry comes from that spread."
         ),
     )
     baseline.add_argument("run_dir", metavar="RUN_DIR", help="a complete run under results/")
