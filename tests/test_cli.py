@@ -12,7 +12,7 @@ from bench_app.settings import Settings
 from pairbench.cli import build_parser, main
 from pairbench.env.server import free_port
 from pairbench.env.services import ServiceUrls
-from tests.test_run_end_to_end import pairbench
+from tests.test_runner import pairbench
 
 SERVE_TIMEOUT_S = 180  # a start is mostly CPU: minutes on a loaded machine
 
