@@ -12,7 +12,9 @@ version does not know (a newer pairbench's) are kept in `unknown` and written ba
 they were.
 """
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
@@ -91,6 +93,15 @@ class Manifest:
         """Each planned technique's default point label."""
         found = {key: self.default_point(key) for key in self.points}
         return {key: label for key, label in found.items() if label is not None}
+
+    @contextmanager
+    def timing(self, stage: str) -> Iterator[None]:
+        """Time the block into `stages` as the stage's wall seconds, however it ends."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[stage] = round(time.perf_counter() - started, 2)
 
     def to_json(self) -> Entry:
         """The manifest as manifest.json holds it."""

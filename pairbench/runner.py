@@ -272,15 +272,13 @@ class Run:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Times a stage into the manifest (kept even if the stage is interrupted)."""
-        started = time.perf_counter()
         try:
-            yield
+            with self.manifest.timing(name):
+                yield
         finally:
-            seconds = time.perf_counter() - started
-            self.manifest.stages[name] = round(seconds, 2)
             self.write_manifest()
             so_far = time.perf_counter() - self.started
-            self.log(f"{name}: {seconds:.1f} s (run so far {so_far:.0f} s)")
+            self.log(f"{name}: {self.manifest.stages[name]:.1f} s (run so far {so_far:.0f} s)")
 
     def start_environment(self, env: Environment) -> None:
         """The dependencies (with their proxies' cost measured before the app starts), the

@@ -9,6 +9,7 @@ import pytest
 from pairbench.env.services import ServiceUrls
 from pairbench.gate.equivalence_check import METRIC
 from tests.gate.test_gate_end_to_end import pairbench
+from tests.test_runner import SMOKE_N_PLUS_ONE
 
 pytestmark = pytest.mark.slow
 
@@ -17,11 +18,7 @@ def test_a_run_with_a_mutant_fails_naming_it_and_the_gate_fails_on_it(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
     ran = pairbench(
-        "run",
-        "--profile",
-        "smoke",
-        "--only",
-        "n_plus_one",
+        *SMOKE_N_PLUS_ONE,
         "--no-micro",
         "--no-report",
         urls=service_urls,

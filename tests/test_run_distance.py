@@ -8,7 +8,7 @@ import pytest
 
 from pairbench import results
 from pairbench.env.services import ServiceUrls
-from tests.test_runner import RUN_TIMEOUT_S, only_run_dir, pairbench
+from tests.test_runner import RUN_TIMEOUT_S, SMOKE_N_PLUS_ONE, only_run_dir, pairbench
 
 pytestmark = pytest.mark.slow
 AUTHORS = 50  # n_plus_one's default
@@ -18,11 +18,7 @@ def test_a_run_at_a_distance_says_so_and_sweeps_the_round_trip(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
     process = pairbench(
-        "run",
-        "--profile",
-        "smoke",
-        "--only",
-        "n_plus_one",
+        *SMOKE_N_PLUS_ONE,
         "--no-micro",
         "--mode",
         "closed",

@@ -19,10 +19,22 @@ from tests.browser_support import require_chromium
 
 pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 300
+# The end-to-end tests' run: a smoke run of n_plus_one alone, each test's options after it.
+SMOKE_N_PLUS_ONE = ("run", "--profile", "smoke", "--only", "n_plus_one")
+
+
+def run_environment(urls: ServiceUrls, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment, pointed at the test's services (and `extra` on top)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": urls.database_url,
+        "REDIS_URL": urls.redis_url,
+        **(extra or {}),
+    }
 
 
 def pairbench(*args: str, urls: ServiceUrls, cwd: Path) -> subprocess.Popen[str]:
-    environment = {**os.environ, "DATABASE_URL": urls.database_url, "REDIS_URL": urls.redis_url}
+    environment = run_environment(urls)
     command = [sys.executable, "-m", "pairbench.cli", *args]
     return subprocess.Popen(
         command,
@@ -47,11 +59,7 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
 ) -> None:
     """Closed and open loop, microbenchmarks, report, and the report checked in Chromium."""
     process = pairbench(
-        "run",
-        "--profile",
-        "smoke",
-        "--only",
-        "n_plus_one",
+        *SMOKE_N_PLUS_ONE,
         "--mode",
         "both",
         urls=service_urls,
@@ -119,11 +127,7 @@ def test_an_interrupted_run_keeps_what_it_measured(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
     process = pairbench(
-        "run",
-        "--profile",
-        "smoke",
-        "--only",
-        "n_plus_one",
+        *SMOKE_N_PLUS_ONE,
         "--no-micro",
         "--mode",
         "both",

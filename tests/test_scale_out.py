@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pairbench.env.services import ServiceUrls
-from tests.test_runner import RUN_TIMEOUT_S, only_run_dir, pairbench
+from tests.test_runner import RUN_TIMEOUT_S, SMOKE_N_PLUS_ONE, only_run_dir, pairbench
 
 
 def test_a_target_off_loopback_is_refused_before_anything_starts(tmp_path: Path) -> None:
@@ -41,11 +41,7 @@ def test_two_load_workers_against_two_app_workers(
     service_urls: ServiceUrls, tmp_path: Path
 ) -> None:
     process = pairbench(
-        "run",
-        "--profile",
-        "smoke",
-        "--only",
-        "n_plus_one",
+        *SMOKE_N_PLUS_ONE,
         "--no-micro",
         "--workers",
         "2",

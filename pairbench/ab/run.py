@@ -7,9 +7,7 @@ technique of the run; several pairs (`--all`) share one run, one load generator,
 control and one report.
 """
 
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,6 @@ from pairbench.load.control import arms_equivalence, control_arms
 from pairbench.load.measure import Arms, LoadPlan, PointOutcome, measure
 from pairbench.load.probe_stage import probe_uncontended
 from pairbench.load.segment import LoadError, running_generator
-from pairbench.manifest import Manifest
 from pairbench.plan import Point
 from pairbench.profiles import SWEEP_LOAD, SWEEP_OFF, Profile
 from pairbench.runner import GENERATOR_LOG, record_trust, start_manifest
@@ -156,16 +153,6 @@ def pair_control(pairs: list[MeasuredPair], profile: Profile) -> tuple[Point, Ar
     return Point(first.pair, dict(point.params), given_label=name), control_arms(BASELINE)
 
 
-@contextmanager
-def stage(manifest: Manifest, name: str) -> Iterator[None]:
-    """Times a stage into the manifest, as a run does (the manifest is written after)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        manifest.stages[name] = round(time.perf_counter() - started, 2)
-
-
 def run_pairs(
     pairs: list[MeasuredPair],
     plan: LoadPlan,
@@ -199,7 +186,7 @@ def run_pairs(
     results.write_manifest(run_dir, manifest)
     outcome = PairsOutcome(run_dir)
     try:
-        with stage(manifest, "equivalence"):
+        with manifest.timing("equivalence"):
             differences = check_all_answers(pairs, run_dir, log, control)
         if differences and not allow_different:
             outcome = PairsOutcome(run_dir, differences, stopped_on_difference=True)
@@ -216,11 +203,11 @@ def run_pairs(
             {(m.pair.key, side): url for m in pairs for side, url in m.sides.base_urls.items()},
             {(m.pair.key, side): app for m in pairs for side, app in m.sides.served.items()},
         )
-        with stage(manifest, "probe"):
+        with manifest.timing("probe"):
             probed = probe_uncontended(run_dir, apps, points, profile, log)
         base_url = pairs[0].sides.base_urls[BASELINE]
         with (
-            stage(manifest, "load"),
+            manifest.timing("load"),
             running_generator(
                 base_url, run_dir / GENERATOR_LOG, topology.load_workers, topology.own_target
             ) as gen,
@@ -237,7 +224,7 @@ def run_pairs(
                 apps=apps,
                 control=control,
             )
-        with stage(manifest, "stats"):
+        with manifest.timing("stats"):
             record_trust(manifest, write_tables(run_dir))
     except (KeyboardInterrupt, SystemExit):
         outcome = PairsOutcome(run_dir, outcome.differences, interrupted=True)

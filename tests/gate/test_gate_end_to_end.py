@@ -1,7 +1,6 @@
 """The gate on real runs: an injected regression fails it; an honest rerun passes."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pairbench.env.services import ServiceUrls
+from tests.test_runner import SMOKE_N_PLUS_ONE, run_environment
 
 pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 300
@@ -18,16 +18,10 @@ CI_TOLERANCE = ("--tolerance", "n_plus_one=0.5")
 def pairbench(
     *args: str, urls: ServiceUrls, cwd: Path, extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {
-        **os.environ,
-        "DATABASE_URL": urls.database_url,
-        "REDIS_URL": urls.redis_url,
-        **(extra_env or {}),
-    }
     return subprocess.run(
         [sys.executable, "-m", "pairbench.cli", *args],
         cwd=cwd,
-        env=environment,
+        env=run_environment(urls, extra_env),
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT_S,
@@ -38,11 +32,7 @@ def smoke_run(urls: ServiceUrls, cwd: Path, extra_env: dict[str, str] | None = N
     before = set((cwd / "results").glob("*-smoke*"))
     # The gate reads no microbenchmark and no report, only the stats tables.
     ran = pairbench(
-        "run",
-        "--profile",
-        "smoke",
-        "--only",
-        "n_plus_one",
+        *SMOKE_N_PLUS_ONE,
         "--no-micro",
         "--no-report",
         urls=urls,

@@ -17,6 +17,7 @@ from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
 from tests.contract import assert_every_variant_rejects
 from tests.costs import costs_of
+from tests.in_process import app_and_client
 
 TECHNIQUE = all_techniques()["job_records"]
 
@@ -24,11 +25,8 @@ TECHNIQUE = all_techniques()["job_records"]
 @pytest.fixture(scope="module")
 async def served(seeded: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     settings = seeded.model_copy(update={"job_queue": f"test-jr-{os.getpid()}"})
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
-            yield app, client
+    async with app_and_client(settings) as served_app:
+        yield served_app
 
 
 async def kept_records(app: FastAPI) -> int:

@@ -14,12 +14,12 @@ from saq.queue.redis import RedisQueue
 from bench_app import job_batches
 from bench_app.job_batches import JobLanes
 from bench_app.job_kinds import hash_chunk
-from bench_app.main import create_app
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
 from pairbench.env.upstream_stub import item_value
 from tests.contract import assert_every_variant_rejects
 from tests.costs import costs_of
+from tests.in_process import app_and_client
 
 TECHNIQUE = all_techniques()["queue_concurrency"]
 JOBS = 12
@@ -29,11 +29,8 @@ JOBS = 12
 async def served(seeded: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """An app of the module's own (its own queues and worker process), and a client of it."""
     settings = seeded.model_copy(update={"job_queue": f"test-qc-{os.getpid()}"})
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
-            yield app, client
+    async with app_and_client(settings) as served_app:
+        yield served_app
 
 
 def expected_results(kind: str, first: int, jobs: int) -> list[str]:
@@ -138,13 +135,10 @@ async def test_the_app_starts_its_worker_on_the_first_batch_and_stops_it_when_it
     seeded: Settings,
 ) -> None:
     settings = seeded.model_copy(update={"job_queue": f"test-qc-stop-{os.getpid()}"})
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with app_and_client(settings) as (app, client):
         lanes: JobLanes = app.state.job_lanes
         assert lanes.process is None  # nothing started until a batch needs it
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
-            response = await client.get(TECHNIQUE.url("one_at_a_time", TECHNIQUE.params))
+        response = await client.get(TECHNIQUE.url("one_at_a_time", TECHNIQUE.params))
         assert response.status_code == 200
         process = lanes.process
         assert process is not None and process.returncode is None

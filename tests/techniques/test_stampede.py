@@ -9,11 +9,11 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from bench_app.db import make_engine
-from bench_app.main import create_app
 from bench_app.settings import Settings
 from bench_app.techniques import all_techniques
 from tests.contract import assert_every_variant_rejects
 from tests.costs import costs_of
+from tests.in_process import app_and_client
 
 TECHNIQUE = all_techniques()["stampede"]
 SINGLE_FLIGHT = ("single_flight", "single_flight_redis_lock")
@@ -58,11 +58,8 @@ async def burst(clients: list[httpx.AsyncClient], variant: str, size: int) -> in
 @pytest.fixture
 async def second_app(seeded: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """Another app process, as far as single-flight can tell: its own task map and pool."""
-    application: FastAPI = create_app(seeded)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
-            yield client
+    async with app_and_client(seeded) as (_, client):
+        yield client
 
 
 @pytest.mark.parametrize("top", [1, 20, 100])
