@@ -185,7 +185,9 @@ async def test_a_mutant_is_caught_in_the_answers_a_remote_locust_worker_sampled(
     assert segment.load_workers == 1
     verdict = found["route_cache"]["decorated_cache"]
     assert not verdict["equivalent"], verdict
+    # Some other caller's author: which field differs first depends on who it is (two
+    # authors may share a first name), but it is the body, not the status.
     assert verdict["detail"].startswith(
         "posts=10: under load, its answer to /route-cache/decorated-cache?posts=10 differs "
-        "from no_cache's at body.first_name"
+        "from no_cache's at body."
     ), verdict
