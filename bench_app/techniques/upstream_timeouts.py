@@ -40,7 +40,7 @@ router = APIRouter(
 )
 
 DEFAULT_ITEM = 1  # an item the stub answers at once: the equivalence check compares real answers
-STALLED_ITEM = 12  # an item the stub's /flaky stalls: where the fallback is the answer due
+STALLED_ITEM = 20  # an item the stub's /flaky stalls: where the fallback is the answer due
 ROUTE = "/flaky"  # the stub route that stalls a share of items
 # Ten times the upstream's usual answer time: a slow answer still arrives, a stall does not.
 DEADLINE_S = 0.1
@@ -107,8 +107,8 @@ TECHNIQUE = Technique(
     area="outbound",
     title="Upstream timeouts: no timeout vs a deadline with a fallback",
     summary=(
-        "An upstream that stalls for some requests (here 5% of items, for a second) makes "
-        "every request that waits for it as slow as the stall, and each such request holds "
+        "An upstream that stalls for some requests (here every 20th item, for a second) "
+        "makes every request that waits for it as slow as the stall, and each such request holds "
         "a pooled connection meanwhile. A deadline on the whole call (aiohttp's "
         "ClientTimeout(total=...); httpx's timeouts bound each phase, not the sum, so there "
         "asyncio.timeout around the call does it) turns a stall into a fast, explicit "
@@ -122,7 +122,9 @@ TECHNIQUE = Technique(
     router=router,
     variants=("no_timeout", "deadline_fallback"),
     baseline="no_timeout",
-    headline=Headline("p50_ms", "bystander"),
+    # A stall holds the pool for a second now and then: the bystanders' tail pays, not their
+    # median (half of them never meet a full pool on a quiet machine).
+    headline=Headline("p95_ms", "bystander"),
     scenario="scenarios.stalling_upstream",
     bystander="bystander",
     params={"item": DEFAULT_ITEM},
@@ -134,7 +136,7 @@ TECHNIQUE = Technique(
     ),
     proof=(
         "p99 ~ the upstream's stall (1 s) or more -> ~ the deadline (100 ms); 5% answers "
-        "degraded; bystanders' p99: waiting for a connection stalled calls hold -> ~ 10 ms"
+        "degraded; bystanders' p95: waiting for a connection stalled calls hold -> ~ 10 ms"
     ),
     caveats=(
         "The answers differ for stalled items by design: the deadline trades a late full "

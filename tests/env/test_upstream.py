@@ -83,6 +83,15 @@ def test_the_stalled_share_of_keys_is_fixed() -> None:
     assert not any(stalls(key, 0.0) for key in keys)
 
 
+def test_numbered_keys_stall_evenly_so_every_stretch_of_them_holds_its_share() -> None:
+    stalled = [n for n in range(1, 1001) if stalls(str(n), 0.05)]
+    assert stalled == list(range(20, 1001, 20))
+    for start in range(1, 981):  # any 20 consecutive numbers hold exactly one
+        assert sum(stalls(str(n), 0.05) for n in range(start, start + 20)) == 1
+    named = [f"sku-{n}" for n in range(10_000)]  # keys that are not numbers: by hash
+    assert sum(stalls(key, 0.05) for key in named) / len(named) == pytest.approx(0.05, abs=0.01)
+
+
 def test_unknown_paths_are_404s(upstream: Upstream) -> None:
     assert httpx.get(f"{upstream.url}/nothing").status_code == 404
     assert httpx.get(f"{upstream.control_url}/nothing").status_code == 404
