@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from bench_app import gc_watch, loop_lag, metrics, redis_memory, slow_queries, streamed_costs
 from bench_app.db import make_engine, make_sessionmaker
-from bench_app.gc_watch import GcWatch, watching
+from bench_app.gc_watch import GcWatch, startup_heap_frozen, watching
 from bench_app.loop_lag import LoopLagSampler, sampling
 from bench_app.metering import CostMeterMiddleware
 from bench_app.metrics import AppMetrics, MetricsMiddleware
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 for technique in all_techniques().values():
                     if technique.lifespan is not None:
                         await resources.enter_async_context(technique.lifespan(app))
+                app.state.frozen_objects = resources.enter_context(startup_heap_frozen())
                 yield
         finally:
             await app.state.upstream.close()
