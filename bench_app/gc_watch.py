@@ -71,26 +71,6 @@ def watching(watch: GcWatch) -> Iterator[GcWatch]:
         gc.callbacks.remove(watch.callback)
 
 
-@contextmanager
-def startup_heap_frozen() -> Iterator[int]:
-    """Move every object alive now (the imported modules, the app, its pools) out of the
-    collector's reach for the block, as pre-forking servers do before they fork (gc.freeze).
-
-    The app imports every technique and what they need: a heap of some 150k objects
-    that live as long as the process. A full collection walks all of them, and under
-    load one comes every few hundred milliseconds, pausing every request in flight for
-    tens of milliseconds: whole waves of requests took that much longer, and a segment's
-    median depended on how many waves a collection hit. Frozen, a full collection walks
-    only what serving allocated. Yields how many objects were frozen.
-    """
-    gc.collect()
-    gc.freeze()
-    try:
-        yield gc.get_freeze_count()
-    finally:
-        gc.unfreeze()  # an app started again in this process (tests) freezes its own
-
-
 Since = Annotated[float, Query(ge=0, description="Unix time: collections from then on.")]
 Until = Annotated[float | None, Query(ge=0, description="Unix time: collections until then.")]
 

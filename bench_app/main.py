@@ -9,7 +9,8 @@ from sqlalchemy import text
 
 from bench_app import gc_watch, loop_lag, metrics, redis_memory, slow_queries, streamed_costs
 from bench_app.db import make_engine, make_sessionmaker
-from bench_app.gc_watch import GcWatch, startup_heap_frozen, watching
+from bench_app.frozen_heap import startup_heap_frozen
+from bench_app.gc_watch import GcWatch, watching
 from bench_app.loop_lag import LoopLagSampler, sampling
 from bench_app.metering import CostMeterMiddleware
 from bench_app.metrics import AppMetrics, MetricsMiddleware

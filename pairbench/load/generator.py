@@ -32,6 +32,7 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import LocalRunner
 
+from bench_app.frozen_heap import startup_heap_frozen
 from bench_app.target import Target
 from pairbench.env.server import LOOPBACK
 from pairbench.load.answer_sample import AnswerSampler, write_answers
@@ -192,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Bound before the ready reply: the harness starts its local workers after it.
     master = Master(args.master_bind, args.master_port, args.workers) if args.workers else None
     try:
-        serve(commands, replies, master)
+        with startup_heap_frozen():
+            serve(commands, replies, master)
     finally:
         if master is not None:
             master.quit()

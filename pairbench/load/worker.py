@@ -27,6 +27,7 @@ from locust.event import Events
 from locust.rpc.protocol import Message
 from locust.runners import WorkerRunner
 
+from bench_app.frozen_heap import startup_heap_frozen
 from bench_app.parent_watch import exit_with_parent
 from bench_app.target import Target
 from bench_app.techniques import all_techniques
@@ -192,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     wait_for_master(host, port)
     worker = Worker(host, port)
     print(f"load worker {worker.name} (pid {os.getpid()}) joined {host}:{port}", file=sys.stderr)
-    worker.runner.greenlet.join()  # until the master says quit
+    with startup_heap_frozen():
+        worker.runner.greenlet.join()  # until the master says quit
     worker.runner.client.close(linger=0)  # type: ignore[no-untyped-call]
     quit_now()
     return 0

@@ -5,7 +5,8 @@ import time
 
 from fastapi import FastAPI
 
-from bench_app.gc_watch import CAPACITY, GcWatch, startup_heap_frozen, watching
+from bench_app.frozen_heap import startup_heap_frozen
+from bench_app.gc_watch import CAPACITY, GcWatch, watching
 
 
 def collect(watch: GcWatch, generation: int) -> None:
