@@ -11,6 +11,7 @@ segment, so an interrupted run keeps everything it measured.
 
 import gzip
 import json
+import math
 import os
 import platform
 import shutil
@@ -281,6 +282,16 @@ def as_float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return float("nan")
+
+
+def is_finite(value: Any) -> bool:
+    """Whether a table, manifest or baseline value is a finite number."""
+    return math.isfinite(as_float(value))
+
+
+def json_number(value: float, digits: int = 4) -> float | None:
+    """A figure for a JSON file: rounded, and None (null) where it is NaN."""
+    return None if math.isnan(value) else round(value, digits)
 
 
 def now_iso() -> str:

@@ -4,18 +4,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from pairbench.results import as_float
+from pairbench.results import is_finite
 
 DASH = "–"
 
 
-def _finite(value: Any) -> bool:
-    return math.isfinite(as_float(value))
-
-
 def format_number(value: float) -> str:
     """A number (ms, req/s, counts per request) to 3 significant digits, never as 1e+03."""
-    if not _finite(value):
+    if not is_finite(value):
         return DASH
     if value == 0:
         return "0"
@@ -25,9 +21,9 @@ def format_number(value: float) -> str:
 
 def format_ratio(ratio: float, low: float, high: float, baseline: bool = False) -> str:
     """A ratio with its CI, as "3.10x [2.80, 3.40]"; a baseline's as "1.00x"."""
-    if not _finite(ratio):
+    if not is_finite(ratio):
         return DASH
-    if baseline or not (_finite(low) and _finite(high)):
+    if baseline or not (is_finite(low) and is_finite(high)):
         return f"{ratio:.2f}x"
     return f"{ratio:.2f}x [{low:.2f}, {high:.2f}]"
 
@@ -51,24 +47,24 @@ def format_speedup(row: Mapping[str, Any], prefix: str = "speedup") -> str:
 
 def format_count(value: float) -> str:
     """A whole count with thousands separators."""
-    return f"{value:,.0f}" if _finite(value) else DASH
+    return f"{value:,.0f}" if is_finite(value) else DASH
 
 
 def format_per_request(value: float) -> str:
     """A mean count per request (queries, commands, calls): "51", "1.5", "0.333"."""
-    if not _finite(value):
+    if not is_finite(value):
         return DASH
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def format_percent(value: float) -> str:
     """A fraction as a percentage with 2 decimals."""
-    return f"{value:.2%}" if _finite(value) else DASH
+    return f"{value:.2%}" if is_finite(value) else DASH
 
 
 def format_bytes(value: float) -> str:
     """A size in B, kB or MB (powers of 1000), 3 significant digits."""
-    if not _finite(value):
+    if not is_finite(value):
         return DASH
     for unit, scale in (("MB", 1e6), ("kB", 1e3)):
         if abs(value) >= scale:
@@ -78,7 +74,7 @@ def format_bytes(value: float) -> str:
 
 def format_duration_us(value: float) -> str:
     """A duration given in microseconds, in µs, ms or s as fits."""
-    if not _finite(value):
+    if not is_finite(value):
         return DASH
     for unit, scale in (("s", 1e6), ("ms", 1e3)):
         if abs(value) >= scale:
@@ -88,7 +84,7 @@ def format_duration_us(value: float) -> str:
 
 def format_p_value(value: float) -> str:
     """A p-value, "< 0.001" below that; "–" when the test did not apply."""
-    if not _finite(value):
+    if not is_finite(value):
         return DASH
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 

@@ -7,7 +7,6 @@ processes) or a workload timed its first byte. Everything here is read from the 
 stage's tables.
 """
 
-import math
 from typing import Any
 
 import pandas as pd
@@ -16,13 +15,9 @@ from bench_app.technique import Technique
 from pairbench import results
 
 
-def _finite(value: Any) -> bool:
-    return math.isfinite(results.as_float(value))
-
-
 def load_memory_rows(rows: list[dict[str, Any]], matters: bool) -> list[dict[str, Any]]:
     """A point's summary rows for the memory table, or none if it would say nothing."""
-    timed = any(_finite(row.get("ttfb_p50_ms")) for row in rows)
+    timed = any(results.is_finite(row.get("ttfb_p50_ms")) for row in rows)
     return rows if matters or timed else []
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from pairbench.manifest import Manifest
-from pairbench.results import CONTROL_ARMS, CONTROL_KEY
+from pairbench.results import CONTROL_ARMS, CONTROL_KEY, json_number
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,12 @@ class NoiseFloor:
         return line
 
     def manifest_entry(self) -> dict[str, Any]:
-        def rounded(value: float) -> float | None:
-            return None if math.isnan(value) else round(value, 4)
-
         return {
             "control": self.control,
-            "speedup": rounded(self.speedup),
-            "ci_low": rounded(self.low),
-            "ci_high": rounded(self.high),
-            "half_width": rounded(self.half_width),
+            "speedup": json_number(self.speedup),
+            "ci_low": json_number(self.low),
+            "ci_high": json_number(self.high),
+            "half_width": json_number(self.half_width),
             "rounds": self.rounds,
             "verdict": self.verdict,
         }

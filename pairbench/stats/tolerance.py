@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from pairbench.results import CONTROL_ARMS, CONTROL_KEY
+from pairbench.results import CONTROL_ARMS, CONTROL_KEY, json_number
 
 MIN_SPEEDUP_TOLERANCE = 0.03
 MAX_SPEEDUP_TOLERANCE = 0.45
@@ -33,12 +33,9 @@ class NoiseTolerances:
     tolerances: dict[str, float]  # technique -> its speedup tolerance
 
     def manifest_entry(self) -> dict[str, Any]:
-        def rounded(value: float) -> float | None:
-            return None if math.isnan(value) else round(value, 4)
-
         return {
-            "floor_half_width": rounded(self.floor),
-            "spread_half_widths": {key: rounded(value) for key, value in self.spreads.items()},
+            "floor_half_width": json_number(self.floor),
+            "spread_half_widths": {key: json_number(value) for key, value in self.spreads.items()},
             "rule": "floor + spread / 2, within "
             f"[{MIN_SPEEDUP_TOLERANCE:g}, {MAX_SPEEDUP_TOLERANCE:g}]",
         }
