@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from bench_app.technique import RequestBody, Technique
 from bench_app.techniques import all_techniques
+from tests.demo_technique import demo_technique
 
 router = APIRouter(prefix="/demo")
 
@@ -25,17 +26,7 @@ async def fast_path(size: int = 1) -> int:
 
 
 def declare(*variants: str) -> Technique:
-    return Technique(
-        key="demo",
-        area="test",
-        title="demo",
-        summary="",
-        guide_section="",
-        router=router,
-        variants=variants,
-        baseline="naive",
-        params={"size": 3},
-    )
+    return demo_technique("demo", router, variants, baseline="naive", params={"size": 3})
 
 
 def test_a_variant_path_is_its_route_of_the_same_name() -> None:
@@ -88,17 +79,7 @@ def test_a_path_parameter_is_filled_from_the_params() -> None:
     async def naive(user_id: int, detail: str = "short") -> int:
         return user_id
 
-    technique = Technique(
-        key="demo",
-        area="test",
-        title="demo",
-        summary="",
-        guide_section="",
-        router=users,
-        variants=("naive",),
-        baseline="naive",
-        params={"user_id": 7},
-    )
+    technique = demo_technique("demo", users, ("naive",), baseline="naive", params={"user_id": 7})
     assert technique.url("naive") == "/demo/naive/users/7"
     assert technique.url("naive", {"user_id": "a/b", "detail": "long"}) == (
         "/demo/naive/users/a%2Fb?detail=long"

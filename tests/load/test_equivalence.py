@@ -17,6 +17,7 @@ from pairbench.load.equivalence import (
     decoded,
     first_difference,
 )
+from tests.demo_technique import demo_technique
 
 
 def test_equal_bodies_have_no_difference() -> None:
@@ -82,14 +83,10 @@ def test_a_degraded_answer_must_be_the_documented_fallback() -> None:
 
 
 def burst_technique(router: APIRouter) -> Technique:
-    return Technique(
-        key="burst",
-        area="test",
-        title="burst",
-        summary="",
-        guide_section="",
-        router=router,
-        variants=("base", "alike", "other_error", "undeclared"),
+    return demo_technique(
+        "burst",
+        router,
+        ("base", "alike", "other_error", "undeclared"),
         baseline="base",
         contract_errors=(503,),
         equivalence_burst=6,

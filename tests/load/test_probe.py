@@ -7,8 +7,8 @@ import asyncio
 import httpx
 from fastapi import APIRouter, FastAPI
 
-from bench_app.technique import Technique
 from pairbench.load.probe import WARMUP_REQUESTS, WARMUP_SHARE, probe_variant
+from tests.demo_technique import demo_technique
 from tests.served import served
 
 router = APIRouter(prefix="/probed")
@@ -29,17 +29,7 @@ async def slow() -> int:  # a variant whose one request outlasts the probe's bud
     return received["slow"]
 
 
-TECHNIQUE = Technique(
-    key="probed",
-    area="test",
-    title="probed",
-    summary="",
-    guide_section="",
-    router=router,
-    variants=("fast", "slow"),
-    baseline="fast",
-    params={},
-)
+TECHNIQUE = demo_technique("probed", router, ("fast", "slow"), baseline="fast", params={})
 
 
 async def probe_both(budget_s: float) -> dict[str, int]:
