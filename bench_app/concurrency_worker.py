@@ -18,7 +18,6 @@ not yet marked active: it aborted the first job of the first batch in every test
 """
 
 import asyncio
-import logging
 import os
 import signal
 from typing import Any
@@ -26,12 +25,12 @@ from typing import Any
 import aiohttp
 import asyncpg
 from redis.asyncio import Redis
-from saq import Worker
 from saq.queue.redis import RedisQueue
 from saq.types import TimersDict
 
 from bench_app import job_kinds
 from bench_app.parent_watch import exit_with_parent
+from bench_app.prompt_stop import PromptWorker
 from bench_app.settings import Settings, get_settings
 
 CONCURRENCY_SETTINGS = (1, 2, 4, 8, 16, 32)  # jobs each worker runs at once
@@ -59,7 +58,7 @@ class LaneQueue(RedisQueue):
         return []
 
 
-class LaneWorker(Worker[Any]):
+class LaneWorker(PromptWorker):
     """A saq worker that leaves SIGTERM to the process: saq's own handler would be replaced
     by each next worker's, and only the last would stop."""
 
@@ -124,8 +123,6 @@ async def serve(settings: Settings, prefix: str) -> None:
 
 def main() -> None:
     exit_with_parent()
-    # Its warnings are about the idle workers it cancels on the way out, every time.
-    logging.getLogger("saq").setLevel(logging.ERROR)
     asyncio.run(serve(get_settings(), os.environ[LANES_PREFIX_VARIABLE]))
 
 

@@ -8,18 +8,18 @@ cut short is retried by the next worker.
 import asyncio
 from typing import Any
 
-from saq import Worker
 from saq.types import TimersDict
 
 from bench_app import job_queue
 from bench_app.db import make_engine, make_sessionmaker
 from bench_app.parent_watch import exit_with_parent
+from bench_app.prompt_stop import PromptWorker
 from bench_app.settings import Settings, get_settings
 from bench_app.upstream_client import make_upstream_client
 
 CONCURRENCY = 16  # jobs run at once: each mostly waits on the upstream
 # On SIGTERM, jobs in hand get this long to finish (ours take ~0.1 s); one cut short is
-# retried later. saq waits the whole grace for its idle loops too, so keep it short.
+# retried later. The idle loops stop at once (bench_app.prompt_stop).
 SHUTDOWN_GRACE_S = 1
 READY_LINE = "pairbench worker ready"  # printed once it dequeues; the harness waits for it
 
@@ -34,7 +34,7 @@ async def record_item(
     )
 
 
-def make_worker(settings: Settings) -> Worker[Any]:
+def make_worker(settings: Settings) -> PromptWorker:
     queue = job_queue.make_queue(settings, for_worker=True)
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -47,7 +47,7 @@ def make_worker(settings: Settings) -> Worker[Any]:
         await ctx["upstream"].close()
         await ctx["engine"].dispose()
 
-    return Worker(
+    return PromptWorker(
         queue,
         functions=[(job_queue.JOB_FUNCTION, record_item)],
         concurrency=CONCURRENCY,

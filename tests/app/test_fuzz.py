@@ -48,6 +48,7 @@ from pairbench.env.upstream import Upstream
 from tests.conftest import TEST_SCALE
 from tests.throwaway_redis import throwaway_redis
 
+pytestmark = pytest.mark.slow  # a minute or more: the longest test
 FUZZ_SCHEMA = "pairbench_fuzz"
 FUZZ_EXAMPLES = 25  # generated requests per operation in the fuzzing phase, as the CLI's run
 CALL_SEQUENCES = 10  # stateful phase: scenarios of linked calls ...
