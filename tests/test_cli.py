@@ -12,6 +12,7 @@ from bench_app.settings import Settings
 from pairbench.cli import build_parser, main
 from pairbench.env.server import free_port
 from pairbench.env.services import ServiceUrls
+from tests.test_run_faults import still_running
 from tests.test_runner import pairbench
 
 SERVE_TIMEOUT_S = 180  # a start is mostly CPU: minutes on a loaded machine
@@ -135,4 +136,6 @@ def test_serve_brings_up_the_runs_environment_until_ctrl_c(
     finally:
         watchdog.cancel()
     assert process.returncode == 0 and rest.strip().endswith("stopped"), rest
-    assert not [child.pid for child in children if child.is_running()]
+    # a zombie has exited: an orphan (the app's multiprocessing resource tracker) waits for
+    # the machine's init to reap it
+    assert still_running(children) == []
