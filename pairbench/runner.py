@@ -11,7 +11,7 @@ them alone.
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from pairbench.load.micro import micro_plan, run_microbenchmarks
 from pairbench.load.overhead import OverheadError, measure_overhead
 from pairbench.load.probe_stage import probe_rtt_sweep, probe_uncontended
 from pairbench.load.proxy_cost import measure_proxies, watching_proxies
-from pairbench.load.segment import LoadError, running_generator
+from pairbench.load.segment import LoadError, LoadGenerator, starting_generator
 from pairbench.load.slow_queries import save_slow_queries
 from pairbench.manifest import Manifest, Rounds
 from pairbench.plan import Point, manifest_points, plan_points, resolve_points, rtt_sweep_points
@@ -238,12 +238,16 @@ class Run:
         try:
             with Environment(self.run_dir, self.distance, self.profile.scale, self.log) as env:
                 self.start_environment(env)
-                with env.serving_app(
-                    self.topology.app_host, workers=self.topology.app_workers
-                ) as app:
+                topology = self.topology
+                with (
+                    env.serving_app(topology.app_host, workers=topology.app_workers) as app,
+                    # it imports while the answers are checked, and is ready before the probe
+                    self.starting_generator(app.base_url) as generator,
+                ):
                     points, equivalence = self.check_equivalence(app.base_url, points, env)
+                    generator.wait_ready()
                     probed = self.probe(app, points, env)
-                    self.load(app, points, probed, env)
+                    self.load(app, points, probed, env, generator)
                     self.check_under_load(app.base_url, points, equivalence)
                     self.save_what_the_load_left(app.base_url)
                 self.measure_overhead(env)  # with the app stopped
@@ -337,20 +341,25 @@ class Run:
                 )
         return probed
 
+    def starting_generator(self, base_url: str) -> AbstractContextManager[LoadGenerator]:
+        """The load generator (and its load workers) of the run's topology, starting."""
+        return starting_generator(
+            base_url,
+            self.run_dir / GENERATOR_LOG,
+            self.topology.load_workers,
+            self.topology.own_target,
+        )
+
     def load(
-        self, app: AppServer, points: list[Point], probed: pd.DataFrame, env: Environment
+        self,
+        app: AppServer,
+        points: list[Point],
+        probed: pd.DataFrame,
+        env: Environment,
+        generator: LoadGenerator,
     ) -> None:
         """The generator's ceiling, then every loaded point in rounds (pairbench.load.measure)."""
-        with (
-            self.stage("load"),
-            running_generator(
-                app.base_url,
-                self.run_dir / GENERATOR_LOG,
-                self.topology.load_workers,
-                self.topology.own_target,
-            ) as generator,
-            watching_proxies(env.dependencies.proxies, self.manifest),
-        ):
+        with self.stage("load"), watching_proxies(env.dependencies.proxies, self.manifest):
             # What the generator sends at most, before any figure depends on it.
             self.manifest.generator_ceiling = measure_ceiling_safely(
                 generator, self.run_dir, self.profile, self.log

@@ -11,7 +11,8 @@ each dependency through its proxy, if it has one; the harness (seeding, the equi
 check's look at effects) goes direct.
 """
 
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +24,7 @@ from pairbench.env.distance import DATABASE, REDIS, UPSTREAM, DelayProxy, Distan
 from pairbench.env.server import LOOPBACK, AppServer, app_environment, serving_app
 from pairbench.env.services import ServiceUrls, running_services
 from pairbench.env.upstream import Upstream, running_upstream
-from pairbench.env.worker import running_worker
+from pairbench.env.worker import StartingWorker, starting_worker
 
 UPSTREAM_LOG = "upstream.log"
 WORKER_LOG = "worker.log"
@@ -61,6 +62,7 @@ class Environment:
         self.log_dir, self.distance, self.scale, self.log = log_dir, distance, scale, log
         self._stack = ExitStack()
         self._dependencies: Dependencies | None = None
+        self._worker: StartingWorker | None = None
 
     def __enter__(self) -> "Environment":
         return self
@@ -140,19 +142,25 @@ class Environment:
         self._stack.enter_context(autovacuum_off(self.harness_settings(), self.log))
 
     def start_worker(self) -> None:
-        """background_jobs' job worker, until the block ends."""
-        self._stack.enter_context(
-            running_worker(self.app_environment(), self.log_dir / WORKER_LOG, self.log)
+        """background_jobs' job worker, until the block ends: started here, waited for
+        once the app serves (serving_app), since both take their first second importing."""
+        self._worker = self._stack.enter_context(
+            starting_worker(self.app_environment(), self.log_dir / WORKER_LOG)
         )
 
+    @contextmanager
     def serving_app(
         self,
         host: str = LOOPBACK,
         port: int | None = None,
         workers: int = 1,
         log_name: str = SERVER_LOG,
-    ) -> AbstractContextManager[AppServer]:
-        """The app, served for the duration of its own `with` block (pairbench.env.server)."""
-        return serving_app(
+    ) -> Iterator[AppServer]:
+        """The app, served for the duration of its own `with` block (pairbench.env.server),
+        and the job worker, if one was started, ready too."""
+        with serving_app(
             self.app_environment(), self.log_dir / log_name, self.log, port, host, workers
-        )
+        ) as app:
+            if self._worker is not None:
+                self._worker.wait_ready(self.log)
+            yield app

@@ -104,7 +104,10 @@ def _read_lines(stream: IO[bytes], lines: "queue.Queue[bytes]") -> None:
 class LoadGenerator:
     """The harness's handle on the generator process: one command, one reply.
 
-    A segment loads `base_url` (the run's app) unless it is given an app of its own.
+    A segment loads `base_url` (the run's app) unless it is given an app of its own. The
+    process starts at once; it is ready (its Locust master listening, every load worker
+    joined) once `wait_ready` returns, which the first segment calls if nobody has, so a
+    run can do other work while the generator spends its first seconds importing.
     """
 
     def __init__(
@@ -140,14 +143,23 @@ class LoadGenerator:
         self._watched = psutil.Process(self.process.pid)
         # Started alongside, they wait for the master to listen (their imports take seconds).
         self._start_workers(workers.local, workers.local_master(port))
+        self._load_workers = workers.total
+        self._ready = False
+
+    def wait_ready(self) -> None:
+        """Until its Locust master listens and every load worker has joined (at once if
+        they have); LoadError, and the generator stopped, if they do not in time."""
+        if self._ready:
+            return
         try:
             self._reply(START_TIMEOUT_S, watch_cpu=False)  # its Locust master is listening
-            if workers.total:
+            if self._load_workers:
                 self._send({"op": "workers"})  # answered once every worker has joined
                 self._reply(LOAD_WORKERS_WAIT_S + GRACE_S, watch_cpu=False)
         except LoadError:
             self.close()
             raise
+        self._ready = True
 
     def _start_workers(self, count: int, master: str) -> None:
         """Local Locust workers, joining the master at `master` (HOST:PORT)."""
@@ -273,6 +285,7 @@ class LoadGenerator:
             raise self._failure(f"stopped before it was told to {command['op']}") from None
 
     def _segment(self, command: dict[str, Any], seconds: float) -> SegmentResult:
+        self.wait_ready()
         self._send(command)
         reply, cpu_max = self._reply(seconds + GRACE_S, watch_cpu=True)
         return SegmentResult(
@@ -330,7 +343,21 @@ def running_generator(
     workers: LoadWorkers = LoadWorkers(),
     own_host: str | None = None,
 ) -> Iterator[LoadGenerator]:
-    """A load generator for the block's segments, stopped (killed if need be) after it."""
+    """A load generator for the block's segments, ready, stopped (killed if need be) after it."""
+    with starting_generator(base_url, log_path, workers, own_host) as generator:
+        generator.wait_ready()
+        yield generator
+
+
+@contextmanager
+def starting_generator(
+    base_url: str,
+    log_path: Path,
+    workers: LoadWorkers = LoadWorkers(),
+    own_host: str | None = None,
+) -> Iterator[LoadGenerator]:
+    """A load generator started (not waited for: LoadGenerator.wait_ready) for the block,
+    stopped (killed if need be) after it."""
     generator = LoadGenerator(base_url, log_path, workers, own_host)
     try:
         yield generator
