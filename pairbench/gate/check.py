@@ -26,7 +26,7 @@ from pairbench import results
 from pairbench.results import as_float
 from pairbench.stats.cost_spread import RULE as COST_SPREAD_RULE
 from pairbench.stats.cost_spread import cost_spreads
-from pairbench.stats.tolerance import noise_tolerances
+from pairbench.stats.tolerance import MIN_SPEEDUP_TOLERANCE, noise_tolerances
 
 # 2: entries carry their headline (figure, speedup, CI); version 1 files, gated on p50,
 # are still read.
@@ -347,12 +347,18 @@ def compare(
     """Every finding of the current summary against the baseline (BaselineError on mismatch).
 
     Speedup tolerances per technique ("*" for all others) come from the baseline's
-    "speedup_tolerances", overridden by `tolerances` (the command line); its
+    "speedup_tolerances", never below MIN_SPEEDUP_TOLERANCE (what a speedup moves from one
+    job to the next on the machine, which no single run measures: pairbench.stats.tolerance),
+    overridden by `tolerances` (the command line), which hold as given; its
     "cost_tolerances" ({technique or "technique/variant": {metric: [relative, absolute]}},
     a variant's over its technique's) widen a cost that depends on timing beyond what
     the defaults allow (e.g. a workload whose costs vary from request to request).
     """
-    tolerances = {**baseline.get("speedup_tolerances", {}), **(tolerances or {})}
+    recorded = {
+        str(key): max(float(value), MIN_SPEEDUP_TOLERANCE)
+        for key, value in baseline.get("speedup_tolerances", {}).items()
+    }
+    tolerances = {**recorded, **(tolerances or {})}
     default_tolerance = tolerances.get("*", DEFAULT_SPEEDUP_TOLERANCE)
     cost_overrides = baseline.get("cost_tolerances", {})
     records = [

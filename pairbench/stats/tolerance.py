@@ -7,9 +7,16 @@ to the next. Of that, the run measures two things: its noise floor (the A/A cont
 half-width: what any comparison moves by in this run, technique aside) and the
 technique's own spread (its widest headline CI half-width), which a technique noisier
 than the floor carries into the next run too. The tolerance is the floor plus half the
-technique's spread, within bounds: never below MIN (a CI's own rounding), never past MAX
-(a gate that cannot see a halving guards nothing). A run without a control has no floor:
-its baseline keeps the default tolerance.
+technique's spread, within bounds: never below MIN, never past MAX (a gate that cannot see
+a halving guards nothing). A run without a control has no floor: its baseline keeps the
+default tolerance.
+
+MIN is what a speedup moves from one job to the next beyond both runs' CIs, which neither
+run can see: over three gate runs of unchanged techniques on a 2-core machine (one on a quiet
+machine, two after `make test`), a speedup moved by a median 3.5% and at the 95th
+percentile 10%; projection/columns moved 8.4% with CIs of +/-2.3% on either side, past the
+floor plus its spread (5%). With 10%, a 20% loss of a speedup measured to +/-5% still
+falls below the limit.
 """
 
 import math
@@ -20,7 +27,7 @@ import pandas as pd
 
 from pairbench.results import CONTROL_ARMS, CONTROL_KEY, json_number
 
-MIN_SPEEDUP_TOLERANCE = 0.03
+MIN_SPEEDUP_TOLERANCE = 0.10  # see the module's docstring
 MAX_SPEEDUP_TOLERANCE = 0.45
 
 

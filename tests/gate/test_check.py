@@ -19,6 +19,7 @@ from pairbench.gate.check import (
 )
 from pairbench.gate.render import render_junit, render_markdown, render_text
 from pairbench.results import CONTROL_KEY, write_json
+from pairbench.stats.tolerance import MIN_SPEEDUP_TOLERANCE
 from tests.stats.test_tolerance import summary as noisy_summary
 
 
@@ -309,9 +310,10 @@ def test_a_variant_that_is_not_equivalent_fails_the_gate_baseline_or_not(
 def test_a_baseline_records_its_noise_and_a_run_without_control_keeps_the_default(
     tmp_path: Path,
 ) -> None:
-    measured = make_baseline(write_run(tmp_path / "a", noisy_summary(2.0)), noisy_summary(2.0))
-    assert measured["speedup_tolerances"] == {"n_plus_one": pytest.approx(0.045)}
-    assert measured["noise"]["floor_half_width"] == 0.02
+    noisy = noisy_summary(2.0, floor=0.08)
+    measured = make_baseline(write_run(tmp_path / "a", noisy), noisy)
+    assert measured["speedup_tolerances"] == {"n_plus_one": pytest.approx(0.105)}
+    assert measured["noise"]["floor_half_width"] == 0.08
     unmeasured = noisy_summary(2.0, floor=None)
     old_style = make_baseline(write_run(tmp_path / "b", unmeasured), unmeasured)
     assert old_style["speedup_tolerances"] == {}  # compare() falls back to the default
@@ -323,6 +325,17 @@ def test_a_20_percent_fall_is_caught_that_the_old_default_let_pass(tmp_path: Pat
     assert regressions(baseline, noisy_summary(2.0 / 1.25))
     with_default = {**baseline, "speedup_tolerances": {"*": DEFAULT_SPEEDUP_TOLERANCE}}
     assert not regressions(with_default, noisy_summary(2.0 / 1.25))
+
+
+def test_a_tolerance_recorded_below_the_machines_minimum_is_held_to_it(tmp_path: Path) -> None:
+    """A baseline from a run that happened to be quiet records a tolerance below what a
+    speedup moves between jobs: the check holds it to the minimum, and still sees 20%."""
+    tight_summary = noisy_summary(2.0, half_width=0.01)
+    made = make_baseline(write_run(tmp_path / "base", tight_summary), tight_summary)
+    baseline = {**made, "speedup_tolerances": {"n_plus_one": 0.01}}
+    moved = 2.0 * (1 - MIN_SPEEDUP_TOLERANCE / 2)
+    assert not regressions(baseline, noisy_summary(moved, half_width=0.01))
+    assert regressions(baseline, noisy_summary(2.0 / 1.25, half_width=0.01))
 
 
 def test_the_control_is_never_gated_even_if_its_baseline_came_out_faster(
