@@ -44,7 +44,8 @@ from bench_app.db import make_engine
 from bench_app.settings import Settings
 from pairbench.env.server import app_environment, running_app
 from pairbench.env.services import ServiceUrls
-from pairbench.env.upstream import Upstream
+from pairbench.env.upstream import running_upstream
+from pairbench.env.upstream_stub import StubConfig
 from tests.conftest import TEST_SCALE
 from tests.throwaway_redis import throwaway_redis
 
@@ -134,14 +135,19 @@ def drop_schema(settings: Settings, schema: str) -> None:
 
 @pytest.fixture(scope="module")
 def fuzzed_app(
-    service_urls: ServiceUrls,
-    settings: Settings,
-    upstream: Upstream,
-    tmp_path_factory: pytest.TempPathFactory,
+    service_urls: ServiceUrls, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A uvicorn server of the app on data and a Redis of its own; yields its base URL."""
+    """A uvicorn server of the app on data, a Redis and an upstream stub of its own; yields
+    its base URL. The stub answers without the run's latency: the contract does not depend
+    on it, and thousands of requests would wait it out (fan_out's sequential variant, 10 ms
+    a call, up to 100 calls a request)."""
     directory = tmp_path_factory.mktemp("fuzz")
-    with throwaway_redis(directory) as (redis_url, _):
+    with (
+        throwaway_redis(directory) as (redis_url, _),
+        running_upstream(
+            directory / "upstream.log", lambda _: None, StubConfig(latency_ms=0)
+        ) as upstream,
+    ):
         environment = app_environment(
             service_urls.database_url, redis_url, TEST_SCALE, upstream.url
         )
