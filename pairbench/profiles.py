@@ -67,6 +67,10 @@ class Profile:
     # The A/A control ("technique/variant"): that variant against itself as two arms, measured
     # like any point; its speedup CI is the run's noise floor ("" for none).
     control: str = ""
+    # Rounds of the control at least, where more than the points' (fixed-round profiles): a
+    # CI from 3 rounds is 2.5 times their spread wide, and that width itself varies from run
+    # to run (gate floors of +/-3.2% to 14.7% on unchanged code); from 8, 0.8 times.
+    control_rounds: int = 0
 
     @property
     def longest_segment_s(self) -> float:
@@ -75,6 +79,13 @@ class Profile:
     @property
     def adaptive(self) -> bool:
         return self.target_half_width is not None and self.max_rounds > self.min_rounds
+
+    def first_rounds(self, control: bool) -> int:
+        """The rounds a point runs before any is judged: the minimum, or for the A/A
+        control of a fixed-round profile its own rounds if more."""
+        if control and not self.adaptive:
+            return max(self.min_rounds, self.control_rounds)
+        return self.min_rounds
 
 
 # A cheap variant whose answer does not change under load: one small query.
@@ -99,13 +110,14 @@ PROFILES = {
             overhead=False, ceiling_s=1.0, probe_requests=10, control=CONTROL,
         ),
         Profile(
-            "gate", "the CI regression gate: three short rounds a point, for honest CIs",
+            "gate", "the CI regression gate: three short rounds a point, the A/A control eight",
             users=8, warmup_min_s=0.2, warmup_max_s=0.5, round_s=0.5, min_requests=10,
             min_rounds=3, max_rounds=3, target_half_width=None,
             load_budget_s=300, point_max_s=20, probe_budget_s=0,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.5,
             overhead=False, own_processes=False, ceiling_s=0, control=CONTROL,
+            control_rounds=8,
         ),
         Profile(
             "quick", "minutes: rounds until each speedup is known to +/-10%, sweeps probed",

@@ -320,7 +320,7 @@ class PointMeasurer:
             )
         rounds: Rounds = {}
         started = time.monotonic()
-        planned = profile.min_rounds
+        planned = profile.first_rounds(control=arms.key == results.CONTROL_KEY)
         while outcome.rounds < planned:
             for arm in round_order(list(arms.variants), rng):
                 rounds.setdefault(arm, []).append(
