@@ -24,12 +24,15 @@ def test_the_app_goes_through_the_proxy_the_harness_direct_and_all_stops_after(
         dependencies = env.start_dependencies()
         assert list(dependencies.proxies) == [DATABASE]  # Redis and the stub stay on loopback
         proxy, upstream = dependencies.proxies[DATABASE], dependencies.upstream
+        # its own services: the tests' servers, or (without URLs) embedded ones of its own
+        services = dependencies.services
+        assert services.embedded_redis == service_urls.embedded_redis
         environment = env.app_environment()
-        assert environment["DATABASE_URL"] == proxy.url != service_urls.database_url
-        assert environment["REDIS_URL"] == service_urls.redis_url
+        assert environment["DATABASE_URL"] == proxy.url != services.database_url
+        assert environment["REDIS_URL"] == services.redis_url
         assert environment["PAIRBENCH_UPSTREAM_URL"] == upstream.url
         assert env.app_settings().database_url == proxy.url
-        assert env.harness_settings().database_url == service_urls.database_url
+        assert env.harness_settings().database_url == services.database_url
         (times,) = database_round_trips(proxy.url, [NO_BLOCK], 3)  # the proxy forwards
         assert min(times) >= 0.5 / 1000
         assert upstream.counts().requests == 0
