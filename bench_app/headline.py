@@ -6,6 +6,11 @@ readers beside an invalidation, the bystanders beside a blocking call), in the a
 memory (a leak's growth, an export's peak), in Redis's (job records kept) or in the bytes
 sent. The leaderboard, the
 console, the stopping rule and the gate all read this one declaration.
+
+Most figures compare as a ratio: baseline / variant, above 1 = better. A growth compares as
+a difference: baseline - variant, what the variant saves per 10,000 requests, above 0 =
+better. The variant that fixes a leak grows by about nothing, within noise of 0 and at
+times below it, and a ratio against that says nothing (it was 295x [24, 3533] once).
 """
 
 from dataclasses import dataclass
@@ -27,6 +32,7 @@ FIGURE_NAMES = {
     BYTES_SENT: "bytes sent",
     REDIS_GROWTH: "Redis memory growth per 10k requests",
 }
+GROWTH_FIGURES = frozenset({MEMORY_GROWTH, REDIS_GROWTH})  # compared as a difference
 FIGURE_UNITS = {MEMORY_GROWTH: "MB", PEAK_MEMORY: "MB", BYTES_SENT: "B", REDIS_GROWTH: "MB"}
 
 
@@ -49,6 +55,11 @@ class Headline:
     def percentile(self) -> float | None:
         """The latency percentile it is, or None for a memory or bytes figure."""
         return LATENCY_FIGURES.get(self.figure)
+
+    @property
+    def by_difference(self) -> bool:
+        """Compared as baseline - variant (a growth), not as baseline / variant."""
+        return self.figure in GROWTH_FIGURES
 
     @property
     def is_memory(self) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench_app.headline import GROWTH_FIGURES
 from pairbench import results
 from pairbench.results import as_float
 from pairbench.stats.cost_spread import RULE as COST_SPREAD_RULE
@@ -29,9 +30,12 @@ from pairbench.stats.cost_spread import cost_spreads
 from pairbench.stats.tolerance import MIN_SPEEDUP_TOLERANCE, noise_tolerances
 
 # 2: entries carry their headline (figure, speedup, CI); version 1 files, gated on p50,
-# are still read.
-BASELINE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# are still read. 3: a growth headline's "speedup" is what the variant saves (baseline -
+# variant, bench_app.headline.GROWTH_FIGURES); a version 2 file's growth headlines are
+# ratios, which no run now computes, so those entries are gated on p50.
+BASELINE_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+DIFFERENCE_HEADLINES_SINCE = 3
 DEFAULT_SPEEDUP_TOLERANCE = 0.25
 # (relative, absolute) slack per deterministic cost. Counts that depend on timing (an
 # in-process cache refilling from Redis, a pool opening a spare connection) get more room.
@@ -272,22 +276,31 @@ class Judged:
     verdict: str  # the baseline's verdict on it
     now: float
     now_high: float
+    even: float = 1.0  # the figure when a variant does no better than its baseline: 1 for a
+    # ratio, 0 for a saving (a growth headline)
 
 
-def judged(entry: Mapping[str, Any], row: Mapping[str, Any]) -> Judged:
+def judged(
+    entry: Mapping[str, Any], row: Mapping[str, Any], version: int = BASELINE_VERSION
+) -> Judged:
     headline = entry.get("headline")
     if isinstance(headline, Mapping) and not math.isnan(as_float(row.get("headline_speedup"))):
-        plain_p50 = headline.get("figure") == "p50_ms" and headline.get("kind") == "target"
-        return Judged(
-            "speedup_p50"
-            if plain_p50  # the summary's own column: the name the gate always gave it
-            else f"headline speedup ({headline.get('label', headline.get('figure'))})",
-            as_float(headline.get("speedup")),
-            as_float(headline.get("ci_low")),
-            str(headline.get("verdict")),
-            as_float(row.get("headline_speedup")),
-            as_float(row.get("headline_ci_high")),
-        )
+        figure = headline.get("figure")
+        saving = figure in GROWTH_FIGURES
+        if not (saving and version < DIFFERENCE_HEADLINES_SINCE):
+            plain_p50 = figure == "p50_ms" and headline.get("kind") == "target"
+            return Judged(
+                "speedup_p50"
+                if plain_p50  # the summary's own column: the name the gate always gave it
+                else f"headline {'saving' if saving else 'speedup'} "
+                f"({headline.get('label', figure)})",
+                as_float(headline.get("speedup")),
+                as_float(headline.get("ci_low")),
+                str(headline.get("verdict")),
+                as_float(row.get("headline_speedup")),
+                as_float(row.get("headline_ci_high")),
+                even=0.0 if saving else 1.0,
+            )
     was = as_float(entry["speedup_p50"])
     return Judged(
         "speedup_p50",
@@ -300,13 +313,17 @@ def judged(entry: Mapping[str, Any], row: Mapping[str, Any]) -> Judged:
 
 
 def _speedup_findings(
-    entry: Mapping[str, Any], row: Mapping[str, Any], tolerance: float, saves_cost: bool
+    entry: Mapping[str, Any],
+    row: Mapping[str, Any],
+    tolerance: float,
+    saves_cost: bool,
+    version: int = BASELINE_VERSION,
 ) -> list[Finding]:
     """A significant fall of the headline speedup; and, for a variant whose win shows in
     time alone (`saves_cost` False), its point estimate no longer above 1. A small win
     (1.1x) lands at or below 1 in some runs by chance: only where no cost guards it is
     that risk worth it."""
-    figure = judged(entry, row)
+    figure = judged(entry, row, version)
     if entry["is_baseline"] or figure.verdict != "faster":
         return []  # only what was a significant win can regress
     was, now, now_high = figure.was, figure.now, figure.now_high
@@ -332,8 +349,8 @@ def _speedup_findings(
         f"{figure.name} (beats its baseline variant)",
         was,
         now,
-        1.0,
-        regressed=math.isnan(now) or now <= 1.0,
+        figure.even,
+        regressed=math.isnan(now) or now <= figure.even,
         rule="an optimized variant that won on time alone must still be faster than its baseline",
     )
     return [fall, beats]
@@ -376,6 +393,7 @@ def compare(
     baseline_variants = {
         _where(entry): entry for entry in baseline["entries"] if entry["is_baseline"]
     }
+    version = int(baseline.get("version", BASELINE_VERSION))
     findings = []
     for entry in baseline["entries"]:
         if entry["technique"] == results.CONTROL_KEY:
@@ -392,7 +410,7 @@ def compare(
             **cost_overrides.get(variant, {}),
         }
         findings += _cost_findings(entry, row, overrides)
-        findings += _speedup_findings(entry, row, tolerance, saves_cost)
+        findings += _speedup_findings(entry, row, tolerance, saves_cost, version)
     return findings
 
 

@@ -38,8 +38,7 @@ from pairbench.load.segment_figures import SegmentWatch
 from pairbench.plan import Point
 from pairbench.profiles import OPEN_LOOP_LOAD, REQUEST_TIMEOUT_S, Profile
 from pairbench.stats import requests
-from pairbench.stats.headline import round_figure
-from pairbench.stats.rounds import round_ratio_ci, rounds_needed
+from pairbench.stats.headline import compare_rounds, round_figure, rounds_needed_for
 from pairbench.stats.stability import BUDGET_REACHED
 from pairbench.stats.summary import requests_per_second
 
@@ -254,7 +253,7 @@ def half_widths(rounds: Rounds, arms: Arms, planning_rounds: int) -> dict[str, f
     """Each arm's headline speedup CI half-width (a share of the estimate) so far."""
     base, others = _arm_round_figures(rounds, arms)
     return {
-        arm: round_ratio_ci(base, other, planning_rounds).half_width
+        arm: compare_rounds(base, other, planning_rounds, arms.headline).half_width
         for arm, other in others.items()
     }
 
@@ -266,7 +265,7 @@ def planned_rounds(rounds: Rounds, arms: Arms, profile: Profile) -> int | None:
     base, others = _arm_round_figures(rounds, arms)
     needed = profile.min_rounds
     for other in others.values():
-        found = rounds_needed(base, other, profile.target_half_width)
+        found = rounds_needed_for(base, other, profile.target_half_width, arms.headline)
         if found is None:
             return None
         needed = max(needed, found)

@@ -11,10 +11,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bench_app.headline import FIGURE_UNITS
+from bench_app.headline import FIGURE_UNITS, GROWTH_FIGURES
 from pairbench.report.formatting import format_bytes, format_per_request, format_ratio
 from pairbench.results import as_float
 from pairbench.slo import DEFAULT_SLOS, Slos
+from pairbench.stats.significance import FASTER, SLOWER
 from pairbench.stats.slo import SloCheck, slo_checks, slo_status
 
 COST_NAMES = {  # summary column -> what it counts, where the column name is not plain enough
@@ -160,9 +161,27 @@ def _figure(value: float, figure: str) -> str:
     return f"{value:,.0f} {unit}" if abs(value) >= 1000 else f"{value:.3g} {unit}"
 
 
+# A growth's verdict in words (its figure is a saving of memory, not of time)
+GROWTH_VERDICTS = {FASTER: "grows less", SLOWER: "grows more"}
+
+
+def _comparison(figure: str, speedup: float, low: float, high: float) -> str:
+    """'3.10x [2.80, 3.40]', or for a growth what the variant saves: 'saves 20.1 MB [19.6,
+    20.6]' (per 10k requests: the figure's label says)."""
+    if figure not in GROWTH_FIGURES:
+        return format_ratio(speedup, low, high)
+    if not math.isfinite(speedup):
+        return format_ratio(speedup, low, high)  # the dash
+    unit = FIGURE_UNITS.get(figure, "")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"saves {speedup:.3g} {unit}"
+    return f"saves {speedup:.3g} {unit} [{low:.3g}, {high:.3g}]"
+
+
 def headline_of(baseline: Row | None, best: Row) -> dict[str, Any]:
-    """The best variant's headline: what it is ("read p99"), the speedup with its CI, the
-    verdict, and the figure from baseline to best ("117 ms -> 16.3 ms")."""
+    """The best variant's headline: what it is ("read p99"), the speedup with its CI (for a
+    growth, what it saves), the verdict, and the figure from baseline to best ("117 ms ->
+    16.3 ms"); `verdict_class` is the verdict's style (faster, slower, ...)."""
     if not math.isfinite(_value(best, "headline_speedup")):  # a run from before headlines
         figure, label, column = "p50_ms", "p50", "speedup"
         speedup, verdict = _value(best, "speedup_p50"), str(best.get("verdict", ""))
@@ -178,8 +197,9 @@ def headline_of(baseline: Row | None, best: Row) -> dict[str, Any]:
     after = _value(best, "headline_value" if column == "headline" else figure)
     return {
         "label": label,
-        "speedup": format_ratio(speedup, low, high),
-        "verdict": verdict,
+        "speedup": _comparison(figure, speedup, low, high),
+        "verdict": GROWTH_VERDICTS.get(verdict, verdict) if figure in GROWTH_FIGURES else verdict,
+        "verdict_class": verdict,
         "change": f"{_figure(before, figure)} → {_figure(after, figure)}",
     }
 

@@ -5,25 +5,42 @@ request kind of its workload (its own requests, its readers, its bystanders), th
 memory (growth per 10,000 requests, or peak) or the bytes sent. Per round the figure is
 computed from that round alone (`round_figures`), and the speedup over the rounds is
 Stein's CI of pairbench.stats.rounds, as for p50; from a single round, a latency's CI is
-a bootstrap of its requests and a memory or bytes figure has none. The stopping rule
-(pairbench.load.measure) asks `round_figures` too, so it judges what the report shows.
+a bootstrap of its requests and a memory or bytes figure has none. A growth compares as
+a difference (Headline.by_difference): its "speedup" columns hold what the variant saves,
+baseline - variant, in the figure's unit, and it is better when that CI is above 0. The
+stopping rule (pairbench.load.measure) asks `round_figures` and `compare_rounds` too, so it
+judges what the report shows.
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench_app.headline import MEMORY_GROWTH, PEAK_MEMORY, REDIS_GROWTH, TARGET_KIND, Headline
+from bench_app.headline import (
+    MEMORY_GROWTH,
+    P50,
+    PEAK_MEMORY,
+    REDIS_GROWTH,
+    TARGET_KIND,
+    Headline,
+)
 from bench_app.techniques import all_techniques
 from pairbench.manifest import Manifest
 from pairbench.stats.bootstrap import bootstrap_ratio_ci
 from pairbench.stats.memory import GROWTH_PER_REQUESTS
 from pairbench.stats.requests import measured, measured_successful
-from pairbench.stats.rounds import round_ratio_ci
-from pairbench.stats.significance import verdict
+from pairbench.stats.rounds import (
+    RoundDifference,
+    RoundRatio,
+    difference_rounds_needed,
+    round_difference_ci,
+    round_ratio_ci,
+    rounds_needed,
+)
+from pairbench.stats.significance import FASTER, NO_DIFFERENCE, SLOWER, verdict
 
 HEADLINE_COLUMNS = [
     "headline",
@@ -37,13 +54,6 @@ HEADLINE_COLUMNS = [
     "headline_verdict",
 ]
 KEYS = ["technique", "variant", "point", "mode"]
-# RSS moves by pages and allocator arenas: a growth below this per 10,000 requests cannot be
-# told from none, so a round's growth counts as at least this much (a bounded cache's ~0
-# would otherwise make any ratio infinite or negative).
-GROWTH_FLOOR_MB = 0.5
-# Redis counts its memory to the byte, but its own bookkeeping (clients' buffers, a queue's
-# stats keys) moves it by kilobytes: below 10 bytes a request, growth is none.
-REDIS_GROWTH_FLOOR_MB = 0.1
 
 
 def headlines_of(manifest: Manifest) -> dict[str, Headline]:
@@ -93,13 +103,13 @@ def round_figure(
         )
         if math.isnan(growth) or count == 0:
             return math.nan
-        return max(growth / count * GROWTH_PER_REQUESTS, GROWTH_FLOOR_MB)
+        return growth / count * GROWTH_PER_REQUESTS
     if headline.figure == REDIS_GROWTH:
         # Read before and after the whole segment: per request of every phase.
         growth, count = _segment_value(segment or {}, "redis_growth_mb"), len(requests)
         if math.isnan(growth) or count == 0:
             return math.nan
-        return max(growth / count * GROWTH_PER_REQUESTS, REDIS_GROWTH_FLOOR_MB)
+        return growth / count * GROWTH_PER_REQUESTS
     sizes = measured_successful(requests)["bytes"].astype(float).dropna()
     return float(sizes.mean()) if len(sizes) else math.nan
 
@@ -122,20 +132,55 @@ def round_figures(
     return found
 
 
+def compare_rounds(
+    base: Sequence[float], other: Sequence[float], planning_rounds: int | None, headline: Headline
+) -> RoundRatio | RoundDifference:
+    """The headline's comparison over paired rounds (in round order): Stein's CI of the
+    ratio base / other, or of the difference base - other for a growth."""
+    if headline.by_difference:
+        return round_difference_ci(base, other, planning_rounds)
+    return round_ratio_ci(base, other, planning_rounds)
+
+
+def rounds_needed_for(
+    base: Sequence[float], other: Sequence[float], target_half_width: float, headline: Headline
+) -> int | None:
+    """Rounds in all that bring the headline comparison's CI within the target share."""
+    if headline.by_difference:
+        return difference_rounds_needed(base, other, target_half_width)
+    return rounds_needed(base, other, target_half_width)
+
+
 def headline_ratio(
-    base: Mapping[int, float], other: Mapping[int, float], planning_rounds: int | None
+    base: Mapping[int, float],
+    other: Mapping[int, float],
+    planning_rounds: int | None,
+    headline: Headline = P50,
 ) -> tuple[float, float, float]:
-    """The speedup (base / other, above 1 = better) over the rounds both have, with Stein's
-    CI; from one round the ratio alone; NaNs with none."""
+    """The speedup (base / other, above 1 = better; base - other for a growth, above 0 =
+    better) over the rounds both have, with Stein's CI; from one round the figure alone;
+    NaNs with none."""
     common = sorted(set(base) & set(other))
     if len(common) >= 2:
-        found = round_ratio_ci(
-            [base[key] for key in common], [other[key] for key in common], planning_rounds
+        found = compare_rounds(
+            [base[key] for key in common], [other[key] for key in common], planning_rounds, headline
         )
         return found.estimate, found.low, found.high
+    if len(common) == 1 and headline.by_difference:
+        return base[common[0]] - other[common[0]], math.nan, math.nan
     if len(common) == 1 and other[common[0]] > 0:
         return base[common[0]] / other[common[0]], math.nan, math.nan
     return math.nan, math.nan, math.nan
+
+
+def headline_verdict(low: float, high: float, headline: Headline) -> str:
+    """Faster (better), slower (worse) or neither: the CI against 1, or against 0 for a
+    difference."""
+    if not headline.by_difference:
+        return verdict(low, high)
+    if math.isnan(low) or math.isnan(high):
+        return "no data"
+    return FASTER if low > 0.0 else SLOWER if high < 0.0 else NO_DIFFERENCE
 
 
 def _single_round_latency(
@@ -206,22 +251,27 @@ def headline_table(
                 headline_value=_value(every_kind, key, headline),
             )
             if variant == base_name:
-                speedup, low, high, found = 1.0, 1.0, 1.0, "baseline"
+                same = 0.0 if headline.by_difference else 1.0  # it saves nothing on itself
+                speedup, low, high, found = same, same, same, "baseline"
             elif base_name not in parts:
                 speedup, low, high, found = math.nan, math.nan, math.nan, "no baseline"
             else:
                 base, other = figures[base_name], figures[variant]
-                speedup, low, high = headline_ratio(base, other, planning)
+                speedup, low, high = headline_ratio(base, other, planning, headline)
                 if len(set(base) & set(other)) == 1 and headline.percentile is not None:
                     speedup, low, high = _single_round_latency(
                         parts[base_name], parts[variant], headline
                     )
-                found = verdict(low, high) if not math.isnan(speedup) else "no data"
+                found = (
+                    headline_verdict(low, high, headline) if not math.isnan(speedup) else "no data"
+                )
             row.update(
                 headline_speedup=speedup,
                 headline_ci_low=low,
                 headline_ci_high=high,
-                headline_ci_half_width=(high - low) / 2.0 / speedup if speedup > 0 else math.nan,
+                headline_ci_half_width=(
+                    (high - low) / 2.0 / abs(speedup) if abs(speedup) > 0 else math.nan
+                ),
                 headline_verdict=found,
             )
             rows.append(row)

@@ -112,3 +112,74 @@ def rounds_needed(
         return planning
     needed = (t_quantile(planning - 1, confidence) * spread / allowed) ** 2
     return max(planning, math.ceil(needed))
+
+
+@dataclass(frozen=True)
+class RoundDifference:
+    """A difference's estimate (the mean of the rounds' differences) and its CI."""
+
+    estimate: float
+    low: float
+    high: float
+    rounds: int
+
+    @property
+    def half_width(self) -> float:
+        """Half the CI's width as a share of the estimate's size; NaN without a CI or with
+        an estimate of 0 (no share of nothing is a precision)."""
+        if not abs(self.estimate) > 0 or math.isnan(self.low) or math.isnan(self.high):
+            return float("nan")
+        return (self.high - self.low) / 2.0 / abs(self.estimate)
+
+
+def _differences(base: npt.ArrayLike, other: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    base_values, other_values = np.asarray(base, dtype=float), np.asarray(other, dtype=float)
+    if base_values.shape != other_values.shape:
+        raise ValueError("a difference per round needs the same rounds on both sides")
+    differences = base_values - other_values
+    finite: npt.NDArray[np.float64] = differences[np.isfinite(differences)]
+    return finite
+
+
+def round_difference_ci(
+    base: npt.ArrayLike,
+    other: npt.ArrayLike,
+    planning_rounds: int | None = None,
+    confidence: float = CONFIDENCE,
+) -> RoundDifference:
+    """What `other` saves on `base` (base - other, a figure per round each, in round order),
+    with Stein's CI as round_ratio_ci's, on the differences themselves: for a figure that
+    may be 0 or below it (a memory growth within noise of none), where a ratio means
+    nothing. Fewer than two usable rounds: the estimate, no CI."""
+    differences = _differences(base, other)
+    rounds = int(differences.size)
+    if rounds == 0:
+        return RoundDifference(float("nan"), float("nan"), float("nan"), 0)
+    estimate = float(differences.mean())
+    planning = rounds if planning_rounds is None else min(max(planning_rounds, 2), rounds)
+    if planning < 2:
+        return RoundDifference(estimate, float("nan"), float("nan"), rounds)
+    spread = float(differences[:planning].std(ddof=1))
+    half = t_quantile(planning - 1, confidence) * spread / math.sqrt(rounds)
+    return RoundDifference(estimate, estimate - half, estimate + half, rounds)
+
+
+def difference_rounds_needed(
+    base: npt.ArrayLike,
+    other: npt.ArrayLike,
+    target_half_width: float,
+    confidence: float = CONFIDENCE,
+) -> int | None:
+    """rounds_needed for a difference: rounds in all that bring its CI's half-width within
+    the target share of the difference's size; None when fewer than two rounds have one."""
+    differences = _differences(base, other)
+    planning = int(differences.size)
+    if planning < 2:
+        return None
+    spread, size = float(differences.std(ddof=1)), abs(float(differences.mean()))
+    if spread == 0.0:
+        return planning
+    if size == 0.0:
+        return None  # no share of nothing is reachable: the budget decides
+    needed = (t_quantile(planning - 1, confidence) * spread / (target_half_width * size)) ** 2
+    return max(planning, math.ceil(needed))

@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 import pandas as pd
 import pytest
 
+from bench_app.headline import MEMORY_GROWTH
 from pairbench import cli
 from pairbench.gate.check import (
     DEFAULT_SPEEDUP_TOLERANCE,
@@ -393,7 +394,58 @@ def test_a_version_1_baseline_is_read_and_gated_on_p50(tmp_path: Path) -> None:
     assert any("selectin" in line and "speedup_p50" in line for line in found)
 
 
-@pytest.mark.parametrize("version", [0, 3])
+def with_growth(summary: pd.DataFrame, selectin_saves: float) -> pd.DataFrame:
+    """The summary with a memory growth headline: selectin saves `selectin_saves` MB per 10k
+    requests on its baseline (+/-1 MB), joined 10."""
+    frame = summary.copy()
+    frame["headline"], frame["headline_figure"], frame["headline_kind"] = (
+        "memory growth per 10k requests",
+        MEMORY_GROWTH,
+        "target",
+    )
+    frame["headline_value"] = [20.0, 20.0 - selectin_saves, 10.0]
+    frame["headline_speedup"] = [0.0, selectin_saves, 10.0]
+    frame["headline_ci_low"] = [0.0, selectin_saves - 1.0, 9.0]
+    frame["headline_ci_high"] = [0.0, selectin_saves + 1.0, 11.0]
+    frame["headline_verdict"] = ["baseline", "faster", "faster"]
+    frame.loc[1, "headline_verdict"] = (
+        "faster" if selectin_saves > 1.0 else "no significant difference"
+    )
+    return frame
+
+
+def test_a_growth_headline_is_gated_on_what_it_saves(tmp_path: Path) -> None:
+    before = with_growth(summary_rows(selectin_queries=51.0), 19.8)  # no cost guards it
+    baseline = make_baseline(write_run(tmp_path / "base", before), before)
+    assert regressions(baseline, before) == []
+    leaking_again = with_growth(summary_rows(selectin_queries=51.0), -0.5)  # p50 unchanged
+    found = regressions(baseline, leaking_again)
+    assert any("selectin" in line and "headline saving (memory growth" in line for line in found)
+    assert any("beats its baseline variant" in line and "limit 0 (" in line for line in found)
+
+
+def test_a_version_2_baselines_growth_ratio_is_gated_on_p50(tmp_path: Path) -> None:
+    """Version 2 recorded a growth's ratio (floored at 0.5 MB), which no run computes now."""
+    old = make_baseline(write_run(tmp_path / "base", summary_rows()), summary_rows())
+    old["version"] = 2
+    for entry in old["entries"]:  # type: ignore[attr-defined]
+        speedup = entry["speedup_p50"]
+        entry["headline"] = {
+            "figure": MEMORY_GROWTH,
+            "kind": "target",
+            "label": "memory growth per 10k requests",
+            "speedup": 40.0,
+            "ci_low": 36.0,
+            "ci_high": 44.0,
+            "verdict": "baseline" if speedup == 1.0 else "faster",
+        }
+    current = with_growth(summary_rows(), 19.8)  # a saving of 19.8 MB is no ratio of 40
+    assert regressions(old, current) == []
+    p50_fell = with_growth(summary_rows(selectin_speedup=1.2), 19.8)
+    assert any("selectin" in line and "speedup_p50" in line for line in regressions(old, p50_fell))
+
+
+@pytest.mark.parametrize("version", [0, 4])
 def test_an_unknown_baseline_version_is_refused(tmp_path: Path, version: int) -> None:
     document = make_baseline(write_run(tmp_path / "base", summary_rows()), summary_rows())
     document["version"] = version

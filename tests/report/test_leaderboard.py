@@ -3,6 +3,7 @@ console judge a technique on its headline figure."""
 
 import math
 
+from bench_app.headline import MEMORY_GROWTH
 from pairbench.report.leaderboard import (
     best_variant,
     headline_text,
@@ -193,3 +194,42 @@ def test_rows_from_before_headlines_are_judged_on_p50() -> None:
     best = best_variant(old)
     assert best is not None and best["variant"] == "tag_set"  # 0.9x beats 0.32x
     assert "p50 0.90x [0.80, 1.00]" in headline_text("invalidation", old)
+
+
+def growth_row(
+    variant: str, value: float, saves: float, low: float, high: float
+) -> dict[str, object]:
+    verdict = "baseline" if variant == "unbounded" else "faster"
+    return {
+        "variant": variant,
+        "baseline": variant == "unbounded",
+        "equivalent": True,
+        "speedup_p50": 1.0,
+        "speedup_ci_low": 0.95,
+        "speedup_ci_high": 1.05,
+        "headline": "memory growth per 10k requests",
+        "headline_figure": MEMORY_GROWTH,
+        "headline_value": value,
+        "headline_speedup": saves,
+        "headline_ci_low": low,
+        "headline_ci_high": high,
+        "headline_verdict": verdict,
+    }
+
+
+def test_a_growth_headline_says_what_the_variant_saves_not_a_ratio_against_none() -> None:
+    rows = [
+        growth_row("unbounded", 20.2, 0.0, 0.0, 0.0),
+        growth_row("bounded", 0.1, 20.1, 19.6, 20.6),
+    ]
+    line = leaderboard_line("bounded_cache", "Bounded cache", rows, [], 0)
+    assert line["headline"]["speedup"] == "saves 20.1 MB [19.6, 20.6]"
+    assert (line["headline"]["verdict"], line["headline"]["verdict_class"]) == (
+        "grows less",
+        "faster",
+    )
+    text = headline_text("bounded_cache", rows)
+    assert text.startswith(
+        "bounded_cache: bounded vs unbounded: memory growth per 10k requests "
+        "saves 20.1 MB [19.6, 20.6] grows less (20.2 MB -> 0.1 MB)"
+    )

@@ -11,8 +11,6 @@ from bench_app.techniques import all_techniques
 from pairbench import results
 from pairbench.manifest import Manifest
 from pairbench.stats.headline import (
-    GROWTH_FLOOR_MB,
-    REDIS_GROWTH_FLOOR_MB,
     headline_table,
     headlines_of,
     manifest_entry,
@@ -103,17 +101,17 @@ def test_the_headline_speedup_is_the_readers_tail_not_the_targets_p50() -> None:
     assert base["headline_speedup"] == 1.0 and base["headline_verdict"] == "baseline"
 
 
-def test_memory_growth_per_round_comes_from_the_segment_and_is_floored() -> None:
+def test_memory_growth_per_round_comes_from_the_segment_as_measured() -> None:
     frame = samples("bounded", 0, "target", [1.0] * 2000)
     growing = {"rss_measured_growth_mb": 10.0}
     assert round_figure(frame, growing, Headline(MEMORY_GROWTH)) == pytest.approx(50.0)
-    flat = {"rss_measured_growth_mb": -0.2}  # RSS may even shrink a little
-    assert round_figure(frame, flat, Headline(MEMORY_GROWTH)) == GROWTH_FLOOR_MB
+    flat = {"rss_measured_growth_mb": -0.2}  # RSS may even shrink a little: kept as it is
+    assert round_figure(frame, flat, Headline(MEMORY_GROWTH)) == pytest.approx(-1.0)
     segments = pd.DataFrame([{"repetition": 0, "rss_measured_growth_mb": 10.0}])
     assert round_figures(frame, segments, Headline(MEMORY_GROWTH)) == {0: pytest.approx(50.0)}
 
 
-def test_redis_growth_per_round_counts_every_request_of_its_segment_and_is_floored() -> None:
+def test_redis_growth_per_round_counts_every_request_of_its_segment() -> None:
     """Read before and after the whole segment: the warm-up's requests are in it too."""
     measured = samples("kept_forever", 0, "target", [1.0] * 1500)
     warmup = samples("kept_forever", 0, "target", [1.0] * 500).assign(phase=results.WARMUP_PHASE)
@@ -121,14 +119,16 @@ def test_redis_growth_per_round_counts_every_request_of_its_segment_and_is_floor
     kept = {"redis_growth_mb": 1.5}  # 2,000 records of ~786 bytes
     assert round_figure(frame, kept, Headline(REDIS_GROWTH)) == pytest.approx(7.5)
     shrunk = {"redis_growth_mb": -0.01}  # another key expired meanwhile
-    assert round_figure(frame, shrunk, Headline(REDIS_GROWTH)) == REDIS_GROWTH_FLOOR_MB
+    assert round_figure(frame, shrunk, Headline(REDIS_GROWTH)) == pytest.approx(-0.05)
     assert math.isnan(round_figure(frame, {}, Headline(REDIS_GROWTH)))
 
 
-def test_the_headline_table_judges_redis_growth_on_every_phase_of_each_round() -> None:
+def test_the_headline_table_judges_redis_growth_by_what_it_saves_on_every_phase() -> None:
     frames, rows = [], []
     for repetition in range(3):
-        for variant, grown in (("kept_forever", 0.75), ("deleted_on_finish", 0.0)):
+        # The better variant's growth is noise about none, below it in one round.
+        residue = (0.01, -0.02, 0.004)[repetition]
+        for variant, grown in (("kept_forever", 0.75 + residue), ("deleted_on_finish", residue)):
             warmup = samples(variant, repetition, "target", [1.0] * 250)
             measured = samples(variant, repetition, "target", [1.0] * 750)
             frames += [warmup.assign(phase=results.WARMUP_PHASE), measured]
@@ -150,10 +150,45 @@ def test_the_headline_table_judges_redis_growth_on_every_phase_of_each_round() -
         {"invalidation": "kept_forever"},
         {},
     )
-    row = table.set_index("variant").loc["deleted_on_finish"]
-    # 0.75 MB over 1,000 requests sent is 7.5 MB per 10k; none is the floor's 0.1.
-    assert row["headline_speedup"] == pytest.approx(7.5 / REDIS_GROWTH_FLOOR_MB)
+    by_variant = table.set_index("variant")
+    row = by_variant.loc["deleted_on_finish"]
+    # 0.75 MB more over 1,000 requests sent is 7.5 MB per 10k saved, in every round alike.
+    assert row["headline_speedup"] == pytest.approx(7.5)
+    assert row["headline_ci_low"] == pytest.approx(7.5) == row["headline_ci_high"]
+    assert row["headline_verdict"] == "faster"
     assert row["headline"] == "Redis memory growth per 10k requests"
+    base = by_variant.loc["kept_forever"]
+    assert (base["headline_speedup"], base["headline_verdict"]) == (0.0, "baseline")
+
+
+def test_a_growth_within_noise_of_the_baselines_is_no_significant_difference() -> None:
+    frames, rows = [], []
+    for repetition, (first, second) in enumerate([(0.2, 0.3), (0.3, 0.1), (0.1, 0.25)]):
+        for variant, grown in (("unbounded", first), ("bounded", second)):
+            frames.append(samples(variant, repetition, "target", [1.0] * 1000))
+            rows.append(
+                {
+                    "technique": "invalidation",
+                    "variant": variant,
+                    "point": "default",
+                    "mode": results.CLOSED,
+                    "repetition": repetition,
+                    "rss_measured_growth_mb": grown,
+                }
+            )
+    table = headline_table(
+        pd.concat(frames, ignore_index=True),
+        pd.DataFrame(rows),
+        pd.DataFrame(columns=["technique", "variant", "point", "mode", "name"]),
+        {"invalidation": Headline(MEMORY_GROWTH)},
+        {"invalidation": "unbounded"},
+        {},
+    )
+    row = table.set_index("variant").loc["bounded"]
+    # Per 10k: saves 2 - 3 = -1, 3 - 1 = 2, 1 - 2.5 = -1.5 MB: a mean of -0.17, CI across 0
+    assert row["headline_speedup"] == pytest.approx(-0.5 / 3)
+    assert row["headline_ci_low"] < 0 < row["headline_ci_high"]
+    assert row["headline_verdict"] == "no significant difference"
 
 
 def test_bytes_are_the_mean_sent_per_request() -> None:

@@ -13,7 +13,12 @@ from pairbench.load.measure import (
     decide_rounds,
 )
 from pairbench.profiles import PROFILES
-from pairbench.stats.rounds import round_ratio_ci, rounds_needed
+from pairbench.stats.rounds import (
+    difference_rounds_needed,
+    round_difference_ci,
+    round_ratio_ci,
+    rounds_needed,
+)
 
 QUICK = PROFILES["quick"]
 
@@ -52,6 +57,29 @@ def test_more_spread_needs_more_rounds_and_none_spread_needs_none() -> None:
     mild = rounds_needed([10.0, 10.5, 9.6], [5.0, 5.0, 5.0], 0.10)
     noisy = rounds_needed([10.0, 13.0, 8.0], [5.0, 5.0, 5.0], 0.10)
     assert steady == 3 and 3 <= mild < noisy
+
+
+def test_a_difference_is_the_t_interval_of_the_rounds_differences_and_may_be_negative() -> None:
+    base, other = [20.0, 22.0, 21.0], [0.3, -0.2, 0.1]  # a growth, and none within noise
+    differences = np.array(base) - np.array(other)
+    half = 4.302653 * differences.std(ddof=1) / math.sqrt(3)  # t(0.975, 2 df)
+    saved = round_difference_ci(base, other)
+    assert saved.estimate == pytest.approx(differences.mean())
+    assert (saved.low, saved.high) == (
+        pytest.approx(differences.mean() - half, rel=1e-5),
+        pytest.approx(differences.mean() + half, rel=1e-5),
+    )
+    assert saved.half_width == pytest.approx(half / differences.mean(), rel=1e-5)
+    worse = round_difference_ci([0.1, -0.1, 0.0], [2.0, 2.2, 2.1])
+    assert worse.estimate == pytest.approx(-2.1) and worse.high < 0
+    assert math.isnan(round_difference_ci([1.0], [0.5]).low)
+
+
+def test_a_difference_needs_more_rounds_the_more_it_spreads_and_none_of_nothing() -> None:
+    steady = difference_rounds_needed([20.0, 20.0, 20.0], [0.0, 0.0, 0.0], 0.10)
+    noisy = difference_rounds_needed([20.0, 24.0, 16.0], [0.5, -0.5, 0.0], 0.10)
+    assert steady == 3 and noisy is not None and noisy > 3
+    assert difference_rounds_needed([1.0, -1.0], [0.0, 0.0], 0.10) is None
 
 
 def test_decide_rounds_says_why() -> None:
