@@ -7,6 +7,7 @@ from bench_app.main import create_app
 from bench_app.regression_switch import RegressionSwitchError, regressed_paths
 from bench_app.settings import Settings
 from tests.costs import costs_of
+from tests.techniques.test_instrumentation import unseen_ids
 
 
 async def test_the_switched_variant_is_served_by_its_baseline(seeded: Settings) -> None:
@@ -24,16 +25,18 @@ async def test_a_route_with_a_path_parameter_is_switched_with_its_value(seeded: 
     # instrumentation's variants differ only in the middleware around their route, which a
     # request reaches by its path: /instrumentation/optimized/users/7 must become naive's.
     spec = "instrumentation:optimized"
+    # An id no earlier test in this process asked for: the histogram is the module's.
+    (user_id,) = unseen_ids(1)
     app = create_app(seeded.model_copy(update={"inject_regression": spec}))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as client:
             before = (await client.get("/instrumentation/series")).json()["naive"]["label_sets"]
-            switched = await client.get("/instrumentation/optimized/users/7")
+            switched = await client.get(f"/instrumentation/optimized/users/{user_id}")
             after = (await client.get("/instrumentation/series")).json()["naive"]["label_sets"]
             missing = await client.get("/instrumentation/optimized/users/999999")
-    assert switched.status_code == 200 and switched.json()["id"] == 7
-    assert after == before + 1  # naive's raw-path histogram timed it: a label set for /users/7
+    assert switched.status_code == 200 and switched.json()["id"] == user_id
+    assert after == before + 1  # naive's raw-path histogram timed it: a label set for its path
     assert missing.status_code == 404  # the parameter reached the baseline's handler
 
 
