@@ -42,6 +42,7 @@ COST_FIELDS = (
     "upstream_connections",
     "listeners_kept",
     "job_records_kept",
+    "memo_entries_kept",
     "app_ms",
     "body_bytes",
     "wire_bytes",
@@ -86,6 +87,9 @@ class RequestCost:
     # Finished jobs' records the request's jobs left in the job queue's Redis when it answered
     # (bench_app.job_batches): what a queue piles up, one record at a time.
     job_records_kept: int = 0
+    # Entries the request added to an in-process memo, less those its insert evicted
+    # (bench_app.techniques.bounded_cache): a leak's count, one kept entry at a time.
+    memo_entries_kept: int = 0
     # Set only where a route encodes its body (bench_app.content_encoding); None (left out of
     # the header) elsewhere. The body before and after content encoding, and the time spent on it.
     body_bytes: int | None = None
@@ -124,6 +128,8 @@ class RequestCost:
             parts.append(b"listeners_kept=%d" % self.listeners_kept)
         if self.job_records_kept:
             parts.append(b"job_records_kept=%d" % self.job_records_kept)
+        if self.memo_entries_kept:
+            parts.append(b"memo_entries_kept=%d" % self.memo_entries_kept)
         if self.body_bytes is not None:
             parts.append(b"body_bytes=%d" % self.body_bytes)
         if self.wire_bytes is not None:

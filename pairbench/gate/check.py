@@ -52,6 +52,7 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
     "bytes_per_request": (0.02, 16.0),
     "listeners_kept_per_request": (0.02, 0.05),
     "job_records_kept_per_request": (0.02, 0.05),
+    "memo_entries_kept_per_request": (0.02, 0.05),
 }
 DEFAULT_COST_TOLERANCE = (0.02, 0.05)  # a cost not listed above
 KEY_COLUMNS = ["technique", "variant", "point"]

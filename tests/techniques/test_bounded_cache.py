@@ -68,7 +68,8 @@ async def test_a_repeated_address_is_a_hit_without_a_query(
 async def test_only_the_bounded_memo_stops_growing_and_it_keeps_the_busy_addresses(
     client: httpx.AsyncClient, empty_memos: None
 ) -> None:
-    requests = 2 * MAX_ENTRIES
+    requests = 8 * MAX_ENTRIES  # enough to fill it, and for the busy share to show
+    kept: dict[str, list[int]] = {}  # the metered entries kept, request by request
     for variant in TECHNIQUE.variants:
         stream = AddressStream()
         seen: set[str] = set()
@@ -76,6 +77,7 @@ async def test_only_the_bounded_memo_stops_growing_and_it_keeps_the_busy_address
         for _ in range(requests):
             address, busy = stream.next_address()
             response = await client.get(TECHNIQUE.url(variant, {"ip": address}))
+            kept.setdefault(variant, []).append(int(costs_of(response)["memo_entries_kept"]))
             hit = costs_of(response)["cache_hits"] == "1"
             hot += busy
             hot_repeats += busy and address in seen
@@ -87,6 +89,12 @@ async def test_only_the_bounded_memo_stops_growing_and_it_keeps_the_busy_address
         assert abs(hot / requests - HOT_SHARE) < 0.05
     assert len(bounded_cache.BOUNDED) == MAX_ENTRIES
     assert len(bounded_cache.UNBOUNDED) == one_offs + len(HOT_ADDRESSES)  # every address, kept
+    # The meter counts what each request left: every miss in the dict, and in the bounded
+    # cache only until it is full; from then on nothing (each insert evicts one).
+    assert sum(kept["unbounded"]) == len(bounded_cache.UNBOUNDED)
+    assert sum(kept["bounded"]) == MAX_ENTRIES
+    full_at = max(index for index, count in enumerate(kept["bounded"]) if count)
+    assert full_at < requests - 1 and not any(kept["bounded"][full_at + 1 :])
 
 
 def test_the_bounded_cache_has_its_stated_bounds() -> None:
