@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench_app.headline import FIGURE_UNITS, GROWTH_FIGURES
-from pairbench.report.formatting import format_bytes, format_per_request, format_ratio
+from pairbench.report.formatting import DASH, format_bytes, format_per_request, format_ratio
 from pairbench.results import as_float
 from pairbench.slo import DEFAULT_SLOS, Slos
 from pairbench.stats.significance import FASTER, SLOWER
@@ -155,6 +155,8 @@ def _kind_text(kind: Mapping[str, Any]) -> str:
 
 
 def _figure(value: float, figure: str) -> str:
+    if not math.isfinite(value):
+        return DASH  # not measured (a shared app's memory, say)
     unit = FIGURE_UNITS.get(figure, "ms")
     if unit == "B":
         return format_bytes(value)

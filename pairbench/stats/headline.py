@@ -40,7 +40,7 @@ from pairbench.stats.rounds import (
     round_ratio_ci,
     rounds_needed,
 )
-from pairbench.stats.significance import FASTER, NO_DIFFERENCE, SLOWER, verdict
+from pairbench.stats.significance import FASTER, NO_DIFFERENCE, NO_INTERVAL, SLOWER, verdict
 
 HEADLINE_COLUMNS = [
     "headline",
@@ -175,11 +175,11 @@ def headline_ratio(
 
 def headline_verdict(low: float, high: float, headline: Headline) -> str:
     """Faster (better), slower (worse) or neither: the CI against 1, or against 0 for a
-    difference."""
+    difference; a figure without one (a memory figure from one round) says so."""
+    if math.isnan(low) or math.isnan(high):
+        return NO_INTERVAL
     if not headline.by_difference:
         return verdict(low, high)
-    if math.isnan(low) or math.isnan(high):
-        return "no data"
     return FASTER if low > 0.0 else SLOWER if high < 0.0 else NO_DIFFERENCE
 
 

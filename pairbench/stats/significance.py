@@ -14,7 +14,8 @@ import numpy as np
 SIGNIFICANCE_LEVEL = 0.05
 MIN_REPETITIONS_FOR_U_TEST = 6  # below this the test cannot reach 5% on repetition medians
 FASTER, SLOWER, NO_DIFFERENCE = "faster", "slower", "no significant difference"
-VERDICTS = ("baseline", FASTER, SLOWER, NO_DIFFERENCE, "no baseline", "no data")
+NO_INTERVAL = "no CI (one round)"  # a figure with no spread to judge it by: smoke's memory
+VERDICTS = ("baseline", FASTER, SLOWER, NO_DIFFERENCE, "no baseline", "no data", NO_INTERVAL)
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:

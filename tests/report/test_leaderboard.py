@@ -233,3 +233,13 @@ def test_a_growth_headline_says_what_the_variant_saves_not_a_ratio_against_none(
         "bounded_cache: bounded vs unbounded: memory growth per 10k requests "
         "saves 20.1 MB [19.6, 20.6] grows less (20.2 MB -> 0.1 MB)"
     )
+
+
+def test_a_growth_from_one_round_has_no_ci_and_says_so_and_a_missing_figure_is_a_dash() -> None:
+    rows = [
+        growth_row("unbounded", math.nan, 0.0, 0.0, 0.0),
+        growth_row("bounded", math.nan, 20.1, math.nan, math.nan),
+    ]
+    rows[1]["headline_verdict"] = "no CI (one round)"
+    text = headline_text("bounded_cache", rows)
+    assert "saves 20.1 MB no CI (one round) (– -> –)" in text

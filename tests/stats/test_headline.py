@@ -219,3 +219,30 @@ def test_a_runs_manifest_keeps_the_headlines_it_was_judged_by() -> None:
     recorded = Manifest(run_id="run", headlines={"n_plus_one": manifest_entry(READ_P99)})
     assert headlines_of(recorded)["n_plus_one"] == READ_P99
     assert headlines_of(Manifest(run_id="run"))["n_plus_one"] == P50
+
+
+def test_a_growth_from_one_round_is_its_difference_with_no_ci_and_says_so() -> None:
+    frames, rows = [], []
+    for variant, grown in (("unbounded", 0.5), ("bounded", 0.01)):
+        frames.append(samples(variant, 0, "target", [1.0] * 1000))
+        rows.append(
+            {
+                "technique": "invalidation",
+                "variant": variant,
+                "point": "default",
+                "mode": results.CLOSED,
+                "repetition": 0,
+                "rss_measured_growth_mb": grown,
+            }
+        )
+    table = headline_table(
+        pd.concat(frames, ignore_index=True),
+        pd.DataFrame(rows),
+        pd.DataFrame(columns=["technique", "variant", "point", "mode", "name"]),
+        {"invalidation": Headline(MEMORY_GROWTH)},
+        {"invalidation": "unbounded"},
+        {},
+    )
+    row = table.set_index("variant").loc["bounded"]
+    assert row["headline_speedup"] == pytest.approx(4.9)  # (0.5 - 0.01) MB per 1,000 requests
+    assert math.isnan(row["headline_ci_low"]) and row["headline_verdict"] == "no CI (one round)"
