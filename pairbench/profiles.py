@@ -67,9 +67,11 @@ class Profile:
     # The A/A control ("technique/variant"): that variant against itself as two arms, measured
     # like any point; its speedup CI is the run's noise floor ("" for none).
     control: str = ""
-    # Rounds of the control at least, where more than the points' (fixed-round profiles): a
-    # CI from 3 rounds is 2.5 times their spread wide, and that width itself varies from run
-    # to run (gate floors of +/-3.2% to 14.7% on unchanged code); from 8, 0.8 times.
+    # Rounds of the control, where more than the points' minimum, and then fixed (0: as any
+    # point): a CI from 3 rounds is 2.5 times their spread wide, and that width itself varies
+    # from run to run (gate floors of +/-3.2% to 14.7% on unchanged code); from 8, 0.8
+    # times. From one round (smoke's points) there is no spread at all: a bootstrap of the
+    # requests within it called two arms of one variant different in most smoke runs.
     control_rounds: int = 0
 
     @property
@@ -82,10 +84,15 @@ class Profile:
 
     def first_rounds(self, control: bool) -> int:
         """The rounds a point runs before any is judged: the minimum, or for the A/A
-        control of a fixed-round profile its own rounds if more."""
-        if control and not self.adaptive:
+        control its own rounds if more."""
+        if control:
             return max(self.min_rounds, self.control_rounds)
         return self.min_rounds
+
+    def adapts(self, control: bool) -> bool:
+        """Whether the stopping rule decides a point's rounds: never the A/A control's where
+        the profile fixes them (its floor is measured alike from run to run)."""
+        return self.adaptive and not (control and self.control_rounds)
 
 
 # A cheap variant whose answer does not change under load: one small query.
@@ -108,6 +115,7 @@ PROFILES = {
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.25,
             overhead=False, ceiling_s=1.0, probe_requests=10, control=CONTROL,
+            control_rounds=3,
         ),
         Profile(
             "gate", "the CI regression gate: three short rounds a point, the A/A control eight",
@@ -126,7 +134,7 @@ PROFILES = {
             load_budget_s=300, point_max_s=45, probe_budget_s=1,
             scale=1, sweep=SWEEP_PROBE, modes=(CLOSED,),
             micro_max_time_s=0.2, micro_min_rounds=10, micro_variant_budget_s=1.0,
-            probe_requests=10, control=CONTROL,
+            probe_requests=10, control=CONTROL, control_rounds=8,
         ),
         Profile(
             "standard", "careful: speedups to +/-5%, ten times the data, closed and open loop",

@@ -319,7 +319,8 @@ class PointMeasurer:
             )
         rounds: Rounds = {}
         started = time.monotonic()
-        planned = profile.first_rounds(control=arms.key == results.CONTROL_KEY)
+        control = arms.key == results.CONTROL_KEY
+        planned, adaptive = profile.first_rounds(control), profile.adapts(control)
         while outcome.rounds < planned:
             for arm in round_order(list(arms.variants), rng):
                 rounds.setdefault(arm, []).append(
@@ -327,13 +328,13 @@ class PointMeasurer:
                 )
             outcome.rounds += 1
             elapsed = time.monotonic() - started
-            if profile.adaptive and outcome.rounds == profile.min_rounds:
+            if adaptive and outcome.rounds == profile.min_rounds:
                 affordable = int(share_s / (elapsed / outcome.rounds))
                 needed = planned_rounds(rounds, arms, profile)
                 planned, outcome.stopped = decide_rounds(needed, affordable, profile)
                 outcome.planning_rounds = profile.min_rounds
             elif (
-                profile.adaptive
+                adaptive
                 and outcome.rounds < planned
                 and elapsed * (1 + 1 / outcome.rounds)
                 > round_cap_s(outcome.rounds, share_s, profile)
@@ -342,7 +343,7 @@ class PointMeasurer:
                 break
             # A profile without a target runs its fixed rounds whatever they take: its CIs
             # are comparable from run to run (the gate's), and the budget only shares time.
-        if not profile.adaptive:
+        if not adaptive:
             outcome.planning_rounds = outcome.rounds
         outcome.seconds = time.monotonic() - started
         outcome.half_widths = half_widths(rounds, arms, outcome.planning_rounds)

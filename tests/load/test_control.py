@@ -24,10 +24,15 @@ def test_a_control_that_names_no_variant_is_refused() -> None:
         control_of(replace(PROFILES["smoke"], control="projection/nothing"))
 
 
-def test_a_fixed_round_profile_measures_its_control_in_more_rounds_than_its_points() -> None:
-    """The gate's floor from 8 rounds, its points from 3; an adaptive profile's control
-    starts at the minimum like every point, and its target decides the rest."""
-    gate, quick = PROFILES["gate"], PROFILES["quick"]
+def test_the_control_is_measured_in_fixed_rounds_more_than_the_points_minimum() -> None:
+    """The gate's and quick's floors from 8 rounds, smoke's from 3 (its points have one); an
+    adaptive profile's points still stop by their target, its control does not."""
+    gate, quick, smoke = PROFILES["gate"], PROFILES["quick"], PROFILES["smoke"]
     assert gate.first_rounds(control=False) == gate.min_rounds == 3
     assert gate.first_rounds(control=True) == gate.control_rounds == 8
-    assert quick.first_rounds(control=True) == quick.first_rounds(control=False) == quick.min_rounds
+    assert quick.first_rounds(control=True) == 8 and quick.first_rounds(control=False) == 3
+    assert smoke.first_rounds(control=True) == 3 and smoke.first_rounds(control=False) == 1
+    assert quick.adapts(control=False) and not quick.adapts(control=True)
+    assert not gate.adapts(control=False)
+    standard = PROFILES["standard"]  # no rounds of its own: its control adapts like a point
+    assert standard.first_rounds(control=True) == standard.min_rounds and standard.adapts(True)
