@@ -53,12 +53,36 @@ def t_quantile(degrees_of_freedom: int, confidence: float = CONFIDENCE) -> float
     return float(scipy_stats.t.ppf(0.5 + confidence / 2.0, degrees_of_freedom))
 
 
+def stein_interval(
+    values: npt.NDArray[np.float64], planning_rounds: int | None, confidence: float
+) -> tuple[float, float, int]:
+    """The mean of one figure per round, the half-width of Stein's CI about it (spread from
+    the first `planning_rounds` values, all if None) and how many values: NaNs for the
+    mean without values, for the half-width with fewer than two to plan from."""
+    rounds = int(values.size)
+    if rounds == 0:
+        return math.nan, math.nan, 0
+    planning = rounds if planning_rounds is None else min(max(planning_rounds, 2), rounds)
+    if planning < 2:
+        return float(values.mean()), math.nan, rounds
+    spread = float(values[:planning].std(ddof=1))
+    half = t_quantile(planning - 1, confidence) * spread / math.sqrt(rounds)
+    return float(values.mean()), half, rounds
+
+
+def _paired(
+    base: npt.ArrayLike, other: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    base_values, other_values = np.asarray(base, dtype=float), np.asarray(other, dtype=float)
+    if base_values.shape != other_values.shape:
+        raise ValueError("a comparison per round needs the same rounds on both sides")
+    return base_values, other_values
+
+
 def _log_ratios(
     base: npt.ArrayLike, other: npt.ArrayLike, higher_is_better: bool
 ) -> npt.NDArray[np.float64]:
-    base_values, other_values = np.asarray(base, dtype=float), np.asarray(other, dtype=float)
-    if base_values.shape != other_values.shape:
-        raise ValueError("a ratio per round needs the same rounds on both sides")
+    base_values, other_values = _paired(base, other)
     ratios = other_values / base_values if higher_is_better else base_values / other_values
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(ratios)
@@ -79,16 +103,10 @@ def round_ratio_ci(
     "Above 1 = the variant is better": base/other for latencies, other/base for
     throughput (higher_is_better). Fewer than two usable rounds: the estimate, no CI.
     """
-    logs = _log_ratios(base, other, higher_is_better)
-    rounds = int(logs.size)
-    if rounds == 0:
-        return RoundRatio(float("nan"), float("nan"), float("nan"), 0)
-    estimate = float(np.exp(logs.mean()))
-    planning = rounds if planning_rounds is None else min(max(planning_rounds, 2), rounds)
-    if planning < 2:
-        return RoundRatio(estimate, float("nan"), float("nan"), rounds)
-    spread = float(logs[:planning].std(ddof=1))
-    half = t_quantile(planning - 1, confidence) * spread / math.sqrt(rounds)
+    mean, half, rounds = stein_interval(
+        _log_ratios(base, other, higher_is_better), planning_rounds, confidence
+    )
+    estimate = math.exp(mean)
     return RoundRatio(estimate, estimate * math.exp(-half), estimate * math.exp(half), rounds)
 
 
@@ -133,9 +151,7 @@ class RoundDifference:
 
 
 def _differences(base: npt.ArrayLike, other: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    base_values, other_values = np.asarray(base, dtype=float), np.asarray(other, dtype=float)
-    if base_values.shape != other_values.shape:
-        raise ValueError("a difference per round needs the same rounds on both sides")
+    base_values, other_values = _paired(base, other)
     differences = base_values - other_values
     finite: npt.NDArray[np.float64] = differences[np.isfinite(differences)]
     return finite
@@ -151,17 +167,8 @@ def round_difference_ci(
     with Stein's CI as round_ratio_ci's, on the differences themselves: for a figure that
     may be 0 or below it (a memory growth within noise of none), where a ratio means
     nothing. Fewer than two usable rounds: the estimate, no CI."""
-    differences = _differences(base, other)
-    rounds = int(differences.size)
-    if rounds == 0:
-        return RoundDifference(float("nan"), float("nan"), float("nan"), 0)
-    estimate = float(differences.mean())
-    planning = rounds if planning_rounds is None else min(max(planning_rounds, 2), rounds)
-    if planning < 2:
-        return RoundDifference(estimate, float("nan"), float("nan"), rounds)
-    spread = float(differences[:planning].std(ddof=1))
-    half = t_quantile(planning - 1, confidence) * spread / math.sqrt(rounds)
-    return RoundDifference(estimate, estimate - half, estimate + half, rounds)
+    mean, half, rounds = stein_interval(_differences(base, other), planning_rounds, confidence)
+    return RoundDifference(mean, mean - half, mean + half, rounds)
 
 
 def difference_rounds_needed(

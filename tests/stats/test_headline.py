@@ -123,14 +123,18 @@ def test_redis_growth_per_round_counts_every_request_of_its_segment() -> None:
     assert math.isnan(round_figure(frame, {}, Headline(REDIS_GROWTH)))
 
 
-def test_the_headline_table_judges_redis_growth_by_what_it_saves_on_every_phase() -> None:
+def growth_table(
+    headline: Headline, growths: list[dict[str, float]], warmup_requests: int = 0
+) -> pd.DataFrame:
+    """The headline table of rounds in which each variant (the first is the baseline) sent
+    1,000 requests (the first `warmup_requests` of them warming up) and grew by its figure
+    in MB (a segment's growth column for the headline)."""
+    column = "redis_growth_mb" if headline.figure == REDIS_GROWTH else "rss_measured_growth_mb"
     frames, rows = [], []
-    for repetition in range(3):
-        # The better variant's growth is noise about none, below it in one round.
-        residue = (0.01, -0.02, 0.004)[repetition]
-        for variant, grown in (("kept_forever", 0.75 + residue), ("deleted_on_finish", residue)):
-            warmup = samples(variant, repetition, "target", [1.0] * 250)
-            measured = samples(variant, repetition, "target", [1.0] * 750)
+    for repetition, grown in enumerate(growths):
+        for variant, megabytes in grown.items():
+            warmup = samples(variant, repetition, "target", [1.0] * warmup_requests)
+            measured = samples(variant, repetition, "target", [1.0] * (1000 - warmup_requests))
             frames += [warmup.assign(phase=results.WARMUP_PHASE), measured]
             rows.append(
                 {
@@ -139,17 +143,26 @@ def test_the_headline_table_judges_redis_growth_by_what_it_saves_on_every_phase(
                     "point": "default",
                     "mode": results.CLOSED,
                     "repetition": repetition,
-                    "redis_growth_mb": grown,
+                    column: megabytes,
                 }
             )
-    table = headline_table(
+    return headline_table(
         pd.concat(frames, ignore_index=True),
         pd.DataFrame(rows),
         pd.DataFrame(columns=["technique", "variant", "point", "mode", "name"]),
-        {"invalidation": Headline(REDIS_GROWTH)},
-        {"invalidation": "kept_forever"},
+        {"invalidation": headline},
+        {"invalidation": next(iter(growths[0]))},
         {},
     )
+
+
+def test_the_headline_table_judges_redis_growth_by_what_it_saves_on_every_phase() -> None:
+    # The better variant's growth is noise about none, below it in one round.
+    growths = [
+        {"kept_forever": 0.75 + residue, "deleted_on_finish": residue}
+        for residue in (0.01, -0.02, 0.004)
+    ]
+    table = growth_table(Headline(REDIS_GROWTH), growths, warmup_requests=250)
     by_variant = table.set_index("variant")
     row = by_variant.loc["deleted_on_finish"]
     # 0.75 MB more over 1,000 requests sent is 7.5 MB per 10k saved, in every round alike.
@@ -162,27 +175,10 @@ def test_the_headline_table_judges_redis_growth_by_what_it_saves_on_every_phase(
 
 
 def test_a_growth_within_noise_of_the_baselines_is_no_significant_difference() -> None:
-    frames, rows = [], []
-    for repetition, (first, second) in enumerate([(0.2, 0.3), (0.3, 0.1), (0.1, 0.25)]):
-        for variant, grown in (("unbounded", first), ("bounded", second)):
-            frames.append(samples(variant, repetition, "target", [1.0] * 1000))
-            rows.append(
-                {
-                    "technique": "invalidation",
-                    "variant": variant,
-                    "point": "default",
-                    "mode": results.CLOSED,
-                    "repetition": repetition,
-                    "rss_measured_growth_mb": grown,
-                }
-            )
-    table = headline_table(
-        pd.concat(frames, ignore_index=True),
-        pd.DataFrame(rows),
-        pd.DataFrame(columns=["technique", "variant", "point", "mode", "name"]),
-        {"invalidation": Headline(MEMORY_GROWTH)},
-        {"invalidation": "unbounded"},
-        {},
+    growths = [(0.2, 0.3), (0.3, 0.1), (0.1, 0.25)]
+    table = growth_table(
+        Headline(MEMORY_GROWTH),
+        [{"unbounded": first, "bounded": second} for first, second in growths],
     )
     row = table.set_index("variant").loc["bounded"]
     # Per 10k: saves 2 - 3 = -1, 3 - 1 = 2, 1 - 2.5 = -1.5 MB: a mean of -0.17, CI across 0
@@ -222,27 +218,7 @@ def test_a_runs_manifest_keeps_the_headlines_it_was_judged_by() -> None:
 
 
 def test_a_growth_from_one_round_is_its_difference_with_no_ci_and_says_so() -> None:
-    frames, rows = [], []
-    for variant, grown in (("unbounded", 0.5), ("bounded", 0.01)):
-        frames.append(samples(variant, 0, "target", [1.0] * 1000))
-        rows.append(
-            {
-                "technique": "invalidation",
-                "variant": variant,
-                "point": "default",
-                "mode": results.CLOSED,
-                "repetition": 0,
-                "rss_measured_growth_mb": grown,
-            }
-        )
-    table = headline_table(
-        pd.concat(frames, ignore_index=True),
-        pd.DataFrame(rows),
-        pd.DataFrame(columns=["technique", "variant", "point", "mode", "name"]),
-        {"invalidation": Headline(MEMORY_GROWTH)},
-        {"invalidation": "unbounded"},
-        {},
-    )
+    table = growth_table(Headline(MEMORY_GROWTH), [{"unbounded": 0.5, "bounded": 0.01}])
     row = table.set_index("variant").loc["bounded"]
     assert row["headline_speedup"] == pytest.approx(4.9)  # (0.5 - 0.01) MB per 1,000 requests
     assert math.isnan(row["headline_ci_low"]) and row["headline_verdict"] == "no CI (one round)"
