@@ -9,7 +9,8 @@ it reports. So every quick and standard run measures it.
 How: three instances of the app, one per configuration (nothing, the meter, the meter
 and /metrics), side by side in this process on the run's servers, each behind
 uvicorn's own HTTP protocol as `uvicorn` serves it, fed requests as bytes with no
-socket in between. They serve a trivial route and a one-statement route, taking turns
+socket in between. They serve a trivial route, a one-statement route and the catalog's
+most metered request (51 statements), taking turns
 request by request (in a rotated order, so order falls on all alike), over many rounds:
 on a busy shared machine the CPU time a batch costs swings by tens of percent from one
 moment to the next, so configurations measured a batch apiece in turn see different
@@ -46,15 +47,21 @@ CONFIGURATIONS: dict[str, dict[str, bool]] = {
     "meter": {"meter": True, "metrics": False},
     "meter+metrics": {"meter": True, "metrics": True},
 }
-TARGETS = {  # the smallest requests, where a fixed cost per request weighs the most
+TARGETS = {
+    # The smallest requests, where a fixed cost per request weighs the most,
     "trivial": "/health/live",  # no I/O: what the middleware costs alone
     "one statement": "/health",  # SELECT 1: the middleware and one statement's hooks
+    # and the catalog's most metered one, where the hooks add up: every statement timed,
+    # every row counted (n_plus_one's naive variant at its defaults: 51 statements).
+    "51 statements": "/n-plus-one/naive?authors=50",
 }
-# 2 targets x 3 configurations x 25 rounds x 30 requests: 4,500 requests; 6 s on a quiet
-# 2-core machine, 17 s on one loaded three times over.
+# 25 rounds x 3 configurations x (2 light targets x 30 requests + 2 of the heavy one): 4,650
+# requests; on a quiet 2-core machine ~6 s for the light ones, ~6 s for the heavy.
 ROUNDS = 25
 TURNS = 30  # requests per configuration, target and round, one turn each
-WARMUP_REQUESTS = 100  # per app and target: lazy imports, the pool's first connections
+TARGET_TURNS = {"51 statements": 2}  # fewer where a request takes milliseconds of CPU
+WARMUP_REQUESTS = 100  # per app and light target (fewer for a heavy one, as its turns): lazy
+# imports, the pool's first connections
 TIMEOUT_S = 120.0  # for the whole measurement: past it, something is stuck
 
 
@@ -124,6 +131,10 @@ async def timed_get(served: ServedInMemory, path: str) -> tuple[bool, float, flo
     return failed, time.thread_time() - started_cpu, time.perf_counter() - started_wall
 
 
+def _turns(target: str) -> int:
+    return TARGET_TURNS.get(target, TURNS)
+
+
 async def _measure(settings: Settings, rounds: int) -> list[dict[str, object]]:
     names = list(CONFIGURATIONS)
     apps = [create_app(settings.model_copy(update=CONFIGURATIONS[name])) for name in names]
@@ -134,14 +145,15 @@ async def _measure(settings: Settings, rounds: int) -> list[dict[str, object]]:
         served = {name: ServedInMemory(app) for name, app in zip(names, apps, strict=True)}
         for server in served.values():
             stack.callback(server.close)
-        for path in TARGETS.values():
+        for target, path in TARGETS.items():
             for server in served.values():
-                for _ in range(WARMUP_REQUESTS):
+                for _ in range(WARMUP_REQUESTS * _turns(target) // TURNS):
                     await timed_get(server, path)
         for round_number in range(rounds):
             for target, path in TARGETS.items():
                 totals = {name: [0, 0.0, 0.0] for name in names}  # failures, CPU s, wall s
-                for turn in range(TURNS):
+                turns = _turns(target)
+                for turn in range(turns):
                     shift = turn % len(names)  # each configuration goes first as often
                     for name in names[shift:] + names[:shift]:
                         measured = await timed_get(served[name], path)
@@ -153,11 +165,11 @@ async def _measure(settings: Settings, rounds: int) -> list[dict[str, object]]:
                             "path": path,
                             "config": name,
                             "round": round_number,
-                            "requests": TURNS,
+                            "requests": turns,
                             "failures": failures,
                             "cpu_s": cpu,
                             "wall_s": wall,
-                            "cpu_us_per_request": cpu / TURNS * 1e6,
+                            "cpu_us_per_request": cpu / turns * 1e6,
                         }
                     )
     return rows
