@@ -29,6 +29,7 @@ from bench_app.headline import (
 )
 from bench_app.techniques import all_techniques
 from pairbench.manifest import Manifest
+from pairbench.results import APP_SHARED
 from pairbench.stats.bootstrap import bootstrap_ratio_ci
 from pairbench.stats.memory import GROWTH_PER_REQUESTS
 from pairbench.stats.requests import measured, measured_successful
@@ -91,6 +92,10 @@ def round_figure(
     phase: each figure picks its own) and its segment row (the memory figures); NaN where
     the round has none."""
     requests = of_kind(samples, headline.kind)
+    if headline.is_memory and (segment or {}).get("app_process") == APP_SHARED:
+        # The shared app's memory holds every technique's: none of it is the variant's (the
+        # gate's profile serves memory techniques there; their kept counts guard them).
+        return math.nan
     if headline.percentile is not None:
         latencies = measured_successful(requests)["latency_ms"].to_numpy(dtype=float)
         return float(np.percentile(latencies, headline.percentile)) if latencies.size else math.nan

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench_app.headline import BYTES_SENT, MEMORY_GROWTH, P50, REDIS_GROWTH, Headline
+from bench_app.headline import (
+    BYTES_SENT,
+    MEMORY_GROWTH,
+    P50,
+    PEAK_MEMORY,
+    REDIS_GROWTH,
+    Headline,
+)
 from bench_app.techniques import all_techniques
 from pairbench import results
 from pairbench.manifest import Manifest
@@ -109,6 +116,17 @@ def test_memory_growth_per_round_comes_from_the_segment_as_measured() -> None:
     assert round_figure(frame, flat, Headline(MEMORY_GROWTH)) == pytest.approx(-1.0)
     segments = pd.DataFrame([{"repetition": 0, "rss_measured_growth_mb": 10.0}])
     assert round_figures(frame, segments, Headline(MEMORY_GROWTH)) == {0: pytest.approx(50.0)}
+
+
+def test_the_shared_apps_memory_is_no_variants_figure() -> None:
+    frame = samples("bounded", 0, "target", [1.0] * 2000)
+    shared = {"rss_measured_growth_mb": 10.0, "rss_peak_mb": 300.0, "app_process": "shared"}
+    assert math.isnan(round_figure(frame, shared, Headline(MEMORY_GROWTH)))
+    assert math.isnan(round_figure(frame, shared, Headline(PEAK_MEMORY)))
+    own = {**shared, "app_process": "own"}
+    assert round_figure(frame, own, Headline(MEMORY_GROWTH)) == pytest.approx(50.0)
+    redis = {"redis_growth_mb": 1.0, "app_process": "shared"}  # Redis's is not the app's
+    assert round_figure(frame, redis, Headline(REDIS_GROWTH)) == pytest.approx(5.0)
 
 
 def test_redis_growth_per_round_counts_every_request_of_its_segment() -> None:
