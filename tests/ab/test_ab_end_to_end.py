@@ -12,6 +12,7 @@ import pytest
 from pairbench import results
 from pairbench.cli import main
 from pairbench.env.services import ServiceUrls
+from pairbench.profiles import PROFILES
 
 pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -96,8 +97,9 @@ def test_equal_pairs_print_a_verdict_with_its_ci_and_costs_and_write_a_report(
     report = tmp_path / "reports" / run_dir.name / "index.html"
     assert f"report:  {report}" in printed.out
     # the A/A control, the first pair's a against itself: the run's noise floor, printed
-    control = "totals/a at customers=40"
-    assert f"noise floor (A/A control: {control} against itself, 1 round): " in printed.out
+    # (smoke's pairs have one round, its control the rounds of its own that a floor needs)
+    control, rounds = "totals/a at customers=40", PROFILES["smoke"].control_rounds
+    assert f"noise floor (A/A control: {control} against itself, {rounds} rounds): " in printed.out
     html = report.read_text()
     assert 'id="totals"' in html and 'id="orders"' in html
     # each pair's section says what its sides are, the request, what was ignored, the answers
@@ -141,7 +143,7 @@ def test_equal_pairs_print_a_verdict_with_its_ci_and_costs_and_write_a_report(
     assert manifest["complete"]
     assert manifest["ab"]["totals"]["ignore"] == "generated_at (key name)"
     assert manifest["control"] == control and manifest["noise_floor"]["control"] == control
-    assert manifest["noise_floor"]["rounds"] == 1 and "probe" in manifest["stages"]
+    assert manifest["noise_floor"]["rounds"] == rounds and "probe" in manifest["stages"]
     assert manifest["topology"]["app_workers"] == 2
     segments = pd.read_csv(run_dir / results.SEGMENTS)
     assert (segments["load_workers"] == 1).all()  # every segment sent by the Locust worker
