@@ -236,6 +236,9 @@ def round_medians(frames: list[pd.DataFrame]) -> list[float]:
 
 
 Rounds = dict[str, list[tuple[pd.DataFrame, Mapping[str, Any]]]]  # arm -> (samples, segment)
+# A segment whose last requests outlast its window by this much has one stuck, not slow: the
+# slowest variant's request takes ~1 s on a quiet 2-core machine (bulk_insert's largest).
+HELD_WARNING_S = 10.0
 
 
 def _arm_round_figures(rounds: Rounds, arms: Arms) -> tuple[list[float], dict[str, list[float]]]:
@@ -394,6 +397,12 @@ class PointMeasurer:
                 )
                 if segment.short_of_minimum:  # figures on too few requests: not silently
                     self.log(f"      {variant}: {segment.short_of_minimum}")
+            held = segment.ended - segment.measure_end
+            if held > HELD_WARNING_S:  # a request stuck in the app: where to look, not silently
+                self.log(
+                    f"      {variant}: a request sent in the window held the segment's end "
+                    f"for {held:.0f} s (the app's side is in the run's server logs)"
+                )
             reading = watcher.stop() if watcher else None  # memory hook
             window = (segment.measure_start, segment.measure_end)
             row = _segment_row(point, arms.key, arm, mode, repetition, rate, segment, profile)
