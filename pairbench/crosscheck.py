@@ -235,12 +235,6 @@ def reserve_output(run_dir: Path) -> Output:
     raise CrosscheckError(f"{run_dir} holds 999 crosschecks already: remove some")
 
 
-def _distance_of(manifest: Manifest) -> Distance:
-    """The run's distance (the RTT a proxy put each dependency away), without its sweep."""
-    rtt_ms = manifest.distance.get("rtt_ms") or {}
-    return Distance({str(kind): float(rtt) for kind, rtt in rtt_ms.items()})
-
-
 def _app_workers_of(manifest: Manifest) -> int:
     return int(manifest.topology.get("app_workers") or 1)
 
@@ -289,7 +283,9 @@ def crosscheck(
     by_technique: dict[str, list[Pair]] = {}
     for pair in pairs:
         by_technique.setdefault(pair.technique.key, []).append(pair)
-    with Environment(output.logs, _distance_of(manifest), manifest.scale or 1.0, log) as env:
+    with Environment(
+        output.logs, Distance.loaded_in(manifest.distance), manifest.scale or 1.0, log
+    ) as env:
         env.start_dependencies()
         env.load_data()
         env.settle_data()

@@ -34,7 +34,7 @@ def require_wrk() -> None:
     """The calling test is skipped without wrk, unless CI=true: then it fails."""
     if shutil.which("wrk") is not None:
         return
-    reason = f"wrk is not installed ({INSTALL_WRK})"
+    reason = "wrk is not installed (Debian: apt-get install wrk)"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"CI=true but {reason}: .ci/run installs it; crosscheck must be tested")
     pytest.skip(f"{reason}; crosscheck is not tested end to end")
