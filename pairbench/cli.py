@@ -774,7 +774,7 @@ def add_crosscheck_command(commands: Subcommands) -> None:
             "and load each variant and its baseline at the run's default point with wrk, a "
             "load generator in C, with the run's closed-loop users as connections: a warm-up "
             "per variant, then interleaved rounds, shuffled each round. wrk's throughput "
-            "ratio (variant / baseline, with a 95%% CI from the rounds) is set beside the "
+            "ratio (variant / baseline, with a 95% CI from the rounds) is set beside the "
             "run's; they agree when |wrk / pairbench - 1| <= the tolerance. Prints the table "
             "and writes crosscheck.csv and crosscheck.json into the run dir (crosscheck-2.csv "
             "and so on if there: nothing is overwritten). Needs wrk (Debian: apt-get install "

@@ -132,6 +132,17 @@ def test_a_technique_wrk_cannot_load_as_the_run_did_is_refused(tmp_path: Path) -
         pairs_of(run_dir, results.read_manifest(run_dir), ["compression"])
 
 
+def test_the_help_says_what_agreement_means_and_what_it_needs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["crosscheck", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for needle in ("95% CI", "|wrk / pairbench - 1| <= the tolerance", "apt-get install wrk"):
+        assert needle in text
+    assert "aggregation, indexing, pooling, projection, serialization" in text
+
+
 def test_usage_errors_exit_2_naming_the_fix(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
