@@ -1,4 +1,4 @@
-"""The `pairbench` command: run, stats, report, baseline, check, list, serve."""
+"""The `pairbench` command: run, stats, report, baseline, check, crosscheck, list, serve."""
 
 import argparse
 import dataclasses
@@ -414,6 +414,58 @@ def command_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_crosscheck(args: argparse.Namespace) -> int:
+    """The run's closed-loop throughput ratios against wrk's (pairbench.crosscheck)."""
+    from pairbench.crosscheck import CrosscheckError, crosscheck, table_lines
+    from pairbench.env.server import ServerError
+    from pairbench.env.services import ServiceError
+    from pairbench.load.wrk import WrkError, WrkMissing
+    from pairbench.load.wrk_rounds import VariantFailed
+
+    if args.rounds < 2:
+        return fail("--rounds must be at least 2: a CI needs two rounds")
+    for option, value in (("--seconds", args.seconds), ("--warmup", args.warmup)):
+        if not 1 <= value <= MAX_ROUND_S:
+            return fail(f"{option} must be whole seconds from 1 to {MAX_ROUND_S:g} (wrk's unit)")
+    if not 0 < args.tolerance < 1:
+        return fail("--tolerance must be a share between 0 and 1 (0.1: +/-10%)")
+    keys = [key.strip() for key in args.only.split(",") if key.strip()] if args.only else None
+    if keys is not None:
+        try:
+            select_techniques(keys)
+        except ValueError as error:
+            return fail(f"{error} (see `pairbench list`)")
+    try:
+        agreements, output = crosscheck(
+            Path(args.run_dir),
+            keys,
+            log,
+            rounds=args.rounds,
+            round_s=args.seconds,
+            warmup_s=args.warmup,
+            tolerance=args.tolerance,
+        )
+    except (CrosscheckError, WrkMissing) as error:
+        return fail(str(error))
+    except (VariantFailed, WrkError, ServiceError, ServerError) as error:
+        return fail(str(error), EXIT_FAILED)
+    for line in table_lines(agreements):
+        log(line)
+    log(f"table: {output.table}; parameters: {output.parameters}")
+    disagreeing = [found for found in agreements if not found.agrees]
+    if not disagreeing:
+        log(f"all {len(agreements)} pair(s) agree within +/-{args.tolerance:.0%}")
+        return EXIT_OK
+    for found in disagreeing:
+        print(
+            f"pairbench: DISAGREE {found.pair.name}: wrk's ratio is {found.difference:+.1%} "
+            f"off pairbench's (tolerance +/-{found.tolerance:.0%})",
+            file=sys.stderr,
+            flush=True,
+        )
+    return EXIT_FAILED
+
+
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
@@ -708,6 +760,66 @@ def add_check_command(commands: Subcommands) -> None:
     check.set_defaults(handler=command_check)
 
 
+def add_crosscheck_command(commands: Subcommands) -> None:
+    """`pairbench crosscheck`: a run's throughput ratios against wrk's."""
+    from pairbench.crosscheck import DEFAULT_TECHNIQUES, DEFAULT_TOLERANCE
+    from pairbench.load.wrk_rounds import DEFAULT_ROUND_S, DEFAULT_ROUNDS, DEFAULT_WARMUP_S
+
+    crosscheck = commands.add_parser(
+        "crosscheck",
+        help="check a run's closed-loop throughput ratios against wrk's: exit 0 all agree, "
+        "1 some do not, 2 bad input",
+        description=(
+            "Bring up the run's environment again (services, data, the app, as `run` does), "
+            "and load each variant and its baseline at the run's default point with wrk, a "
+            "load generator in C, with the run's closed-loop users as connections: a warm-up "
+            "per variant, then interleaved rounds, shuffled each round. wrk's throughput "
+            "ratio (variant / baseline, with a 95% CI from the rounds) is set beside the "
+            "run's; they agree when |wrk / pairbench - 1| <= the tolerance. Prints the table "
+            "and writes crosscheck.csv and crosscheck.json into the run dir (crosscheck-2.csv "
+            "and so on if there: nothing is overwritten). Needs wrk (Debian: apt-get install "
+            "wrk)."
+        ),
+    )
+    crosscheck.add_argument("run_dir", metavar="RUN_DIR", help="a run with closed-loop rows")
+    crosscheck.add_argument(
+        "--only",
+        metavar="KEYS",
+        help="comma-separated technique keys, each served as a plain GET (default: those of "
+        f"{', '.join(DEFAULT_TECHNIQUES)} the run measured: cheap techniques whose every "
+        "variant answers in about 20 ms or less one request at a time: a 2 s round sees a "
+        "hundred answers of the slowest or more, and the whole check takes a few minutes)",
+    )
+    crosscheck.add_argument(
+        "--rounds",
+        type=int,
+        default=DEFAULT_ROUNDS,
+        help=f"interleaved rounds per variant (default {DEFAULT_ROUNDS}; at least 2)",
+    )
+    crosscheck.add_argument(
+        "--seconds",
+        type=int,
+        default=DEFAULT_ROUND_S,
+        help=f"wrk's whole seconds per variant per round (default {DEFAULT_ROUND_S})",
+    )
+    crosscheck.add_argument(
+        "--warmup",
+        type=int,
+        default=DEFAULT_WARMUP_S,
+        metavar="SECONDS",
+        help=f"wrk's warm-up per variant, whole seconds, not counted (default {DEFAULT_WARMUP_S})",
+    )
+    crosscheck.add_argument(
+        "--tolerance",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        metavar="SHARE",
+        help=f"how far wrk's ratio may be from pairbench's (default {DEFAULT_TOLERANCE:g}: "
+        "+/-10%%)",
+    )
+    crosscheck.set_defaults(handler=command_crosscheck)
+
+
 def add_list_command(commands: Subcommands) -> None:
     """`pairbench list`: the catalog."""
     listing = commands.add_parser("list", help="techniques, their variants and what they prove")
@@ -747,6 +859,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_stats_command,
         add_baseline_command,
         add_check_command,
+        add_crosscheck_command,
         add_ab_parser,  # your own pair: two endpoints or two revisions of your app
         add_list_command,
         add_serve_command,

@@ -86,6 +86,14 @@ class Distance:
             "proxies": {},
         }
 
+    @classmethod
+    def loaded_in(cls, entry: Mapping[str, Any]) -> "Distance":
+        """The distance a run's load was measured at, from its manifest_entry: each
+        proxied dependency's RTT (0 for a swept one: its proxy stood there while loaded);
+        not the sweep, which only the probe ran."""
+        rtt_ms = entry.get("rtt_ms") or {}
+        return cls({str(kind): float(rtt) for kind, rtt in rtt_ms.items()})
+
 
 def proxy_target(kind: str, url: str) -> str:
     """Where a proxy in front of this service connects: HOST:PORT or a unix socket path."""
