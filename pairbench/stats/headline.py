@@ -156,7 +156,7 @@ def rounds_needed_for(
     return rounds_needed(base, other, target_half_width)
 
 
-def headline_ratio(
+def headline_comparison(
     base: Mapping[int, float],
     other: Mapping[int, float],
     planning_rounds: int | None,
@@ -262,7 +262,7 @@ def headline_table(
                 speedup, low, high, found = math.nan, math.nan, math.nan, "no baseline"
             else:
                 base, other = figures[base_name], figures[variant]
-                speedup, low, high = headline_ratio(base, other, planning, headline)
+                speedup, low, high = headline_comparison(base, other, planning, headline)
                 if len(set(base) & set(other)) == 1 and headline.percentile is not None:
                     speedup, low, high = _single_round_latency(
                         parts[base_name], parts[variant], headline
