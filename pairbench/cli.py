@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import os
 import secrets
 import sys
 import time
@@ -16,9 +17,11 @@ from pairbench.env.distance import DEFAULT_RTT_SWEEP_MS
 from pairbench.env.server import LOOPBACK
 from pairbench.load.segment import LoadError
 from pairbench.profiles import (
+    CONTROL_VARIABLE,
     DEFAULT_PROFILE,
     LOCUST_MASTER_PORT,
     MODE_CHOICES,
+    NO_CONTROL,
     OPEN_LOOP_LOAD,
     PROFILES,
     SWEEP_CHOICES,
@@ -65,8 +68,12 @@ def rtt_sweep_option(text: str) -> tuple[float, ...]:
 
 
 def profile_from(args: argparse.Namespace) -> Profile:
-    """The chosen profile with what the command line overrides (--round-s, --sweep)."""
-    changes = {"round_s": args.round_s, "sweep": args.sweep}
+    """The chosen profile with what the command line overrides (--round-s, --sweep,
+    --control or PAIRBENCH_CONTROL)."""
+    control = args.control or os.environ.get(CONTROL_VARIABLE) or None
+    if control == NO_CONTROL:
+        control = ""
+    changes = {"round_s": args.round_s, "sweep": args.sweep, "control": control}
     given = {name: value for name, value in changes.items() if value is not None}
     return dataclasses.replace(PROFILES[args.profile], **given)
 
@@ -90,6 +97,7 @@ def add_distance_options(parser: argparse.ArgumentParser) -> None:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    from pairbench.load.control import ControlError, control_of
     from pairbench.load.measure import LoadPlan
     from pairbench.report.build import headlines
     from pairbench.runner import run
@@ -114,6 +122,10 @@ def command_run(args: argparse.Namespace) -> int:
     except SloError as error:
         return fail(str(error))
     profile = profile_from(args)
+    try:
+        control_of(profile)
+    except ControlError as error:
+        return fail(f"{error}: give --control TECHNIQUE/VARIANT (see `pairbench list`) or none")
     modes = MODE_CHOICES[args.mode] if args.mode else profile.modes
     # A fresh seed per run shuffles the variants' order in each round; the manifest keeps it.
     plan = LoadPlan(profile, modes, args.rate, order_seed=secrets.randbelow(2**31))
@@ -604,6 +616,14 @@ def add_run_command(commands: Subcommands) -> None:
         "measured in rounds under load, like the defaults: at standard, about three times as "
         "long), instead of the profile's "
         f"({', '.join(f'{p.name} {p.sweep}' for p in PROFILES.values())})",
+    )
+    run.add_argument(
+        "--control",
+        metavar="TECHNIQUE/VARIANT",
+        help="the A/A control: a variant measured against itself, whose CI is the run's noise "
+        f"floor, instead of the profile's ({PROFILES['quick'].control}); '{NO_CONTROL}' "
+        "skips it, and the run then has no floor (a baseline made from it gets the default "
+        f"tolerances). Also {CONTROL_VARIABLE}",
     )
     run.add_argument("--no-micro", action="store_true", help="skip the in-process microbenchmarks")
     add_no_report_option(run)

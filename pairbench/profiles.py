@@ -97,6 +97,8 @@ class Profile:
 
 # A cheap variant whose answer does not change under load: one small query.
 CONTROL = "projection/columns"
+# `pairbench run --control` and this environment variable name another, or NO_CONTROL none.
+CONTROL_VARIABLE, NO_CONTROL = "PAIRBENCH_CONTROL", "none"
 # Budgets, on a 2-core machine: smoke <= 3 min, quick <= 10 min, standard <= 45 min
 # in all. Standard loads its 24 defaults in both modes (open loop at the 11 without a
 # workload of their own): five rounds of every variant take ~1,450 s (a segment ~3 s

@@ -72,6 +72,22 @@ def test_round_length_and_sweep_override_the_profiles() -> None:
         build_parser().parse_args(["run", "--sweep", "sometimes"])
 
 
+def test_the_control_is_the_profiles_unless_the_command_line_or_environment_names_another(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pairbench.cli import profile_from
+
+    monkeypatch.delenv("PAIRBENCH_CONTROL", raising=False)
+    assert profile_from(build_parser().parse_args(["run"])).control == "projection/columns"
+    chosen = build_parser().parse_args(["run", "--control", "n_plus_one/joined"])
+    assert profile_from(chosen).control == "n_plus_one/joined"
+    assert profile_from(build_parser().parse_args(["run", "--control", "none"])).control == ""
+    monkeypatch.setenv("PAIRBENCH_CONTROL", "none")
+    assert profile_from(build_parser().parse_args(["run"])).control == ""
+    assert main(["run", "--control", "n_plus_one/nope"]) == 2  # refused before anything starts
+    assert "'n_plus_one/nope' is no variant: give --control" in capsys.readouterr().err
+
+
 def test_a_malformed_slo_table_stops_a_run_before_it_starts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

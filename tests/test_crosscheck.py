@@ -174,6 +174,7 @@ def test_crosscheck_of_a_smoke_run_sets_wrk_beside_pairbench(
     require_wrk()
     run = pairbench(
         "run", "--profile", "smoke", "--only", "projection", "--no-micro", "--no-report",
+        "--control", "none",
         urls=service_urls, cwd=tmp_path,
     )  # fmt: skip
     output, _ = run.communicate(timeout=RUN_TIMEOUT_S)

@@ -33,6 +33,7 @@ README_HOST = "10.0.0.5"  # the run's host in the README's example: here, namesp
 OTHER_HOST = "10.0.0.6"  # the other host's address, in namespace two
 # The example shortened to a smoke run of a technique of two cheap variants.
 RUN_ARGS = ["--profile", "smoke", "--only", "http_pooling", "--no-micro", "--no-report"]
+RUN_ARGS += ["--control", "none"]  # the noise floor is not what these runs test
 STOP_TIMEOUT_S = 10
 
 

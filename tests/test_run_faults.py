@@ -210,6 +210,8 @@ def test_ctrl_c_mid_segment_leaves_no_process_behind(
         "--only",
         "n_plus_one",
         "--no-micro",
+        "--control",
+        "none",
         database_url=None,
         redis_url=None,
     )
@@ -285,13 +287,15 @@ def test_postgres_restarting_under_load_costs_failures_that_are_counted(
         "--only",
         "n_plus_one",
         "--no-micro",
+        "--control",
+        "none",
         "--round-s",
         str(ROUND_S),
         database_url=None,
         redis_url=service_urls.redis_url,
     )
-    # The generator's ceiling and the A/A control come first; then the technique's point
-    # ("[2/2] n_plus_one authors=50 ...").
+    # The generator's ceiling comes first; then the technique's point ("[1/1] n_plus_one
+    # authors=50 ...").
     wait_for_output(run, "] n_plus_one ")
     # The first segment has begun once the generator opens its raw samples file (the point's
     # console line can come a second or two before that).
@@ -339,6 +343,8 @@ def test_a_results_dir_it_cannot_use_stops_the_run_before_anything_starts(
             "--only",
             "n_plus_one",
             "--no-micro",
+            "--control",
+            "none",
             "--results-dir",
             str(disk / "results"),
             "--reports-dir",

@@ -19,8 +19,11 @@ from tests.browser_support import require_chromium
 
 pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 300
-# The end-to-end tests' run: a smoke run of n_plus_one alone, each test's options after it.
-SMOKE_N_PLUS_ONE = ("run", "--profile", "smoke", "--only", "n_plus_one")
+# The end-to-end tests' run: a smoke run of n_plus_one alone, each test's options after it;
+# without the A/A control where a test does not look at the noise floor (its 3 rounds cost
+# each run ~6 s), with it in the smoke run test and the gate's end-to-end test.
+SMOKE_RUN = ("run", "--profile", "smoke", "--only", "n_plus_one")
+SMOKE_N_PLUS_ONE = (*SMOKE_RUN, "--control", "none")
 
 
 def run_environment(urls: ServiceUrls, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -59,7 +62,7 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
 ) -> None:
     """Closed and open loop, microbenchmarks, report, and the report checked in Chromium."""
     process = pairbench(
-        *SMOKE_N_PLUS_ONE,
+        *SMOKE_RUN,
         "--mode",
         "both",
         urls=service_urls,
@@ -79,6 +82,9 @@ def test_smoke_run_produces_a_summary_and_report_that_agree_with_the_samples(
     ceiling = manifest["generator_ceiling"]  # measured by the run's generator before its load
     assert ceiling["measured"] is True and ceiling["rps"] > 0 and ceiling["users"] == 8
     assert f"generator ceiling: {ceiling['rps']:,.0f} req/s on /health/live" in output
+    floor = manifest["noise_floor"]  # the A/A control, in its own rounds (smoke: 3)
+    assert floor["control"] == "projection/columns" and floor["rounds"] == 3
+    assert "noise floor (A/A control: projection/columns against itself, 3 rounds)" in output
     # the runner ran the stats stage: every table, then stats.json
     assert all((run_dir / name).is_file() for name in results.STATS_TABLES)
     assert json.loads((run_dir / results.STATS_DONE).read_text())["version"] >= 1
