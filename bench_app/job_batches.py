@@ -203,6 +203,25 @@ class JobLanes:
             cost.job_records_kept += kept
         return kept
 
+    async def held_bytes(self, lane: str) -> int:
+        """What one queue's job records hold in Redis: the sum of MEMORY USAGE over its job
+        keys (a SCAN step's keys asked in one pipeline). Not the server's used_memory, which
+        other keys' expiry and the key table's growth move by megabytes."""
+        held, found = 0, []
+        async for key in self.redis.scan_iter(match=self.records_of(lane), count=SCAN_COUNT):
+            found.append(key)
+            if len(found) == SCAN_COUNT:
+                held += await self._memory_usage(found)
+                found = []
+        return held + (await self._memory_usage(found) if found else 0)
+
+    async def _memory_usage(self, keys: Sequence[bytes]) -> int:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.memory_usage(key)
+            sizes = await pipe.execute()
+        return sum(int(size) for size in sizes if size is not None)  # None: gone meanwhile
+
     async def forget_records(self, pattern: str) -> int:
         """Delete every job record whose id matches `pattern` (between segments): how many."""
         deleted, found = 0, []

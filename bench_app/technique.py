@@ -131,6 +131,10 @@ class Technique:
     # GET ?since=&until= (unix times) -> {"jobs": [[requested_at, done_at], ...]}: the work
     # the requests of a segment handed to a worker, and when it was done (background_jobs).
     deferred_work_path: str | None = None
+    # GET -> {"used_memory": bytes}: the Redis memory its Redis growth headline counts, read
+    # before and after each segment; Redis's whole used_memory (bench_app.redis_memory)
+    # unless the technique reads what its own keys hold (job_records: its queue's records).
+    redis_memory_path: str = "/redis-memory"
     # The figure it is judged on (bench_app.headline): the leaderboard, the console, the
     # stopping rule and the gate read it; p50 of the variant's own requests unless its
     # point shows elsewhere (other clients' latency, memory, bytes).

@@ -88,10 +88,12 @@ class SegmentWatch:
 
 
 def redis_used_memory(client: httpx.Client, technique: Technique) -> int | None:
-    """Redis's used_memory as the app reads it (settled at rest where it is the technique's
-    headline: bench_app.redis_memory), or None where the app has no such route."""
+    """The Redis memory the technique's headline counts, as the app reads it: Redis's
+    used_memory (settled at rest where it is the headline: bench_app.redis_memory), or what
+    the technique's own keys hold (Technique.redis_memory_path); None where the app has no
+    such route."""
     settle = technique.headline.figure == REDIS_GROWTH
-    response = client.get("/redis-memory", params={"settle": settle})
+    response = client.get(technique.redis_memory_path, params={"settle": settle})
     if response.status_code == 404:  # a user's own app (`pairbench ab`)
         return None
     response.raise_for_status()

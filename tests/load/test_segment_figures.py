@@ -31,7 +31,7 @@ class RedisMemoryApp:
     def handle(self, request: httpx.Request) -> httpx.Response:
         if not self.served:
             return httpx.Response(404)
-        self.settled = request.url.params["settle"]
+        self.settled, self.path = request.url.params["settle"], request.url.path
         self.reads += 1
         return httpx.Response(200, json={"used_memory": 10 * 2**20 + 3 * 2**20 * (self.reads - 1)})
 
@@ -45,8 +45,9 @@ def test_redis_memory_is_read_around_the_segment_where_the_app_serves_it(served:
         after = redis_used_memory(client, judged_on_it)
         if served:
             assert app.settled == "true"  # settled where it is the headline, else not
+            assert app.path == "/job-records/held"  # what its queue's records hold
             redis_used_memory(client, all_techniques()["n_plus_one"])
-            assert app.settled == "false"
+            assert (app.settled, app.path) == ("false", "/redis-memory")
     if served:
         assert before is not None and after is not None and (after - before) == 3 * 2**20
     else:

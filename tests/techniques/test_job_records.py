@@ -70,6 +70,26 @@ async def test_a_kept_record_holds_hundreds_of_bytes_of_redis_memory(
     assert len(sizes) >= 20 and all(size > 200 for size in sizes)  # > 2 MB per 10k jobs
 
 
+@pytest.mark.parametrize("variant", ["kept_forever", "deleted_on_finish"])
+async def test_the_harness_reads_what_the_queues_records_hold(
+    served: tuple[FastAPI, httpx.AsyncClient], variant: str
+) -> None:
+    """The headline's growth: the sum of the records' own sizes, which only kept ones add to
+    (other keys and other tests' databases on the same server move none of it)."""
+    app, client = served
+    assert TECHNIQUE.redis_memory_path == "/job-records/held"
+    before = (await client.get(TECHNIQUE.redis_memory_path)).json()["used_memory"]
+    await client.get(TECHNIQUE.url(variant, {"first": 1, "jobs": 20}))
+    after = (await client.get(TECHNIQUE.redis_memory_path)).json()["used_memory"]
+    lanes: JobLanes = app.state.job_lanes
+    keys = [key async for key in lanes.redis.scan_iter(match=lanes.records_of(lanes.records))]
+    assert after == sum([await lanes.redis.memory_usage(key) for key in keys])
+    if variant == "kept_forever":
+        assert after - before > 20 * 200  # 20 records of hundreds of bytes each
+    else:
+        assert after == before
+
+
 async def test_the_app_reports_redis_memory_for_the_harness(
     served: tuple[FastAPI, httpx.AsyncClient], seeded: Settings
 ) -> None:
