@@ -207,13 +207,9 @@ class JobLanes:
         """What one queue's job records hold in Redis: the sum of MEMORY USAGE over its job
         keys (a SCAN step's keys asked in one pipeline). Not the server's used_memory, which
         other keys' expiry and the key table's growth move by megabytes."""
-        held, found = 0, []
-        async for key in self.redis.scan_iter(match=self.records_of(lane), count=SCAN_COUNT):
-            found.append(key)
-            if len(found) == SCAN_COUNT:
-                held += await self._memory_usage(found)
-                found = []
-        return held + (await self._memory_usage(found) if found else 0)
+        return sum(
+            [await self._memory_usage(keys) async for keys in self._batches(self.records_of(lane))]
+        )
 
     async def _memory_usage(self, keys: Sequence[bytes]) -> int:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -224,15 +220,18 @@ class JobLanes:
 
     async def forget_records(self, pattern: str) -> int:
         """Delete every job record whose id matches `pattern` (between segments): how many."""
-        deleted, found = 0, []
+        return sum([int(await self.redis.unlink(*keys)) async for keys in self._batches(pattern)])
+
+    async def _batches(self, pattern: str) -> AsyncIterator[list[bytes]]:
+        """The keys matching `pattern`, in lists of up to a SCAN step's count."""
+        found: list[bytes] = []
         async for key in self.redis.scan_iter(match=pattern, count=SCAN_COUNT):
             found.append(key)
             if len(found) == SCAN_COUNT:
-                deleted += await self.redis.unlink(*found)
+                yield found
                 found = []
         if found:
-            deleted += await self.redis.unlink(*found)
-        return deleted
+            yield found
 
     async def _stop_process(self) -> None:
         process, self.process = self.process, None

@@ -170,10 +170,8 @@ GROWTH_VERDICTS = {FASTER: "grows less", SLOWER: "grows more"}
 def _comparison(figure: str, speedup: float, low: float, high: float) -> str:
     """'3.10x [2.80, 3.40]', or for a growth what the variant saves: 'saves 20.1 MB [19.6,
     20.6]' (per 10k requests: the figure's label says)."""
-    if figure not in GROWTH_FIGURES:
-        return format_ratio(speedup, low, high)
-    if not math.isfinite(speedup):
-        return format_ratio(speedup, low, high)  # the dash
+    if figure not in GROWTH_FIGURES or not math.isfinite(speedup):
+        return format_ratio(speedup, low, high)  # a ratio, or the dash
     unit = FIGURE_UNITS.get(figure, "")
     if not (math.isfinite(low) and math.isfinite(high)):
         return f"saves {speedup:.3g} {unit}"

@@ -21,7 +21,6 @@ import pandas as pd
 
 from bench_app.headline import (
     MEMORY_GROWTH,
-    P50,
     PEAK_MEMORY,
     REDIS_GROWTH,
     TARGET_KIND,
@@ -160,7 +159,7 @@ def headline_comparison(
     base: Mapping[int, float],
     other: Mapping[int, float],
     planning_rounds: int | None,
-    headline: Headline = P50,
+    headline: Headline,
 ) -> tuple[float, float, float]:
     """The speedup (base / other, above 1 = better; base - other for a growth, above 0 =
     better) over the rounds both have, with Stein's CI; from one round the figure alone;
