@@ -173,7 +173,10 @@ class CostMeterMiddleware:
     and tells an observer (the metrics) when it ends: one middleware layer, not two.
 
     A streamed response's header carries its costs up to the first byte; its whole costs
-    go to `streamed_costs` as its body ends (bench_app.streamed_costs)."""
+    go to `streamed_costs` as its body ends (bench_app.streamed_costs). A body's first piece
+    is held until the next message says whether more follow: a body whose second piece ends
+    it is no stream (Starlette's BaseHTTPMiddleware sends every body as a piece and an empty
+    end), and its header carries its whole cost."""
 
     def __init__(
         self,
@@ -195,9 +198,11 @@ class CostMeterMiddleware:
         cost = RequestCost()
         token = _current_cost.set(cost)  # set and reset by hand: cheaper than metered()
         status = 500  # what the client gets if the app raises before it answers
-        # The start is held until the body's first piece says whether the body streams (more
-        # pieces follow): a streamed body does its work after the headers have left.
+        # The start is held until the body says whether it streams (more than two pieces): a
+        # streamed body does its work after the headers have left. Its first piece is held
+        # with it until the second shows whether that one ends the body.
         held: Message | None = None
+        first_piece: Message | None = None
         streamed_costs, streamed_id = self.streamed_costs, ""
 
         async def release(streams: bool) -> None:
@@ -211,14 +216,19 @@ class CostMeterMiddleware:
             await send(message)
 
         async def send_with_cost(message: Message) -> None:
-            nonlocal status, held
+            nonlocal status, held, first_piece
             if message["type"] == "http.response.start":
                 status, held = message["status"], message
                 return
+            more = message["type"] == "http.response.body" and bool(message.get("more_body"))
+            if held is not None and first_piece is None and more:
+                first_piece = message  # held until the next message says if the body streams
+                return
             if held is not None:
-                await release(
-                    message["type"] == "http.response.body" and bool(message.get("more_body"))
-                )
+                await release(first_piece is not None and more)
+                if first_piece is not None:
+                    await send(first_piece)
+                    first_piece = None
             elif streamed_id and streamed_costs is not None and not message.get("more_body"):
                 # Recorded before the last piece leaves, so it is there when the client asks.
                 streamed_costs.record(streamed_id, cost.header(time.perf_counter() - started)[1])
@@ -229,8 +239,10 @@ class CostMeterMiddleware:
             observer.started()
         try:
             await self.app(scope, receive, send_with_cost)
-            if held is not None:  # a start with no body message after it
+            if held is not None:  # a start with no body message, or one piece, after it
                 await release(False)
+                if first_piece is not None:
+                    await send(first_piece)
         finally:
             _current_cost.reset(token)
             if observer is not None:

@@ -32,7 +32,8 @@ async def test_a_streamed_body_has_its_whole_costs_recorded_as_it_ends() -> None
     async with metered(costs) as client:
         response = await client.get("/?pieces=3")
     assert response.content == b"xxx"
-    assert costs_of(response)["rows"] == "1"  # the header left with the first piece
+    # the header left with the first piece, held until the second showed that more follow
+    assert costs_of(response)["rows"] == "2"
     cost_id = response.headers[WHOLE_COST_HEADER].rsplit("/", 1)[1]
     whole = costs.take(cost_id)
     assert whole is not None and parse_cost_header(whole)["rows"] == "3"
@@ -44,6 +45,16 @@ async def test_a_body_sent_in_one_piece_has_whole_costs_in_its_header() -> None:
     async with metered(costs) as client:
         response = await client.get("/?pieces=1")
     assert costs_of(response)["rows"] == "1"
+    assert WHOLE_COST_HEADER not in response.headers
+
+
+async def test_a_piece_then_an_end_is_no_stream_its_header_has_the_whole_cost() -> None:
+    """Starlette's BaseHTTPMiddleware sends every body so: the piece, then the end."""
+    costs = StreamedCosts()
+    async with metered(costs) as client:
+        response = await client.get("/?pieces=2")
+    assert response.content == b"xx"
+    assert costs_of(response)["rows"] == "2"
     assert WHOLE_COST_HEADER not in response.headers
 
 
