@@ -25,6 +25,7 @@ from bench_app.responses import (
 from bench_app.settings import Settings, get_settings
 from bench_app.slow_queries import SlowQueryLog
 from bench_app.streamed_costs import StreamedCosts
+from bench_app.task_count import counting_tasks
 from bench_app.techniques import all_techniques
 from bench_app.upstream_client import make_upstream_client
 
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     sampling(LoopLagSampler(settings.loop_lag_interval_s))
                 )
                 app.state.gc_watch = resources.enter_context(watching(GcWatch()))
+                if settings.meter:
+                    resources.enter_context(counting_tasks())
                 if app_metrics is not None:
                     app_metrics.pool = engine.pool
                     app_metrics.loop_lag = app.state.loop_lag

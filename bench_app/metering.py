@@ -36,13 +36,16 @@ COST_FIELDS = (
     "connections",
     "redis_commands",
     "redis_round_trips",
+    "redis_blocking_scans",
     "cache_hits",
     "cache_misses",
     "upstream_calls",
     "upstream_connections",
+    "upstream_slow_calls",
     "listeners_kept",
     "job_records_kept",
     "memo_entries_kept",
+    "tasks_started",
     "app_ms",
     "body_bytes",
     "wire_bytes",
@@ -77,10 +80,14 @@ class RequestCost:
     connections: int = 0  # new database connections opened
     redis_commands: int = 0
     redis_round_trips: int = 0  # a pipeline or MGET is one round trip for many commands
+    # Commands that walk the whole keyspace in one call (KEYS), while every other client of
+    # that Redis waits (bench_app.redis_metering): what invalidation's readers pay for.
+    redis_blocking_scans: int = 0
     cache_hits: int = 0
     cache_misses: int = 0
     upstream_calls: int = 0  # HTTP requests sent to the upstream service
     upstream_connections: int = 0  # new TCP connections opened to it
+    upstream_slow_calls: int = 0  # calls answered after upstream_client.SLOW_CALL_S or more
     # Listeners the request subscribed to an app-level event bus and left there when it
     # answered (bench_app.event_bus): a leak's count, one kept listener at a time.
     listeners_kept: int = 0
@@ -90,6 +97,8 @@ class RequestCost:
     # Entries the request added to an in-process memo, less those its insert evicted
     # (bench_app.techniques.bounded_cache): a leak's count, one kept entry at a time.
     memo_entries_kept: int = 0
+    # asyncio tasks the request's code started (bench_app.task_count).
+    tasks_started: int = 0
     # Set only where a route encodes its body (bench_app.content_encoding); None (left out of
     # the header) elsewhere. The body before and after content encoding, and the time spent on it.
     body_bytes: int | None = None
@@ -116,6 +125,8 @@ class RequestCost:
             parts.append(b"redis_commands=%d" % self.redis_commands)
         if self.redis_round_trips:
             parts.append(b"redis_round_trips=%d" % self.redis_round_trips)
+        if self.redis_blocking_scans:
+            parts.append(b"redis_blocking_scans=%d" % self.redis_blocking_scans)
         if self.cache_hits:
             parts.append(b"cache_hits=%d" % self.cache_hits)
         if self.cache_misses:
@@ -124,12 +135,16 @@ class RequestCost:
             parts.append(b"upstream_calls=%d" % self.upstream_calls)
         if self.upstream_connections:
             parts.append(b"upstream_connections=%d" % self.upstream_connections)
+        if self.upstream_slow_calls:
+            parts.append(b"upstream_slow_calls=%d" % self.upstream_slow_calls)
         if self.listeners_kept:
             parts.append(b"listeners_kept=%d" % self.listeners_kept)
         if self.job_records_kept:
             parts.append(b"job_records_kept=%d" % self.job_records_kept)
         if self.memo_entries_kept:
             parts.append(b"memo_entries_kept=%d" % self.memo_entries_kept)
+        if self.tasks_started:
+            parts.append(b"tasks_started=%d" % self.tasks_started)
         if self.body_bytes is not None:
             parts.append(b"body_bytes=%d" % self.body_bytes)
         if self.wire_bytes is not None:

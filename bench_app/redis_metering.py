@@ -4,8 +4,12 @@ Round trips are what caching techniques trade in: 100 awaited GETs are 100 round
 one MGET or one pipeline of 100 GETs is one. So every command counts once, and so does
 every trip to the server, whatever it carries. Connection set-up (HELLO, SELECT) is not
 counted: like a pool's, it is not the request's doing.
+
+A command that walks the whole keyspace in one call (KEYS) also counts as a blocking
+scan: Redis serves one command at a time, so every other client waits it out.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -14,6 +18,7 @@ from redis.asyncio.client import Pipeline
 from bench_app.metering import current_cost
 
 TRANSACTION_WRAPPER_COMMANDS = 2  # MULTI and EXEC, sent with the queued commands
+BLOCKING_SCANS = frozenset({"KEYS"})  # SCAN walks the keyspace a step at a time instead
 
 
 def count_round_trip(commands: int) -> None:
@@ -22,6 +27,15 @@ def count_round_trip(commands: int) -> None:
     if cost is not None:
         cost.redis_commands += commands
         cost.redis_round_trips += 1
+
+
+def count_blocking_scans(commands: Sequence[Any]) -> None:
+    """Meter the commands among these (their names) that walk the whole keyspace at once."""
+    cost = current_cost()
+    if cost is not None:
+        cost.redis_blocking_scans += sum(
+            1 for name in commands if str(name).upper() in BLOCKING_SCANS
+        )
 
 
 def count_cache_lookups(hits: int = 0, misses: int = 0) -> None:
@@ -39,11 +53,13 @@ class MeteredPipeline(Pipeline):
         if self.command_stack:
             extra = TRANSACTION_WRAPPER_COMMANDS if self.is_transaction else 0
             count_round_trip(len(self.command_stack) + extra)
+            count_blocking_scans([args[0] for args, _options in self.command_stack])
         return await super().execute(raise_on_error)
 
     async def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
         # WATCH and the reads between WATCH and MULTI go out one at a time.
         count_round_trip(1)
+        count_blocking_scans(args[:1])
         return await super().immediate_execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
@@ -52,6 +68,7 @@ class MeteredRedis(Redis):
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         count_round_trip(1)
+        count_blocking_scans(args[:1])
         return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> MeteredPipeline:

@@ -3,7 +3,8 @@
 Every outbound request counts as an upstream call of the request being served, and every
 TCP connection opened for it as an upstream connection (the clients' own tracing hooks
 report both), so "a client per call opens a connection per call" is a count on each
-response, not an inference from timings.
+response, not an inference from timings. So is a call that took SLOW_CALL_S or longer: a
+stall waited out (upstream_timeouts' naive variant) holds a pooled connection all along.
 
 The async client is aiohttp's, not httpx's. Measured against the stub
 (scenarios/http_client_cost.py measures both on your machine), httpx.AsyncClient spent
@@ -15,6 +16,7 @@ technique. httpx stays for the synchronous client, where a blocking
 call is the point (event_loop_blocking).
 """
 
+import time
 from types import SimpleNamespace
 from typing import Annotated, Any
 
@@ -32,6 +34,9 @@ DEFAULT_TIMEOUT_S = 30.0
 # Idle pooled connections are closed after this long; longer than the pauses between
 # load segments, so a warmed pool stays warm (the stub keeps them 75 s).
 KEEPALIVE_S = 60.0
+# Five times upstream_timeouts' deadline and half its stub's stall: no call that a deadline
+# bounds, or that the stub answers at its usual ~10 ms, takes this long on a loaded machine.
+SLOW_CALL_S = 0.5
 CONNECT_COMPLETE = "connection.connect_tcp.complete"  # httpcore's trace event for a new connection
 
 
@@ -41,6 +46,18 @@ async def _count_call(
     cost = current_cost()
     if cost is not None:
         cost.upstream_calls += 1
+        context.started = time.perf_counter()
+
+
+async def _count_slow_call(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: Any
+) -> None:
+    """At the answer's headers: a call that took SLOW_CALL_S or longer counts as slow (a call
+    cut off at a deadline never gets here)."""
+    cost = current_cost()
+    started = getattr(context, "started", None)
+    if cost is not None and started is not None and time.perf_counter() - started >= SLOW_CALL_S:
+        cost.upstream_slow_calls += 1
 
 
 async def _count_connection(
@@ -56,6 +73,7 @@ def metered() -> list[aiohttp.TraceConfig]:
     the calling task, so they reach the cost record of the request being served)."""
     config = aiohttp.TraceConfig()
     config.on_request_start.append(_count_call)
+    config.on_request_end.append(_count_slow_call)
     config.on_connection_create_end.append(_count_connection)
     return [config]
 

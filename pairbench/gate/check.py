@@ -45,10 +45,20 @@ COST_TOLERANCES: dict[str, tuple[float, float]] = {
     "connections_per_request": (0.10, 0.05),
     "redis_commands_per_request": (0.05, 0.1),
     "redis_round_trips_per_request": (0.05, 0.1),
+    # KEYS: 1 or 0 a request, by the variant's code (invalidation's keys_del).
+    "redis_blocking_scans_per_request": (0.02, 0.05),
     "upstream_calls_per_request": (0.05, 0.05),
     # A call cut off at its deadline closes its connection; how many get replaced depends on
     # how the stalls overlap (upstream_timeouts: 0.02-0.05 a request).
     "upstream_connections_per_request": (0.10, 0.05),
+    # Calls that waited out a stall, or a connection a stalled call held: how many depends on
+    # how the stalls overlap in the pool (upstream_timeouts' naive variant: 0.05-0.2 a request
+    # from round to round), so the count may double; a variant that bounds its calls has
+    # none, and its room stays below the one in 20 items that stall.
+    "upstream_slow_calls_per_request": (1.0, 0.01),
+    # Tasks a request starts: fixed by the code (a middleware's task group, a gather, the
+    # client's own tasks), a pool opening a connection now and then adds some.
+    "tasks_started_per_request": (0.05, 0.1),
     "bytes_per_request": (0.02, 16.0),
     "listeners_kept_per_request": (0.02, 0.05),
     "job_records_kept_per_request": (0.02, 0.05),

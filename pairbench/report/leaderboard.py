@@ -24,6 +24,7 @@ COST_NAMES = {  # summary column -> what it counts, where the column name is not
     "db_bytes_per_request": "DB bytes",
     "redis_round_trips_per_request": "Redis round trips",
     "redis_commands_per_request": "Redis commands",
+    "redis_blocking_scans_per_request": "Redis blocking scans (KEYS)",
     "bytes_per_request": "bytes sent",
     "body_bytes_per_request": "body bytes before encoding",
     "wire_bytes_per_request": "wire bytes (server)",

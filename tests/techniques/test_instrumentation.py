@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from bench_app.db import make_engine
 from bench_app.settings import Settings
+from bench_app.streamed_costs import WHOLE_COST_HEADER
 from bench_app.techniques import all_techniques
 from bench_app.techniques.instrumentation import (
     RAW_PATH_REGISTRY,
@@ -103,6 +104,23 @@ async def test_naive_adds_a_label_set_per_distinct_path_and_optimized_none(
     assert after["naive"]["series"] == before["naive"]["series"] + len(ids) * per_label_set
     assert after["optimized"] == before["optimized"]
     assert after["uninstrumented"] == {"series": 0, "label_sets": 0}
+
+
+async def test_only_the_base_http_middleware_starts_a_task_of_its_own(
+    client: httpx.AsyncClient,
+) -> None:
+    """BaseHTTPMiddleware runs the rest of each request in a task group: one task more than
+    the same request through the pure ASGI middleware or none, on every request. Its body,
+    sent as a piece and an end, is no stream: the header has the whole cost."""
+    started = {}
+    for variant in TECHNIQUE.variants:
+        responses = [await client.get(TECHNIQUE.url(variant, {"user_id": n})) for n in (1, 2, 3)]
+        assert not any(WHOLE_COST_HEADER in response.headers for response in responses)
+        counts = {int(costs_of(response)["tasks_started"]) for response in responses}
+        assert len(counts) == 1, (variant, counts)  # the same every time
+        started[variant] = counts.pop()
+    assert started["optimized"] == started["uninstrumented"]
+    assert started["naive"] == started["optimized"] + 1
 
 
 def requests_timed(registry: CollectorRegistry) -> float:

@@ -76,6 +76,18 @@ async def test_round_trips_per_invalidation(client: httpx.AsyncClient) -> None:
     assert trips["scan_unlink"] > 100
 
 
+async def test_only_keys_del_blocks_redis_with_a_whole_keyspace_scan(
+    client: httpx.AsyncClient,
+) -> None:
+    """What the readers' tail comes from, counted: KEYS walks all 100k keys in one command."""
+    await reset(client)
+    scans = {}
+    for user_id, variant in enumerate(TECHNIQUE.variants, start=30):
+        response = await client.get(TECHNIQUE.url(variant, {"user_id": user_id}))
+        scans[variant] = int(costs_of(response)["redis_blocking_scans"])
+    assert scans == {"keys_del": 1, "scan_unlink": 0, "tag_set": 0}
+
+
 async def test_a_user_with_nothing_cached_is_a_no_op(client: httpx.AsyncClient) -> None:
     await reset(client)
     for variant in TECHNIQUE.variants:

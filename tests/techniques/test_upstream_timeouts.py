@@ -10,9 +10,11 @@ import pytest
 
 from bench_app.techniques import all_techniques
 from bench_app.techniques.upstream_timeouts import DEADLINE_S, POOL_CONNECTIONS
+from bench_app.upstream_client import SLOW_CALL_S
 from pairbench.env.upstream import Upstream
 from pairbench.env.upstream_stub import item_value, stalls
 from tests.contract import assert_every_variant_rejects
+from tests.costs import costs_of
 
 TECHNIQUE = all_techniques()["upstream_timeouts"]
 
@@ -81,6 +83,26 @@ async def test_stalls_without_a_timeout_make_the_bystanders_wait_for_the_pool(
     response, _, stall_over = await bystander_beside("deadline_fallback")
     assert response.json() == expected
     assert not stall_over, "it answered before a stall would have let go of a connection"
+
+
+async def test_only_a_stall_waited_out_counts_as_a_slow_upstream_call(
+    client: httpx.AsyncClient, upstream: Upstream
+) -> None:
+    """The meter's count of calls that took SLOW_CALL_S or more: the stall, where no deadline
+    cut it; never an item the stub answers at once, nor a call the deadline cut off."""
+    assert upstream.config.stall_ms / 1000 > SLOW_CALL_S > DEADLINE_S
+    stalled, prompt = items(upstream, True, 1)[0], items(upstream, False, 1)[0]
+    slow = {}
+    for variant in TECHNIQUE.variants:
+        for item in (stalled, prompt):
+            response = await client.get(TECHNIQUE.url(variant, {"item": item}))
+            slow[variant, item == stalled] = int(costs_of(response)["upstream_slow_calls"])
+    assert slow == {
+        ("no_timeout", True): 1,
+        ("no_timeout", False): 0,
+        ("deadline_fallback", True): 0,
+        ("deadline_fallback", False): 0,
+    }
 
 
 def test_the_deadline_sits_well_above_the_upstreams_answer_time(upstream: Upstream) -> None:
