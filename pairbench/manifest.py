@@ -54,6 +54,7 @@ class Manifest:
     control: str = ""  # the A/A control's "technique/variant" ("": none measured)
     noise_floor: Entry | None = None  # the A/A control's CI (stats.noise_floor)
     drift: list[str] = field(default_factory=list)  # drift warnings (stats.drift)
+    precision: Entry | None = None  # headline CIs against the target (stats.precision)
     users: int | None = None  # closed-loop users per segment
     rounds: Rounds = field(default_factory=Rounds)
     # Per point and mode: rounds run, planning rounds, why it stopped, the CI half-widths

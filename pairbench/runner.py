@@ -47,6 +47,7 @@ from pairbench.sources import capture_sources
 from pairbench.stats.drift import DRIFT_PREFIX
 from pairbench.stats.headline import manifest_entry as headline_entry
 from pairbench.stats.noise_floor import noise_floor
+from pairbench.stats.precision import precision
 from pairbench.stats.stage import Tables, write_tables
 from pairbench.topology import Topology
 
@@ -180,9 +181,12 @@ def start_manifest(
 
 
 def record_trust(manifest: Manifest, tables: Tables) -> None:
-    """The run's noise floor (its A/A control's CI) and drift warnings, into the manifest."""
+    """The run's noise floor (its A/A control's CI), its precision and drift warnings, into
+    the manifest."""
     floor = noise_floor(tables.summary, manifest)
     manifest.noise_floor = floor.manifest_entry() if floor else None
+    reached = precision(tables.summary, manifest.rounds.target_half_width)
+    manifest.precision = reached.manifest_entry()
     messages = [str(message) for message in tables.warnings["message"]]
     manifest.drift = [message for message in messages if message.startswith(DRIFT_PREFIX)]
 

@@ -30,6 +30,7 @@ from pairbench.stats.ceiling import CEILING_SHARE, ceiling_rps
 from pairbench.stats.drift import DRIFT_PREFIX
 from pairbench.stats.growth import FLAT_RISE, LINEAR_BAND, MIN_POINTS_FOR_SHAPE
 from pairbench.stats.noise_floor import noise_floor, without_control
+from pairbench.stats.precision import precision
 from pairbench.stats.stability import MAX_GENERATOR_CPU, MAX_REPETITION_CV, MIN_SAMPLES
 from pairbench.stats.stage import Tables, read_tables, technique_order
 
@@ -98,6 +99,7 @@ def _trust_lines(run: results.Run, tables: Tables, report_built: bool) -> list[s
     floor = noise_floor(summary, run.manifest)
     if floor is not None:
         lines.append(floor.describe())
+    lines.append(precision(summary, run.manifest.rounds.target_half_width).describe())
     drift = drift_warnings(tables)
     lines += drift
     near = summary[summary["ceiling_share"].astype(float) >= CEILING_SHARE]
@@ -196,6 +198,7 @@ def build_report(run_dir: Path, reports_root: Path) -> Path:
             for message in at(tables.warnings, technique=results.CONTROL_KEY)["message"]
         ],  # listed beside the sections' own, as the count above includes them
         noise_floor=noise_floor(summary, run.manifest),
+        precision=precision(summary, run.manifest.rounds.target_half_width),
         drift=drift_warnings(tables),
         run_warnings=_run_warnings(run, summary),
         sections=sections,

@@ -186,7 +186,8 @@ def test_headlines_give_the_verdicts_in_one_line_each(tmp_path: Path) -> None:
     run_dir = tmp_path / "run-10"
     write_run(run_dir, techniques=("n_plus_one", "retired_trick"))
     lines = headlines(run_dir)
-    assert len(lines) == 2
+    assert len(lines) == 3  # a verdict each, then how precise they came out
+    assert lines[2].startswith("precision: ") and "headline CIs within" in lines[2]
     assert lines[0].startswith("n_plus_one: joined vs naive: p50 3.")
     assert "] faster (" in lines[0] and lines[0].endswith("queries 51 → 1")
 
