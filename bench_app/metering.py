@@ -87,7 +87,7 @@ class RequestCost:
     cache_misses: int = 0
     upstream_calls: int = 0  # HTTP requests sent to the upstream service
     upstream_connections: int = 0  # new TCP connections opened to it
-    upstream_slow_calls: int = 0  # calls answered after upstream_client.SLOW_CALL_S or more
+    upstream_slow_calls: int = 0  # answered SLOW_CALL_S or more after getting a connection
     # Listeners the request subscribed to an app-level event bus and left there when it
     # answered (bench_app.event_bus): a leak's count, one kept listener at a time.
     listeners_kept: int = 0

@@ -3,8 +3,9 @@
 Every outbound request counts as an upstream call of the request being served, and every
 TCP connection opened for it as an upstream connection (the clients' own tracing hooks
 report both), so "a client per call opens a connection per call" is a count on each
-response, not an inference from timings. So is a call that took SLOW_CALL_S or longer: a
-stall waited out (upstream_timeouts' naive variant) holds a pooled connection all along.
+response, not an inference from timings. So is a call the upstream took SLOW_CALL_S or
+longer to answer once it had a connection (the time it queued for one left out): a stall
+waited out (upstream_timeouts' naive variant), which holds its pooled connection all along.
 
 The async client is aiohttp's, not httpx's. Measured against the stub
 (scenarios/http_client_cost.py measures both on your machine), httpx.AsyncClient spent
@@ -46,17 +47,29 @@ async def _count_call(
     cost = current_cost()
     if cost is not None:
         cost.upstream_calls += 1
-        context.started = time.perf_counter()
+        context.started, context.queued = time.perf_counter(), 0.0
+
+
+async def _queued(session: aiohttp.ClientSession, context: SimpleNamespace, params: Any) -> None:
+    context.queued_at = time.perf_counter()
+
+
+async def _dequeued(session: aiohttp.ClientSession, context: SimpleNamespace, params: Any) -> None:
+    if hasattr(context, "queued"):
+        context.queued += time.perf_counter() - context.queued_at
 
 
 async def _count_slow_call(
     session: aiohttp.ClientSession, context: SimpleNamespace, params: Any
 ) -> None:
-    """At the answer's headers: a call that took SLOW_CALL_S or longer counts as slow (a call
-    cut off at a deadline never gets here)."""
+    """At the answer's headers: a call the upstream took SLOW_CALL_S or longer to answer, its
+    wait for a pooled connection left out, counts as slow (one a deadline cut off never gets
+    here). How long other calls queued behind it depends on how the stalls overlap."""
     cost = current_cost()
     started = getattr(context, "started", None)
-    if cost is not None and started is not None and time.perf_counter() - started >= SLOW_CALL_S:
+    if cost is None or started is None:
+        return
+    if time.perf_counter() - started - context.queued >= SLOW_CALL_S:
         cost.upstream_slow_calls += 1
 
 
@@ -73,6 +86,8 @@ def metered() -> list[aiohttp.TraceConfig]:
     the calling task, so they reach the cost record of the request being served)."""
     config = aiohttp.TraceConfig()
     config.on_request_start.append(_count_call)
+    config.on_connection_queued_start.append(_queued)
+    config.on_connection_queued_end.append(_dequeued)
     config.on_request_end.append(_count_slow_call)
     config.on_connection_create_end.append(_count_connection)
     return [config]

@@ -80,6 +80,8 @@ async def test_stalls_without_a_timeout_make_the_bystanders_wait_for_the_pool(
     response, waited, _ = await bystander_beside("no_timeout")
     assert response.json() == expected
     assert waited >= stall_s - DEADLINE_S / 2, "it waited for a stalled call's connection"
+    # ... for the pool, not for the upstream: its call is not a slow one
+    assert costs_of(response)["upstream_slow_calls"] == "0"
     response, _, stall_over = await bystander_beside("deadline_fallback")
     assert response.json() == expected
     assert not stall_over, "it answered before a stall would have let go of a connection"
