@@ -51,6 +51,14 @@ async def test_a_stalled_item_costs_the_deadline_and_answers_the_fallback(
         assert response.json()["degraded"] is False
 
 
+async def arrived(upstream: Upstream, requests: int, within_s: float = 0.5) -> None:
+    """Wait until the stub has had `requests` requests in all (it counts each as it arrives)."""
+    deadline = time.monotonic() + within_s
+    while (await asyncio.to_thread(upstream.counts)).requests < requests:
+        assert time.monotonic() < deadline, f"the stub had not seen {requests} requests"
+        await asyncio.sleep(0.005)
+
+
 async def test_stalls_without_a_timeout_make_the_bystanders_wait_for_the_pool(
     client: httpx.AsyncClient, upstream: Upstream
 ) -> None:
@@ -64,13 +72,14 @@ async def test_stalls_without_a_timeout_make_the_bystanders_wait_for_the_pool(
     expected = {"key": str(TECHNIQUE.params["item"]), "value": item_value("1")}
 
     async def bystander_beside(variant: str) -> tuple[httpx.Response, float, bool]:
+        before = (await asyncio.to_thread(upstream.counts)).requests
         calls = [
             asyncio.create_task(client.get(TECHNIQUE.url(variant, {"item": item})))
             for item in stalled
         ]
         async with httpx.AsyncClient(base_url=upstream.url) as direct:
             stall = asyncio.create_task(direct.get(f"/flaky/items/{stalled[0]}"))
-            await asyncio.sleep(DEADLINE_S / 4)  # the calls have taken their connections
+            await arrived(upstream, before + len(calls) + 1)  # the calls hold their connections
             started = time.monotonic()
             response = await client.get("/upstream-timeouts/bystander")
             waited, stall_over = time.monotonic() - started, stall.done()
