@@ -318,15 +318,20 @@ def command_baseline(args: argparse.Namespace) -> int:
     from pairbench.gate.check import GATED_COLUMNS, make_baseline
     from pairbench.stats.stage import read_summary
 
-    run_dir = Path(args.run_dir)
-    manifest = results.read_manifest(run_dir)
-    if not manifest.complete:
-        return fail(f"{run_dir} is an incomplete run; a baseline needs a complete one")
-    baseline = make_baseline(run_dir, read_summary(run_dir, GATED_COLUMNS))
+    run_dir, *rerun_dirs = [Path(name) for name in args.run_dir]
+    for directory in (run_dir, *rerun_dirs):
+        if not results.read_manifest(directory).complete:
+            return fail(f"{directory} is an incomplete run; a baseline needs complete ones")
+    reruns = [read_summary(directory, GATED_COLUMNS) for directory in rerun_dirs]
+    baseline = make_baseline(run_dir, read_summary(run_dir, GATED_COLUMNS), reruns)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     results.write_json(output, baseline)
-    log(f"baseline of {len(baseline['entries'])} variants from {run_dir.name} written to {output}")
+    also = f", its tolerances also from {len(reruns)} rerun(s)" if reruns else ""
+    log(
+        f"baseline of {len(baseline['entries'])} variants from {run_dir.name}{also} "
+        f"written to {output}"
+    )
     return EXIT_OK
 
 
@@ -702,10 +707,19 @@ def add_baseline_command(commands: Subcommands) -> None:
             "noise the run measured (its A/A control's CI and each technique's own spread; "
             "the default where the run had no control). A cost per request is held exactly "
             "(within the default slack) unless its round means moved in the run; then its "
-            "cost_tolerances entry comes from that spread."
+            "cost_tolerances entry comes from that spread. Given more runs of the same code "
+            "(RERUN_DIR: gate runs from other jobs), each technique's tolerance also covers "
+            "the largest fall of its speedups seen between any two of them, which one run "
+            "cannot see."
         ),
     )
-    baseline.add_argument("run_dir", metavar="RUN_DIR", help="a complete run under results/")
+    baseline.add_argument(
+        "run_dir",
+        metavar="RUN_DIR [RERUN_DIR ...]",
+        nargs="+",
+        help="a complete run, whose figures are the baseline's; then, optionally, complete "
+        "reruns of the same code and profile, for the tolerances",
+    )
     baseline.add_argument(
         "--output",
         default="results/baseline.json",

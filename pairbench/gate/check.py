@@ -15,7 +15,7 @@ gated; the gate names each one, so nothing new passes unchecked in silence, and
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,13 +174,16 @@ def measured_cost_tolerances(run_dir: Path) -> dict[str, dict[str, list[float]]]
     return found
 
 
-def make_baseline(run_dir: Path, summary: pd.DataFrame) -> dict[str, Any]:
+def make_baseline(
+    run_dir: Path, summary: pd.DataFrame, reruns: Sequence[pd.DataFrame] = ()
+) -> dict[str, Any]:
     """The baseline document of a run: speedups with CIs and deterministic costs per variant,
     each technique's speedup tolerance from the noise the run measured (its A/A floor and
-    the technique's own spread: pairbench.stats.tolerance), and each cost that moved from
+    the technique's own spread) and, given `reruns` of the same code, from how far its
+    speedups moved between them (pairbench.stats.tolerance), and each cost that moved from
     round to round its room from that spread (measured_cost_tolerances)."""
     manifest = results.read_manifest(run_dir)
-    noise = noise_tolerances(summary)
+    noise = noise_tolerances(summary, reruns)
     entries = []
     for row in summary.to_dict("records"):
         costs = {name: as_float(row.get(name)) for name in COST_TOLERANCES}

@@ -191,6 +191,22 @@ def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert str(baseline_path) in capsys.readouterr().err
 
 
+def test_a_baseline_takes_its_tolerances_from_reruns_too_and_refuses_an_incomplete_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = write_run(tmp_path / "results" / "base", summary_rows())
+    rerun = write_run(tmp_path / "results" / "rerun", summary_rows(selectin_speedup=2.6))
+    baseline_path = tmp_path / "baseline.json"
+    assert cli.main(["baseline", str(base), str(rerun), "--output", str(baseline_path)]) == 0
+    written = json.loads(baseline_path.read_text())
+    assert written["run_id"] == "base" and written["noise"]["runs"] == 2
+    assert "1 rerun(s)" in capsys.readouterr().out
+    manifest = json.loads((rerun / "manifest.json").read_text())
+    (rerun / "manifest.json").write_text(json.dumps({**manifest, "complete": False}))
+    assert cli.main(["baseline", str(base), str(rerun), "--output", str(baseline_path)]) == 2
+    assert f"{rerun} is an incomplete run" in capsys.readouterr().err
+
+
 def with_new_variants(summary: pd.DataFrame) -> pd.DataFrame:
     """`summary` plus what a baseline made before them cannot know: a new variant of a
     gated technique and a whole new technique."""
