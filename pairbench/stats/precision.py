@@ -42,7 +42,7 @@ class Precision:
 
     def describe(self) -> str:
         if not self.widths:
-            return "precision: no headline CI in this run (one round, or no compared variant)"
+            return "precision: no headline CI from two rounds or more in this run"
         bound = self.target if self.target else 0.10
         named = "the profile's target" if self.target else "no target: fixed rounds"
         widest = ", ".join(f"{label} +/-{width:.0%}" for label, width in self.widest())
@@ -65,12 +65,15 @@ class Precision:
 
 
 def precision(summary: pd.DataFrame, target: float | None) -> Precision:
-    """The closed-loop headline CIs of the summary's compared variants (not baselines, not the
-    A/A control, not one-round figures without a CI)."""
+    """The closed-loop headline CIs of the summary's compared variants, from two rounds or
+    more (not baselines, not the A/A control; a one-round CI, a bootstrap of one segment's
+    requests, holds none of the round-to-round noise this counts)."""
     rows = without_control(summary)
     if "headline_ci_half_width" not in rows or rows.empty:
         return Precision(target, {})
     rows = rows[(~rows["baseline"].astype(bool)) & (rows["mode"].astype(str) == CLOSED)]
+    if "repetitions" in rows:
+        rows = rows[pd.to_numeric(rows["repetitions"], errors="coerce") >= 2]
     widths = {}
     for row in rows.itertuples():
         width = float(getattr(row, "headline_ci_half_width", math.nan))

@@ -87,7 +87,7 @@ def tolerance_of(floor: float, spread: float, fall: float = 0.0) -> float:
     return min(max(found, MIN_SPEEDUP_TOLERANCE), MAX_SPEEDUP_TOLERANCE)
 
 
-HEADLINE = ["headline_speedup", "headline_ci_low", "headline_ci_high"]
+HEADLINE = ["headline_speedup", "headline_ci_low", "headline_ci_high", "headline_verdict"]
 
 
 def falls_between(summaries: Sequence[pd.DataFrame]) -> dict[str, float]:

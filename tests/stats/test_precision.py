@@ -56,3 +56,14 @@ def test_a_profile_of_fixed_rounds_is_counted_against_ten_percent_and_says_so() 
 def test_a_run_without_a_ci_says_so() -> None:
     assert "no headline CI" in precision(SUMMARY.iloc[:1], 0.10).describe()
     assert precision(pd.DataFrame(), 0.10).measured == 0
+
+
+def test_a_ci_from_one_round_is_not_counted() -> None:
+    """A one-round CI bootstraps one segment's requests: none of the rounds' noise is in it."""
+    rounds = SUMMARY.assign(repetitions=[3, 3, 1, 3, 1, 3, 3])
+    assert list(precision(rounds, 0.10).widths) == [
+        "n_plus_one/joined at n=1",
+        "stampede/single_flight at n=1",
+    ]
+    one_round = SUMMARY.assign(repetitions=1)
+    assert "no headline CI from two rounds or more" in precision(one_round, None).describe()
