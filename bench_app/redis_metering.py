@@ -21,18 +21,13 @@ TRANSACTION_WRAPPER_COMMANDS = 2  # MULTI and EXEC, sent with the queued command
 BLOCKING_SCANS = frozenset({"KEYS"})  # SCAN walks the keyspace a step at a time instead
 
 
-def count_round_trip(commands: int) -> None:
-    """Meter one trip to Redis carrying `commands` commands, if a request is being metered."""
+def count_round_trip(commands: Sequence[Any], wrapper_commands: int = 0) -> None:
+    """Meter one trip to Redis carrying `commands` (their names first) and `wrapper_commands`
+    more, and those of them that walk the whole keyspace at once, if a request is metered."""
     cost = current_cost()
     if cost is not None:
-        cost.redis_commands += commands
+        cost.redis_commands += len(commands) + wrapper_commands
         cost.redis_round_trips += 1
-
-
-def count_blocking_scans(commands: Sequence[Any]) -> None:
-    """Meter the commands among these (their names) that walk the whole keyspace at once."""
-    cost = current_cost()
-    if cost is not None:
         cost.redis_blocking_scans += sum(
             1 for name in commands if str(name).upper() in BLOCKING_SCANS
         )
@@ -52,14 +47,12 @@ class MeteredPipeline(Pipeline):
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         if self.command_stack:
             extra = TRANSACTION_WRAPPER_COMMANDS if self.is_transaction else 0
-            count_round_trip(len(self.command_stack) + extra)
-            count_blocking_scans([args[0] for args, _options in self.command_stack])
+            count_round_trip([args[0] for args, _options in self.command_stack], extra)
         return await super().execute(raise_on_error)
 
     async def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
         # WATCH and the reads between WATCH and MULTI go out one at a time.
-        count_round_trip(1)
-        count_blocking_scans(args[:1])
+        count_round_trip(args[:1])
         return await super().immediate_execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
@@ -67,8 +60,7 @@ class MeteredRedis(Redis):
     """redis.asyncio.Redis that meters every command and every pipeline it sends."""
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
-        count_round_trip(1)
-        count_blocking_scans(args[:1])
+        count_round_trip(args[:1])
         return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> MeteredPipeline:
