@@ -9,8 +9,8 @@ it reports. So every quick and standard run measures it.
 How: three instances of the app, one per configuration (nothing, the meter, the meter
 and /metrics), side by side in this process on the run's servers, each behind
 uvicorn's own HTTP protocol as `uvicorn` serves it, fed requests as bytes with no
-socket in between. They serve a trivial route, a one-statement route and the catalog's
-most metered request (51 statements), taking turns
+socket in between. They serve a trivial route, a one-statement route, the catalog's
+most metered request (51 statements) and the one that reads the most rows, taking turns
 request by request (in a rotated order, so order falls on all alike), over many rounds:
 on a busy shared machine the CPU time a batch costs swings by tens of percent from one
 moment to the next, so configurations measured a batch apiece in turn see different
@@ -54,12 +54,16 @@ TARGETS = {
     # and the catalog's most metered one, where the hooks add up: every statement timed,
     # every row counted (n_plus_one's naive variant at its defaults: 51 statements).
     "51 statements": "/n-plus-one/naive?authors=50",
+    # and the one that reads the most rows, where any work per row would show: pagination's
+    # naive variant reads every post (9,938 at scale 1) for one page of 20.
+    "every post": "/pagination/naive",
 }
-# 25 rounds x 3 configurations x (2 light targets x 30 requests + 2 of the heavy one): 4,650
-# requests; on a quiet 2-core machine ~6 s for the light ones, ~6 s for the heavy.
+# 25 rounds x 3 configurations x (2 light targets x 30 requests + 2 of each heavy one):
+# 4,800 requests; on a quiet 2-core machine ~6 s for the light ones, ~11 s for the heavy.
 ROUNDS = 25
 TURNS = 30  # requests per configuration, target and round, one turn each
-TARGET_TURNS = {"51 statements": 2}  # fewer where a request takes milliseconds of CPU
+# fewer where a request takes milliseconds of CPU
+TARGET_TURNS = {"51 statements": 2, "every post": 2}
 WARMUP_REQUESTS = 100  # per app and light target (fewer for a heavy one, as its turns): lazy
 # imports, the pool's first connections
 TIMEOUT_S = 120.0  # for the whole measurement: past it, something is stuck
