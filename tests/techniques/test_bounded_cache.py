@@ -104,9 +104,33 @@ def test_the_bounded_cache_has_its_stated_bounds() -> None:
 
 def test_the_run_is_a_soak_in_a_process_of_its_own() -> None:
     # Emptied between segments, or in a process where other techniques freed memory, the
-    # dict would reuse freed memory and hide the leak.
-    assert TECHNIQUE.reset_path is None and not TECHNIQUE.fresh_process
+    # dict would reuse freed memory and hide the leak (its reset only fills, below).
+    assert not TECHNIQUE.fresh_process
     assert TECHNIQUE.soak_process and TECHNIQUE.memory_figures
+
+
+async def test_the_reset_fills_both_memos_to_the_cap_once_and_never_empties_them(
+    client: httpx.AsyncClient, empty_memos: None
+) -> None:
+    """As a server's memo is full by the time anyone measures it: then the bounded one keeps
+    nothing from the first request on, and the dict still keeps every new address."""
+    assert TECHNIQUE.reset_path is not None
+    filled = await client.post(TECHNIQUE.reset_path)
+    assert filled.status_code == 200 and filled.json() == {"primed": 2 * MAX_ENTRIES}
+    assert len(bounded_cache.BOUNDED) == len(bounded_cache.UNBOUNDED) == MAX_ENTRIES
+    stream = AddressStream()
+    for _ in range(3):
+        address, _busy = stream.next_address()
+        kept = {
+            variant: costs_of(await client.get(TECHNIQUE.url(variant, {"ip": address})))
+            for variant in TECHNIQUE.variants
+        }
+        assert kept["bounded"]["memo_entries_kept"] == "0"
+        assert kept["unbounded"]["memo_entries_kept"] == "1"
+    again = await client.post(TECHNIQUE.reset_path)  # full: nothing to do, nothing lost
+    assert again.json() == {"primed": 0}
+    assert len(bounded_cache.BOUNDED) == MAX_ENTRIES
+    assert len(bounded_cache.UNBOUNDED) == MAX_ENTRIES + 3
 
 
 @pytest.mark.parametrize("bad", ["", "256.1.1.1", "1.2.3", "::1", "example.com", "-1"])
