@@ -6,6 +6,7 @@ import os
 import secrets
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -322,16 +323,21 @@ def command_baseline(args: argparse.Namespace) -> int:
     for directory in (run_dir, *rerun_dirs):
         if not results.read_manifest(directory).complete:
             return fail(f"{directory} is an incomplete run; a baseline needs complete ones")
-    reruns = [read_summary(directory, GATED_COLUMNS) for directory in rerun_dirs]
+    reruns = [(directory, read_summary(directory, GATED_COLUMNS)) for directory in rerun_dirs]
     baseline = make_baseline(run_dir, read_summary(run_dir, GATED_COLUMNS), reruns)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     results.write_json(output, baseline)
-    also = f", its tolerances also from {len(reruns)} rerun(s)" if reruns else ""
-    log(
-        f"baseline of {len(baseline['entries'])} variants from {run_dir.name}{also} "
-        f"written to {output}"
+    taken = Counter(baseline["noise"].get("typical_runs", {}).values())
+    also = (
+        f" and {len(reruns)} rerun(s) of the same code, each technique from its typical run "
+        f"({', '.join(f'{run_id}: {count}' for run_id, count in taken.items())}), its "
+        "tolerance also from the falls between them"
+        if reruns
+        else ""
     )
+    log(f"baseline of {len(baseline['entries'])} variants from {run_dir.name}{also}")
+    log(f"written to {output}")
     return EXIT_OK
 
 
@@ -371,6 +377,7 @@ def command_check(args: argparse.Namespace) -> int:
         GATED_COLUMNS,
         BaselineError,
         compare,
+        noise_widening,
         not_gated,
         read_baseline,
     )
@@ -403,10 +410,14 @@ def command_check(args: argparse.Namespace) -> int:
             findings += compare(baseline, summary, parse_tolerances(args.tolerance))
             unchecked = not_gated(baseline, summary)
             log(f"gate: {run_dir} against {args.baseline} (from run {baseline.get('run_id')})")
+            widening = noise_widening(baseline, summary)
+            if widening.points:
+                log(f"note: {widening.describe()}")
+                markdown = f"> {widening.describe()}\n\n"
         else:
             log(f"gate: {run_dir}: no baseline at {args.baseline}: equivalence and the SLOs")
         log(render_text(findings, verbose=args.verbose, unchecked=unchecked))
-        markdown = render_markdown(findings, unchecked)
+        markdown += render_markdown(findings, unchecked)
     except BaselineError as error:
         return fail(f"{error}")
     slo_broken = False
@@ -708,17 +719,19 @@ def add_baseline_command(commands: Subcommands) -> None:
             "the default where the run had no control). A cost per request is held exactly "
             "(within the default slack) unless its round means moved in the run; then its "
             "cost_tolerances entry comes from that spread. Given more runs of the same code "
-            "(RERUN_DIR: gate runs from other jobs), each technique's tolerance also covers "
-            "the largest fall of its speedups seen between any two of them, which one run "
-            "cannot see."
+            "(RERUN_DIR: gate runs from other jobs), each technique's figures come from its "
+            "typical run among them all (the one whose speedups rank in the middle, not the "
+            "luckiest), its tolerance also covers the largest fall of its speedups seen "
+            "between any two of them, which one run cannot see, and each cost's room is the "
+            "widest any of them measured."
         ),
     )
     baseline.add_argument(
         "run_dir",
         metavar="RUN_DIR [RERUN_DIR ...]",
         nargs="+",
-        help="a complete run, whose figures are the baseline's; then, optionally, complete "
-        "reruns of the same code and profile, for the tolerances",
+        help="a complete run (its id and environment are the baseline's); then, optionally, "
+        "complete reruns of the same code and profile, for the figures and the tolerances",
     )
     baseline.add_argument(
         "--output",

@@ -27,7 +27,13 @@ from pairbench import results
 from pairbench.results import as_float
 from pairbench.stats.cost_spread import RULE as COST_SPREAD_RULE
 from pairbench.stats.cost_spread import cost_spreads
-from pairbench.stats.tolerance import MIN_SPEEDUP_TOLERANCE, noise_tolerances
+from pairbench.stats.tolerance import (
+    MAX_SPEEDUP_TOLERANCE,
+    MIN_SPEEDUP_TOLERANCE,
+    floor_of,
+    noise_tolerances,
+)
+from pairbench.stats.typical_run import typical_runs, typical_summary
 
 # 2: entries carry their headline (figure, speedup, CI); version 1 files, gated on p50,
 # are still read. 3: a growth headline's "speedup" is what the variant saves (baseline -
@@ -174,16 +180,41 @@ def measured_cost_tolerances(run_dir: Path) -> dict[str, dict[str, list[float]]]
     return found
 
 
+def widest_cost_tolerances(run_dirs: Sequence[Path]) -> dict[str, dict[str, list[float]]]:
+    """measured_cost_tolerances over runs of the same code: per variant and cost, the
+    widest room any of them measured."""
+    widest: dict[str, dict[str, list[float]]] = {}
+    for run_dir in run_dirs:
+        for variant, tolerances in measured_cost_tolerances(run_dir).items():
+            kept = widest.setdefault(variant, {})
+            for metric, (relative, absolute) in tolerances.items():
+                if metric not in kept or absolute > kept[metric][1]:
+                    kept[metric] = [relative, absolute]
+    return widest
+
+
 def make_baseline(
-    run_dir: Path, summary: pd.DataFrame, reruns: Sequence[pd.DataFrame] = ()
+    run_dir: Path, summary: pd.DataFrame, reruns: Sequence[tuple[Path, pd.DataFrame]] = ()
 ) -> dict[str, Any]:
     """The baseline document of a run: speedups with CIs and deterministic costs per variant,
     each technique's speedup tolerance from the noise the run measured (its A/A floor and
-    the technique's own spread) and, given `reruns` of the same code, from how far its
-    speedups moved between them (pairbench.stats.tolerance), and each cost that moved from
-    round to round its room from that spread (measured_cost_tolerances)."""
+    the technique's own spread), and each cost that moved from round to round its room from
+    that spread (measured_cost_tolerances).
+
+    Given `reruns` of the same code (their directories and summaries), each technique's
+    entries come from its typical run among them all (pairbench.stats.typical_run), its
+    tolerance also covers how far its speedups moved between them
+    (pairbench.stats.tolerance), and each cost's room is the widest any of them measured."""
     manifest = results.read_manifest(run_dir)
-    noise = noise_tolerances(summary, reruns)
+    runs = [(run_dir, summary), *reruns]
+    summaries = [run_summary for _, run_summary in runs]
+    chosen = typical_runs(summaries) if reruns else {}
+    summary = typical_summary(summaries, chosen) if reruns else summary
+    noise = noise_tolerances(summary, summaries if reruns else ())
+    noise_entry = {**noise.manifest_entry(), "cost_rule": f"default slack + {COST_SPREAD_RULE}"}
+    if chosen:
+        run_ids = [results.read_manifest(directory).run_id for directory, _ in runs]
+        noise_entry["typical_runs"] = {key: run_ids[index] for key, index in chosen.items()}
     entries = []
     for row in summary.to_dict("records"):
         costs = {name: as_float(row.get(name)) for name in COST_TOLERANCES}
@@ -208,8 +239,8 @@ def make_baseline(
         "git_commit": manifest.git_commit,
         "environment": manifest.environment,
         "speedup_tolerances": noise.tolerances,
-        "noise": {**noise.manifest_entry(), "cost_rule": f"default slack + {COST_SPREAD_RULE}"},
-        "cost_tolerances": measured_cost_tolerances(run_dir),
+        "noise": noise_entry,
+        "cost_tolerances": widest_cost_tolerances([directory for directory, _ in runs]),
         "entries": entries,
     }
 
@@ -368,6 +399,36 @@ def _speedup_findings(
     return [fall, beats]
 
 
+@dataclass(frozen=True)
+class NoiseWidening:
+    """The run's noise floor against its baseline's: where the run's is wider, every
+    recorded speedup tolerance (floor + the technique's own noise) grows by the difference,
+    since a run that noisy cannot tell a smaller fall from its noise."""
+
+    was: float  # the baseline run's A/A half-width (NaN: unknown)
+    now: float  # this run's
+
+    @property
+    def points(self) -> float:
+        if math.isnan(self.was) or math.isnan(self.now):
+            return 0.0
+        return round(max(self.now - self.was, 0.0), 4)  # to a hundredth of a point
+
+    def describe(self) -> str:
+        return (
+            f"this run's noise floor (its A/A control) is +/-{self.now:.1%}, wider than the "
+            f"baseline's +/-{self.was:.1%}: every speedup tolerance is {self.points:.1%} wider, "
+            "as a fall within this run's noise cannot be told from it (costs are held as "
+            "ever); a quieter machine, or a rerun, sees smaller falls"
+        )
+
+
+def noise_widening(baseline: Mapping[str, Any], summary: pd.DataFrame) -> NoiseWidening:
+    noise = baseline.get("noise")
+    was = as_float(noise.get("floor_half_width")) if isinstance(noise, Mapping) else math.nan
+    return NoiseWidening(was, floor_of(summary))
+
+
 def compare(
     baseline: Mapping[str, Any],
     summary: pd.DataFrame,
@@ -378,13 +439,16 @@ def compare(
     Speedup tolerances per technique ("*" for all others) come from the baseline's
     "speedup_tolerances", never below MIN_SPEEDUP_TOLERANCE (what a speedup moves from one
     job to the next on the machine, which no single run measures: pairbench.stats.tolerance),
-    overridden by `tolerances` (the command line), which hold as given; its
+    wider by as much as the run's noise floor is wider than the baseline's (NoiseWidening),
+    within MAX_SPEEDUP_TOLERANCE, overridden by `tolerances` (the command line), which hold
+    as given; its
     "cost_tolerances" ({technique or "technique/variant": {metric: [relative, absolute]}},
     a variant's over its technique's) widen a cost that depends on timing beyond what
     the defaults allow (e.g. a workload whose costs vary from request to request).
     """
+    widening = noise_widening(baseline, summary).points
     recorded = {
-        str(key): max(float(value), MIN_SPEEDUP_TOLERANCE)
+        str(key): min(max(float(value), MIN_SPEEDUP_TOLERANCE) + widening, MAX_SPEEDUP_TOLERANCE)
         for key, value in baseline.get("speedup_tolerances", {}).items()
     }
     tolerances = {**recorded, **(tolerances or {})}

@@ -78,6 +78,13 @@ def _half_width(row: pd.Series) -> float:
     return math.nan
 
 
+def floor_of(summary: pd.DataFrame) -> float:
+    """A run's noise floor: its A/A control's CI half-width (NaN where it had none)."""
+    techniques = summary["technique"].astype(str)
+    control = summary[(techniques == CONTROL_KEY) & (summary["variant"] == CONTROL_ARMS[1])]
+    return _half_width(control.iloc[0]) if len(control) else math.nan
+
+
 def tolerance_of(floor: float, spread: float, fall: float = 0.0) -> float:
     """One technique's tolerance from the run's floor, its own spread and the largest fall
     between runs of the same code (NaN if unknown)."""
@@ -113,21 +120,21 @@ def falls_between(summaries: Sequence[pd.DataFrame]) -> dict[str, float]:
     return falls
 
 
-def noise_tolerances(summary: pd.DataFrame, reruns: Sequence[pd.DataFrame] = ()) -> NoiseTolerances:
+def noise_tolerances(summary: pd.DataFrame, runs: Sequence[pd.DataFrame] = ()) -> NoiseTolerances:
     """Per technique of a run's summary, its tolerance from the run's measured noise, and
-    from how far its speedups moved between it and `reruns` (runs of the same code)."""
+    from how far its speedups moved between `runs` (every run of the same code measured,
+    the summary's own among them)."""
     techniques = summary["technique"].astype(str)
-    control = summary[(techniques == CONTROL_KEY) & (summary["variant"] == CONTROL_ARMS[1])]
-    floor = _half_width(control.iloc[0]) if len(control) else math.nan
+    floor = floor_of(summary)
     spreads: dict[str, float] = {}
     for technique, rows in summary[techniques != CONTROL_KEY].groupby("technique", sort=False):
         widths = [_half_width(row) for _, row in rows.iterrows() if not bool(row["baseline"])]
         finite = [width for width in widths if math.isfinite(width)]
         spreads[str(technique)] = max(finite) if finite else math.nan
-    falls = falls_between([summary, *reruns]) if reruns else {}
+    falls = falls_between(runs) if len(runs) > 1 else {}
     tolerances = {
         key: tolerance_of(floor, spread, falls.get(key, 0.0))
         for key, spread in spreads.items()
         if not math.isnan(tolerance_of(floor, spread))
     }
-    return NoiseTolerances(floor, spreads, tolerances, 1 + len(reruns), falls)
+    return NoiseTolerances(floor, spreads, tolerances, max(len(runs), 1), falls)

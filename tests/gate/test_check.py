@@ -15,6 +15,7 @@ from pairbench.gate.check import (
     BaselineError,
     compare,
     make_baseline,
+    noise_widening,
     not_gated,
     read_baseline,
 )
@@ -207,6 +208,21 @@ def test_a_baseline_takes_its_tolerances_from_reruns_too_and_refuses_an_incomple
     assert f"{rerun} is an incomplete run" in capsys.readouterr().err
 
 
+def test_given_reruns_a_baseline_takes_each_technique_from_its_typical_run(
+    tmp_path: Path,
+) -> None:
+    """Of selectin at 3.3x, 2.7x and 3.0x, the baseline holds the 3.0x run's figures."""
+    runs = [(name, summary_rows(speedup)) for name, speedup in [("a", 3.3), ("b", 2.7), ("c", 3.0)]]
+    (first, first_summary), *reruns = [
+        (write_run(tmp_path / name, frame), frame) for name, frame in runs
+    ]
+    baseline = make_baseline(first, first_summary, reruns)
+    assert baseline["run_id"] == "a" and baseline["noise"]["typical_runs"] == {"n_plus_one": "c"}
+    selectin = next(entry for entry in baseline["entries"] if entry["variant"] == "selectin")
+    assert selectin["speedup_p50"] == 3.0
+    assert regressions(baseline, summary_rows(2.7)) == []  # the lowest run passes against it
+
+
 def with_new_variants(summary: pd.DataFrame) -> pd.DataFrame:
     """`summary` plus what a baseline made before them cannot know: a new variant of a
     gated technique and a whole new technique."""
@@ -342,6 +358,28 @@ def test_a_20_percent_fall_is_caught_that_the_old_default_let_pass(tmp_path: Pat
     assert regressions(baseline, noisy_summary(2.0 / 1.25))
     with_default = {**baseline, "speedup_tolerances": {"*": DEFAULT_SPEEDUP_TOLERANCE}}
     assert not regressions(with_default, noisy_summary(2.0 / 1.25))
+
+
+def test_a_run_noisier_than_its_baseline_widens_the_tolerances_by_the_difference_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A gate run on a busy machine (its A/A control +/-22% against the baseline's +/-2%)
+    cannot tell a 20% fall from its noise; it still sees a halving, and says why it is
+    lenient."""
+    base = write_run(tmp_path / "base", noisy_summary(2.0))
+    baseline = make_baseline(base, noisy_summary(2.0))
+    fallen, fallen_in_noise = noisy_summary(2.0 / 1.25), noisy_summary(2.0 / 1.25, floor=0.22)
+    assert regressions(baseline, fallen)  # in a run as quiet as the baseline's: caught
+    assert noise_widening(baseline, fallen).points == 0.0
+    assert noise_widening(baseline, fallen_in_noise).points == pytest.approx(0.20)
+    assert not regressions(baseline, fallen_in_noise)
+    assert regressions(baseline, noisy_summary(1.0, floor=0.22))
+    baseline_path = tmp_path / "baseline.json"
+    write_json(baseline_path, baseline)
+    run = write_run(tmp_path / "noisy", fallen_in_noise)
+    assert cli.main(["check", "--baseline", str(baseline_path), str(run)]) == 0
+    said = "noise floor (its A/A control) is +/-22.0%, wider than the baseline's +/-2.0%"
+    assert said in capsys.readouterr().out and said in (run / "check.md").read_text()
 
 
 def test_a_tolerance_recorded_below_the_machines_minimum_is_held_to_it(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_reruns_widen_a_tolerance_by_the_largest_fall_seen_between_them() -> Non
     rerun = with_headline(summary(2.4, half_width=0.05, floor=0.02))
     alone = noise_tolerances(first)
     assert alone.tolerances["n_plus_one"] == MIN_SPEEDUP_TOLERANCE
-    found = noise_tolerances(first, [rerun])
+    found = noise_tolerances(first, [first, rerun])
     fall = 1 - 2.52 / 2.85
     assert found.falls == {"n_plus_one": pytest.approx(fall)}
     assert found.tolerances["n_plus_one"] == pytest.approx(0.02 + fall)
@@ -89,8 +89,10 @@ def test_reruns_widen_a_tolerance_by_the_largest_fall_seen_between_them() -> Non
     entry = found.manifest_entry()
     assert entry["runs"] == 2 and "largest fall between the runs" in entry["rule"]
     # Reruns whose CIs overlap widen nothing; a fall counts either way round; never past MAX.
-    assert noise_tolerances(first, [with_headline(summary(3.05))]).falls == {}
-    both_ways = noise_tolerances(rerun, [first]).falls["n_plus_one"]
+    assert noise_tolerances(first, [first, with_headline(summary(3.05))]).falls == {}
+    both_ways = noise_tolerances(rerun, [rerun, first]).falls["n_plus_one"]
     assert both_ways == pytest.approx(fall)
     collapse = with_headline(summary(0.5, floor=0.02))
-    assert noise_tolerances(first, [collapse]).tolerances["n_plus_one"] == MAX_SPEEDUP_TOLERANCE
+    assert (
+        noise_tolerances(first, [first, collapse]).tolerances["n_plus_one"] == MAX_SPEEDUP_TOLERANCE
+    )
