@@ -423,6 +423,11 @@ class NoiseWidening:
         )
 
 
+def widened(tolerance: float, points: float) -> float:
+    """`tolerance` wider by `points`, not past MAX_SPEEDUP_TOLERANCE (unless already)."""
+    return max(tolerance, min(tolerance + points, MAX_SPEEDUP_TOLERANCE))
+
+
 def noise_widening(baseline: Mapping[str, Any], summary: pd.DataFrame) -> NoiseWidening:
     noise = baseline.get("noise")
     was = as_float(noise.get("floor_half_width")) if isinstance(noise, Mapping) else math.nan
@@ -448,7 +453,7 @@ def compare(
     """
     widening = noise_widening(baseline, summary).points
     recorded = {
-        str(key): min(max(float(value), MIN_SPEEDUP_TOLERANCE) + widening, MAX_SPEEDUP_TOLERANCE)
+        str(key): widened(max(float(value), MIN_SPEEDUP_TOLERANCE), widening)
         for key, value in baseline.get("speedup_tolerances", {}).items()
     }
     tolerances = {**recorded, **(tolerances or {})}
