@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
 import importlib.util
 import json
 import os
+import pwd
 import shlex
 import shutil
 import signal
@@ -44,6 +46,7 @@ T = TypeVar("T")
 POSTGRES_SETTINGS = {"max_connections": "100", "shared_buffers": "256MB"}
 # Snapshots fork the server mid-run and show up as latency spikes; the data is throwaway anyway.
 REDIS_SETTINGS = {"save": "", "appendonly": "no"}
+SYSTEM_USER_LOCK = "pairbench-system-user.lock"  # in the temp dir: every process sees it
 PGSERVER_SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver runs it as this
 SERVER_NAMES = frozenset({"postgres", "redis-server"})
 MAX_SOCKET_PATH = 103  # sun_path holds 104 bytes on macOS, 108 on Linux
@@ -345,6 +348,19 @@ def _postgres_bin_dir() -> Path:
     return Path(POSTGRES_BIN_PATH)
 
 
+def ensure_system_user(name: str) -> int:
+    """The uid of system user `name`, added if missing, by one process at a time. useradd run
+    by several processes at once (pytest's workers on a fresh machine) adds the user once
+    for each, under a uid of its own, and only the last stays in /etc/passwd: the others
+    then ran initdb as a uid that is nobody ("could not look up effective user ID")."""
+    from pgserver.utils import ensure_user_exists
+
+    with open(Path(tempfile.gettempdir()) / SYSTEM_USER_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released as the file closes
+        ensure_user_exists(name)
+        return pwd.getpwnam(name).pw_uid
+
+
 @functools.cache
 def _postgres_system_user() -> str | None:
     """The system user postgres runs as: ours, or pgserver's own user when we are root."""
@@ -352,9 +368,9 @@ def _postgres_system_user() -> str | None:
         return None
     bin_dir = _postgres_bin_dir()
     from pgserver.utils import ensure_folder_permissions as ensure_readable
-    from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
+    from pgserver.utils import ensure_prefix_permissions
 
-    ensure_user_exists(PGSERVER_SYSTEM_USER)
+    ensure_system_user(PGSERVER_SYSTEM_USER)
     # As pgserver does: that user must be able to reach and run the binaries in our venv.
     ensure_prefix_permissions(bin_dir)
     ensure_readable(bin_dir, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)

@@ -1,8 +1,11 @@
 """Tests of pairbench.env.services against real PostgreSQL and Redis servers, never stand-ins."""
 
 import asyncio
+import multiprocessing
 import os
+import pwd
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +13,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import psutil
@@ -22,6 +26,7 @@ from pairbench.env.services import (
     ServiceError,
     ServiceUrls,
     cleanup_stale_embedded,
+    ensure_system_user,
     mask_password,
     normalize_database_url,
     running_services,
@@ -273,3 +278,31 @@ def test_mask_password() -> None:
     assert mask_password("redis://:pw@h:6379/0") == "redis://:***@h:6379/0"
     assert mask_password("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
     assert mask_password("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+def _add_at_once(name: str, barrier: Any, uids: Any) -> None:
+    barrier.wait()  # every process calls at the same moment
+    uids.put(ensure_system_user(name))
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("useradd") is None, reason="adds a system user: root only"
+)
+def test_processes_that_add_the_system_user_at_once_all_get_the_one_that_stays() -> None:
+    """Unlocked, four processes at once had each added the user under a uid of its own
+    (1004-1007); only the last stayed, and initdb ran as a uid that was nobody."""
+    name, count = f"pbtest{os.getpid()}", 6
+    context = multiprocessing.get_context("fork")
+    barrier, uids = context.Barrier(count), context.Queue()
+    processes = [
+        context.Process(target=_add_at_once, args=(name, barrier, uids)) for _ in range(count)
+    ]
+    try:
+        for process in processes:
+            process.start()
+        found = [uids.get(timeout=30) for _ in processes]
+        assert len(set(found)) == 1 and found[0] == pwd.getpwnam(name).pw_uid
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+        subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
