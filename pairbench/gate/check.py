@@ -210,7 +210,7 @@ def make_baseline(
     summaries = [run_summary for _, run_summary in runs]
     chosen = typical_runs(summaries) if reruns else {}
     summary = typical_summary(summaries, chosen) if reruns else summary
-    noise = noise_tolerances(summary, summaries if reruns else ())
+    noise = noise_tolerances(summary, summaries)
     noise_entry = {**noise.manifest_entry(), "cost_rule": f"default slack + {COST_SPREAD_RULE}"}
     if chosen:
         run_ids = [results.read_manifest(directory).run_id for directory, _ in runs]
