@@ -111,12 +111,12 @@ PROFILES = {
     for profile in (
         Profile(
             "smoke", "seconds per variant, one round: does it all work?",
-            users=8, warmup_min_s=0.2, warmup_max_s=0.5, round_s=0.5, min_requests=10,
+            users=8, warmup_min_s=0.2, warmup_max_s=0.3, round_s=0.4, min_requests=10,
             min_rounds=1, max_rounds=1, target_half_width=None,
             load_budget_s=150, point_max_s=30, probe_budget_s=0.3,
             scale=1, sweep=SWEEP_OFF, modes=(CLOSED,),
             micro_max_time_s=0.05, micro_min_rounds=5, micro_variant_budget_s=0.15,
-            overhead=False, ceiling_s=1.0, probe_requests=5, control=CONTROL,
+            overhead=False, ceiling_s=1.0, probe_requests=3, control=CONTROL,
             control_rounds=3,
         ),
         Profile(
