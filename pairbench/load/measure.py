@@ -532,6 +532,8 @@ def measure(
     if control is not None:
         items.insert(0, (control[0], results.CLOSED, control[1]))
     budget = LoadBudget(plan.profile.load_budget_s, len(items), plan.profile.point_max_s)
+    # Where each technique's last item is: its soak processes are stopped after it.
+    last_items = {point.technique.key: number for number, (point, _, _) in enumerate(items, 1)}
     outcomes: list[PointOutcome] = []
     started = time.monotonic()
     with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
@@ -550,6 +552,8 @@ def measure(
                     f"(elapsed {_duration(elapsed)}, ETA {_duration(eta)}) ..."
                 )
                 outcome = measurer.measure_point(point, mode, budget.share(), arms)
+                if arms is None and last_items[point.technique.key] == number:
+                    apps.stop_soaks(point.technique.key)
                 budget.spend(outcome.seconds)
                 outcomes.append(outcome)
                 on_point(outcome)

@@ -7,8 +7,12 @@ be read as its own, and memory they freed would hide its growth (Python reuses i
 asking the system for more). So:
 - fresh_process: each segment is served by an app process started for it, on a port of
   its own, and stopped after it: a peak that is the segment's own;
-- soak_process: each variant is served by one app process of its own for the whole run:
-  what a variant keeps stays from segment to segment, as a leak does in production.
+- soak_process: each variant is served by one app process of its own, from its first
+  segment to its technique's last: what a variant keeps stays from segment to segment, as
+  a leak does in production. Then it is stopped: each soak process keeps its pooled
+  database connections open (16 under standard's 16 users), and five of them alive at
+  once with the shared app's ran the stock max_connections (100) out: a standard run
+  failed to start listener_leak's third process, "PostgreSQL could not be reached".
 The harness points the load generator, its resets and its per-segment watchers (loop lag,
 jobs, memory) at the segment's app.
 """
@@ -100,6 +104,11 @@ class SegmentApps:
             yield fresh.segment_app(APP_FRESH)
         finally:
             fresh.stop()
+
+    def stop_soaks(self, technique_key: str) -> None:
+        """Stop the soak processes of a technique that has no segment left to serve."""
+        for key in [key for key in self._soaks if key[0] == technique_key]:
+            self._soaks.pop(key).stop()
 
     def close(self) -> None:
         """Stop every soak process."""

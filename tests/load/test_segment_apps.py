@@ -21,7 +21,7 @@ from pairbench import results
 from pairbench.env.memory import rss_mb
 from pairbench.env.server import AppServer
 from pairbench.env.services import ServiceUrls
-from pairbench.load.measure import LoadPlan, measure
+from pairbench.load.measure import LoadPlan, PointOutcome, measure
 from pairbench.load.segment import running_generator
 from pairbench.load.segment_apps import SegmentApps
 from pairbench.plan import Point
@@ -77,12 +77,20 @@ def test_memory_segments_get_processes_of_their_own_and_the_shared_app_lives_on(
     shared_pid = shared_app.pid
     points = [
         Point(TECHNIQUES["n_plus_one"], {"authors": 10}),  # shared
-        Point(TECHNIQUES["streaming_export"], {"days": 1}),  # fresh_process
         Point(TECHNIQUES["bounded_cache"], dict(TECHNIQUES["bounded_cache"].params)),  # soak
+        Point(TECHNIQUES["streaming_export"], {"days": 1}),  # fresh_process
     ]
     plan = LoadPlan(TWO_SHORT_ROUNDS, (results.CLOSED,))
     probe = pd.DataFrame(columns=results.PROBE_COLUMNS)
     logged: list[str] = []
+    # As each point ends: whether every app process that served its segments is gone.
+    gone_when_done: dict[str, bool] = {}
+
+    def on_point(outcome: PointOutcome) -> None:
+        served = pd.read_csv(tmp_path / results.SEGMENTS)
+        pids = served.loc[served["technique"] == outcome.technique, "app_pid"]
+        gone_when_done[outcome.technique] = all(gone(int(pid)) for pid in pids)
+
     with running_generator(shared_app.base_url, tmp_path / "generator.log") as generator:
         measure(
             points,
@@ -92,6 +100,7 @@ def test_memory_segments_get_processes_of_their_own_and_the_shared_app_lives_on(
             probe=probe,
             generator=generator,
             log=logged.append,
+            on_point=on_point,
             app=shared_app,
         )
 
@@ -117,6 +126,9 @@ def test_memory_segments_get_processes_of_their_own_and_the_shared_app_lives_on(
 
     for pid in [*fresh["app_pid"], *own]:
         assert gone(int(pid)), f"app process {pid} outlived its segments"
+    # A soak process is stopped once its technique is done, not at the end of the run: each
+    # holds its pooled database connections.
+    assert gone_when_done == {"n_plus_one": False, "bounded_cache": True, "streaming_export": True}
     # Every segment answered, and was watched in its own app (its loop lag, its memory).
     assert (segments["loop_lag_samples"] > 0).all() and (segments["rss_peak_mb"] > 0).all()
     # The shared app's own record still holds the first technique's requests.
