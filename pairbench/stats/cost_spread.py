@@ -14,10 +14,11 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from pairbench.results import SEGMENT_KEY
 from pairbench.stats.requests import own_measured_successful
 from pairbench.stats.rounds import t_quantile
 
-KEYS = ["technique", "variant", "point", "mode"]
+KEYS = SEGMENT_KEY
 RULE = "t(rounds - 1) x the standard deviation of the rounds' mean cost per request"
 
 

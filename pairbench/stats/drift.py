@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from bench_app.headline import Headline
+from pairbench.results import SEGMENT_KEY
 from pairbench.stats.headline import round_figures
 from pairbench.stats.requests import measured
 from pairbench.stats.stability import segment_label
@@ -76,9 +77,7 @@ def drift_findings(
     """(technique, warning) for each variant at a point and mode whose round figures trend."""
     found = []
     requests = measured(samples)
-    for (technique, variant, point, mode), part in requests.groupby(
-        ["technique", "variant", "point", "mode"], sort=False
-    ):
+    for (technique, variant, point, mode), part in requests.groupby(SEGMENT_KEY, sort=False):
         headline = headlines.get(str(technique), Headline())
         mine = segments[
             (segments["technique"].astype(str) == str(technique))

@@ -28,7 +28,7 @@ from bench_app.headline import (
 )
 from bench_app.techniques import all_techniques
 from pairbench.manifest import Manifest
-from pairbench.results import APP_SHARED
+from pairbench.results import APP_SHARED, SEGMENT_KEY
 from pairbench.stats.bootstrap import bootstrap_ratio_ci
 from pairbench.stats.memory import GROWTH_PER_REQUESTS
 from pairbench.stats.requests import measured, measured_successful
@@ -53,7 +53,7 @@ HEADLINE_COLUMNS = [
     "headline_ci_half_width",
     "headline_verdict",
 ]
-KEYS = ["technique", "variant", "point", "mode"]
+KEYS = SEGMENT_KEY
 
 
 def headlines_of(manifest: Manifest) -> dict[str, Headline]:

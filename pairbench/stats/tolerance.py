@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from pairbench.results import CONTROL_ARMS, CONTROL_KEY, as_float, json_number
+from pairbench.results import CONTROL_ARMS, CONTROL_KEY, SEGMENT_KEY, as_float, json_number
 
 MIN_SPEEDUP_TOLERANCE = 0.10  # see the module's docstring
 MAX_SPEEDUP_TOLERANCE = 0.45
@@ -101,7 +101,6 @@ def falls_between(summaries: Sequence[pd.DataFrame]) -> dict[str, float]:
     """technique -> the largest fall, over every ordered pair of these runs and the
     technique's variants significantly better in the first, of the second run's headline CI
     upper bound below the first's CI lower bound, as a share of that bound (only falls)."""
-    keys = ["technique", "variant", "point", "mode"]
     tables = [
         summary[summary["technique"].astype(str) != CONTROL_KEY]
         for summary in summaries
@@ -110,7 +109,9 @@ def falls_between(summaries: Sequence[pd.DataFrame]) -> dict[str, float]:
     falls: dict[str, float] = {}
     for first, second in itertools.permutations(tables, 2):
         won = first[(~first["baseline"].astype(bool)) & (first["headline_verdict"] == "faster")]
-        pairs = won.merge(second[[*keys, "headline_ci_high"]], on=keys, suffixes=("", "_next"))
+        pairs = won.merge(
+            second[[*SEGMENT_KEY, "headline_ci_high"]], on=SEGMENT_KEY, suffixes=("", "_next")
+        )
         for row in pairs.itertuples():
             low = min(as_float(row.headline_speedup), as_float(row.headline_ci_low))
             fall = 1.0 - as_float(row.headline_ci_high_next) / low if low > 0 else math.nan

@@ -18,9 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from pairbench.results import CONTROL_KEY
-
-KEYS = ["technique", "variant", "point", "mode"]
+from pairbench.results import CONTROL_KEY, SEGMENT_KEY
 
 
 def _speedups(summary: pd.DataFrame) -> pd.Series:
@@ -30,7 +28,7 @@ def _speedups(summary: pd.DataFrame) -> pd.Series:
         (summary["technique"].astype(str) != CONTROL_KEY) & ~summary["baseline"].astype(bool)
     ]
     column = "headline_speedup" if "headline_speedup" in gated else "speedup_p50"
-    keys = [key for key in KEYS if key in gated]
+    keys = [key for key in SEGMENT_KEY if key in gated]
     speedups = pd.to_numeric(gated.set_index(keys)[column], errors="coerce")
     return speedups.dropna()
 
