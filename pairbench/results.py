@@ -204,6 +204,8 @@ PROBE_COLUMNS = [
     "ttfb_ms",
     "rss_peak_mb",
     "rss_rise_mb",
+    "status",  # the HTTP status (files from before it: every request answered)
+    "error",  # the start of a failed request's body
 ]
 # overhead.csv: one row per batch of requests to one app configuration (load.overhead).
 OVERHEAD_COLUMNS = [

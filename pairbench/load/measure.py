@@ -215,6 +215,7 @@ def open_loop_rate(
     if frames:
         capacity = requests_per_second(requests.measured(pd.concat(frames)))
     if not capacity > 0:
+        probe = requests.answered(probe)
         chosen = probe[
             (probe["technique"] == point.technique.key)
             & (probe["point"] == point.label)

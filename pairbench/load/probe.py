@@ -21,10 +21,12 @@ from bench_app.technique import Technique, VariantRequest
 from pairbench.env.memory import MemorySampler, watch_memory
 from pairbench.load.segment_apps import SegmentApps
 from pairbench.results import PROBE_COLUMNS
+from pairbench.stats.requests import status_succeeded
 
 PROBE_RSS_INTERVAL_S = 0.005
 WARMUP_REQUESTS = 3  # unrecorded requests before a variant's probe, within
 WARMUP_SHARE = 0.25  # this share of its budget (at least one)
+ERROR_CHARS = 200  # of a failed request's body, kept as its error
 
 
 def _costs(client: httpx.Client, response: httpx.Response) -> dict[str, float]:
@@ -40,21 +42,27 @@ def _costs(client: httpx.Client, response: httpx.Response) -> dict[str, float]:
 
 
 def timed_request(client: httpx.Client, request: VariantRequest) -> dict[str, Any]:
-    """Send `request`, reading the body as it arrives: latency, time to first byte, size."""
+    """Send `request`, reading the body as it arrives: latency, time to first byte, size,
+    the status, and a failed request's error (the start of its body)."""
     started = time.perf_counter()
-    first_byte, size = float("nan"), 0
+    first_byte, size, start_of_body = float("nan"), 0, b""
     with client.stream(
         request.method, request.url, headers=request.headers, content=request.content
     ) as response:
         for chunk in response.iter_bytes():
             if size == 0:
                 first_byte = time.perf_counter()
+            if len(start_of_body) < ERROR_CHARS:
+                start_of_body += chunk[:ERROR_CHARS]
             size += len(chunk)
+    failed = not status_succeeded(response.status_code)
     return {
         "latency_ms": (time.perf_counter() - started) * 1000,
         "bytes": size,
         **_costs(client, response),
         "ttfb_ms": (first_byte - started) * 1000,
+        "status": response.status_code,
+        "error": start_of_body[:ERROR_CHARS].decode(errors="replace") if failed else "",
     }
 
 

@@ -17,6 +17,7 @@ from pairbench.load.probe import probe
 from pairbench.load.segment_apps import SegmentApps
 from pairbench.plan import Point
 from pairbench.profiles import PROBE_REQUESTS, REQUEST_TIMEOUT_S, Profile
+from pairbench.stats.probe_summary import probe_failures
 
 # The RTTs take turns this many times, so the machine's drift (other processes come and go)
 # falls on all of them alike, not on whichever RTT was probed while it was busy.
@@ -53,7 +54,15 @@ def probe_uncontended(
     )
     found = probe_points(app, points, profile.probe_requests, profile.probe_budget_s)
     found.to_csv(run_dir / results.PROBE, index=False)
+    log_failures(found, log)
     return found
+
+
+def log_failures(found: pd.DataFrame, log: Log) -> None:
+    """Each variant and point whose probe requests failed, on the console (and, from the
+    stats stage, in the run's warnings)."""
+    for _, message in probe_failures(found):
+        log(f"  probe: {message}")
 
 
 def probe_rtt_sweep(
@@ -88,3 +97,5 @@ def probe_rtt_sweep(
         for proxy in swept:
             proxy.set_rtt(distance.rtt_of(proxy.kind))
         pd.concat(found, ignore_index=True).to_csv(run_dir / results.PROBE, index=False)
+    for swept_rows in found[1:]:
+        log_failures(swept_rows, log)

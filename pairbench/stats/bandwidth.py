@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pairbench import results
+from pairbench.stats.requests import answered
 
 LINKS_MBIT_S = {"10mbit": 10.0, "100mbit": 100.0, "1gbit": 1000.0}
 METERED = ("body_bytes", "wire_bytes", "encode_ms")  # the meter's encoding costs
@@ -62,6 +63,7 @@ def net_saving_ms(bytes_saved: float, encode_ms_added: float, mbit_s: float) -> 
 def _probe_costs(probe: pd.DataFrame) -> pd.DataFrame:
     if not len(probe) or not set(METERED) <= set(probe.columns):
         return pd.DataFrame(columns=["technique", "point", "variant", *METERED])
+    probe = answered(probe)
     metered = probe[probe["wire_bytes"].notna()]
     grouped = metered.groupby(["technique", "point", "variant"], sort=False)[list(METERED)]
     return grouped.median().reset_index().assign(source=PROBE_SOURCE)

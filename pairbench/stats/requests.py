@@ -45,6 +45,15 @@ def status_succeeded(status: int) -> bool:
     return 0 < status < 400
 
 
+def answered(probe: pd.DataFrame) -> pd.DataFrame:
+    """The probe's successful requests (probe.csv rows): its figures are made of these. A
+    file from before the probe kept statuses has only those."""
+    if "status" not in probe:
+        return probe
+    status = pd.to_numeric(probe["status"], errors="coerce")
+    return probe[status.isna() | ((status > 0) & (status < 400))]
+
+
 def failed(samples: pd.DataFrame) -> "pd.Series[bool]":
     """Which requests failed: a connection error (status 0) or an HTTP error status."""
     return ~succeeded(samples)

@@ -38,7 +38,7 @@ from pairbench.stats.headline import (
 )
 from pairbench.stats.micro import MICRO_COLUMNS, read_micro, summarize_micro
 from pairbench.stats.overhead import OVERHEAD_SUMMARY_COLUMNS, read_overhead, summarize_overhead
-from pairbench.stats.probe_summary import PROBE_SUMMARY_COLUMNS, summarize_probe
+from pairbench.stats.probe_summary import PROBE_SUMMARY_COLUMNS, probe_failures, summarize_probe
 from pairbench.stats.queue_depth import QUEUE_DEPTH_COLUMNS, queue_depth
 from pairbench.stats.requests import own
 from pairbench.stats.stability import budget_findings, stability_findings
@@ -164,6 +164,7 @@ def compute_tables(run: results.Run) -> Tables:
     findings = stability_findings(samples, run.segments) + budget_findings(summary)
     findings += ceiling_findings(summary, ceiling)
     findings += drift_findings(every_sample, segments, headlines)
+    findings += probe_failures(run.probe)
     return Tables(
         summary=summary,
         growth=growth,
