@@ -13,6 +13,16 @@ two-stage procedure avoids that: the spread and its degrees of freedom come from
 first `planning_rounds` rounds only, which also fix how many rounds to run; the mean
 comes from all of them. The interval is then exact (for normal log ratios) however many
 rounds were run. With planning_rounds equal to the rounds run it is the usual t-interval.
+
+Its price is width: after quick's stopping rule, the spread of three planning rounds is
+4.30 times the t quantile's weight at any number of rounds. Two narrower intervals were
+measured against it, and neither keeps its coverage (simulated runs of that rule, normal
+log ratios, 5,000 per round-to-round spread from 1% to 30%):
+- a t-interval on every round's spread covers 91.4% at a 12% spread (Stein: 95.0%): the
+  runs that stop early are those whose first rounds were quiet by chance;
+- a spread moderated across the run's comparisons (empirical Bayes, as limma does for
+  genes), given the spreads of two real runs, which differ twenty-fold between
+  comparisons: 93.1-93.2% on average, 89.5% for the worst comparison (Stein: 95.1-95.2%).
 """
 
 import math

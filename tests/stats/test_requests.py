@@ -3,7 +3,7 @@
 import pandas as pd
 
 from pairbench.results import MEASURE_PHASE, WARMUP_PHASE
-from pairbench.stats.requests import failed, measured, measured_successful, sent
+from pairbench.stats.requests import answered, failed, measured, measured_successful, sent
 
 
 def rows() -> pd.DataFrame:
@@ -40,3 +40,13 @@ def test_successful_means_a_status_from_1_to_399() -> None:
 def test_runs_from_before_open_loop_mode_have_no_dropped_column() -> None:
     old = rows().drop(columns="dropped")
     assert len(measured(old)) == 6  # the dropped row counts as a connection error then
+
+
+def test_the_probes_answered_requests_are_its_successful_ones_and_every_row_of_an_old_file() -> (
+    None
+):
+    probe = pd.DataFrame({"kind": ["ok", "unknown", "bad_gateway", "gone"]}).assign(
+        status=[200, float("nan"), 502, 0]
+    )
+    assert list(answered(probe)["kind"]) == ["ok", "unknown"]  # NaN: a row kept before statuses
+    assert answered(probe.drop(columns="status")).equals(probe.drop(columns="status"))
