@@ -35,13 +35,13 @@ def probe_failures(probe: pd.DataFrame) -> list[tuple[str, str]]:
     if probe.empty or "status" not in probe:
         return []
     failed = probe.drop(answered(probe).index)
-    sent = probe.groupby(KEYS, sort=False).size()
+    sent = probe.groupby(KEYS, sort=False).size().to_dict()
     found = []
     for (technique, variant, point), rows in failed.groupby(KEYS, sort=False):
         first = rows.iloc[0]
         error = str(first.get("error", "") or "").strip() or "no body"
         message = (
-            f"{technique}/{variant} at {point}: {len(rows)} of {sent[technique, variant, point]} "
+            f"{technique}/{variant} at {point}: {len(rows)} of {sent[(technique, variant, point)]} "
             "probe request(s) failed "
             f"({int(first['status'])} after {float(first['latency_ms']) / 1000:.1f} s: {error}); "
             "the probe's figures leave them out"
